@@ -1,0 +1,76 @@
+"""The errors the engine raises. Every one carries a message a person can act on."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class ElevflowError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+
+@dataclass
+class Problem:
+    """One thing wrong with a deployment: where it is and what is wrong."""
+
+    message: str
+    element_id: str | None = None
+    line: int | None = None
+    file: str | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.file:
+            where.append(self.file)
+        if self.line:
+            where.append(f"line {self.line}")
+        if self.element_id:
+            where.append(f"element {self.element_id!r}")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+class DefinitionError(ElevflowError):
+    """A BPMN deployment was refused; `problems` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+class SandboxError(ElevflowError):
+    """An expression or script was refused by, or failed inside, the sandbox."""
+
+    def __init__(self, message: str, line: int | None = None):
+        self.line = line
+        super().__init__(message)
+
+
+class FormValidationError(ElevflowError):
+    """Submitted form data does not match the task's JSON Schema. `errors` maps field path to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k or '(form)'}: {', '.join(v)}" for k, v in errors.items()))
+
+
+class DataNotJSONError(ElevflowError):
+    """Task or case data holds a value that is not plain JSON."""
+
+
+class ConflictError(ElevflowError):
+    """Someone else changed the case or completed the task first; reload and try again."""
+
+
+class NotFoundError(ElevflowError):
+    """The case, task, definition or organisation record does not exist."""
+
+
+class PermissionDeniedError(ElevflowError):
+    """The user has no right to do this."""
+
+
+class WorkflowError(ElevflowError):
+    """The process itself failed while running (for example a script raised)."""
+
+    def __init__(self, message: str, element_id: str | None = None):
+        self.element_id = element_id
+        super().__init__(message)
