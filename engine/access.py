@@ -1,0 +1,42 @@
+"""Who may do what: the role checks every engine action makes before it changes anything."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .errors import PermissionDeniedError
+from .models import RoleAssignment
+
+EHT_ROLES = frozenset({"specialpedagog", "speciallarare", "kurator", "skolskoterska", "skollakare",
+                       "skolpsykolog", "elevhalsopersonal"})
+
+# Which held roles may take a task in a lane. A lane not listed is served by its own role only.
+LANE_SERVED_BY: dict[str, frozenset[str]] = {
+    "larare": frozenset({"larare", "mentor"}),
+    "elevhalsopersonal": EHT_ROLES,
+}
+
+
+def roles_serving(lane_role: str) -> frozenset[str]:
+    """The roles whose holders are candidates for a task in a lane of `lane_role`."""
+    return LANE_SERVED_BY.get(lane_role, frozenset({lane_role}))
+
+
+def lanes_served_by(held_role: str) -> set[str]:
+    """The lanes whose tasks a holder of `held_role` is a candidate for."""
+    return {held_role} | {lane for lane, roles in LANE_SERVED_BY.items() if held_role in roles}
+
+
+def roles_at_unit(session: Session, user_id: int, unit_id: int) -> set[str]:
+    return set(session.scalars(select(RoleAssignment.role).where(
+        RoleAssignment.user_id == user_id, RoleAssignment.unit_id == unit_id)))
+
+
+def require_role_at_unit(session: Session, user_id: int, unit_id: int, action: str,
+                         roles: set[str] | frozenset[str] | None = None) -> set[str]:
+    """The user's roles at the unit; refuse if they hold none (or none of `roles`)."""
+    held = roles_at_unit(session, user_id, unit_id)
+    if not held or (roles is not None and not held & set(roles)):
+        wanted = f" as {' or '.join(sorted(roles))}" if roles else ""
+        raise PermissionDeniedError(f"user {user_id} may not {action} at school unit {unit_id}{wanted}")
+    return held

@@ -1,0 +1,125 @@
+"""The audit log: append-only, one event per step, hash-chained so tampering shows.
+
+Each event's hash is sha256(previous hash || canonical JSON of the event, sequence number included).
+The newest link is also kept in `audit_head`, which every appender locks, so appends are serialised
+across workers and hosts, sequence numbers have no gaps, and a deleted tail no longer matches the head.
+
+Events record who did what to which case, pupil and unit, and when — and, for form data, which fields
+changed with a digest of the values: the values themselves live in the case, which retention may cull;
+the log must outlive that without holding confidential content.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from .models import AuditEvent, AuditHead
+from .store import Database
+
+GENESIS = bytes(32)
+
+KINDS = {
+    "definition_deployed", "case_started", "case_completed", "case_cancelled", "task_created",
+    "task_assigned", "task_completed", "task_cancelled", "gateway_taken", "timer_fired",
+    "decision_signed", "case_linked",
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened, as web, CLI and scheduler all report it."""
+
+    kind: str
+    actor_id: int | None
+    case_id: int | None = None
+    pupil_id: int | None = None
+    unit_id: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _digest(prev: bytes, seq: int, at: datetime, event: Event | AuditEvent) -> bytes:
+    body = orjson.dumps([seq, at.isoformat(timespec="microseconds"), event.kind, event.actor_id,
+                         event.case_id, event.pupil_id, event.unit_id, event.data],
+                        option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(prev + body).digest()
+
+
+def append(session: Session, events: list[Event], at: datetime) -> None:
+    """Append events to the chain inside the caller's transaction (call it last, just before commit)."""
+    if not events:
+        return
+    for event in events:
+        if event.kind not in KINDS:
+            raise ValueError(f"unknown audit event kind {event.kind!r}")
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
+                           .with_for_update()).one()
+    seq, prev = head.seq, head.hash
+    rows = []
+    for event in events:
+        seq += 1
+        digest = _digest(prev, seq, at, event)
+        rows.append({"seq": seq, "at": at, "kind": event.kind, "actor_id": event.actor_id,
+                     "case_id": event.case_id, "pupil_id": event.pupil_id, "unit_id": event.unit_id,
+                     "data": event.data, "prev_hash": prev, "hash": digest})
+        prev = digest
+    session.execute(insert(AuditEvent), rows)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    checked: int
+    broken_seq: int | None = None
+    reason: str = ""
+
+
+def verify(db: Database, batch: int = 5000) -> Verdict:
+    """Walk the whole chain; name the first event that was edited, inserted or deleted."""
+    expected_seq, prev, checked = 1, GENESIS, 0
+    with db.read() as session:
+        for row in _rows(session, batch):
+            if row.seq != expected_seq:
+                return Verdict(False, checked, expected_seq if row.seq > expected_seq else row.seq,
+                               f"event {expected_seq} is missing (next is {row.seq})"
+                               if row.seq > expected_seq else f"event {row.seq} is out of order")
+            if row.prev_hash != prev:
+                return Verdict(False, checked, row.seq, "its link to the event before it is broken")
+            if _digest(prev, row.seq, row.at, row) != row.hash:
+                return Verdict(False, checked, row.seq, "its content does not match its hash (edited)")
+            prev, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
+        head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
+    if head.seq != checked or head.hash != prev:
+        return Verdict(False, checked, checked + 1 if head.seq > checked else head.seq,
+                       f"the chain ends at event {checked} but its head says {head.seq}: "
+                       "events were deleted from the end" if head.seq > checked else
+                       "the head does not match the last event")
+    return Verdict(True, checked)
+
+
+def _rows(session: Session, batch: int) -> Iterator[AuditEvent]:
+    last = 0
+    while True:
+        rows = session.scalars(select(AuditEvent).where(AuditEvent.seq > last)
+                               .order_by(AuditEvent.seq).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+
+
+def events(db: Database, *, case_id: int | None = None, limit: int = 1000) -> list[AuditEvent]:
+    """Events in order, optionally of one case."""
+    with db.read() as session:
+        query = select(AuditEvent).order_by(AuditEvent.seq).limit(limit)
+        if case_id is not None:
+            query = query.where(AuditEvent.case_id == case_id)
+        return list(session.scalars(query))
+

@@ -1,0 +1,253 @@
+"""The `elevflow` command: set up the database, deploy routines, run and inspect cases from a terminal."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import audit, cases, definitions, demo, org, schema, settings, tasks, timers
+from .errors import DefinitionError, ElevflowError, FormValidationError
+from .store import Database
+
+
+class Context:
+    def __init__(self, url: str | None):
+        self.url = url
+        self._db: Database | None = None
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = Database(self.url)
+        return self._db
+
+    def user_id(self, username: str | None) -> int | None:
+        return org.user_by_username(self.db, username).id if username else None
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--database", envvar="ELEVFLOW_DATABASE_URL", metavar="URL",
+              help="Database URL (default: ELEVFLOW_DATABASE_URL, else sqlite:///instance/elevflow.db).")
+@click.pass_context
+def main(ctx: click.Context, database: str | None) -> None:
+    """Elevflow: the student health routines of a school as BPMN processes that run and log every step."""
+    ctx.obj = Context(database)
+
+
+@main.command()
+@click.option("--demo", "with_demo", is_flag=True, help="Also load a made-up organisation to try things with.")
+@click.option("--no-deploy", is_flag=True, help="Only create or upgrade the tables.")
+@pass_ctx
+def init(ctx: Context, with_demo: bool, no_deploy: bool) -> None:
+    """Create or upgrade the database, then deploy every shipped routine in processes/.
+
+    Safe to run again: the schema is only upgraded, and a routine whose files have not changed gets no
+    new version.
+    """
+    schema.upgrade(ctx.db)
+    click.echo(f"Database ready: {ctx.db.engine.url.render_as_string(hide_password=True)}")
+    if with_demo:
+        click.echo("Demo organisation loaded." if demo.load(ctx.db) else "People exist already; no demo loaded.")
+    if no_deploy:
+        return
+    root = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "shared"):
+        if not any(folder.glob("*.bpmn")):
+            continue
+        for version in _deploy(ctx, folder, "shipped with Elevflow", None):
+            click.echo(f"  {version.key} v{version.version}")
+
+
+def _deploy(ctx: Context, path: Path, note: str, by: int | None) -> list[Any]:
+    try:
+        return definitions.deploy_path(ctx.db, path, by=by, note=note)
+    except DefinitionError as exc:
+        click.echo(f"{path}: refused:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--note", default="", help="What changed and why (kept with the version).")
+@click.option("--as", "username", help="Who deploys (a username).")
+@pass_ctx
+def deploy(ctx: Context, path: Path, note: str, username: str | None) -> None:
+    """Validate and deploy the routine in PATH (a folder, or a .bpmn file with forms/ beside it).
+
+    Every problem is listed with file, line and element id, and nothing is stored. Deploying content
+    identical to an existing version makes no new version.
+    """
+    for version in _deploy(ctx, path, note, ctx.user_id(username)):
+        click.echo(f"{version.key} v{version.version} ({version.content_hash[:12]})")
+
+
+@main.command()
+@click.argument("key", required=False)
+@pass_ctx
+def versions(ctx: Context, key: str | None) -> None:
+    """List deployed routine versions, newest first."""
+    for v in definitions.versions(ctx.db, key):
+        click.echo(f"{v.key:24} v{v.version:<4} {v.deployed_at:%Y-%m-%d %H:%M}  {v.content_hash[:12]}  {v.note}")
+
+
+@main.command("start")
+@click.argument("key")
+@click.option("--pupil", type=int, required=True, help="The pupil's id.")
+@click.option("--as", "username", required=True, help="Who starts the case (a username).")
+@click.option("--data", default="{}", help="Initial case data as a JSON object.")
+@pass_ctx
+def start(ctx: Context, key: str, pupil: int, username: str, data: str) -> None:
+    """Start a case of routine KEY for a pupil."""
+    case = cases.start_case(ctx.db, key, pupil_id=pupil, by=ctx.user_id(username), data=_json(data))
+    click.echo(f"case {case.id} started ({case.status})")
+    _print_tasks(tasks.list_tasks(ctx.db, case_id=case.id, state="ready"))
+
+
+@main.command("cases")
+@click.option("--status", type=click.Choice(["running", "completed", "cancelled"]))
+@click.option("--unit", type=int, help="Only cases at this school unit id.")
+@pass_ctx
+def list_cases(ctx: Context, status: str | None, unit: int | None) -> None:
+    """List cases, newest first."""
+    for c in cases.list_cases(ctx.db, status=status, unit_id=unit):
+        click.echo(f"{c.id:>6}  {c.process_key:24} pupil {c.pupil_id:<6} unit {c.unit_id:<4} {c.status:10} "
+                   f"{c.started_at:%Y-%m-%d %H:%M}")
+
+
+@main.command("tasks")
+@click.option("--case", "case_id", type=int, help="Only this case's tasks (all states).")
+@click.option("--user", "username", help="A user's inbox: assigned to them or open to their roles.")
+@click.option("--state", type=click.Choice(["ready", "completed", "cancelled"]))
+@pass_ctx
+def list_tasks(ctx: Context, case_id: int | None, username: str | None, state: str | None) -> None:
+    """List task rows: one case's, a user's inbox, or all ready ones."""
+    if username:
+        rows = tasks.inbox(ctx.db, ctx.user_id(username))
+    else:
+        rows = tasks.list_tasks(ctx.db, case_id=case_id, state=state or (None if case_id else "ready"))
+    _print_tasks(rows)
+
+
+def _print_tasks(rows: list[Any]) -> None:
+    for t in rows:
+        due = f"due {t.due_at:%Y-%m-%d %H:%M}" if t.due_at else ""
+        who = f"user {t.assignee_id}" if t.assignee_id else (t.role or "")
+        click.echo(f"{t.id}  case {t.case_id:<5} {t.state:9} {t.name[:40]:40} {who:16} {due}")
+
+
+@main.command("task")
+@click.argument("task_id")
+@pass_ctx
+def show_task(ctx: Context, task_id: str) -> None:
+    """Show one task: its state, instructions and the form it expects."""
+    row = tasks.get_task(ctx.db, task_id)
+    info = tasks.task_info(ctx.db, row)
+    click.echo(f"{row.name} — case {row.case_id}, {row.state}, lane {row.role}")
+    if info["instructions"]:
+        click.echo(info["instructions"])
+    if info["form"]:
+        click.echo(json.dumps(info["form"], ensure_ascii=False, indent=2))
+
+
+@main.command()
+@click.argument("task_id")
+@click.option("--as", "username", required=True, help="Who completes it (a username).")
+@click.option("--data", default="{}", help="The form data as a JSON object, or @FILE to read it from a file.")
+@pass_ctx
+def complete(ctx: Context, task_id: str, username: str, data: str) -> None:
+    """Complete a task with form data; the case then runs on to its next wait."""
+    if data.startswith("@"):
+        data = Path(data[1:]).read_text(encoding="utf-8")
+    try:
+        row = tasks.complete_task(ctx.db, task_id, _json(data), by=ctx.user_id(username))
+    except FormValidationError as exc:
+        click.echo("The form is not valid:", err=True)
+        for field, messages in exc.errors.items():
+            click.echo(f"  {field or '(form)'}: {'; '.join(messages)}", err=True)
+        sys.exit(1)
+    case = cases.get_case(ctx.db, row.case_id)
+    click.echo(f"completed {row.name!r}; case {case.id} is {case.status}")
+    _print_tasks(tasks.list_tasks(ctx.db, case_id=case.id, state="ready"))
+
+
+@main.command()
+@click.argument("case_id", type=int)
+@click.option("--as", "username", required=True, help="Who cancels it (the unit's rektor).")
+@click.option("--reason", required=True, help="Why the case ends early (kept in the audit log).")
+@pass_ctx
+def cancel(ctx: Context, case_id: int, username: str, reason: str) -> None:
+    """Cancel a running case."""
+    case = cases.cancel_case(ctx.db, case_id, by=ctx.user_id(username), reason=reason)
+    click.echo(f"case {case.id} {case.status}")
+
+
+@main.command("fire-timers")
+@pass_ctx
+def fire_timers(ctx: Context) -> None:
+    """Fire every timer that is due now (the scheduler does this continuously)."""
+    click.echo(f"{timers.fire_due(ctx.db)} case(s) stepped")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The hash-chained audit log."""
+
+
+@audit_group.command("verify")
+@pass_ctx
+def audit_verify(ctx: Context) -> None:
+    """Check the whole chain; name the first event that was edited, inserted or deleted.
+
+    Exits 0 when the chain is intact, 1 when it is broken.
+    """
+    verdict = audit.verify(ctx.db)
+    if verdict.ok:
+        click.echo(f"audit log intact: {verdict.checked} events verified")
+        return
+    click.echo(f"audit log BROKEN at event {verdict.broken_seq}: {verdict.reason} "
+               f"({verdict.checked} events before it verified)", err=True)
+    sys.exit(1)
+
+
+@audit_group.command("log")
+@click.option("--case", "case_id", type=int, help="Only this case's events.")
+@click.option("--limit", default=100, show_default=True)
+@pass_ctx
+def audit_log(ctx: Context, case_id: int | None, limit: int) -> None:
+    """Print audit events in order."""
+    for e in audit.events(ctx.db, case_id=case_id, limit=limit):
+        click.echo(f"{e.seq:>7} {e.at:%Y-%m-%d %H:%M:%S} {e.kind:20} actor {e.actor_id!s:5} "
+                   f"case {e.case_id!s:6} {json.dumps(e.data, ensure_ascii=False)}")
+
+
+@main.command("settings")
+def show_settings() -> None:
+    """List every ELEVFLOW_* setting with its current value and what it does."""
+    for s in settings.SETTINGS:
+        click.echo(f"{s.name}={settings.get(s.name)}\n    {s.help}")
+
+
+def _json(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise click.BadParameter("must be a JSON object")
+    return value
+
+
+def run() -> None:
+    try:
+        main(standalone_mode=True)
+    except ElevflowError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)

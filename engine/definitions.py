@@ -1,0 +1,111 @@
+"""Process definitions: deploy a routine as an immutable version, and find versions again.
+
+Deploying identical content again makes no new version. A version stores every file it needs (its own
+BPMN, the shared processes its call activities reach, the forms its user tasks name), so it runs the same
+for ever, whatever later happens to processes/.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from . import audit, settings
+from .errors import ConflictError, DefinitionError, NotFoundError, Problem
+from .models import ProcessVersion
+from .specs import ParsedVersion
+from .store import Database
+from .validation import validate
+
+
+def content_hash(files: dict[str, str], forms: dict[str, Any]) -> str:
+    canonical = json.dumps({"files": files, "forms": forms}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def read_folder(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The BPMN files and forms of a routine folder (or of the folder a single .bpmn file sits in)."""
+    folder = path if path.is_dir() else path.parent
+    bpmn = [path] if path.is_file() else sorted(folder.glob("*.bpmn"))
+    if not bpmn:
+        raise DefinitionError([Problem(f"no .bpmn file found in {path}")])
+    files = {p.name: p.read_text(encoding="utf-8") for p in bpmn}
+    forms = {p.name: p.read_text(encoding="utf-8") for p in sorted((folder / "forms").glob("*.json"))}
+    return files, forms
+
+
+def library(shared: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The shared processes (and their forms) that call activities may reach."""
+    if not shared.is_dir() or not any(shared.glob("*.bpmn")):
+        return {}, {}
+    return read_folder(shared)
+
+
+def deploy_path(db: Database, path: str | Path, *, by: int | None = None, note: str = "",
+                shared_dir: str | Path | None = None) -> list[ProcessVersion]:
+    """Deploy the routine in a folder (or one .bpmn file with the forms/ beside it)."""
+    path = Path(path)
+    if not path.exists():
+        raise DefinitionError([Problem(f"{path} does not exist")])
+    files, forms = read_folder(path)
+    shared = Path(shared_dir or Path(settings.get("ELEVFLOW_PROCESSES_DIR")) / "shared")
+    shared_files, shared_forms = library(shared) if shared.resolve() != path.resolve() else ({}, {})
+    return deploy(db, files, {**shared_forms, **forms}, library_files=shared_files, by=by, note=note)
+
+
+def deploy(db: Database, files: dict[str, str], forms: dict[str, Any], *, library_files: dict[str, str]
+           | None = None, by: int | None = None, note: str = "") -> list[ProcessVersion]:
+    """Validate and store each executable process in `files` as a new version, unless unchanged.
+
+    Returns one version per executable process: the new one, or the existing identical one.
+    """
+    bundle = validate(files, library_files or {}, forms)
+    now = datetime.now(timezone.utc)
+    deployed = []
+    with db.write() as session:
+        for key, (spec, subprocess_specs) in bundle.specs.items():
+            digest = content_hash(bundle.files, bundle.forms)
+            existing = session.scalars(select(ProcessVersion).where(
+                ProcessVersion.key == key, ProcessVersion.content_hash == digest)).first()
+            if existing is not None:
+                deployed.append(existing)
+                continue
+            number = (session.scalar(select(func.max(ProcessVersion.version))
+                                     .where(ProcessVersion.key == key)) or 0) + 1
+            row = ProcessVersion(key=key, version=number, name=bundle.names[key], content_hash=digest,
+                                 files=bundle.files, forms=bundle.forms, deployed_by=by, deployed_at=now,
+                                 note=note)
+            session.add(row)
+            try:
+                session.flush()
+            except IntegrityError:
+                raise ConflictError(f"{key} was deployed by someone else at the same moment; "
+                                    "deploy again") from None
+            audit.append(session, [audit.Event("definition_deployed", by, data={
+                "key": key, "version": number, "content_hash": digest, "note": note})], now)
+            db.specs.put(ParsedVersion(row.id, key, number, spec, subprocess_specs, bundle.forms))
+            deployed.append(row)
+    return deployed
+
+
+def latest(session: Any, key: str) -> ProcessVersion:
+    """The newest version of a routine."""
+    row = session.scalars(select(ProcessVersion).where(ProcessVersion.key == key)
+                          .order_by(ProcessVersion.version.desc()).limit(1)).first()
+    if row is None:
+        raise NotFoundError(f"no routine {key!r} is deployed")
+    return row
+
+
+def versions(db: Database, key: str | None = None) -> list[ProcessVersion]:
+    """Every deployed version, newest first per routine."""
+    with db.read() as session:
+        query = select(ProcessVersion).order_by(ProcessVersion.key, ProcessVersion.version.desc())
+        if key:
+            query = query.where(ProcessVersion.key == key)
+        return list(session.scalars(query))

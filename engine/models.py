@@ -1,0 +1,207 @@
+"""The tables. Organisation, process versions, cases, task rows, timers and the audit chain.
+
+Task rows and timer rows are the engine's queryable mirror of each case: inboxes, reports and the
+scheduler read them and never load a case's workflow state.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text,
+    TypeDecorator, UniqueConstraint, Uuid, text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """A point in time, always timezone-aware UTC in Python, stored the same way on every database."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; the engine stores aware UTC times only")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+# --- organisation -------------------------------------------------------------------------------------
+
+class Organiser(Base):
+    """A huvudman: a municipality or an independent school organiser."""
+
+    __tablename__ = "organisers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+
+class SchoolUnit(Base):
+    __tablename__ = "school_units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organiser_id: Mapped[int | None] = mapped_column(ForeignKey("organisers.id"))
+    code: Mapped[str] = mapped_column(String(50), unique=True)  # skolenhetskod
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class User(Base):
+    """A member of staff who can log in."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class RoleAssignment(Base):
+    """A user holds a role at a school unit (a person may hold several)."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (UniqueConstraint("user_id", "unit_id", "role"), Index("ix_role_unit", "unit_id", "role"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("school_units.id"))
+    role: Mapped[str] = mapped_column(String(50))
+
+
+class Pupil(Base):
+    __tablename__ = "pupils"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("school_units.id"), index=True)
+    given_name: Mapped[str] = mapped_column(String(200))
+    family_name: Mapped[str] = mapped_column(String(200))
+    class_name: Mapped[str | None] = mapped_column(String(50))
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+
+# --- process definitions -------------------------------------------------------------------------------
+
+class ProcessVersion(Base):
+    """One immutable deployment of a routine: its BPMN files and forms, exactly as deployed."""
+
+    __tablename__ = "process_versions"
+    __table_args__ = (UniqueConstraint("key", "version"), UniqueConstraint("key", "content_hash"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))  # the executable process id
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    files: Mapped[dict[str, Any]] = mapped_column(JSON)  # file name -> BPMN XML text
+    forms: Mapped[dict[str, Any]] = mapped_column(JSON)  # form file name -> JSON Schema
+    deployed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    deployed_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+# --- cases, tasks, timers ------------------------------------------------------------------------------
+
+class Case(Base):
+    """A running (or ended) routine for one pupil. `state` is the workflow without its spec."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_unit_status", "unit_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    process_key: Mapped[str] = mapped_column(String(200))
+    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("school_units.id"))
+    parent_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    status: Mapped[str] = mapped_column(String(20))  # running | completed | cancelled
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    row_version: Mapped[int] = mapped_column(Integer)  # optimistic lock: +1 on every step
+    serializer_version: Mapped[str] = mapped_column(String(20))
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TaskRow(Base):
+    """A human task of a case: ready (waiting for a person), completed or cancelled."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_assignee_open", "assignee_id", "due_at", postgresql_where=text("state = 'ready'"),
+              sqlite_where=text("state = 'ready'")),
+        Index("ix_tasks_pool_open", "unit_id", "role", "due_at",
+              postgresql_where=text("state = 'ready' AND assignee_id IS NULL"),
+              sqlite_where=text("state = 'ready' AND assignee_id IS NULL")),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)  # SpiffWorkflow's task id
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(200))
+    bpmn_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str | None] = mapped_column(String(50))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("school_units.id"))
+    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[str] = mapped_column(String(20))  # ready | completed | cancelled
+    form: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Timer(Base):
+    """A timer event a case waits on; the scheduler fires those whose `due_at` has passed."""
+
+    __tablename__ = "timers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    bpmn_id: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# --- audit ---------------------------------------------------------------------------------------------
+
+class AuditEvent(Base):
+    """One step, hash-chained to the one before: hash = sha256(prev_hash || canonical event)."""
+
+    __tablename__ = "audit_events"
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=False)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(50))
+    actor_id: Mapped[int | None] = mapped_column(Integer)  # no FK: the log outlives what it speaks of
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    pupil_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    unit_id: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditHead(Base):
+    """The chain's newest link, one row, locked by every appender: a deleted tail no longer matches it."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))

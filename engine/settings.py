@@ -1,0 +1,72 @@
+"""Every knob Elevflow reads from the environment, declared once.
+
+Each setting is an ``ELEVFLOW_*`` environment variable, parsed strictly; a value that does not parse is an
+error at start-up, never a silent default. ``ELEVFLOW_X_FILE`` may name a file holding the value (for
+secrets). The same list feeds ``elevflow settings`` and docs/settings.md (a test keeps them in step).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import ElevflowError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        value = value.strip().upper()
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+    return parse
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a positive whole number")
+    return number
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    parse: Callable[[str], Any]
+    help: str
+
+
+SETTINGS: list[Setting] = [
+    Setting("ELEVFLOW_DATABASE_URL", "sqlite:///instance/elevflow.db", str,
+            "SQLAlchemy URL of the database. SQLite (the default, a file relative to the working directory) "
+            "for one machine; postgresql+psycopg://user@host/db for production and several workers."),
+    Setting("ELEVFLOW_PROCESSES_DIR", str(PROJECT_ROOT / "processes"), str,
+            "Folder of the shipped routines that `elevflow init` deploys; `shared/` in it holds the "
+            "processes that call activities reach."),
+    Setting("ELEVFLOW_SQLITE_SYNCHRONOUS", "NORMAL", _choice("NORMAL", "FULL"),
+            "SQLite's synchronous pragma in WAL mode. NORMAL never corrupts and loses nothing on an "
+            "application crash; FULL also keeps the last commits through a power cut, at some speed."),
+    Setting("ELEVFLOW_SPEC_CACHE_SIZE", "64", _positive_int,
+            "How many parsed process versions each process keeps in memory."),
+]
+
+
+def get(name: str) -> Any:
+    """The parsed value of setting `name`, from the environment, its ``_FILE`` variant, or the default."""
+    setting = next((s for s in SETTINGS if s.name == name), None)
+    if setting is None:
+        raise KeyError(name)
+    raw = os.environ.get(name)
+    file_name = os.environ.get(name + "_FILE")
+    if raw is None and file_name:
+        raw = Path(file_name).read_text(encoding="utf-8").strip()
+    if raw is None:
+        raw = setting.default
+    try:
+        return setting.parse(raw)
+    except ValueError as exc:
+        raise ElevflowError(f"{name}={raw!r} is not valid: {exc}") from None

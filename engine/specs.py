@@ -1,0 +1,127 @@
+"""Parsed process versions, each parsed once per OS process and kept in a small LRU cache.
+
+A version's files were validated when deployed, so loading one here only parses; it never validates or
+deserializes a spec per step.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from sqlalchemy.orm import Session
+
+from . import bpmnxml
+from .errors import NotFoundError
+from .models import ProcessVersion
+from .roles import role_for_lane
+
+
+@dataclass(frozen=True)
+class TaskMeta:
+    """What the engine reads from a user task's extensions."""
+
+    bpmn_id: str
+    name: str
+    lane: str | None
+    role: str | None
+    form: str | None
+    due_rule: str | None
+    due_from: str | None
+    assignee_from: str | None
+    decision: str | None
+    non_delegable: bool
+    instructions: str
+
+
+def task_meta(task_spec: Any) -> TaskMeta:
+    ext = getattr(task_spec, "extensions", None) or {}
+    props = ext.get("properties", {})
+    return TaskMeta(
+        bpmn_id=task_spec.bpmn_id,
+        name=task_spec.bpmn_name or task_spec.bpmn_id,
+        lane=task_spec.lane,
+        role=role_for_lane(task_spec.lane),
+        form=props.get("formJsonSchemaFilename"),
+        due_rule=props.get("dueRule"),
+        due_from=props.get("dueFrom"),
+        assignee_from=props.get("assigneeFrom"),
+        decision=props.get("decision"),
+        non_delegable=props.get("nonDelegable", "").strip().lower() == "true",
+        instructions=ext.get("instructionsForEndUser") or "",
+    )
+
+
+@dataclass
+class ParsedVersion:
+    """A deployed version, ready to run."""
+
+    id: int
+    key: str
+    version: int
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
+    forms: dict[str, dict[str, Any]]
+    _validators: dict[str, Draft202012Validator] = field(default_factory=dict)
+    _meta: dict[int, TaskMeta] = field(default_factory=dict)
+
+    def meta(self, task_spec: Any) -> TaskMeta:
+        found = self._meta.get(id(task_spec))
+        if found is None:
+            found = self._meta[id(task_spec)] = task_meta(task_spec)
+        return found
+
+    def validator(self, form: str) -> Draft202012Validator:
+        found = self._validators.get(form)
+        if found is None:
+            found = self._validators[form] = Draft202012Validator(
+                self.forms[form], format_checker=Draft202012Validator.FORMAT_CHECKER)
+        return found
+
+
+def parse_files(files: dict[str, str]) -> SpiffBpmnParser:
+    """A parser loaded with these BPMN files (already known to be safe XML)."""
+    parser = SpiffBpmnParser()
+    for name, text in sorted(files.items()):
+        tree, problems = bpmnxml.parse(text, name)
+        if tree is None:  # cannot happen for a deployed version; the files were checked then
+            raise ValueError(str(problems[0]))
+        parser.add_bpmn_xml(tree, name)
+    return parser
+
+
+class SpecCache:
+    """LRU of parsed versions by id, shared by every thread of the process."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[int, ParsedVersion] = OrderedDict()
+        self._lock = threading.Lock()
+        self.parses = 0  # how many versions this cache has parsed (tests and benchmarks read it)
+
+    def put(self, parsed: ParsedVersion) -> None:
+        with self._lock:
+            self._items[parsed.id] = parsed
+            self._items.move_to_end(parsed.id)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def get(self, session: Session, version_id: int) -> ParsedVersion:
+        with self._lock:
+            found = self._items.get(version_id)
+            if found is not None:
+                self._items.move_to_end(version_id)
+                return found
+        row = session.get(ProcessVersion, version_id)
+        if row is None:
+            raise NotFoundError(f"process version {version_id} does not exist")
+        parser = parse_files(row.files)
+        parsed = ParsedVersion(row.id, row.key, row.version, parser.get_spec(row.key),
+                               parser.get_subprocess_specs(row.key), row.forms)
+        self.parses += 1
+        self.put(parsed)
+        return parsed

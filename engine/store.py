@@ -1,0 +1,77 @@
+"""The database handle: connections, transactions, and per-process caches.
+
+Write transactions are short and take the write lock up front, so two writers never both read and then
+collide: ``BEGIN IMMEDIATE`` on SQLite (which allows one writer at a time anyway), an ordinary
+transaction on PostgreSQL where row locks and optimistic version checks decide races.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import settings
+
+
+def _sqlite_engine(url: str, *, immediate: bool, synchronous: str) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """One database: its engines, session factories and the cache of parsed process versions."""
+
+    def __init__(self, url: str | None = None):
+        self.url = url or settings.get("ELEVFLOW_DATABASE_URL")
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            sync = settings.get("ELEVFLOW_SQLITE_SYNCHRONOUS")
+            self.engine = _sqlite_engine(self.url, immediate=False, synchronous=sync)
+            self.write_engine = _sqlite_engine(self.url, immediate=True, synchronous=sync)
+        else:
+            self.engine = create_engine(self.url, pool_pre_ping=True)
+            self.write_engine = self.engine
+        self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
+        from .specs import SpecCache  # late: specs needs the sandbox, which needs nothing from here
+        self.specs = SpecCache(settings.get("ELEVFLOW_SPEC_CACHE_SIZE"))
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One all-or-nothing transaction that may write: commits at the end, rolls back on any error."""
+        with self._write_sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only look at the database."""
+        with self._read_sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.write_engine is not self.engine:
+            self.write_engine.dispose()

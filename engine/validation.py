@@ -1,0 +1,214 @@
+"""Deploy-time checks of a BPMN bundle: everything that can be known before a case runs.
+
+1. Every file is well-formed XML with no DOCTYPE or entity, and valid against the BPMN 2.0 and Spiff XSDs.
+2. SpiffWorkflow's parser builds a spec for every executable process and every process it calls.
+3. Every lane names a known role, and every user task sits in a lane.
+4. Every form a user task names exists and is a valid JSON Schema object; every due rule parses.
+5. Every condition, timer and script passes the sandbox's compile-time check.
+All problems are collected, each with file, line and element id, so a process owner can fix them at once.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from . import bpmnxml, deadlines, sandbox
+from .bpmnxml import NS
+from .errors import DefinitionError, Problem, SandboxError
+from .roles import ROLES, role_for_lane
+from .specs import task_meta
+
+
+@dataclass
+class Bundle:
+    """A routine as deployed: its BPMN files and forms, plus the specs parsed from them."""
+
+    files: dict[str, str]
+    forms: dict[str, dict[str, Any]]
+    specs: dict[str, tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+
+
+_EXPRESSION_CHECKS = [
+    (".//bpmn:conditionExpression", sandbox.check_expression, "condition"),
+    (".//bpmn:timeDuration", sandbox.check_timer, "timer"),
+    (".//bpmn:timeDate", sandbox.check_timer, "timer"),
+    (".//bpmn:timeCycle", sandbox.check_timer, "timer"),
+    (".//bpmn:loopCardinality", sandbox.check_expression, "loop cardinality"),
+    (".//bpmn:completionCondition", sandbox.check_expression, "completion condition"),
+    (".//bpmn:scriptTask/bpmn:script", sandbox.check_script, "script"),
+    (".//spiffworkflow:preScript", sandbox.check_script, "pre-script"),
+    (".//spiffworkflow:postScript", sandbox.check_script, "post-script"),
+]
+
+
+def _spiff_problem(exc: SpiffWorkflowException, trees: dict[str, etree._ElementTree]) -> Problem:
+    element_id = getattr(exc, "id", None) or getattr(exc, "task_spec", None) and exc.task_spec.bpmn_id
+    file_name = getattr(exc, "file_name", None) or None
+    line = getattr(exc, "line_number", None) or None
+    if not line and element_id:
+        for name, tree in trees.items():
+            line = bpmnxml.line_of(tree, element_id)
+            if line:
+                file_name = file_name or name
+                break
+    message = str(exc.args[0]) if exc.args else str(exc)
+    return Problem(message, element_id=element_id or None, line=int(line) if line else None, file=file_name)
+
+
+def _load_forms(raw: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
+    forms: dict[str, dict[str, Any]] = {}
+    problems = []
+    for name, value in raw.items():
+        if isinstance(value, (str, bytes)):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                problems.append(Problem(f"form is not valid JSON: {exc.msg}", line=exc.lineno, file=name))
+                continue
+        forms[name] = value
+    return forms, problems
+
+
+def _check_form(name: str, schema: Any) -> str | None:
+    if not isinstance(schema, dict) or schema.get("type") != "object":
+        return "a form must be a JSON Schema of type object"
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return f"not a valid JSON Schema: {exc.message}"
+    return None
+
+
+def _check_expressions(name: str, tree: etree._ElementTree) -> list[Problem]:
+    problems = []
+    for xpath, check, what in _EXPRESSION_CHECKS:
+        for element in tree.xpath(xpath, namespaces=NS):
+            source = (element.text or "").strip()
+            if not source:
+                continue
+            try:
+                check(source)
+            except SandboxError as exc:
+                line = element.sourceline + (exc.line - 1 if exc.line else 0)
+                problems.append(Problem(f"{what} refused: {exc}", element_id=bpmnxml.enclosing_id(element),
+                                        line=line, file=name))
+    return problems
+
+
+def _check_lanes(name: str, tree: etree._ElementTree) -> list[Problem]:
+    problems = []
+    for lane in tree.xpath("//bpmn:lane", namespaces=NS):
+        if role_for_lane(lane.get("name")) is None:
+            known = ", ".join(r.sv for r in ROLES.values())
+            problems.append(Problem(f"lane {lane.get('name')!r} is not a known role (known roles: {known})",
+                                    element_id=lane.get("id"), line=lane.sourceline, file=name))
+    return problems
+
+
+def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[str, etree._ElementTree],
+                      file_of: dict[str, str]) -> list[Problem]:
+    problems = []
+    file_name = file_of.get(spec.name)
+    tree = trees.get(file_name) if file_name else None
+    for task_spec in spec.task_specs.values():
+        if not getattr(task_spec, "manual", False) or not hasattr(task_spec, "bpmn_id"):
+            continue
+        meta = task_meta(task_spec)
+
+        def problem(message: str) -> Problem:
+            line = bpmnxml.line_of(tree, meta.bpmn_id) if tree is not None else None
+            return Problem(message, element_id=meta.bpmn_id, line=line, file=file_name)
+
+        if meta.lane is None:
+            problems.append(problem("user task is not in a lane: put it in the lane of the role that does it"))
+        if meta.form is not None and meta.form not in forms:
+            problems.append(problem(f"form {meta.form!r} does not exist in the routine's forms/ folder"))
+        if meta.due_rule is not None and (why := deadlines.check(meta.due_rule)):
+            problems.append(problem(why))
+    return problems
+
+
+def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str, Any]) -> Bundle:
+    """Check a bundle; return it with its specs parsed, or raise DefinitionError listing every problem.
+
+    `main` holds the routine's own files, `library` the shared files its call activities may reach.
+    """
+    problems: list[Problem] = []
+    trees: dict[str, etree._ElementTree] = {}
+    for name, text in {**library, **main}.items():
+        tree, found = bpmnxml.parse(text, name)
+        if tree is None:
+            if name in main:  # a broken library file only matters if something calls into it
+                problems.extend(found)
+            continue
+        trees[name] = tree
+    if problems:
+        raise DefinitionError(problems)
+
+    forms, problems = _load_forms(raw_forms)
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    file_of: dict[str, str] = {}
+    for name, tree in trees.items():
+        try:
+            parser.add_bpmn_xml(tree, name)
+        except SpiffWorkflowException as exc:
+            problems.append(_spiff_problem(exc, trees))
+            continue
+        for pid in bpmnxml.process_ids(tree):
+            file_of.setdefault(pid, name)
+    if problems:
+        raise DefinitionError(problems)
+
+    keys = [pid for name in main for pid in bpmnxml.executable_process_ids(trees[name])]
+    if not keys:
+        raise DefinitionError([Problem("no executable process: mark the routine's process "
+                                       "isExecutable=\"true\"", file=next(iter(main), None))])
+    bundle = Bundle(files={}, forms={})
+    for key in keys:
+        try:
+            spec = parser.get_spec(key)
+            subprocesses = parser.get_subprocess_specs(key)
+        except (ValidationException, SpiffWorkflowException) as exc:
+            problems.append(_spiff_problem(exc, trees))
+            continue
+        bundle.specs[key] = (spec, subprocesses)
+        bundle.names[key] = spec.description or key
+        for process_id in [key, *subprocesses]:
+            used_file = file_of[process_id]
+            bundle.files[used_file] = {**library, **main}[used_file]
+
+    for name in bundle.files:
+        problems.extend(_check_lanes(name, trees[name]))
+        problems.extend(_check_expressions(name, trees[name]))
+    for spec, subprocesses in bundle.specs.values():
+        for process_spec in [spec, *subprocesses.values()]:
+            problems.extend(_check_user_tasks(process_spec, forms, trees, file_of))
+            for task_spec in process_spec.task_specs.values():
+                form = task_meta(task_spec).form if getattr(task_spec, "manual", False) else None
+                if form in forms and form not in bundle.forms:
+                    if why := _check_form(form, forms[form]):
+                        problems.append(Problem(why, file=form))
+                    bundle.forms[form] = forms[form]
+    if problems:
+        raise DefinitionError(_unique(problems))
+    return bundle
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    seen, result = set(), []
+    for p in problems:
+        key = (p.message, p.element_id, p.line, p.file)
+        if key not in seen:
+            seen.add(key)
+            result.append(p)
+    return result

@@ -1,0 +1,132 @@
+"""Shared fixtures. Every `db` test runs twice: on SQLite and on PostgreSQL.
+
+PostgreSQL is reached at ELEVFLOW_TEST_POSTGRES_URL (default: the local server, database
+elevflow_test, created if missing). When it cannot be reached, its half of the tests is skipped — unless
+ELEVFLOW_TEST_REQUIRE_POSTGRES=1 (as CI sets), when they fail instead.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from engine import Database, deploy_path, upgrade
+from engine import org
+
+FIXTURES = Path(__file__).parent / "fixtures"
+POSTGRES_URL = os.environ.get("ELEVFLOW_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/elevflow_test")
+REQUIRE_POSTGRES = os.environ.get("ELEVFLOW_TEST_REQUIRE_POSTGRES") == "1"
+TABLES = ["audit_events", "timers", "tasks", "cases", "process_versions", "role_assignments", "pupils",
+          "users", "school_units", "organisers"]
+
+
+def _prepare_postgres() -> str | None:
+    """Create (or empty) the test database and migrate it; return why not, if it cannot be reached."""
+    url = make_url(POSTGRES_URL)
+    try:
+        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database})
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+        admin.dispose()
+    except Exception as exc:  # any failure to connect means: no PostgreSQL here
+        return f"PostgreSQL not reachable at {url.render_as_string(hide_password=True)}: {exc}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    database = Database(POSTGRES_URL)
+    upgrade(database)
+    database.dispose()
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    why_not = _prepare_postgres()
+    if why_not:
+        if REQUIRE_POSTGRES:
+            pytest.fail(why_not)
+        pytest.skip(why_not)
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated empty SQLite database, copied for each test (migrating each time would be slow)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    database = Database(f"sqlite:///{path}")
+    upgrade(database)
+    with database.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.dispose()
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "elevflow.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        conn.execute(text("UPDATE audit_head SET seq = 0, hash = :h WHERE id = 1"), {"h": bytes(32)})
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def db(db_url: str):
+    database = Database(db_url)
+    yield database
+    database.dispose()
+
+
+@dataclass
+class Org:
+    """Three kinds of people for every access test: the unit's staff, and an outsider at another unit."""
+
+    unit: int
+    other_unit: int
+    teacher: int
+    mentor: int
+    specialpedagog: int
+    rektor: int
+    outsider: int
+    pupil: int
+    other_pupil: int
+
+
+@pytest.fixture
+def people(db: Database) -> Org:
+    with db.write() as s:
+        kommun = org.add_organiser(s, "Exempelby kommun")
+        a = org.add_unit(s, "10000001", "Ekskolan", kommun.id)
+        b = org.add_unit(s, "10000002", "Björkskolan", kommun.id)
+        ids = {}
+        for username, role, unit in [("teacher", "larare", a), ("mentor", "mentor", a),
+                                     ("specialpedagog", "specialpedagog", a), ("rektor", "rektor", a),
+                                     ("outsider", "larare", b)]:
+            user = org.add_user(s, username, username.title(), f"{username}@example.se")
+            org.assign_role(s, user.id, unit.id, role)
+            ids[username] = user.id
+        pupil = org.add_pupil(s, a.id, "Alva", "Andersson", "7B")
+        other = org.add_pupil(s, b.id, "Bo", "Berg", "8A")
+        return Org(unit=a.id, other_unit=b.id, pupil=pupil.id, other_pupil=other.id, **ids)
+
+
+@pytest.fixture
+def chain(db: Database):
+    """The test support chain deployed: three user tasks, a gateway and a boundary timer."""
+    return deploy_path(db, FIXTURES / "stodkedja", shared_dir=FIXTURES / "shared")[0]
