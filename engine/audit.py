@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead
@@ -51,16 +52,21 @@ def _digest(prev: bytes, seq: int, at: datetime, event: Event | AuditEvent) -> b
     return hashlib.sha256(prev + body).digest()
 
 
-def append(session: Session, events: list[Event], at: datetime) -> None:
-    """Append events to the chain inside the caller's transaction (call it last, just before commit)."""
+_HEAD, _EVENTS = AuditHead.__table__, AuditEvent.__table__
+LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+INSERT_EVENTS = insert(_EVENTS)
+MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
+
+
+def append(conn: Connection | Session, events: list[Event], at: datetime) -> None:
+    """Append events to the chain inside the caller's transaction (call it last, just before commit:
+    the head stays locked until then, which is what serialises appenders)."""
     if not events:
         return
     for event in events:
         if event.kind not in KINDS:
             raise ValueError(f"unknown audit event kind {event.kind!r}")
-    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
-                           .with_for_update()).one()
-    seq, prev = head.seq, head.hash
+    seq, prev = conn.execute(LOCK_HEAD).one()
     rows = []
     for event in events:
         seq += 1
@@ -69,8 +75,8 @@ def append(session: Session, events: list[Event], at: datetime) -> None:
                      "case_id": event.case_id, "pupil_id": event.pupil_id, "unit_id": event.unit_id,
                      "data": event.data, "prev_hash": prev, "hash": digest})
         prev = digest
-    session.execute(insert(AuditEvent), rows)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    conn.execute(INSERT_EVENTS, rows)
+    conn.execute(MOVE_HEAD, {"b_seq": seq, "b_hash": prev})
 
 
 @dataclass

@@ -1,6 +1,8 @@
 """Reading BPMN XML safely: no DTDs, no entities, no network, and line numbers kept for error messages."""
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from .errors import Problem
@@ -10,6 +12,7 @@ NS = {
     "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
 }
 
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
                           huge_tree=False, remove_pis=True)
 
@@ -17,6 +20,10 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
 def parse(text: str | bytes, file_name: str) -> tuple[etree._ElementTree | None, list[Problem]]:
     """Parse one BPMN document; return the tree, or None and the problems that stop it."""
     data = text.encode("utf-8") if isinstance(text, str) else text
+    doctype = _DOCTYPE.search(data)
+    if doctype:  # refused before any parser sees it: no entity is ever expanded or fetched
+        return None, [Problem("a DOCTYPE declaration (and so any entity) is not allowed in BPMN files",
+                              line=data.count(b"\n", 0, doctype.start()) + 1, file=file_name)]
     try:
         tree = etree.ElementTree(etree.fromstring(data, _PARSER))
     except etree.XMLSyntaxError as exc:

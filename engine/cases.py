@@ -5,14 +5,22 @@ from datetime import datetime, timezone
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 
-from . import access, definitions, runner, sandbox, state
+from . import access, audit, runner, state
+from .sandbox import script_engine
 from .errors import ConflictError, NotFoundError
 from .jsondata import ensure_json
-from .models import Case, Pupil, SchoolUnit
+from .models import Case, ProcessVersion, Pupil, SchoolUnit
 from .store import Database
+
+_CASES, _PUPILS, _UNITS, _VERSIONS = Case.__table__, Pupil.__table__, SchoolUnit.__table__, ProcessVersion.__table__
+PUPIL_UNIT = select(_PUPILS.c.unit_id).where(_PUPILS.c.id == bindparam("b_id"))
+UNIT_EXISTS = select(_UNITS.c.id).where(_UNITS.c.id == bindparam("b_id"))
+LATEST_VERSION = (select(_VERSIONS.c.id, _VERSIONS.c.version).where(_VERSIONS.c.key == bindparam("b_key"))
+                  .order_by(_VERSIONS.c.version.desc()).limit(1))
+INSERT_CASE = _CASES.insert().returning(_CASES.c.id)
 
 
 def start_case(db: Database, process_key: str, *, pupil_id: int, by: int | None,
@@ -25,48 +33,57 @@ def start_case(db: Database, process_key: str, *, pupil_id: int, by: int | None,
     data = dict(data or {})
     ensure_json(data, "start data")
     now = datetime.now(timezone.utc)
-    with db.write() as session:
-        case = _start(db, session, process_key, pupil_id, unit_id, by, data, now, parent=None)
-    return case
+    with db.transaction() as conn:
+        run = start(db, conn, process_key, pupil_id, unit_id, by, data, now, parent=None)
+    runner.keep_live(db, run)
+    ref = run.case
+    return Case(id=ref.id, process_version_id=ref.process_version_id, process_key=ref.process_key,
+                pupil_id=ref.pupil_id, unit_id=ref.unit_id, parent_case_id=None, status=ref.status,
+                started_by=by, started_at=now, ended_at=now if ref.status != "running" else None,
+                row_version=ref.row_version, serializer_version=state.SERIALIZER_VERSION)
 
 
-def _start(db: Database, session: Session, process_key: str, pupil_id: int, unit_id: int | None,
-           by: int | None, data: dict[str, Any], now: datetime, parent: Case | None) -> Case:
-    pupil = session.get(Pupil, pupil_id)
-    if pupil is None:
+def start(db: Database, conn: Connection, process_key: str, pupil_id: int, unit_id: int | None,
+          by: int | None, data: dict[str, Any], now: datetime, parent: runner.CaseRef | None) -> runner.Run:
+    """Start a case inside the caller's transaction; return its first step."""
+    pupil_unit = conn.execute(PUPIL_UNIT, {"b_id": pupil_id}).scalar()
+    if pupil_unit is None:
         raise NotFoundError(f"pupil {pupil_id} does not exist")
-    unit_id = unit_id or pupil.unit_id
-    if session.get(SchoolUnit, unit_id) is None:
+    unit_id = unit_id or pupil_unit
+    if conn.execute(UNIT_EXISTS, {"b_id": unit_id}).first() is None:
         raise NotFoundError(f"school unit {unit_id} does not exist")
     if by is not None:
-        access.require_role_at_unit(session, by, unit_id, "start a case")
-    version = definitions.latest(session, process_key)
-    parsed = db.specs.get(session, version.id)
-    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=sandbox.script_engine())
-    case = Case(process_version_id=version.id, process_key=process_key, pupil_id=pupil_id, unit_id=unit_id,
-                parent_case_id=parent.id if parent else None, status="running", started_by=by,
-                started_at=now, row_version=0, serializer_version=state.SERIALIZER_VERSION, state=b"{}")
-    session.add(case)
-    session.flush()
-    workflow.data.update({"arende_id": case.id, "elev_id": pupil_id, "skolenhet_id": unit_id, **data})
+        access.require_role_at_unit(conn, by, unit_id, "start a case")
+    version = conn.execute(LATEST_VERSION, {"b_key": process_key}).first()
+    if version is None:
+        raise NotFoundError(f"no routine {process_key!r} is deployed")
+    parsed = db.specs.get(conn, version.id)
+    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine())
+    parent_id = parent.id if parent else None
+    case_id = conn.execute(INSERT_CASE, {
+        "process_version_id": version.id, "process_key": process_key, "pupil_id": pupil_id,
+        "unit_id": unit_id, "parent_case_id": parent_id, "status": "running", "started_by": by,
+        "started_at": now, "row_version": 0, "serializer_version": state.SERIALIZER_VERSION,
+        "state": b"{}"}).scalar_one()
+    workflow.data.update({"arende_id": case_id, "elev_id": pupil_id, "skolenhet_id": unit_id, **data})
     workflow.task_tree.data.update(workflow.data)
-    run = runner.Run(session, case, parsed, workflow, by, now)
-    run.event("case_started", key=process_key, version=version.version,
-              parent_case_id=parent.id if parent else None)
+    case = runner.CaseRef(case_id, version.id, process_key, pupil_id, unit_id, "running", 0)
+    run = runner.Run(conn, case, parsed, workflow, by, now)
+    run.event("case_started", key=process_key, version=version.version, parent_case_id=parent_id)
     run.begin()
     run.advance()
     run.finish()
-    session.expunge(case)
-    start_linked(db, session, run, now)
-    return case
+    start_linked(db, run)
+    return run
 
 
-def start_linked(db: Database, session: Session, run: runner.Run, now: datetime) -> None:
+def start_linked(db: Database, run: runner.Run) -> None:
     """Start the cases a step asked for with an `elevflow.start.<routine>` message, linked to it."""
     for key, pupil_id in run.spawned:
-        child = _start(db, session, key, pupil_id, run.case.unit_id, None, {}, now, parent=run.case)
-        audit.append(session, [audit.Event("case_linked", run.actor_id, run.case.id, pupil_id,
-                                           run.case.unit_id, {"child_case_id": child.id, "key": key})], now)
+        child = start(db, run.conn, key, pupil_id, run.case.unit_id, None, {}, run.now, parent=run.case)
+        audit.append(run.conn, [audit.Event("case_linked", run.actor_id, run.case.id, pupil_id,
+                                            run.case.unit_id, {"child_case_id": child.case.id, "key": key})],
+                     run.now)
 
 
 def cancel_case(db: Database, case_id: int, *, by: int | None, reason: str) -> Case:
@@ -74,21 +91,20 @@ def cancel_case(db: Database, case_id: int, *, by: int | None, reason: str) -> C
     if not reason.strip():
         raise ValueError("a reason is required to cancel a case")
     now = datetime.now(timezone.utc)
-    with db.write() as session:
-        case = runner.lock_case(session, case_id)
+    with db.transaction() as conn:
+        case = runner.lock_case(conn, case_id)
         if case is None:
             raise NotFoundError(f"case {case_id} does not exist")
         if by is not None:
-            access.require_role_at_unit(session, by, case.unit_id, "cancel a case", roles={"rektor"})
+            access.require_role_at_unit(conn, by, case.unit_id, "cancel a case", roles={"rektor"})
         if case.status != "running":
             raise ConflictError(f"case {case_id} is already {case.status}")
-        run = runner.load(session, db.specs, case, by, now, sandbox.script_engine())
+        run = runner.load(conn, db, case, by, now)
         run.begin()
         run.workflow.cancel()
         run.event("case_cancelled", reason=reason)
         run.finish(status="cancelled")
-        session.expunge(case)
-    return case
+    return get_case(db, case_id)
 
 
 def get_case(db: Database, case_id: int) -> Case:
@@ -109,15 +125,17 @@ def list_cases(db: Database, *, status: str | None = None, unit_id: int | None =
     if pupil_id:
         query = query.where(Case.pupil_id == pupil_id)
     with db.read() as session:
-        return list(session.scalars(query.options()))
+        return list(session.scalars(query))
 
 
 def case_data(db: Database, case_id: int) -> dict[str, Any]:
     """The case's current data (the data of its newest finished step)."""
     with db.read() as session:
-        case = session.get(Case, case_id)
-        if case is None:
+        conn = session.connection()
+        row = conn.execute(select(_CASES).where(_CASES.c.id == case_id)).first()
+        if row is None:
             raise NotFoundError(f"case {case_id} does not exist")
-        run = runner.load(session, db.specs, case, None, datetime.now(timezone.utc), sandbox.script_engine())
-    workflow = run.workflow
+        parsed = db.specs.get(conn, row.process_version_id)
+        workflow = state.load(row.state, row.serializer_version, parsed.spec, parsed.subprocess_specs,
+                              script_engine())
     return dict((workflow.last_task or workflow.task_tree).data)

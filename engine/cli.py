@@ -24,6 +24,10 @@ class Context:
             self._db = Database(self.url)
         return self._db
 
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+
     def user_id(self, username: str | None) -> int | None:
         return org.user_by_username(self.db, username).id if username else None
 
@@ -38,6 +42,7 @@ pass_ctx = click.make_pass_decorator(Context)
 def main(ctx: click.Context, database: str | None) -> None:
     """Elevflow: the student health routines of a school as BPMN processes that run and log every step."""
     ctx.obj = Context(database)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @main.command()
@@ -173,9 +178,8 @@ def complete(ctx: Context, task_id: str, username: str, data: str) -> None:
         for field, messages in exc.errors.items():
             click.echo(f"  {field or '(form)'}: {'; '.join(messages)}", err=True)
         sys.exit(1)
-    case = cases.get_case(ctx.db, row.case_id)
-    click.echo(f"completed {row.name!r}; case {case.id} is {case.status}")
-    _print_tasks(tasks.list_tasks(ctx.db, case_id=case.id, state="ready"))
+    click.echo(f"completed {row.name!r}; case {row.case_id} is {row.case_status}")
+    _print_tasks(tasks.list_tasks(ctx.db, case_id=row.case_id, state="ready"))
 
 
 @main.command()

@@ -3,6 +3,8 @@
 A step is whatever one user action or one timer sets off: the workflow runs until it waits again, and
 then the case state, the task rows, the timer rows and the audit events are written together, or not at
 all. The case row's `row_version` is the optimistic lock: a step only saves if nobody saved in between.
+Statements on this path are built once at import and run on the session's connection (no ORM unit of
+work), since every user action pays for them.
 """
 from __future__ import annotations
 
@@ -19,15 +21,30 @@ from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task, TaskState
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 
 from . import audit, deadlines, state
+from .sandbox import script_engine
 from .errors import ConflictError, DataNotJSONError, SandboxError, WorkflowError
 from .models import Case, TaskRow, Timer, User
 from .specs import ParsedVersion
 
 START_MESSAGE_PREFIX = "elevflow.start."
+
+_TASKS, _CASES, _TIMERS = TaskRow.__table__, Case.__table__, Timer.__table__
+CANCEL_TASK = _TASKS.update().where(_TASKS.c.id == bindparam("b_id")).values(
+    state="cancelled", completed_at=bindparam("b_now"))
+INSERT_TASKS = _TASKS.insert()
+DELETE_TIMERS = _TIMERS.delete().where(_TIMERS.c.case_id == bindparam("b_case"))
+INSERT_TIMERS = _TIMERS.insert()
+SAVE_CASE = _CASES.update().where(_CASES.c.id == bindparam("b_id"),
+                                  _CASES.c.row_version == bindparam("b_version")).values(
+    state=bindparam("b_state"), row_version=bindparam("b_new_version"), status=bindparam("b_status"),
+    ended_at=bindparam("b_ended"), serializer_version=state.SERIALIZER_VERSION)
+LOCK_CASE = select(_CASES).where(_CASES.c.id == bindparam("b_id")).with_for_update()
+CASE_STATE = select(_CASES.c.state, _CASES.c.serializer_version).where(_CASES.c.id == bindparam("b_id"))
+USER_EXISTS = select(User.__table__.c.id).where(User.__table__.c.id == bindparam("b_id"))
 
 
 def all_tasks(workflow: BpmnWorkflow) -> Iterable[Task]:
@@ -37,7 +54,8 @@ def all_tasks(workflow: BpmnWorkflow) -> Iterable[Task]:
 
 
 def ready_human_tasks(workflow: BpmnWorkflow) -> dict[UUID, Task]:
-    return {t.id: t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    """The READY user and manual tasks (a flat scan: cheaper than SpiffWorkflow's tree iterator)."""
+    return {t.id: t for t in all_tasks(workflow) if t.state == TaskState.READY and t.task_spec.manual}
 
 
 def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[str, datetime]]:
@@ -54,11 +72,24 @@ def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[str, datetime]]:
 
 
 @dataclass
+class CaseRef:
+    """The case columns a step needs (read with the case row's lock)."""
+
+    id: int
+    process_version_id: int
+    process_key: str
+    pupil_id: int
+    unit_id: int
+    status: str
+    row_version: int
+
+
+@dataclass
 class Run:
     """A case's workflow loaded for one step, and what the step changed."""
 
-    session: Session
-    case: Case
+    conn: Connection
+    case: CaseRef
     parsed: ParsedVersion
     workflow: BpmnWorkflow
     actor_id: int | None
@@ -107,25 +138,24 @@ class Run:
         for task_id, task in self.open_before.items():
             if task_id in open_after or task_id in completed:
                 continue
-            self.session.execute(update(TaskRow).where(TaskRow.id == task_id).values(
-                state="cancelled", completed_at=self.now))
+            self.conn.execute(CANCEL_TASK, {"b_id": task_id, "b_now": self.now})
             self.event("task_cancelled", task_id=str(task_id), bpmn_id=task.task_spec.bpmn_id)
         for task_id, task in open_after.items():
             if task_id not in self.open_before:
                 self._new_task_row(task)
         if self.new_task_rows:
-            self.session.execute(insert(TaskRow), self.new_task_rows)
+            self.conn.execute(INSERT_TASKS, self.new_task_rows)
         self._save_timers()
         self._collect_thrown_events()
         self._save_case(status)
-        audit.append(self.session, self.events, self.now)
+        audit.append(self.conn, self.events, self.now)
 
     def _new_task_row(self, task: Task) -> None:
         meta = self.parsed.meta(task.task_spec)
         assignee = None
         if meta.assignee_from:
             assignee = _user_id(task.data.get(meta.assignee_from))
-            if assignee is None or self.session.get(User, assignee) is None:
+            if assignee is None or self.conn.execute(USER_EXISTS, {"b_id": assignee}).first() is None:
                 raise WorkflowError(f"task {meta.name!r} goes to the person in {meta.assignee_from!r}, "
                                     f"but {task.data.get(meta.assignee_from)!r} is no known user",
                                     element_id=meta.bpmn_id)
@@ -149,10 +179,10 @@ class Run:
         timers = waiting_timers(self.workflow)
         if timers == self.timers_before:
             return
-        self.session.execute(delete(Timer).where(Timer.case_id == self.case.id))
+        self.conn.execute(DELETE_TIMERS, {"b_case": self.case.id})
         if timers:
-            self.session.execute(insert(Timer), [{"case_id": self.case.id, "bpmn_id": bpmn_id, "due_at": due}
-                                                 for bpmn_id, due in timers])
+            self.conn.execute(INSERT_TIMERS, [{"case_id": self.case.id, "bpmn_id": bpmn_id, "due_at": due}
+                                              for bpmn_id, due in timers])
 
     def _collect_thrown_events(self) -> None:
         for event in self.workflow.get_events():
@@ -164,18 +194,16 @@ class Run:
         if status is None and self.workflow.completed:
             status = "completed"
             self.event("case_completed")
-        blob = state.dump(self.workflow, compress=status is not None)
-        values: dict[str, Any] = {"state": blob, "row_version": self.case.row_version + 1,
-                                  "serializer_version": state.SERIALIZER_VERSION}
-        if status is not None:
-            values.update(status=status, ended_at=self.now)
-        result = self.session.execute(update(Case).where(
-            Case.id == self.case.id, Case.row_version == self.case.row_version).values(**values))
+        result = self.conn.execute(SAVE_CASE, {
+            "b_id": self.case.id, "b_version": self.case.row_version,
+            "b_state": state.dump(self.workflow, compress=status is not None),
+            "b_new_version": self.case.row_version + 1, "b_status": status or self.case.status,
+            "b_ended": self.now if status else None})
         if result.rowcount != 1:
             raise ConflictError(f"case {self.case.id} was changed by someone else meanwhile; "
                                 "reload it and try again")
         self.case.row_version += 1
-        self.case.status = values.get("status", self.case.status)
+        self.case.status = status or self.case.status
 
 
 def _user_id(value: Any) -> int | None:
@@ -200,17 +228,31 @@ def translate(exc: BaseException) -> Exception:
     return WorkflowError(f"the process failed at {element or 'an unknown step'}: {exc}", element_id=element)
 
 
-def load(session: Session, db_specs: Any, case: Case, actor_id: int | None, now: datetime,
-         script_engine: Any) -> Run:
-    parsed = db_specs.get(session, case.process_version_id)
-    workflow = state.load(case.state, case.serializer_version, parsed.spec, parsed.subprocess_specs,
-                          script_engine)
-    return Run(session, case, parsed, workflow, actor_id, now)
+def case_ref(row: Any) -> CaseRef:
+    return CaseRef(row.id, row.process_version_id, row.process_key, row.pupil_id, row.unit_id, row.status,
+                   row.row_version)
 
 
-def lock_case(session: Session, case_id: int) -> Case | None:
+def lock_case(conn: Connection, case_id: int) -> CaseRef | None:
     """Read a case row for a step (row-locked on PostgreSQL so concurrent steps queue, not collide)."""
-    return session.scalars(select(Case).where(Case.id == case_id).with_for_update()).first()
+    row = conn.execute(LOCK_CASE, {"b_id": case_id}).first()
+    return case_ref(row) if row is not None else None
+
+
+def load(conn: Connection, db: Any, case: CaseRef, actor_id: int | None, now: datetime) -> Run:
+    """The case's workflow: the live one if this worker holds the current version, else from its row."""
+    parsed = db.specs.get(conn, case.process_version_id)
+    workflow = db.live.take(case.id, case.row_version)
+    if workflow is None:
+        blob, version = conn.execute(CASE_STATE, {"b_id": case.id}).one()
+        workflow = state.load(blob, version, parsed.spec, parsed.subprocess_specs, script_engine())
+    return Run(conn, case, parsed, workflow, actor_id, now)
+
+
+def keep_live(db: Any, run: Run) -> None:
+    """After the step's commit: keep the workflow for the case's next step, unless the case ended."""
+    if run.case.status == "running":
+        db.live.put(run.case.id, run.case.row_version, run.workflow)
 
 
 def data_digest(data: dict[str, Any]) -> str:

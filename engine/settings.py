@@ -50,6 +50,9 @@ SETTINGS: list[Setting] = [
     Setting("ELEVFLOW_SQLITE_SYNCHRONOUS", "NORMAL", _choice("NORMAL", "FULL"),
             "SQLite's synchronous pragma in WAL mode. NORMAL never corrupts and loses nothing on an "
             "application crash; FULL also keeps the last commits through a power cut, at some speed."),
+    Setting("ELEVFLOW_LIVE_CASES", "500", lambda v: max(0, int(v)),
+            "How many recently stepped cases each worker keeps in memory, so that the next step of the "
+            "same case need not read and deserialize its state (0 turns this off)."),
     Setting("ELEVFLOW_SPEC_CACHE_SIZE", "64", _positive_int,
             "How many parsed process versions each process keeps in memory."),
 ]

@@ -13,6 +13,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from . import bpmnxml
@@ -110,13 +112,14 @@ class SpecCache:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
-    def get(self, session: Session, version_id: int) -> ParsedVersion:
+    def get(self, conn: Connection | Session, version_id: int) -> ParsedVersion:
         with self._lock:
             found = self._items.get(version_id)
             if found is not None:
                 self._items.move_to_end(version_id)
                 return found
-        row = session.get(ProcessVersion, version_id)
+        table = ProcessVersion.__table__
+        row = conn.execute(select(table).where(table.c.id == version_id)).first()
         if row is None:
             raise NotFoundError(f"process version {version_id} does not exist")
         parser = parse_files(row.files)

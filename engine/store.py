@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import settings
+from .live import LiveCases
+from .specs import SpecCache
 
 
 def _sqlite_engine(url: str, *, immediate: bool, synchronous: str) -> Engine:
@@ -56,14 +58,20 @@ class Database:
             self.write_engine = self.engine
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
-        from .specs import SpecCache  # late: specs needs the sandbox, which needs nothing from here
         self.specs = SpecCache(settings.get("ELEVFLOW_SPEC_CACHE_SIZE"))
+        self.live = LiveCases(settings.get("ELEVFLOW_LIVE_CASES"))
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One all-or-nothing transaction that may write: commits at the end, rolls back on any error."""
         with self._write_sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """Like `write`, on a bare connection: the engine's steps use this (no ORM unit of work)."""
+        with self.write_engine.begin() as connection:
+            yield connection
 
     @contextmanager
     def read(self) -> Iterator[Session]:

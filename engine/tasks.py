@@ -1,11 +1,12 @@
 """Human tasks: complete one, and query the task rows (inboxes never load a case)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, tuple_, union_all, update
+from sqlalchemy import and_, bindparam, select, tuple_, union_all
 
 from . import access, cases, runner, sandbox
 from .errors import ConflictError, FormValidationError, NotFoundError, PermissionDeniedError
@@ -34,47 +35,78 @@ def form_errors(schema_validator: Any, data: dict[str, Any]) -> dict[str, list[s
     return errors
 
 
+_TASKS, _CASES, _ROLES = TaskRow.__table__, Case.__table__, RoleAssignment.__table__
+# The task, its case and the user's roles at the task's unit (a row per role; one with NULL if none),
+# task and case rows locked.
+TASK_FOR_STEP = (select(_TASKS, _CASES.c.process_version_id, _CASES.c.status.label("case_status"),
+                        _CASES.c.row_version, _ROLES.c.role.label("held_role"))
+                 .join(_CASES, _CASES.c.id == _TASKS.c.case_id)
+                 .outerjoin(_ROLES, and_(_ROLES.c.unit_id == _TASKS.c.unit_id,
+                                         _ROLES.c.user_id == bindparam("b_user")))
+                 .where(_TASKS.c.id == bindparam("b_id"))
+                 .with_for_update(of=[_TASKS, _CASES]))
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What completing a task did: the task, and where its case stands now."""
+
+    task_id: UUID
+    name: str
+    case_id: int
+    case_status: str
+    case_row_version: int
+
+MARK_COMPLETED = (_TASKS.update().where(_TASKS.c.id == bindparam("b_id"), _TASKS.c.state == "ready")
+                  .values(state="completed", completed_at=bindparam("b_now"), completed_by=bindparam("b_by"),
+                          data=bindparam("b_data")))
+
+
 def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int,
-                  expected_row_version: int | None = None) -> TaskRow:
+                  expected_row_version: int | None = None) -> Completed:
     """Complete a ready task with the submitted form data, and run the case on to its next wait.
 
     Algorithm (one transaction; any failure leaves everything as it was):
     1. Refuse data that is not plain JSON.
-    2. Lock the task's case row (PostgreSQL: FOR UPDATE; SQLite: the write lock taken at BEGIN), so two
-       completions of one case queue instead of interleaving.
+    2. Read the task with its case, locking both rows (PostgreSQL: FOR UPDATE, so two completions of
+       one case queue instead of interleaving, and the second sees what the first wrote; SQLite: the
+       write lock taken at BEGIN).
     3. Refuse a task that is no longer ready (ConflictError names who completed it and when), a user who
        is neither its assignee nor a holder of its lane's role at the unit, and — if the caller says which
        case version it saw — a case that has moved on since.
     4. Validate the data against the task's JSON Schema (FormValidationError maps field to messages).
     5. Run the step, then write case state (guarded by row_version), task rows, timers and audit events.
+    6. After the commit, keep the workflow in memory for the case's next step.
     """
     task_id = _uuid(task_id)
     ensure_json(data, "submitted data")
     now = datetime.now(timezone.utc)
-    with db.write() as session:
-        row = session.get(TaskRow, task_id)
-        if row is None:
+    with db.transaction() as conn:
+        rows = conn.execute(TASK_FOR_STEP, {"b_id": task_id, "b_user": by}).all()
+        if not rows:
             raise NotFoundError(f"task {task_id} does not exist")
-        case = runner.lock_case(session, row.case_id)
-        session.refresh(row)
+        row = found = rows[0]
+        held = {r.held_role for r in rows if r.held_role is not None}
         if row.state != "ready":
             raise ConflictError(f"task {row.name!r} is already {row.state}"
                                 + (f" (by user {row.completed_by} at {row.completed_at:%Y-%m-%d %H:%M})"
                                    if row.completed_by else ""))
-        _require_may_complete(session, row, by)
-        if expected_row_version is not None and case.row_version != expected_row_version:
-            raise ConflictError(f"case {case.id} was changed by someone else since you opened it; "
+        _require_may_complete(row, by, held)
+        if expected_row_version is not None and found.row_version != expected_row_version:
+            raise ConflictError(f"case {row.case_id} was changed by someone else since you opened it; "
                                 "reload it and try again")
-        run = runner.load(session, db.specs, case, by, now, sandbox.script_engine())
+        case = runner.CaseRef(row.case_id, found.process_version_id, row.process_key, row.pupil_id,
+                              row.unit_id, found.case_status, found.row_version)
         if row.form:
-            errors = form_errors(run.parsed.validator(row.form), data)
+            errors = form_errors(db.specs.get(conn, case.process_version_id).validator(row.form), data)
             if errors:
                 raise FormValidationError(errors)
+        run = runner.load(conn, db, case, by, now)
         task = run.workflow.get_task_from_id(task_id)
         meta = run.parsed.meta(task.task_spec)
-        if meta.non_delegable:
-            access.require_role_at_unit(session, by, row.unit_id, f"sign {meta.name!r} (not delegable)",
-                                        roles={"rektor"})
+        if meta.non_delegable and "rektor" not in held:
+            raise PermissionDeniedError(f"{meta.name!r} is a decision only the unit's rektor may sign "
+                                        "(Skollagen 3:9 second paragraph); it cannot be delegated")
         run.begin()
         task.data.update(data)
         try:
@@ -82,34 +114,30 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
         except Exception as exc:  # SpiffWorkflow wraps script and expression errors
             raise runner.translate(exc) from exc
         run.advance()
-        changed = sorted(data)
+        digest = runner.data_digest(data)
         run.event("task_completed", task_id=str(task_id), bpmn_id=row.bpmn_id, name=row.name,
-                  fields=changed, data_sha256=runner.data_digest(data))
+                  fields=sorted(data), data_sha256=digest)
         if meta.decision:
             run.event("decision_signed", task_id=str(task_id), decision=meta.decision,
-                      non_delegable=meta.non_delegable, signer_id=by, data_sha256=runner.data_digest(data))
-        result = session.execute(update(TaskRow).where(TaskRow.id == task_id, TaskRow.state == "ready").values(
-            state="completed", completed_at=now, completed_by=by, data=data))
-        if result.rowcount != 1:
-            raise ConflictError(f"task {row.name!r} was completed by someone else meanwhile")
+                      non_delegable=meta.non_delegable, signer_id=by, data_sha256=digest)
+        conn.execute(MARK_COMPLETED, {"b_id": task_id, "b_now": now, "b_by": by, "b_data": data})
         run.finish(completed={task_id})
-        session.expunge(case)
-        session.expunge(row)
-        row.state, row.completed_at, row.completed_by, row.data = "completed", now, by, data
-        cases.start_linked(db, session, run, now)
-    return row
+        cases.start_linked(db, run)
+    runner.keep_live(db, run)
+    return Completed(task_id, row.name, row.case_id, run.case.status, run.case.row_version)
 
 
-def _require_may_complete(session: Any, row: TaskRow, user_id: int) -> None:
+def _require_may_complete(row: Any, user_id: int, held: set[str]) -> None:
+    """The assignee may complete an assigned task; anyone holding a role its lane serves, an open one."""
     if row.assignee_id is not None:
         if row.assignee_id != user_id:
             raise PermissionDeniedError(f"task {row.name!r} is assigned to someone else")
         return
-    if row.role is None:
-        access.require_role_at_unit(session, user_id, row.unit_id, f"complete {row.name!r}")
-        return
-    access.require_role_at_unit(session, user_id, row.unit_id, f"complete {row.name!r}",
-                                roles=access.roles_serving(row.role))
+    allowed = access.roles_serving(row.role) if row.role else None
+    if not held or (allowed is not None and not held & allowed):
+        raise PermissionDeniedError(f"user {user_id} may not complete {row.name!r} at school unit "
+                                    f"{row.unit_id}" + (f" (needs {' or '.join(sorted(allowed))})"
+                                                        if allowed else ""))
 
 
 def get_task(db: Database, task_id: UUID | str) -> TaskRow:

@@ -1,0 +1,97 @@
+"""The audit chain: any edit, insertion or deletion of an event is found and named."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import delete, select, text, update
+
+from engine import complete_task, list_tasks, start_case, verify_audit
+from engine.cli import main
+from engine.models import AuditEvent
+
+REPORT = {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."}
+
+
+@pytest.fixture
+def logged(db, people, chain):
+    """A few cases' worth of events."""
+    for _ in range(3):
+        case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+        complete_task(db, list_tasks(db, case_id=case.id, state="ready")[0].id, REPORT, by=people.teacher)
+    with db.read() as s:
+        return s.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1))
+
+
+def verify_cli(db_url):
+    return CliRunner().invoke(main, ["--database", db_url, "audit", "verify"])
+
+
+def test_an_untouched_chain_verifies(db, db_url, logged):
+    verdict = verify_audit(db)
+    assert verdict.ok and verdict.checked == logged
+    result = verify_cli(db_url)
+    assert result.exit_code == 0 and f"{logged} events verified" in result.output
+
+
+def test_editing_an_event_is_detected_at_that_event(db, db_url, logged):
+    with db.write() as s:
+        s.execute(update(AuditEvent).where(AuditEvent.seq == 5).values(actor_id=999))
+    verdict = verify_audit(db)
+    assert (verdict.ok, verdict.broken_seq) == (False, 5) and "edited" in verdict.reason
+    result = verify_cli(db_url)
+    assert result.exit_code == 1 and "BROKEN at event 5" in result.output
+
+
+def test_editing_event_data_is_detected(db, logged):
+    with db.write() as s:
+        event = s.get(AuditEvent, 4)
+        event.data = {**event.data, "name": "något annat"}
+    assert verify_audit(db).broken_seq == 4
+
+
+def test_deleting_an_event_in_the_middle_is_detected(db, logged):
+    with db.write() as s:
+        s.execute(delete(AuditEvent).where(AuditEvent.seq == 7))
+    verdict = verify_audit(db)
+    assert (verdict.ok, verdict.broken_seq) == (False, 7) and "missing" in verdict.reason
+
+
+def test_deleting_the_newest_events_is_detected(db, logged):
+    with db.write() as s:
+        s.execute(delete(AuditEvent).where(AuditEvent.seq > logged - 2))
+    verdict = verify_audit(db)
+    assert not verdict.ok and verdict.broken_seq == logged - 1 and "deleted from the end" in verdict.reason
+
+
+def test_inserting_a_forged_event_is_detected(db, logged):
+    table = AuditEvent.__table__
+    with db.write() as s:
+        original = s.execute(select(table).where(table.c.seq == 6)).one()
+        s.execute(update(table).where(table.c.seq >= 6).values(seq=table.c.seq + 1000))
+        s.execute(table.insert().values({**original._mapping, "kind": "task_completed", "hash": bytes(32)}))
+    verdict = verify_audit(db)
+    assert (verdict.ok, verdict.broken_seq) == (False, 6)
+
+
+def test_appending_a_correctly_hashed_event_without_the_head_is_detected(db, logged):
+    from engine.audit import _digest, Event
+    table = AuditEvent.__table__
+    with db.write() as s:
+        last = s.execute(select(table).where(table.c.seq == logged)).one()
+        forged = Event("case_cancelled", 1, 1, 1, 1, {"reason": "forged"})
+        digest = _digest(last.hash, logged + 1, last.at, forged)
+        s.execute(table.insert().values(seq=logged + 1, at=last.at, kind=forged.kind, actor_id=1, case_id=1,
+                                        pupil_id=1, unit_id=1, data=forged.data, prev_hash=last.hash,
+                                        hash=digest))
+    verdict = verify_audit(db)
+    assert not verdict.ok and "head" in verdict.reason
+
+
+def test_rehashing_a_forged_event_still_breaks_the_next_link(db, logged):
+    from engine.audit import _digest
+    with db.write() as s:
+        event = s.get(AuditEvent, 3)
+        event.actor_id = 999
+        event.hash = _digest(event.prev_hash, event.seq, event.at, event)
+    verdict = verify_audit(db)
+    assert (verdict.ok, verdict.broken_seq) == (False, 4) and "link" in verdict.reason

@@ -1,0 +1,182 @@
+"""Deploying routines: validation before storing, immutable versions, one parse per version."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import DefinitionError, deploy, deploy_path, versions
+from engine.models import AuditEvent, ProcessVersion
+from engine.store import Database
+
+from bpmn_builder import FORM, gateway, one_task, process, script, user_task
+from conftest import FIXTURES
+
+FORMS = {"svar.json": json.dumps(FORM)}
+
+
+def count_versions(db: Database) -> int:
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(ProcessVersion))
+
+
+def refused(db: Database, xml: str, forms: dict[str, str] | None = None) -> DefinitionError:
+    before = count_versions(db)
+    with pytest.raises(DefinitionError) as info:
+        deploy(db, {"test.bpmn": xml}, FORMS if forms is None else forms, by=None)
+    assert count_versions(db) == before, "a refused deployment must store nothing"
+    return info.value
+
+
+def test_deploy_stores_an_immutable_version_with_hash_author_and_note(db, people):
+    [version] = deploy(db, {"test.bpmn": one_task()}, FORMS, by=people.rektor, note="första")
+    assert (version.key, version.version, version.deployed_by, version.note) == \
+        ("testprocess", 1, people.rektor, "första")
+    assert len(version.content_hash) == 64 and version.deployed_at.tzinfo is not None
+    assert version.forms == {"svar.json": FORM}
+    with db.read() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.kind == "definition_deployed")).one()
+    assert event.data["version"] == 1 and event.actor_id == people.rektor
+
+
+def test_identical_content_makes_no_new_version_and_changed_content_does(db):
+    first = deploy(db, {"test.bpmn": one_task()}, FORMS)[0]
+    again = deploy(db, {"test.bpmn": one_task()}, FORMS)[0]
+    assert again.id == first.id and count_versions(db) == 1
+    changed = deploy(db, {"test.bpmn": one_task(due="P2W")}, FORMS, note="längre frist")[0]
+    assert changed.version == 2 and changed.content_hash != first.content_hash
+    assert [v.version for v in versions(db, "testprocess")] == [2, 1]
+
+
+def test_deploy_from_a_folder_takes_its_forms(db):
+    [version] = deploy_path(db, FIXTURES / "stodkedja", shared_dir=FIXTURES / "none")
+    assert version.key == "stodkedja"
+    assert set(version.forms) == {"anmalan.json", "utredning.json", "beslut.json"}
+
+
+def test_a_version_is_parsed_once_and_then_served_from_the_cache(db):
+    version = deploy(db, {"test.bpmn": one_task()}, FORMS)[0]
+    fresh = Database(db.url)  # another worker: nothing cached yet
+    try:
+        with fresh.engine.connect() as conn:
+            first = fresh.specs.get(conn, version.id)
+            assert fresh.specs.get(conn, version.id) is first
+        assert fresh.specs.parses == 1
+    finally:
+        fresh.dispose()
+
+
+def test_malformed_xml_is_refused_with_its_line(db):
+    error = refused(db, one_task().replace("</bpmn:process>", "</bpmn:proces>"))
+    [problem] = error.problems
+    assert "malformed XML" in problem.message and problem.line and problem.file == "test.bpmn"
+
+
+@pytest.mark.parametrize("where", ["attribute", "text"])
+def test_an_external_entity_is_refused_and_never_read(db, tmp_path, where):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET")
+    doctype = f'<!DOCTYPE bpmn:definitions [<!ENTITY x SYSTEM "file://{secret}">]>\n'
+    xml = one_task(doctype=doctype)
+    if where == "attribute":
+        xml = xml.replace('name="Uppgift Task_1"', 'name="&x;"')
+    else:
+        xml = xml.replace('<bpmn:endEvent id="End_1"/>',
+                          '<bpmn:endEvent id="End_1"><bpmn:documentation>&x;</bpmn:documentation></bpmn:endEvent>')
+    error = refused(db, xml)
+    [problem] = error.problems
+    assert "DOCTYPE" in problem.message and problem.line == 2 and "TOPSECRET" not in str(error)
+
+
+def test_a_lane_with_an_unknown_role_is_refused_naming_the_lane(db):
+    error = refused(db, one_task(lane="Vaktmästare"))
+    [problem] = error.problems
+    assert problem.element_id == "Lane_1" and "Vaktmästare" in problem.message and problem.line
+
+
+def test_a_user_task_outside_any_lane_is_refused(db):
+    error = refused(db, one_task(lane=None))
+    assert any(p.element_id == "Task_1" and "not in a lane" in p.message for p in error.problems)
+
+
+def test_a_missing_form_is_refused_naming_the_task(db):
+    error = refused(db, one_task(form="saknas.json"))
+    [problem] = error.problems
+    assert problem.element_id == "Task_1" and "saknas.json" in problem.message and problem.line
+
+
+def test_a_form_that_is_not_valid_json_schema_is_refused(db):
+    bad = {"svar.json": json.dumps({"type": "object", "properties": {"svar": {"type": "sträng"}}})}
+    error = refused(db, one_task(), bad)
+    assert error.problems[0].file == "svar.json" and "JSON Schema" in error.problems[0].message
+
+
+def test_a_form_that_is_not_json_is_refused_with_its_line(db):
+    error = refused(db, one_task(), {"svar.json": '{\n "type": "object",\n}'})
+    assert error.problems[0].file == "svar.json" and error.problems[0].line == 3
+
+
+def test_an_invalid_due_rule_is_refused(db):
+    error = refused(db, one_task(due="snart"))
+    assert "due rule 'snart'" in str(error)
+
+
+def test_bpmn_that_breaks_the_schema_is_refused_with_line(db):
+    xml = one_task().replace('<bpmn:endEvent id="End_1"/>', '<bpmn:endEvent id="End_1"><bpmn:bogus/></bpmn:endEvent>')
+    error = refused(db, xml)
+    assert error.problems[0].line
+
+
+def test_no_executable_process_is_refused(db):
+    error = refused(db, one_task().replace('isExecutable="true"', 'isExecutable="false"'))
+    assert "no executable process" in str(error)
+
+
+@pytest.mark.parametrize("condition", [
+    "().__class__.__base__.__subclasses__()",
+    "__import__('os').system('true')",
+    "open('/etc/passwd').read()",
+])
+def test_a_sandbox_escape_in_a_condition_is_refused_at_the_flow(db, condition):
+    error = refused(db, gateway(condition))
+    assert any(p.element_id == "Flow_yes" and p.line and "condition refused" in p.message
+               for p in error.problems), error.problems
+
+
+def test_a_sandbox_escape_in_a_script_is_refused_at_the_script_line(db):
+    error = refused(db, script("x = 1\ny = [].__class__"))
+    [problem] = error.problems
+    assert problem.element_id == "Script_1" and "script refused" in problem.message
+    lines = script("x = 1\ny = [].__class__").splitlines()
+    assert "y = [].__class__" in lines[problem.line - 1]
+
+
+def test_every_problem_is_reported_at_once(db):
+    xml = process(user_task(form="saknas.json", due="snart") +
+                  '<bpmn:sequenceFlow id="Flow_e" sourceRef="Task_1" targetRef="End_1"/><bpmn:endEvent id="End_1"/>',
+                  lane="Okänd")
+    error = refused(db, xml)
+    assert len(error.problems) == 3
+
+
+def test_iso_timer_literals_as_written_by_modelers_are_accepted(db):
+    body = user_task() + """
+    <bpmn:boundaryEvent id="Timer_1" attachedToRef="Task_1">
+      <bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">P7D</bpmn:timeDuration>
+      </bpmn:timerEventDefinition></bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="Flow_t" sourceRef="Timer_1" targetRef="End_1"/>
+    <bpmn:sequenceFlow id="Flow_e" sourceRef="Task_1" targetRef="End_1"/>
+    <bpmn:endEvent id="End_1"/>"""
+    assert deploy(db, {"test.bpmn": process(body)}, FORMS)[0].version == 1
+
+
+def test_the_shipped_routines_all_deploy(db):
+    from engine import settings
+    from pathlib import Path
+    root = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
+    keys = set()
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "shared"):
+        keys |= {v.key for v in deploy_path(db, folder)}
+    assert {"sarskilt_stod", "krankande_behandling", "franvaro", "orosanmalan", "avvikelse",
+            "arshjul"} <= keys

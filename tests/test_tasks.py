@@ -1,0 +1,242 @@
+"""Completing tasks: server-side form validation, rights, and exactly one winner under concurrency."""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import (
+    ConflictError, Database, FormValidationError, NotFoundError, PermissionDeniedError, complete_task, deploy,
+    get_case, inbox, list_tasks, start_case, verify_audit,
+)
+from engine.models import AuditEvent, TaskRow
+
+from bpmn_builder import FORM, process
+
+REPORT = {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."}
+
+
+def ready(db, case_id):
+    return list_tasks(db, case_id=case_id, state="ready")
+
+
+def audit_count(db):
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(AuditEvent))
+
+
+@pytest.fixture
+def case(db, people, chain):
+    return start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+
+
+def test_invalid_form_data_gives_per_field_errors_and_changes_nothing(db, people, case):
+    [task] = ready(db, case.id)
+    before = audit_count(db)
+    with pytest.raises(FormValidationError) as info:
+        complete_task(db, task.id, {"anmalan_datum": "igår", "beskrivning": "kort", "extra": 1},
+                      by=people.teacher)
+    errors = info.value.errors
+    assert set(errors) == {"anmalan_datum", "beskrivning", ""}
+    assert "date" in errors["anmalan_datum"][0] and "short" in errors["beskrivning"][0]
+    assert ready(db, case.id)[0].id == task.id and audit_count(db) == before
+    assert get_case(db, case.id).row_version == case.row_version
+
+
+def test_a_missing_required_field_is_named(db, people, case):
+    with pytest.raises(FormValidationError) as info:
+        complete_task(db, ready(db, case.id)[0].id, {"beskrivning": "tillräckligt lång text"}, by=people.teacher)
+    assert info.value.errors == {"anmalan_datum": ["required"]}
+
+
+def test_data_that_is_not_json_is_refused(db, people, case):
+    from datetime import date
+    from engine import DataNotJSONError
+    with pytest.raises(DataNotJSONError, match="anmalan_datum.*date"):
+        complete_task(db, ready(db, case.id)[0].id, {**REPORT, "anmalan_datum": date(2026, 11, 20)},
+                      by=people.teacher)
+
+
+def test_completing_a_task_twice_is_a_conflict_naming_who_did_it(db, people, case):
+    [task] = ready(db, case.id)
+    complete_task(db, task.id, REPORT, by=people.teacher)
+    before = audit_count(db)
+    with pytest.raises(ConflictError, match=f"already completed.*user {people.teacher}"):
+        complete_task(db, task.id, REPORT, by=people.mentor)
+    assert audit_count(db) == before
+
+
+def test_a_case_changed_since_the_user_opened_it_is_a_conflict(db, people, case):
+    [task] = ready(db, case.id)
+    with pytest.raises(ConflictError, match="changed by someone else"):
+        complete_task(db, task.id, REPORT, by=people.teacher, expected_row_version=case.row_version - 1)
+    done = complete_task(db, task.id, REPORT, by=people.teacher, expected_row_version=case.row_version)
+    assert done.case_row_version == case.row_version + 1
+
+
+def test_only_holders_of_the_lane_role_at_the_unit_may_complete(db, people, case):
+    [task] = ready(db, case.id)
+    with pytest.raises(PermissionDeniedError):
+        complete_task(db, task.id, REPORT, by=people.outsider)  # a teacher, but at another unit
+    with pytest.raises(PermissionDeniedError, match="larare or mentor"):
+        complete_task(db, task.id, REPORT, by=people.specialpedagog)  # right unit, wrong role
+    complete_task(db, task.id, REPORT, by=people.mentor)  # a mentor serves the teacher lane
+
+
+def test_an_unknown_task_is_not_found(db, people, case):
+    with pytest.raises(NotFoundError):
+        complete_task(db, "00000000-0000-0000-0000-000000000000", {}, by=people.teacher)
+    with pytest.raises(NotFoundError):
+        complete_task(db, "inte-ett-id", {}, by=people.teacher)
+
+
+def test_inbox_shows_open_tasks_of_the_users_roles_at_their_units_only(db, people, case):
+    assert [t.id for t in inbox(db, people.teacher)] == [ready(db, case.id)[0].id]
+    assert [t.id for t in inbox(db, people.mentor)] == [ready(db, case.id)[0].id]
+    assert inbox(db, people.outsider) == [] and inbox(db, people.rektor) == []
+    complete_task(db, ready(db, case.id)[0].id, REPORT, by=people.teacher)
+    assert inbox(db, people.teacher) == []
+    assert [t.bpmn_id for t in inbox(db, people.specialpedagog)] == ["Task_utredning"]
+
+
+DECISION = """<bpmn:userTask id="Task_1" name="Utse beslutsfattare">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="formJsonSchemaFilename" value="svar.json"/>
+      </spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="Task_1" targetRef="Task_2"/>
+    <bpmn:userTask id="Task_2" name="Beslut">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="assigneeFrom" value="beslutsfattare"/>
+        <spiffworkflow:property name="decision" value="KIND"/>
+        <spiffworkflow:property name="nonDelegable" value="NONDELEGABLE"/>
+      </spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Task_2" targetRef="End_1"/>
+    <bpmn:endEvent id="End_1"/>"""
+
+
+def decision_case(db, people, kind, non_delegable):
+    body = DECISION.replace("KIND", kind).replace("NONDELEGABLE", non_delegable)
+    form = {**FORM, "properties": {"beslutsfattare": {"type": "integer"}}}
+    deploy(db, {"t.bpmn": process(body, lane="Rektor", lane_nodes=("Task_1", "Task_2"))},
+           {"svar.json": json.dumps(form)})
+    case = start_case(db, "testprocess", pupil_id=people.pupil, by=people.rektor)
+    complete_task(db, ready(db, case.id)[0].id, {"beslutsfattare": people.specialpedagog}, by=people.rektor)
+    [task] = ready(db, case.id)
+    return case, task
+
+
+def test_a_task_goes_to_the_person_named_in_case_data(db, people):
+    case, task = decision_case(db, people, "atgardsprogram", "false")
+    assert task.assignee_id == people.specialpedagog
+    assert [t.id for t in inbox(db, people.specialpedagog)] == [task.id]
+    with pytest.raises(PermissionDeniedError, match="assigned to someone else"):
+        complete_task(db, task.id, {}, by=people.rektor)
+    complete_task(db, task.id, {}, by=people.specialpedagog)  # a delegable decision, delegated
+    with db.read() as s:
+        signed = s.scalars(select(AuditEvent).where(AuditEvent.kind == "decision_signed")).one()
+        assigned = s.scalars(select(AuditEvent).where(AuditEvent.kind == "task_assigned")).one()
+    assert signed.data["decision"] == "atgardsprogram" and signed.data["signer_id"] == people.specialpedagog
+    assert assigned.data["assignee_id"] == people.specialpedagog
+
+
+def test_a_non_delegable_decision_refuses_any_signer_but_the_rektor(db, people):
+    case, task = decision_case(db, people, "sarskild_undervisningsgrupp", "true")
+    with pytest.raises(PermissionDeniedError, match="only the unit's rektor"):
+        complete_task(db, task.id, {}, by=people.specialpedagog)
+    assert ready(db, case.id)[0].id == task.id
+
+
+def test_a_task_named_for_an_unknown_user_fails_clearly_and_changes_nothing(db, people):
+    body = DECISION.replace("KIND", "atgardsprogram").replace("NONDELEGABLE", "false")
+    form = {**FORM, "properties": {"beslutsfattare": {"type": "integer"}}}
+    deploy(db, {"t.bpmn": process(body, lane="Rektor", lane_nodes=("Task_1", "Task_2"))},
+           {"svar.json": json.dumps(form)})
+    case = start_case(db, "testprocess", pupil_id=people.pupil, by=people.rektor)
+    [task] = ready(db, case.id)
+    from engine import WorkflowError
+    with pytest.raises(WorkflowError, match="no known user"):
+        complete_task(db, task.id, {"beslutsfattare": 424242}, by=people.rektor)
+    assert ready(db, case.id)[0].id == task.id
+
+
+def race(db_url, task_id, user, barrier, results):
+    """One contender: its own Database (its own connection pool), released at the same moment."""
+    db = Database(db_url)
+    try:
+        barrier.wait()
+        complete_task(db, task_id, REPORT, by=user)
+        results.append("won")
+    except ConflictError:
+        results.append("conflict")
+    finally:
+        db.dispose()
+
+
+def test_concurrent_completion_from_threads_has_exactly_one_winner(db, db_url, people, case):
+    [task] = ready(db, case.id)
+    contenders = 6
+    barrier, results = threading.Barrier(contenders), []
+    threads = [threading.Thread(target=race, args=(db_url, task.id, people.teacher, barrier, results))
+               for _ in range(contenders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["conflict"] * (contenders - 1) + ["won"]
+    assert [t.bpmn_id for t in ready(db, case.id)] == ["Task_utredning"]
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent)
+                        .where(AuditEvent.kind == "task_completed")) == 1
+    assert verify_audit(db).ok
+
+
+def _process_race(db_url, task_id, user, barrier, results):
+    race(db_url, task_id, user, barrier, results)
+
+
+def test_concurrent_completion_from_processes_has_exactly_one_winner(db, db_url, people, case):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("several processes sharing one database is the PostgreSQL deployment")
+    [task] = ready(db, case.id)
+    ctx = multiprocessing.get_context("spawn")
+    contenders = 4
+    with ctx.Manager() as manager:
+        barrier, results = manager.Barrier(contenders), manager.list()
+        procs = [ctx.Process(target=_process_race, args=(db_url, str(task.id), people.teacher, barrier, results))
+                 for _ in range(contenders)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        outcome = sorted(results)
+    assert outcome == ["conflict"] * (contenders - 1) + ["won"]
+    assert [t.bpmn_id for t in ready(db, case.id)] == ["Task_utredning"]
+    assert verify_audit(db).ok
+
+
+def test_concurrent_steps_of_different_cases_all_land_and_the_chain_stays_whole(db, db_url, people, chain):
+    started = [start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher) for _ in range(8)]
+    tasks = [ready(db, c.id)[0].id for c in started]
+    errors = []
+
+    def work(task_id):
+        worker = Database(db_url)
+        try:
+            complete_task(worker, task_id, REPORT, by=people.teacher)
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            worker.dispose()
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in tasks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert all(ready(db, c.id)[0].bpmn_id == "Task_utredning" for c in started)
+    verdict = verify_audit(db)
+    assert verdict.ok, verdict
