@@ -79,6 +79,34 @@ def _deploy(ctx: Context, path: Path, note: str, by: int | None) -> list[Any]:
         sys.exit(1)
 
 
+@main.command("demo")
+@pass_ctx
+def demo_command(ctx: Context) -> None:
+    """Set up Elevflow with a made-up organisation on the embedded database, and show how to use it.
+
+    Creates the database (SQLite by default), deploys the shipped routines and loads a demo
+    municipality with two schools, staff in every role and 30 pupils. Safe to run again.
+    """
+    schema.upgrade(ctx.db)
+    demo.load(ctx.db)
+    root = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "shared"):
+        if any(folder.glob("*.bpmn")):
+            _deploy(ctx, folder, "shipped with Elevflow", None)
+    click.echo(f"Elevflow is ready on {ctx.db.engine.url.render_as_string(hide_password=True)}\n")
+    click.echo("Demo staff (username, role, school):")
+    for username, name, role, unit in demo.STAFF:
+        where = demo.UNITS[unit][1] if unit is not None else "all schools"
+        click.echo(f"  {username:14} {name:22} {role:16} {where}")
+    click.echo("\nRoutines: " + ", ".join(sorted({v.key for v in definitions.versions(ctx.db)})))
+    click.echo("\nTry a support case (särskilt stöd) for pupil 1 at Ekbackens skola:")
+    click.echo("  elevflow start sarskilt_stod --pupil 1 --as larare.ek")
+    click.echo("  elevflow tasks --user larare.ek")
+    click.echo("  elevflow task TASK_ID                      # instructions and the form")
+    click.echo("  elevflow complete TASK_ID --as larare.ek --data '{...}'")
+    click.echo("  elevflow audit verify")
+
+
 @main.command()
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--note", default="", help="What changed and why (kept with the version).")

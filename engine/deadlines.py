@@ -6,11 +6,16 @@ date held in the task-data key the task's ``dueFrom`` names.
 """
 from __future__ import annotations
 
+import functools
 import re
+import tomllib
 from datetime import date, datetime, time, timezone
+from pathlib import Path
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from . import settings
+from .errors import ElevflowError
 from .helpers import business_days_add
 
 _BUSINESS_DAYS = re.compile(r"^\s*(\d{1,3})\s*BD\s*$", re.IGNORECASE)
@@ -52,3 +57,31 @@ def clock_start(value: object, fallback: datetime) -> datetime:
     if len(value) == 10:  # a plain date: count from the start of that day, school time being Swedish
         parsed = datetime.combine(parsed.date(), time(0, 0), tzinfo=timezone.utc)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def load_overrides(path: str | Path) -> dict[tuple[str, str], str]:
+    """Read an organiser's deadline file: {(routine, task id): rule}; every rule is checked."""
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ElevflowError(f"deadlines file {path}: {exc}") from None
+    overrides = {}
+    for routine, tasks in raw.items():
+        if not isinstance(tasks, dict):
+            raise ElevflowError(f"deadlines file {path}: [{routine}] must be a table of task id = rule")
+        for task_id, rule in tasks.items():
+            why = check(rule) if isinstance(rule, str) else "a rule must be a string"
+            if why:
+                raise ElevflowError(f"deadlines file {path}: {routine}.{task_id}: {why}")
+            overrides[(routine, task_id)] = rule
+    return overrides
+
+
+@functools.cache
+def _configured(path: str) -> dict[tuple[str, str], str]:
+    return load_overrides(path) if path else {}
+
+
+def rule_for(routine: str, task_id: str, diagram_rule: str | None) -> str | None:
+    """The due rule in force: the organiser's override if it has one, else the diagram's."""
+    return _configured(settings.get("ELEVFLOW_DEADLINES_FILE")).get((routine, task_id), diagram_rule)

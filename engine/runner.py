@@ -160,9 +160,10 @@ class Run:
                                     f"but {task.data.get(meta.assignee_from)!r} is no known user",
                                     element_id=meta.bpmn_id)
         due = None
-        if meta.due_rule:
+        rule = deadlines.rule_for(self.case.process_key, meta.bpmn_id, meta.due_rule)
+        if rule:
             start = deadlines.clock_start(task.data.get(meta.due_from) if meta.due_from else None, self.now)
-            due = deadlines.due_at(meta.due_rule, start)
+            due = deadlines.due_at(rule, start)
         self.new_task_rows.append({
             "id": task.id, "case_id": self.case.id, "process_key": self.case.process_key,
             "bpmn_id": meta.bpmn_id, "name": meta.name, "role": meta.role, "unit_id": self.case.unit_id,

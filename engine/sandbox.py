@@ -97,7 +97,8 @@ _INPLACE = {op + "=": getattr(operator, name) for op, name in [
     ("+", "iadd"), ("-", "isub"), ("*", "imul"), ("/", "itruediv"), ("//", "ifloordiv"), ("%", "imod"),
     ("**", "ipow"), ("<<", "ilshift"), (">>", "irshift"), ("&", "iand"), ("|", "ior"), ("^", "ixor")]}
 
-_PERCENT = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?.", re.S)
+# One %-format field; possessive quantifiers and a bounded key keep matching linear on hostile formats.
+_PERCENT = re.compile(r"%(?:\([^)]{0,100}\))?[#0 +-]*+(\*|\d++)?(?:\.(\*|\d++))?[hlL]?.", re.S)
 
 
 # --- run-time guards -----------------------------------------------------------------------------------
@@ -139,6 +140,8 @@ def check_binop(op: str, a: object, b: object) -> None:
     elif op == "+" and isinstance(a, seqs) and isinstance(b, seqs):
         _check_length(len(a) + len(b))
     elif op == "%" and isinstance(a, str):
+        if re.search(r"%\([^)]{100}", a):
+            raise SandboxError("keys in % formatting may be at most 100 characters long")
         fields = [[_check_width(w) for w in m.groups() if w] for m in _PERCENT.finditer(a)]
         if fields:
             widest = max((w for field in fields for w in field), default=0)

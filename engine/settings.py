@@ -47,6 +47,10 @@ SETTINGS: list[Setting] = [
     Setting("ELEVFLOW_PROCESSES_DIR", str(PROJECT_ROOT / "processes"), str,
             "Folder of the shipped routines that `elevflow init` deploys; `shared/` in it holds the "
             "processes that call activities reach."),
+    Setting("ELEVFLOW_DEADLINES_FILE", "", str,
+            "A TOML file of the organiser's own deadlines, overriding the due rules in the diagrams: one "
+            "table per routine, `task id = \"rule\"` (e.g. [sarskilt_stod] Task_utse_utredare = \"3BD\"). "
+            "Checked at start-up; empty means the diagrams' own rules."),
     Setting("ELEVFLOW_SQLITE_SYNCHRONOUS", "NORMAL", _choice("NORMAL", "FULL"),
             "SQLite's synchronous pragma in WAL mode. NORMAL never corrupts and loses nothing on an "
             "application crash; FULL also keeps the last commits through a power cut, at some speed."),

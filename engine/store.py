@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import settings
+from . import deadlines, settings
 from .live import LiveCases
 from .specs import SpecCache
 
@@ -58,6 +58,7 @@ class Database:
             self.write_engine = self.engine
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
+        deadlines.rule_for("", "", None)  # a broken deadlines file stops start-up, not a later step
         self.specs = SpecCache(settings.get("ELEVFLOW_SPEC_CACHE_SIZE"))
         self.live = LiveCases(settings.get("ELEVFLOW_LIVE_CASES"))
 

@@ -213,3 +213,17 @@ def test_a_new_version_does_not_move_running_cases(db, people, chain):
     assert (get_case(db, old.id).process_version_id, new.process_version_id) == (chain.id, v2.id)
     complete_task(db, ready(db, old.id)[0].id, REPORT, by=people.teacher)
     assert ready(db, old.id)[0].bpmn_id == "Task_utredning"
+
+
+def test_an_organiser_overrides_a_deadline_without_touching_the_diagram(db, people, chain, tmp_path,
+                                                                         monkeypatch):
+    from engine import deadlines
+    rules = tmp_path / "frister.toml"
+    rules.write_text('[stodkedja]\nTask_anmalan = "3BD"\n', encoding="utf-8")
+    monkeypatch.setenv("ELEVFLOW_DEADLINES_FILE", str(rules))
+    with time_machine.travel(datetime(2026, 12, 4, 10, 0, tzinfo=timezone.utc), tick=False):  # a Friday
+        case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    assert ready(db, case.id)[0].due_at == datetime(2026, 12, 9, 10, 0, tzinfo=timezone.utc)
+    rules.write_text('[stodkedja]\nTask_anmalan = "snart"\n', encoding="utf-8")
+    with pytest.raises(Exception, match="Task_anmalan.*snart"):
+        deadlines.load_overrides(rules)

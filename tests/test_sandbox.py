@@ -1,6 +1,7 @@
 """The expression and script sandbox: escapes refused, resources bounded, helpers, ISO-8601 timers."""
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -124,7 +125,7 @@ def env() -> SandboxEnvironment:
 
 @pytest.fixture
 def data() -> dict[str, Any]:
-    return {k: (v.copy() if isinstance(v, (dict, list)) else v) for k, v in DATA.items()}
+    return copy.deepcopy(DATA)
 
 
 @pytest.fixture
