@@ -1,12 +1,8 @@
 """Who may do what: the role checks every engine action makes before it changes anything."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
-
+from .dbapi import Sql, Tx
 from .errors import PermissionDeniedError
-from .models import RoleAssignment
 
 EHT_ROLES = frozenset({"specialpedagog", "speciallarare", "kurator", "skolskoterska", "skollakare",
                        "skolpsykolog", "elevhalsopersonal"})
@@ -28,19 +24,17 @@ def lanes_served_by(held_role: str) -> set[str]:
     return {held_role} | {lane for lane, roles in LANE_SERVED_BY.items() if held_role in roles}
 
 
-_ROLES = RoleAssignment.__table__
-ROLES_AT_UNIT = select(_ROLES.c.role).where(_ROLES.c.user_id == bindparam("b_user"),
-                                            _ROLES.c.unit_id == bindparam("b_unit"))
+ROLES_AT_UNIT = Sql("SELECT role FROM role_assignments WHERE user_id = :user_id AND unit_id = :unit_id")
 
 
-def roles_at_unit(conn: Connection | Session, user_id: int, unit_id: int) -> set[str]:
-    return set(conn.execute(ROLES_AT_UNIT, {"b_user": user_id, "b_unit": unit_id}).scalars())
+def roles_at_unit(tx: Tx, user_id: int, unit_id: int) -> set[str]:
+    return {role for (role,) in tx.all(ROLES_AT_UNIT, {"user_id": user_id, "unit_id": unit_id})}
 
 
-def require_role_at_unit(conn: Connection | Session, user_id: int, unit_id: int, action: str,
+def require_role_at_unit(tx: Tx, user_id: int, unit_id: int, action: str,
                          roles: set[str] | frozenset[str] | None = None) -> set[str]:
     """The user's roles at the unit; refuse if they hold none (or none of `roles`)."""
-    held = roles_at_unit(conn, user_id, unit_id)
+    held = roles_at_unit(tx, user_id, unit_id)
     if not held or (roles is not None and not held & set(roles)):
         wanted = f" as {' or '.join(sorted(roles))}" if roles else ""
         raise PermissionDeniedError(f"user {user_id} may not {action} at school unit {unit_id}{wanted}")

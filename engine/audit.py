@@ -17,10 +17,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .dbapi import Sql, Tx
 from .models import AuditEvent, AuditHead
 from .store import Database
 
@@ -52,31 +52,35 @@ def _digest(prev: bytes, seq: int, at: datetime, event: Event | AuditEvent) -> b
     return hashlib.sha256(prev + body).digest()
 
 
-_HEAD, _EVENTS = AuditHead.__table__, AuditEvent.__table__
-LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
-INSERT_EVENTS = insert(_EVENTS)
-MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
+LOCK_HEAD = {"sqlite": Sql("SELECT seq, hash FROM audit_head WHERE id = 1"),
+             "postgresql": Sql("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")}
+INSERT_EVENT = Sql("""INSERT INTO audit_events (seq, at, kind, actor_id, case_id, pupil_id, unit_id, data,
+    prev_hash, hash) VALUES (:seq, :at, :kind, :actor_id, :case_id, :pupil_id, :unit_id, :data, :prev_hash,
+    :hash)""")
+MOVE_HEAD = Sql("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1")
 
 
-def append(conn: Connection | Session, events: list[Event], at: datetime) -> None:
-    """Append events to the chain inside the caller's transaction (call it last, just before commit:
-    the head stays locked until then, which is what serialises appenders)."""
+def append(tx: Tx, events: list[Event], at: datetime) -> None:
+    """Append events to the chain inside the caller's transaction. Call it last, just before the
+    commit: the head stays locked until then, which is what serialises appenders."""
     if not events:
         return
     for event in events:
         if event.kind not in KINDS:
             raise ValueError(f"unknown audit event kind {event.kind!r}")
-    seq, prev = conn.execute(LOCK_HEAD).one()
+    seq, prev = tx.first(LOCK_HEAD[tx.dialect])
+    prev = bytes(prev)
     rows = []
+    stamp = tx.time(at)
     for event in events:
         seq += 1
         digest = _digest(prev, seq, at, event)
-        rows.append({"seq": seq, "at": at, "kind": event.kind, "actor_id": event.actor_id,
+        rows.append({"seq": seq, "at": stamp, "kind": event.kind, "actor_id": event.actor_id,
                      "case_id": event.case_id, "pupil_id": event.pupil_id, "unit_id": event.unit_id,
-                     "data": event.data, "prev_hash": prev, "hash": digest})
+                     "data": tx.json(event.data), "prev_hash": prev, "hash": digest})
         prev = digest
-    conn.execute(INSERT_EVENTS, rows)
-    conn.execute(MOVE_HEAD, {"b_seq": seq, "b_hash": prev})
+    tx.executemany(INSERT_EVENT, rows)
+    tx.execute(MOVE_HEAD, {"seq": seq, "hash": prev})
 
 
 @dataclass

@@ -5,22 +5,23 @@ from datetime import datetime, timezone
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import select
 
 from . import access, audit, runner, state
 from .sandbox import script_engine
+from .dbapi import Sql, Tx
 from .errors import ConflictError, NotFoundError
 from .jsondata import ensure_json
-from .models import Case, ProcessVersion, Pupil, SchoolUnit
+from .models import Case
 from .store import Database
 
-_CASES, _PUPILS, _UNITS, _VERSIONS = Case.__table__, Pupil.__table__, SchoolUnit.__table__, ProcessVersion.__table__
-PUPIL_UNIT = select(_PUPILS.c.unit_id).where(_PUPILS.c.id == bindparam("b_id"))
-UNIT_EXISTS = select(_UNITS.c.id).where(_UNITS.c.id == bindparam("b_id"))
-LATEST_VERSION = (select(_VERSIONS.c.id, _VERSIONS.c.version).where(_VERSIONS.c.key == bindparam("b_key"))
-                  .order_by(_VERSIONS.c.version.desc()).limit(1))
-INSERT_CASE = _CASES.insert().returning(_CASES.c.id)
+_CASES = Case.__table__
+PUPIL_UNIT = Sql("SELECT unit_id FROM pupils WHERE id = :id")
+UNIT_EXISTS = Sql("SELECT 1 FROM school_units WHERE id = :id")
+LATEST_VERSION = Sql("SELECT id, version FROM process_versions WHERE key = :key ORDER BY version DESC LIMIT 1")
+INSERT_CASE = Sql("""INSERT INTO cases (process_version_id, process_key, pupil_id, unit_id, parent_case_id,
+    status, started_by, started_at, row_version, serializer_version, state) VALUES (:version_id, :key,
+    :pupil_id, :unit_id, :parent_id, 'running', :by, :now, 0, :serializer, :state) RETURNING id""")
 
 
 def start_case(db: Database, process_key: str, *, pupil_id: int, by: int | None,
@@ -33,8 +34,8 @@ def start_case(db: Database, process_key: str, *, pupil_id: int, by: int | None,
     data = dict(data or {})
     ensure_json(data, "start data")
     now = datetime.now(timezone.utc)
-    with db.transaction() as conn:
-        run = start(db, conn, process_key, pupil_id, unit_id, by, data, now, parent=None)
+    with db.transaction() as tx:
+        run = start(db, tx, process_key, pupil_id, unit_id, by, data, now, parent=None)
     runner.keep_live(db, run)
     ref = run.case
     return Case(id=ref.id, process_version_id=ref.process_version_id, process_key=ref.process_key,
@@ -43,33 +44,33 @@ def start_case(db: Database, process_key: str, *, pupil_id: int, by: int | None,
                 row_version=ref.row_version, serializer_version=state.SERIALIZER_VERSION)
 
 
-def start(db: Database, conn: Connection, process_key: str, pupil_id: int, unit_id: int | None,
+def start(db: Database, tx: Tx, process_key: str, pupil_id: int, unit_id: int | None,
           by: int | None, data: dict[str, Any], now: datetime, parent: runner.CaseRef | None) -> runner.Run:
     """Start a case inside the caller's transaction; return its first step."""
-    pupil_unit = conn.execute(PUPIL_UNIT, {"b_id": pupil_id}).scalar()
+    pupil_unit = tx.scalar(PUPIL_UNIT, {"id": pupil_id})
     if pupil_unit is None:
         raise NotFoundError(f"pupil {pupil_id} does not exist")
     unit_id = unit_id or pupil_unit
-    if conn.execute(UNIT_EXISTS, {"b_id": unit_id}).first() is None:
+    if tx.first(UNIT_EXISTS, {"id": unit_id}) is None:
         raise NotFoundError(f"school unit {unit_id} does not exist")
     if by is not None:
-        access.require_role_at_unit(conn, by, unit_id, "start a case")
-    version = conn.execute(LATEST_VERSION, {"b_key": process_key}).first()
+        access.require_role_at_unit(tx, by, unit_id, "start a case")
+    version = tx.first(LATEST_VERSION, {"key": process_key})
     if version is None:
         raise NotFoundError(f"no routine {process_key!r} is deployed")
-    parsed = db.specs.get(conn, version.id)
+    version_id, version_number = version
+    parsed = db.specs.get(version_id)
     workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine())
     parent_id = parent.id if parent else None
-    case_id = conn.execute(INSERT_CASE, {
-        "process_version_id": version.id, "process_key": process_key, "pupil_id": pupil_id,
-        "unit_id": unit_id, "parent_case_id": parent_id, "status": "running", "started_by": by,
-        "started_at": now, "row_version": 0, "serializer_version": state.SERIALIZER_VERSION,
-        "state": b"{}"}).scalar_one()
+    case_id = tx.scalar(INSERT_CASE, {
+        "version_id": version_id, "key": process_key, "pupil_id": pupil_id, "unit_id": unit_id,
+        "parent_id": parent_id, "by": by, "now": tx.time(now), "serializer": state.SERIALIZER_VERSION,
+        "state": b"{}"})
     workflow.data.update({"arende_id": case_id, "elev_id": pupil_id, "skolenhet_id": unit_id, **data})
     workflow.task_tree.data.update(workflow.data)
-    case = runner.CaseRef(case_id, version.id, process_key, pupil_id, unit_id, "running", 0)
-    run = runner.Run(conn, case, parsed, workflow, by, now)
-    run.event("case_started", key=process_key, version=version.version, parent_case_id=parent_id)
+    case = runner.CaseRef(case_id, version_id, process_key, pupil_id, unit_id, "running", 0)
+    run = runner.Run(tx, case, parsed, workflow, by, now)
+    run.event("case_started", key=process_key, version=version_number, parent_case_id=parent_id)
     run.begin()
     run.advance()
     run.finish()
@@ -80,8 +81,8 @@ def start(db: Database, conn: Connection, process_key: str, pupil_id: int, unit_
 def start_linked(db: Database, run: runner.Run) -> None:
     """Start the cases a step asked for with an `elevflow.start.<routine>` message, linked to it."""
     for key, pupil_id in run.spawned:
-        child = start(db, run.conn, key, pupil_id, run.case.unit_id, None, {}, run.now, parent=run.case)
-        audit.append(run.conn, [audit.Event("case_linked", run.actor_id, run.case.id, pupil_id,
+        child = start(db, run.tx, key, pupil_id, run.case.unit_id, None, {}, run.now, parent=run.case)
+        audit.append(run.tx, [audit.Event("case_linked", run.actor_id, run.case.id, pupil_id,
                                             run.case.unit_id, {"child_case_id": child.case.id, "key": key})],
                      run.now)
 
@@ -91,15 +92,15 @@ def cancel_case(db: Database, case_id: int, *, by: int | None, reason: str) -> C
     if not reason.strip():
         raise ValueError("a reason is required to cancel a case")
     now = datetime.now(timezone.utc)
-    with db.transaction() as conn:
-        case = runner.lock_case(conn, case_id)
+    with db.transaction() as tx:
+        case = runner.lock_case(tx, case_id)
         if case is None:
             raise NotFoundError(f"case {case_id} does not exist")
         if by is not None:
-            access.require_role_at_unit(conn, by, case.unit_id, "cancel a case", roles={"rektor"})
+            access.require_role_at_unit(tx, by, case.unit_id, "cancel a case", roles={"rektor"})
         if case.status != "running":
             raise ConflictError(f"case {case_id} is already {case.status}")
-        run = runner.load(conn, db, case, by, now)
+        run = runner.load(tx, db, case, by, now)
         run.begin()
         run.workflow.cancel()
         run.event("case_cancelled", reason=reason)
@@ -131,11 +132,10 @@ def list_cases(db: Database, *, status: str | None = None, unit_id: int | None =
 def case_data(db: Database, case_id: int) -> dict[str, Any]:
     """The case's current data (the data of its newest finished step)."""
     with db.read() as session:
-        conn = session.connection()
-        row = conn.execute(select(_CASES).where(_CASES.c.id == case_id)).first()
+        row = session.execute(select(_CASES).where(_CASES.c.id == case_id)).first()
         if row is None:
             raise NotFoundError(f"case {case_id} does not exist")
-        parsed = db.specs.get(conn, row.process_version_id)
+        parsed = db.specs.get(row.process_version_id)
         workflow = state.load(row.state, row.serializer_version, parsed.spec, parsed.subprocess_specs,
                               script_engine())
     return dict((workflow.last_task or workflow.task_tree).data)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, settings
+from . import audit, dbapi, settings
 from .errors import ConflictError, DefinitionError, NotFoundError, Problem
 from .models import ProcessVersion
 from .specs import ParsedVersion
@@ -66,7 +66,7 @@ def deploy(db: Database, files: dict[str, str], forms: dict[str, Any], *, librar
     """
     bundle = validate(files, library_files or {}, forms)
     now = datetime.now(timezone.utc)
-    deployed = []
+    deployed, parsed = [], []
     with db.write() as session:
         for key, (spec, subprocess_specs) in bundle.specs.items():
             digest = content_hash(bundle.files, bundle.forms)
@@ -86,10 +86,12 @@ def deploy(db: Database, files: dict[str, str], forms: dict[str, Any], *, librar
             except IntegrityError:
                 raise ConflictError(f"{key} was deployed by someone else at the same moment; "
                                     "deploy again") from None
-            audit.append(session, [audit.Event("definition_deployed", by, data={
+            audit.append(dbapi.within(session, db.dialect, db.stats), [audit.Event("definition_deployed", by, data={
                 "key": key, "version": number, "content_hash": digest, "note": note})], now)
-            db.specs.put(ParsedVersion(row.id, key, number, spec, subprocess_specs, bundle.forms))
+            parsed.append(ParsedVersion(row.id, key, spec, subprocess_specs, bundle.forms))
             deployed.append(row)
+    for version in parsed:  # only once committed: a rolled-back id may be handed out again
+        db.specs.put(version)
     return deployed
 
 

@@ -3,8 +3,7 @@
 A step is whatever one user action or one timer sets off: the workflow runs until it waits again, and
 then the case state, the task rows, the timer rows and the audit events are written together, or not at
 all. The case row's `row_version` is the optimistic lock: a step only saves if nobody saved in between.
-Statements on this path are built once at import and run on the session's connection (no ORM unit of
-work), since every user action pays for them.
+Its statements run on the bare DB-API connection (see dbapi.py), since every user action pays for them.
 """
 from __future__ import annotations
 
@@ -21,30 +20,27 @@ from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task, TaskState
-from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Connection
-
 from . import audit, deadlines, state
+from .dbapi import Sql, Tx
 from .sandbox import script_engine
 from .errors import ConflictError, DataNotJSONError, SandboxError, WorkflowError
-from .models import Case, TaskRow, Timer, User
 from .specs import ParsedVersion
 
 START_MESSAGE_PREFIX = "elevflow.start."
 
-_TASKS, _CASES, _TIMERS = TaskRow.__table__, Case.__table__, Timer.__table__
-CANCEL_TASK = _TASKS.update().where(_TASKS.c.id == bindparam("b_id")).values(
-    state="cancelled", completed_at=bindparam("b_now"))
-INSERT_TASKS = _TASKS.insert()
-DELETE_TIMERS = _TIMERS.delete().where(_TIMERS.c.case_id == bindparam("b_case"))
-INSERT_TIMERS = _TIMERS.insert()
-SAVE_CASE = _CASES.update().where(_CASES.c.id == bindparam("b_id"),
-                                  _CASES.c.row_version == bindparam("b_version")).values(
-    state=bindparam("b_state"), row_version=bindparam("b_new_version"), status=bindparam("b_status"),
-    ended_at=bindparam("b_ended"), serializer_version=state.SERIALIZER_VERSION)
-LOCK_CASE = select(_CASES).where(_CASES.c.id == bindparam("b_id")).with_for_update()
-CASE_STATE = select(_CASES.c.state, _CASES.c.serializer_version).where(_CASES.c.id == bindparam("b_id"))
-USER_EXISTS = select(User.__table__.c.id).where(User.__table__.c.id == bindparam("b_id"))
+CANCEL_TASK = Sql("UPDATE tasks SET state = 'cancelled', completed_at = :now WHERE id = :id")
+INSERT_TASK = Sql("""INSERT INTO tasks (id, case_id, process_key, bpmn_id, name, role, unit_id, pupil_id,
+    assignee_id, state, form, created_at, due_at) VALUES (:id, :case_id, :process_key, :bpmn_id, :name,
+    :role, :unit_id, :pupil_id, :assignee_id, 'ready', :form, :created_at, :due_at)""")
+DELETE_TIMERS = Sql("DELETE FROM timers WHERE case_id = :case_id")
+INSERT_TIMER = Sql("INSERT INTO timers (case_id, bpmn_id, due_at) VALUES (:case_id, :bpmn_id, :due_at)")
+SAVE_CASE = Sql("""UPDATE cases SET state = :state, row_version = :new_version, status = :status,
+    ended_at = :ended_at, serializer_version = :serializer WHERE id = :id AND row_version = :version""")
+CASE_COLUMNS = "id, process_version_id, process_key, pupil_id, unit_id, status, row_version"
+LOCK_CASE = {"sqlite": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"),
+             "postgresql": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id FOR UPDATE")}
+CASE_STATE = Sql("SELECT state, serializer_version FROM cases WHERE id = :id")
+USER_EXISTS = Sql("SELECT 1 FROM users WHERE id = :id")
 
 
 def all_tasks(workflow: BpmnWorkflow) -> Iterable[Task]:
@@ -88,7 +84,7 @@ class CaseRef:
 class Run:
     """A case's workflow loaded for one step, and what the step changed."""
 
-    conn: Connection
+    tx: Tx
     case: CaseRef
     parsed: ParsedVersion
     workflow: BpmnWorkflow
@@ -138,24 +134,24 @@ class Run:
         for task_id, task in self.open_before.items():
             if task_id in open_after or task_id in completed:
                 continue
-            self.conn.execute(CANCEL_TASK, {"b_id": task_id, "b_now": self.now})
+            self.tx.execute(CANCEL_TASK, {"id": self.tx.uuid(task_id), "now": self.tx.time(self.now)})
             self.event("task_cancelled", task_id=str(task_id), bpmn_id=task.task_spec.bpmn_id)
         for task_id, task in open_after.items():
             if task_id not in self.open_before:
                 self._new_task_row(task)
         if self.new_task_rows:
-            self.conn.execute(INSERT_TASKS, self.new_task_rows)
+            self.tx.executemany(INSERT_TASK, self.new_task_rows)
         self._save_timers()
         self._collect_thrown_events()
         self._save_case(status)
-        audit.append(self.conn, self.events, self.now)
+        audit.append(self.tx, self.events, self.now)
 
     def _new_task_row(self, task: Task) -> None:
         meta = self.parsed.meta(task.task_spec)
         assignee = None
         if meta.assignee_from:
             assignee = _user_id(task.data.get(meta.assignee_from))
-            if assignee is None or self.conn.execute(USER_EXISTS, {"b_id": assignee}).first() is None:
+            if assignee is None or self.tx.first(USER_EXISTS, {"id": assignee}) is None:
                 raise WorkflowError(f"task {meta.name!r} goes to the person in {meta.assignee_from!r}, "
                                     f"but {task.data.get(meta.assignee_from)!r} is no known user",
                                     element_id=meta.bpmn_id)
@@ -165,10 +161,10 @@ class Run:
             start = deadlines.clock_start(task.data.get(meta.due_from) if meta.due_from else None, self.now)
             due = deadlines.due_at(rule, start)
         self.new_task_rows.append({
-            "id": task.id, "case_id": self.case.id, "process_key": self.case.process_key,
+            "id": self.tx.uuid(task.id), "case_id": self.case.id, "process_key": self.case.process_key,
             "bpmn_id": meta.bpmn_id, "name": meta.name, "role": meta.role, "unit_id": self.case.unit_id,
-            "pupil_id": self.case.pupil_id, "assignee_id": assignee, "state": "ready", "form": meta.form,
-            "created_at": self.now, "due_at": due, "completed_at": None, "completed_by": None, "data": None,
+            "pupil_id": self.case.pupil_id, "assignee_id": assignee, "form": meta.form,
+            "created_at": self.tx.time(self.now), "due_at": self.tx.time(due),
         })
         self.event("task_created", task_id=str(task.id), bpmn_id=meta.bpmn_id, name=meta.name,
                    role=meta.role, due_at=due.isoformat() if due else None)
@@ -180,10 +176,10 @@ class Run:
         timers = waiting_timers(self.workflow)
         if timers == self.timers_before:
             return
-        self.conn.execute(DELETE_TIMERS, {"b_case": self.case.id})
+        self.tx.execute(DELETE_TIMERS, {"case_id": self.case.id})
         if timers:
-            self.conn.execute(INSERT_TIMERS, [{"case_id": self.case.id, "bpmn_id": bpmn_id, "due_at": due}
-                                              for bpmn_id, due in timers])
+            self.tx.executemany(INSERT_TIMER, [{"case_id": self.case.id, "bpmn_id": bpmn_id,
+                                                "due_at": self.tx.time(due)} for bpmn_id, due in timers])
 
     def _collect_thrown_events(self) -> None:
         for event in self.workflow.get_events():
@@ -195,12 +191,12 @@ class Run:
         if status is None and self.workflow.completed:
             status = "completed"
             self.event("case_completed")
-        result = self.conn.execute(SAVE_CASE, {
-            "b_id": self.case.id, "b_version": self.case.row_version,
-            "b_state": state.dump(self.workflow, compress=status is not None),
-            "b_new_version": self.case.row_version + 1, "b_status": status or self.case.status,
-            "b_ended": self.now if status else None})
-        if result.rowcount != 1:
+        saved = self.tx.rowcount(SAVE_CASE, {
+            "id": self.case.id, "version": self.case.row_version,
+            "state": state.dump(self.workflow, compress=status is not None),
+            "new_version": self.case.row_version + 1, "status": status or self.case.status,
+            "ended_at": self.tx.time(self.now) if status else None, "serializer": state.SERIALIZER_VERSION})
+        if saved != 1:
             raise ConflictError(f"case {self.case.id} was changed by someone else meanwhile; "
                                 "reload it and try again")
         self.case.row_version += 1
@@ -229,25 +225,21 @@ def translate(exc: BaseException) -> Exception:
     return WorkflowError(f"the process failed at {element or 'an unknown step'}: {exc}", element_id=element)
 
 
-def case_ref(row: Any) -> CaseRef:
-    return CaseRef(row.id, row.process_version_id, row.process_key, row.pupil_id, row.unit_id, row.status,
-                   row.row_version)
+def lock_case(tx: Tx, case_id: int) -> CaseRef | None:
+    """Read a case row for a step (row-locked on PostgreSQL so concurrent steps queue, not collide;
+    on SQLite the transaction already holds the write lock)."""
+    row = tx.first(LOCK_CASE[tx.dialect], {"id": case_id})
+    return CaseRef(*row) if row is not None else None
 
 
-def lock_case(conn: Connection, case_id: int) -> CaseRef | None:
-    """Read a case row for a step (row-locked on PostgreSQL so concurrent steps queue, not collide)."""
-    row = conn.execute(LOCK_CASE, {"b_id": case_id}).first()
-    return case_ref(row) if row is not None else None
-
-
-def load(conn: Connection, db: Any, case: CaseRef, actor_id: int | None, now: datetime) -> Run:
+def load(tx: Tx, db: Any, case: CaseRef, actor_id: int | None, now: datetime) -> Run:
     """The case's workflow: the live one if this worker holds the current version, else from its row."""
-    parsed = db.specs.get(conn, case.process_version_id)
+    parsed = db.specs.get(case.process_version_id)
     workflow = db.live.take(case.id, case.row_version)
     if workflow is None:
-        blob, version = conn.execute(CASE_STATE, {"b_id": case.id}).one()
-        workflow = state.load(blob, version, parsed.spec, parsed.subprocess_specs, script_engine())
-    return Run(conn, case, parsed, workflow, actor_id, now)
+        blob, version = tx.first(CASE_STATE, {"id": case.id})
+        workflow = state.load(bytes(blob), version, parsed.spec, parsed.subprocess_specs, script_engine())
+    return Run(tx, case, parsed, workflow, actor_id, now)
 
 
 def keep_live(db: Any, run: Run) -> None:

@@ -8,18 +8,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from jsonschema import Draft202012Validator
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-from sqlalchemy import select
-from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 
 from . import bpmnxml
 from .errors import NotFoundError
-from .models import ProcessVersion
 from .roles import role_for_lane
 
 
@@ -64,7 +60,6 @@ class ParsedVersion:
 
     id: int
     key: str
-    version: int
     spec: BpmnProcessSpec
     subprocess_specs: dict[str, BpmnProcessSpec]
     forms: dict[str, dict[str, Any]]
@@ -97,10 +92,14 @@ def parse_files(files: dict[str, str]) -> SpiffBpmnParser:
 
 
 class SpecCache:
-    """LRU of parsed versions by id, shared by every thread of the process."""
+    """LRU of parsed versions by id, shared by every thread of the process.
 
-    def __init__(self, size: int):
+    `load(version_id)` returns a version's (key, files, forms) from the database on a miss.
+    """
+
+    def __init__(self, size: int, load: Callable[[int], tuple[str, dict[str, str], dict[str, Any]] | None]):
         self.size = size
+        self._load = load
         self._items: OrderedDict[int, ParsedVersion] = OrderedDict()
         self._lock = threading.Lock()
         self.parses = 0  # how many versions this cache has parsed (tests and benchmarks read it)
@@ -112,19 +111,18 @@ class SpecCache:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
-    def get(self, conn: Connection | Session, version_id: int) -> ParsedVersion:
+    def get(self, version_id: int) -> ParsedVersion:
         with self._lock:
             found = self._items.get(version_id)
             if found is not None:
                 self._items.move_to_end(version_id)
                 return found
-        table = ProcessVersion.__table__
-        row = conn.execute(select(table).where(table.c.id == version_id)).first()
-        if row is None:
+        stored = self._load(version_id)
+        if stored is None:
             raise NotFoundError(f"process version {version_id} does not exist")
-        parser = parse_files(row.files)
-        parsed = ParsedVersion(row.id, row.key, row.version, parser.get_spec(row.key),
-                               parser.get_subprocess_specs(row.key), row.forms)
+        key, files, forms = stored
+        parser = parse_files(files)
+        parsed = ParsedVersion(version_id, key, parser.get_spec(key), parser.get_subprocess_specs(key), forms)
         self.parses += 1
         self.put(parsed)
         return parsed

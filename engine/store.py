@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import deadlines, settings
+from . import dbapi, deadlines, settings
+from .dbapi import Tx
 from .live import LiveCases
+from .models import ProcessVersion
 from .specs import SpecCache
 
 
@@ -59,8 +61,9 @@ class Database:
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
         deadlines.rule_for("", "", None)  # a broken deadlines file stops start-up, not a later step
-        self.specs = SpecCache(settings.get("ELEVFLOW_SPEC_CACHE_SIZE"))
+        self.specs = SpecCache(settings.get("ELEVFLOW_SPEC_CACHE_SIZE"), self._version_files)
         self.live = LiveCases(settings.get("ELEVFLOW_LIVE_CASES"))
+        self.stats = dbapi.Stats()
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -69,16 +72,23 @@ class Database:
             yield session
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """Like `write`, on a bare connection: the engine's steps use this (no ORM unit of work)."""
-        with self.write_engine.begin() as connection:
-            yield connection
+    def transaction(self) -> Iterator[Tx]:
+        """One all-or-nothing write transaction on the bare DB-API connection: every engine step runs
+        in one (see dbapi.py for why)."""
+        with dbapi.transaction(self.write_engine, self.dialect, self.stats) as tx:
+            yield tx
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only look at the database."""
         with self._read_sessions() as session, session.begin():
             yield session
+
+    def _version_files(self, version_id: int) -> tuple[str, dict[str, str], dict[str, Any]] | None:
+        """(key, BPMN files, forms) of a deployed version, for the spec cache to parse."""
+        with self.read() as session:
+            row = session.get(ProcessVersion, version_id)
+            return (row.key, row.files, row.forms) if row is not None else None
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,14 +1,16 @@
 """Human tasks: complete one, and query the task rows (inboxes never load a case)."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, select, tuple_, union_all
+from sqlalchemy import Integer, bindparam, select, union_all
 
 from . import access, cases, runner, sandbox
+from .dbapi import Sql
 from .errors import ConflictError, FormValidationError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
 from .models import Case, RoleAssignment, TaskRow
@@ -35,16 +37,38 @@ def form_errors(schema_validator: Any, data: dict[str, Any]) -> dict[str, list[s
     return errors
 
 
-_TASKS, _CASES, _ROLES = TaskRow.__table__, Case.__table__, RoleAssignment.__table__
-# The task, its case and the user's roles at the task's unit (a row per role; one with NULL if none),
-# task and case rows locked.
-TASK_FOR_STEP = (select(_TASKS, _CASES.c.process_version_id, _CASES.c.status.label("case_status"),
-                        _CASES.c.row_version, _ROLES.c.role.label("held_role"))
-                 .join(_CASES, _CASES.c.id == _TASKS.c.case_id)
-                 .outerjoin(_ROLES, and_(_ROLES.c.unit_id == _TASKS.c.unit_id,
-                                         _ROLES.c.user_id == bindparam("b_user")))
-                 .where(_TASKS.c.id == bindparam("b_id"))
-                 .with_for_update(of=[_TASKS, _CASES]))
+_TASKS = TaskRow.__table__
+# The task, its case and the user's roles at the task's unit (a row per role; one with NULL if none);
+# on PostgreSQL the task and case rows are locked (on SQLite the transaction holds the write lock).
+_TASK_FOR_STEP = """SELECT t.id, t.case_id, t.process_key, t.bpmn_id, t.name, t.role, t.unit_id, t.pupil_id,
+    t.assignee_id, t.state, t.form, t.completed_at, t.completed_by, c.process_version_id, c.status,
+    c.row_version, r.role FROM tasks t JOIN cases c ON c.id = t.case_id
+    LEFT JOIN role_assignments r ON r.unit_id = t.unit_id AND r.user_id = :user_id WHERE t.id = :id"""
+TASK_FOR_STEP = {"sqlite": Sql(_TASK_FOR_STEP), "postgresql": Sql(_TASK_FOR_STEP + " FOR UPDATE OF t, c")}
+MARK_COMPLETED = Sql("""UPDATE tasks SET state = 'completed', completed_at = :now, completed_by = :by,
+    data = :data WHERE id = :id AND state = 'ready'""")
+
+
+@dataclass(frozen=True)
+class StepTask:
+    """The columns of a task row a completion needs, with its case's."""
+
+    id: UUID
+    case_id: int
+    process_key: str
+    bpmn_id: str
+    name: str
+    role: str | None
+    unit_id: int
+    pupil_id: int
+    assignee_id: int | None
+    state: str
+    form: str | None
+    completed_at: Any
+    completed_by: int | None
+    process_version_id: int
+    case_status: str
+    row_version: int
 
 
 @dataclass(frozen=True)
@@ -56,10 +80,6 @@ class Completed:
     case_id: int
     case_status: str
     case_row_version: int
-
-MARK_COMPLETED = (_TASKS.update().where(_TASKS.c.id == bindparam("b_id"), _TASKS.c.state == "ready")
-                  .values(state="completed", completed_at=bindparam("b_now"), completed_by=bindparam("b_by"),
-                          data=bindparam("b_data")))
 
 
 def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int,
@@ -81,27 +101,28 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
     task_id = _uuid(task_id)
     ensure_json(data, "submitted data")
     now = datetime.now(timezone.utc)
-    with db.transaction() as conn:
-        rows = conn.execute(TASK_FOR_STEP, {"b_id": task_id, "b_user": by}).all()
+    with db.transaction() as tx:
+        rows = tx.all(TASK_FOR_STEP[tx.dialect], {"id": tx.uuid(task_id), "user_id": by})
         if not rows:
             raise NotFoundError(f"task {task_id} does not exist")
-        row = found = rows[0]
-        held = {r.held_role for r in rows if r.held_role is not None}
+        row = StepTask(*rows[0][:-1])
+        held = {r[-1] for r in rows if r[-1] is not None}
         if row.state != "ready":
+            when = tx.read_time(row.completed_at)
             raise ConflictError(f"task {row.name!r} is already {row.state}"
-                                + (f" (by user {row.completed_by} at {row.completed_at:%Y-%m-%d %H:%M})"
+                                + (f" (by user {row.completed_by} at {when:%Y-%m-%d %H:%M})"
                                    if row.completed_by else ""))
         _require_may_complete(row, by, held)
-        if expected_row_version is not None and found.row_version != expected_row_version:
+        if expected_row_version is not None and row.row_version != expected_row_version:
             raise ConflictError(f"case {row.case_id} was changed by someone else since you opened it; "
                                 "reload it and try again")
-        case = runner.CaseRef(row.case_id, found.process_version_id, row.process_key, row.pupil_id,
-                              row.unit_id, found.case_status, found.row_version)
+        case = runner.CaseRef(row.case_id, row.process_version_id, row.process_key, row.pupil_id,
+                              row.unit_id, row.case_status, row.row_version)
         if row.form:
-            errors = form_errors(db.specs.get(conn, case.process_version_id).validator(row.form), data)
+            errors = form_errors(db.specs.get(case.process_version_id).validator(row.form), data)
             if errors:
                 raise FormValidationError(errors)
-        run = runner.load(conn, db, case, by, now)
+        run = runner.load(tx, db, case, by, now)
         task = run.workflow.get_task_from_id(task_id)
         meta = run.parsed.meta(task.task_spec)
         if meta.non_delegable and "rektor" not in held:
@@ -120,7 +141,8 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
         if meta.decision:
             run.event("decision_signed", task_id=str(task_id), decision=meta.decision,
                       non_delegable=meta.non_delegable, signer_id=by, data_sha256=digest)
-        conn.execute(MARK_COMPLETED, {"b_id": task_id, "b_now": now, "b_by": by, "b_data": data})
+        tx.execute(MARK_COMPLETED, {"id": tx.uuid(task_id), "now": tx.time(now), "by": by,
+                                    "data": tx.json(data)})
         run.finish(completed={task_id})
         cases.start_linked(db, run)
     runner.keep_live(db, run)
@@ -148,25 +170,39 @@ def get_task(db: Database, task_id: UUID | str) -> TaskRow:
         return row
 
 
-def inbox(db: Database, user_id: int, *, limit: int = 200) -> list[TaskRow]:
-    """A user's open tasks: those assigned to them, and unclaimed ones their roles serve at their units.
+@functools.lru_cache(maxsize=64)
+def _inbox_query(pairs: int) -> Any:
+    """The inbox statement for a user serving `pairs` (unit, lane) pairs, built once per shape."""
+    due = _TASKS.c.due_at.nulls_last()
+    limit = bindparam("b_limit", type_=Integer)
+    parts = [select(_TASKS).where(_TASKS.c.state == "ready", _TASKS.c.assignee_id == bindparam("b_user"))
+             .order_by(due).limit(limit)]
+    parts += [select(_TASKS).where(_TASKS.c.state == "ready", _TASKS.c.assignee_id.is_(None),
+                                   _TASKS.c.unit_id == bindparam(f"b_unit{i}"),
+                                   _TASKS.c.role == bindparam(f"b_lane{i}"))
+              .order_by(due).limit(limit) for i in range(pairs)]
+    merged = union_all(*[p.subquery().select() for p in parts]).subquery()
+    return select(TaskRow).from_statement(
+        select(merged).order_by(merged.c.due_at.nulls_last(), merged.c.created_at).limit(limit))
 
-    The user's (unit, lane) pairs are worked out first, so the task query is two index-backed parts
-    joined with UNION ALL (an OR across them would defeat both partial indexes).
+
+def inbox(db: Database, user_id: int, *, limit: int = 50) -> list[TaskRow]:
+    """A user's open tasks, soonest due first: assigned to them, or unclaimed in a lane their roles
+    serve at their units.
+
+    The user's (unit, lane) pairs are worked out first. Each pair, and the user's own assignments, is
+    then one range scan of a partial index on open tasks, already in due order and cut at `limit`; the
+    union of those short lists is sorted once. So the cost follows the page size and the user's roles,
+    not the number of open cases.
     """
     with db.read() as session:
         held = session.execute(select(RoleAssignment.unit_id, RoleAssignment.role)
                                .where(RoleAssignment.user_id == user_id)).all()
         pairs = sorted({(unit, lane) for unit, role in held for lane in access.lanes_served_by(role)})
-        parts = [select(TaskRow.id).where(TaskRow.state == "ready", TaskRow.assignee_id == user_id)]
-        if pairs:
-            parts.append(select(TaskRow.id).where(
-                TaskRow.state == "ready", TaskRow.assignee_id.is_(None),
-                tuple_(TaskRow.unit_id, TaskRow.role).in_(pairs)))
-        ids = union_all(*parts).subquery()
-        query = (select(TaskRow).join(ids, ids.c.id == TaskRow.id)
-                 .order_by(TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.created_at).limit(limit))
-        return list(session.scalars(query))
+        params: dict[str, Any] = {"b_user": user_id, "b_limit": limit}
+        for i, (unit, lane) in enumerate(pairs):
+            params[f"b_unit{i}"], params[f"b_lane{i}"] = unit, lane
+        return list(session.scalars(_inbox_query(len(pairs)), params))
 
 
 def list_tasks(db: Database, *, case_id: int | None = None, state: str | None = None,
@@ -192,7 +228,7 @@ def task_info(db: Database, row: TaskRow) -> dict[str, Any]:
     """A task's instructions and form schema, from its (cached) process version."""
     with db.read() as session:
         case = session.get(Case, row.case_id)
-        parsed = db.specs.get(session, case.process_version_id)
+    parsed = db.specs.get(case.process_version_id)
     meta = next((parsed.meta(s) for p in [parsed.spec, *parsed.subprocess_specs.values()]
                  for s in p.task_specs.values() if getattr(s, "bpmn_id", None) == row.bpmn_id), None)
     return {"instructions": meta.instructions if meta else "",

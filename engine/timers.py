@@ -7,22 +7,18 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.engine import Connection
-
 from . import cases, runner
-from .models import Case, Timer
+from .dbapi import Sql, Tx
 from .store import Database
 
 RETRY_AFTER = timedelta(minutes=5)
 log = logging.getLogger(__name__)
 
 
-_TIMERS, _CASES = Timer.__table__, Case.__table__
-NEXT_DUE = (select(_TIMERS.c.id, _TIMERS.c.case_id).join(_CASES, _CASES.c.id == _TIMERS.c.case_id)
-            .where(_TIMERS.c.due_at <= bindparam("b_now")).order_by(_TIMERS.c.due_at).limit(1))
-POSTPONE = (update(_TIMERS).where(_TIMERS.c.id == bindparam("b_id"), _TIMERS.c.due_at <= bindparam("b_now"))
-            .values(due_at=bindparam("b_later")))
+_NEXT_DUE = """SELECT t.id, t.case_id FROM timers t JOIN cases c ON c.id = t.case_id WHERE t.due_at <= :now
+    ORDER BY t.due_at LIMIT 1"""
+NEXT_DUE = {"sqlite": Sql(_NEXT_DUE), "postgresql": Sql(_NEXT_DUE + " FOR UPDATE OF c SKIP LOCKED")}
+POSTPONE = Sql("UPDATE timers SET due_at = :later WHERE id = :id AND due_at <= :now")
 
 
 def fire_one(db: Database, now: datetime | None = None) -> bool:
@@ -38,31 +34,30 @@ def fire_one(db: Database, now: datetime | None = None) -> bool:
        the row's due_at forward so the loop cannot spin on it.
     """
     now = now or datetime.now(timezone.utc)
-    query = NEXT_DUE.with_for_update(of=_CASES, skip_locked=True) if db.dialect == "postgresql" else NEXT_DUE
     run = None
-    with db.transaction() as conn:
-        claimed = conn.execute(query, {"b_now": now}).first()
+    with db.transaction() as tx:
+        claimed = tx.first(NEXT_DUE[tx.dialect], {"now": tx.time(now)})
         if claimed is None:
             return False
         timer_id, case_id = claimed
         try:
-            with conn.begin_nested():
-                run = _fire(db, conn, case_id, now)
+            with tx.savepoint():
+                run = _fire(db, tx, case_id, now)
         except Exception:  # a broken case must not stop every other case's timers
             log.exception("timer %s of case %s failed; trying again after %s", timer_id, case_id, RETRY_AFTER)
             run = None
-        conn.execute(POSTPONE, {"b_id": timer_id, "b_now": now, "b_later": now + RETRY_AFTER})
+        tx.execute(POSTPONE, {"id": timer_id, "now": tx.time(now), "later": tx.time(now + RETRY_AFTER)})
     if run is not None:
         runner.keep_live(db, run)
     return True
 
 
-def _fire(db: Database, conn: Connection, case_id: int, now: datetime) -> runner.Run | None:
-    case = runner.lock_case(conn, case_id)
+def _fire(db: Database, tx: Tx, case_id: int, now: datetime) -> runner.Run | None:
+    case = runner.lock_case(tx, case_id)
     if case is None or case.status != "running":
-        conn.execute(runner.DELETE_TIMERS, {"b_case": case_id})
+        tx.execute(runner.DELETE_TIMERS, {"case_id": case_id})
         return None
-    run = runner.load(conn, db, case, None, now)
+    run = runner.load(tx, db, case, None, now)
     run.begin()
     run.workflow.refresh_timers()
     run.advance()

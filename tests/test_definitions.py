@@ -59,9 +59,8 @@ def test_a_version_is_parsed_once_and_then_served_from_the_cache(db):
     version = deploy(db, {"test.bpmn": one_task()}, FORMS)[0]
     fresh = Database(db.url)  # another worker: nothing cached yet
     try:
-        with fresh.engine.connect() as conn:
-            first = fresh.specs.get(conn, version.id)
-            assert fresh.specs.get(conn, version.id) is first
+        first = fresh.specs.get(version.id)
+        assert fresh.specs.get(version.id) is first
         assert fresh.specs.parses == 1
     finally:
         fresh.dispose()

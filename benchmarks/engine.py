@@ -1,0 +1,235 @@
+"""Engine benchmark: what persistence costs per step, per case, and what an inbox costs at scale.
+
+The same workload — N cases through a support-chain process with three user tasks, a gateway and a
+boundary timer (tests/fixtures/stodkedja) — runs
+  (a) in memory with plain SpiffWorkflow, nothing persisted (the same sandboxed script engine),
+  (b) through the engine on SQLite,
+  (c) through the engine on PostgreSQL, when one answers at ELEVFLOW_BENCH_POSTGRES_URL.
+Both measure only the calls that do the work (start a case, complete a task); looking up the next
+task's id is outside the clock on both sides. Then it fills a database with 100,000 open cases and
+times a user's inbox query.
+
+Prints a table, and as its last line one JSON object with the same figures.
+Usage: python benchmarks/engine.py [--cases N] [--inbox-cases N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
+from SpiffWorkflow.task import TaskState  # noqa: E402
+
+from engine import Database, complete_task, deploy_path, inbox, org, start_case, upgrade  # noqa: E402
+from engine import sandbox  # noqa: E402
+from engine.models import Case, RoleAssignment, TaskRow  # noqa: E402
+
+FIXTURE = ROOT / "tests" / "fixtures" / "stodkedja"
+ANSWERS = [{"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."},
+           {"behov": "ja", "bedomning": "Behöver stöd i läsförståelse."},
+           {"beslut": "atgardsprogram", "motivering": "Utredningen visar behov."}]
+STEPS_PER_CASE = 1 + len(ANSWERS)  # start + each completion
+POSTGRES_URL = os.environ.get("ELEVFLOW_BENCH_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/elevflow_bench")
+
+
+def in_memory(parsed, cases: int) -> float:
+    """Seconds for `cases` cases in plain SpiffWorkflow."""
+    engine = sandbox.script_engine()
+    started = time.perf_counter()
+    for _ in range(cases):
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine)
+        workflow.do_engine_steps()
+        for answer in ANSWERS:
+            task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
+            task.data.update(answer)
+            task.run()
+            workflow.do_engine_steps()
+        assert workflow.completed
+    return time.perf_counter() - started
+
+
+def setup(db: Database) -> tuple[int, int]:
+    upgrade(db)
+    with db.write() as s:
+        unit = org.add_unit(s, uuid.uuid4().hex[:12], "Benchskolan")
+        user = org.add_user(s, uuid.uuid4().hex, "Bench")
+        for role in ("larare", "specialpedagog", "rektor"):
+            org.assign_role(s, user.id, unit.id, role)
+        pupil = org.add_pupil(s, unit.id, "Bench", "Elev")
+        return user.id, pupil.id
+
+
+def ready_task(db: Database, case_id: int):
+    with db.read() as s:
+        return s.execute(text("SELECT id FROM tasks WHERE case_id = :c AND state = 'ready'"),
+                         {"c": case_id}).scalar()
+
+
+def persisted(db: Database, cases: int, user: int, pupil: int) -> tuple[float, int, int]:
+    """Seconds spent in start_case/complete_task for `cases` cases; statements and commits they sent
+    (counted by the engine's step transactions: each user action is one)."""
+    spent, statements, commits = 0.0, db.stats.statements, db.stats.commits
+    for _ in range(cases):
+        t0 = time.perf_counter()
+        case = start_case(db, "stodkedja", pupil_id=pupil, by=user)
+        spent += time.perf_counter() - t0
+        for answer in ANSWERS:
+            task_id = ready_task(db, case.id)
+            t0 = time.perf_counter()
+            complete_task(db, task_id, answer, by=user)
+            spent += time.perf_counter() - t0
+    return spent, db.stats.statements - statements, db.stats.commits - commits
+
+
+def sqlite_bytes(path: Path, db: Database) -> int:
+    """Pages in use (the logical database, WAL included), times the page size."""
+    with db.engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+        free = conn.exec_driver_sql("PRAGMA freelist_count").scalar()
+        size = conn.exec_driver_sql("PRAGMA page_size").scalar()
+    return (pages - free) * size
+
+
+def postgres_bytes(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return int(conn.execute(text(
+            "SELECT sum(pg_total_relation_size(quote_ident(tablename))) FROM pg_tables "
+            "WHERE schemaname = 'public'")).scalar())
+
+
+def fresh_postgres() -> Database | None:
+    url = make_url(POSTGRES_URL)
+    try:
+        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}"'))
+            conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+        admin.dispose()
+    except Exception as exc:  # no PostgreSQL here: (c) is left out
+        print(f"(PostgreSQL not reachable, skipping (c): {exc.__class__.__name__})", file=sys.stderr)
+        return None
+    return Database(POSTGRES_URL)
+
+
+def run_engine(db: Database, cases: int, size_of) -> dict:
+    user, pupil = setup(db)
+    deploy_path(db, FIXTURE, shared_dir=FIXTURE / "none")
+    persisted(db, max(5, cases // 10), user, pupil)  # warm-up: caches, connections
+    before = size_of()
+    seconds, statements, commits = persisted(db, cases, user, pupil)
+    after = size_of()
+    return {"seconds": seconds, "steps_per_s": cases * STEPS_PER_CASE / seconds,
+            "bytes_per_case": (after - before) / cases,
+            "statements_per_case": statements / cases, "commits_per_case": commits / cases,
+            "live_hits": db.live.hits, "live_misses": db.live.misses}
+
+
+def fill_open_cases(db: Database, count: int, units: int = 200) -> int:
+    """`count` open cases with one ready task each, spread over `units` school units; returns a user
+    holding teacher and specialpedagog roles at two of the units."""
+    now = datetime.now(timezone.utc)
+    with db.write() as s:
+        version_id = s.execute(text("SELECT id FROM process_versions LIMIT 1")).scalar()
+        unit_ids = [org.add_unit(s, uuid.uuid4().hex[:12], f"Skola {i}").id for i in range(units)]
+        pupil_ids = [org.add_pupil(s, u, "Elev", str(i)).id for i, u in enumerate(unit_ids)]
+        user = org.add_user(s, uuid.uuid4().hex, "Inkorg")
+        for unit in unit_ids[:2]:
+            org.assign_role(s, user.id, unit, "larare")
+            org.assign_role(s, user.id, unit, "specialpedagog")
+        user_id = user.id
+    roles = ["larare", "specialpedagog", "rektor", "kurator"]
+    batch = 5000
+    with db.write_engine.begin() as conn:
+        next_id = (conn.execute(text("SELECT coalesce(max(id), 0) FROM cases")).scalar() or 0) + 1
+        for start in range(0, count, batch):
+            ids = range(next_id + start, next_id + min(start + batch, count))
+            conn.execute(insert(Case.__table__), [
+                {"id": i, "process_version_id": version_id, "process_key": "stodkedja",
+                 "pupil_id": pupil_ids[i % units], "unit_id": unit_ids[i % units], "status": "running",
+                 "started_at": now, "row_version": 1, "serializer_version": "1.5", "state": b"{}"}
+                for i in ids])
+            conn.execute(insert(TaskRow.__table__), [
+                {"id": uuid.uuid4(), "case_id": i, "process_key": "stodkedja", "bpmn_id": "Task_utredning",
+                 "name": "Utred behovet", "role": roles[i % len(roles)], "unit_id": unit_ids[i % units],
+                 "pupil_id": pupil_ids[i % units], "assignee_id": user_id if i % 997 == 0 else None,
+                 "state": "ready", "form": "utredning.json", "created_at": now,
+                 "due_at": now + timedelta(days=i % 30), "completed_at": None, "completed_by": None,
+                 "data": None} for i in ids])
+        if db.dialect == "postgresql":
+            conn.execute(text("SELECT setval('cases_id_seq', (SELECT max(id) FROM cases))"))
+    with db.write_engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    return user_id
+
+
+def inbox_p95(db: Database, user_id: int, runs: int = 300) -> tuple[float, int]:
+    times = []
+    found = 0
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        found = len(inbox(db, user_id))
+        times.append(time.perf_counter() - t0)
+    return statistics.quantiles(times, n=20)[-1] * 1000, found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", type=int, default=500)
+    parser.add_argument("--inbox-cases", type=int, default=100_000)
+    args = parser.parse_args()
+    os.environ.setdefault("ELEVFLOW_LIVE_CASES", "500")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.db"
+        sqlite = Database(f"sqlite:///{path}")
+        results = {"cases": args.cases, "steps_per_case": STEPS_PER_CASE}
+        results["sqlite"] = run_engine(sqlite, args.cases, lambda: sqlite_bytes(path, sqlite))
+        parsed = sqlite.specs.get(1)
+        in_memory(parsed, max(5, args.cases // 10))
+        memory_seconds = in_memory(parsed, args.cases)
+        results["memory"] = {"seconds": memory_seconds,
+                             "steps_per_s": args.cases * STEPS_PER_CASE / memory_seconds}
+        results["sqlite"]["ratio"] = results["sqlite"]["seconds"] / memory_seconds
+        user = fill_open_cases(sqlite, args.inbox_cases)
+        results["sqlite"]["inbox_p95_ms"], results["sqlite"]["inbox_rows"] = inbox_p95(sqlite, user)
+        sqlite.dispose()
+
+    pg = fresh_postgres()
+    if pg is not None:
+        results["postgresql"] = run_engine(pg, args.cases, lambda: postgres_bytes(pg))
+        results["postgresql"]["ratio"] = results["postgresql"]["seconds"] / memory_seconds
+        user = fill_open_cases(pg, args.inbox_cases)
+        results["postgresql"]["inbox_p95_ms"], results["postgresql"]["inbox_rows"] = inbox_p95(pg, user)
+        pg.dispose()
+
+    print(f"Engine benchmark: {args.cases} cases x {STEPS_PER_CASE} steps; inbox over "
+          f"{args.inbox_cases:,} open cases\n")
+    print(f"{'':24}{'steps/s':>10}{'x memory':>10}{'stmts/case':>12}{'commits/case':>14}"
+          f"{'bytes/case':>12}{'inbox p95':>11}")
+    print(f"{'(a) SpiffWorkflow, memory':24}{results['memory']['steps_per_s']:>10.0f}{1:>10.2f}")
+    for key, label in (("sqlite", "(b) engine, SQLite"), ("postgresql", "(c) engine, PostgreSQL")):
+        if key in results:
+            r = results[key]
+            print(f"{label:24}{r['steps_per_s']:>10.0f}{r['ratio']:>10.2f}{r['statements_per_case']:>12.1f}"
+                  f"{r['commits_per_case']:>14.1f}{r['bytes_per_case']:>12.0f}{r['inbox_p95_ms']:>9.2f}ms")
+    print("\nTargets: x memory <= 2 on SQLite; 1 commit per user action (4 per case); "
+          "<= 10,240 bytes per finished case; inbox p95 < 20 ms")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
