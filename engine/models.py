@@ -65,6 +65,7 @@ class SchoolUnit(Base):
     organiser_id: Mapped[int | None] = mapped_column(ForeignKey("organisers.id"))
     code: Mapped[str] = mapped_column(String(50), unique=True)  # skolenhetskod
     name: Mapped[str] = mapped_column(String(200))
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)  # SS 12000 organisation id
 
 
 class User(Base):
@@ -76,6 +77,9 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)  # SS 12000 person id
+    eppn: Mapped[str | None] = mapped_column(String(200), unique=True)  # federated login identity
+    daily_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class RoleAssignment(Base):
@@ -87,6 +91,7 @@ class RoleAssignment(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("school_units.id"))
     role: Mapped[str] = mapped_column(String(50))
+    source: Mapped[str] = mapped_column(String(50), default="manual", server_default="manual")
 
 
 class Pupil(Base):
@@ -97,6 +102,54 @@ class Pupil(Base):
     family_name: Mapped[str] = mapped_column(String(200))
     class_name: Mapped[str | None] = mapped_column(String(50))
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    mentor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Guardian(Base):
+    """A vårdnadshavare: notified of decisions, may appeal."""
+
+    __tablename__ = "guardians"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    given_name: Mapped[str] = mapped_column(String(200))
+    family_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+
+class PupilGuardian(Base):
+    __tablename__ = "pupil_guardians"
+    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"), primary_key=True)
+    guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id"), primary_key=True, index=True)
+
+
+class Delegation(Base):
+    """A rektor's written delegation of a kind of decision to a member of staff (Skollagen 2:10)."""
+
+    __tablename__ = "delegations"
+    __table_args__ = (Index("ix_delegations_lookup", "unit_id", "delegate_id", "decision"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("school_units.id"))
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(String(100))  # a decision kind, e.g. atgardsprogram
+    document: Mapped[str] = mapped_column(Text)  # the written delegation order it rests on
+    granted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class SchoolBreak(Base):
+    """A school break (lov) that deadlines counted in business days skip; for one unit or all."""
+
+    __tablename__ = "school_breaks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("school_units.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    first_day: Mapped[str] = mapped_column(String(10))  # ISO date
+    last_day: Mapped[str] = mapped_column(String(10))
 
 
 # --- process definitions -------------------------------------------------------------------------------
@@ -167,6 +220,41 @@ class TaskRow(Base):
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Reminders and escalation: when the next notice is due, and how far the task has come
+    # (0 none sent, 1 reminded, 2 escalated to the rektor, 3 escalated to the huvudman).
+    notice_at: Mapped[datetime | None] = mapped_column(index=True)
+    notice_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class Notification(Base):
+    """Something a user should know: shown in the app, e-mailed (without pupil data), or in a digest."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(50))  # task_assigned, reminder, escalation, ...
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    task_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    message: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+    emailed_at: Mapped[datetime | None]
+
+
+class OutgoingEmail(Base):
+    """An e-mail waiting to be sent: written in the transaction that decided to send it, sent after."""
+
+    __tablename__ = "outgoing_emails"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    send_after: Mapped[datetime] = mapped_column(index=True)
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class Timer(Base):
