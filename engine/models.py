@@ -80,6 +80,7 @@ class User(Base):
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)  # SS 12000 person id
     eppn: Mapped[str | None] = mapped_column(String(200), unique=True)  # federated login identity
     daily_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    last_digest_on: Mapped[str | None] = mapped_column(String(10))  # ISO date of the last digest sent
 
 
 class RoleAssignment(Base):

@@ -25,6 +25,13 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
+def _flag(value: str) -> bool:
+    value = value.strip().lower()
+    if value not in {"0", "1", "true", "false", "yes", "no", "on", "off"}:
+        raise ValueError("must be true or false")
+    return value in {"1", "true", "yes", "on"}
+
+
 def _positive_int(value: str) -> int:
     number = int(value)
     if number <= 0:
@@ -59,6 +66,21 @@ SETTINGS: list[Setting] = [
             "same case need not read and deserialize its state (0 turns this off)."),
     Setting("ELEVFLOW_SPEC_CACHE_SIZE", "64", _positive_int,
             "How many parsed process versions each process keeps in memory."),
+    Setting("ELEVFLOW_BASE_URL", "http://localhost:5000", str,
+            "The address staff reach Elevflow at; links in e-mails point here."),
+    Setting("ELEVFLOW_SMTP_HOST", "", str,
+            "SMTP server for e-mail notifications; empty turns e-mail off (in-app notifications remain)."),
+    Setting("ELEVFLOW_SMTP_PORT", "587", _positive_int, "SMTP port."),
+    Setting("ELEVFLOW_SMTP_USERNAME", "", str, "SMTP user name, if the server wants a login."),
+    Setting("ELEVFLOW_SMTP_PASSWORD", "", str, "SMTP password (use ELEVFLOW_SMTP_PASSWORD_FILE for a secret)."),
+    Setting("ELEVFLOW_SMTP_STARTTLS", "true", _flag,
+            "Upgrade the SMTP connection with STARTTLS before logging in (turn off only for a local relay)."),
+    Setting("ELEVFLOW_MAIL_FROM", "elevflow@localhost", str, "The sender address of Elevflow's e-mails."),
+    Setting("ELEVFLOW_SCHEDULER_INTERVAL", "30", _positive_int,
+            "Seconds between the scheduler's rounds (timers, reminders and escalation, e-mail)."),
+    Setting("ELEVFLOW_EMBEDDED_SCHEDULER", "true", _flag,
+            "Whether the web app runs the scheduler in its own process (the single-machine default); turn "
+            "off when `elevflow scheduler` runs separately."),
 ]
 
 

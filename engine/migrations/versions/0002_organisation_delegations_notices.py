@@ -118,6 +118,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('external_id', sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column('eppn', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('daily_digest', sa.Boolean(), server_default=sa.text('(false)'), nullable=False))
+        batch_op.add_column(sa.Column('last_digest_on', sa.String(length=10), nullable=True))
         batch_op.create_unique_constraint(batch_op.f('uq_users_eppn'), ['eppn'])
         batch_op.create_unique_constraint(batch_op.f('uq_users_external_id'), ['external_id'])
 
@@ -127,6 +128,7 @@ def downgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_users_external_id'), type_='unique')
         batch_op.drop_constraint(batch_op.f('uq_users_eppn'), type_='unique')
+        batch_op.drop_column('last_digest_on')
         batch_op.drop_column('daily_digest')
         batch_op.drop_column('eppn')
         batch_op.drop_column('external_id')
