@@ -69,7 +69,7 @@ def start(db: Database, tx: Tx, process_key: str, pupil_id: int, unit_id: int | 
     workflow.data.update({"arende_id": case_id, "elev_id": pupil_id, "skolenhet_id": unit_id, **data})
     workflow.task_tree.data.update(workflow.data)
     case = runner.CaseRef(case_id, version_id, process_key, pupil_id, unit_id, "running", 0)
-    run = runner.Run(tx, case, parsed, workflow, by, now)
+    run = runner.Run(tx, case, parsed, workflow, by, now, db.breaks.is_off(unit_id))
     run.event("case_started", key=process_key, version=version_number, parent_case_id=parent_id)
     run.begin()
     run.advance()

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from . import audit, cases, definitions, demo, org, schema, settings, tasks, timers
+from . import audit, cases, definitions, demo, org, scheduler, schema, settings, tasks
 from .errors import DefinitionError, ElevflowError, FormValidationError
 from .store import Database
 
@@ -221,11 +221,23 @@ def cancel(ctx: Context, case_id: int, username: str, reason: str) -> None:
     click.echo(f"case {case.id} {case.status}")
 
 
-@main.command("fire-timers")
+@main.command("scheduler")
+@click.option("--once", is_flag=True, help="Do one round of due work and exit (for cron or a check).")
+@click.option("--interval", type=int, help="Seconds between rounds (default: ELEVFLOW_SCHEDULER_INTERVAL).")
 @pass_ctx
-def fire_timers(ctx: Context) -> None:
-    """Fire every timer that is due now (the scheduler does this continuously)."""
-    click.echo(f"{timers.fire_due(ctx.db)} case(s) stepped")
+def scheduler_command(ctx: Context, once: bool, interval: int | None) -> None:
+    """Fire due BPMN timers, send deadline reminders and escalations, e-mail and daily digests.
+
+    Runs until stopped. Several schedulers may share one PostgreSQL database: each piece of work is
+    claimed by one of them. Timers that fell due while nothing ran fire at the first round.
+    """
+    if once:
+        done = scheduler.run_once(ctx.db)
+        click.echo(f"timers {done.timers}, notices {done.notices}, e-mails {done.emails}, "
+                   f"digests {done.digests}")
+        return
+    click.echo("Elevflow scheduler running; stop it with Ctrl-C.")
+    scheduler.run_forever(ctx.db, interval)
 
 
 @main.group("audit")

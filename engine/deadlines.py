@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass, field
 import tomllib
 from datetime import date, datetime, time, timezone
 from pathlib import Path
+from typing import Callable
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from . import settings
 from .errors import ElevflowError
-from .helpers import business_days_add
+from .helpers import add_business_days
 
 _BUSINESS_DAYS = re.compile(r"^\s*(\d{1,3})\s*BD\s*$", re.IGNORECASE)
 _DURATION = re.compile(r"^\s*P(?=\d|T\d)[0-9WYMDTHS.,]*\s*$")
@@ -36,11 +38,12 @@ def check(rule: str) -> str | None:
             "nor a number of business days (5BD)")
 
 
-def due_at(rule: str, start: datetime) -> datetime:
-    """When a task under `rule` whose clock started at `start` is due."""
+def due_at(rule: str, start: datetime, also_off: Callable[[date], bool] | None = None) -> datetime:
+    """When a task under `rule` whose clock started at `start` is due; business days skip weekends,
+    public holidays and, through `also_off`, the unit's school breaks."""
     match = _BUSINESS_DAYS.match(rule)
     if match:
-        day = date.fromisoformat(business_days_add(start.date().isoformat(), int(match.group(1))))
+        day = add_business_days(start.date(), int(match.group(1)), also_off)
         return datetime.combine(day, start.timetz())
     parsed = TimerEventDefinition.parse_iso_duration(rule.strip())
     return start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
@@ -59,29 +62,104 @@ def clock_start(value: object, fallback: datetime) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def load_overrides(path: str | Path) -> dict[tuple[str, str], str]:
-    """Read an organiser's deadline file: {(routine, task id): rule}; every rule is checked."""
+@dataclass(frozen=True)
+class Policy:
+    """When to remind before a task is due, and when to escalate after: each an offset (a due rule)."""
+
+    remind_before: str = "2BD"
+    escalate_after: str = "1BD"  # to the unit's rektor
+    escalate_to_huvudman_after: str = "5BD"
+
+
+POLICY_KEYS = {"remind_before", "escalate_after", "escalate_to_huvudman_after"}
+
+
+@dataclass(frozen=True)
+class Config:
+    """An organiser's deadline file: due-rule overrides per (routine, task) and the notice policy."""
+
+    overrides: dict[tuple[str, str], str] = field(default_factory=dict)
+    policies: dict[tuple[str, ...], dict[str, str]] = field(default_factory=dict)  # (), (routine,), (r, task)
+
+    def policy(self, routine: str, task_id: str) -> Policy:
+        merged: dict[str, str] = {}
+        for key in ((), (routine,), (routine, task_id)):
+            merged.update(self.policies.get(key, {}))
+        return Policy(**merged)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and check an organiser's deadline file (see docs/operations.md)."""
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ElevflowError(f"deadlines file {path}: {exc}") from None
-    overrides = {}
+    overrides: dict[tuple[str, str], str] = {}
+    policies: dict[tuple[str, ...], dict[str, str]] = {}
+
+    def rule(where: str, value: object) -> str:
+        why = check(value) if isinstance(value, str) else "a rule must be a string"
+        if why:
+            raise ElevflowError(f"deadlines file {path}: {where}: {why}")
+        return value  # type: ignore[return-value]
+
+    def policy(where: tuple[str, ...], table: dict) -> None:
+        own = {}
+        for key, value in table.items():
+            if isinstance(value, dict) and len(where) < 2:
+                policy((*where, key), value)
+            elif key in POLICY_KEYS:
+                own[key] = rule(".".join(("policy", *where, key)), value)
+            else:
+                raise ElevflowError(f"deadlines file {path}: policy.{'.'.join((*where, key))} is not one of "
+                                    f"{', '.join(sorted(POLICY_KEYS))}")
+        policies[where] = own
+
     for routine, tasks in raw.items():
         if not isinstance(tasks, dict):
             raise ElevflowError(f"deadlines file {path}: [{routine}] must be a table of task id = rule")
-        for task_id, rule in tasks.items():
-            why = check(rule) if isinstance(rule, str) else "a rule must be a string"
-            if why:
-                raise ElevflowError(f"deadlines file {path}: {routine}.{task_id}: {why}")
-            overrides[(routine, task_id)] = rule
-    return overrides
+        if routine == "policy":
+            policy((), tasks)
+            continue
+        for task_id, value in tasks.items():
+            overrides[(routine, task_id)] = rule(f"{routine}.{task_id}", value)
+    return Config(overrides, policies)
+
+
+def load_overrides(path: str | Path) -> dict[tuple[str, str], str]:
+    """The due-rule overrides of a deadline file: {(routine, task id): rule}."""
+    return load_config(path).overrides
 
 
 @functools.cache
-def _configured(path: str) -> dict[tuple[str, str], str]:
-    return load_overrides(path) if path else {}
+def _configured(path: str) -> Config:
+    return load_config(path) if path else Config()
+
+
+def configured() -> Config:
+    """The deadline configuration in force (ELEVFLOW_DEADLINES_FILE), read once per process."""
+    return _configured(settings.get("ELEVFLOW_DEADLINES_FILE"))
 
 
 def rule_for(routine: str, task_id: str, diagram_rule: str | None) -> str | None:
     """The due rule in force: the organiser's override if it has one, else the diagram's."""
-    return _configured(settings.get("ELEVFLOW_DEADLINES_FILE")).get((routine, task_id), diagram_rule)
+    return configured().overrides.get((routine, task_id), diagram_rule)
+
+
+def offset(moment: datetime, rule: str, sign: int, also_off: Callable[[date], bool] | None = None) -> datetime:
+    """`moment` moved by a rule, forwards (sign 1) or backwards (sign -1)."""
+    match = _BUSINESS_DAYS.match(rule)
+    if match:
+        day = add_business_days(moment.date(), sign * int(match.group(1)), also_off)
+        return datetime.combine(day, moment.timetz())
+    parsed = TimerEventDefinition.parse_iso_duration(rule.strip())
+    delta = TimerEventDefinition.get_timedelta_from_start(parsed, moment)
+    return moment + sign * delta
+
+
+def first_notice(due: datetime | None, routine: str, task_id: str, now: datetime,
+                 also_off: Callable[[date], bool] | None = None) -> datetime | None:
+    """When a new task's first notice (the reminder) falls due: `remind_before` its due time."""
+    if due is None:
+        return None
+    return max(now, offset(due, configured().policy(routine, task_id).remind_before, -1, also_off))

@@ -7,8 +7,8 @@ take a date also accept a datetime text (its date part, as written, is used) and
 "Today" and "now" are Swedish school time (Europe/Stockholm) and read the clock through
 `datetime.now(...)`, so tests can move them with time-machine.
 
-Business days skip Saturdays and Sundays. Public holidays are not known here yet: a later change plugs a
-calendar in with `set_holiday_provider(callable)`; until then every weekday is a business day.
+Business days skip Saturdays, Sundays and Swedish public holidays (engine.holidays); another calendar
+can be plugged in with `set_holiday_provider(callable)`.
 
 The builtins `range`, `sum` and `str` are bounded (`MAX_ITEMS`, `MAX_RENDER`), like the sandbox's operators.
 See docs/expressions.md for process owners and `engine.sandbox` for what is guarded.
@@ -26,6 +26,7 @@ from RestrictedPython import limited_builtins, safe_builtins
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from .errors import SandboxError
+from .holidays import is_public_holiday
 
 HolidayProvider = Callable[[date], bool]
 DateLike = str | date
@@ -34,8 +35,8 @@ DateLike = str | date
 MAX_BUSINESS_DAYS = 10_000
 #: Largest span, in calendar days, that `business_days_between` counts over (about 100 years).
 MAX_DAY_SPAN = 36_600
-#: A holiday calendar may not mark more days than this in a row as non-business days.
-MAX_NON_BUSINESS_RUN = 60
+#: A calendar may not mark more days than this in a row as non-business days (a summer break is ~70).
+MAX_NON_BUSINESS_RUN = 120
 #: Longest text or list that an operation in an expression may build (`range()` included).
 MAX_ITEMS = 100_000
 #: Largest value (items plus characters) that `str()`, f-strings and % formatting may turn into text.
@@ -46,7 +47,7 @@ try:
 except ZoneInfoNotFoundError:  # no time zone database installed: fall back to the server's own zone
     LOCAL_TZ = None
 
-_holiday_provider: HolidayProvider | None = None
+_holiday_provider: HolidayProvider | None = is_public_holiday
 
 
 def set_holiday_provider(provider: HolidayProvider | None) -> None:
@@ -110,19 +111,23 @@ def business_days_add(d: DateLike, n: int) -> str:
     """The date `n` business days after `d` (before it if `n` is negative); weekends and holidays are
     skipped: ``business_days_add('2026-12-04', 1) == '2026-12-07'`` (Friday + 1 is Monday).
     With ``n == 0`` the date comes back unchanged, even on a weekend."""
-    n = _whole(n, "n")
+    return add_business_days(_to_date(d), _whole(n, "n")).isoformat()
+
+
+def add_business_days(day: date, n: int, also_off: HolidayProvider | None = None) -> date:
+    """`business_days_add` on dates, with `also_off` marking further days off (a unit's school breaks)."""
     if abs(n) > MAX_BUSINESS_DAYS:
         raise ValueError(f"n must be between -{MAX_BUSINESS_DAYS} and {MAX_BUSINESS_DAYS}, got {n}")
-    day, step, left, idle = _to_date(d), timedelta(days=1 if n > 0 else -1), abs(n), 0
+    step, left, idle = timedelta(days=1 if n > 0 else -1), abs(n), 0
     while left:
         day += step
-        if is_business_day(day):
+        if is_business_day(day) and not (also_off and also_off(day)):
             left, idle = left - 1, 0
         else:
             idle += 1
             if idle > MAX_NON_BUSINESS_RUN:
                 raise ValueError(f"no business day within {MAX_NON_BUSINESS_RUN} days of {day.isoformat()}")
-    return day.isoformat()
+    return day
 
 
 def business_days_between(a: DateLike, b: DateLike) -> int:

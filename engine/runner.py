@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Iterable
+from datetime import date, datetime
+from typing import Any, Callable, Iterable
 from uuid import UUID
 
 import orjson
@@ -22,6 +22,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task, TaskState
 from . import audit, deadlines, state
 from .dbapi import Sql, Tx
+from .notify import notify
 from .sandbox import script_engine
 from .errors import ConflictError, DataNotJSONError, SandboxError, WorkflowError
 from .specs import ParsedVersion
@@ -30,8 +31,9 @@ START_MESSAGE_PREFIX = "elevflow.start."
 
 CANCEL_TASK = Sql("UPDATE tasks SET state = 'cancelled', completed_at = :now WHERE id = :id")
 INSERT_TASK = Sql("""INSERT INTO tasks (id, case_id, process_key, bpmn_id, name, role, unit_id, pupil_id,
-    assignee_id, state, form, created_at, due_at) VALUES (:id, :case_id, :process_key, :bpmn_id, :name,
-    :role, :unit_id, :pupil_id, :assignee_id, 'ready', :form, :created_at, :due_at)""")
+    assignee_id, state, form, created_at, due_at, notice_at, notice_level) VALUES (:id, :case_id,
+    :process_key, :bpmn_id, :name, :role, :unit_id, :pupil_id, :assignee_id, 'ready', :form, :created_at,
+    :due_at, :notice_at, 0)""")
 DELETE_TIMERS = Sql("DELETE FROM timers WHERE case_id = :case_id")
 INSERT_TIMER = Sql("INSERT INTO timers (case_id, bpmn_id, due_at) VALUES (:case_id, :bpmn_id, :due_at)")
 SAVE_CASE = Sql("""UPDATE cases SET state = :state, row_version = :new_version, status = :status,
@@ -40,7 +42,9 @@ CASE_COLUMNS = "id, process_version_id, process_key, pupil_id, unit_id, status, 
 LOCK_CASE = {"sqlite": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"),
              "postgresql": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id FOR UPDATE")}
 CASE_STATE = Sql("SELECT state, serializer_version FROM cases WHERE id = :id")
-USER_EXISTS = Sql("SELECT 1 FROM users WHERE id = :id")
+# A task may only go to an active user who works at the case's school unit (need to know).
+MAY_HOLD = Sql("""SELECT 1 FROM users u JOIN role_assignments r ON r.user_id = u.id
+    WHERE u.id = :id AND u.active = :active AND r.unit_id = :unit_id""")
 
 
 def all_tasks(workflow: BpmnWorkflow) -> Iterable[Task]:
@@ -90,12 +94,14 @@ class Run:
     workflow: BpmnWorkflow
     actor_id: int | None
     now: datetime
+    days_off: Callable[[date], bool] | None = None  # the unit's school breaks, for business days
     events: list[audit.Event] = field(default_factory=list)
     new_task_rows: list[dict[str, Any]] = field(default_factory=list)
     open_before: dict[UUID, Task] = field(default_factory=dict)
     done_before: set[UUID] = field(default_factory=set)
     timers_before: list[tuple[str, datetime]] = field(default_factory=list)
     spawned: list[tuple[str, int]] = field(default_factory=list)  # (process key, pupil) linked cases
+    to_notify: list[tuple[int, UUID]] = field(default_factory=list)  # (user, task) given a new task
 
     def event(self, kind: str, **data: Any) -> None:
         self.events.append(audit.Event(kind, self.actor_id, self.case.id, self.case.pupil_id,
@@ -141,6 +147,8 @@ class Run:
                 self._new_task_row(task)
         if self.new_task_rows:
             self.tx.executemany(INSERT_TASK, self.new_task_rows)
+        for user_id, task_id in self.to_notify:  # after the rows exist: a notice names its task's step
+            notify(self.tx, user_id, "task_assigned", case_id=self.case.id, task_id=task_id, now=self.now)
         self._save_timers()
         self._collect_thrown_events()
         self._save_case(status)
@@ -151,26 +159,30 @@ class Run:
         assignee = None
         if meta.assignee_from:
             assignee = _user_id(task.data.get(meta.assignee_from))
-            if assignee is None or self.tx.first(USER_EXISTS, {"id": assignee}) is None:
-                raise WorkflowError(f"task {meta.name!r} goes to the person in {meta.assignee_from!r}, "
-                                    f"but {task.data.get(meta.assignee_from)!r} is no known user",
-                                    element_id=meta.bpmn_id)
+            if assignee is None or self.tx.first(MAY_HOLD, {"id": assignee, "active": True,
+                                                            "unit_id": self.case.unit_id}) is None:
+                raise WorkflowError(f"task {meta.name!r} goes to the person in {meta.assignee_from!r}, but "
+                                    f"{task.data.get(meta.assignee_from)!r} is no active member of staff at "
+                                    "this school unit", element_id=meta.bpmn_id)
         due = None
         rule = deadlines.rule_for(self.case.process_key, meta.bpmn_id, meta.due_rule)
         if rule:
             start = deadlines.clock_start(task.data.get(meta.due_from) if meta.due_from else None, self.now)
-            due = deadlines.due_at(rule, start)
+            due = deadlines.due_at(rule, start, self.days_off)
         self.new_task_rows.append({
             "id": self.tx.uuid(task.id), "case_id": self.case.id, "process_key": self.case.process_key,
             "bpmn_id": meta.bpmn_id, "name": meta.name, "role": meta.role, "unit_id": self.case.unit_id,
             "pupil_id": self.case.pupil_id, "assignee_id": assignee, "form": meta.form,
             "created_at": self.tx.time(self.now), "due_at": self.tx.time(due),
+            "notice_at": self.tx.time(deadlines.first_notice(due, self.case.process_key, meta.bpmn_id,
+                                                             self.now, self.days_off)),
         })
         self.event("task_created", task_id=str(task.id), bpmn_id=meta.bpmn_id, name=meta.name,
                    role=meta.role, due_at=due.isoformat() if due else None)
         if assignee is not None:
             self.event("task_assigned", task_id=str(task.id), assignee_id=assignee,
                        reason=f"named in {meta.assignee_from}")
+            self.to_notify.append((assignee, task.id))
 
     def _save_timers(self) -> None:
         timers = waiting_timers(self.workflow)
@@ -239,7 +251,7 @@ def load(tx: Tx, db: Any, case: CaseRef, actor_id: int | None, now: datetime) ->
     if workflow is None:
         blob, version = tx.first(CASE_STATE, {"id": case.id})
         workflow = state.load(bytes(blob), version, parsed.spec, parsed.subprocess_specs, script_engine())
-    return Run(tx, case, parsed, workflow, actor_id, now)
+    return Run(tx, case, parsed, workflow, actor_id, now, db.breaks.is_off(case.unit_id))
 
 
 def keep_live(db: Any, run: Run) -> None:

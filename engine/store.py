@@ -11,14 +11,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import dbapi, deadlines, settings
 from .dbapi import Tx
 from .live import LiveCases
-from .models import ProcessVersion
+from .holidays import Breaks
+from .models import ProcessVersion, SchoolBreak
 from .specs import SpecCache
 
 
@@ -64,6 +65,7 @@ class Database:
         self.specs = SpecCache(settings.get("ELEVFLOW_SPEC_CACHE_SIZE"), self._version_files)
         self.live = LiveCases(settings.get("ELEVFLOW_LIVE_CASES"))
         self.stats = dbapi.Stats()
+        self.breaks = Breaks(self._school_breaks)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -89,6 +91,11 @@ class Database:
         with self.read() as session:
             row = session.get(ProcessVersion, version_id)
             return (row.key, row.files, row.forms) if row is not None else None
+
+    def _school_breaks(self) -> list[tuple[int | None, str, str]]:
+        with self.read() as session:
+            return [tuple(row) for row in session.execute(  # type: ignore[misc]
+                select(SchoolBreak.unit_id, SchoolBreak.first_day, SchoolBreak.last_day))]
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import Integer, bindparam, select, union_all
 
-from . import access, cases, runner, sandbox
+from . import access, assignment, cases, runner
 from .dbapi import Sql
 from .errors import ConflictError, FormValidationError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
@@ -125,9 +125,7 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
         run = runner.load(tx, db, case, by, now)
         task = run.workflow.get_task_from_id(task_id)
         meta = run.parsed.meta(task.task_spec)
-        if meta.non_delegable and "rektor" not in held:
-            raise PermissionDeniedError(f"{meta.name!r} is a decision only the unit's rektor may sign "
-                                        "(Skollagen 3:9 second paragraph); it cannot be delegated")
+        delegation = _signing_right(tx, row, meta, by, held, now) if meta.decision else None
         run.begin()
         task.data.update(data)
         try:
@@ -140,13 +138,30 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
                   fields=sorted(data), data_sha256=digest)
         if meta.decision:
             run.event("decision_signed", task_id=str(task_id), decision=meta.decision,
-                      non_delegable=meta.non_delegable, signer_id=by, data_sha256=digest)
+                      non_delegable=meta.non_delegable, signer_id=by, delegation_id=delegation,
+                      data_sha256=digest)
         tx.execute(MARK_COMPLETED, {"id": tx.uuid(task_id), "now": tx.time(now), "by": by,
                                     "data": tx.json(data)})
         run.finish(completed={task_id})
         cases.start_linked(db, run)
     runner.keep_live(db, run)
     return Completed(task_id, row.name, row.case_id, run.case.status, run.case.row_version)
+
+
+def _signing_right(tx: Any, row: StepTask, meta: Any, user_id: int, held: set[str], now: datetime) -> int | None:
+    """May this user sign this decision? The unit's rektor always; anyone else only through a written
+    delegation in force for this kind of decision — and nobody else at all for the decisions the law
+    keeps with the rektor. Returns the delegation relied on (None when the rektor signs)."""
+    if "rektor" in held:
+        return None
+    if meta.non_delegable or meta.decision in assignment.NON_DELEGABLE:
+        raise PermissionDeniedError(f"{meta.name!r} is a decision only the unit's rektor may sign "
+                                    "(Skollagen 3:9 second paragraph); it cannot be delegated")
+    found = assignment.active_delegation(tx, row.unit_id, user_id, meta.decision, now)
+    if found is None:
+        raise PermissionDeniedError(f"{meta.name!r} is the rektor's decision; user {user_id} has no written "
+                                    f"delegation in force for {meta.decision!r} at this unit")
+    return found
 
 
 def _require_may_complete(row: Any, user_id: int, held: set[str]) -> None:

@@ -11,7 +11,7 @@ from engine.cli import main
 from conftest import FIXTURES
 
 COMMANDS = ["init", "deploy", "versions", "start", "cases", "tasks", "task", "complete", "cancel",
-            "fire-timers", "audit", "settings"]
+            "scheduler", "audit", "settings"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -15,6 +15,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import helpers, sandbox
 from engine.errors import DataNotJSONError, SandboxError
+from engine.holidays import is_public_holiday
 from engine.helpers import (
     HELPERS, business_days_add, business_days_between, date_add, days_between, is_business_day, iso_duration,
     now, set_holiday_provider, timer_literal, today,
@@ -131,7 +132,7 @@ def data() -> dict[str, Any]:
 @pytest.fixture
 def holidays() -> Iterator[None]:
     yield
-    set_holiday_provider(None)
+    set_holiday_provider(is_public_holiday)
 
 
 # --- escapes -------------------------------------------------------------------------------------------

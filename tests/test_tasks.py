@@ -129,16 +129,23 @@ def decision_case(db, people, kind, non_delegable):
 
 
 def test_a_task_goes_to_the_person_named_in_case_data(db, people):
+    from engine.assignment import grant_delegation
     case, task = decision_case(db, people, "atgardsprogram", "false")
     assert task.assignee_id == people.specialpedagog
     assert [t.id for t in inbox(db, people.specialpedagog)] == [task.id]
     with pytest.raises(PermissionDeniedError, match="assigned to someone else"):
         complete_task(db, task.id, {}, by=people.rektor)
-    complete_task(db, task.id, {}, by=people.specialpedagog)  # a delegable decision, delegated
+    with pytest.raises(PermissionDeniedError, match="no written delegation"):
+        complete_task(db, task.id, {}, by=people.specialpedagog)
+    delegation = grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog,
+                                  decision="atgardsprogram", document="Delegationsordning 2026-08-01 §4",
+                                  by=people.rektor)
+    complete_task(db, task.id, {}, by=people.specialpedagog)  # a delegable decision, delegated in writing
     with db.read() as s:
         signed = s.scalars(select(AuditEvent).where(AuditEvent.kind == "decision_signed")).one()
         assigned = s.scalars(select(AuditEvent).where(AuditEvent.kind == "task_assigned")).one()
     assert signed.data["decision"] == "atgardsprogram" and signed.data["signer_id"] == people.specialpedagog
+    assert signed.data["delegation_id"] == delegation
     assert assigned.data["assignee_id"] == people.specialpedagog
 
 
@@ -149,7 +156,7 @@ def test_a_non_delegable_decision_refuses_any_signer_but_the_rektor(db, people):
     assert ready(db, case.id)[0].id == task.id
 
 
-def test_a_task_named_for_an_unknown_user_fails_clearly_and_changes_nothing(db, people):
+def test_a_task_named_for_an_unknown_user_or_an_outsider_fails_and_changes_nothing(db, people):
     body = DECISION.replace("KIND", "atgardsprogram").replace("NONDELEGABLE", "false")
     form = {**FORM, "properties": {"beslutsfattare": {"type": "integer"}}}
     deploy(db, {"t.bpmn": process(body, lane="Rektor", lane_nodes=("Task_1", "Task_2"))},
@@ -157,9 +164,12 @@ def test_a_task_named_for_an_unknown_user_fails_clearly_and_changes_nothing(db, 
     case = start_case(db, "testprocess", pupil_id=people.pupil, by=people.rektor)
     [task] = ready(db, case.id)
     from engine import WorkflowError
-    with pytest.raises(WorkflowError, match="no known user"):
+    with pytest.raises(WorkflowError, match="no active member of staff at this school unit"):
         complete_task(db, task.id, {"beslutsfattare": 424242}, by=people.rektor)
+    with pytest.raises(WorkflowError, match="no active member of staff at this school unit"):
+        complete_task(db, task.id, {"beslutsfattare": people.outsider}, by=people.rektor)  # another unit
     assert ready(db, case.id)[0].id == task.id
+    assert inbox(db, people.outsider) == []
 
 
 def race(db_url, task_id, user, barrier, results):

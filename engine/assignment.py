@@ -1,0 +1,190 @@
+"""Who a task goes to: candidates by lane and unit, claim, release, reassign, and written delegations.
+
+Every change is audited. A rektor's decisions may be signed by someone else only through a recorded
+written delegation (Skollagen 2:10), and never the decisions the law keeps with the rektor (3:9).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from uuid import UUID
+
+from sqlalchemy import select
+
+from . import access, audit
+from .dbapi import Sql, Tx
+from .errors import ConflictError, NotFoundError, PermissionDeniedError
+from .models import Delegation, RoleAssignment, User
+from .notify import notify
+from .store import Database
+
+# Decisions the rektor takes personally (Skollagen 3:9 second paragraph): never delegable.
+NON_DELEGABLE = frozenset({"sarskild_undervisningsgrupp", "enskild_undervisning", "distansundervisning",
+                           "anpassad_studiegang"})
+
+_TASK = """SELECT id, case_id, pupil_id, unit_id, role, name, state, assignee_id FROM tasks WHERE id = :id"""
+TASK = {"sqlite": Sql(_TASK), "postgresql": Sql(_TASK + " FOR UPDATE")}
+# Guarded by the holder the caller saw, so a concurrent claim makes this one change nothing.
+SET_ASSIGNEE = {True: Sql("UPDATE tasks SET assignee_id = :to WHERE id = :id AND state = 'ready' "
+                          "AND assignee_id IS NULL"),
+                False: Sql("UPDATE tasks SET assignee_id = :to WHERE id = :id AND state = 'ready' "
+                           "AND assignee_id = :was")}
+ACTIVE_DELEGATION = Sql("""SELECT id FROM delegations WHERE unit_id = :unit_id AND delegate_id = :user_id
+    AND decision = :decision AND revoked_at IS NULL AND valid_from <= :now
+    AND (valid_until IS NULL OR valid_until > :now) ORDER BY id LIMIT 1""")
+INSERT_DELEGATION = Sql("""INSERT INTO delegations (unit_id, delegate_id, decision, document, granted_by,
+    valid_from, valid_until, created_at) VALUES (:unit_id, :delegate_id, :decision, :document, :granted_by,
+    :valid_from, :valid_until, :now) RETURNING id""")
+DELEGATION = {"sqlite": Sql("SELECT unit_id, revoked_at, delegate_id, decision FROM delegations WHERE id = :id"),
+              "postgresql": Sql("SELECT unit_id, revoked_at, delegate_id, decision FROM delegations "
+                                "WHERE id = :id FOR UPDATE")}
+REVOKE = Sql("UPDATE delegations SET revoked_at = :now, revoked_by = :by WHERE id = :id")
+ANY_DELEGATION = Sql("""SELECT 1 FROM delegations WHERE unit_id = :unit_id AND delegate_id = :user_id
+    AND revoked_at IS NULL AND valid_from <= :now AND (valid_until IS NULL OR valid_until > :now)""")
+
+
+@dataclass(frozen=True)
+class _Task:
+    id: UUID
+    case_id: int
+    pupil_id: int
+    unit_id: int
+    role: str | None
+    name: str
+    state: str
+    assignee_id: int | None
+
+
+def _task(tx: Tx, task_id: UUID) -> _Task:
+    row = tx.first(TASK[tx.dialect], {"id": tx.uuid(task_id)})
+    if row is None:
+        raise NotFoundError(f"task {task_id} does not exist")
+    task = _Task(tx.read_uuid(row[0]), *row[1:])
+    if task.state != "ready":
+        raise ConflictError(f"task {task.name!r} is already {task.state}")
+    return task
+
+
+def _may_serve(tx: Tx, user_id: int, task: _Task) -> bool:
+    held = access.roles_at_unit(tx, user_id, task.unit_id)
+    return bool(held & access.roles_serving(task.role)) if task.role else bool(held)
+
+
+def _assign(tx: Tx, task: _Task, to: int | None, by: int, now: datetime, kind: str, **data: object) -> None:
+    params = {"id": tx.uuid(task.id), "to": to, "was": task.assignee_id}
+    if tx.rowcount(SET_ASSIGNEE[task.assignee_id is None], params) != 1:
+        raise ConflictError(f"task {task.name!r} was changed by someone else meanwhile")
+    audit.append(tx, [audit.Event(kind, by, task.case_id, task.pupil_id, task.unit_id,
+                                  {"task_id": str(task.id), **data})], now)
+
+
+def claim(db: Database, task_id: UUID, *, by: int) -> None:
+    """Take an open task of one's lane at one's unit; it leaves the others' inboxes."""
+    now = datetime.now(timezone.utc)
+    with db.transaction() as tx:
+        task = _task(tx, task_id)
+        if task.assignee_id == by:
+            return
+        if task.assignee_id is not None:
+            raise ConflictError(f"task {task.name!r} is already taken by user {task.assignee_id}")
+        if not _may_serve(tx, by, task):
+            raise PermissionDeniedError(f"user {by} may not take {task.name!r}: it is for "
+                                        f"{task.role} at school unit {task.unit_id}")
+        _assign(tx, task, by, by, now, "task_assigned", assignee_id=by, reason="claimed")
+
+
+def release(db: Database, task_id: UUID, *, by: int) -> None:
+    """Give a taken task back to its lane (its holder, or the unit's rektor)."""
+    now = datetime.now(timezone.utc)
+    with db.transaction() as tx:
+        task = _task(tx, task_id)
+        if task.assignee_id is None:
+            return
+        if task.assignee_id != by and "rektor" not in access.roles_at_unit(tx, by, task.unit_id):
+            raise PermissionDeniedError(f"only the person who has {task.name!r}, or the rektor, may release it")
+        _assign(tx, task, None, by, now, "task_released", previous_assignee_id=task.assignee_id)
+
+
+def reassign(db: Database, task_id: UUID, *, to: int, by: int, reason: str) -> None:
+    """Hand a task to someone else, with the reason (its holder, or the unit's rektor, may do this).
+
+    The new holder must be able to do the task: hold a role its lane serves at the unit, or, for a
+    decision, hold a written delegation for it.
+    """
+    if not reason.strip():
+        raise ValueError("a reason is required to reassign a task")
+    now = datetime.now(timezone.utc)
+    with db.transaction() as tx:
+        task = _task(tx, task_id)
+        if task.assignee_id != by and "rektor" not in access.roles_at_unit(tx, by, task.unit_id):
+            raise PermissionDeniedError(f"only the person who has {task.name!r}, or the rektor, may reassign it")
+        if not (_may_serve(tx, to, task) or _has_any_delegation(tx, task.unit_id, to, now)):
+            raise PermissionDeniedError(f"user {to} cannot take {task.name!r}: no role for it at the unit")
+        _assign(tx, task, to, by, now, "task_assigned", assignee_id=to, previous_assignee_id=task.assignee_id,
+                reason=reason)
+        notify(tx, to, "task_assigned", case_id=task.case_id, task_id=task.id, now=now)
+
+
+def candidates(db: Database, unit_id: int, lane_role: str) -> list[User]:
+    """The active users who may take a task of `lane_role` at a unit (the lane's role resolved)."""
+    with db.read() as session:
+        return list(session.scalars(
+            select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(RoleAssignment.unit_id == unit_id, RoleAssignment.role.in_(access.roles_serving(lane_role)),
+                   User.active.is_(True)).distinct().order_by(User.name)))
+
+
+# --- delegations ---------------------------------------------------------------------------------------
+
+def active_delegation(tx: Tx, unit_id: int, user_id: int, decision: str, now: datetime) -> int | None:
+    """The id of a delegation in force letting `user_id` sign `decision` at the unit, if any."""
+    return tx.scalar(ACTIVE_DELEGATION, {"unit_id": unit_id, "user_id": user_id, "decision": decision,
+                                         "now": tx.time(now)})
+
+
+def _has_any_delegation(tx: Tx, unit_id: int, user_id: int, now: datetime) -> bool:
+    return tx.first(ANY_DELEGATION, {"unit_id": unit_id, "user_id": user_id, "now": tx.time(now)}) is not None
+
+
+def grant_delegation(db: Database, *, unit_id: int, delegate_id: int, decision: str, document: str, by: int,
+                     valid_from: datetime | None = None, valid_until: datetime | None = None) -> int:
+    """Record the rektor's written delegation of a kind of decision; returns its id."""
+    if decision in NON_DELEGABLE:
+        raise PermissionDeniedError(f"{decision} is a decision the rektor takes personally "
+                                    "(Skollagen 3:9); it cannot be delegated")
+    if not document.strip():
+        raise ValueError("a delegation must name the written delegation order it rests on")
+    now = datetime.now(timezone.utc)
+    with db.transaction() as tx:
+        if "rektor" not in access.roles_at_unit(tx, by, unit_id):
+            raise PermissionDeniedError("only the unit's rektor may delegate decisions")
+        delegation_id = tx.scalar(INSERT_DELEGATION, {
+            "unit_id": unit_id, "delegate_id": delegate_id, "decision": decision, "document": document,
+            "granted_by": by, "valid_from": tx.time(valid_from or now), "valid_until": tx.time(valid_until),
+            "now": tx.time(now)})
+        audit.append(tx, [audit.Event("delegation_granted", by, unit_id=unit_id, data={
+            "delegation_id": delegation_id, "delegate_id": delegate_id, "decision": decision,
+            "document": document})], now)
+    return delegation_id
+
+
+def revoke_delegation(db: Database, delegation_id: int, *, by: int) -> None:
+    now = datetime.now(timezone.utc)
+    with db.transaction() as tx:
+        row = tx.first(DELEGATION[tx.dialect], {"id": delegation_id})
+        if row is None:
+            raise NotFoundError(f"delegation {delegation_id} does not exist")
+        unit_id, revoked_at, delegate_id, decision = row
+        if "rektor" not in access.roles_at_unit(tx, by, unit_id):
+            raise PermissionDeniedError("only the unit's rektor may revoke a delegation")
+        if revoked_at is not None:
+            return
+        tx.execute(REVOKE, {"id": delegation_id, "now": tx.time(now), "by": by})
+        audit.append(tx, [audit.Event("delegation_revoked", by, unit_id=unit_id, data={
+            "delegation_id": delegation_id, "delegate_id": delegate_id, "decision": decision})], now)
+
+
+def delegations(db: Database, unit_id: int) -> list[Delegation]:
+    with db.read() as session:
+        return list(session.scalars(select(Delegation).where(Delegation.unit_id == unit_id)
+                                    .order_by(Delegation.id)))

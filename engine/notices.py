@@ -1,0 +1,91 @@
+"""Reminders before a task is due, escalation after: the deadline policy made real.
+
+Each open task row carries `notice_at` (when its next notice falls due) and `notice_level` (0 nothing
+sent, 1 reminded, 2 escalated to the rektor, 3 escalated to the huvudman). `fire_one` is the
+scheduler's unit of work, like timers.fire_one: it never reads a task whose notice is not due.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from . import access, audit, deadlines
+from .dbapi import Sql, Tx
+from .notify import notify
+from .store import Database
+
+_NEXT = """SELECT id, case_id, process_key, bpmn_id, role, unit_id, pupil_id, assignee_id, due_at, notice_level
+    FROM tasks WHERE state = 'ready' AND notice_at <= :now ORDER BY notice_at LIMIT 1"""
+NEXT = {"sqlite": Sql(_NEXT), "postgresql": Sql(_NEXT + " FOR UPDATE SKIP LOCKED")}
+ADVANCE = Sql("""UPDATE tasks SET notice_level = :level, notice_at = :next WHERE id = :id
+    AND notice_level = :was""")
+ROLE_HOLDERS = Sql("""SELECT DISTINCT r.user_id, r.role FROM role_assignments r JOIN users u ON u.id = r.user_id
+    WHERE r.unit_id = :unit_id AND u.active = :active ORDER BY r.user_id""")
+
+
+def _holders(tx: Tx, unit_id: int, roles: frozenset[str]) -> list[int]:
+    rows = tx.all(ROLE_HOLDERS, {"unit_id": unit_id, "active": True})
+    return sorted({user for user, role in rows if role in roles})
+
+
+def fire_one(db: Database, now: datetime | None = None) -> bool:
+    """Send the earliest due notice; return whether there was one.
+
+    1. Claim the open task whose notice_at is earliest and past (PostgreSQL: FOR UPDATE SKIP LOCKED, so
+       several schedulers take different tasks; SQLite: the write lock taken at BEGIN).
+    2. By its level: remind its holder (or, if nobody holds it, everyone its lane serves at the unit);
+       then escalate to the unit's rektor; then to the huvudman. Notify in-app (and by e-mail, without
+       pupil data) and audit, in the same transaction.
+    3. Move the task to the next level with the next notice time, guarded by the level read in 1, so a
+       notice is sent once even if two schedulers raced past step 1 on SQLite's deferred reads.
+    """
+    now = now or datetime.now(timezone.utc)
+    with db.transaction() as tx:
+        row = tx.first(NEXT[tx.dialect], {"now": tx.time(now)})
+        if row is None:
+            return False
+        task_id, case_id, routine, bpmn_id, role, unit_id, pupil_id, assignee_id, due_at, level = row
+        due = tx.read_time(due_at)
+        policy = deadlines.configured().policy(routine, bpmn_id)
+        off = db.breaks.is_off(unit_id)
+        if level == 0:
+            kind, event, to = "reminder", "deadline_reminder", "holder"
+            recipients = [assignee_id] if assignee_id else _holders(tx, unit_id, access.roles_serving(role or ""))
+            following: datetime | None = deadlines.offset(due, policy.escalate_after, 1, off)
+        elif level == 1:
+            kind, event, to = "escalation", "deadline_escalated", "rektor"
+            recipients = _holders(tx, unit_id, frozenset({"rektor"}))
+            following = deadlines.offset(due, policy.escalate_to_huvudman_after, 1, off)
+        else:
+            kind, event, to = "escalation", "deadline_escalated", "huvudman"
+            recipients = _holders(tx, unit_id, frozenset({"huvudman"}))
+            following = None
+        if tx.rowcount(ADVANCE, {"id": task_id, "level": level + 1, "next": tx.time(following),
+                                 "was": level}) != 1:
+            return True  # another scheduler sent it
+        task_uuid = tx.read_uuid(task_id)
+        for user_id in recipients:
+            notify(tx, user_id, kind, case_id=case_id, task_id=task_uuid, now=now)
+        audit.append(tx, [audit.Event(event, None, case_id, pupil_id, unit_id, {
+            "task_id": str(task_uuid), "bpmn_id": bpmn_id, "to": to, "recipients": recipients,
+            "due_at": due.isoformat() if due else None})], now)
+    return True
+
+
+def fire_due(db: Database, now: datetime | None = None, limit: int | None = None) -> int:
+    """Send every notice that is due (or `limit`); return how many."""
+    sent = 0
+    while (limit is None or sent < limit) and fire_one(db, now):
+        sent += 1
+    return sent
+
+
+def pending(db: Database) -> list[dict[str, Any]]:
+    """Open tasks with a notice still to come (for reports and tests)."""
+    with db.read() as session:
+        from sqlalchemy import select
+
+        from .models import TaskRow
+        rows = session.execute(select(TaskRow.id, TaskRow.notice_at, TaskRow.notice_level)
+                               .where(TaskRow.state == "ready", TaskRow.notice_at.is_not(None))).all()
+    return [{"task_id": r.id, "notice_at": r.notice_at, "level": r.notice_level} for r in rows]

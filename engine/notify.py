@@ -1,0 +1,160 @@
+"""Notifications: a row in the user's in-app list and, when wanted, an e-mail that says almost nothing.
+
+`notify` runs inside the engine's step transaction, so a notification (and its e-mail) exists exactly
+when the step that caused it committed. The in-app message may name the step ("Utred behovet"), never
+the pupil. The e-mail names neither: only that a task waits, when it is due and a link, because e-mail
+leaves the school's systems and secrecy (OSL 23:2, Skollagen 29:14) forbids pupil content in it.
+
+Who gets an e-mail: an active user with an e-mail address, when SMTP is configured, for the kinds in
+`EMAILED`, unless they take the daily digest (digest.py) instead, which then is their only e-mail.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, cast
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import CursorResult, func, select, update
+
+from . import mailer
+from .dbapi import Sql, Tx
+from .errors import NotFoundError
+from .models import Notification
+from .store import Database
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+#: What can be notified.
+KINDS = frozenset({"task_assigned", "task_available", "reminder", "escalation"})
+#: The kinds that are also e-mailed. `task_available` is not: a lane may have dozens of candidates,
+#: and the inbox (and the digest) already shows them the task.
+EMAILED = frozenset({"task_assigned", "reminder", "escalation"})
+
+SUBJECTS = {
+    "task_assigned": "Elevflow: en uppgift väntar på dig",
+    "reminder": "Elevflow: påminnelse om en uppgift",
+    "escalation": "Elevflow: en uppgift är försenad",
+}
+OPENINGS = {
+    "task_assigned": "En uppgift i Elevflow har lämnats till dig och väntar på dig.",
+    "reminder": "Påminnelse: en uppgift i Elevflow väntar fortfarande på dig.",
+    "escalation": "En uppgift i Elevflow är försenad, och du får det här meddelandet för att följa upp den.",
+}
+FOOTER = ("Av sekretesskäl står inget om eleven eller ärendet i e-post. Logga in i Elevflow för att se "
+          "uppgiften.\n\nDet här är ett automatiskt meddelande från Elevflow. Svara inte på det.")
+
+USER = Sql("SELECT email, active, daily_digest FROM users WHERE id = :id")
+TASK = Sql("SELECT name, due_at FROM tasks WHERE id = :id")
+INSERT = Sql("""INSERT INTO notifications (user_id, kind, case_id, task_id, message, created_at, emailed_at)
+    VALUES (:user_id, :kind, :case_id, :task_id, :message, :now, :emailed_at)""")
+HOLDERS = Sql("""SELECT DISTINCT r.user_id FROM role_assignments r JOIN users u ON u.id = r.user_id
+    WHERE r.unit_id = :unit_id AND r.role = :role AND u.active = :yes ORDER BY r.user_id""")
+
+
+def notify(tx: Tx, user_id: int, kind: str, *, case_id: int | None, task_id: UUID | None,
+           now: datetime) -> None:
+    """Tell a user something inside the caller's transaction: an in-app row, and maybe an e-mail.
+
+    The task's step name and due date are read from its row, so call this after the step has written
+    its task rows. The in-app row is written for every user; the e-mail only as the module says.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}; known: {', '.join(sorted(KINDS))}")
+    user = tx.first(USER, {"id": user_id})
+    if user is None:
+        raise NotFoundError(f"user {user_id} does not exist")
+    email, active, digest = user
+    name, due = None, None
+    if task_id is not None:
+        task = tx.first(TASK, {"id": tx.uuid(task_id)})
+        if task is not None:
+            name, due = task[0], tx.read_time(task[1])
+    send = (kind in EMAILED and bool(active) and bool(email and email.strip()) and not digest
+            and mailer.enabled())
+    tx.execute(INSERT, {"user_id": user_id, "kind": kind, "case_id": case_id,
+                        "task_id": tx.uuid(task_id) if task_id is not None else None,
+                        "message": in_app_message(kind, name, due), "now": tx.time(now),
+                        "emailed_at": tx.time(now) if send else None})
+    if send:
+        subject, body = email_text(kind, task_id, due)
+        mailer.queue(tx, email.strip(), subject, body, now)
+
+
+def notify_role(tx: Tx, unit_id: int, role: str, kind: str, *, case_id: int | None, task_id: UUID | None,
+                now: datetime) -> list[int]:
+    """Notify every active holder of `role` at a school unit (e.g. the rektor, for an escalation);
+    return whom."""
+    users = [user_id for (user_id,) in tx.all(HOLDERS, {"unit_id": unit_id, "role": role, "yes": True})]
+    for user_id in users:
+        notify(tx, user_id, kind, case_id=case_id, task_id=task_id, now=now)
+    return users
+
+
+def local_date(moment: datetime) -> str:
+    """A moment as the Swedish calendar date it falls on (ISO, as Swedes write dates)."""
+    return moment.astimezone(STOCKHOLM).date().isoformat()
+
+
+def in_app_message(kind: str, name: str | None, due: datetime | None) -> str:
+    """The one line shown in the user's own notification list: the step, never the pupil."""
+    step = f"uppgiften ”{name[:300]}”" if name else "en uppgift"
+    when = local_date(due) if due is not None else None
+    if kind == "task_assigned":
+        return f"Du har fått {step}."
+    if kind == "task_available":
+        return f"{step[0].upper()}{step[1:]} väntar på någon i din roll."
+    if kind == "reminder":
+        return f"Påminnelse: {step} ska vara klar {when}." if when else f"Påminnelse: {step} väntar på dig."
+    return f"{step[0].upper()}{step[1:]} är försenad" + (f" (skulle ha varit klar {when})." if when else ".")
+
+
+def email_text(kind: str, task_id: UUID | None, due: datetime | None) -> tuple[str, str]:
+    """(subject, body) of a per-event e-mail: that a task waits, its due date and a link — nothing
+    about the pupil, the case or even the routine (its name alone can reveal, say, an orosanmälan)."""
+    lines = ["Hej!", "", OPENINGS[kind]]
+    if due is not None:
+        lines.append(f"{'Den skulle ha varit klar' if kind == 'escalation' else 'Den ska vara klar senast'} "
+                     f"{local_date(due)}.")
+    target = f"uppgifter/{task_id}" if task_id is not None else "uppgifter"
+    lines += ["", f"Öppna uppgiften: {mailer.link(target)}", "", FOOTER]
+    return SUBJECTS[kind], "\n".join(lines) + "\n"
+
+
+# --- the in-app list ------------------------------------------------------------------------------------
+
+def unread(db: Database, user_id: int, limit: int = 50) -> list[Notification]:
+    """A user's unread notifications, newest first."""
+    with db.read() as session:
+        return list(session.scalars(
+            select(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+            .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
+
+
+def count_unread(db: Database, user_id: int) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(Notification)
+                              .where(Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+
+
+def mark_read(db: Database, user_id: int, notification_ids: list[int], now: datetime | None = None) -> int:
+    """Mark some of the user's OWN notifications read; ids of anyone else's are ignored. Return how many
+    changed."""
+    ids = sorted({int(i) for i in notification_ids})
+    return _mark(db, user_id, ids, now) if ids else 0
+
+
+def mark_all_read(db: Database, user_id: int, now: datetime | None = None) -> int:
+    """Mark every unread notification of the user read; return how many."""
+    return _mark(db, user_id, None, now)
+
+
+def _mark(db: Database, user_id: int, ids: list[int] | None, now: datetime | None) -> int:
+    """Set read_at on the user's unread notifications (only those in `ids`, if given)."""
+    statement = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    if ids is not None:
+        statement = statement.where(Notification.id.in_(ids))
+    statement = statement.values(read_at=now or datetime.now(timezone.utc))
+    with db.write() as session:
+        result = session.execute(statement, execution_options={"synchronize_session": False})
+        return cast("CursorResult[Any]", result).rowcount

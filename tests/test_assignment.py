@@ -1,0 +1,148 @@
+"""Who gets a task: lane roles resolved at the pupil's unit, claim, release, reassign, delegations."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from engine import (
+    ConflictError, PermissionDeniedError, complete_task, inbox, list_tasks, org, settings, start_case,
+)
+from engine.access import roles_serving
+from engine.assignment import (
+    candidates, claim, delegations, grant_delegation, reassign, release, revoke_delegation,
+)
+from engine.bpmnxml import NS, parse
+from engine.models import AuditEvent
+from engine.roles import ROLES, role_for_lane
+
+REPORT = {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."}
+
+
+def events(db, kind):
+    with db.read() as s:
+        return list(s.scalars(select(AuditEvent).where(AuditEvent.kind == kind).order_by(AuditEvent.seq)))
+
+
+@pytest.fixture
+def task(db, people, chain):
+    """An open task in the Lärare lane at the pupil's unit."""
+    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    return list_tasks(db, case_id=case.id, state="ready")[0]
+
+
+def shipped_lane_roles() -> set[str]:
+    root = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
+    found = set()
+    for path in root.rglob("*.bpmn"):
+        tree, problems = parse(path.read_text(encoding="utf-8"), path.name)
+        assert tree is not None, problems
+        found |= {role_for_lane(lane.get("name")) for lane in tree.xpath("//bpmn:lane", namespaces=NS)}
+    return found
+
+
+def test_every_shipped_lane_role_resolves_to_the_right_people_at_the_pupils_unit(db, people):
+    lane_roles = shipped_lane_roles()
+    assert None not in lane_roles and lane_roles <= set(ROLES)
+    with db.write() as s:
+        holders = {}
+        for role in ROLES:  # one person per role at the unit, and one at the other unit
+            here = org.add_user(s, f"{role}.here", f"{role} här")
+            org.assign_role(s, here.id, people.unit, role)
+            there = org.add_user(s, f"{role}.there", f"{role} där")
+            org.assign_role(s, there.id, people.other_unit, role)
+            holders[role] = here.id
+        gone = org.add_user(s, "slutat", "Har slutat")
+        org.assign_role(s, gone.id, people.unit, "kurator")
+        gone.active = False
+    for lane in sorted(lane_roles):
+        found = {u.id for u in candidates(db, people.unit, lane)}
+        expected = {holders[r] for r in roles_serving(lane)} | {
+            getattr(people, name) for name, role in [("teacher", "larare"), ("mentor", "mentor"),
+                                                     ("specialpedagog", "specialpedagog"), ("rektor", "rektor")]
+            if role in roles_serving(lane)}
+        assert found == expected, lane
+    assert {u.username for u in candidates(db, people.unit, "elevhalsopersonal")} >= {
+        "kurator.here", "skolskoterska.here", "skolpsykolog.here", "specialpedagog"}
+
+
+def test_claiming_takes_a_task_out_of_the_others_inboxes(db, people, task):
+    claim(db, task.id, by=people.mentor)
+    assert [t.id for t in inbox(db, people.mentor)] == [task.id]
+    assert inbox(db, people.teacher) == []
+    with pytest.raises(ConflictError, match="already taken"):
+        claim(db, task.id, by=people.teacher)
+    with pytest.raises(PermissionDeniedError, match="assigned to someone else"):
+        complete_task(db, task.id, REPORT, by=people.teacher)
+    [event] = events(db, "task_assigned")
+    assert (event.actor_id, event.data["reason"]) == (people.mentor, "claimed")
+
+
+def test_only_someone_the_lane_serves_may_claim(db, people, task):
+    with pytest.raises(PermissionDeniedError):
+        claim(db, task.id, by=people.specialpedagog)
+    with pytest.raises(PermissionDeniedError):
+        claim(db, task.id, by=people.outsider)
+    assert events(db, "task_assigned") == []
+
+
+def test_release_gives_the_task_back_to_the_lane(db, people, task):
+    claim(db, task.id, by=people.teacher)
+    with pytest.raises(PermissionDeniedError):
+        release(db, task.id, by=people.mentor)
+    release(db, task.id, by=people.teacher)
+    assert [t.id for t in inbox(db, people.mentor)] == [task.id]
+    [event] = events(db, "task_released")
+    assert event.data["previous_assignee_id"] == people.teacher
+
+
+def test_the_rektor_may_release_and_reassign_with_a_reason(db, people, task):
+    claim(db, task.id, by=people.teacher)
+    with pytest.raises(ValueError, match="reason"):
+        reassign(db, task.id, to=people.mentor, by=people.rektor, reason=" ")
+    with pytest.raises(PermissionDeniedError, match="no role"):
+        reassign(db, task.id, to=people.outsider, by=people.rektor, reason="Sjukskrivning")
+    reassign(db, task.id, to=people.mentor, by=people.rektor, reason="Sjukskrivning")
+    assert [t.id for t in inbox(db, people.mentor)] == [task.id] and inbox(db, people.teacher) == []
+    event = events(db, "task_assigned")[-1]
+    assert event.data == {"task_id": str(task.id), "assignee_id": people.mentor,
+                          "previous_assignee_id": people.teacher, "reason": "Sjukskrivning"}
+    complete_task(db, task.id, REPORT, by=people.mentor)
+
+
+def test_a_colleague_may_not_reassign_someone_elses_task(db, people, task):
+    claim(db, task.id, by=people.teacher)
+    with pytest.raises(PermissionDeniedError):
+        reassign(db, task.id, to=people.mentor, by=people.mentor, reason="tar över")
+
+
+def test_a_completed_task_cannot_be_claimed(db, people, task):
+    complete_task(db, task.id, REPORT, by=people.teacher)
+    with pytest.raises(ConflictError, match="already completed"):
+        claim(db, task.id, by=people.teacher)
+
+
+def test_delegations_are_recorded_limited_in_time_and_revocable(db, people):
+    with pytest.raises(PermissionDeniedError, match="only the unit's rektor"):
+        grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog, decision="atgardsprogram",
+                         document="Delegationsordning §4", by=people.teacher)
+    with pytest.raises(ValueError, match="written delegation order"):
+        grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog, decision="atgardsprogram",
+                         document="", by=people.rektor)
+    for kind in ("sarskild_undervisningsgrupp", "enskild_undervisning", "distansundervisning",
+                 "anpassad_studiegang"):
+        with pytest.raises(PermissionDeniedError, match="3:9"):
+            grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog, decision=kind,
+                             document="Delegationsordning §4", by=people.rektor)
+    until = datetime.now(timezone.utc) + timedelta(days=365)
+    delegation = grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog,
+                                  decision="atgardsprogram", document="Delegationsordning §4", by=people.rektor,
+                                  valid_until=until)
+    [row] = delegations(db, people.unit)
+    assert (row.id, row.decision, row.revoked_at) == (delegation, "atgardsprogram", None)
+    revoke_delegation(db, delegation, by=people.rektor)
+    assert delegations(db, people.unit)[0].revoked_at is not None
+    assert [e.kind for e in events(db, "delegation_granted") + events(db, "delegation_revoked")] == \
+        ["delegation_granted", "delegation_revoked"]

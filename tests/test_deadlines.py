@@ -1,0 +1,168 @@
+"""Deadlines on the Swedish school calendar: business days, holidays, breaks, reminders, escalation."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from engine import list_tasks, org, start_case
+from engine import notices
+from engine.deadlines import due_at, load_config, offset
+from engine.helpers import business_days_add, business_days_between
+from engine.holidays import easter_sunday, public_holidays
+from engine.models import AuditEvent, Notification, SchoolBreak, TaskRow
+
+
+@pytest.mark.parametrize("year, easter", [(2024, date(2024, 3, 31)), (2025, date(2025, 4, 20)),
+                                          (2026, date(2026, 4, 5)), (2027, date(2027, 3, 28)),
+                                          (2038, date(2038, 4, 25))])
+def test_easter(year, easter):
+    assert easter_sunday(year) == easter
+
+
+def test_the_swedish_public_holidays_of_2026():
+    days = public_holidays(2026)
+    assert days[date(2026, 4, 3)] == "Långfredagen" and days[date(2026, 4, 6)] == "Annandag påsk"
+    assert days[date(2026, 5, 14)] == "Kristi himmelsfärdsdag"
+    assert days[date(2026, 6, 19)] == "Midsommarafton" and days[date(2026, 6, 20)] == "Midsommardagen"
+    assert days[date(2026, 10, 31)] == "Alla helgons dag"
+    assert {date(2026, 12, 24), date(2026, 12, 25), date(2026, 12, 26), date(2026, 12, 31)} <= set(days)
+    assert len(days) == 16
+
+
+@pytest.mark.parametrize("start, n, expected", [
+    ("2026-12-23", 1, "2026-12-28"),   # julafton, juldagen, annandag jul (a Saturday) and Sunday skipped
+    ("2026-12-30", 1, "2027-01-04"),   # nyårsafton, nyårsdagen, weekend
+    ("2027-01-05", 1, "2027-01-07"),   # trettondedag jul
+    ("2026-04-02", 1, "2026-04-07"),   # långfredagen, påsk, annandag påsk
+    ("2026-05-13", 1, "2026-05-15"),   # Kristi himmelsfärd
+    ("2026-06-18", 1, "2026-06-22"),   # midsommarafton
+    ("2026-06-05", 1, "2026-06-08"),   # nationaldagen is a Saturday in 2026
+    ("2027-06-04", 1, "2027-06-07"),
+    ("2026-12-21", 5, "2026-12-30"),   # 22, 23, 28, 29, 30
+    ("2027-01-04", -1, "2026-12-30"),
+])
+def test_business_days_skip_weekends_and_holidays(start, n, expected):
+    assert business_days_add(start, n) == expected
+    if n > 0:
+        assert business_days_between(start, expected) == n
+
+
+def test_due_rules_count_business_days_across_holidays_and_keep_the_time_of_day():
+    start = datetime(2026, 12, 22, 13, 30, tzinfo=timezone.utc)
+    # 23, 28, 29, 30 December, then 4 January (31 Dec, 1 Jan and the weekend are not work days)
+    assert due_at("5BD", start) == datetime(2027, 1, 4, 13, 30, tzinfo=timezone.utc)
+    assert due_at("P1W", start) == datetime(2026, 12, 29, 13, 30, tzinfo=timezone.utc)
+    assert offset(datetime(2027, 1, 7, 9, 0, tzinfo=timezone.utc), "2BD", -1) == \
+        datetime(2027, 1, 4, 9, 0, tzinfo=timezone.utc)
+
+
+def test_a_school_break_pauses_business_days_for_its_unit_only(db, people, chain):
+    with db.write() as s:
+        s.add(SchoolBreak(unit_id=people.unit, name="Sportlov", first_day="2027-02-22", last_day="2027-02-26"))
+    db.breaks.refresh()
+    off = db.breaks.is_off(people.unit)
+    start = datetime(2027, 2, 19, 10, 0, tzinfo=timezone.utc)  # a Friday before the break
+    assert due_at("1BD", start, off).date() == date(2027, 3, 1)
+    assert due_at("1BD", start, db.breaks.is_off(people.other_unit)).date() == date(2027, 2, 22)
+
+
+def test_a_task_due_in_business_days_skips_its_units_break(db, people, tmp_path, monkeypatch):
+    rules = tmp_path / "frister.toml"
+    rules.write_text('[stodkedja]\nTask_anmalan = "2BD"\n', encoding="utf-8")
+    monkeypatch.setenv("ELEVFLOW_DEADLINES_FILE", str(rules))
+    from engine import deploy_path
+    from conftest import FIXTURES
+    deploy_path(db, FIXTURES / "stodkedja", shared_dir=FIXTURES / "none")
+    with db.write() as s:
+        s.add(SchoolBreak(unit_id=None, name="Höstlov", first_day="2026-11-02", last_day="2026-11-06"))
+    db.breaks.refresh()
+    with time_machine.travel(datetime(2026, 10, 30, 8, 0, tzinfo=timezone.utc), tick=False):  # Friday
+        case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    [task] = list_tasks(db, case_id=case.id, state="ready")
+    assert task.due_at == datetime(2026, 11, 10, 8, 0, tzinfo=timezone.utc)  # Mon 9 and Tue 10 after the break
+
+
+POLICY = """
+[policy]
+remind_before = "2BD"
+escalate_after = "1BD"
+escalate_to_huvudman_after = "5BD"
+
+[policy.stodkedja.Task_anmalan]
+remind_before = "1BD"
+"""
+
+
+def notes(db, user_id):
+    with db.read() as s:
+        return [n.kind for n in s.scalars(select(Notification).where(Notification.user_id == user_id)
+                                          .order_by(Notification.id))]
+
+
+def test_reminder_then_escalation_to_rektor_then_huvudman(db, people, chain, tmp_path, monkeypatch):
+    rules = tmp_path / "frister.toml"
+    rules.write_text(POLICY, encoding="utf-8")
+    monkeypatch.setenv("ELEVFLOW_DEADLINES_FILE", str(rules))
+    with db.write() as s:
+        boss = org.add_user(s, "huvudman", "Hanna Huvudman")
+        org.assign_role(s, boss.id, people.unit, "huvudman")
+        boss_id = boss.id
+    # Monday 09:00; the report is due in a week (P1W): Monday 30 Nov 09:00
+    with time_machine.travel(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc), tick=False):
+        case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    [task] = list_tasks(db, case_id=case.id, state="ready")
+    with db.read() as s:
+        row = s.get(TaskRow, task.id)
+    assert row.notice_at == datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)  # 1BD before: Friday
+    with time_machine.travel(datetime(2026, 11, 27, 8, 59, tzinfo=timezone.utc), tick=False):
+        assert notices.fire_due(db) == 0
+    with time_machine.travel(datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc), tick=False):
+        assert notices.fire_due(db) == 1
+    # unclaimed: everyone the Lärare lane serves at the unit is reminded, nobody else
+    assert notes(db, people.teacher) == ["reminder"] and notes(db, people.mentor) == ["reminder"]
+    assert notes(db, people.rektor) == [] and notes(db, people.outsider) == []
+    with time_machine.travel(datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc), tick=False):  # due + 1BD
+        assert notices.fire_due(db) == 1
+    assert notes(db, people.rektor) == ["escalation"] and notes(db, boss_id) == []
+    with time_machine.travel(datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc), tick=False):  # due + 5BD
+        assert notices.fire_due(db) == 1
+        assert notices.fire_due(db) == 0  # nothing more, ever
+    assert notes(db, boss_id) == ["escalation"]
+    with db.read() as s:
+        trail = [(e.kind, e.data["to"]) for e in s.scalars(
+            select(AuditEvent).where(AuditEvent.kind.in_(["deadline_reminder", "deadline_escalated"]))
+            .order_by(AuditEvent.seq))]
+    assert trail == [("deadline_reminder", "holder"), ("deadline_escalated", "rektor"),
+                     ("deadline_escalated", "huvudman")]
+
+
+def test_a_completed_task_is_not_reminded(db, people, chain):
+    from engine import complete_task
+    with time_machine.travel(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc), tick=False):
+        case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+        complete_task(db, list_tasks(db, case_id=case.id, state="ready")[0].id,
+                      {"anmalan_datum": "2026-11-23", "beskrivning": "Läser långsamt, tappar fokus."},
+                      by=people.teacher)
+    with time_machine.travel(datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc), tick=False):
+        notices.fire_due(db)
+    assert notes(db, people.teacher) == [] and notes(db, people.mentor) == []
+
+
+def test_notices_missed_while_everything_was_down_catch_up(db, people, chain):
+    with time_machine.travel(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc), tick=False):
+        start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    with time_machine.travel(datetime(2027, 1, 20, tzinfo=timezone.utc), tick=False):
+        assert notices.fire_due(db) == 3  # reminder, then both escalations, in order
+
+
+def test_a_policy_file_with_a_bad_rule_or_key_is_refused(tmp_path):
+    bad = tmp_path / "f.toml"
+    bad.write_text('[policy]\nremind_before = "snart"\n', encoding="utf-8")
+    with pytest.raises(Exception, match="policy.remind_before"):
+        load_config(bad)
+    bad.write_text('[policy]\nremind_efter = "2BD"\n', encoding="utf-8")
+    with pytest.raises(Exception, match="remind_efter"):
+        load_config(bad)

@@ -1,0 +1,278 @@
+"""The e-mail outbox against a real SMTP server (aiosmtpd on 127.0.0.1): delivery, headers, one send per
+e-mail under concurrent schedulers, retries with backoff, giving up, and no e-mail without a host."""
+from __future__ import annotations
+
+import email
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email import policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+import time_machine
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from sqlalchemy import select
+
+from engine import Database, mailer
+from engine.models import OutgoingEmail
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+BASE_URL = "https://elevflow.example.se"
+
+
+@dataclass
+class Mailbox:
+    """What the test SMTP server received; `refuse` names recipients it answers 550 for."""
+
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    refuse: set[str] = field(default_factory=set)
+    logins: list[tuple[str, str]] = field(default_factory=list)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.messages.append(email.message_from_bytes(envelope.original_content, policy=policy.default))
+        return "250 OK"
+
+    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
+                     auth_data: Any) -> AuthResult:
+        self.logins.append((auth_data.login.decode(), auth_data.password.decode()))
+        ok = (auth_data.login, auth_data.password) == (b"elevflow", b"hemligt")
+        return AuthResult(success=ok, handled=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(mailbox: Mailbox, **smtp_options: Any) -> Controller:
+    controller = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port, **smtp_options)
+    controller.start()
+    return controller
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
+    monkeypatch.setenv("ELEVFLOW_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("ELEVFLOW_SMTP_PORT", str(port))
+    monkeypatch.setenv("ELEVFLOW_SMTP_STARTTLS", "false")
+    monkeypatch.setenv("ELEVFLOW_MAIL_FROM", "elevflow@skolan.example.se")
+    monkeypatch.setenv("ELEVFLOW_BASE_URL", BASE_URL)
+
+
+def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
+    """A real SMTP server on a free local port, and the settings pointing at it (for a fixture)."""
+    mailbox = Mailbox(free_port())
+    controller = start_server(mailbox)
+    configure(monkeypatch, mailbox.port)
+    yield mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
+    yield from serve(monkeypatch)
+
+
+@pytest.fixture
+def no_server(monkeypatch: pytest.MonkeyPatch) -> Mailbox:
+    """Settings pointing at a local port where no SMTP server listens (yet)."""
+    mailbox = Mailbox(free_port())
+    configure(monkeypatch, mailbox.port)
+    return mailbox
+
+
+def queue(db: Database, *addresses: str, now: datetime = NOW) -> None:
+    with db.transaction() as tx:
+        for address in addresses:
+            mailer.queue(tx, address, "Elevflow: en uppgift väntar på dig", f"Hej {address}!\nLänk.\n", now)
+
+
+def outbox(db: Database) -> list[OutgoingEmail]:
+    with db.read() as session:
+        return list(session.scalars(select(OutgoingEmail).order_by(OutgoingEmail.id)))
+
+
+def test_a_queued_email_is_delivered_with_proper_headers(db, smtp):
+    queue(db, "larare@example.se")
+    with time_machine.travel(NOW + timedelta(seconds=5), tick=False):
+        assert mailer.send_due(db) == 1
+    [msg] = smtp.messages
+    assert smtp.envelopes == [("elevflow@skolan.example.se", ["larare@example.se"])]
+    assert msg["From"] == "elevflow@skolan.example.se" and msg["To"] == "larare@example.se"
+    assert msg["Subject"] == "Elevflow: en uppgift väntar på dig"  # RFC 2047-encoded on the wire
+    assert msg["Date"] and msg["Message-ID"].startswith("<elevflow.1.") and msg["Message-ID"].endswith(
+        "@skolan.example.se>")
+    assert msg["Auto-Submitted"] == "auto-generated"
+    assert msg.get_content_type() == "text/plain" and msg.get_content_charset() == "utf-8"
+    assert msg["Content-Transfer-Encoding"] == "quoted-printable"
+    assert msg.get_content().replace("\r\n", "\n") == "Hej larare@example.se!\nLänk.\n"
+    [row] = outbox(db)
+    assert row.sent_at == NOW + timedelta(seconds=5) and row.attempts == 1 and row.last_error is None
+
+
+def test_send_due_twice_sends_once(db, smtp):
+    queue(db, "a@example.se", "b@example.se")
+    with time_machine.travel(NOW, tick=False):
+        assert mailer.send_due(db) == 2
+        assert mailer.send_due(db) == 0
+    with time_machine.travel(NOW + timedelta(days=1), tick=False):
+        assert mailer.send_due(db) == 0
+    assert sorted(m["To"] for m in smtp.messages) == ["a@example.se", "b@example.se"]
+
+
+def test_an_email_waits_for_its_send_after(db, smtp):
+    queue(db, "a@example.se", now=NOW + timedelta(hours=1))
+    assert mailer.send_due(db, now=NOW) == 0
+    assert mailer.send_due(db, now=NOW + timedelta(hours=1)) == 1
+
+
+def test_two_concurrent_schedulers_send_each_email_once(db, db_url, smtp):
+    addresses = [f"person{i}@example.se" for i in range(30)]
+    queue(db, *addresses)
+    databases = [Database(db_url), Database(db_url)]
+    barrier = threading.Barrier(2)
+    counts: list[int] = []
+    errors: list[BaseException] = []
+
+    def scheduler(database: Database) -> None:
+        try:
+            barrier.wait()
+            counts.append(mailer.send_due(database, now=NOW))
+        except BaseException as exc:  # reported below: a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=scheduler, args=(d,)) for d in databases]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for d in databases:
+        d.dispose()
+    assert not errors
+    assert sum(counts) == 30
+    assert sorted(m["To"] for m in smtp.messages) == sorted(addresses)
+    assert len({m["Message-ID"] for m in smtp.messages}) == 30
+    assert all(row.sent_at is not None and row.attempts == 1 for row in outbox(db))
+
+
+def test_server_down_records_the_error_and_retries_with_backoff(db, no_server):
+    queue(db, "a@example.se")
+    with time_machine.travel(NOW, tick=False) as clock:
+        assert mailer.send_due(db) == 0
+        [row] = outbox(db)
+        assert row.attempts == 1 and row.sent_at is None
+        assert "ConnectionRefusedError" in row.last_error
+        assert row.send_after == NOW + mailer.backoff(1) == NOW + timedelta(minutes=2)
+        clock.shift(timedelta(minutes=1))
+        assert mailer.send_due(db) == 0 and outbox(db)[0].attempts == 1  # still backing off
+        controller = start_server(no_server)
+        try:
+            clock.shift(timedelta(minutes=1))
+            assert mailer.send_due(db) == 1
+        finally:
+            controller.stop()
+    [row] = outbox(db)
+    assert row.sent_at == NOW + timedelta(minutes=2) and row.attempts == 2 and row.last_error is None
+    assert [m["To"] for m in no_server.messages] == ["a@example.se"]
+
+
+def test_server_down_ends_the_round_without_touching_the_rest(db, no_server):
+    queue(db, "a@example.se", "b@example.se", "c@example.se")
+    assert mailer.send_due(db, now=NOW) == 0
+    assert [row.attempts for row in outbox(db)] == [1, 0, 0]
+
+
+def test_after_max_attempts_the_email_is_given_up_and_kept_with_its_error(db, no_server):
+    queue(db, "a@example.se")
+    with time_machine.travel(NOW, tick=False) as clock:
+        for attempt in range(1, mailer.MAX_ATTEMPTS + 1):
+            assert mailer.send_due(db) == 0
+            assert outbox(db)[0].attempts == attempt
+            clock.shift(mailer.backoff(attempt))
+        clock.shift(timedelta(days=30))
+        assert mailer.send_due(db) == 0
+    [row] = outbox(db)
+    assert row.attempts == mailer.MAX_ATTEMPTS and row.sent_at is None and "Refused" in row.last_error
+    assert [r.id for r in mailer.failed(db)] == [row.id]
+
+
+def test_backoff_doubles_up_to_a_ceiling():
+    assert [mailer.backoff(n) for n in (1, 2, 3)] == [timedelta(minutes=m) for m in (2, 4, 8)]
+    assert mailer.backoff(20) == mailer.MAX_BACKOFF
+    total = sum((mailer.backoff(n) for n in range(1, mailer.MAX_ATTEMPTS)), timedelta())
+    assert total > timedelta(hours=12)  # a server down overnight does not lose the morning's e-mail
+
+
+def test_a_refused_recipient_is_given_up_at_once_and_the_rest_still_go(db, smtp):
+    smtp.refuse.add("gone@example.se")
+    queue(db, "gone@example.se", "here@example.se")
+    assert mailer.send_due(db, now=NOW) == 1
+    gone, here = outbox(db)
+    assert gone.sent_at is None and gone.attempts == mailer.MAX_ATTEMPTS and "550" in gone.last_error
+    assert here.sent_at is not None
+    assert [m["To"] for m in smtp.messages] == ["here@example.se"]
+    assert mailer.send_due(db, now=NOW + timedelta(days=1)) == 0
+
+
+def test_an_address_that_would_inject_headers_is_given_up_without_stopping_the_round(db, smtp):
+    queue(db, "a@example.se\nBcc: spy@example.com", "b@example.se")
+    assert mailer.send_due(db, now=NOW) == 1
+    bad, good = outbox(db)
+    assert bad.sent_at is None and bad.attempts == mailer.MAX_ATTEMPTS and "linefeed" in bad.last_error
+    assert good.sent_at is not None and [m["To"] for m in smtp.messages] == ["b@example.se"]
+    assert smtp.envelopes == [("elevflow@skolan.example.se", ["b@example.se"])]
+
+
+def test_a_scheduler_that_died_after_claiming_is_covered_by_the_lease(db, smtp):
+    queue(db, "a@example.se")
+    claimed = mailer._claim(db, NOW)  # as if the process died right after the claim
+    assert claimed is not None and claimed.attempts == 1
+    assert mailer.send_due(db, now=NOW + mailer.LEASE - timedelta(seconds=1)) == 0
+    assert mailer.send_due(db, now=NOW + mailer.LEASE) == 1
+    assert outbox(db)[0].attempts == 2 and len(smtp.messages) == 1
+
+
+def test_without_an_smtp_host_nothing_is_sent_and_the_outbox_waits(db, smtp, monkeypatch):
+    queue(db, "a@example.se")
+    monkeypatch.setenv("ELEVFLOW_SMTP_HOST", "")
+    assert not mailer.enabled()
+    assert mailer.send_due(db, now=NOW) == 0
+    [row] = outbox(db)
+    assert row.attempts == 0 and row.sent_at is None and smtp.messages == []
+
+
+def test_login_when_a_username_is_configured(db, monkeypatch):
+    mailbox = Mailbox(free_port())
+    controller = start_server(mailbox, authenticator=mailbox.authenticate, auth_require_tls=False)
+    try:
+        configure(monkeypatch, mailbox.port)
+        monkeypatch.setenv("ELEVFLOW_SMTP_USERNAME", "elevflow")
+        monkeypatch.setenv("ELEVFLOW_SMTP_PASSWORD", "hemligt")
+        queue(db, "a@example.se")
+        assert mailer.send_due(db, now=NOW) == 1
+        assert mailbox.logins == [("elevflow", "hemligt")] and len(mailbox.messages) == 1
+        monkeypatch.setenv("ELEVFLOW_SMTP_PASSWORD", "fel")
+        queue(db, "b@example.se")
+        assert mailer.send_due(db, now=NOW) == 0
+        assert "Authentication" in outbox(db)[1].last_error
+    finally:
+        controller.stop()
+
+
+def test_links_join_the_base_url():
+    assert mailer.link("/uppgifter/x").endswith("/uppgifter/x")
+    assert "//uppgifter" not in mailer.link("uppgifter")

@@ -1,0 +1,123 @@
+"""The scheduler: due work done exactly once, however many schedulers run, and caught up after downtime."""
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import time_machine
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from engine import Database, complete_task, list_tasks, start_case, verify_audit
+from engine.cli import main
+from engine.models import AuditEvent, TaskRow, Timer
+from engine.scheduler import run_once, start_background
+
+REPORT = {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."}
+
+
+def waiting_cases(db, people, count, when):
+    """`count` cases waiting in the investigation with its two-week boundary timer, started at `when`."""
+    with time_machine.travel(when, tick=False):
+        ids = []
+        for _ in range(count):
+            case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+            complete_task(db, list_tasks(db, case_id=case.id, state="ready")[0].id, REPORT, by=people.teacher)
+            ids.append(case.id)
+    return ids
+
+
+def scheduler_process(url, barrier):
+    """One scheduler host: rounds until a round finds nothing to do."""
+    db = Database(url)
+    try:
+        barrier.wait()
+        for _ in range(50):
+            if not run_once(db):
+                break
+    finally:
+        db.dispose()
+
+
+def test_three_schedulers_on_postgresql_do_each_piece_of_work_once(db, db_url, people, chain):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("several scheduler hosts share a PostgreSQL database")
+    count = 24
+    cases = waiting_cases(db, people, count, datetime.now(timezone.utc) - timedelta(days=20))
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(3)
+        procs = [ctx.Process(target=scheduler_process, args=(db_url, barrier)) for _ in range(3)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(120)
+        assert [p.exitcode for p in procs] == [0, 0, 0]
+    with db.read() as s:
+        fired = Counter(s.scalars(select(AuditEvent.case_id).where(AuditEvent.kind == "timer_fired")))
+        escalations = Counter(s.scalars(select(AuditEvent.case_id).where(
+            AuditEvent.kind == "task_created", AuditEvent.data["bpmn_id"].as_string() == "Task_paminnelse")))
+        notices = Counter((e.data["task_id"], e.data["to"]) for e in s.scalars(
+            select(AuditEvent).where(AuditEvent.kind.in_(["deadline_reminder", "deadline_escalated"]))))
+        assert s.scalar(select(func.count()).select_from(Timer)) == 0
+    assert fired == {case: 1 for case in cases}
+    assert escalations == {case: 1 for case in cases}
+    assert notices and max(notices.values()) == 1
+    for case in cases:
+        assert [t.bpmn_id for t in list_tasks(db, case_id=case, state="ready")] == ["Task_paminnelse"]
+    assert verify_audit(db).ok
+
+
+def test_timers_that_fell_due_while_nothing_ran_fire_at_the_first_round(db, people, chain):
+    cases = waiting_cases(db, people, 3, datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc))
+    with time_machine.travel(datetime(2027, 2, 1, 9, 0, tzinfo=timezone.utc), tick=False):
+        done = run_once(db)
+        assert done.timers == 3 and done.notices > 0
+        assert not run_once(db)  # a second round finds nothing
+    for case in cases:
+        assert list_tasks(db, case_id=case, state="ready")[0].bpmn_id == "Task_paminnelse"
+
+
+def test_a_round_with_nothing_due_loads_no_case(db, people, chain, monkeypatch):
+    waiting_cases(db, people, 2, datetime.now(timezone.utc))
+    from engine import runner
+    loaded = []
+    monkeypatch.setattr(runner.state, "load", lambda *a, **k: loaded.append(a) or None)
+    db.live.clear()
+    assert not run_once(db)
+    assert loaded == []
+
+
+def test_the_command_runs_one_round(db_url, people, chain):
+    from engine import Database as D
+    db = D(db_url)
+    try:
+        waiting_cases(db, people, 1, datetime.now(timezone.utc) - timedelta(days=30))
+    finally:
+        db.dispose()
+    result = CliRunner().invoke(main, ["--database", db_url, "scheduler", "--once"])
+    assert result.exit_code == 0 and "timers 1" in result.output
+
+
+def test_the_background_scheduler_runs_rounds_in_this_process(db, people, chain):
+    import threading
+    cases = waiting_cases(db, people, 1, datetime.now(timezone.utc) - timedelta(days=30))
+    done = threading.Event()
+    from engine import scheduler as module
+    original = module.run_once
+
+    def watched(database, now=None):
+        result = original(database, now)
+        done.set()
+        return result
+
+    module.run_once = watched
+    try:
+        background = start_background(db, interval=3600)
+        assert done.wait(10)
+        background.shutdown()
+    finally:
+        module.run_once = original
+    assert list_tasks(db, case_id=cases[0], state="ready")[0].bpmn_id == "Task_paminnelse"
