@@ -22,28 +22,32 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from bulk import fill_open_cases, fresh_postgres  # noqa: E402
 from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.task import TaskState  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
-from engine import Database, complete_task, deploy_path, inbox, org, start_case, upgrade  # noqa: E402
-from engine import sandbox  # noqa: E402
-from engine.models import Case, RoleAssignment, TaskRow  # noqa: E402
+from engine import (  # noqa: E402
+    Database,
+    complete_task,
+    deploy_path,
+    inbox,
+    org,
+    sandbox,  # noqa: E402
+    start_case,
+    upgrade,
+)
 
 FIXTURE = ROOT / "tests" / "fixtures" / "stodkedja"
 ANSWERS = [{"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."},
            {"behov": "ja", "bedomning": "Behöver stöd i läsförståelse."},
            {"beslut": "atgardsprogram", "motivering": "Utredningen visar behov."}]
 STEPS_PER_CASE = 1 + len(ANSWERS)  # start + each completion
-POSTGRES_URL = os.environ.get("ELEVFLOW_BENCH_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/elevflow_bench")
 
 
 def in_memory(parsed, cases: int) -> float:
@@ -111,20 +115,6 @@ def postgres_bytes(db: Database) -> int:
             "WHERE schemaname = 'public'")).scalar())
 
 
-def fresh_postgres() -> Database | None:
-    url = make_url(POSTGRES_URL)
-    try:
-        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}"'))
-            conn.execute(text(f'CREATE DATABASE "{url.database}"'))
-        admin.dispose()
-    except Exception as exc:  # no PostgreSQL here: (c) is left out
-        print(f"(PostgreSQL not reachable, skipping (c): {exc.__class__.__name__})", file=sys.stderr)
-        return None
-    return Database(POSTGRES_URL)
-
-
 def run_engine(db: Database, cases: int, size_of) -> dict:
     user, pupil = setup(db)
     deploy_path(db, FIXTURE, shared_dir=FIXTURE / "none")
@@ -136,44 +126,6 @@ def run_engine(db: Database, cases: int, size_of) -> dict:
             "bytes_per_case": (after - before) / cases,
             "statements_per_case": statements / cases, "commits_per_case": commits / cases,
             "live_hits": db.live.hits, "live_misses": db.live.misses}
-
-
-def fill_open_cases(db: Database, count: int, units: int = 200) -> int:
-    """`count` open cases with one ready task each, spread over `units` school units; returns a user
-    holding teacher and specialpedagog roles at two of the units."""
-    now = datetime.now(timezone.utc)
-    with db.write() as s:
-        version_id = s.execute(text("SELECT id FROM process_versions LIMIT 1")).scalar()
-        unit_ids = [org.add_unit(s, uuid.uuid4().hex[:12], f"Skola {i}").id for i in range(units)]
-        pupil_ids = [org.add_pupil(s, u, "Elev", str(i)).id for i, u in enumerate(unit_ids)]
-        user = org.add_user(s, uuid.uuid4().hex, "Inkorg")
-        for unit in unit_ids[:2]:
-            org.assign_role(s, user.id, unit, "larare")
-            org.assign_role(s, user.id, unit, "specialpedagog")
-        user_id = user.id
-    roles = ["larare", "specialpedagog", "rektor", "kurator"]
-    batch = 5000
-    with db.write_engine.begin() as conn:
-        next_id = (conn.execute(text("SELECT coalesce(max(id), 0) FROM cases")).scalar() or 0) + 1
-        for start in range(0, count, batch):
-            ids = range(next_id + start, next_id + min(start + batch, count))
-            conn.execute(insert(Case.__table__), [
-                {"id": i, "process_version_id": version_id, "process_key": "stodkedja",
-                 "pupil_id": pupil_ids[i % units], "unit_id": unit_ids[i % units], "status": "running",
-                 "started_at": now, "row_version": 1, "serializer_version": "1.5", "state": b"{}"}
-                for i in ids])
-            conn.execute(insert(TaskRow.__table__), [
-                {"id": uuid.uuid4(), "case_id": i, "process_key": "stodkedja", "bpmn_id": "Task_utredning",
-                 "name": "Utred behovet", "role": roles[i % len(roles)], "unit_id": unit_ids[i % units],
-                 "pupil_id": pupil_ids[i % units], "assignee_id": user_id if i % 997 == 0 else None,
-                 "state": "ready", "form": "utredning.json", "created_at": now,
-                 "due_at": now + timedelta(days=i % 30), "completed_at": None, "completed_by": None,
-                 "data": None} for i in ids])
-        if db.dialect == "postgresql":
-            conn.execute(text("SELECT setval('cases_id_seq', (SELECT max(id) FROM cases))"))
-    with db.write_engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
-    return user_id
 
 
 def inbox_p95(db: Database, user_id: int, runs: int = 300) -> tuple[float, int]:

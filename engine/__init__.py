@@ -6,8 +6,16 @@ from .audit import verify as verify_audit
 from .cases import cancel_case, case_data, get_case, list_cases, start_case
 from .definitions import deploy, deploy_path, versions
 from .errors import (
-    ConflictError, DataNotJSONError, DefinitionError, ElevflowError, FormValidationError, NotFoundError,
-    PermissionDeniedError, Problem, SandboxError, WorkflowError,
+    ConflictError,
+    DataNotJSONError,
+    DefinitionError,
+    ElevflowError,
+    FormValidationError,
+    NotFoundError,
+    PermissionDeniedError,
+    Problem,
+    SandboxError,
+    WorkflowError,
 )
 from .schema import upgrade
 from .store import Database

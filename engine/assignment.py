@@ -35,9 +35,8 @@ ACTIVE_DELEGATION = Sql("""SELECT id FROM delegations WHERE unit_id = :unit_id A
 INSERT_DELEGATION = Sql("""INSERT INTO delegations (unit_id, delegate_id, decision, document, granted_by,
     valid_from, valid_until, created_at) VALUES (:unit_id, :delegate_id, :decision, :document, :granted_by,
     :valid_from, :valid_until, :now) RETURNING id""")
-DELEGATION = {"sqlite": Sql("SELECT unit_id, revoked_at, delegate_id, decision FROM delegations WHERE id = :id"),
-              "postgresql": Sql("SELECT unit_id, revoked_at, delegate_id, decision FROM delegations "
-                                "WHERE id = :id FOR UPDATE")}
+_DELEGATION = "SELECT unit_id, revoked_at, delegate_id, decision FROM delegations WHERE id = :id"
+DELEGATION = {"sqlite": Sql(_DELEGATION), "postgresql": Sql(_DELEGATION + " FOR UPDATE")}
 REVOKE = Sql("UPDATE delegations SET revoked_at = :now, revoked_by = :by WHERE id = :id")
 ANY_DELEGATION = Sql("""SELECT 1 FROM delegations WHERE unit_id = :unit_id AND delegate_id = :user_id
     AND revoked_at IS NULL AND valid_from <= :now AND (valid_until IS NULL OR valid_until > :now)""")
@@ -101,7 +100,8 @@ def release(db: Database, task_id: UUID, *, by: int) -> None:
         if task.assignee_id is None:
             return
         if task.assignee_id != by and "rektor" not in access.roles_at_unit(tx, by, task.unit_id):
-            raise PermissionDeniedError(f"only the person who has {task.name!r}, or the rektor, may release it")
+            raise PermissionDeniedError(f"only the person who has {task.name!r}, or the rektor, "
+                                        "may release it")
         _assign(tx, task, None, by, now, "task_released", previous_assignee_id=task.assignee_id)
 
 
@@ -117,7 +117,8 @@ def reassign(db: Database, task_id: UUID, *, to: int, by: int, reason: str) -> N
     with db.transaction() as tx:
         task = _task(tx, task_id)
         if task.assignee_id != by and "rektor" not in access.roles_at_unit(tx, by, task.unit_id):
-            raise PermissionDeniedError(f"only the person who has {task.name!r}, or the rektor, may reassign it")
+            raise PermissionDeniedError(f"only the person who has {task.name!r}, or the rektor, "
+                                        "may reassign it")
         if not (_may_serve(tx, to, task) or _has_any_delegation(tx, task.unit_id, to, now)):
             raise PermissionDeniedError(f"user {to} cannot take {task.name!r}: no role for it at the unit")
         _assign(tx, task, to, by, now, "task_assigned", assignee_id=to, previous_assignee_id=task.assignee_id,
@@ -130,8 +131,9 @@ def candidates(db: Database, unit_id: int, lane_role: str) -> list[User]:
     with db.read() as session:
         return list(session.scalars(
             select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
-            .where(RoleAssignment.unit_id == unit_id, RoleAssignment.role.in_(access.roles_serving(lane_role)),
-                   User.active.is_(True)).distinct().order_by(User.name)))
+            .where(RoleAssignment.unit_id == unit_id, User.active.is_(True),
+                   RoleAssignment.role.in_(access.roles_serving(lane_role)))
+            .distinct().order_by(User.name)))
 
 
 # --- delegations ---------------------------------------------------------------------------------------

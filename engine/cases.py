@@ -8,17 +8,18 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import select
 
 from . import access, audit, runner, state
-from .sandbox import script_engine
 from .dbapi import Sql, Tx
 from .errors import ConflictError, NotFoundError
 from .jsondata import ensure_json
 from .models import Case
+from .sandbox import script_engine
 from .store import Database
 
 _CASES = Case.__table__
 PUPIL_UNIT = Sql("SELECT unit_id FROM pupils WHERE id = :id")
 UNIT_EXISTS = Sql("SELECT 1 FROM school_units WHERE id = :id")
-LATEST_VERSION = Sql("SELECT id, version FROM process_versions WHERE key = :key ORDER BY version DESC LIMIT 1")
+LATEST_VERSION = Sql("SELECT id, version FROM process_versions WHERE key = :key "
+                     "ORDER BY version DESC LIMIT 1")
 INSERT_CASE = Sql("""INSERT INTO cases (process_version_id, process_key, pupil_id, unit_id, parent_case_id,
     status, started_by, started_at, row_version, serializer_version, state) VALUES (:version_id, :key,
     :pupil_id, :unit_id, :parent_id, 'running', :by, :now, 0, :serializer, :state) RETURNING id""")

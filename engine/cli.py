@@ -46,7 +46,8 @@ def main(ctx: click.Context, database: str | None) -> None:
 
 
 @main.command()
-@click.option("--demo", "with_demo", is_flag=True, help="Also load a made-up organisation to try things with.")
+@click.option("--demo", "with_demo", is_flag=True,
+              help="Also load a made-up organisation to try things with.")
 @click.option("--no-deploy", is_flag=True, help="Only create or upgrade the tables.")
 @pass_ctx
 def init(ctx: Context, with_demo: bool, no_deploy: bool) -> None:
@@ -58,7 +59,8 @@ def init(ctx: Context, with_demo: bool, no_deploy: bool) -> None:
     schema.upgrade(ctx.db)
     click.echo(f"Database ready: {ctx.db.engine.url.render_as_string(hide_password=True)}")
     if with_demo:
-        click.echo("Demo organisation loaded." if demo.load(ctx.db) else "People exist already; no demo loaded.")
+        loaded = demo.load(ctx.db)
+        click.echo("Demo organisation loaded." if loaded else "People exist already; no demo loaded.")
     if no_deploy:
         return
     root = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
@@ -128,7 +130,8 @@ def deploy(ctx: Context, path: Path, note: str, username: str | None) -> None:
 def versions(ctx: Context, key: str | None) -> None:
     """List deployed routine versions, newest first."""
     for v in definitions.versions(ctx.db, key):
-        click.echo(f"{v.key:24} v{v.version:<4} {v.deployed_at:%Y-%m-%d %H:%M}  {v.content_hash[:12]}  {v.note}")
+        click.echo(f"{v.key:24} v{v.version:<4} {v.deployed_at:%Y-%m-%d %H:%M}  "
+                   f"{v.content_hash[:12]}  {v.note}")
 
 
 @main.command("start")

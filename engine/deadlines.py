@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
 import tomllib
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Callable
@@ -146,7 +146,8 @@ def rule_for(routine: str, task_id: str, diagram_rule: str | None) -> str | None
     return configured().overrides.get((routine, task_id), diagram_rule)
 
 
-def offset(moment: datetime, rule: str, sign: int, also_off: Callable[[date], bool] | None = None) -> datetime:
+def offset(moment: datetime, rule: str, sign: int,
+           also_off: Callable[[date], bool] | None = None) -> datetime:
     """`moment` moved by a rule, forwards (sign 1) or backwards (sign -1)."""
     match = _BUSINESS_DAYS.match(rule)
     if match:

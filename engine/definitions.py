@@ -86,8 +86,9 @@ def deploy(db: Database, files: dict[str, str], forms: dict[str, Any], *, librar
             except IntegrityError:
                 raise ConflictError(f"{key} was deployed by someone else at the same moment; "
                                     "deploy again") from None
-            audit.append(dbapi.within(session, db.dialect, db.stats), [audit.Event("definition_deployed", by, data={
-                "key": key, "version": number, "content_hash": digest, "note": note})], now)
+            event = audit.Event("definition_deployed", by, data={
+                "key": key, "version": number, "content_hash": digest, "note": note})
+            audit.append(dbapi.within(session, db.dialect, db.stats), [event], now)
             parsed.append(ParsedVersion(row.id, key, spec, subprocess_specs, bundle.forms))
             deployed.append(row)
     for version in parsed:  # only once committed: a rolled-back id may be handed out again

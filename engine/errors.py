@@ -1,7 +1,7 @@
 """The errors the engine raises. Every one carries a message a person can act on."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class ElevflowError(Exception):

@@ -27,16 +27,17 @@ def easter_sunday(year: int) -> date:
     return date(year, month, day + 1)
 
 
-def _weekday_between(year: int, month: int, first: int, last: int, weekday: int) -> date:
-    return next(date(year, month, d) for d in range(first, last + 1) if date(year, month, d).weekday() == weekday)
+def _first(weekday: int, on_or_after: date) -> date:
+    """The first `weekday` (Monday 0) on or after a date."""
+    return on_or_after + timedelta(days=(weekday - on_or_after.weekday()) % 7)
 
 
 @functools.lru_cache(maxsize=64)
 def public_holidays(year: int) -> dict[date, str]:
     """Every day of `year` that is not a work day for that reason, with its Swedish name."""
     easter = easter_sunday(year)
-    midsummer_eve = _weekday_between(year, 6, 19, 25, 4)  # the Friday between 19 and 25 June
-    all_saints = next(d for d in (date(year, 10, 31) + timedelta(days=i) for i in range(7)) if d.weekday() == 5)
+    midsummer_eve = _first(4, date(year, 6, 19))  # the Friday between 19 and 25 June
+    all_saints = _first(5, date(year, 10, 31))  # the Saturday between 31 October and 6 November
     return {
         date(year, 1, 1): "Nyårsdagen",
         date(year, 1, 6): "Trettondedag jul",

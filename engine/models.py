@@ -10,8 +10,21 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text,
-    TypeDecorator, UniqueConstraint, Uuid, text,
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -87,7 +100,8 @@ class RoleAssignment(Base):
     """A user holds a role at a school unit (a person may hold several)."""
 
     __tablename__ = "role_assignments"
-    __table_args__ = (UniqueConstraint("user_id", "unit_id", "role"), Index("ix_role_unit", "unit_id", "role"))
+    __table_args__ = (UniqueConstraint("user_id", "unit_id", "role"),
+                      Index("ix_role_unit", "unit_id", "role"))
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("school_units.id"))

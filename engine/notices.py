@@ -14,13 +14,13 @@ from .dbapi import Sql, Tx
 from .notify import notify
 from .store import Database
 
-_NEXT = """SELECT id, case_id, process_key, bpmn_id, role, unit_id, pupil_id, assignee_id, due_at, notice_level
-    FROM tasks WHERE state = 'ready' AND notice_at <= :now ORDER BY notice_at LIMIT 1"""
+_NEXT = """SELECT id, case_id, process_key, bpmn_id, role, unit_id, pupil_id, assignee_id, due_at,
+    notice_level FROM tasks WHERE state = 'ready' AND notice_at <= :now ORDER BY notice_at LIMIT 1"""
 NEXT = {"sqlite": Sql(_NEXT), "postgresql": Sql(_NEXT + " FOR UPDATE SKIP LOCKED")}
 ADVANCE = Sql("""UPDATE tasks SET notice_level = :level, notice_at = :next WHERE id = :id
     AND notice_level = :was""")
-ROLE_HOLDERS = Sql("""SELECT DISTINCT r.user_id, r.role FROM role_assignments r JOIN users u ON u.id = r.user_id
-    WHERE r.unit_id = :unit_id AND u.active = :active ORDER BY r.user_id""")
+ROLE_HOLDERS = Sql("""SELECT DISTINCT r.user_id, r.role FROM role_assignments r
+    JOIN users u ON u.id = r.user_id WHERE r.unit_id = :unit_id AND u.active = :active ORDER BY r.user_id""")
 
 
 def _holders(tx: Tx, unit_id: int, roles: frozenset[str]) -> list[int]:
@@ -50,7 +50,8 @@ def fire_one(db: Database, now: datetime | None = None) -> bool:
         off = db.breaks.is_off(unit_id)
         if level == 0:
             kind, event, to = "reminder", "deadline_reminder", "holder"
-            recipients = [assignee_id] if assignee_id else _holders(tx, unit_id, access.roles_serving(role or ""))
+            lane = access.roles_serving(role or "")
+            recipients = [assignee_id] if assignee_id else _holders(tx, unit_id, lane)
             following: datetime | None = deadlines.offset(due, policy.escalate_after, 1, off)
         elif level == 1:
             kind, event, to = "escalation", "deadline_escalated", "rektor"

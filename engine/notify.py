@@ -41,11 +41,12 @@ OPENINGS = {
     "reminder": "Påminnelse: en uppgift i Elevflow väntar fortfarande på dig.",
     "escalation": "En uppgift i Elevflow är försenad, och du får det här meddelandet för att följa upp den.",
 }
+SHARED_REMINDER = "Påminnelse: en uppgift i Elevflow väntar fortfarande på någon i din roll."
 FOOTER = ("Av sekretesskäl står inget om eleven eller ärendet i e-post. Logga in i Elevflow för att se "
           "uppgiften.\n\nDet här är ett automatiskt meddelande från Elevflow. Svara inte på det.")
 
 USER = Sql("SELECT email, active, daily_digest FROM users WHERE id = :id")
-TASK = Sql("SELECT name, due_at FROM tasks WHERE id = :id")
+TASK = Sql("SELECT name, due_at, assignee_id FROM tasks WHERE id = :id")
 INSERT = Sql("""INSERT INTO notifications (user_id, kind, case_id, task_id, message, created_at, emailed_at)
     VALUES (:user_id, :kind, :case_id, :task_id, :message, :now, :emailed_at)""")
 HOLDERS = Sql("""SELECT DISTINCT r.user_id FROM role_assignments r JOIN users u ON u.id = r.user_id
@@ -65,11 +66,11 @@ def notify(tx: Tx, user_id: int, kind: str, *, case_id: int | None, task_id: UUI
     if user is None:
         raise NotFoundError(f"user {user_id} does not exist")
     email, active, digest = user
-    name, due = None, None
+    name, due, shared = None, None, False
     if task_id is not None:
         task = tx.first(TASK, {"id": tx.uuid(task_id)})
         if task is not None:
-            name, due = task[0], tx.read_time(task[1])
+            name, due, shared = task[0], tx.read_time(task[1]), task[2] is None
     send = (kind in EMAILED and bool(active) and bool(email and email.strip()) and not digest
             and mailer.enabled())
     tx.execute(INSERT, {"user_id": user_id, "kind": kind, "case_id": case_id,
@@ -77,7 +78,7 @@ def notify(tx: Tx, user_id: int, kind: str, *, case_id: int | None, task_id: UUI
                         "message": in_app_message(kind, name, due), "now": tx.time(now),
                         "emailed_at": tx.time(now) if send else None})
     if send:
-        subject, body = email_text(kind, task_id, due)
+        subject, body = email_text(kind, task_id, due, shared=shared)
         mailer.queue(tx, email.strip(), subject, body, now)
 
 
@@ -109,10 +110,13 @@ def in_app_message(kind: str, name: str | None, due: datetime | None) -> str:
     return f"{step[0].upper()}{step[1:]} är försenad" + (f" (skulle ha varit klar {when})." if when else ".")
 
 
-def email_text(kind: str, task_id: UUID | None, due: datetime | None) -> tuple[str, str]:
+def email_text(kind: str, task_id: UUID | None, due: datetime | None, *,
+               shared: bool = False) -> tuple[str, str]:
     """(subject, body) of a per-event e-mail: that a task waits, its due date and a link — nothing
-    about the pupil, the case or even the routine (its name alone can reveal, say, an orosanmälan)."""
-    lines = ["Hej!", "", OPENINGS[kind]]
+    about the pupil, the case or even the routine (its name alone can reveal, say, an orosanmälan).
+    `shared`: the task is nobody's yet, so a reminder goes to everyone in its lane."""
+    opening = SHARED_REMINDER if shared and kind == "reminder" else OPENINGS[kind]
+    lines = ["Hej!", "", opening]
     if due is not None:
         lines.append(f"{'Den skulle ha varit klar' if kind == 'escalation' else 'Den ska vara klar senast'} "
                      f"{local_date(due)}.")

@@ -20,11 +20,12 @@ from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task, TaskState
+
 from . import audit, deadlines, state
 from .dbapi import Sql, Tx
+from .errors import ConflictError, DataNotJSONError, SandboxError, WorkflowError
 from .notify import notify
 from .sandbox import script_engine
-from .errors import ConflictError, DataNotJSONError, SandboxError, WorkflowError
 from .specs import ParsedVersion
 
 START_MESSAGE_PREFIX = "elevflow.start."

@@ -50,14 +50,26 @@ from typing import Any, Literal, NamedTuple
 
 from RestrictedPython import RestrictingNodeTransformer, compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Guards import (
-    full_write_guard, guarded_iter_unpack_sequence, guarded_unpack_sequence, safer_getattr_raise)
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safer_getattr_raise,
+)
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, PythonScriptEngine
 
 from .errors import DataNotJSONError, SandboxError
 from .helpers import (
-    BUILTINS, HELPERS, MAX_ITEMS, TimerKind, check_renderable, size_of, timer_literal, timer_problem)
+    BUILTINS,
+    HELPERS,
+    MAX_ITEMS,
+    TimerKind,
+    check_renderable,
+    size_of,
+    timer_literal,
+    timer_problem,
+)
 
 MAX_INT_BITS = 10_000  #: largest int an operation may build
 MAX_STEPS = 100_000  #: loop iterations and lambda calls per evaluation or script run
@@ -413,7 +425,8 @@ def _compile_cached(mode: Literal["eval", "exec"], source: str) -> _Compiled:
                                       getattr(exc, "lineno", None)))
     if result.errors:
         found = [re.match(r"Line (\d+|None): (.*)", error, re.S) for error in result.errors]
-        problems = list(dict.fromkeys(m.group(2) if m else e for m, e in zip(found, result.errors)))
+        pairs = zip(found, result.errors, strict=True)
+        problems = list(dict.fromkeys(m.group(2) if m else e for m, e in pairs))
         lines = [int(m.group(1)) for m in found if m and m.group(1) != "None"]
         return _Compiled(None, error=("; ".join(problems), lines[0] if lines else None))
     return _Compiled(result.code, helpers_used=frozenset(result.used_names) & frozenset(HELPERS))
@@ -513,7 +526,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         try:
             result = eval(compiled.code, self._namespace(context, external_context or {}))  # noqa: S307
         except SandboxError as exc:
-            raise _with_line(exc)
+            raise _with_line(exc) from exc
         check_plain_data([("the expression's value", result)])
         return result
 
@@ -529,7 +542,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         try:
             exec(compiled.code, namespace)  # noqa: S102
         except SandboxError as exc:
-            raise _with_line(exc)
+            raise _with_line(exc) from exc
         data = {key: value for key, value in namespace.items() if not callable(value)
                 and key not in GUARD_NAMES and key not in external and key not in self.globals}
         check_plain_data((f"task data field {key!r}", value) for key, value in data.items())

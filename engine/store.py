@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from . import dbapi, deadlines, settings
 from .dbapi import Tx
-from .live import LiveCases
 from .holidays import Breaks
+from .live import LiveCases
 from .models import ProcessVersion, SchoolBreak
 from .specs import SpecCache
 

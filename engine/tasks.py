@@ -148,7 +148,8 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
     return Completed(task_id, row.name, row.case_id, run.case.status, run.case.row_version)
 
 
-def _signing_right(tx: Any, row: StepTask, meta: Any, user_id: int, held: set[str], now: datetime) -> int | None:
+def _signing_right(tx: Any, row: StepTask, meta: Any, user_id: int, held: set[str],
+                   now: datetime) -> int | None:
     """May this user sign this decision? The unit's rektor always; anyone else only through a written
     delegation in force for this kind of decision — and nobody else at all for the decisions the law
     keeps with the rektor. Returns the delegation relied on (None when the rektor signs)."""

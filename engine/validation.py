@@ -125,12 +125,13 @@ def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[
             continue
         meta = task_meta(task_spec)
 
-        def problem(message: str) -> Problem:
-            line = bpmnxml.line_of(tree, meta.bpmn_id) if tree is not None else None
-            return Problem(message, element_id=meta.bpmn_id, line=line, file=file_name)
+        line = bpmnxml.line_of(tree, meta.bpmn_id) if tree is not None else None
+
+        def problem(message: str, element: str = meta.bpmn_id, line: int | None = line) -> Problem:
+            return Problem(message, element_id=element, line=line, file=file_name)
 
         if meta.lane is None:
-            problems.append(problem("user task is not in a lane: put it in the lane of the role that does it"))
+            problems.append(problem("user task is not in a lane: put it in the lane of its role"))
         if meta.form is not None and meta.form not in forms:
             problems.append(problem(f"form {meta.form!r} does not exist in the routine's forms/ folder"))
         if meta.due_rule is not None and (why := deadlines.check(meta.due_rule)):

@@ -15,8 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from engine import Database, deploy_path, upgrade
-from engine import org
+from engine import Database, deploy_path, org, upgrade
 
 FIXTURES = Path(__file__).parent / "fixtures"
 POSTGRES_URL = os.environ.get("ELEVFLOW_TEST_POSTGRES_URL",

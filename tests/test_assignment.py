@@ -8,11 +8,24 @@ import pytest
 from sqlalchemy import select
 
 from engine import (
-    ConflictError, PermissionDeniedError, complete_task, inbox, list_tasks, org, settings, start_case,
+    ConflictError,
+    PermissionDeniedError,
+    complete_task,
+    inbox,
+    list_tasks,
+    org,
+    settings,
+    start_case,
 )
 from engine.access import roles_serving
 from engine.assignment import (
-    candidates, claim, delegations, grant_delegation, reassign, release, revoke_delegation,
+    candidates,
+    claim,
+    delegations,
+    grant_delegation,
+    reassign,
+    release,
+    revoke_delegation,
 )
 from engine.bpmnxml import NS, parse
 from engine.models import AuditEvent

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, update
 
 from engine import complete_task, list_tasks, start_case, verify_audit
 from engine.cli import main
@@ -74,7 +74,7 @@ def test_inserting_a_forged_event_is_detected(db, logged):
 
 
 def test_appending_a_correctly_hashed_event_without_the_head_is_detected(db, logged):
-    from engine.audit import _digest, Event
+    from engine.audit import Event, _digest
     table = AuditEvent.__table__
     with db.write() as s:
         last = s.execute(select(table).where(table.c.seq == logged)).one()

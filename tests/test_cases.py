@@ -6,16 +6,24 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import time_machine
-from sqlalchemy import func, select, text
+from bpmn_builder import FORM, script
+from sqlalchemy import func, select
 
 from engine import (
-    DataNotJSONError, NotFoundError, PermissionDeniedError, cancel_case, case_data, complete_task, deploy,
-    get_case, list_tasks, start_case,
+    DataNotJSONError,
+    NotFoundError,
+    PermissionDeniedError,
+    cancel_case,
+    case_data,
+    complete_task,
+    deploy,
+    get_case,
+    list_tasks,
+    start_case,
+    state,
+    timers,
 )
-from engine import state, timers
-from engine.models import AuditEvent, Case, TaskRow, Timer
-
-from bpmn_builder import FORM, script
+from engine.models import AuditEvent, Case, Timer
 
 REPORT = {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."}
 
@@ -198,11 +206,13 @@ def test_cancelling_a_case_cancels_its_tasks_and_timers_and_logs_the_reason(db, 
 
 def test_a_new_version_does_not_move_running_cases(db, people, chain):
     old = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-    from engine import deploy_path
-    from conftest import FIXTURES
     import shutil
     import tempfile
     from pathlib import Path
+
+    from conftest import FIXTURES
+
+    from engine import deploy_path
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "stodkedja"
         shutil.copytree(FIXTURES / "stodkedja", folder)

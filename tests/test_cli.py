@@ -5,10 +5,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import FIXTURES
 
 from engine.cli import main
-
-from conftest import FIXTURES
 
 COMMANDS = ["init", "deploy", "versions", "start", "cases", "tasks", "task", "complete", "cancel",
             "scheduler", "audit", "settings"]

@@ -7,8 +7,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from engine import list_tasks, org, start_case
-from engine import notices
+from engine import list_tasks, notices, org, start_case
 from engine.deadlines import due_at, load_config, offset
 from engine.helpers import business_days_add, business_days_between
 from engine.holidays import easter_sunday, public_holidays
@@ -73,8 +72,9 @@ def test_a_task_due_in_business_days_skips_its_units_break(db, people, tmp_path,
     rules = tmp_path / "frister.toml"
     rules.write_text('[stodkedja]\nTask_anmalan = "2BD"\n', encoding="utf-8")
     monkeypatch.setenv("ELEVFLOW_DEADLINES_FILE", str(rules))
-    from engine import deploy_path
     from conftest import FIXTURES
+
+    from engine import deploy_path
     deploy_path(db, FIXTURES / "stodkedja", shared_dir=FIXTURES / "none")
     with db.write() as s:
         s.add(SchoolBreak(unit_id=None, name="Höstlov", first_day="2026-11-02", last_day="2026-11-06"))

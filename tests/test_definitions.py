@@ -4,14 +4,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from bpmn_builder import FORM, gateway, one_task, process, script, user_task
+from conftest import FIXTURES
 from sqlalchemy import func, select
 
 from engine import DefinitionError, deploy, deploy_path, versions
 from engine.models import AuditEvent, ProcessVersion
 from engine.store import Database
-
-from bpmn_builder import FORM, gateway, one_task, process, script, user_task
-from conftest import FIXTURES
 
 FORMS = {"svar.json": json.dumps(FORM)}
 
@@ -171,8 +170,9 @@ def test_iso_timer_literals_as_written_by_modelers_are_accepted(db):
 
 
 def test_the_shipped_routines_all_deploy(db):
-    from engine import settings
     from pathlib import Path
+
+    from engine import settings
     root = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
     keys = set()
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "shared"):

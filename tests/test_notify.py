@@ -10,12 +10,11 @@ from uuid import uuid4
 import pytest
 import time_machine
 from sqlalchemy import select, update
+from test_mailer import BASE_URL, Mailbox, serve
 
 from engine import Database, NotFoundError, digest, list_tasks, mailer, start_case
 from engine.models import Notification, OutgoingEmail, TaskRow, User
 from engine.notify import count_unread, mark_all_read, mark_read, notify, notify_role, unread
-
-from test_mailer import BASE_URL, Mailbox, serve
 
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=timezone.utc)  # a Monday, 09:30 in Stockholm
 PUPIL_TRACES = ["Alva", "Andersson", "7B", "stodkedja", "Stödkedja", "Anmäl till rektor"]
@@ -108,6 +107,8 @@ def test_a_task_available_to_a_lane_is_in_app_only(db, people, task, smtp):
 
 
 def test_reminder_and_escalation_texts(db, people, task, smtp):
+    with db.write() as session:
+        session.execute(update(TaskRow).where(TaskRow.id == task.id).values(assignee_id=people.teacher))
     send(db, people.teacher, "reminder", task)
     assert notify_role_in_tx(db, people.unit, "rektor", "escalation", task) == [people.rektor]
     reminder, escalation = notifications(db)
@@ -117,10 +118,17 @@ def test_reminder_and_escalation_texts(db, people, task, smtp):
                                   "(skulle ha varit klar 2026-11-30).")
     first, second = emails(db)
     assert first.subject == "Elevflow: påminnelse om en uppgift" and "senast 2026-11-30" in first.body
+    assert "väntar fortfarande på dig." in first.body
     assert second.to_address == "rektor@example.se" and second.subject == "Elevflow: en uppgift är försenad"
     assert "skulle ha varit klar 2026-11-30" in second.body
     for mail in (first, second):
         assert all(trace not in mail.body for trace in PUPIL_TRACES)
+
+
+def test_a_reminder_of_a_task_nobody_has_taken_speaks_to_the_lane(db, people, task, smtp):
+    send(db, people.mentor, "reminder", task)
+    [mail] = emails(db)
+    assert "väntar fortfarande på någon i din roll." in mail.body and mail.to_address == "mentor@example.se"
 
 
 def notify_role_in_tx(db: Database, unit: int, role: str, kind: str, task: TaskRow) -> list[int]:

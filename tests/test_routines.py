@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import routine_scenarios as rs
 import time_machine
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator
@@ -30,16 +31,27 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from engine import (
-    Database, FormValidationError, PermissionDeniedError, case_data, complete_task, deploy_path, get_case,
-    get_task, inbox, list_tasks, start_case, verify_audit,
+    Database,
+    FormValidationError,
+    PermissionDeniedError,
+    audit,
+    case_data,
+    complete_task,
+    deploy_path,
+    get_case,
+    get_task,
+    inbox,
+    list_tasks,
+    org,
+    start_case,
+    state,
+    timers,
+    verify_audit,
 )
-from engine import audit, org, state, timers
 from engine.cli import main
 from engine.models import Case, Timer
 from engine.sandbox import script_engine
 from engine.tasks import task_info
-
-import routine_scenarios as rs
 
 PROCESSES = Path(__file__).resolve().parent.parent / "processes"
 SHARED = PROCESSES / "shared"

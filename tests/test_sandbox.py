@@ -15,11 +15,20 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import helpers, sandbox
 from engine.errors import DataNotJSONError, SandboxError
-from engine.holidays import is_public_holiday
 from engine.helpers import (
-    HELPERS, business_days_add, business_days_between, date_add, days_between, is_business_day, iso_duration,
-    now, set_holiday_provider, timer_literal, today,
+    HELPERS,
+    business_days_add,
+    business_days_between,
+    date_add,
+    days_between,
+    is_business_day,
+    iso_duration,
+    now,
+    set_holiday_provider,
+    timer_literal,
+    today,
 )
+from engine.holidays import is_public_holiday
 from engine.sandbox import SandboxEnvironment, check_expression, check_script, check_timer
 
 DATA: dict[str, Any] = {

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from engine import Database, complete_task, list_tasks, start_case, verify_audit
 from engine.cli import main
-from engine.models import AuditEvent, TaskRow, Timer
+from engine.models import AuditEvent, Timer
 from engine.scheduler import run_once, start_background
 
 REPORT = {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."}

@@ -4,15 +4,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import time_machine
+from conftest import FIXTURES
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import TaskState
 
-from engine import deploy_path, sandbox, state
+from engine import sandbox, state
 from engine.specs import parse_files
-
-from conftest import FIXTURES
 
 SPIFF = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 
@@ -53,9 +52,10 @@ def test_encoding_matches_spiffworkflow_and_round_trips():
 
 
 def test_encoding_matches_spiffworkflow_through_call_activities(tmp_path):
-    from engine.definitions import library, read_folder
-    from engine import settings
     from pathlib import Path
+
+    from engine import settings
+    from engine.definitions import library, read_folder
     root = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
     files, _ = read_folder(root / "sarskilt_stod")
     shared, _ = library(root / "shared")

@@ -6,15 +6,24 @@ import multiprocessing
 import threading
 
 import pytest
+from bpmn_builder import FORM, process
 from sqlalchemy import func, select
 
 from engine import (
-    ConflictError, Database, FormValidationError, NotFoundError, PermissionDeniedError, complete_task, deploy,
-    get_case, inbox, list_tasks, start_case, verify_audit,
+    ConflictError,
+    Database,
+    FormValidationError,
+    NotFoundError,
+    PermissionDeniedError,
+    complete_task,
+    deploy,
+    get_case,
+    inbox,
+    list_tasks,
+    start_case,
+    verify_audit,
 )
-from engine.models import AuditEvent, TaskRow
-
-from bpmn_builder import FORM, process
+from engine.models import AuditEvent
 
 REPORT = {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."}
 
@@ -54,6 +63,7 @@ def test_a_missing_required_field_is_named(db, people, case):
 
 def test_data_that_is_not_json_is_refused(db, people, case):
     from datetime import date
+
     from engine import DataNotJSONError
     with pytest.raises(DataNotJSONError, match="anmalan_datum.*date"):
         complete_task(db, ready(db, case.id)[0].id, {**REPORT, "anmalan_datum": date(2026, 11, 20)},

@@ -1,0 +1,77 @@
+"""Shared by the benchmarks: a fresh PostgreSQL database, and many open cases written into the tables.
+
+The rows look like what the engine writes for a case waiting in a user task (a task row, optionally a
+timer row); their workflow state is a placeholder, since nothing in the measured paths loads them.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import make_url
+
+from engine import Database, org
+from engine.models import Case, TaskRow, Timer
+
+ROLES = ["larare", "specialpedagog", "rektor", "kurator"]
+POSTGRES_URL = os.environ.get("ELEVFLOW_BENCH_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/elevflow_bench")
+
+
+def fresh_postgres() -> Database | None:
+    """An empty PostgreSQL benchmark database (dropped and created), or None if none answers."""
+    url = make_url(POSTGRES_URL)
+    try:
+        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}"'))
+            conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+        admin.dispose()
+    except Exception as exc:  # no PostgreSQL here: its column is left out
+        print(f"(PostgreSQL not reachable, skipping it: {exc.__class__.__name__})", file=sys.stderr)
+        return None
+    return Database(POSTGRES_URL)
+
+
+def fill_open_cases(db: Database, count: int, *, units: int = 200, timers_in: timedelta | None = None,
+                    batch: int = 5000) -> int:
+    """Insert `count` open cases with one ready task each (and a timer `timers_in` from now, if given),
+    spread over `units` new school units; return a user with teacher and specialpedagog roles at two."""
+    now = datetime.now(timezone.utc)
+    with db.write() as s:
+        version_id = s.execute(text("SELECT id FROM process_versions ORDER BY id LIMIT 1")).scalar()
+        unit_ids = [org.add_unit(s, uuid.uuid4().hex[:12], f"Skola {i}").id for i in range(units)]
+        pupil_ids = [org.add_pupil(s, u, "Elev", str(i)).id for i, u in enumerate(unit_ids)]
+        user = org.add_user(s, uuid.uuid4().hex, "Inkorg")
+        for unit in unit_ids[:2]:
+            org.assign_role(s, user.id, unit, "larare")
+            org.assign_role(s, user.id, unit, "specialpedagog")
+        user_id = user.id
+    with db.write_engine.begin() as conn:
+        first = (conn.execute(text("SELECT coalesce(max(id), 0) FROM cases")).scalar() or 0) + 1
+        for start in range(0, count, batch):
+            ids = range(first + start, first + min(start + batch, count))
+            conn.execute(insert(Case.__table__), [
+                {"id": i, "process_version_id": version_id, "process_key": "bulk",
+                 "pupil_id": pupil_ids[i % units], "unit_id": unit_ids[i % units], "status": "running",
+                 "started_at": now, "row_version": 1, "serializer_version": "1.5", "state": b"{}"}
+                for i in ids])
+            conn.execute(insert(TaskRow.__table__), [
+                {"id": uuid.uuid4(), "case_id": i, "process_key": "bulk", "bpmn_id": "Task_utredning",
+                 "name": "Utred behovet", "role": ROLES[i % len(ROLES)], "unit_id": unit_ids[i % units],
+                 "pupil_id": pupil_ids[i % units], "assignee_id": user_id if i % 997 == 0 else None,
+                 "state": "ready", "form": "svar.json", "created_at": now,
+                 "due_at": now + timedelta(days=i % 30), "notice_at": now + timedelta(days=i % 30, hours=1),
+                 "notice_level": 0} for i in ids])
+            if timers_in is not None:
+                conn.execute(insert(Timer.__table__), [
+                    {"case_id": i, "bpmn_id": "Timer_frist",
+                     "due_at": now + timers_in + timedelta(minutes=i % 600)} for i in ids])
+        if db.dialect == "postgresql":
+            conn.execute(text("SELECT setval('cases_id_seq', (SELECT max(id) FROM cases))"))
+    with db.write_engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    return user_id
