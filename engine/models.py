@@ -261,12 +261,14 @@ class OutgoingEmail(Base):
     """An e-mail waiting to be sent: written in the transaction that decided to send it, sent after."""
 
     __tablename__ = "outgoing_emails"
+    __table_args__ = (Index("ix_outgoing_emails_unsent", "send_after", postgresql_where=text("sent_at IS NULL"),
+                            sqlite_where=text("sent_at IS NULL")),)
     id: Mapped[int] = mapped_column(primary_key=True)
     to_address: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
-    send_after: Mapped[datetime] = mapped_column(index=True)
+    send_after: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -149,7 +149,8 @@ class Run:
         if self.new_task_rows:
             self.tx.executemany(INSERT_TASK, self.new_task_rows)
         for user_id, task_id in self.to_notify:  # after the rows exist: a notice names its task's step
-            notify(self.tx, user_id, "task_assigned", case_id=self.case.id, task_id=task_id, now=self.now)
+            if user_id != self.actor_id:  # nobody needs telling what they just did themselves
+                notify(self.tx, user_id, "task_assigned", case_id=self.case.id, task_id=task_id, now=self.now)
         self._save_timers()
         self._collect_thrown_events()
         self._save_case(status)

@@ -32,6 +32,13 @@ def _flag(value: str) -> bool:
     return value in {"1", "true", "yes", "on"}
 
 
+def _hour(value: str) -> int:
+    hour = int(value)
+    if not 0 <= hour <= 23:
+        raise ValueError("must be an hour from 0 to 23")
+    return hour
+
+
 def _positive_int(value: str) -> int:
     number = int(value)
     if number <= 0:
@@ -77,6 +84,8 @@ SETTINGS: list[Setting] = [
     Setting("ELEVFLOW_SMTP_STARTTLS", "true", _flag,
             "Upgrade the SMTP connection with STARTTLS before logging in (turn off only for a local relay)."),
     Setting("ELEVFLOW_MAIL_FROM", "elevflow@localhost", str, "The sender address of Elevflow's e-mails."),
+    Setting("ELEVFLOW_DIGEST_HOUR", "7", _hour,
+            "The hour (Swedish time, 0-23) from which the daily digest goes out to those who take it."),
     Setting("ELEVFLOW_SCHEDULER_INTERVAL", "30", _positive_int,
             "Seconds between the scheduler's rounds (timers, reminders and escalation, e-mail)."),
     Setting("ELEVFLOW_EMBEDDED_SCHEDULER", "true", _flag,

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -17,13 +20,14 @@ from sqlalchemy.engine import make_url
 
 from engine import Database, deploy_path, org, upgrade
 
+T = TypeVar("T")
 FIXTURES = Path(__file__).parent / "fixtures"
 POSTGRES_URL = os.environ.get("ELEVFLOW_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/elevflow_test")
 REQUIRE_POSTGRES = os.environ.get("ELEVFLOW_TEST_REQUIRE_POSTGRES") == "1"
 TABLES = ["audit_events", "notifications", "outgoing_emails", "timers", "tasks", "cases", "process_versions",
-          "delegations", "school_breaks", "pupil_guardians", "guardians", "role_assignments", "pupils", "users",
-          "school_units", "organisers"]
+          "delegations", "school_breaks", "pupil_guardians", "guardians", "role_assignments", "pupils",
+          "users", "school_units", "organisers"]
 
 
 def _prepare_postgres() -> str | None:
@@ -91,6 +95,30 @@ def db(db_url: str):
     database = Database(db_url)
     yield database
     database.dispose()
+
+
+def concurrently(db_url: str, work: Callable[[Database], T], count: int = 2) -> list[T | BaseException]:
+    """Run `work` in `count` threads released at one moment, each with its own Database (its own pool,
+    like separate workers or hosts); return what each returned or the exception it raised."""
+    barrier = threading.Barrier(count)
+    outcomes: list[T | BaseException] = []
+
+    def one() -> None:
+        database = Database(db_url)
+        try:
+            barrier.wait()
+            outcomes.append(work(database))
+        except BaseException as exc:  # handed back to the test, which asserts on it
+            outcomes.append(exc)
+        finally:
+            database.dispose()
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
 
 
 @dataclass

@@ -2,84 +2,19 @@
 e-mail under concurrent schedulers, retries with backoff, giving up, and no e-mail without a host."""
 from __future__ import annotations
 
-import email
-import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from email import policy
-from email.message import EmailMessage
-from typing import Any
 
 import pytest
 import time_machine
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
+from conftest import concurrently
+from smtp_server import Mailbox, configure, free_port, serve, start_server
 from sqlalchemy import select
 
 from engine import Database, mailer
 from engine.models import OutgoingEmail
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
-BASE_URL = "https://elevflow.example.se"
-
-
-@dataclass
-class Mailbox:
-    """What the test SMTP server received; `refuse` names recipients it answers 550 for."""
-
-    port: int
-    messages: list[EmailMessage] = field(default_factory=list)
-    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
-    refuse: set[str] = field(default_factory=set)
-    logins: list[tuple[str, str]] = field(default_factory=list)
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
-        if address in self.refuse:
-            return "550 5.1.1 No such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        self.messages.append(email.message_from_bytes(envelope.original_content, policy=policy.default))
-        return "250 OK"
-
-    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
-                     auth_data: Any) -> AuthResult:
-        self.logins.append((auth_data.login.decode(), auth_data.password.decode()))
-        ok = (auth_data.login, auth_data.password) == (b"elevflow", b"hemligt")
-        return AuthResult(success=ok, handled=False)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(mailbox: Mailbox, **smtp_options: Any) -> Controller:
-    controller = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port, **smtp_options)
-    controller.start()
-    return controller
-
-
-def configure(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
-    monkeypatch.setenv("ELEVFLOW_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("ELEVFLOW_SMTP_PORT", str(port))
-    monkeypatch.setenv("ELEVFLOW_SMTP_STARTTLS", "false")
-    monkeypatch.setenv("ELEVFLOW_MAIL_FROM", "elevflow@skolan.example.se")
-    monkeypatch.setenv("ELEVFLOW_BASE_URL", BASE_URL)
-
-
-def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
-    """A real SMTP server on a free local port, and the settings pointing at it (for a fixture)."""
-    mailbox = Mailbox(free_port())
-    controller = start_server(mailbox)
-    configure(monkeypatch, mailbox.port)
-    yield mailbox
-    controller.stop()
 
 
 @pytest.fixture
@@ -143,27 +78,8 @@ def test_an_email_waits_for_its_send_after(db, smtp):
 def test_two_concurrent_schedulers_send_each_email_once(db, db_url, smtp):
     addresses = [f"person{i}@example.se" for i in range(30)]
     queue(db, *addresses)
-    databases = [Database(db_url), Database(db_url)]
-    barrier = threading.Barrier(2)
-    counts: list[int] = []
-    errors: list[BaseException] = []
-
-    def scheduler(database: Database) -> None:
-        try:
-            barrier.wait()
-            counts.append(mailer.send_due(database, now=NOW))
-        except BaseException as exc:  # reported below: a thread's failure must fail the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=scheduler, args=(d,)) for d in databases]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for d in databases:
-        d.dispose()
-    assert not errors
-    assert sum(counts) == 30
+    counts = concurrently(db_url, lambda database: mailer.send_due(database, now=NOW))
+    assert sum(counts) == 30  # a raised exception would make sum() fail
     assert sorted(m["To"] for m in smtp.messages) == sorted(addresses)
     assert len({m["Message-ID"] for m in smtp.messages}) == 30
     assert all(row.sent_at is not None and row.attempts == 1 for row in outbox(db))

@@ -2,15 +2,15 @@
 SMTP server), all-or-nothing with the step's transaction, each user's own list, one digest a day."""
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from uuid import uuid4
 
 import pytest
 import time_machine
+from conftest import concurrently
+from smtp_server import BASE_URL, Mailbox, serve
 from sqlalchemy import select, update
-from test_mailer import BASE_URL, Mailbox, serve
 
 from engine import Database, NotFoundError, digest, list_tasks, mailer, start_case
 from engine.models import Notification, OutgoingEmail, TaskRow, User
@@ -245,24 +245,6 @@ def test_the_swedish_day_decides(db, digest_day):
 
 
 def test_two_schedulers_queue_one_digest_per_user(db, db_url, digest_day):
-    databases = [Database(db_url), Database(db_url)]
-    barrier = threading.Barrier(2)
-    counts: list[int] = []
-    errors: list[BaseException] = []
-
-    def scheduler(database: Database) -> None:
-        try:
-            barrier.wait()
-            counts.append(digest.send_digests(database, now=NOW))
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=scheduler, args=(d,)) for d in databases]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for d in databases:
-        d.dispose()
-    assert not errors and sum(counts) == 2
+    counts = concurrently(db_url, lambda database: digest.send_digests(database, now=NOW))
+    assert sum(counts) == 2
     assert sorted(m.to_address for m in emails(db)) == ["mentor@example.se", "teacher@example.se"]

@@ -37,7 +37,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outgoing_emails'))
     )
     with op.batch_alter_table('outgoing_emails', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_outgoing_emails_send_after'), ['send_after'], unique=False)
+        batch_op.create_index('ix_outgoing_emails_unsent', ['send_after'], unique=False,
+                              postgresql_where=sa.text('sent_at IS NULL'), sqlite_where=sa.text('sent_at IS NULL'))
 
     op.create_table('delegations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -161,7 +162,8 @@ def downgrade() -> None:
 
     op.drop_table('delegations')
     with op.batch_alter_table('outgoing_emails', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_outgoing_emails_send_after'))
+        batch_op.drop_index('ix_outgoing_emails_unsent', postgresql_where=sa.text('sent_at IS NULL'),
+                            sqlite_where=sa.text('sent_at IS NULL'))
 
     op.drop_table('outgoing_emails')
     op.drop_table('guardians')
