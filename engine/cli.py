@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from . import audit, cases, definitions, demo, org, scheduler, schema, settings, tasks
+from .cli_import import import_group
 from .errors import DefinitionError, ElevflowError, FormValidationError
 from .store import Database
 
@@ -290,6 +291,9 @@ def _json(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise click.BadParameter("must be a JSON object")
     return value
+
+
+main.add_command(import_group)
 
 
 def run() -> None:

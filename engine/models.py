@@ -118,6 +118,9 @@ class Pupil(Base):
     class_name: Mapped[str | None] = mapped_column(String(50))
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     mentor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # Sekretessmarkering or skyddad folkbokföring: shown to as few as possible, never in lists
+    protected_identity: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class Guardian(Base):
@@ -130,6 +133,8 @@ class Guardian(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(50))
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    protected_identity: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class PupilGuardian(Base):

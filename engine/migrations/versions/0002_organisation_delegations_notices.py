@@ -20,6 +20,8 @@ def upgrade() -> None:
     sa.Column('family_name', sa.String(length=200), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=True),
     sa.Column('phone', sa.String(length=50), nullable=True),
+    sa.Column('active', sa.Boolean(), server_default=sa.text('(true)'), nullable=False),
+    sa.Column('protected_identity', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
     sa.Column('external_id', sa.String(length=100), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_guardians')),
     sa.UniqueConstraint('external_id', name=op.f('uq_guardians_external_id'))
@@ -99,6 +101,9 @@ def upgrade() -> None:
 
     with op.batch_alter_table('pupils', schema=None) as batch_op:
         batch_op.add_column(sa.Column('mentor_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('active', sa.Boolean(), server_default=sa.text('(true)'), nullable=False))
+        batch_op.add_column(sa.Column('protected_identity', sa.Boolean(), server_default=sa.text('(false)'),
+                                      nullable=False))
         batch_op.create_foreign_key(batch_op.f('fk_pupils_mentor_id_users'), 'users', ['mentor_id'], ['id'])
 
     with op.batch_alter_table('role_assignments', schema=None) as batch_op:
@@ -146,6 +151,8 @@ def downgrade() -> None:
 
     with op.batch_alter_table('pupils', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_pupils_mentor_id_users'), type_='foreignkey')
+        batch_op.drop_column('protected_identity')
+        batch_op.drop_column('active')
         batch_op.drop_column('mentor_id')
 
     with op.batch_alter_table('notifications', schema=None) as batch_op:
