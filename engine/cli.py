@@ -276,6 +276,43 @@ def audit_log(ctx: Context, case_id: int | None, limit: int) -> None:
                    f"case {e.case_id!s:6} {json.dumps(e.data, ensure_ascii=False)}")
 
 
+@main.group("breaks")
+def breaks_group() -> None:
+    """School breaks (lov) that deadlines in business days skip."""
+
+
+@breaks_group.command("list")
+@pass_ctx
+def breaks_list(ctx: Context) -> None:
+    """List the recorded school breaks."""
+    for row, unit in org.breaks(ctx.db):
+        click.echo(f"{row.id:>4}  {row.first_day} – {row.last_day}  {row.name:20} {unit}")
+
+
+@breaks_group.command("add")
+@click.argument("name")
+@click.argument("first_day")
+@click.argument("last_day")
+@click.option("--unit", "unit_code", help="Only at the school unit with this skolenhetskod (default: all).")
+@pass_ctx
+def breaks_add(ctx: Context, name: str, first_day: str, last_day: str, unit_code: str | None) -> None:
+    """Record a break from FIRST_DAY to LAST_DAY (YYYY-MM-DD, both included), e.g. Sportlov."""
+    try:
+        row = org.add_break(ctx.db, name, first_day, last_day, unit_code)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    click.echo(f"break {row.id} recorded: {row.name} {row.first_day} – {row.last_day}")
+
+
+@breaks_group.command("remove")
+@click.argument("break_id", type=int)
+@pass_ctx
+def breaks_remove(ctx: Context, break_id: int) -> None:
+    """Remove a recorded break."""
+    org.remove_break(ctx.db, break_id)
+    click.echo(f"break {break_id} removed")
+
+
 @main.command("settings")
 def show_settings() -> None:
     """List every ELEVFLOW_* setting with its current value and what it does."""

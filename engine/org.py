@@ -4,11 +4,13 @@ Import from CSV and SS 12000 builds on these functions (one place that writes or
 """
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import NotFoundError
-from .models import Organiser, Pupil, RoleAssignment, SchoolUnit, User
+from .models import Organiser, Pupil, RoleAssignment, SchoolBreak, SchoolUnit, User
 from .roles import ROLES
 from .store import Database
 
@@ -50,6 +52,49 @@ def add_pupil(session: Session, unit_id: int, given_name: str, family_name: str,
     session.add(row)
     session.flush()
     return row
+
+
+def add_break(db: Database, name: str, first_day: str, last_day: str, unit_code: str | None = None) -> SchoolBreak:
+    """Record a school break (lov) that business days skip, for one unit (by skolenhetskod) or all."""
+    try:
+        first, last = date.fromisoformat(first_day), date.fromisoformat(last_day)
+    except ValueError:
+        raise ValueError("dates must be written YYYY-MM-DD") from None
+    if last < first:
+        raise ValueError(f"the break ends ({last}) before it starts ({first})")
+    if (last - first).days > 100:
+        raise ValueError("a break longer than 100 days is surely a mistake")
+    if not name.strip():
+        raise ValueError("a break needs a name, e.g. Sportlov")
+    with db.write() as session:
+        unit_id = None
+        if unit_code:
+            unit = session.scalars(select(SchoolUnit).where(SchoolUnit.code == unit_code)).first()
+            if unit is None:
+                raise NotFoundError(f"no school unit with code {unit_code}")
+            unit_id = unit.id
+        row = SchoolBreak(unit_id=unit_id, name=name.strip(), first_day=first.isoformat(),
+                          last_day=last.isoformat())
+        session.add(row)
+    db.breaks.refresh()
+    return row
+
+
+def remove_break(db: Database, break_id: int) -> None:
+    with db.write() as session:
+        row = session.get(SchoolBreak, break_id)
+        if row is None:
+            raise NotFoundError(f"no school break {break_id}")
+        session.delete(row)
+    db.breaks.refresh()
+
+
+def breaks(db: Database) -> list[tuple[SchoolBreak, str]]:
+    """Every recorded break with the unit it applies to ("alla skolenheter" for all)."""
+    with db.read() as session:
+        rows = session.execute(select(SchoolBreak, SchoolUnit.name).outerjoin(
+            SchoolUnit, SchoolUnit.id == SchoolBreak.unit_id).order_by(SchoolBreak.first_day)).all()
+        return [(row, unit or "alla skolenheter") for row, unit in rows]
 
 
 def user_by_username(db: Database, username: str) -> User:

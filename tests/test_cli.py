@@ -10,7 +10,7 @@ from conftest import FIXTURES
 from engine.cli import main
 
 COMMANDS = ["init", "deploy", "versions", "start", "cases", "tasks", "task", "complete", "cancel",
-            "scheduler", "audit", "settings", "import"]
+            "scheduler", "audit", "settings", "import", "breaks"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

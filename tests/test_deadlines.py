@@ -166,3 +166,27 @@ def test_a_policy_file_with_a_bad_rule_or_key_is_refused(tmp_path):
     bad.write_text('[policy]\nremind_efter = "2BD"\n', encoding="utf-8")
     with pytest.raises(Exception, match="remind_efter"):
         load_config(bad)
+
+
+def test_breaks_are_recorded_from_the_command_line_and_deadlines_follow(db, db_url, people):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(main, ["--database", db_url, "breaks", *args])
+
+    assert run("add", "Sportlov", "2027-02-22", "2027-02-26", "--unit", "10000001").exit_code == 0
+    bad = run("add", "Sportlov", "2027-02-26", "2027-02-22")
+    assert bad.exit_code == 2 and "ends" in bad.output
+    assert run("add", "Lov", "2027-02-22", "2027-02-26", "--unit", "999").exit_code != 0
+    listed = run("list").output
+    assert "Sportlov" in listed and "Ekskolan" in listed
+    db.breaks.refresh()
+    start = datetime(2027, 2, 19, 10, 0, tzinfo=timezone.utc)
+    assert due_at("1BD", start, db.breaks.is_off(people.unit)).date() == date(2027, 3, 1)
+    break_id = listed.split()[0]
+    assert run("remove", break_id).exit_code == 0
+    db.breaks.refresh()
+    assert due_at("1BD", start, db.breaks.is_off(people.unit)).date() == date(2027, 2, 22)
