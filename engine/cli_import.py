@@ -25,7 +25,7 @@ DRY_RUN = click.option("--dry-run", is_flag=True,
                        help="Check the files and report what would change; write nothing.")
 
 
-@click.group("import")
+@click.group("import", context_settings={"help_option_names": ["-h", "--help"]})
 def import_group() -> None:
     """Import the organisation: school units, staff and their roles, pupils, guardians.
 
