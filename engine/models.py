@@ -94,6 +94,21 @@ class User(Base):
     eppn: Mapped[str | None] = mapped_column(String(200), unique=True)  # federated login identity
     daily_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     last_digest_on: Mapped[str | None] = mapped_column(String(10))  # ISO date of the last digest sent
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # argon2; None: no local login
+    language: Mapped[str] = mapped_column(String(5), default="sv", server_default="sv")
+
+
+class LoginAttempt(Base):
+    """A login try, kept for rate limiting across workers and for the security log."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"),
+                      Index("ix_login_attempts_address_at", "address", "at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    success: Mapped[bool] = mapped_column(Boolean)
 
 
 class RoleAssignment(Base):
@@ -287,6 +302,81 @@ class Timer(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     bpmn_id: Mapped[str] = mapped_column(String(200))
     due_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class TaskDraft(Base):
+    """Form data a user saved without completing the task (theirs only)."""
+
+    __tablename__ = "task_drafts"
+    task_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tasks.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    saved_at: Mapped[datetime]
+
+
+class FollowUp(Base):
+    """A personal follow-up date a user set on a task (beside its legal due date)."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (Index("ix_follow_ups_user_on", "user_id", "on_date"),)
+    task_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tasks.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    on_date: Mapped[str] = mapped_column(String(10))  # ISO date
+
+
+class SavedFilter(Base):
+    """An inbox filter a user saved, optionally shared with everyone holding a role."""
+
+    __tablename__ = "saved_filters"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    query: Mapped[dict[str, Any]] = mapped_column(JSON)
+    shared_with_role: Mapped[str | None] = mapped_column(String(50))
+    created_at: Mapped[datetime]
+
+
+class DecisionRecord(Base):
+    """A signed decision: who signed which document, when, under which delegation, and its hash."""
+
+    __tablename__ = "decision_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    task_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    decision: Mapped[str] = mapped_column(String(100))
+    signer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    delegation_id: Mapped[int | None] = mapped_column(ForeignKey("delegations.id"))
+    signed_at: Mapped[datetime]
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    document: Mapped[bytes] = mapped_column(LargeBinary)  # the PDF as signed
+    reauthenticated_at: Mapped[datetime]
+
+
+class MedicalRelease(Base):
+    """The medical part released what it recorded in a task into the case (domain brief §4)."""
+
+    __tablename__ = "medical_releases"
+    task_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tasks.id"), primary_key=True)
+    released_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    released_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class AccessLogEntry(Base):
+    """Who opened (or was refused) which pupil's case, when, and where from: every read of case data."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index("ix_access_log_pupil_at", "pupil_id", "at"),
+                      Index("ix_access_log_case_at", "case_id", "at"))
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime]
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    pupil_id: Mapped[int | None] = mapped_column(Integer)
+    unit_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(50))  # view_case, view_task, download_document, ...
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
 
 # --- audit ---------------------------------------------------------------------------------------------
