@@ -26,7 +26,8 @@ def process(body: str, lane: str | None = "Lärare", lane_nodes: tuple[str, ...]
     lanes = ""
     if lane is not None:
         refs = "".join(f"<bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>" for n in lane_nodes)
-        lanes = f'<bpmn:laneSet id="LaneSet_1"><bpmn:lane id="Lane_1" name="{lane}">{refs}</bpmn:lane></bpmn:laneSet>'
+        lanes = (f'<bpmn:laneSet id="LaneSet_1"><bpmn:lane id="Lane_1" name="{lane}">{refs}</bpmn:lane>'
+                 '</bpmn:laneSet>')
     head = HEAD.replace('<?xml version="1.0" encoding="UTF-8"?>\n',
                         '<?xml version="1.0" encoding="UTF-8"?>\n' + doctype)
     return f"""{head}  <bpmn:process id="{key}" name="Testprocess" isExecutable="true">

@@ -73,9 +73,9 @@ def test_every_shipped_lane_role_resolves_to_the_right_people_at_the_pupils_unit
     for lane in sorted(lane_roles):
         found = {u.id for u in candidates(db, people.unit, lane)}
         expected = {holders[r] for r in roles_serving(lane)} | {
-            getattr(people, name) for name, role in [("teacher", "larare"), ("mentor", "mentor"),
-                                                     ("specialpedagog", "specialpedagog"), ("rektor", "rektor")]
-            if role in roles_serving(lane)}
+            getattr(people, name) for name, role in [
+                ("teacher", "larare"), ("mentor", "mentor"), ("specialpedagog", "specialpedagog"),
+                ("rektor", "rektor")] if role in roles_serving(lane)}
         assert found == expected, lane
     assert {u.username for u in candidates(db, people.unit, "elevhalsopersonal")} >= {
         "kurator.here", "skolskoterska.here", "skolpsykolog.here", "specialpedagog"}
@@ -139,11 +139,11 @@ def test_a_completed_task_cannot_be_claimed(db, people, task):
 
 def test_delegations_are_recorded_limited_in_time_and_revocable(db, people):
     with pytest.raises(PermissionDeniedError, match="only the unit's rektor"):
-        grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog, decision="atgardsprogram",
-                         document="Delegationsordning §4", by=people.teacher)
+        grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog,
+                         decision="atgardsprogram", document="Delegationsordning §4", by=people.teacher)
     with pytest.raises(ValueError, match="written delegation order"):
-        grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog, decision="atgardsprogram",
-                         document="", by=people.rektor)
+        grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog,
+                         decision="atgardsprogram", document="", by=people.rektor)
     for kind in ("sarskild_undervisningsgrupp", "enskild_undervisning", "distansundervisning",
                  "anpassad_studiegang"):
         with pytest.raises(PermissionDeniedError, match="3:9"):
@@ -151,8 +151,8 @@ def test_delegations_are_recorded_limited_in_time_and_revocable(db, people):
                              document="Delegationsordning §4", by=people.rektor)
     until = datetime.now(timezone.utc) + timedelta(days=365)
     delegation = grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog,
-                                  decision="atgardsprogram", document="Delegationsordning §4", by=people.rektor,
-                                  valid_until=until)
+                                  decision="atgardsprogram", document="Delegationsordning §4",
+                                  by=people.rektor, valid_until=until)
     [row] = delegations(db, people.unit)
     assert (row.id, row.decision, row.revoked_at) == (delegation, "atgardsprogram", None)
     revoke_delegation(db, delegation, by=people.rektor)

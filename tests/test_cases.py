@@ -48,7 +48,8 @@ def test_starting_a_case_creates_its_first_task_row_and_audit_events(db, people,
     assert kinds(db, case.id) == ["case_started", "task_created"]
     with db.read() as s:
         started = s.scalars(select(AuditEvent).where(AuditEvent.kind == "case_started")).one()
-    assert (started.actor_id, started.pupil_id, started.unit_id) == (people.teacher, people.pupil, people.unit)
+    assert (started.actor_id, started.pupil_id, started.unit_id) == \
+        (people.teacher, people.pupil, people.unit)
 
 
 def test_the_whole_chain_runs_to_its_end_with_every_step_logged(db, people, chain):

@@ -60,7 +60,8 @@ def test_due_rules_count_business_days_across_holidays_and_keep_the_time_of_day(
 
 def test_a_school_break_pauses_business_days_for_its_unit_only(db, people, chain):
     with db.write() as s:
-        s.add(SchoolBreak(unit_id=people.unit, name="Sportlov", first_day="2027-02-22", last_day="2027-02-26"))
+        s.add(SchoolBreak(unit_id=people.unit, name="Sportlov", first_day="2027-02-22",
+                          last_day="2027-02-26"))
     db.breaks.refresh()
     off = db.breaks.is_off(people.unit)
     start = datetime(2027, 2, 19, 10, 0, tzinfo=timezone.utc)  # a Friday before the break
@@ -82,7 +83,8 @@ def test_a_task_due_in_business_days_skips_its_units_break(db, people, tmp_path,
     with time_machine.travel(datetime(2026, 10, 30, 8, 0, tzinfo=timezone.utc), tick=False):  # Friday
         case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
     [task] = list_tasks(db, case_id=case.id, state="ready")
-    assert task.due_at == datetime(2026, 11, 10, 8, 0, tzinfo=timezone.utc)  # Mon 9 and Tue 10 after the break
+    # the break's weekdays do not count: Monday 9 and Tuesday 10 November are the two business days
+    assert task.due_at == datetime(2026, 11, 10, 8, 0, tzinfo=timezone.utc)
 
 
 POLICY = """

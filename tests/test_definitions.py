@@ -80,8 +80,8 @@ def test_an_external_entity_is_refused_and_never_read(db, tmp_path, where):
     if where == "attribute":
         xml = xml.replace('name="Uppgift Task_1"', 'name="&x;"')
     else:
-        xml = xml.replace('<bpmn:endEvent id="End_1"/>',
-                          '<bpmn:endEvent id="End_1"><bpmn:documentation>&x;</bpmn:documentation></bpmn:endEvent>')
+        xml = xml.replace('<bpmn:endEvent id="End_1"/>', '<bpmn:endEvent id="End_1">'
+                          '<bpmn:documentation>&x;</bpmn:documentation></bpmn:endEvent>')
     error = refused(db, xml)
     [problem] = error.problems
     assert "DOCTYPE" in problem.message and problem.line == 2 and "TOPSECRET" not in str(error)
@@ -121,7 +121,8 @@ def test_an_invalid_due_rule_is_refused(db):
 
 
 def test_bpmn_that_breaks_the_schema_is_refused_with_line(db):
-    xml = one_task().replace('<bpmn:endEvent id="End_1"/>', '<bpmn:endEvent id="End_1"><bpmn:bogus/></bpmn:endEvent>')
+    xml = one_task().replace('<bpmn:endEvent id="End_1"/>',
+                             '<bpmn:endEvent id="End_1"><bpmn:bogus/></bpmn:endEvent>')
     error = refused(db, xml)
     assert error.problems[0].line
 
@@ -152,7 +153,8 @@ def test_a_sandbox_escape_in_a_script_is_refused_at_the_script_line(db):
 
 def test_every_problem_is_reported_at_once(db):
     xml = process(user_task(form="saknas.json", due="snart") +
-                  '<bpmn:sequenceFlow id="Flow_e" sourceRef="Task_1" targetRef="End_1"/><bpmn:endEvent id="End_1"/>',
+                  '<bpmn:sequenceFlow id="Flow_e" sourceRef="Task_1" targetRef="End_1"/>'
+                  '<bpmn:endEvent id="End_1"/>',
                   lane="Okänd")
     error = refused(db, xml)
     assert len(error.problems) == 3

@@ -37,8 +37,9 @@ def render_settings() -> str:
              "parse stops Elevflow with a message naming it). `NAME_FILE` may name a file holding the value,",
              "for secrets. `elevflow settings` prints the values in force.", ""]
     for s in settings.SETTINGS:
-        lines += [f"## `{s.name}`", "", s.help, "", f"Default: `{s.default or '(empty)'}`"
-                  if s.name != "ELEVFLOW_PROCESSES_DIR" else "Default: the `processes/` folder of this checkout", ""]
+        default = ("Default: the `processes/` folder of this checkout" if s.name == "ELEVFLOW_PROCESSES_DIR"
+                   else f"Default: `{s.default or '(empty)'}`")
+        lines += [f"## `{s.name}`", "", s.help, "", default, ""]
     return "\n".join(lines)
 
 

@@ -47,8 +47,9 @@ def test_encoding_matches_spiffworkflow_and_round_trips():
         blob = state.dump(workflow)
         restored = state.load(blob, state.SERIALIZER_VERSION, spec, subs, sandbox.script_engine())
     assert state._CONVERTER.to_dict(restored) == state._CONVERTER.to_dict(workflow)
-    assert state.load(state.dump(workflow, compress=True), state.SERIALIZER_VERSION, spec, subs,
-                      sandbox.script_engine()).get_tasks(state=TaskState.READY)[0].task_spec.name == "Task_utredning"
+    compressed = state.load(state.dump(workflow, compress=True), state.SERIALIZER_VERSION, spec, subs,
+                            sandbox.script_engine())
+    assert compressed.get_tasks(state=TaskState.READY)[0].task_spec.name == "Task_utredning"
 
 
 def test_encoding_matches_spiffworkflow_through_call_activities(tmp_path):

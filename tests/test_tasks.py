@@ -57,7 +57,8 @@ def test_invalid_form_data_gives_per_field_errors_and_changes_nothing(db, people
 
 def test_a_missing_required_field_is_named(db, people, case):
     with pytest.raises(FormValidationError) as info:
-        complete_task(db, ready(db, case.id)[0].id, {"beskrivning": "tillräckligt lång text"}, by=people.teacher)
+        complete_task(db, ready(db, case.id)[0].id, {"beskrivning": "tillräckligt lång text"},
+                      by=people.teacher)
     assert info.value.errors == {"anmalan_datum": ["required"]}
 
 
@@ -225,7 +226,8 @@ def test_concurrent_completion_from_processes_has_exactly_one_winner(db, db_url,
     contenders = 4
     with ctx.Manager() as manager:
         barrier, results = manager.Barrier(contenders), manager.list()
-        procs = [ctx.Process(target=_process_race, args=(db_url, str(task.id), people.teacher, barrier, results))
+        procs = [ctx.Process(target=_process_race,
+                             args=(db_url, str(task.id), people.teacher, barrier, results))
                  for _ in range(contenders)]
         for p in procs:
             p.start()

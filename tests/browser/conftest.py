@@ -39,7 +39,8 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
-    context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    context = browser.new_context(  # type: ignore[attr-defined]
+        locale="sv-SE", viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     yield tab
     context.close()
