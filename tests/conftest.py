@@ -18,9 +18,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from engine import Database, deploy_path, org, upgrade
+from engine import Database, deploy_path, list_tasks, org, upgrade
 
 T = TypeVar("T")
+# A teacher's report to the rektor that the test support chain (fixtures/stodkedja) accepts.
+REPORT = {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."}
 FIXTURES = Path(__file__).parent / "fixtures"
 POSTGRES_URL = os.environ.get("ELEVFLOW_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/elevflow_test")
@@ -96,6 +98,11 @@ def db(db_url: str):
     database = Database(db_url)
     yield database
     database.dispose()
+
+
+def ready(db: Database, case_id: int) -> list:
+    """A case's open task rows."""
+    return list_tasks(db, case_id=case_id, state="ready")
 
 
 def concurrently(db_url: str, work: Callable[[Database], T], count: int = 2) -> list[T | BaseException]:

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from conftest import REPORT
 from sqlalchemy import select
 
 from engine import (
@@ -30,8 +31,6 @@ from engine.assignment import (
 from engine.bpmnxml import NS, parse
 from engine.models import AuditEvent
 from engine.roles import ROLES, role_for_lane
-
-REPORT = {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."}
 
 
 def events(db, kind):

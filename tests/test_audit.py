@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+from conftest import REPORT
 from sqlalchemy import delete, select, update
 
 from engine import complete_task, list_tasks, start_case, verify_audit
 from engine.cli import main
 from engine.models import AuditEvent
-
-REPORT = {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."}
 
 
 @pytest.fixture

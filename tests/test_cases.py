@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 from bpmn_builder import FORM, script
+from conftest import REPORT, ready
 from sqlalchemy import func, select
 
 from engine import (
@@ -24,12 +25,6 @@ from engine import (
     timers,
 )
 from engine.models import AuditEvent, Case, Timer
-
-REPORT = {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."}
-
-
-def ready(db, case_id):
-    return list_tasks(db, case_id=case_id, state="ready")
 
 
 def kinds(db, case_id):
@@ -211,7 +206,7 @@ def test_a_new_version_does_not_move_running_cases(db, people, chain):
     import tempfile
     from pathlib import Path
 
-    from conftest import FIXTURES
+    from conftest import FIXTURES, REPORT, ready
 
     from engine import deploy_path
     with tempfile.TemporaryDirectory() as tmp:

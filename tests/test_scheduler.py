@@ -8,14 +8,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 from click.testing import CliRunner
+from conftest import REPORT
 from sqlalchemy import func, select
 
 from engine import Database, complete_task, list_tasks, start_case, verify_audit
 from engine.cli import main
 from engine.models import AuditEvent, Timer
 from engine.scheduler import run_once, start_background
-
-REPORT = {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."}
 
 
 def waiting_cases(db, people, count, when):

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from bpmn_builder import FORM, process
+from conftest import REPORT, ready
 from sqlalchemy import func, select
 
 from engine import (
@@ -19,17 +20,10 @@ from engine import (
     deploy,
     get_case,
     inbox,
-    list_tasks,
     start_case,
     verify_audit,
 )
 from engine.models import AuditEvent
-
-REPORT = {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."}
-
-
-def ready(db, case_id):
-    return list_tasks(db, case_id=case_id, state="ready")
 
 
 def audit_count(db):
