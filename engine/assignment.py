@@ -23,7 +23,7 @@ NON_DELEGABLE = frozenset({"sarskild_undervisningsgrupp", "enskild_undervisning"
                            "anpassad_studiegang"})
 
 _TASK = """SELECT id, case_id, pupil_id, unit_id, role, name, state, assignee_id FROM tasks WHERE id = :id"""
-TASK = {"sqlite": Sql(_TASK), "postgresql": Sql(_TASK + " FOR UPDATE")}
+TASK = {"sqlite": Sql(_TASK), "postgresql": Sql(_TASK + " FOR NO KEY UPDATE")}
 # Guarded by the holder the caller saw, so a concurrent claim makes this one change nothing.
 SET_ASSIGNEE = {True: Sql("UPDATE tasks SET assignee_id = :to WHERE id = :id AND state = 'ready' "
                           "AND assignee_id IS NULL"),
@@ -36,7 +36,7 @@ INSERT_DELEGATION = Sql("""INSERT INTO delegations (unit_id, delegate_id, decisi
     valid_from, valid_until, created_at) VALUES (:unit_id, :delegate_id, :decision, :document, :granted_by,
     :valid_from, :valid_until, :now) RETURNING id""")
 _DELEGATION = "SELECT unit_id, revoked_at, delegate_id, decision FROM delegations WHERE id = :id"
-DELEGATION = {"sqlite": Sql(_DELEGATION), "postgresql": Sql(_DELEGATION + " FOR UPDATE")}
+DELEGATION = {"sqlite": Sql(_DELEGATION), "postgresql": Sql(_DELEGATION + " FOR NO KEY UPDATE")}
 REVOKE = Sql("UPDATE delegations SET revoked_at = :now, revoked_by = :by WHERE id = :id")
 ANY_DELEGATION = Sql("""SELECT 1 FROM delegations WHERE unit_id = :unit_id AND delegate_id = :user_id
     AND revoked_at IS NULL AND valid_from <= :now AND (valid_until IS NULL OR valid_until > :now)""")

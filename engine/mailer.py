@@ -44,7 +44,7 @@ INSERT = Sql("""INSERT INTO outgoing_emails (to_address, subject, body, created_
     VALUES (:to, :subject, :body, :now, :now, 0)""")
 _NEXT_DUE = """SELECT id, to_address, subject, body, created_at, attempts FROM outgoing_emails
     WHERE sent_at IS NULL AND send_after <= :now AND attempts < :max ORDER BY send_after, id LIMIT 1"""
-NEXT_DUE = {"sqlite": Sql(_NEXT_DUE), "postgresql": Sql(_NEXT_DUE + " FOR UPDATE SKIP LOCKED")}
+NEXT_DUE = {"sqlite": Sql(_NEXT_DUE), "postgresql": Sql(_NEXT_DUE + " FOR NO KEY UPDATE SKIP LOCKED")}
 LEASE_ROW = Sql("""UPDATE outgoing_emails SET send_after = :until, attempts = attempts + 1
     WHERE id = :id AND sent_at IS NULL AND send_after <= :now AND attempts < :max""")
 MARK_SENT = Sql("UPDATE outgoing_emails SET sent_at = :now, last_error = NULL WHERE id = :id")

@@ -16,7 +16,7 @@ from .store import Database
 
 _NEXT = """SELECT id, case_id, process_key, bpmn_id, role, unit_id, pupil_id, assignee_id, due_at,
     notice_level FROM tasks WHERE state = 'ready' AND notice_at <= :now ORDER BY notice_at LIMIT 1"""
-NEXT = {"sqlite": Sql(_NEXT), "postgresql": Sql(_NEXT + " FOR UPDATE SKIP LOCKED")}
+NEXT = {"sqlite": Sql(_NEXT), "postgresql": Sql(_NEXT + " FOR NO KEY UPDATE SKIP LOCKED")}
 ADVANCE = Sql("""UPDATE tasks SET notice_level = :level, notice_at = :next WHERE id = :id
     AND notice_level = :was""")
 ROLE_HOLDERS = Sql("""SELECT DISTINCT r.user_id, r.role FROM role_assignments r

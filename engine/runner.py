@@ -41,7 +41,7 @@ SAVE_CASE = Sql("""UPDATE cases SET state = :state, row_version = :new_version, 
     ended_at = :ended_at, serializer_version = :serializer WHERE id = :id AND row_version = :version""")
 CASE_COLUMNS = "id, process_version_id, process_key, pupil_id, unit_id, status, row_version"
 LOCK_CASE = {"sqlite": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"),
-             "postgresql": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id FOR UPDATE")}
+             "postgresql": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id FOR NO KEY UPDATE")}
 CASE_STATE = Sql("SELECT state, serializer_version FROM cases WHERE id = :id")
 # A task may only go to an active user who works at the case's school unit (need to know).
 MAY_HOLD = Sql("""SELECT 1 FROM users u JOIN role_assignments r ON r.user_id = u.id

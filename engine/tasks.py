@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
@@ -10,7 +11,7 @@ from uuid import UUID
 from sqlalchemy import Integer, bindparam, select, union_all
 
 from . import access, assignment, cases, runner
-from .dbapi import Sql
+from .dbapi import Sql, Tx
 from .errors import ConflictError, FormValidationError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
 from .models import Case, RoleAssignment, TaskRow
@@ -44,7 +45,7 @@ _TASK_FOR_STEP = """SELECT t.id, t.case_id, t.process_key, t.bpmn_id, t.name, t.
     t.assignee_id, t.state, t.form, t.completed_at, t.completed_by, c.process_version_id, c.status,
     c.row_version, r.role FROM tasks t JOIN cases c ON c.id = t.case_id
     LEFT JOIN role_assignments r ON r.unit_id = t.unit_id AND r.user_id = :user_id WHERE t.id = :id"""
-TASK_FOR_STEP = {"sqlite": Sql(_TASK_FOR_STEP), "postgresql": Sql(_TASK_FOR_STEP + " FOR UPDATE OF t, c")}
+TASK_FOR_STEP = {"sqlite": Sql(_TASK_FOR_STEP), "postgresql": Sql(_TASK_FOR_STEP + " FOR NO KEY UPDATE OF t, c")}
 MARK_COMPLETED = Sql("""UPDATE tasks SET state = 'completed', completed_at = :now, completed_by = :by,
     data = :data WHERE id = :id AND state = 'ready'""")
 
@@ -82,8 +83,36 @@ class Completed:
     case_row_version: int
 
 
+@dataclass(frozen=True)
+class StepContext:
+    """What a `within` hook of complete_task is told about the step it runs inside.
+
+    `task_data` is the task's data after it ran: the case's data merged with the submitted data.
+    `decision`, `non_delegable` and `delegation_id` come from the task's BPMN properties and the signing
+    check (`delegation_id` is None when the rektor signs, or when the task is no decision). A hook may
+    put keys in `audit_data`; they are added to the step's `decision_signed` audit event.
+    """
+
+    task_id: UUID
+    case_id: int
+    pupil_id: int
+    unit_id: int
+    process_key: str
+    bpmn_id: str
+    name: str
+    by: int
+    now: datetime
+    data: dict[str, Any]
+    task_data: dict[str, Any]
+    decision: str | None
+    non_delegable: bool
+    delegation_id: int | None
+    audit_data: dict[str, Any] = field(default_factory=dict)
+
+
 def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int,
-                  expected_row_version: int | None = None) -> Completed:
+                  expected_row_version: int | None = None,
+                  within: Callable[[Tx, StepContext], None] | None = None) -> Completed:
     """Complete a ready task with the submitted form data, and run the case on to its next wait.
 
     Algorithm (one transaction; any failure leaves everything as it was):
@@ -95,8 +124,10 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
        is neither its assignee nor a holder of its lane's role at the unit, and — if the caller says which
        case version it saw — a case that has moved on since.
     4. Validate the data against the task's JSON Schema (FormValidationError maps field to messages).
-    5. Run the step, then write case state (guarded by row_version), task rows, timers and audit events.
-    6. After the commit, keep the workflow in memory for the case's next step.
+    5. Run the step. If `within` is given, call it now with the transaction and a StepContext: what it
+       writes commits or rolls back with the step (an exception from it undoes the whole step).
+    6. Write case state (guarded by row_version), task rows, timers and audit events.
+    7. After the commit, keep the workflow in memory for the case's next step.
     """
     task_id = _uuid(task_id)
     ensure_json(data, "submitted data")
@@ -133,13 +164,20 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
         except Exception as exc:  # SpiffWorkflow wraps script and expression errors
             raise runner.translate(exc) from exc
         run.advance()
+        extra: dict[str, Any] = {}
+        if within is not None:
+            context = StepContext(task_id, row.case_id, row.pupil_id, row.unit_id, row.process_key,
+                                  row.bpmn_id, row.name, by, now, data, dict(task.data), meta.decision,
+                                  meta.non_delegable, delegation)
+            within(tx, context)
+            extra = context.audit_data
         digest = runner.data_digest(data)
         run.event("task_completed", task_id=str(task_id), bpmn_id=row.bpmn_id, name=row.name,
                   fields=sorted(data), data_sha256=digest)
-        if meta.decision:
-            run.event("decision_signed", task_id=str(task_id), decision=meta.decision,
-                      non_delegable=meta.non_delegable, signer_id=by, delegation_id=delegation,
-                      data_sha256=digest)
+        if meta.decision:  # the hook's keys are added; they never replace the engine's own
+            run.event("decision_signed", **{**extra, "task_id": str(task_id), "decision": meta.decision,
+                                            "non_delegable": meta.non_delegable, "signer_id": by,
+                                            "delegation_id": delegation, "data_sha256": digest})
         tx.execute(MARK_COMPLETED, {"id": tx.uuid(task_id), "now": tx.time(now), "by": by,
                                     "data": tx.json(data)})
         run.finish(completed={task_id})

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 _NEXT_DUE = """SELECT t.id, t.case_id FROM timers t JOIN cases c ON c.id = t.case_id WHERE t.due_at <= :now
     ORDER BY t.due_at LIMIT 1"""
-NEXT_DUE = {"sqlite": Sql(_NEXT_DUE), "postgresql": Sql(_NEXT_DUE + " FOR UPDATE OF c SKIP LOCKED")}
+NEXT_DUE = {"sqlite": Sql(_NEXT_DUE), "postgresql": Sql(_NEXT_DUE + " FOR NO KEY UPDATE OF c SKIP LOCKED")}
 POSTPONE = Sql("UPDATE timers SET due_at = :later WHERE id = :id AND due_at <= :now")
 
 
@@ -31,7 +31,10 @@ def fire_one(db: Database, now: datetime | None = None) -> bool:
     2. Load its case, let SpiffWorkflow fire every timer that is due, run on, save the step (the step
        rewrites the case's timer rows, removing the fired ones).
     3. If the step fired nothing (the clock said not yet) or failed (rolled back to a savepoint), push
-       the row's due_at forward so the loop cannot spin on it.
+       the row's due_at forward so the loop cannot spin on it — unless it failed only because it met
+       a concurrent step (a deadlock), when the next call simply claims it again.
+    Rows are locked FOR NO KEY UPDATE: it excludes other steps but not the foreign-key checks of
+    rows that merely refer to the case (a notification, a log entry), so those never deadlock with it.
     """
     now = now or datetime.now(timezone.utc)
     run = None
@@ -43,13 +46,21 @@ def fire_one(db: Database, now: datetime | None = None) -> bool:
         try:
             with tx.savepoint():
                 run = _fire(db, tx, case_id, now)
-        except Exception:  # a broken case must not stop every other case's timers
+        except Exception as exc:  # a broken case must not stop every other case's timers
+            if _transient(exc):  # lost a race with another step: the next call claims it again
+                log.info("timer %s of case %s met a concurrent step (%s); retrying", timer_id, case_id, exc)
+                return True
             log.exception("timer %s of case %s failed; trying again after %s", timer_id, case_id, RETRY_AFTER)
             run = None
         tx.execute(POSTPONE, {"id": timer_id, "now": tx.time(now), "later": tx.time(now + RETRY_AFTER)})
     if run is not None:
         runner.keep_live(db, run)
     return True
+
+
+def _transient(exc: BaseException) -> bool:
+    """A deadlock or serialization failure: PostgreSQL's word that trying again will work."""
+    return getattr(exc, "sqlstate", None) in {"40P01", "40001"}
 
 
 def _fire(db: Database, tx: Tx, case_id: int, now: datetime) -> runner.Run | None:
