@@ -5,6 +5,18 @@ No web framework is imported here; the web app, the command line and the schedul
 from .audit import verify as verify_audit
 from .cases import cancel_case, case_data, get_case, list_cases, start_case
 from .definitions import deploy, deploy_path, versions
+from .documents import render_decision
+from .drafts import (
+    delete_draft,
+    delete_filter,
+    filters_for,
+    follow_ups_due,
+    load_draft,
+    purge_drafts,
+    save_draft,
+    save_filter,
+    set_follow_up,
+)
 from .errors import (
     ConflictError,
     DataNotJSONError,
@@ -18,12 +30,31 @@ from .errors import (
     WorkflowError,
 )
 from .schema import upgrade
+from .signing import decision_document, sign_decision, verify_document
 from .store import Database
-from .tasks import complete_task, get_task, inbox, list_tasks
+from .tasks import StepContext, complete_task, get_task, inbox, list_tasks
+from .visibility import (
+    NotVisibleError,
+    access_history,
+    can_view_case,
+    case_timeline,
+    open_case,
+    release_medical,
+    task_data_for,
+    visible_cases,
+)
 
 __all__ = [
     "Database", "upgrade", "deploy", "deploy_path", "versions", "start_case", "cancel_case", "get_case",
     "list_cases", "case_data", "complete_task", "get_task", "inbox", "list_tasks", "verify_audit",
     "ElevflowError", "DefinitionError", "Problem", "SandboxError", "FormValidationError", "DataNotJSONError",
-    "ConflictError", "NotFoundError", "PermissionDeniedError", "WorkflowError",
+    "ConflictError", "NotFoundError", "PermissionDeniedError", "WorkflowError", "StepContext",
+    # need-to-know and the access log (visibility.py)
+    "can_view_case", "open_case", "visible_cases", "access_history", "case_timeline", "task_data_for",
+    "release_medical", "NotVisibleError",
+    # a user's own drafts, follow-ups and saved filters (drafts.py)
+    "save_draft", "load_draft", "delete_draft", "purge_drafts", "set_follow_up", "follow_ups_due",
+    "save_filter", "filters_for", "delete_filter",
+    # decision documents and signing (documents.py, signing.py)
+    "render_decision", "sign_decision", "decision_document", "verify_document",
 ]

@@ -30,7 +30,7 @@ KINDS = {
     "definition_deployed", "case_started", "case_completed", "case_cancelled", "task_created",
     "task_assigned", "task_completed", "task_cancelled", "gateway_taken", "timer_fired",
     "decision_signed", "case_linked", "task_released", "delegation_granted", "delegation_revoked",
-    "deadline_reminder", "deadline_escalated", "organisation_imported",
+    "deadline_reminder", "deadline_escalated", "organisation_imported", "medical_released",
 }
 
 

@@ -1,9 +1,9 @@
 """The daily digest: one e-mail a day, for users who ask for it, saying how many tasks wait.
 
 A user with ``daily_digest`` set gets no e-mail per event (notify.py keeps those in-app only); instead,
-once per Swedish calendar day from ELEVFLOW_DIGEST_HOUR on, one e-mail with two numbers — tasks waiting for them
-(assigned to them, or open in a lane their roles serve at their units: what their inbox shows) and how
-many of those are overdue — and a link. No pupil, no case, no routine: see notify.py for why.
+once per Swedish calendar day from ELEVFLOW_DIGEST_HOUR on, one e-mail with two numbers — tasks
+waiting for them (assigned to them, or open in a lane their roles serve at their units: what their
+inbox shows) and how many of those are overdue — and a link. No pupil, no case, no routine: see notify.py for why.
 """
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def send_digests(db: Database, now: datetime | None = None) -> int:
     """Queue today's digest for every user who takes one and has not had it; return how many were queued.
 
     Algorithm (one short transaction per user; several schedulers may run it at once):
-    1. Nothing before ELEVFLOW_DIGEST_HOUR Swedish time, and nothing at all without SMTP (the day is not used up).
+    1. Nothing before ELEVFLOW_DIGEST_HOUR Swedish time, and nothing at all without SMTP (the day is not
+       used up).
     2. List the candidates: active, digest on, an e-mail address, last_digest_on not today.
     3. For each, in one transaction: claim the day with a conditional UPDATE (last_digest_on := today
        WHERE it is not today yet). A row count of 0 means another scheduler claimed it first (PostgreSQL:

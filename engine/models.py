@@ -220,7 +220,7 @@ class Case(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("school_units.id"))
     parent_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     status: Mapped[str] = mapped_column(String(20))  # running | completed | cancelled
-    started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     row_version: Mapped[int] = mapped_column(Integer)  # optimistic lock: +1 on every step
@@ -235,6 +235,7 @@ class TaskRow(Base):
     __table_args__ = (
         Index("ix_tasks_assignee_open", "assignee_id", "due_at", postgresql_where=text("state = 'ready'"),
               sqlite_where=text("state = 'ready'")),
+        Index("ix_tasks_assignee", "assignee_id"),  # every task a person held: need-to-know checks
         Index("ix_tasks_pool_open", "unit_id", "role", "due_at",
               postgresql_where=text("state = 'ready' AND assignee_id IS NULL"),
               sqlite_where=text("state = 'ready' AND assignee_id IS NULL")),
@@ -253,7 +254,7 @@ class TaskRow(Base):
     created_at: Mapped[datetime]
     due_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
-    completed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    completed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Reminders and escalation: when the next notice is due, and how far the task has come
     # (0 none sent, 1 reminded, 2 escalated to the rektor, 3 escalated to the huvudman).
@@ -281,8 +282,8 @@ class OutgoingEmail(Base):
     """An e-mail waiting to be sent: written in the transaction that decided to send it, sent after."""
 
     __tablename__ = "outgoing_emails"
-    __table_args__ = (Index("ix_outgoing_emails_unsent", "send_after", postgresql_where=text("sent_at IS NULL"),
-                            sqlite_where=text("sent_at IS NULL")),)
+    __table_args__ = (Index("ix_outgoing_emails_unsent", "send_after",
+                            postgresql_where=text("sent_at IS NULL"), sqlite_where=text("sent_at IS NULL")),)
     id: Mapped[int] = mapped_column(primary_key=True)
     to_address: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(300))

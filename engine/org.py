@@ -54,7 +54,8 @@ def add_pupil(session: Session, unit_id: int, given_name: str, family_name: str,
     return row
 
 
-def add_break(db: Database, name: str, first_day: str, last_day: str, unit_code: str | None = None) -> SchoolBreak:
+def add_break(db: Database, name: str, first_day: str, last_day: str,
+              unit_code: str | None = None) -> SchoolBreak:
     """Record a school break (lov) that business days skip, for one unit (by skolenhetskod) or all."""
     try:
         first, last = date.fromisoformat(first_day), date.fromisoformat(last_day)

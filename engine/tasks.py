@@ -45,7 +45,8 @@ _TASK_FOR_STEP = """SELECT t.id, t.case_id, t.process_key, t.bpmn_id, t.name, t.
     t.assignee_id, t.state, t.form, t.completed_at, t.completed_by, c.process_version_id, c.status,
     c.row_version, r.role FROM tasks t JOIN cases c ON c.id = t.case_id
     LEFT JOIN role_assignments r ON r.unit_id = t.unit_id AND r.user_id = :user_id WHERE t.id = :id"""
-TASK_FOR_STEP = {"sqlite": Sql(_TASK_FOR_STEP), "postgresql": Sql(_TASK_FOR_STEP + " FOR NO KEY UPDATE OF t, c")}
+TASK_FOR_STEP = {"sqlite": Sql(_TASK_FOR_STEP),
+                 "postgresql": Sql(_TASK_FOR_STEP + " FOR NO KEY UPDATE OF t, c")}
 MARK_COMPLETED = Sql("""UPDATE tasks SET state = 'completed', completed_at = :now, completed_by = :by,
     data = :data WHERE id = :id AND state = 'ready'""")
 

@@ -109,10 +109,20 @@ def upgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('password_hash', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('language', sa.String(length=5), server_default='sv', nullable=False))
-
+    # Need-to-know checks look for every case a person started, held a task in or completed one of.
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cases_started_by'), ['started_by'], unique=False)
+    with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.create_index('ix_tasks_assignee', ['assignee_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tasks_completed_by'), ['completed_by'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tasks_completed_by'))
+        batch_op.drop_index('ix_tasks_assignee')
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cases_started_by'))
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('language')
         batch_op.drop_column('password_hash')

@@ -1,0 +1,303 @@
+"""Decision documents as PDF, in Swedish, saying what the law asks (domain brief §2.5, §2.7, §8).
+
+Two layers. `decision_content` builds a `Document` (title, legal ground, sections of label–value rows,
+tables and paragraphs) from a case's data, read by the keys of the shipped routine `sarskilt_stod`
+(docs/processes.md); a missing field prints as "—". `render` lays a Document out with fpdf2.
+
+Identical input gives identical bytes, so a document's SHA-256 can be reproduced: the PDF's creation
+date is the signing time, nothing random goes in, and the font is the one shipped in engine/fonts/
+(DejaVu Sans, subset to Latin, Greek and Cyrillic scripts — fpdf2's built-in fonts know only Latin-1,
+so a name like "Łukasz" or a typed "–" would fail). Text is NFC-normalised; a character the font lacks
+prints as "?".
+"""
+from __future__ import annotations
+
+import functools
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+MISSING = "—"
+FONT_DIRS = [Path(__file__).parent / "fonts", Path("/usr/share/fonts/truetype/dejavu")]
+
+TITLES = {  # kind -> (title, legal ground)
+    "atgardsprogram": ("Beslut om åtgärdsprogram", "3 kap. 9 § skollagen (2010:800)"),
+    "sarskild_undervisningsgrupp": ("Beslut om åtgärdsprogram – särskild undervisningsgrupp",
+                                    "3 kap. 9 och 11 §§ skollagen (2010:800)"),
+    "enskild_undervisning": ("Beslut om åtgärdsprogram – enskild undervisning",
+                             "3 kap. 9 och 11 §§ skollagen (2010:800)"),
+    "distansundervisning": ("Beslut om åtgärdsprogram – distansundervisning",
+                            "3 kap. 9 och 11 a §§ skollagen (2010:800)"),
+    "anpassad_studiegang": ("Beslut om åtgärdsprogram – anpassad studiegång",
+                            "3 kap. 9 och 12 §§ skollagen (2010:800)"),
+    "ej_atgardsprogram": ("Beslut att inte utarbeta åtgärdsprogram", "3 kap. 9 § skollagen (2010:800)"),
+    "avslut_atgardsprogram": ("Beslut att avsluta åtgärdsprogram", "3 kap. 9 § skollagen (2010:800)"),
+    "avvisning_overklagande": ("Beslut att avvisa överklagande", "45 § förvaltningslagen (2017:900)"),
+    "program": ("Åtgärdsprogram", "3 kap. 9 § skollagen (2010:800)"),
+}
+SPECIAL_FORMS = {"sarskild_undervisningsgrupp", "enskild_undervisning", "distansundervisning",
+                 "anpassad_studiegang"}
+PROGRAMME_KINDS = {"atgardsprogram", "program"} | SPECIAL_FORMS
+DATE_KEYS = {"ej_atgardsprogram": "beslut_ej_datum", "avslut_atgardsprogram": "beslut_avslut_datum",
+             "avvisning_overklagande": "avvisning_datum"}  # otherwise beslut_ap_datum
+REASON_KEYS = {"ej_atgardsprogram": "beslut_ej_motivering",
+               "avslut_atgardsprogram": "beslut_avslut_motivering",
+               "avvisning_overklagande": "avvisning_motivering"}  # otherwise beslut_ap_motivering
+# The titles of the forms' choices (tests/test_documents.py keeps them in step with the forms).
+LABELS: dict[str, dict[str, str]] = {
+    "niva": {"organisation": "Organisationsnivå", "grupp": "Gruppnivå", "individ": "Individnivå"},
+    "sarskild_form": {"ingen": "Ingen särskild form",
+                      "sarskild_undervisningsgrupp": "Särskild undervisningsgrupp",
+                      "enskild_undervisning": "Enskild undervisning",
+                      "anpassad_studiegang": "Anpassad studiegång",
+                      "distansundervisning": "Distansundervisning"},
+    "delaktighet_satt": {"mote": "Möte", "digitalt_mote": "Digitalt möte", "telefon": "Telefon",
+                         "skriftligt": "Skriftligt", "avstod": "Erbjöds men avstod"},
+    "bedomning_sarskilt_stod": {"behov": "Eleven är i behov av särskilt stöd",
+                                "ej_behov": "Eleven är inte i behov av särskilt stöd"},
+    "avslut_anledning": {"behov_upphort": "Behovet av särskilt stöd har upphört",
+                         "lamnar_enheten": "Eleven lämnar skolenheten"},
+    "utvardering_slutsats": {"fortsatt": "Programmet fortsätter oförändrat",
+                             "revidera": "Programmet revideras – nytt beslut",
+                             "avsluta": "Programmet avslutas – nytt beslut"},
+}
+APPEAL_HEADING = "Hur man överklagar beslutet"
+RECEIPT_COLUMNS = ("Mottagare", "Mottaget datum", "Hur beslutet lämnades")
+RECEIPT_HEADING = "Delgivning"
+
+
+def appeal_instructions(unit_name: str) -> tuple[str, ...]:
+    """Överklagandehänvisning (28 kap. 16 § skollagen; 33 och 43–46 §§ förvaltningslagen)."""
+    return (
+        "Beslutet kan överklagas hos Skolväsendets överklagandenämnd (28 kap. 16 § skollagen).",
+        "Vem får överklaga: eleven själv om eleven har fyllt 16 år, annars elevens vårdnadshavare. "
+        "Har eleven två vårdnadshavare ska båda stå bakom överklagandet.",
+        "Så gör du: överklagandet ska vara skriftligt. Skriv vilket beslut du överklagar, vilken ändring du "
+        "vill ha och varför. Skriv ditt namn, din adress, ditt telefonnummer eller din e-postadress, och "
+        "underteckna överklagandet.",
+        f"Skicka eller lämna överklagandet till beslutsfattaren på {unit_name or MISSING}, inte direkt till "
+        "nämnden.",
+        "Överklagandet måste ha kommit in inom tre veckor från den dag du fick del av beslutet. "
+        "Kommer det in för sent kan det avvisas.",
+        "Därefter prövar beslutsfattaren om beslutet ska ändras. Ändras det inte skickas överklagandet "
+        "med ett yttrande till Skolväsendets överklagandenämnd, vars beslut inte kan överklagas.",
+        "Behöver du hjälp att överklaga kan du vända dig till rektor eller skolans expedition.",
+    )
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    rows: tuple[tuple[str, str], ...] = ()  # label, value
+    table: tuple[tuple[str, ...], ...] = ()  # the first row is the table's heading
+    paragraphs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    legal_ground: str
+    sections: tuple[Section, ...]
+
+    def text(self) -> str:
+        """Everything the document says, as plain text (for tests and search)."""
+        parts = [self.title, self.legal_ground]
+        for s in self.sections:
+            parts += [s.heading, *(f"{k}: {v}" for k, v in s.rows), *(" | ".join(r) for r in s.table),
+                      *s.paragraphs]
+        return "\n".join(parts)
+
+
+def _v(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if value is None or value == "" or value == []:
+        return MISSING
+    if isinstance(value, bool):
+        return "Ja" if value else "Nej"
+    return LABELS.get(key, {}).get(value, str(value)) if isinstance(value, str) else str(value)
+
+
+def _table(heading: tuple[str, ...], items: Any, keys: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    rows = [tuple(_v(item, k) for k in keys) for item in items if isinstance(item, dict)] \
+        if isinstance(items, list) else []
+    return (heading, *(rows or [tuple(MISSING for _ in keys)]))
+
+
+def _programme(kind: str, d: dict[str, Any]) -> list[Section]:
+    investigation = d.get("ap_utredning_referens") or (
+        f"Utredning avslutad {d['utredning_avslutad_datum']}" if d.get("utredning_avslutad_datum") else None)
+    special = [("Form", LABELS["sarskild_form"].get(kind) or _v(d, "sarskild_form"))]
+    notes: tuple[str, ...] = ()
+    if kind in SPECIAL_FORMS:
+        special += [("Omfattning", _v(d, "sarskild_form_omfattning")),
+                    ("Särskilda skäl", _v(d, "sarskild_form_sarskilda_skal"))]
+        if kind == "distansundervisning":
+            special += [("Vårdnadshavarnas medgivande", _v(d, "distans_medgivande")),
+                        ("Medgivande lämnat", _v(d, "distans_medgivande_datum"))]
+        notes = ("Beslutet fattas av rektor personligen och får inte delegeras (3 kap. 9 § andra stycket "
+                 "skollagen).",)
+    who = d.get("uppfoljning_ansvarig_namn") or MISSING
+    return [
+        Section("Utredning som beslutet grundar sig på", rows=(
+            ("Utredning", investigation or MISSING),
+            ("Pedagogisk bedömning", _v(d, "bedomning_sarskilt_stod")))),
+        Section("Elevens behov av särskilt stöd", table=_table(("Område", "Behov"), d.get("ap_behov"),
+                                                                ("omrade", "behov"))),
+        Section("Åtgärder", table=_table(("Åtgärd", "Nivå", "Omfattning och frekvens", "Ansvarig"),
+                                         d.get("ap_atgarder"), ("atgard", "niva", "omfattning", "ansvarig"))),
+        Section("Särskild form av stöd", rows=tuple(special), paragraphs=notes),
+        Section("Uppföljning och utvärdering", rows=(
+            ("Uppföljning, när", _v(d, "uppfoljning_datum")), ("Uppföljning, av vem", who),
+            ("Utvärdering, när", _v(d, "uppfoljning_datum")), ("Utvärdering, av vem", who),
+            ("Ansvarig för åtgärdsprogrammet", _v(d, "ap_ansvarig_beskrivning")))),
+        Section("Elevens och vårdnadshavarnas delaktighet", rows=(
+            ("Delaktighet erbjuden", _v(d, "delaktighet_erbjuden_datum")), ("Hur", _v(d, "delaktighet_satt")),
+            ("Elevens synpunkter", _v(d, "elevens_synpunkter")),
+            ("Vårdnadshavarnas synpunkter", _v(d, "vardnadshavarnas_synpunkter")))),
+    ]
+
+
+def _body(kind: str, d: dict[str, Any]) -> list[Section]:
+    """The sections between the parties and the reasons, per kind of decision."""
+    if kind in PROGRAMME_KINDS:
+        said = () if kind == "program" else ("Ett åtgärdsprogram upprättas för eleven enligt nedan.",)
+        return [Section("Beslut", paragraphs=said)] * bool(said) + _programme(kind, d)
+    if kind == "ej_atgardsprogram":
+        return [Section("Beslut", paragraphs=("Något åtgärdsprogram ska inte utarbetas för eleven.",)),
+                Section("Utredning som beslutet grundar sig på", rows=(
+                    ("Utredningen avslutad", _v(d, "utredning_avslutad_datum")),
+                    ("Pedagogisk bedömning", _v(d, "bedomning_sarskilt_stod")))),
+                Section("Hur elevens behov tillgodoses", paragraphs=(_v(d, "beslut_ej_behov_tillgodoses"),))]
+    if kind == "avslut_atgardsprogram":
+        return [Section("Beslut", paragraphs=("Elevens åtgärdsprogram avslutas.",)),
+                Section("Åtgärdsprogrammet som avslutas", rows=(("Beslutat", _v(d, "beslut_ap_datum")),)),
+                Section("Utvärdering och uppdaterad bedömning", rows=(
+                    ("Utvärdering", _v(d, "utvardering_datum")), ("Slutsats", _v(d, "utvardering_slutsats")),
+                    ("Uppdaterad bedömning, datum", _v(d, "bedomning_uppdaterad_datum")),
+                    ("Uppdaterad bedömning", _v(d, "bedomning_uppdaterad")),
+                    ("Anledning till avslut", _v(d, "avslut_anledning")))),
+                Section("Extra anpassningar som fortsätter",
+                        paragraphs=(_v(d, "avslut_fortsatta_anpassningar"),))]
+    if kind == "avvisning_overklagande":
+        return [Section("Beslut", paragraphs=("Överklagandet avvisas eftersom det har kommit in för sent.",)),
+                Section("Överklagandet", rows=(("Kom in", _v(d, "overklagande_inkom_datum")),))]
+    return [Section("Beslut", paragraphs=(_v(d, "beslut"),))]
+
+
+def decision_content(kind: str, data: dict[str, Any], *, signer_name: str, delegation_ref: str | None,
+                     signed_at: datetime, unit_name: str, pupil_name: str) -> Document:
+    """The document's content: the parties, the decision's own sections, the reasons, who decided and
+    when, how to appeal and the receipt record (the programme itself, kind "program", has neither)."""
+    title, ground = TITLES.get(kind, ("Beslut", ""))
+    local = signed_at.astimezone(STOCKHOLM)
+    decided_on = data.get(DATE_KEYS.get(kind, "beslut_ap_datum")) or local.date().isoformat()
+    sections = [Section("Elev och skolenhet", rows=(("Elev", pupil_name or MISSING),
+                                                    ("Skolenhet", unit_name or MISSING))), *_body(kind, data)]
+    if kind != "program":
+        reason = data.get(REASON_KEYS.get(kind, "beslut_ap_motivering")) or next(
+            (v for k, v in sorted(data.items()) if k.endswith("_motivering") and v), None)
+        sections.append(Section("Skäl för beslutet", paragraphs=(str(reason) if reason else MISSING,)))
+    maker = "Rektor" if delegation_ref is None else \
+        "Delegat enligt rektors delegationsbeslut (2 kap. 10 § skollagen)"
+    rows = [("Beslutsdatum", str(decided_on)), ("Beslutsfattare", signer_name or MISSING),
+            ("Befogenhet", maker)]
+    if delegation_ref is not None:
+        rows.append(("Delegationsbeslut", delegation_ref or MISSING))
+    rows.append(("Signerat", f"elektroniskt i Elevflow {local:%Y-%m-%d} kl. {local:%H.%M}"))
+    sections.append(Section("Beslutsfattare", rows=tuple(rows)))
+    if kind != "program":
+        sections.append(Section(APPEAL_HEADING, paragraphs=appeal_instructions(unit_name)))
+        sections.append(Section(RECEIPT_HEADING, table=(RECEIPT_COLUMNS, *[("", "", "")] * 3), paragraphs=(
+            "Överklagandetiden räknas från den dag mottagaren fick del av beslutet. Skolan för in dagen för "
+            "varje mottagare.",)))
+    return Document(title, ground, tuple(sections))
+
+
+def render_decision(kind: str, data: dict[str, Any], *, signer_name: str, delegation_ref: str | None,
+                    signed_at: datetime, unit_name: str, pupil_name: str, compress: bool = True) -> bytes:
+    """The decision as PDF bytes (same input, same bytes)."""
+    document = decision_content(kind, data, signer_name=signer_name, delegation_ref=delegation_ref,
+                                signed_at=signed_at, unit_name=unit_name, pupil_name=pupil_name)
+    return render(document, created_at=signed_at, compress=compress)
+
+
+# --- layout ----------------------------------------------------------------------------------------------
+
+@functools.cache
+def _font(style: str) -> Path:
+    name = "DejaVuSans-Bold.ttf" if style == "B" else "DejaVuSans.ttf"
+    for folder in FONT_DIRS:
+        if (folder / name).is_file():
+            return folder / name
+    raise FileNotFoundError(f"{name} is in none of {', '.join(map(str, FONT_DIRS))}")
+
+
+@functools.cache
+def _known() -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+    with TTFont(str(_font(""))) as font:
+        return frozenset(font.getBestCmap())
+
+
+def clean(value: str) -> str:
+    """Text as the font can print it: NFC, tabs as spaces, other control characters and glyphs the font
+    lacks as "?" (line breaks kept)."""
+    known = _known()
+    text = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\t", "    ")
+    return "".join(c if c == "\n" or (ord(c) >= 32 and ord(c) in known) else "?" for c in text)
+
+
+def render(document: Document, *, created_at: datetime, compress: bool = True) -> bytes:
+    """Lay the document out on A4 pages: title, legal ground, then each section. (fpdf2 is imported
+    here, not with the module: it takes longer to import than the rest of the engine.)"""
+    from fpdf import FPDF
+
+    class Pdf(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("DejaVu", "", 8)
+            self.cell(0, 5, f"Elevflow – sida {self.page_no()} av {{nb}}", align="C")
+
+    pdf = Pdf(format="A4")
+    pdf.set_compression(compress)
+    pdf.set_creation_date(created_at)
+    pdf.set_title(clean(document.title))
+    pdf.set_creator("Elevflow")
+    pdf.set_lang("sv-SE")
+    pdf.add_font("DejaVu", "", str(_font("")))
+    pdf.add_font("DejaVu", "B", str(_font("B")))
+    pdf.set_margins(20, 18, 20)
+    pdf.set_auto_page_break(True, margin=18)
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 16)
+    pdf.multi_cell(0, 8, clean(document.title), align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 9)
+    pdf.multi_cell(0, 5, clean(document.legal_ground), align="L", new_x="LMARGIN", new_y="NEXT")
+    for section in document.sections:
+        pdf.ln(4)
+        pdf.set_font("DejaVu", "B", 11)
+        pdf.multi_cell(0, 6, clean(section.heading), align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "", 10)
+        if section.rows:
+            _rows(pdf, [(clean(k), clean(v)) for k, v in section.rows], (35, 65), False, "NONE")
+        if section.table:
+            _rows(pdf, [tuple(clean(c) for c in r) for r in section.table], None, True, "SINGLE_TOP_LINE")
+        for paragraph in section.paragraphs:
+            pdf.multi_cell(0, 5, clean(paragraph), align="L", new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(1)
+    return bytes(pdf.output())
+
+
+def _rows(pdf: Any, rows: list[tuple[str, ...]], widths: tuple[int, ...] | None, heading: bool,
+          borders: str) -> None:
+    """A table: label–value rows without lines, or a table whose first row is its (bold) heading."""
+    with pdf.table(col_widths=widths, text_align="LEFT", line_height=5, borders_layout=borders,
+                   first_row_as_headings=heading, padding=1) as table:
+        for values in rows:
+            row = table.row()
+            for value in values:
+                row.cell(value)

@@ -1,0 +1,152 @@
+"""Signing a decision: re-authenticated, rendered as PDF, and recorded in the same step as the task.
+
+The rektor — or a delegate, under the engine's own rules (tasks.complete_task: a written delegation in
+force for the kind of decision; never for the decisions Skollagen 3:9 keeps with the rektor) — signs a
+decision task. The document, its SHA-256, the signer, the delegation relied on and both times go into
+`decision_records` in the transaction that completes the task, and the hash into the step's
+`decision_signed` audit event, so `verify_document` can check the stored bytes against both.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+
+from . import documents, visibility
+from .dbapi import Sql, Tx
+from .errors import NotFoundError, PermissionDeniedError, WorkflowError
+from .models import AuditEvent, DecisionRecord
+from .store import Database
+from .tasks import Completed, StepContext, complete_task
+
+#: How recently the signer must have given their password again (the web layer asks for it).
+REAUTH_MAX_AGE = timedelta(minutes=5)
+#: How far in the future a re-authentication time may lie (clocks of several web workers differ a little).
+CLOCK_SKEW = timedelta(minutes=1)
+
+NAME = Sql("SELECT name FROM users WHERE id = :id")
+UNIT = Sql("SELECT name FROM school_units WHERE id = :id")
+PUPIL = Sql("SELECT given_name, family_name FROM pupils WHERE id = :id")
+DELEGATION = Sql("SELECT document, valid_from FROM delegations WHERE id = :id")
+INSERT_RECORD = Sql("""INSERT INTO decision_records (case_id, task_id, decision, signer_id, delegation_id,
+    signed_at, document_sha256, document, reauthenticated_at) VALUES (:case_id, :task_id, :decision,
+    :signer_id, :delegation_id, :signed_at, :sha, :document, :reauth) RETURNING id""")
+DELETE_DRAFTS = Sql("DELETE FROM task_drafts WHERE task_id = :task_id")
+
+
+@dataclass(frozen=True)
+class SignedDecision:
+    """A signed decision: its record, the document's hash, and where the case stands now."""
+
+    decision_id: int
+    decision: str
+    document_sha256: str
+    delegation_id: int | None
+    signed_at: datetime
+    completed: Completed
+
+
+def _require_recent(reauthenticated_at: datetime, now: datetime) -> None:
+    if reauthenticated_at.tzinfo is None:
+        raise ValueError("reauthenticated_at must be an aware datetime")
+    if not now - REAUTH_MAX_AGE <= reauthenticated_at <= now + CLOCK_SKEW:
+        raise PermissionDeniedError("signing a decision needs your password again: confirm it and sign "
+                                    f"within {int(REAUTH_MAX_AGE.total_seconds() // 60)} minutes")
+
+
+def _delegation_ref(tx: Tx, delegation_id: int | None) -> str | None:
+    if delegation_id is None:
+        return None
+    document, valid_from = tx.first(DELEGATION, {"id": delegation_id})
+    since = tx.read_time(valid_from)
+    return f"nr {delegation_id}, {document}" + (f", gällande från {since:%Y-%m-%d}" if since else "")
+
+
+def sign_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int,
+                  reauthenticated_at: datetime, now: datetime | None = None,
+                  expected_row_version: int | None = None) -> SignedDecision:
+    """Sign a decision task: complete it with `data` and record the decision document, all or nothing.
+
+    Algorithm:
+    1. Refuse (PermissionDeniedError, nothing read or written) unless the signer re-authenticated within
+       REAUTH_MAX_AGE of `now` (default: the current time).
+    2. Complete the task through tasks.complete_task, which locks the task and case rows, checks the
+       signer's right (rektor; a delegate only under a written delegation in force; nobody but the rektor
+       for a non-delegable decision), validates `data` against the form and runs the step.
+    3. Inside that step's transaction (the `within` hook): refuse a task that is no decision; check the
+       re-authentication again against the step's own clock; render the PDF from the task's data (the
+       case's data merged with `data`) with the step's time as signing time; insert the decision record;
+       delete the task's drafts; add the document's hash to the `decision_signed` audit event.
+    4. Any failure in 2 or 3 — or later in the step — rolls everything back: no completion, no record.
+    """
+    _require_recent(reauthenticated_at, now or datetime.now(timezone.utc))
+    made: dict[str, Any] = {}
+
+    def record(tx: Tx, step: StepContext) -> None:
+        if step.decision is None:
+            raise WorkflowError(f"{step.name!r} is no decision; complete it as an ordinary task",
+                                element_id=step.bpmn_id)
+        _require_recent(reauthenticated_at, step.now)
+        content = dict(step.task_data)
+        follower = content.get("uppfoljning_ansvarig")
+        if isinstance(follower, int) and not isinstance(follower, bool):
+            content["uppfoljning_ansvarig_namn"] = tx.scalar(NAME, {"id": follower})
+        given, family = tx.first(PUPIL, {"id": step.pupil_id})
+        document = documents.render_decision(
+            step.decision, content, signer_name=tx.scalar(NAME, {"id": step.by}),
+            delegation_ref=_delegation_ref(tx, step.delegation_id), signed_at=step.now,
+            unit_name=tx.scalar(UNIT, {"id": step.unit_id}), pupil_name=f"{given} {family}")
+        sha = hashlib.sha256(document).hexdigest()
+        made["id"] = tx.scalar(INSERT_RECORD, {
+            "case_id": step.case_id, "task_id": tx.uuid(step.task_id), "decision": step.decision,
+            "signer_id": step.by, "delegation_id": step.delegation_id, "signed_at": tx.time(step.now),
+            "sha": sha, "document": document, "reauth": tx.time(reauthenticated_at)})
+        tx.execute(DELETE_DRAFTS, {"task_id": tx.uuid(step.task_id)})
+        step.audit_data.update(document_sha256=sha, decision_record_id=made["id"])
+        made.update(decision=step.decision, sha=sha, delegation_id=step.delegation_id, at=step.now)
+
+    completed = complete_task(db, task_id, data, by=by, expected_row_version=expected_row_version,
+                              within=record)
+    return SignedDecision(made["id"], made["decision"], made["sha"], made["delegation_id"], made["at"],
+                          completed)
+
+
+def _filename(decision: str, case_id: int, signed_at: datetime) -> str:
+    local = signed_at.astimezone(documents.STOCKHOLM)
+    return f"beslut-{decision.replace('_', '-')}-arende-{case_id}-{local:%Y%m%d}.pdf"
+
+
+def decision_document(db: Database, user_id: int, decision_id: int) -> tuple[str, bytes]:
+    """A signed decision's PDF for download, as (file name, bytes): through the case's need-to-know check,
+    logged as "download_document". For a pupil with a protected identity only those who may see the name
+    may download it (it prints the name). The file name says nothing about the pupil."""
+    with db.read() as session:
+        case_id = session.scalar(select(DecisionRecord.case_id).where(DecisionRecord.id == decision_id))
+    visibility.log_access(db, user_id, case_id, "download_document", f"decision {decision_id}",
+                          need_name=True)
+    with db.read() as session:
+        row = session.execute(select(DecisionRecord.decision, DecisionRecord.signed_at,
+                                     DecisionRecord.document).where(DecisionRecord.id == decision_id)).one()
+    return _filename(row.decision, case_id, row.signed_at), bytes(row.document)
+
+
+def verify_document(db: Database, decision_id: int) -> bool:
+    """Whether the stored document still matches its recorded hash, and that hash the one in the
+    (hash-chained) audit event of its signing — so editing both bytes and hash in the table shows too."""
+    with db.read() as session:
+        row = session.get(DecisionRecord, decision_id)
+        if row is None:
+            raise NotFoundError(f"decision {decision_id} does not exist")
+        sha, case_id, task_id, document = row.document_sha256, row.case_id, row.task_id, bytes(row.document)
+    if hashlib.sha256(document).hexdigest() != sha:
+        return False
+    with db.read() as session:
+        events = session.scalars(select(AuditEvent.data).where(AuditEvent.case_id == case_id,
+                                                               AuditEvent.kind == "decision_signed")
+                                 .order_by(AuditEvent.seq)).all()
+    signed = [e for e in events if e.get("task_id") == str(task_id)]
+    return bool(signed) and signed[-1].get("document_sha256") == sha

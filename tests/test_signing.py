@@ -1,0 +1,244 @@
+"""Signing decisions: re-authentication, the document recorded in the step's own transaction, delegation
+rules, download through need-to-know, and integrity."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from bpmn_builder import process
+from conftest import REPORT
+from sqlalchemy import func, select, update
+
+from engine import (
+    FormValidationError,
+    NotVisibleError,
+    PermissionDeniedError,
+    WorkflowError,
+    case_data,
+    complete_task,
+    decision_document,
+    deploy,
+    get_task,
+    list_tasks,
+    load_draft,
+    open_case,
+    org,
+    render_decision,
+    save_draft,
+    sign_decision,
+    start_case,
+    verify_audit,
+    verify_document,
+)
+from engine import runner as engine_runner
+from engine.assignment import grant_delegation, reassign
+from engine.models import AccessLogEntry, AuditEvent, DecisionRecord, Pupil
+from engine.signing import REAUTH_MAX_AGE
+
+DECISION = {"beslut": "atgardsprogram", "motivering": "Utredningen visar behov av särskilt stöd."}
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def ready(db, case_id):
+    return list_tasks(db, case_id=case_id, state="ready")
+
+
+@pytest.fixture
+def decision_task(db, people, chain):
+    """The stodkedja case at its decision task (Rektor lane, decision `atgardsprogram`)."""
+    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    complete_task(db, ready(db, case.id)[0].id, REPORT, by=people.teacher)
+    complete_task(db, ready(db, case.id)[0].id, {"behov": "ja", "bedomning": "Behov finns."},
+                  by=people.specialpedagog)
+    [task] = ready(db, case.id)
+    assert task.bpmn_id == "Task_beslut"
+    return task
+
+
+def records(db):
+    with db.read() as s:
+        return list(s.scalars(select(DecisionRecord).order_by(DecisionRecord.id)))
+
+
+def audit_count(db):
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(AuditEvent))
+
+
+def nothing_written(db, task, audit_before):
+    assert get_task(db, task.id).state == "ready" and records(db) == [] and audit_count(db) == audit_before
+
+
+@pytest.mark.parametrize("reauth, error", [
+    (lambda: now() - REAUTH_MAX_AGE - timedelta(seconds=1), PermissionDeniedError),
+    (lambda: now() - timedelta(days=1), PermissionDeniedError),
+    (lambda: now() + timedelta(minutes=5), PermissionDeniedError),
+    (lambda: datetime.now(), ValueError),  # naive
+])
+def test_without_a_recent_reauthentication_nothing_is_signed(db, people, decision_task, reauth, error):
+    before = audit_count(db)
+    with pytest.raises(error):
+        sign_decision(db, decision_task.id, DECISION, by=people.rektor, reauthenticated_at=reauth())
+    nothing_written(db, decision_task, before)
+
+
+def test_the_rektor_signs_the_task_completes_and_the_decision_is_recorded_in_the_same_step(db, people,
+                                                                                          decision_task):
+    save_draft(db, decision_task.id, people.rektor, {"motivering": "utkast"})
+    reauth = now() - timedelta(minutes=1)
+    signed = sign_decision(db, decision_task.id, DECISION, by=people.rektor, reauthenticated_at=reauth)
+    assert get_task(db, decision_task.id).state == "completed" and signed.completed.case_status == "completed"
+    [record] = records(db)
+    assert (record.id, record.case_id, record.task_id, record.decision) == (
+        signed.decision_id, decision_task.case_id, decision_task.id, "atgardsprogram")
+    assert (record.signer_id, record.delegation_id) == (people.rektor, None)
+    assert record.document_sha256 == hashlib.sha256(record.document).hexdigest() == signed.document_sha256
+    assert record.reauthenticated_at == reauth and record.signed_at == signed.signed_at
+    assert record.document.startswith(b"%PDF-")
+    assert load_draft(db, decision_task.id, people.rektor) is None
+    with db.read() as s:
+        [event] = s.scalars(select(AuditEvent).where(AuditEvent.kind == "decision_signed")).all()
+    assert event.data["document_sha256"] == record.document_sha256
+    assert event.data["signer_id"] == people.rektor
+    assert verify_document(db, record.id) and verify_audit(db).ok
+    # the hash is reproducible from the same input
+    again = render_decision("atgardsprogram", case_data(db, decision_task.case_id), signer_name="Rektor",
+                            delegation_ref=None, signed_at=record.signed_at, unit_name="Ekskolan",
+                            pupil_name="Alva Andersson")
+    assert hashlib.sha256(again).hexdigest() == record.document_sha256
+
+
+def test_invalid_form_data_leaves_neither_completion_nor_record(db, people, decision_task):
+    before = audit_count(db)
+    with pytest.raises(FormValidationError):
+        sign_decision(db, decision_task.id, {"beslut": "kanske"}, by=people.rektor, reauthenticated_at=now())
+    nothing_written(db, decision_task, before)
+
+
+def test_a_failure_after_the_record_was_written_undoes_it(db, people, decision_task, monkeypatch):
+    before = audit_count(db)
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(engine_runner.Run, "finish", broken)
+    with pytest.raises(RuntimeError):
+        sign_decision(db, decision_task.id, DECISION, by=people.rektor, reauthenticated_at=now())
+    monkeypatch.undo()
+    nothing_written(db, decision_task, before)
+    sign_decision(db, decision_task.id, DECISION, by=people.rektor, reauthenticated_at=now())
+    assert len(records(db)) == 1
+
+
+def test_a_task_that_is_no_decision_cannot_be_signed(db, people, chain):
+    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    [task] = ready(db, case.id)
+    before = audit_count(db)
+    with pytest.raises(WorkflowError, match="no decision"):
+        sign_decision(db, task.id, REPORT, by=people.teacher, reauthenticated_at=now())
+    nothing_written(db, task, before)
+
+
+def test_a_delegate_signs_under_a_written_delegation_and_only_then(db, people, decision_task):
+    other = grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog,
+                             decision="ej_atgardsprogram", document="Delegationsordning 2026 p. 5",
+                             by=people.rektor)
+    reassign(db, decision_task.id, to=people.specialpedagog, by=people.rektor, reason="Delegerat beslut")
+    before = audit_count(db)
+    with pytest.raises(PermissionDeniedError, match="no written delegation in force for 'atgardsprogram'"):
+        sign_decision(db, decision_task.id, DECISION, by=people.specialpedagog, reauthenticated_at=now())
+    nothing_written(db, decision_task, before)
+    delegation = grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog,
+                                  decision="atgardsprogram", document="Delegationsordning 2026 p. 4",
+                                  by=people.rektor)
+    signed = sign_decision(db, decision_task.id, DECISION, by=people.specialpedagog, reauthenticated_at=now())
+    assert signed.delegation_id == delegation != other
+    [record] = records(db)
+    assert (record.signer_id, record.delegation_id) == (people.specialpedagog, delegation)
+
+
+NON_DELEGABLE = """<bpmn:userTask id="Task_1" name="Besluta om särskild undervisningsgrupp">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="formJsonSchemaFilename" value="beslut.json"/>
+        <spiffworkflow:property name="decision" value="sarskild_undervisningsgrupp"/>
+        <spiffworkflow:property name="nonDelegable" value="true"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="Flow_e" sourceRef="Task_1" targetRef="End_1"/>
+    <bpmn:endEvent id="End_1"/>"""
+
+
+def test_a_non_delegable_decision_is_refused_to_a_delegate_and_signed_by_the_rektor(db, people):
+    form = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+            "properties": {"beslut_ap_motivering": {"type": "string"}}}
+    deploy(db, {"g.bpmn": process(NON_DELEGABLE, lane="Rektor", key="grupp")}, {"beslut.json": form})
+    case = start_case(db, "grupp", pupil_id=people.pupil, by=people.rektor)
+    [task] = ready(db, case.id)
+    grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog, decision="atgardsprogram",
+                     document="Delegationsordning 2026 p. 4", by=people.rektor)
+    reassign(db, task.id, to=people.specialpedagog, by=people.rektor, reason="Försök")
+    before = audit_count(db)
+    with pytest.raises(PermissionDeniedError, match="cannot be delegated"):
+        sign_decision(db, task.id, {"beslut_ap_motivering": "Skäl"}, by=people.specialpedagog,
+                      reauthenticated_at=now())
+    nothing_written(db, task, before)
+    reassign(db, task.id, to=people.rektor, by=people.rektor, reason="Rektor beslutar själv")
+    signed = sign_decision(db, task.id, {"beslut_ap_motivering": "Skäl"}, by=people.rektor,
+                           reauthenticated_at=now())
+    assert signed.decision == "sarskild_undervisningsgrupp" and verify_document(db, signed.decision_id)
+
+
+def test_the_document_is_downloaded_through_need_to_know_and_logged(db, people, decision_task):
+    signed = sign_decision(db, decision_task.id, DECISION, by=people.rektor, reauthenticated_at=now())
+    [entry] = open_case(db, people.specialpedagog, decision_task.case_id).decisions
+    assert (entry.id, entry.signer_name, entry.document_sha256) == (signed.decision_id, "Rektor",
+                                                                   signed.document_sha256)
+    name, pdf = decision_document(db, people.specialpedagog, signed.decision_id)
+    assert name.startswith(f"beslut-atgardsprogram-arende-{decision_task.case_id}-") and name.endswith(".pdf")
+    assert "Alva" not in name and hashlib.sha256(pdf).hexdigest() == signed.document_sha256
+    with pytest.raises(NotVisibleError):
+        decision_document(db, people.outsider, signed.decision_id)
+    with pytest.raises(NotVisibleError):
+        decision_document(db, people.outsider, 424242)
+    with db.read() as s:
+        rows = s.execute(select(AccessLogEntry.user_id, AccessLogEntry.action, AccessLogEntry.allowed)
+                         .where(AccessLogEntry.action == "download_document")
+                         .order_by(AccessLogEntry.id)).all()
+    assert [tuple(r) for r in rows] == [(people.specialpedagog, "download_document", True),
+                                        (people.outsider, "download_document", False),
+                                        (people.outsider, "download_document", False)]
+
+
+def test_a_protected_pupils_decision_goes_only_to_those_who_may_see_the_name(db, people, decision_task):
+    signed = sign_decision(db, decision_task.id, DECISION, by=people.rektor, reauthenticated_at=now())
+    with db.write() as s:
+        s.execute(update(Pupil).where(Pupil.id == people.pupil).values(protected_identity=True))
+    assert decision_document(db, people.rektor, signed.decision_id)[1].startswith(b"%PDF-")
+    # the investigator did a task in the case, so may see the name; a kurator of the team did not
+    assert decision_document(db, people.specialpedagog, signed.decision_id)
+    with db.write() as s:
+        kurator = org.add_user(s, "kurator", "Kurator")
+        org.assign_role(s, kurator.id, people.unit, "kurator")
+    with pytest.raises(NotVisibleError):
+        decision_document(db, kurator.id, signed.decision_id)
+
+
+def test_tampering_with_a_stored_document_is_found(db, people, decision_task):
+    signed = sign_decision(db, decision_task.id, DECISION, by=people.rektor, reauthenticated_at=now())
+    with db.write() as s:
+        record = s.get(DecisionRecord, signed.decision_id)
+        original = bytes(record.document)
+        record.document = original[:200] + bytes([original[200] ^ 1]) + original[201:]  # one bit
+    assert not verify_document(db, signed.decision_id)
+    with db.write() as s:  # bytes and hash changed together: the audit chain still disagrees
+        record = s.get(DecisionRecord, signed.decision_id)
+        record.document_sha256 = hashlib.sha256(record.document).hexdigest()
+    assert not verify_document(db, signed.decision_id)
+    with db.write() as s:
+        record = s.get(DecisionRecord, signed.decision_id)
+        record.document, record.document_sha256 = original, signed.document_sha256
+    assert verify_document(db, signed.decision_id)
