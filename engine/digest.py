@@ -3,7 +3,8 @@
 A user with ``daily_digest`` set gets no e-mail per event (notify.py keeps those in-app only); instead,
 once per Swedish calendar day from ELEVFLOW_DIGEST_HOUR on, one e-mail with two numbers — tasks
 waiting for them (assigned to them, or open in a lane their roles serve at their units: what their
-inbox shows) and how many of those are overdue — and a link. No pupil, no case, no routine: see notify.py for why.
+inbox shows) and how many of those are overdue — and a link. No pupil, no case, no routine: see
+notify.py for why.
 """
 from __future__ import annotations
 
