@@ -46,6 +46,28 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be a whole number, 0 or more")
+    return number
+
+
+def _secret(value: str) -> str:
+    value = value.strip()
+    if value and len(value) < 32:
+        raise ValueError("must be at least 32 characters (e.g. python3 -c 'import secrets; "
+                         "print(secrets.token_urlsafe(48))')")
+    return value
+
+
+def _url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if value and not value.startswith(("https://", "http://")):
+        raise ValueError("must be an http(s) address")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -91,6 +113,32 @@ SETTINGS: list[Setting] = [
     Setting("ELEVFLOW_EMBEDDED_SCHEDULER", "true", _flag,
             "Whether the web app runs the scheduler in its own process (the single-machine default); turn "
             "off when `elevflow scheduler` runs separately."),
+    Setting("ELEVFLOW_SECRET_KEY", "", _secret,
+            "The key that signs the web app's session cookies and form tokens: at least 32 random "
+            "characters, the same on every web worker, kept secret (use ELEVFLOW_SECRET_KEY_FILE). The web "
+            "app refuses to start without it; `elevflow demo` makes one in instance/secret_key."),
+    Setting("ELEVFLOW_SESSION_IDLE_MINUTES", "30", _positive_int,
+            "Minutes without any request after which a web session ends and its user must log in again."),
+    Setting("ELEVFLOW_LOGIN_ATTEMPTS", "5", _positive_int,
+            "Failed logins allowed per username within ELEVFLOW_LOGIN_WINDOW_MINUTES; after that the "
+            "username is refused until the window has passed (counted in the database, so across workers)."),
+    Setting("ELEVFLOW_LOGIN_ATTEMPTS_PER_ADDRESS", "20", _positive_int,
+            "Failed logins allowed per client address within ELEVFLOW_LOGIN_WINDOW_MINUTES (higher than per "
+            "username: a whole school often shares one address)."),
+    Setting("ELEVFLOW_LOGIN_WINDOW_MINUTES", "15", _positive_int,
+            "The window, in minutes, over which failed logins are counted."),
+    Setting("ELEVFLOW_TRUSTED_PROXIES", "0", _count,
+            "How many reverse proxies stand in front of the web app; their X-Forwarded-For/-Proto/-Host "
+            "headers are then trusted for the client's address and scheme (0: none, trust no header)."),
+    Setting("ELEVFLOW_OIDC_ISSUER", "", _url,
+            "The OpenID Connect provider staff log in with (its issuer address, where "
+            "/.well-known/openid-configuration is found). Empty: local passwords only."),
+    Setting("ELEVFLOW_OIDC_CLIENT_ID", "", str, "Elevflow's client id at the OpenID Connect provider."),
+    Setting("ELEVFLOW_OIDC_CLIENT_SECRET", "", str,
+            "Elevflow's client secret at the OpenID Connect provider (use "
+            "ELEVFLOW_OIDC_CLIENT_SECRET_FILE)."),
+    Setting("ELEVFLOW_OIDC_SCOPES", "openid profile email", str,
+            "The scopes asked for at login; the provider must return `eppn` or `preferred_username`."),
 ]
 
 

@@ -1,0 +1,61 @@
+"""Elevflow's web app for staff: log in, see one's tasks, fill in a step's form, start a routine.
+
+`create_app()` builds the app from the ELEVFLOW_* settings (docs/settings.md); a dict passed to it
+overrides them by name without the prefix (tests pass DATABASE_URL, TESTING and SECRET_KEY). Production
+runs it under a WSGI server, e.g. ``gunicorn 'webui:create_app()'``; `elevflow demo` serves it locally.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+from typing import Any
+
+from flask import Flask, g
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from engine import Database, notify, scheduler
+
+from . import configuration, errors, extensions, i18n, oidc, security, sessions
+from .blueprints import auth, inbox, notifications, pupils, tasks
+
+log = logging.getLogger(__name__)
+BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, pupils.bp, notifications.bp)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """The web app, with one engine Database (app.extensions["elevflow"]) for all its requests.
+
+    Refuses to start (ElevflowError) without ELEVFLOW_SECRET_KEY, outside tests. Starts the embedded
+    scheduler when ELEVFLOW_EMBEDDED_SCHEDULER is on and the app is not under test.
+    """
+    app = Flask(__name__)
+    app.config.update(configuration.load(dict(config or {})))
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    state = extensions.Elevflow(Database(app.config["DATABASE_URL"]))
+    app.extensions[extensions.KEY] = state
+    for integration in (i18n, security, sessions, oidc, errors):
+        integration.init_app(app)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    app.context_processor(_page_context)
+    if app.config["EMBEDDED_SCHEDULER"] and not app.testing:
+        state.scheduler = scheduler.start_background(state.db)
+        log.info("embedded scheduler started")
+    if not app.testing:
+        atexit.register(state.close)
+    return app
+
+
+def close_app(app: Flask) -> None:
+    """Stop the app's scheduler and close its database connections (tests call this; a server's exit
+    does it by itself)."""
+    extensions.state(app).close()
+
+
+def _page_context() -> dict[str, Any]:
+    """What every page's header shows: the user and their unread notifications."""
+    user = g.get("user")
+    unread = notify.count_unread(extensions.db(), user.id) if user is not None else 0
+    return {"user": user, "unread_count": unread}

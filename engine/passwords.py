@@ -1,0 +1,87 @@
+"""Local passwords: argon2id hashes (argon2-cffi), for the embedded default without a login service.
+
+A password is stored only as its argon2id hash (the RFC 9106 low-memory profile argon2-cffi uses by
+default, with a fresh salt each time). Checking a password always costs one verification, also for a user
+who does not exist or has no local password, so the time a login takes does not reveal which usernames
+exist. A hash made with older parameters is upgraded at the next successful login (`needs_rehash`).
+"""
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from .errors import NotFoundError
+from .models import User
+from .store import Database
+
+#: The shortest password `set_password` accepts (NIST SP 800-63B asks for at least 8; staff here
+#: handle confidential pupil records, so more).
+MIN_LENGTH = 12
+#: The longest: hashing is deliberately slow, so an enormous password must not tie up a worker.
+MAX_LENGTH = 1024
+
+_hasher = PasswordHasher()
+_dummies: dict[tuple[object, ...], str] = {}
+
+
+def _dummy() -> str:
+    """A hash of a password nobody has, made with the current parameters: what an unknown user's
+    password is checked against, so that costs the same as a real check."""
+    params = _hasher.time_cost, _hasher.memory_cost, _hasher.parallelism, _hasher.hash_len
+    found = _dummies.get(params)
+    if found is None:
+        found = _dummies[params] = _hasher.hash("elevflow: no such user has a password")
+    return found
+
+
+def check_strength(password: str) -> None:
+    """Refuse a password too short to protect pupil records, or too long to hash; ValueError says why."""
+    if len(password) < MIN_LENGTH:
+        raise ValueError(f"a password must have at least {MIN_LENGTH} characters")
+    if len(password) > MAX_LENGTH:
+        raise ValueError(f"a password may have at most {MAX_LENGTH} characters")
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash to store for a password (a new random salt every time)."""
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str | None, password: str) -> bool:
+    """Whether `password` matches the stored hash. `stored` None (no such user, or no local password)
+    is never a match, but takes as long to refuse as a wrong password."""
+    if len(password) > MAX_LENGTH:
+        password = password[:MAX_LENGTH]  # still hashed, so the refusal takes the usual time
+    try:
+        return _hasher.verify(stored or _dummy(), password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """Whether a hash was made with parameters weaker than today's (re-hash it at the next login)."""
+    try:
+        return _hasher.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
+
+
+def set_password(db: Database, username: str, password: str) -> None:
+    """Give a user a local password (checked by `check_strength`); NotFoundError if there is no such user."""
+    check_strength(password)
+    hashed = hash_password(password)
+    with db.write() as session:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None:
+            raise NotFoundError(f"no user {username!r}")
+        user.password_hash = hashed
+
+
+def clear_password(db: Database, username: str) -> None:
+    """Take a user's local password away (they can then log in only through the login service)."""
+    with db.write() as session:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None:
+            raise NotFoundError(f"no user {username!r}")
+        user.password_hash = None

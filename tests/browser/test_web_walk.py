@@ -1,0 +1,108 @@
+"""The web app in a real browser: staff in three roles walk a support case to its decision, a form is
+refused with Swedish field errors, and a teacher at another school is turned away. Screenshots are
+saved; with ELEVFLOW_UPDATE_SCREENSHOTS=1 the one the README shows (docs/images/uppgift.png) is
+refreshed."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+
+import pytest
+from werkzeug.serving import make_server
+
+from engine import get_case, list_tasks, passwords
+from webui import close_app, create_app
+
+from .conftest import ROOT, screenshot
+
+PASSWORD = "ett långt lösenord för test"
+SECRET = "browser-test-secret-key-0123456789-abcdefghij"
+
+
+@pytest.fixture
+def site(db, db_url, people, chain) -> Iterator[str]:
+    """The app served on a free local port, in a thread, on the test database."""
+    for username in ("teacher", "specialpedagog", "rektor", "outsider"):
+        passwords.set_password(db, username, PASSWORD)
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+    close_app(app)
+
+
+def log_in(page, site: str, username: str) -> None:
+    page.goto(f"{site}/logga-in")
+    page.get_by_label("Användarnamn").fill(username)
+    page.get_by_label("Lösenord").fill(PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url(f"{site}/uppgifter**")
+
+
+def log_out(page) -> None:
+    page.context.clear_cookies()
+
+
+def open_first_task(page, name: str) -> None:
+    page.get_by_role("link", name=name).first.click()
+    page.wait_for_url("**/uppgifter/*")
+
+
+def test_a_support_case_walked_across_roles_in_the_browser(page, site, db, people):
+    log_in(page, site, "teacher")
+    screenshot(page, "web-inkorg-tom")
+    page.goto(f"{site}/elever?q=Alva")
+    page.get_by_label("Rutin för Alva Andersson").select_option("stodkedja")
+    page.get_by_role("button", name="Starta").click()
+    page.goto(f"{site}/uppgifter")
+    assert page.get_by_text("Anmäl till rektor").count() >= 1
+    open_first_task(page, "Anmäl till rektor")
+    assert page.get_by_text("Beskriv svårigheterna.").count() == 1  # the step's instructions
+
+    page.get_by_role("button", name="Slutför uppgiften").last.click()  # nothing filled in
+    assert page.get_by_text("Formuläret behöver rättas").count() == 1
+    assert page.locator("[aria-invalid=true]").count() >= 2
+    shot = screenshot(page, "web-uppgift-fel")
+    if os.environ.get("ELEVFLOW_UPDATE_SCREENSHOTS") == "1":  # refresh the README's picture
+        (ROOT / "docs" / "images").mkdir(exist_ok=True)
+        shutil.copy(shot, ROOT / "docs" / "images" / "uppgift.png")
+
+    page.get_by_label("Datum").fill("2026-11-20")
+    page.get_by_label("Beskrivning av svårigheterna").fill("Läser långsamt och tappar fokus på lektionerna.")
+    page.get_by_role("button", name="Slutför uppgiften").last.click()
+    page.wait_for_url(f"{site}/uppgifter**")
+    [case_id] = {t.case_id for t in list_tasks(db, state="ready")}
+    log_out(page)
+
+    log_in(page, site, "specialpedagog")
+    open_first_task(page, "Utred behovet")
+    page.get_by_label("ja", exact=True).check()
+    page.get_by_role("button", name="Slutför uppgiften").last.click()
+    page.wait_for_url(f"{site}/uppgifter**")
+    log_out(page)
+
+    log_in(page, site, "rektor")
+    screenshot(page, "web-inkorg-rektor")
+    open_first_task(page, "Besluta om åtgärdsprogram")
+    page.get_by_label("atgardsprogram", exact=True).check()
+    page.get_by_role("button", name="Slutför uppgiften").last.click()
+    page.wait_for_url(f"{site}/uppgifter**")
+    assert get_case(db, case_id).status == "completed"
+
+
+def test_a_teacher_at_another_school_is_turned_away(page, site, db, people, chain):
+    from engine import start_case
+    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    [task] = list_tasks(db, case_id=case.id, state="ready")
+    log_in(page, site, "outsider")
+    response = page.goto(f"{site}/uppgifter/{task.id}")
+    assert response.status in (403, 404)
+    assert page.get_by_text("Alva").count() == 0
+    page.goto(f"{site}/elever?q=Alva")
+    assert page.get_by_text("Andersson").count() == 0
+    screenshot(page, "web-annan-skola")

@@ -1,0 +1,85 @@
+"""Fixtures for the web app: an app on each test database, the test organisation's people with local
+passwords, the stodkedja routine deployed, and HTTP helpers that log in and carry CSRF tokens.
+
+Passwords are hashed with argon2's cheapest parameters here (the real ones take ~50 ms a hash).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher, profiles
+from flask import Flask
+from flask.testing import FlaskClient
+
+from engine import passwords, start_case, tasks
+from webui import close_app, create_app
+
+PASSWORD = "correct horse battery staple"
+PEOPLE = ("teacher", "mentor", "specialpedagog", "rektor", "outsider")
+SECRET = "test-secret-key-that-is-long-enough-0123456789"
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
+@pytest.fixture
+def make_app(db_url: str, db: Any, people: Any, chain: Any) -> Iterator[Callable[..., Flask]]:
+    """Build an app on the test database (config overrides as keyword arguments); closed afterwards."""
+    for username in PEOPLE:
+        passwords.set_password(db, username, PASSWORD)
+    made: list[Flask] = []
+
+    def make(**config: Any) -> Flask:
+        app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET, **config})
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        close_app(app)
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def open_task(db: Any, people: Any, chain: Any) -> Any:
+    """A case of stodkedja for the pupil at the teacher's unit, waiting on its first task (Lärare lane)."""
+    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    return tasks.list_tasks(db, case_id=case.id, state="ready")[0]
+
+
+def csrf(client: FlaskClient, path: str = "/logga-in") -> str:
+    """The session's CSRF token, read from a page's form."""
+    page = client.get(path)
+    found = TOKEN.search(page.get_data(as_text=True))
+    assert found, f"no CSRF token on {path} ({page.status_code})"
+    return found.group(1)
+
+
+def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, *,
+         token_from: str = "/uppgifter", **kwargs: Any) -> Any:
+    """POST with the session's CSRF token, as a browser submitting Elevflow's own form would."""
+    return client.post(path, data={"csrf_token": csrf(client, token_from), **(data or {})}, **kwargs)
+
+
+def login(client: FlaskClient, username: str, password: str = PASSWORD, **kwargs: Any) -> Any:
+    return client.post("/logga-in", data={"username": username, "password": password,
+                                          "csrf_token": csrf(client)}, **kwargs)
+
+
+def text(response: Any) -> str:
+    return response.get_data(as_text=True)

@@ -1,0 +1,83 @@
+"""Every route of the app, visited as each kind of person, against a table of who may do what.
+
+A new route must be added to ROUTES, or this test fails: nobody adds a page without deciding who sees it.
+Outcomes: "ok" (the view ran: a page, a redirect onward, or a form shown again), "login" (sent to the
+login page), "no" (403 or 404, which read the same).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import url_for
+
+from .conftest import csrf, login
+
+PERSONAS = ("anonymous", "teacher", "specialpedagog", "rektor", "outsider")
+# (endpoint, method): outcome for anonymous, teacher, specialpedagog, rektor, outsider. The task is the
+# first step of a case for a pupil at the teacher's unit, in the Lärare lane, not taken by anyone.
+ROUTES: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
+    ("static", "GET"): ("ok", "ok", "ok", "ok", "ok"),
+    ("auth.login", "GET"): ("ok", "ok", "ok", "ok", "ok"),
+    ("auth.login", "POST"): ("ok", "ok", "ok", "ok", "ok"),
+    # logging out sends everyone to the login page
+    ("auth.logout", "POST"): ("login", "login", "login", "login", "login"),
+    # no OpenID Connect provider is configured in this app, so its pages do not exist
+    ("auth.oidc_start", "GET"): ("no", "no", "no", "no", "no"),
+    ("auth.oidc_callback", "GET"): ("no", "no", "no", "no", "no"),
+    ("auth.language", "POST"): ("ok", "ok", "ok", "ok", "ok"),
+    ("auth.keepalive", "POST"): ("login", "ok", "ok", "ok", "ok"),
+    ("inbox.home", "GET"): ("login", "ok", "ok", "ok", "ok"),
+    ("inbox.index", "GET"): ("login", "ok", "ok", "ok", "ok"),
+    ("tasks.task", "GET"): ("login", "ok", "no", "no", "no"),
+    ("tasks.task", "POST"): ("login", "ok", "no", "no", "no"),
+    ("tasks.claim", "POST"): ("login", "ok", "no", "no", "no"),
+    ("tasks.release", "POST"): ("login", "ok", "no", "ok", "no"),
+    ("pupils.search", "GET"): ("login", "ok", "ok", "ok", "ok"),
+    ("pupils.start", "POST"): ("login", "ok", "ok", "ok", "no"),
+    ("notifications.index", "GET"): ("login", "ok", "ok", "ok", "ok"),
+    ("notifications.mark_read", "POST"): ("login", "ok", "ok", "ok", "ok"),
+}
+
+
+def registered(app: Any) -> set[tuple[str, str]]:
+    return {(rule.endpoint, method) for rule in app.url_map.iter_rules()
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def outcome(response: Any) -> str:
+    assert response.status_code not in (400, 405, 500), response.status_code
+    if response.status_code in (403, 404):
+        return "no"
+    if response.status_code == 302 and response.headers["Location"].startswith("/logga-in"):
+        return "login"
+    return "ok"
+
+
+def test_the_table_names_every_route_and_no_other(app):
+    assert registered(app) == set(ROUTES), "add the new route to ROUTES with who may use it"
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_who_may_use_each_route(app, people, open_task, persona):
+    samples = {"task_id": open_task.id, "pupil_id": people.pupil, "filename": "elevflow.css"}
+    data = {("pupils.start", "POST"): {"rutin": "stodkedja"}, ("auth.language", "POST"): {"lang": "sv"}}
+    column = PERSONAS.index(persona)
+    seen = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint):
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            client = app.test_client()
+            if persona != "anonymous":
+                assert login(client, persona).status_code == 302
+            with app.test_request_context():
+                url = url_for(rule.endpoint, **{name: samples[name] for name in rule.arguments})
+            if method == "POST":
+                token = csrf(client, "/logga-in" if persona == "anonymous" else "/uppgifter")
+                fields = data.get((rule.endpoint, method), {})
+                response = client.post(url, data={"csrf_token": token, **fields})
+            else:
+                response = client.get(url)
+            response.close()
+            seen[(rule.endpoint, method)] = outcome(response)
+    expected = {route: row[column] for route, row in ROUTES.items()}
+    assert seen == expected

@@ -1,0 +1,34 @@
+"""Aviseringar: the unread list, the count in the header, marking read — one's own only."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from engine import notify
+
+from .conftest import login, post, text
+
+
+def _notify(db, user_id, task):
+    with db.transaction() as tx:
+        notify.notify(tx, user_id, "task_assigned", case_id=task.case_id, task_id=task.id,
+                      now=datetime.now(timezone.utc))
+
+
+def test_unread_notifications_are_listed_counted_and_marked_read(client, db, people, open_task):
+    _notify(db, people.teacher, open_task)
+    _notify(db, people.teacher, open_task)
+    _notify(db, people.mentor, open_task)
+    login(client, "teacher")
+    assert "2 olästa" in text(client.get("/uppgifter"))
+    page = text(client.get("/aviseringar"))
+    assert page.count("Du har fått uppgiften ”Anmäl till rektor”.") == 2
+    assert f'href="/uppgifter/{open_task.id}"' in page
+    first = notify.unread(db, people.teacher)[0]
+    post(client, "/aviseringar/las", {"id": str(first.id)}, token_from="/aviseringar")
+    assert "1 oläst" in text(client.get("/aviseringar"))
+    mentors = notify.unread(db, people.mentor)[0]
+    post(client, "/aviseringar/las", {"id": str(mentors.id)}, token_from="/aviseringar")
+    assert notify.count_unread(db, people.mentor) == 1  # someone else's stays unread
+    post(client, "/aviseringar/las", {"alla": "1"}, token_from="/aviseringar")
+    assert "Du har inga olästa aviseringar." in text(client.get("/aviseringar"))
+    assert notify.count_unread(db, people.teacher) == 0

@@ -1,0 +1,131 @@
+"""The task page over HTTP: a teacher starts a case and completes its first step through the form."""
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import select
+
+from engine import tasks
+from engine.models import Case, TaskRow
+
+from .conftest import csrf, login, post, text
+
+ROW_VERSION = re.compile(r'name="_row_version" value="(\d+)"')
+
+
+def _open_form(client, task_id):
+    page = client.get(f"/uppgifter/{task_id}")
+    assert page.status_code == 200, page.status_code
+    html = text(page)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return html, ROW_VERSION.search(html).group(1), token
+
+
+def test_a_teacher_starts_a_case_and_completes_the_first_task_through_the_form(client, db, people):
+    login(client, "teacher")
+    search = client.get("/elever?q=Andersson")
+    assert "Alva" in text(search)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', text(search)).group(1)
+    started = client.post(f"/elever/{people.pupil}/starta", data={"csrf_token": token, "rutin": "stodkedja"})
+    assert started.status_code == 302 and started.headers["Location"].startswith("/uppgifter/")
+    task_path = started.headers["Location"]
+    html, version, token = _open_form(client, task_path.rsplit("/", 1)[1])
+    assert "Anmäl till rektor" in html and "Beskriv svårigheterna." in html  # the step and its instructions
+    assert 'type="date"' in html and "<textarea" in html and 'for="f-anmalan_datum"' in html
+    done = client.post(task_path, data={"csrf_token": token, "_row_version": version,
+                                        "f.anmalan_datum": "2025-03-14",
+                                        "f.beskrivning": "Svårt att komma igång med skrivuppgifter."})
+    assert done.status_code == 302 and done.headers["Location"] == "/uppgifter"
+    assert "är klar" in text(client.get("/uppgifter"))
+    with db.read() as s:
+        first = s.scalars(select(TaskRow).where(TaskRow.bpmn_id == "Task_anmalan")).one()
+        nxt = s.scalars(select(TaskRow).where(TaskRow.bpmn_id == "Task_utredning")).one()
+    assert first.state == "completed" and first.completed_by == people.teacher
+    assert first.data == {"anmalan_datum": "2025-03-14",
+                          "beskrivning": "Svårt att komma igång med skrivuppgifter."}
+    assert nxt.state == "ready" and nxt.role == "specialpedagog"
+
+
+def test_wrong_data_is_shown_again_with_swedish_messages_and_nothing_changes(client, db, open_task):
+    login(client, "teacher")
+    html, version, token = _open_form(client, open_task.id)
+    response = client.post(f"/uppgifter/{open_task.id}", data={
+        "csrf_token": token, "_row_version": version, "f.anmalan_datum": "14/3", "f.beskrivning": "kort"})
+    assert response.status_code == 422
+    page = text(response)
+    assert "Formuläret behöver rättas" in page
+    assert "Skriv datumet som ÅÅÅÅ-MM-DD" in page and "Skriv minst 10 tecken." in page
+    assert 'value="14/3"' in page and ">kort</textarea>" in page  # what was typed is kept
+    assert 'aria-invalid="true"' in page and 'aria-describedby="f-anmalan_datum-error"' in page
+    missing = client.post(f"/uppgifter/{open_task.id}", data={"csrf_token": token, "_row_version": version})
+    assert text(missing).count("Fältet är obligatoriskt.") == 4  # in the summary, and beside each field
+    row = tasks.get_task(db, open_task.id)
+    assert row.state == "ready" and row.data is None
+
+
+def test_a_case_changed_since_the_page_was_opened_is_a_clear_conflict(client, db, open_task):
+    login(client, "teacher")
+    html, version, token = _open_form(client, open_task.id)
+    with db.write() as s:  # someone else's step moved the case on meanwhile
+        case = s.get(Case, open_task.case_id)
+        case.row_version += 1
+    response = client.post(f"/uppgifter/{open_task.id}", data={
+        "csrf_token": token, "_row_version": version, "f.anmalan_datum": "2025-03-14",
+        "f.beskrivning": "Svårt att komma igång med skrivuppgifter."})
+    assert response.status_code == 409
+    assert "Någon annan har ändrat ärendet" in text(response) and "skrivuppgifter" in text(response)
+    assert tasks.get_task(db, open_task.id).state == "ready"
+
+
+def test_a_task_completed_by_someone_else_meanwhile_sends_you_to_the_inbox(client, make_app, db, open_task):
+    login(client, "teacher")
+    html, version, token = _open_form(client, open_task.id)
+    other = make_app().test_client()
+    login(other, "mentor")
+    _, other_version, other_token = _open_form(other, open_task.id)
+    data = {"f.anmalan_datum": "2025-03-14", "f.beskrivning": "Svårt att komma igång med skrivuppgifter."}
+    first = other.post(f"/uppgifter/{open_task.id}",
+                       data={"csrf_token": other_token, "_row_version": other_version, **data})
+    assert first.status_code == 302
+    late = client.post(f"/uppgifter/{open_task.id}",
+                       data={"csrf_token": token, "_row_version": version, **data})
+    assert late.headers["Location"] == "/uppgifter"
+    assert "hann slutföras av någon annan" in text(client.get("/uppgifter"))
+    closed = client.get(f"/uppgifter/{open_task.id}")
+    assert closed.status_code == 200 and "inte längre öppen" in text(closed) and "Mentor" in text(closed)
+
+
+def test_another_units_task_cannot_be_opened_and_reads_like_a_missing_one(make_app, db, people, open_task):
+    outsider = make_app().test_client()
+    login(outsider, "outsider")
+    refused = outsider.get(f"/uppgifter/{open_task.id}")
+    missing = outsider.get(f"/uppgifter/{uuid.uuid4()}")
+    assert refused.status_code == 403 and missing.status_code == 404
+    assert "Sidan finns inte" in text(refused) and "Sidan finns inte" in text(missing)
+    assert "Alva" not in text(refused) and "Anmäl till rektor" not in text(refused)
+    assert outsider.post(f"/uppgifter/{open_task.id}", data={"csrf_token": csrf(outsider, "/uppgifter"),
+                                                            "f.beskrivning": "x"}).status_code == 403
+    assert post(outsider, f"/uppgifter/{open_task.id}/ta").status_code == 403
+    assert tasks.get_task(db, open_task.id).state == "ready"
+
+
+def test_a_role_the_lane_does_not_serve_cannot_open_the_task(make_app, open_task):
+    for username in ("specialpedagog", "rektor"):
+        client = make_app().test_client()
+        login(client, username)
+        assert client.get(f"/uppgifter/{open_task.id}").status_code == 403, username
+
+
+def test_adding_and_removing_rows_shows_the_form_again_without_sending_it(client, db, people, open_task):
+    from engine import complete_task
+    complete_task(db, open_task.id, {"anmalan_datum": "2025-03-14", "beskrivning": "Lång nog beskrivning."},
+                  by=people.teacher)
+    utredning = tasks.list_tasks(db, case_id=open_task.case_id, state="ready")[0]
+    login(client, "specialpedagog")
+    html, version, token = _open_form(client, utredning.id)
+    assert 'name="f.behov"' in html and 'type="radio"' in html  # an enum of two: radio buttons
+    response = client.post(f"/uppgifter/{utredning.id}", data={
+        "csrf_token": token, "_row_version": version, "f.behov": "ja", "_action": "add:nothing"})
+    assert response.status_code == 200 and tasks.get_task(db, utredning.id).state == "ready"
+    assert 'value="ja" checked' in text(response)

@@ -1,0 +1,118 @@
+"""Shipped routines walked through the web app: every step's form drawn from its JSON Schema, filled in,
+posted, and read back into exactly the data the engine's own walk sends (tests/test_routines.py).
+
+The walks are each routine's shortest one (the command line's) and a full support case with an
+åtgärdsprogram (rows of needs and measures), a decision only the rektor may sign and an appeal window.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+import routine_scenarios as rs
+import time_machine
+from sqlalchemy import func, select
+from test_routines import MAX_STEPS, START, answer_for, build_school, form_data, routines_for, timers_of
+from werkzeug.datastructures import MultiDict
+
+from engine import get_case, get_task, list_tasks, passwords, timers
+from engine.models import Case
+from engine.tasks import task_info
+from webui import close_app, create_app, forms
+
+from .conftest import PASSWORD, SECRET, login, post, text
+
+FULL = "sarskilt_stod_programme_with_enskild_undervisning_decided_by_the_rektor_personally"
+WALKS = [*rs.CLI_WALKS.values(), next(s for s in rs.SCENARIOS if s.id == FULL)]
+
+
+def same(sent: Any, stored: Any) -> bool:
+    """Equal data, a date-time being equal when it is the same moment (the form shows it in Swedish time)."""
+    if isinstance(sent, dict) and isinstance(stored, dict):
+        return sent.keys() == stored.keys() and all(same(sent[k], stored[k]) for k in sent)
+    if isinstance(sent, list) and isinstance(stored, list):
+        return len(sent) == len(stored) and all(same(a, b) for a, b in zip(sent, stored, strict=True))
+    if isinstance(sent, str) and isinstance(stored, str) and "T" in sent and sent != stored:
+        try:
+            return datetime.fromisoformat(sent) == datetime.fromisoformat(stored)
+        except ValueError:
+            return False
+    return sent == stored and type(sent) is type(stored)
+
+
+@pytest.mark.parametrize("scenario", WALKS, ids=[s.id for s in WALKS])
+def test_a_routine_is_walked_to_its_end_through_the_web_forms(db, db_url, scenario):
+    school = build_school(db, routines_for(scenario))
+    for username in rs.PEOPLE:
+        passwords.set_password(db, username, PASSWORD)
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET})
+    try:
+        path = walk(app, db, school, scenario)
+    finally:
+        close_app(app)
+    assert path == list(scenario.path)
+
+
+def walk(app: Any, db: Any, school: Any, scenario: rs.Scenario) -> list[str]:
+    path: list[str] = []
+    visits: Counter[str] = Counter()
+    seen: dict[Any, int] = {}
+
+    def client_of(username: str) -> Any:
+        client = app.test_client()
+        assert login(client, username).status_code == 302
+        return client
+
+    with time_machine.travel(START, tick=False) as clock:
+        starter = client_of(rs.STARTER[scenario.routine])
+        started = post(starter, f"/elever/{school.pupil}/starta", {"rutin": scenario.routine},
+                       token_from="/elever")
+        assert started.status_code == 302
+        with db.read() as s:
+            case_id = s.scalar(select(func.max(Case.id)).where(Case.parent_case_id.is_(None)))
+        for _ in range(MAX_STEPS):
+            ready = list_tasks(db, case_id=case_id, state="ready")
+            if not ready:
+                break
+            chosen = None
+            for task in sorted(ready, key=lambda t: (t.bpmn_id in scenario.defer, t.bpmn_id)):
+                if task.id not in seen:
+                    seen[task.id] = visits[task.bpmn_id]
+                    visits[task.bpmn_id] += 1
+                answer = answer_for(scenario, task.bpmn_id, seen[task.id])
+                if answer != rs.WAIT:
+                    chosen = task, answer
+                    break
+            if chosen is None:  # the scenario lets the boundary timer run out, as the scheduler would
+                [timer] = timers_of(db, case_id)
+                clock.move_to(timer.due_at + timedelta(minutes=1))
+                assert timers.fire_due(db) == 1
+                path.append(f"timer:{timer.bpmn_id}")
+                continue
+            task, answer = chosen
+            user = rs.ASSIGNED.get(task.bpmn_id) or scenario.by.get(task.bpmn_id) or rs.LANE_USER[task.role]
+            complete_through_the_form(client_of(user), db, school, task, answer)
+            path.append(task.bpmn_id)
+            clock.shift(timedelta(days=1))
+    assert get_case(db, case_id).status == "completed"
+    return path
+
+
+def complete_through_the_form(client: Any, db: Any, school: Any, task: Any, answer: Any) -> None:
+    page = client.get(f"/uppgifter/{task.id}")
+    assert page.status_code == 200, (task.bpmn_id, page.status_code)
+    html = text(page)
+    token = html.split('name="csrf_token" value="')[1].split('"')[0]
+    version = html.split('name="_row_version" value="')[1].split('"')[0]
+    schema = task_info(db, task)["form"]
+    data = form_data(schema, answer, school)
+    raw = forms.to_raw(schema, data)
+    for name in raw:  # every value goes into a control the page drew
+        assert f'name="{name}"' in html, (task.bpmn_id, name)
+    sent = MultiDict([*raw.items(multi=True), ("csrf_token", token), ("_row_version", version)])
+    response = client.post(f"/uppgifter/{task.id}", data=sent)
+    assert response.status_code == 302, (task.bpmn_id, text(response).split("error-summary")[-1][:800])
+    stored = get_task(db, task.id)
+    assert stored.state == "completed" and same(data, stored.data), (task.bpmn_id, data, stored.data)

@@ -1,0 +1,20 @@
+// Elevflow's own script (everything works without it). While someone writes in a form, tell the server
+// now and then that they are still there: typing sends no request, and the session's idle timeout
+// would otherwise end the session and lose what they wrote.
+(function () {
+  "use strict";
+  var token = document.querySelector('meta[name="csrf-token"]');
+  var url = document.body && document.body.getAttribute("data-keepalive");
+  if (!token || !url || !window.fetch) {
+    return;
+  }
+  var every = 5 * 60 * 1000;
+  var last = Date.now();
+  document.addEventListener("input", function () {
+    if (Date.now() - last < every) {
+      return;
+    }
+    last = Date.now();
+    window.fetch(url, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": token.content } });
+  });
+})();
