@@ -2,41 +2,17 @@
 from __future__ import annotations
 
 import json
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
 
-from . import audit, cases, definitions, demo, org, passwords, scheduler, schema, settings, tasks
+from . import audit, cases, definitions, demo, org, scheduler, schema, settings, tasks
+from .cli_context import Context, deploy_folder, deploy_shipped, pass_ctx
+from .cli_demo import demo_command, users_group
 from .cli_import import import_group
-from .errors import DefinitionError, ElevflowError, FormValidationError, NotFoundError
-from .models import User
-from .store import Database
-
-
-class Context:
-    def __init__(self, url: str | None):
-        self.url = url
-        self._db: Database | None = None
-
-    @property
-    def db(self) -> Database:
-        if self._db is None:
-            self._db = Database(self.url)
-        return self._db
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.dispose()
-
-    def user_id(self, username: str | None) -> int | None:
-        return org.user_by_username(self.db, username).id if username else None
-
-
-pass_ctx = click.make_pass_decorator(Context)
+from .errors import ElevflowError, FormValidationError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,96 +43,8 @@ def init(ctx: Context, with_demo: bool, no_deploy: bool) -> None:
         click.echo("Demo organisation loaded." if loaded else "People exist already; no demo loaded.")
     if no_deploy:
         return
-    root = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "shared"):
-        if not any(folder.glob("*.bpmn")):
-            continue
-        for version in _deploy(ctx, folder, "shipped with Elevflow", None):
-            click.echo(f"  {version.key} v{version.version}")
-
-
-def _deploy(ctx: Context, path: Path, note: str, by: int | None) -> list[Any]:
-    try:
-        return definitions.deploy_path(ctx.db, path, by=by, note=note)
-    except DefinitionError as exc:
-        click.echo(f"{path}: refused:", err=True)
-        for problem in exc.problems:
-            click.echo(f"  - {problem}", err=True)
-        sys.exit(1)
-
-
-DEMO_PASSWORD_PREFIX = "demo-"
-
-
-@main.command("demo")
-@click.option("--no-serve", is_flag=True, help="Set everything up and print the logins, but do not start "
-              "the web app.")
-@click.option("--port", default=5000, show_default=True,
-              help="The port the web app listens on (on 127.0.0.1 only).")
-@pass_ctx
-def demo_command(ctx: Context, no_serve: bool, port: int) -> None:
-    """Set up Elevflow with a made-up organisation on the embedded database, and serve the web app.
-
-    Creates the database (SQLite by default), deploys the shipped routines, loads a demo municipality
-    with two schools, staff in every role and 30 pupils, gives every demo person the password
-    "demo-" + their username, and serves the web app on http://127.0.0.1:5000 with the scheduler
-    running inside it, until Ctrl-C. Safe to run again. For trying Elevflow only: the demo passwords are
-    printed and known to everyone, so never load real people or pupils into a demo database.
-    """
-    schema.upgrade(ctx.db)
-    demo.load(ctx.db)
-    root = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "shared"):
-        if any(folder.glob("*.bpmn")):
-            _deploy(ctx, folder, "shipped with Elevflow", None)
-    click.echo(f"Elevflow is ready on {ctx.db.engine.url.render_as_string(hide_password=True)}\n")
-    with_passwords = _only_demo_people(ctx.db)
-    if with_passwords:
-        for username, *_rest in demo.STAFF:
-            passwords.set_password(ctx.db, username, DEMO_PASSWORD_PREFIX + username)
-        click.echo("Demo logins (DEMO ONLY: these passwords are the same in every demo and printed here):")
-    else:
-        click.echo("This database has people who are not the demo organisation's, so no demo passwords "
-                   "were set.")
-    click.echo(f"  {'username':14} {'password':19} {'name':22} {'role':16} school")
-    for username, name, role, unit in demo.STAFF:
-        where = demo.UNITS[unit][1] if unit is not None else "all schools"
-        password = DEMO_PASSWORD_PREFIX + username if with_passwords else "-"
-        click.echo(f"  {username:14} {password:19} {name:22} {role:16} {where}")
-    click.echo("\nRoutines: " + ", ".join(sorted({v.key for v in definitions.versions(ctx.db)})))
-    click.echo("\nFrom a terminal, e.g. a support case (särskilt stöd) for pupil 1 at Ekbackens skola:")
-    click.echo("  elevflow start sarskilt_stod --pupil 1 --as larare.ek")
-    click.echo("  elevflow tasks --user larare.ek")
-    click.echo("  elevflow audit verify")
-    if no_serve:
-        return
-    from webui import create_app  # the engine itself never needs the web app
-
-    app = create_app({"DATABASE_URL": ctx.db.url, "SECRET_KEY": demo_secret(Path("instance")),
-                      "BASE_URL": f"http://127.0.0.1:{port}"})
-    click.echo(f"\nThe web app: http://127.0.0.1:{port}/  (log in as larare.ek with password "
-               f"{DEMO_PASSWORD_PREFIX}larare.ek; stop with Ctrl-C)")
-    app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
-
-
-def _only_demo_people(db: Database) -> bool:
-    """Whether every user in the database is one of the demo's made-up staff (so demo passwords, which
-    everyone knows, can never open a real account)."""
-    with db.read() as session:
-        usernames = set(session.scalars(select(User.username)))
-    return bool(usernames) and usernames <= {username for username, *_rest in demo.STAFF}
-
-
-def demo_secret(folder: Path) -> str:
-    """The demo's session key: made once and kept in `folder`/secret_key, readable by its owner only."""
-    path = folder / "secret_key"
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    folder.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.touch(mode=0o600)
-    path.write_text(key + "\n", encoding="utf-8")
-    return key
+    for version in deploy_shipped(ctx):
+        click.echo(f"  {version.key} v{version.version}")
 
 
 @main.command()
@@ -170,7 +58,7 @@ def deploy(ctx: Context, path: Path, note: str, username: str | None) -> None:
     Every problem is listed with file, line and element id, and nothing is stored. Deploying content
     identical to an existing version makes no new version.
     """
-    for version in _deploy(ctx, path, note, ctx.user_id(username)):
+    for version in deploy_folder(ctx, path, note, ctx.user_id(username)):
         click.echo(f"{version.key} v{version.version} ({version.content_hash[:12]})")
 
 
@@ -362,35 +250,6 @@ def breaks_remove(ctx: Context, break_id: int) -> None:
     click.echo(f"break {break_id} removed")
 
 
-@main.group("users")
-def users_group() -> None:
-    """Staff accounts."""
-
-
-@users_group.command("set-password")
-@click.argument("username")
-@click.option("--password-stdin", is_flag=True,
-              help="Read the password from the first line of standard input (for scripts) instead of asking.")
-@pass_ctx
-def users_set_password(ctx: Context, username: str, password_stdin: bool) -> None:
-    """Give USERNAME a password for logging in to the web app without the login service.
-
-    The password is stored only as an argon2id hash. It must have at least 12 characters.
-    """
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
-    try:
-        passwords.check_strength(password)
-        passwords.set_password(ctx.db, username, password)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="password") from None
-    except NotFoundError as exc:
-        raise click.BadParameter(str(exc), param_hint="USERNAME") from None
-    click.echo(f"password set for {username}")
-
-
 @main.command("settings")
 def show_settings() -> None:
     """List every ELEVFLOW_* setting with its current value and what it does."""
@@ -409,6 +268,8 @@ def _json(text: str) -> dict[str, Any]:
 
 
 main.add_command(import_group)
+main.add_command(demo_command)
+main.add_command(users_group)
 
 
 def run() -> None:

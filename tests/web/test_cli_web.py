@@ -9,7 +9,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from engine import demo, passwords
-from engine.cli import demo_secret, main
+from engine.cli import main
+from engine.cli_demo import demo_secret
 from engine.models import User
 from webui import close_app, create_app
 
