@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from engine.errors import NotFoundError, PermissionDeniedError
+from engine.visibility import NotVisibleError
 
 
 def _page(status: int, title: str, message: str) -> Any:
@@ -25,6 +26,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(PermissionDeniedError, lambda _e: _not_here(403))
     app.register_error_handler(404, lambda _e: _not_here(404))
     app.register_error_handler(NotFoundError, lambda _e: _not_here(404))
+    # a case one may not see reads as one that does not exist
+    app.register_error_handler(NotVisibleError, lambda _e: _not_here(404))
     app.register_error_handler(CSRFError, lambda _e: _page(
         400, _("Formuläret hade gått ut"),
         _("Sidan var för gammal för att skicka (eller kom inte från Elevflow). Gå tillbaka, ladda om "

@@ -33,7 +33,15 @@ ROUTES: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("tasks.task", "POST"): ("login", "ok", "no", "no", "no"),
     ("tasks.claim", "POST"): ("login", "ok", "no", "no", "no"),
     ("tasks.release", "POST"): ("login", "ok", "no", "ok", "no"),
+    # the case of that task: its starter (the teacher), the unit's student health team and rektor see it
+    ("cases.index", "GET"): ("login", "ok", "ok", "ok", "ok"),
+    ("cases.case", "GET"): ("login", "ok", "ok", "ok", "no"),
+    ("cases.diagram", "GET"): ("login", "ok", "ok", "ok", "no"),
+    # the case has no signed decision yet, so the sample is one that does not exist (tests/web/test_cases.py
+    # downloads a real one)
+    ("cases.decision", "GET"): ("login", "no", "no", "no", "no"),
     ("pupils.search", "GET"): ("login", "ok", "ok", "ok", "ok"),
+    ("pupils.access", "GET"): ("login", "no", "no", "ok", "no"),
     ("pupils.start", "POST"): ("login", "ok", "ok", "ok", "no"),
     ("notifications.index", "GET"): ("login", "ok", "ok", "ok", "ok"),
     ("notifications.mark_read", "POST"): ("login", "ok", "ok", "ok", "ok"),
@@ -60,7 +68,8 @@ def test_the_table_names_every_route_and_no_other(app):
 
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_who_may_use_each_route(app, people, open_task, persona):
-    samples = {"task_id": open_task.id, "pupil_id": people.pupil, "filename": "elevflow.css"}
+    samples = {"task_id": open_task.id, "pupil_id": people.pupil, "filename": "elevflow.css",
+               "case_id": open_task.case_id, "decision_id": 1}
     data = {("pupils.start", "POST"): {"rutin": "stodkedja"}, ("auth.language", "POST"): {"lang": "sv"}}
     column = PERSONAS.index(persona)
     seen = {}

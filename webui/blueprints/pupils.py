@@ -1,4 +1,4 @@
-"""Elever: find a pupil at one's own school units, and start a routine for them."""
+"""Elever: find a pupil at one's own school units, start a routine for them; the rektor's access history."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,10 +6,11 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import cases, tasks
+from engine import cases, tasks, visibility
+from engine.errors import PermissionDeniedError
 from engine.models import Pupil
 
-from .. import extensions, lookups, permissions
+from .. import casepage, extensions, lookups, permissions
 from ..sessions import login_required
 
 bp = Blueprint("pupils", __name__)
@@ -49,3 +50,25 @@ def start(pupil_id: int) -> Any:
         if permissions.may_complete(database, row, g.user.id):
             return redirect(url_for("tasks.task", task_id=row.id))
     return redirect(url_for("inbox.index"))
+
+
+@bp.get("/elever/<int:pupil_id>/atkomst")
+@login_required
+def access(pupil_id: int) -> Any:
+    """Who opened the pupil's cases, and when: for the rektor of the pupil's unit only (others: 404).
+    Asking is logged too."""
+    database = extensions.db()
+    try:
+        rows = visibility.access_history(database, pupil_id, asked_by=g.user.id)
+    except PermissionDeniedError:
+        abort(404)
+    with database.read() as session:
+        pupil = session.get(Pupil, pupil_id)
+    return render_template("pupils/access.html", rows=rows, pupil=lookups.pupil_label(pupil, in_list=False),
+                           actions=action_names(), when=casepage.local_time)
+
+
+def action_names() -> dict[str, str]:
+    return {"view_case": _("Öppnade ärendet"), "view_task": _("Öppnade en uppgift"),
+            "download_document": _("Hämtade ett beslut"),
+            "view_access_history": _("Såg åtkomsthistoriken")}

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from engine import assignment, tasks
+from engine import assignment, tasks, visibility
 from engine.errors import ConflictError, FormValidationError, PermissionDeniedError
 from engine.models import TaskRow
 from engine.notify import local_date
@@ -32,8 +32,11 @@ def _task_for(user_id: int, task_id: UUID) -> TaskRow:
 @bp.route("/uppgifter/<uuid:task_id>", methods=["GET", "POST"])
 @login_required
 def task(task_id: UUID) -> Any:
-    """Show the task's form (GET); complete it with the submitted form (POST)."""
+    """Show the task's form (GET); complete it with the submitted form (POST). Showing it is a look at
+    the case, logged as "view_task" (refused or not; NotVisibleError reads as 404)."""
     database = extensions.db()
+    if request.method == "GET":
+        visibility.task_data_for(database, g.user.id, task_id)
     row = _task_for(g.user.id, task_id)
     if row.state != "ready":
         if request.method == "POST":
@@ -104,6 +107,7 @@ def _page(row: TaskRow, info: dict[str, Any], row_version: int | None, raw: Mult
         unit=lookups.unit_names(database, [row.unit_id]).get(row.unit_id, ""),
         pupil=lookups.pupil_label(pupil, in_list=False), people=people,
         due=local_date(row.due_at) if row.due_at else "",
+        case_link=visibility.can_view_case(database, g.user.id, row.case_id),
         lane=lookups.role_name(row.role, select_locale())), status
 
 

@@ -1,0 +1,93 @@
+"""Ärenden: the cases the user may see, and one case's page — header, open tasks, timeline, decisions and
+the routine's diagram with where the case stands. Every look goes through engine.visibility (need-to-know,
+logged); a case one may not see and one that does not exist read the same (404)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, g, render_template, request
+from flask_babel import gettext as _
+
+from engine import signing, visibility
+from engine.notify import local_date
+from engine.visibility import NotVisibleError
+
+from .. import casepage, extensions, lookups, permissions
+from ..i18n import select_locale
+from ..sessions import login_required
+
+bp = Blueprint("cases", __name__)
+PAGE = 100
+STATUSES = ("running", "completed", "cancelled")
+
+
+@bp.get("/arenden")
+@login_required
+def index() -> Any:
+    """Mina ärenden: the cases the user may see, newest first (a list: not logged, names no protected
+    pupil)."""
+    status = request.args.get("status", "")
+    before = request.args.get("fore", "")
+    rows = visibility.visible_cases(extensions.db(), g.user.id, status=status if status in STATUSES else None,
+                                    before_id=int(before) if before.isdigit() else None, limit=PAGE)
+    return render_template("cases/index.html", cases=rows, status=status if status in STATUSES else "",
+                           more=rows[-1].id if len(rows) >= PAGE else None, statuses=status_names(),
+                           day=local_date)
+
+
+@bp.get("/arenden/<int:case_id>")
+@login_required
+def case(case_id: int) -> Any:
+    database = extensions.db()
+    try:
+        view = visibility.open_case(database, g.user.id, case_id)
+        timeline = visibility.case_timeline(database, g.user.id, case_id)
+    except NotVisibleError:
+        abort(404)
+    language = select_locale()
+    return render_template(
+        "cases/case.html", case=view, timeline=timeline, statuses=status_names(), day=local_date,
+        when=casepage.local_time,
+        open_tasks=[t for t in view.tasks if t.state == "ready"],
+        done_tasks=[t for t in view.tasks if t.state == "completed"],
+        lanes={t.id: lookups.role_name(t.role, language) for t in view.tasks},
+        completed=" ".join(casepage.completed_ids(database, case_id)),
+        current=" ".join(casepage.current_ids(view)),
+        hidden=view.pupil_name == visibility.PROTECTED_NAME,
+        started_by=lookups.user_names(database, [view.started_by] if view.started_by else []).get(
+            view.started_by or 0),
+        is_rektor="rektor" in permissions.roles_at(database, g.user.id, view.unit_id))
+
+
+@bp.get("/arenden/<int:case_id>/diagram.bpmn")
+@login_required
+def diagram(case_id: int) -> Any:
+    """The routine's BPMN, for the page's viewer. The case page has logged the look; this only checks."""
+    database = extensions.db()
+    if not visibility.can_view_case(database, g.user.id, case_id):
+        abort(404)
+    xml = casepage.diagram_xml(database, case_id)
+    if xml is None:
+        abort(404)
+    return Response(xml, mimetype="application/xml")
+
+
+@bp.get("/arenden/<int:case_id>/beslut/<int:decision_id>.pdf")
+@login_required
+def decision(case_id: int, decision_id: int) -> Any:
+    """A signed decision's PDF (logged as "download_document"; not for a protected pupil's name unless
+    the user may see it)."""
+    database = extensions.db()
+    try:
+        filename, document = signing.decision_document(database, g.user.id, decision_id)
+    except NotVisibleError:
+        abort(404)
+    if casepage.decision_case(database, decision_id) != case_id:
+        abort(404)  # the decision belongs to another case: do not serve it under this one's address
+    response = Response(document, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def status_names() -> dict[str, str]:
+    return {"running": _("Pågår"), "completed": _("Avslutat"), "cancelled": _("Avbrutet")}
