@@ -183,6 +183,22 @@ def answer_for(scenario: rs.Scenario | dict[str, Any], bpmn_id: str, visit: int)
     return answer
 
 
+def next_step(scenario: rs.Scenario, ready: list[Any], seen: dict[Any, int],
+              visits: Counter) -> tuple[Any, Any] | None:
+    """The open task the scenario does next, with its answer; None when it waits for a timer.
+
+    `seen` numbers each task by how often its step had been reached before (so a step met again in a
+    loop takes the scenario's next answer); `visits` counts the step's visits so far."""
+    for task in sorted(ready, key=lambda t: (t.bpmn_id in scenario.defer, t.bpmn_id)):
+        if task.id not in seen:
+            seen[task.id] = visits[task.bpmn_id]
+            visits[task.bpmn_id] += 1
+        answer = answer_for(scenario, task.bpmn_id, seen[task.id])
+        if answer != rs.WAIT:
+            return task, answer
+    return None
+
+
 # ------------------------------------------------------------------------------------------------- the walk
 @dataclass
 class Walk:
@@ -264,15 +280,7 @@ def walk(db: Database, school: School, scenario: rs.Scenario) -> Walk:
             ready = ready_tasks(db, case.id)
             if not ready:
                 break
-            chosen = None
-            for task in sorted(ready, key=lambda t: (t.bpmn_id in scenario.defer, t.bpmn_id)):
-                if task.id not in seen:
-                    seen[task.id] = visits[task.bpmn_id]
-                    visits[task.bpmn_id] += 1
-                answer = answer_for(scenario, task.bpmn_id, seen[task.id])
-                if answer != rs.WAIT:
-                    chosen = task, answer
-                    break
+            chosen = next_step(scenario, ready, seen, visits)
             if chosen is None:
                 path.append(let_the_timer_run_out(db, clock, case.id, ready))
                 continue

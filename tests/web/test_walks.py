@@ -14,7 +14,7 @@ import pytest
 import routine_scenarios as rs
 import time_machine
 from sqlalchemy import func, select
-from test_routines import MAX_STEPS, START, answer_for, build_school, form_data, routines_for, timers_of
+from test_routines import MAX_STEPS, START, build_school, form_data, next_step, routines_for, timers_of
 from werkzeug.datastructures import MultiDict
 
 from engine import get_case, get_task, list_tasks, passwords, timers
@@ -76,15 +76,7 @@ def walk(app: Any, db: Any, school: Any, scenario: rs.Scenario) -> list[str]:
             ready = list_tasks(db, case_id=case_id, state="ready")
             if not ready:
                 break
-            chosen = None
-            for task in sorted(ready, key=lambda t: (t.bpmn_id in scenario.defer, t.bpmn_id)):
-                if task.id not in seen:
-                    seen[task.id] = visits[task.bpmn_id]
-                    visits[task.bpmn_id] += 1
-                answer = answer_for(scenario, task.bpmn_id, seen[task.id])
-                if answer != rs.WAIT:
-                    chosen = task, answer
-                    break
+            chosen = next_step(scenario, ready, seen, visits)
             if chosen is None:  # the scenario lets the boundary timer run out, as the scheduler would
                 [timer] = timers_of(db, case_id)
                 clock.move_to(timer.due_at + timedelta(minutes=1))
