@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, dbapi, settings
-from .errors import ConflictError, DefinitionError, NotFoundError, Problem
+from .errors import ConflictError, DefinitionError, Problem
 from .models import ProcessVersion
 from .specs import ParsedVersion
 from .store import Database
@@ -94,15 +94,6 @@ def deploy(db: Database, files: dict[str, str], forms: dict[str, Any], *, librar
     for version in parsed:  # only once committed: a rolled-back id may be handed out again
         db.specs.put(version)
     return deployed
-
-
-def latest(session: Any, key: str) -> ProcessVersion:
-    """The newest version of a routine."""
-    row = session.scalars(select(ProcessVersion).where(ProcessVersion.key == key)
-                          .order_by(ProcessVersion.version.desc()).limit(1)).first()
-    if row is None:
-        raise NotFoundError(f"no routine {key!r} is deployed")
-    return row
 
 
 def versions(db: Database, key: str | None = None) -> list[ProcessVersion]:

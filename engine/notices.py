@@ -7,11 +7,10 @@ scheduler's unit of work, like timers.fire_one: it never reads a task whose noti
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
 
 from . import access, audit, deadlines
-from .dbapi import Sql, Tx
-from .notify import notify
+from .dbapi import Sql
+from .notify import notify, notify_role
 from .store import Database
 
 _NEXT = """SELECT id, case_id, process_key, bpmn_id, role, unit_id, pupil_id, assignee_id, due_at,
@@ -19,13 +18,6 @@ _NEXT = """SELECT id, case_id, process_key, bpmn_id, role, unit_id, pupil_id, as
 NEXT = {"sqlite": Sql(_NEXT), "postgresql": Sql(_NEXT + " FOR NO KEY UPDATE SKIP LOCKED")}
 ADVANCE = Sql("""UPDATE tasks SET notice_level = :level, notice_at = :next WHERE id = :id
     AND notice_level = :was""")
-ROLE_HOLDERS = Sql("""SELECT DISTINCT r.user_id, r.role FROM role_assignments r
-    JOIN users u ON u.id = r.user_id WHERE r.unit_id = :unit_id AND u.active = :active ORDER BY r.user_id""")
-
-
-def _holders(tx: Tx, unit_id: int, roles: frozenset[str]) -> list[int]:
-    rows = tx.all(ROLE_HOLDERS, {"unit_id": unit_id, "active": True})
-    return sorted({user for user, role in rows if role in roles})
 
 
 def fire_one(db: Database, now: datetime | None = None) -> bool:
@@ -50,23 +42,23 @@ def fire_one(db: Database, now: datetime | None = None) -> bool:
         off = db.breaks.is_off(unit_id)
         if level == 0:
             kind, event, to = "reminder", "deadline_reminder", "holder"
-            lane = access.roles_serving(role or "")
-            recipients = [assignee_id] if assignee_id else _holders(tx, unit_id, lane)
+            roles = access.roles_serving(role or "")  # used while nobody holds the task
             following: datetime | None = deadlines.offset(due, policy.escalate_after, 1, off)
         elif level == 1:
-            kind, event, to = "escalation", "deadline_escalated", "rektor"
-            recipients = _holders(tx, unit_id, frozenset({"rektor"}))
+            kind, event, to, roles = "escalation", "deadline_escalated", "rektor", frozenset({"rektor"})
             following = deadlines.offset(due, policy.escalate_to_huvudman_after, 1, off)
         else:
-            kind, event, to = "escalation", "deadline_escalated", "huvudman"
-            recipients = _holders(tx, unit_id, frozenset({"huvudman"}))
+            kind, event, to, roles = "escalation", "deadline_escalated", "huvudman", frozenset({"huvudman"})
             following = None
         if tx.rowcount(ADVANCE, {"id": task_id, "level": level + 1, "next": tx.time(following),
                                  "was": level}) != 1:
             return True  # another scheduler sent it
         task_uuid = tx.read_uuid(task_id)
-        for user_id in recipients:
-            notify(tx, user_id, kind, case_id=case_id, task_id=task_uuid, now=now)
+        if level == 0 and assignee_id:
+            recipients = [assignee_id]
+            notify(tx, assignee_id, kind, case_id=case_id, task_id=task_uuid, now=now)
+        else:
+            recipients = notify_role(tx, unit_id, roles, kind, case_id=case_id, task_id=task_uuid, now=now)
         audit.append(tx, [audit.Event(event, None, case_id, pupil_id, unit_id, {
             "task_id": str(task_uuid), "bpmn_id": bpmn_id, "to": to, "recipients": recipients,
             "due_at": due.isoformat() if due else None})], now)
@@ -79,14 +71,3 @@ def fire_due(db: Database, now: datetime | None = None, limit: int | None = None
     while (limit is None or sent < limit) and fire_one(db, now):
         sent += 1
     return sent
-
-
-def pending(db: Database) -> list[dict[str, Any]]:
-    """Open tasks with a notice still to come (for reports and tests)."""
-    with db.read() as session:
-        from sqlalchemy import select
-
-        from .models import TaskRow
-        rows = session.execute(select(TaskRow.id, TaskRow.notice_at, TaskRow.notice_level)
-                               .where(TaskRow.state == "ready", TaskRow.notice_at.is_not(None))).all()
-    return [{"task_id": r.id, "notice_at": r.notice_at, "level": r.notice_level} for r in rows]

@@ -49,8 +49,8 @@ USER = Sql("SELECT email, active, daily_digest FROM users WHERE id = :id")
 TASK = Sql("SELECT name, due_at, assignee_id FROM tasks WHERE id = :id")
 INSERT = Sql("""INSERT INTO notifications (user_id, kind, case_id, task_id, message, created_at, emailed_at)
     VALUES (:user_id, :kind, :case_id, :task_id, :message, :now, :emailed_at)""")
-HOLDERS = Sql("""SELECT DISTINCT r.user_id FROM role_assignments r JOIN users u ON u.id = r.user_id
-    WHERE r.unit_id = :unit_id AND r.role = :role AND u.active = :yes ORDER BY r.user_id""")
+HOLDERS = Sql("""SELECT DISTINCT r.user_id, r.role FROM role_assignments r
+    JOIN users u ON u.id = r.user_id WHERE r.unit_id = :unit_id AND u.active = :yes ORDER BY r.user_id""")
 
 
 def notify(tx: Tx, user_id: int, kind: str, *, case_id: int | None, task_id: UUID | None,
@@ -82,11 +82,12 @@ def notify(tx: Tx, user_id: int, kind: str, *, case_id: int | None, task_id: UUI
         mailer.queue(tx, email.strip(), subject, body, now)
 
 
-def notify_role(tx: Tx, unit_id: int, role: str, kind: str, *, case_id: int | None, task_id: UUID | None,
-                now: datetime) -> list[int]:
-    """Notify every active holder of `role` at a school unit (e.g. the rektor, for an escalation);
-    return whom."""
-    users = [user_id for (user_id,) in tx.all(HOLDERS, {"unit_id": unit_id, "role": role, "yes": True})]
+def notify_role(tx: Tx, unit_id: int, roles: frozenset[str] | set[str], kind: str, *, case_id: int | None,
+                task_id: UUID | None, now: datetime) -> list[int]:
+    """Notify every active holder of any of `roles` at a school unit (the rektor, for an escalation; a
+    lane's people, for a reminder of a task nobody has taken); return whom, in id order."""
+    held = tx.all(HOLDERS, {"unit_id": unit_id, "yes": True})
+    users = sorted({user_id for user_id, role in held if role in roles})
     for user_id in users:
         notify(tx, user_id, kind, case_id=case_id, task_id=task_id, now=now)
     return users

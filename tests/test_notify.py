@@ -133,7 +133,7 @@ def test_a_reminder_of_a_task_nobody_has_taken_speaks_to_the_lane(db, people, ta
 
 def notify_role_in_tx(db: Database, unit: int, role: str, kind: str, task: TaskRow) -> list[int]:
     with db.transaction() as tx:
-        return notify_role(tx, unit, role, kind, case_id=task.case_id, task_id=task.id, now=NOW)
+        return notify_role(tx, unit, {role}, kind, case_id=task.case_id, task_id=task.id, now=NOW)
 
 
 def test_a_notification_without_a_task_row_still_reads_well(db, people, smtp):
