@@ -157,7 +157,7 @@ def single_staff(tasks: int) -> dict | None:
         for _ in range(tasks // 2):
             start_case(db, "stodkedja", pupil_id=pupil, by=user_id)
         times: dict[str, list[float]] = {"complete": [], "sign": []}
-        with served(url, workers=1, threads=2) as site:
+        with served(url, workers=1, threads=1) as site:
             http = requests.Session()
             t0 = time.perf_counter()
             login(http, site, username)
@@ -278,7 +278,7 @@ def main() -> None:
     print("HTTP benchmark")
     single = results["single"]
     if single:
-        print(f"\n(a) one member of staff on SQLite (gunicorn, 1 worker), {single['completions']} "
+        print(f"\n(a) one member of staff on SQLite (gunicorn, 1 sync worker), {single['completions']} "
               f"completions (open the task page, submit the form)")
         print(f"    login {single['login_ms']:.1f} ms (argon2)")
         print(f"    per completion  median {single['median_ms']:.2f} ms, p95 {single['p95_ms']:.2f} ms   "

@@ -99,3 +99,14 @@ def test_a_delegation_for_another_kind_of_decision_does_not_let_one_sign(app, db
     refused = sign(signed_in(app, "specialpedagog"), decision, _sign="1", _password=PASSWORD)
     assert refused.status_code == 403 and "Du får inte signera det här beslutet" in text(refused)
     assert get_task(db, decision.id).state == "ready" and records(db) == 0
+
+
+def test_the_decision_page_shows_what_the_decision_rests_on_and_logs_the_look(app, db, people, decision):
+    from engine.models import AccessLogEntry
+    page = text(signed_in(app, "rektor").get(f"/uppgifter/{decision.id}"))
+    basis = page.split("Underlag för beslutet")[1].split("Signera beslutet")[0]
+    assert "Läser långsamt och tappar fokus." in basis and "Behov finns." in basis
+    with db.read() as s:
+        details = s.scalars(select(AccessLogEntry.detail).where(AccessLogEntry.user_id == people.rektor,
+                                                                AccessLogEntry.action == "view_case")).all()
+    assert details == ["beslutsunderlag"]
