@@ -114,10 +114,15 @@ class Tx:
 
 
 @contextmanager
-def transaction(engine: Engine, dialect: str, stats: Stats | None = None) -> Iterator[Tx]:
+def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: Any = None) -> Iterator[Tx]:
     """One all-or-nothing write transaction on a pooled connection (SQLite: BEGIN IMMEDIATE, so the
-    write lock is taken before anything is read)."""
-    raw = engine.raw_connection()
+    write lock is taken before anything is read), or on `raw`, a PostgreSQL connection the caller holds
+    for snapshots (autocommit is switched off for the transaction and back on after it)."""
+    own = raw is None
+    if own:
+        raw = engine.raw_connection()
+    else:
+        raw.driver_connection.autocommit = False
     try:
         tx = Tx(raw, dialect, stats)
         if tx.sqlite:
@@ -129,7 +134,10 @@ def transaction(engine: Engine, dialect: str, stats: Stats | None = None) -> Ite
         raw.rollback()
         raise
     finally:
-        raw.close()
+        if own:
+            raw.close()
+        else:
+            raw.driver_connection.autocommit = True
 
 
 @contextmanager
