@@ -139,3 +139,15 @@ def test_the_decision_can_be_previewed_as_a_draft_before_signing_and_nothing_is_
     refused = teacher.post(f"/uppgifter/{decision.id}", data={
         "csrf_token": csrf(teacher, "/uppgifter"), "_action": "forhandsgranska", **ANSWER})
     assert refused.status_code in (403, 404)
+
+
+def test_names_put_into_translated_text_are_escaped(app, db, people, decision):
+    from sqlalchemy import update
+
+    from engine.models import User
+    with db.write() as s:
+        s.execute(update(User).where(User.id == people.rektor).values(name="<script>alert(1)</script>"))
+    client = signed_in(app, "rektor")
+    assert sign(client, decision, _sign="1", _password=PASSWORD).status_code == 302
+    page = text(client.get(f"/arenden/{decision.case_id}"))
+    assert "signerat av &lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
