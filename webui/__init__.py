@@ -16,10 +16,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine import Database, notify, scheduler
 
 from . import configuration, errors, extensions, i18n, oidc, security, sessions
-from .blueprints import auth, cases, inbox, notifications, pupils, tasks
+from .blueprints import auth, cases, inbox, notifications, pupils, quality, tasks
 
 log = logging.getLogger(__name__)
-BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, cases.bp, pupils.bp, notifications.bp)
+BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, cases.bp, pupils.bp, notifications.bp, quality.bp)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -55,7 +55,8 @@ def close_app(app: Flask) -> None:
 
 
 def _page_context() -> dict[str, Any]:
-    """What every page's header shows: the user and their unread notifications."""
+    """What every page's header shows: the user, their unread notifications, and whether they follow up
+    quality (the Kvalitet link)."""
     user = g.get("user")
     unread = notify.count_unread(extensions.db(), user.id) if user is not None else 0
-    return {"user": user, "unread_count": unread}
+    return {"user": user, "unread_count": unread, "quality_nav": quality.nav_allowed()}
