@@ -109,9 +109,10 @@ def _download(body: bytes, filename: str, mimetype: str) -> Response:
     return response
 
 
-def _heat(dash: Dashboard, routine: str) -> dict[str, dict[str, Any]]:
-    """Per step of the routine: what its overlay says and how warm it is (0–4, by median time spent)."""
-    steps = [s for s in dash.steps if s.routine == routine]
+def _heat(dash: Dashboard, routine: str, xml: str) -> dict[str, dict[str, Any]]:
+    """Per step drawn in the routine's diagram: what its overlay says and how warm it is (0–4, by median
+    time spent, against the slowest step of the diagram). Steps of the processes it calls are not drawn."""
+    steps = [s for s in dash.steps if s.routine == routine and f'id="{s.bpmn_id}"' in xml]
     longest = max([s.median.value or 0 for s in steps] + [0])
     figures = {}
     for s in steps:
@@ -140,8 +141,9 @@ def process() -> Any:
     selection = _selection(scope, routines, routine=routine)
     dash = quality.dashboard(database, scope, selection)
     steps = [s for s in dash.steps if s.routine == routine]
+    heat = _heat(dash, routine, quality.routine_diagram(database, routine) or "")
     return render_template("quality/process.html", dash=dash, steps=steps, routine=routine,
-                           figures=json.dumps(_heat(dash, routine), ensure_ascii=False), show=qt.show,
+                           figures=json.dumps(heat, ensure_ascii=False), show=qt.show,
                            **_filters(scope, selection, routines))
 
 
