@@ -23,9 +23,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
+from weakref import WeakKeyDictionary
 
 import orjson
-from sqlalchemy import and_, case, func, literal, or_, select, union_all
+from sqlalchemy import and_, case, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from .access import EHT_ROLES
@@ -37,6 +38,7 @@ SMALL = 5  # counts under this are hidden from those without access to the cases
 EXACT_ROLES = frozenset({"rektor"}) | EHT_ROLES  # see every case of the unit (visibility rule 1)
 FOLLOW_UP_ROLES = EXACT_ROLES | {"huvudman"}
 DAY = 86400.0
+WORK_MEM = "64MB"  # for the report's grouping queries on PostgreSQL (SET LOCAL: its transaction only)
 
 # --- what each figure counts ----------------------------------------------------------------------------
 # Counts of completed steps: figure key -> (routine, the steps whose completion counts).
@@ -263,10 +265,19 @@ def _term_of(column: Any, terms: list[Term]) -> ColumnElement[Any]:
     return case(*[(and_(column >= t.start, column < t.end), literal(t.key)) for t in terms], else_=None)
 
 
+_DECISIONS: WeakKeyDictionary[Database, tuple[tuple[int, int], dict[tuple[str, str], str]]] = \
+    WeakKeyDictionary()
+
+
 def decision_steps(db: Database) -> dict[tuple[str, str], str]:
-    """(routine, step) -> the kind of decision it records, from every deployed version's diagrams."""
+    """(routine, step) -> the kind of decision it records, from every deployed version's diagrams. Worked
+    out again only when a version was deployed since (versions never change)."""
     with db.read() as session:
         versions = session.execute(select(ProcessVersion.id, ProcessVersion.key)).all()
+    signature = (len(versions), max((v for v, _ in versions), default=0))
+    cached = _DECISIONS.get(db)
+    if cached is not None and cached[0] == signature:
+        return cached[1]
     found: dict[tuple[str, str], str] = {}
     for version_id, key in versions:
         parsed = db.specs.get(version_id)
@@ -276,6 +287,7 @@ def decision_steps(db: Database) -> dict[tuple[str, str], str]:
                     kind = parsed.meta(task_spec).decision
                     if kind:
                         found[(key, task_spec.bpmn_id)] = kind
+    _DECISIONS[db] = (signature, found)
     return found
 
 
@@ -285,10 +297,14 @@ def dashboard(db: Database, scope: Scope, selection: Selection) -> Dashboard:
     exact = all(u in scope.exact for u in units)
     terms = window(selection.term, selection.trend)
     decisions = decision_steps(db)
+    counted_steps = sorted({s for _, steps in STEP_COUNTS.values() for s in steps}
+                           | {step for (_, step), kind in decisions.items()
+                              if any(kind in kinds for _, kinds in DECISION_COUNTS.values())})
     with db.read() as session:
         conn = session.connection()
-        counted = _step_counts(conn, units, terms, selection.as_of)
-        answers = _answers(conn, units, selection.term, selection.as_of)
+        if db.dialect == "postgresql":  # group in memory, not in sorted files on disk; this transaction only
+            conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        counted, answers = _completed(conn, units, terms, selection, counted_steps)
         leads = _lead_times(conn, db.dialect, units, selection, decisions)
         step_rows, spent = _steps(conn, db.dialect, units, selection)
     routine = selection.routine
@@ -338,19 +354,21 @@ def dashboard(db: Database, scope: Scope, selection: Selection) -> Dashboard:
                           _count(row["open"], exact), _count(row["overdue"], exact),
                           _measure(med, row["passed"], exact), _measure(p90, row["passed"], exact)))
 
-    unit_rows = _unit_rows(scope, units, per_unit, step_rows, selection.term.key)
+    unit_keys = tuple(k for k in UNIT_KEYS if wanted(COUNT_ROUTINE[k]))
+    unit_rows = _unit_rows(scope, units, per_unit, step_rows, selection.term.key, unit_keys)
     return Dashboard(selection, terms, exact, counts, lead_times, steps, breakdowns, unit_rows)
 
 
 def _unit_rows(scope: Scope, units: tuple[int, ...], per_unit: dict[tuple[int, str, str], int],
-               step_rows: dict[tuple[str, str], dict[str, Any]], term: str) -> list[UnitRow]:
+               step_rows: dict[tuple[str, str], dict[str, Any]], term: str,
+               keys: tuple[str, ...]) -> list[UnitRow]:
     overdue: dict[int, int] = defaultdict(int)
     for row in step_rows.values():
         for unit, n in row["overdue_by_unit"].items():
             overdue[unit] += n
-    cells = {u: {k: _count(per_unit.get((u, term, k), 0), u in scope.exact) for k in UNIT_KEYS}
+    cells = {u: {k: _count(per_unit.get((u, term, k), 0), u in scope.exact) for k in keys}
              | {"forsenade": _count(overdue[u], u in scope.exact)} for u in units}
-    for key in (*UNIT_KEYS, "forsenade"):  # each column adds up to the total shown above the table
+    for key in (*keys, "forsenade"):  # each column adds up to the total shown above the table
         column = protect({u: cells[u][key] for u in units})
         for u in units:
             cells[u][key] = column[u]
@@ -364,40 +382,42 @@ def _done_in(start: datetime, end: datetime, as_of: datetime) -> ColumnElement[b
                 TaskRow.completed_at <= as_of)
 
 
-def _step_counts(conn: Any, units: tuple[int, ...], terms: list[Term],
-                 as_of: datetime) -> dict[tuple[int, str, str, str], int]:
-    """Completed steps per unit, term, routine and step over the trend's terms: one grouped scan."""
-    term = _term_of(TaskRow.completed_at, terms).label("term")
-    rows = conn.execute(
-        select(TaskRow.unit_id, term, TaskRow.process_key, TaskRow.bpmn_id, func.count())
-        .where(TaskRow.unit_id.in_(units), _done_in(terms[0].start, terms[-1].end, as_of))
-        .group_by(TaskRow.unit_id, term, TaskRow.process_key, TaskRow.bpmn_id)).all()
-    return {(u, t, p, b): n for u, t, p, b, n in rows if t is not None}
-
-
-def _answers(conn: Any, units: tuple[int, ...], term: Term, as_of: datetime) -> dict[tuple[str, str], int]:
-    """Answers given in the term's completed steps, counted per breakdown and value (grouped in the
-    database; a list answer is split afterwards)."""
-    steps = sorted({step for step, _ in ANSWERS})
+def _completed(conn: Any, units: tuple[int, ...], terms: list[Term], selection: Selection,
+               steps: list[str]) -> tuple[dict[tuple[int, str, str, str], int], dict[tuple[str, str], int]]:
+    """One grouped scan for the counts and the answers: the completed steps of those counted or
+    answered, per unit, term, routine and step over the trend's terms (for answered steps also per
+    answer); then the answers given in the selected term, per breakdown and value (a list answer is
+    split here)."""
+    answered = sorted({step for step, _ in ANSWERS})
+    term, as_of = selection.term, selection.as_of
+    where = [TaskRow.process_key == selection.routine] if selection.routine else []
+    label = _term_of(TaskRow.completed_at, terms).label("term")
     value = case(*[(TaskRow.bpmn_id == step, TaskRow.data[key].as_string())
                    for (step, key) in ANSWERS if key != "kb_form"], else_=None).label("value")
     forms = case((TaskRow.bpmn_id == "Task_kb_anmalan_rektor", TaskRow.data["kb_form"].as_string()),
                  else_=None).label("forms")
     rows = conn.execute(
-        select(TaskRow.bpmn_id, value, forms, func.count())
-        .where(TaskRow.unit_id.in_(units), TaskRow.bpmn_id.in_(steps), _done_in(term.start, term.end, as_of))
-        .group_by(TaskRow.bpmn_id, value, forms)).all()
+        select(TaskRow.unit_id, label, TaskRow.process_key, TaskRow.bpmn_id, value, forms, func.count())
+        .where(*where, TaskRow.unit_id.in_(units), TaskRow.bpmn_id.in_(sorted({*steps, *answered})),
+               _done_in(terms[0].start, terms[-1].end, as_of))
+        .group_by(TaskRow.unit_id, label, TaskRow.process_key, TaskRow.bpmn_id, value, forms)).all()
+    counted: dict[tuple[int, str, str, str], int] = defaultdict(int)
     found: dict[tuple[str, str], int] = defaultdict(int)
-    keys = {step: [(key, b) for (s, key), b in ANSWERS.items() if s == step] for step in steps}
-    for bpmn_id, answer, listed, n in rows:
-        for key, breakdown in keys[bpmn_id]:
+    keys = {step: [(key, b) for (s, key), b in ANSWERS.items() if s == step] for step in answered}
+    for unit, t, process_key, bpmn_id, answer, listed, n in rows:
+        if t is None:
+            continue
+        counted[(unit, t, process_key, bpmn_id)] += n
+        if t != term.key:
+            continue
+        for key, breakdown in keys.get(bpmn_id, []):
             if key == "kb_form":
                 for item in orjson.loads(listed) if listed else []:
                     found[(breakdown, str(item))] += n
             elif answer is not None:
                 text = {"1": "true", "0": "false"}.get(str(answer), str(answer))  # SQLite says 1 for true
                 found[(breakdown, OUTCOMES.get((key, text), text))] += n
-    return found
+    return counted, found
 
 
 def _point(point: str, decisions: dict[tuple[str, str], str], routine: str) -> list[str]:
@@ -409,45 +429,50 @@ def _point(point: str, decisions: dict[tuple[str, str], str], routine: str) -> l
 
 def _lead_times(conn: Any, dialect: str, units: tuple[int, ...], selection: Selection,
                 decisions: dict[tuple[str, str], str]) -> dict[str, tuple[float | None, float | None, int]]:
-    """Median and 90th percentile, in days, of each lead time ending in the term: per case the first
-    completion of each point, then the spread over cases (PostgreSQL: percentile_cont in the database;
-    SQLite, which has none, gets the per-case times and interpolates the same way here)."""
+    """Median and 90th percentile, in days, of each lead time ending in the term: per case (of those
+    with an end point completed in the term) the first completion of each point, then the spread over
+    the cases (PostgreSQL: percentile_cont in the database; SQLite, which has none, gets the per-case
+    times and interpolates the same way here). One query for every routine."""
     term, as_of = selection.term, selection.as_of
-    found: dict[str, tuple[float | None, float | None, int]] = {}
-    for routine in sorted({r for r, _, _ in LEAD_TIMES.values()}):
-        keys = [k for k, (r, _, _) in LEAD_TIMES.items() if r == routine]
-        points = sorted({p for k in keys for p in LEAD_TIMES[k][1:]})
-        columns = [func.min(case((TaskRow.bpmn_id.in_(_point(p, decisions, routine)), TaskRow.completed_at),
-                                 else_=None)).label(f"p{i}") for i, p in enumerate(points)]
-        per_case = (select(TaskRow.case_id, *columns)
-                    .where(TaskRow.process_key == routine, TaskRow.unit_id.in_(units),
-                           TaskRow.state == "completed", TaskRow.completed_at <= as_of)
-                    .group_by(TaskRow.case_id).cte(f"per_case_{routine}"))
-        spans = []
-        for key in keys:
-            a = per_case.c[f"p{points.index(LEAD_TIMES[key][1])}"]
-            b = per_case.c[f"p{points.index(LEAD_TIMES[key][2])}"]
-            seconds = _seconds(dialect, a, b)
-            where = and_(a.is_not(None), b >= term.start, b < term.end, b >= a)
-            if dialect == "postgresql":
-                spans.append(select(literal(key).label("key"), func.count().label("n"),
-                                    func.percentile_cont(0.5).within_group(seconds).label("median"),
-                                    func.percentile_cont(0.9).within_group(seconds).label("p90"))
-                             .where(where))
-            else:
-                spans.append(select(literal(key).label("key"), seconds.label("s")).where(where))
-        rows = conn.execute(union_all(*spans)).all()
+    wanted = {k: v for k, v in LEAD_TIMES.items() if selection.routine in (None, v[0])}
+    if not wanted:
+        return {}
+    routines = sorted({r for r, _, _ in wanted.values()})
+    points = sorted({(r, p) for r, a, b in wanted.values() for p in (a, b)})
+    steps = {point: _point(point[1], decisions, point[0]) for point in points}
+    columns = [func.min(case((and_(TaskRow.process_key == r, TaskRow.bpmn_id.in_(steps[(r, p)])),
+                              TaskRow.completed_at), else_=None)).label(f"p{i}")
+               for i, (r, p) in enumerate(points)]
+    ends = sorted({s for r, _, b in wanted.values() for s in steps[(r, b)]})
+    ending = select(TaskRow.case_id).where(
+        TaskRow.process_key.in_(routines), TaskRow.unit_id.in_(units), TaskRow.bpmn_id.in_(ends),
+        _done_in(term.start, term.end, as_of))
+    per_case = (select(TaskRow.case_id, *columns)
+                .where(TaskRow.process_key.in_(routines),
+                       TaskRow.bpmn_id.in_(sorted({s for found in steps.values() for s in found})),
+                       TaskRow.state == "completed", TaskRow.completed_at <= as_of,
+                       TaskRow.case_id.in_(ending))
+                .group_by(TaskRow.case_id).cte("per_case"))
+    spans = []
+    for key, (routine, start, end) in wanted.items():
+        a = per_case.c[f"p{points.index((routine, start))}"]
+        b = per_case.c[f"p{points.index((routine, end))}"]
+        seconds = _seconds(dialect, a, b)
+        where = and_(a.is_not(None), b >= term.start, b < term.end, b >= a)
         if dialect == "postgresql":
-            for key, n, median, p90 in rows:
-                found[key] = (_days(median), _days(p90), n)
+            spans.append(select(literal(key).label("key"), func.count().label("n"),
+                                func.percentile_cont(0.5).within_group(seconds).label("median"),
+                                func.percentile_cont(0.9).within_group(seconds).label("p90")).where(where))
         else:
-            spread: dict[str, list[float]] = defaultdict(list)
-            for key, s in rows:
-                spread[key].append(float(s))
-            for key in keys:
-                values = spread.get(key, [])
-                found[key] = (_days(percentile(values, 0.5)), _days(percentile(values, 0.9)), len(values))
-    return {k: found[k] for k in LEAD_TIMES if k in found}
+            spans.append(select(literal(key).label("key"), seconds.label("s")).where(where))
+    rows = conn.execute(union_all(*spans)).all()
+    if dialect == "postgresql":
+        return {key: (_days(median), _days(p90), n) for key, n, median, p90 in rows}
+    spread: dict[str, list[float]] = defaultdict(list)
+    for key, s in rows:
+        spread[key].append(float(s))
+    return {key: (_days(percentile(spread[key], 0.5)), _days(percentile(spread[key], 0.9)), len(spread[key]))
+            for key in wanted}
 
 
 def _days(seconds: Any) -> float | None:
@@ -469,15 +494,33 @@ def _steps(conn: Any, dialect: str, units: tuple[int, ...], selection: Selection
     where = [TaskRow.unit_id.in_(units)]
     if selection.routine:
         where.append(TaskRow.process_key == selection.routine)
-    rows = conn.execute(
-        select(TaskRow.unit_id, TaskRow.process_key, TaskRow.bpmn_id, func.max(TaskRow.name), total(done),
-               total(and_(done, TaskRow.due_at.is_not(None))),
-               total(and_(done, TaskRow.completed_at <= TaskRow.due_at)), total(open_then),
-               total(and_(open_then, TaskRow.due_at < as_of)))
-        .where(*where, or_(done, open_then))
-        .group_by(TaskRow.unit_id, TaskRow.process_key, TaskRow.bpmn_id)).all()
+    seconds = _seconds(dialect, TaskRow.created_at, TaskRow.completed_at)
+    counts = [func.max(TaskRow.name), total(done), total(and_(done, TaskRow.due_at.is_not(None))),
+              total(and_(done, TaskRow.completed_at <= TaskRow.due_at)), total(open_then),
+              total(and_(open_then, TaskRow.due_at < as_of))]
+    keys = (TaskRow.unit_id, TaskRow.process_key, TaskRow.bpmn_id)
     steps: dict[tuple[str, str], dict[str, Any]] = {}
-    for unit, process_key, bpmn_id, name, passed, due, on_time, open_now, overdue in rows:
+    spent: dict[tuple[str, str], tuple[float | None, float | None]] = {}
+    if dialect == "postgresql":
+        # One scan: the counts per unit and step, and (ordered-set aggregates skip the NULLs of steps not
+        # done in the term) the spread per step over all units.
+        only_done = case((done, seconds), else_=None)
+        rows = conn.execute(
+            select(*keys, *counts, func.percentile_cont(0.5).within_group(only_done),
+                   func.percentile_cont(0.9).within_group(only_done), func.grouping(TaskRow.unit_id))
+            .where(*where, or_(done, open_then))
+            .group_by(func.grouping_sets(tuple_(*keys), tuple_(*keys[1:])))).all()
+        by_unit = [r[:9] for r in rows if r[11] == 0]
+        spent = {(r[1], r[2]): (_days(r[9]), _days(r[10])) for r in rows if r[11] == 1}
+    else:
+        by_unit = conn.execute(select(*keys, *counts).where(*where, or_(done, open_then))
+                               .group_by(*keys)).all()
+        spread: dict[tuple[str, str], list[float]] = defaultdict(list)
+        for process_key, bpmn_id, s in conn.execute(
+                select(TaskRow.process_key, TaskRow.bpmn_id, seconds).where(*where, done)):
+            spread[(process_key, bpmn_id)].append(float(s))
+        spent = {k: (_days(percentile(v, 0.5)), _days(percentile(v, 0.9))) for k, v in spread.items()}
+    for unit, process_key, bpmn_id, name, passed, due, on_time, open_now, overdue in by_unit:
         row = steps.setdefault((process_key, bpmn_id), {"name": name, "passed": 0, "due": 0, "on_time": 0,
                                                         "open": 0, "overdue": 0, "overdue_by_unit": {}})
         row["passed"] += int(passed)
@@ -486,20 +529,6 @@ def _steps(conn: Any, dialect: str, units: tuple[int, ...], selection: Selection
         row["open"] += int(open_now)
         row["overdue"] += int(overdue)
         row["overdue_by_unit"][unit] = int(overdue)
-    seconds = _seconds(dialect, TaskRow.created_at, TaskRow.completed_at)
-    spent: dict[tuple[str, str], tuple[float | None, float | None]] = {}
-    if dialect == "postgresql":
-        for process_key, bpmn_id, median, p90 in conn.execute(
-                select(TaskRow.process_key, TaskRow.bpmn_id, func.percentile_cont(0.5).within_group(seconds),
-                       func.percentile_cont(0.9).within_group(seconds))
-                .where(*where, done).group_by(TaskRow.process_key, TaskRow.bpmn_id)):
-            spent[(process_key, bpmn_id)] = (_days(median), _days(p90))
-    else:
-        spread: dict[tuple[str, str], list[float]] = defaultdict(list)
-        for process_key, bpmn_id, s in conn.execute(
-                select(TaskRow.process_key, TaskRow.bpmn_id, seconds).where(*where, done)):
-            spread[(process_key, bpmn_id)].append(float(s))
-        spent = {k: (_days(percentile(v, 0.5)), _days(percentile(v, 0.9))) for k, v in spread.items()}
     return steps, spent
 
 

@@ -133,6 +133,7 @@ def test_figures_as_they_stood_and_for_one_routine(db):
     assert {s.routine for s in kb.steps} == {"krankande_behandling"}
     assert {t.key for t in kb.lead_times} == {"kb_till_huvudman", "kb_till_avslut"}
     assert {b.key for b in kb.breakdowns} == {"kb_bedomning", "kb_inblandade", "kb_form"}
+    assert {k: c.value for k, c in kb.units[0].counts.items()} == {"kb_anmalningar": 3, "forsenade": 2}
 
 
 # ------------------------------------------------------------------------------------------ who sees what
