@@ -384,33 +384,33 @@ def _done_in(start: datetime, end: datetime, as_of: datetime) -> ColumnElement[b
 
 def _completed(conn: Any, units: tuple[int, ...], terms: list[Term], selection: Selection,
                steps: list[str]) -> tuple[dict[tuple[int, str, str, str], int], dict[tuple[str, str], int]]:
-    """One grouped scan for the counts and the answers: the completed steps of those counted or
-    answered, per unit, term, routine and step over the trend's terms (for answered steps also per
-    answer); then the answers given in the selected term, per breakdown and value (a list answer is
-    split here)."""
-    answered = sorted({step for step, _ in ANSWERS})
+    """The completed steps of those counted, per unit, term, routine and step over the trend's terms (one
+    grouped scan); and the answers given in the selected term's completed steps, per breakdown and value
+    (grouped in the database; a list answer is split here)."""
     term, as_of = selection.term, selection.as_of
-    where = [TaskRow.process_key == selection.routine] if selection.routine else []
+    where = [TaskRow.unit_id.in_(units)]
+    if selection.routine:
+        where.append(TaskRow.process_key == selection.routine)
     label = _term_of(TaskRow.completed_at, terms).label("term")
+    rows = conn.execute(
+        select(TaskRow.unit_id, label, TaskRow.process_key, TaskRow.bpmn_id, func.count())
+        .where(*where, TaskRow.bpmn_id.in_(steps), _done_in(terms[0].start, terms[-1].end, as_of))
+        .group_by(TaskRow.unit_id, label, TaskRow.process_key, TaskRow.bpmn_id)).all()
+    counted = {(u, t, p, b): n for u, t, p, b, n in rows if t is not None}
+
+    answered = sorted({step for step, _ in ANSWERS})
     value = case(*[(TaskRow.bpmn_id == step, TaskRow.data[key].as_string())
                    for (step, key) in ANSWERS if key != "kb_form"], else_=None).label("value")
     forms = case((TaskRow.bpmn_id == "Task_kb_anmalan_rektor", TaskRow.data["kb_form"].as_string()),
                  else_=None).label("forms")
     rows = conn.execute(
-        select(TaskRow.unit_id, label, TaskRow.process_key, TaskRow.bpmn_id, value, forms, func.count())
-        .where(*where, TaskRow.unit_id.in_(units), TaskRow.bpmn_id.in_(sorted({*steps, *answered})),
-               _done_in(terms[0].start, terms[-1].end, as_of))
-        .group_by(TaskRow.unit_id, label, TaskRow.process_key, TaskRow.bpmn_id, value, forms)).all()
-    counted: dict[tuple[int, str, str, str], int] = defaultdict(int)
+        select(TaskRow.bpmn_id, value, forms, func.count())
+        .where(*where, TaskRow.bpmn_id.in_(answered), _done_in(term.start, term.end, as_of))
+        .group_by(TaskRow.bpmn_id, value, forms)).all()
     found: dict[tuple[str, str], int] = defaultdict(int)
     keys = {step: [(key, b) for (s, key), b in ANSWERS.items() if s == step] for step in answered}
-    for unit, t, process_key, bpmn_id, answer, listed, n in rows:
-        if t is None:
-            continue
-        counted[(unit, t, process_key, bpmn_id)] += n
-        if t != term.key:
-            continue
-        for key, breakdown in keys.get(bpmn_id, []):
+    for bpmn_id, answer, listed, n in rows:
+        for key, breakdown in keys[bpmn_id]:
             if key == "kb_form":
                 for item in orjson.loads(listed) if listed else []:
                     found[(breakdown, str(item))] += n
