@@ -30,6 +30,7 @@ from sqlalchemy import and_, case, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from .access import EHT_ROLES
+from .errors import PermissionDeniedError
 from .models import ProcessVersion, RoleAssignment, SchoolUnit, TaskRow, User
 from .store import Database
 from .terms import Term, window
@@ -190,7 +191,7 @@ class Breakdown:
 class UnitRow:
     unit_id: int
     name: str
-    counts: dict[str, Cell]  # UNIT_KEYS and "forsenade" (overdue now)
+    counts: dict[str, Cell]  # UNIT_KEYS, and "forsenade" (overdue now) when one routine is chosen
 
 
 @dataclass(frozen=True)
@@ -292,8 +293,15 @@ def decision_steps(db: Database) -> dict[tuple[str, str], str]:
 
 
 def dashboard(db: Database, scope: Scope, selection: Selection) -> Dashboard:
-    """Every figure of the follow-up for the selection, hidden as the viewer's scope demands."""
+    """Every figure of the follow-up for the selection, hidden as the viewer's scope demands.
+
+    A viewer may narrow the units to some of their scope only where they see every case: otherwise the
+    difference between the whole and the part would give hidden counts away (PermissionDeniedError).
+    The per-unit table of the whole scope is where such a viewer sees the units one by one."""
     units = tuple(u for u in selection.units if u in scope.units)
+    if set(units) != set(scope.units) and not all(u in scope.exact for u in units):
+        raise PermissionDeniedError("figures for some of your units only are shown where you may see every "
+                                    "case behind them; choose all your units")
     exact = all(u in scope.exact for u in units)
     terms = window(selection.term, selection.trend)
     decisions = decision_steps(db)
@@ -355,20 +363,26 @@ def dashboard(db: Database, scope: Scope, selection: Selection) -> Dashboard:
                           _measure(med, row["passed"], exact), _measure(p90, row["passed"], exact)))
 
     unit_keys = tuple(k for k in UNIT_KEYS if wanted(COUNT_ROUTINE[k]))
-    unit_rows = _unit_rows(scope, units, per_unit, step_rows, selection.term.key, unit_keys)
+    unit_rows = _unit_rows(scope, units, per_unit, step_rows, selection.term.key, unit_keys,
+                           overdue=routine is not None)
     return Dashboard(selection, terms, exact, counts, lead_times, steps, breakdowns, unit_rows)
 
 
 def _unit_rows(scope: Scope, units: tuple[int, ...], per_unit: dict[tuple[int, str, str], int],
                step_rows: dict[tuple[str, str], dict[str, Any]], term: str,
-               keys: tuple[str, ...]) -> list[UnitRow]:
-    overdue: dict[int, int] = defaultdict(int)
+               keys: tuple[str, ...], *, overdue: bool) -> list[UnitRow]:
+    """The units one by one. Steps overdue now only for one routine: a column over all routines beside
+    one per routine would give small differences away."""
+    late: dict[int, int] = defaultdict(int)
     for row in step_rows.values():
         for unit, n in row["overdue_by_unit"].items():
-            overdue[unit] += n
-    cells = {u: {k: _count(per_unit.get((u, term, k), 0), u in scope.exact) for k in keys}
-             | {"forsenade": _count(overdue[u], u in scope.exact)} for u in units}
-    for key in (*keys, "forsenade"):  # each column adds up to the total shown above the table
+            late[unit] += n
+    cells = {u: {k: _count(per_unit.get((u, term, k), 0), u in scope.exact) for k in keys} for u in units}
+    if overdue:
+        keys = (*keys, "forsenade")
+        for u in units:
+            cells[u]["forsenade"] = _count(late[u], u in scope.exact)
+    for key in keys:  # each column adds up to the total shown elsewhere on the page
         column = protect({u: cells[u][key] for u in units})
         for u in units:
             cells[u][key] = column[u]

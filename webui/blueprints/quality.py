@@ -42,7 +42,7 @@ def _scope() -> Scope:
 def _selection(scope: Scope, routines: dict[str, str], *, routine: str | None = None) -> Selection:
     now = datetime.now(timezone.utc)
     unit = request.args.get("enhet", "")
-    units = (int(unit),) if unit.isdigit() and int(unit) in scope.units else tuple(scope.units)
+    units = (int(unit),) if unit.isdigit() and int(unit) in choosable(scope) else tuple(scope.units)
     chosen = routine if routine is not None else request.args.get("rutin", "")
     try:
         term = Term.parse(request.args.get("termin", ""))
@@ -51,12 +51,19 @@ def _selection(scope: Scope, routines: dict[str, str], *, routine: str | None = 
     return Selection(term, units, chosen if chosen in routines else None, as_of=now)
 
 
+def choosable(scope: Scope) -> dict[int, str]:
+    """The units one may look at one by one: those whose every case one may see (engine.quality.dashboard
+    says why); the others only together, with the per-unit table."""
+    return {u: name for u, name in scope.units.items() if u in scope.exact}
+
+
 def _filters(scope: Scope, selection: Selection, routines: dict[str, str]) -> dict[str, Any]:
     current = Term.of(datetime.now(timezone.utc))
     terms = window(current, TERMS_OFFERED)[::-1]
     if selection.term not in terms:
         terms.append(selection.term)
     return {"scope": scope, "selection": selection, "routines": routines, "terms": terms,
+            "choosable": choosable(scope) if len(scope.units) > 1 else {},
             "unit": selection.units[0] if len(selection.units) == 1 and len(scope.units) > 1 else None,
             "query": {k: v for k, v in {"enhet": request.args.get("enhet", ""),
                                         "rutin": selection.routine or "",
