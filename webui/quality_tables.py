@@ -16,7 +16,8 @@ from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 
 from engine import documents
-from engine.quality import BREAKDOWN_PARTS, Cell, Dashboard
+from engine.quality import Cell, Dashboard
+from engine.quality_measures import BREAKDOWN_PARTS
 
 
 def measures() -> dict[str, str]:
