@@ -53,6 +53,14 @@ ROUTES: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("pupils.start", "POST"): ("login", "ok", "ok", "ok", "no"),
     ("notifications.index", "GET"): ("login", "ok", "ok", "ok", "ok"),
     ("notifications.mark_read", "POST"): ("login", "ok", "ok", "ok", "ok"),
+    # quality follow-up: the unit's rektor and student health team (and the huvudman, tests/web/
+    # test_quality.py); the sample task is no årshjul check-in, so its report does not exist
+    ("quality.index", "GET"): ("login", "no", "ok", "ok", "no"),
+    ("quality.export", "GET"): ("login", "no", "ok", "ok", "no"),
+    ("quality.process", "GET"): ("login", "no", "ok", "ok", "no"),
+    ("quality.diagram", "GET"): ("login", "no", "no", "no", "no"),
+    ("quality.check_ins", "GET"): ("login", "no", "ok", "ok", "no"),
+    ("quality.report", "GET"): ("login", "no", "no", "no", "no"),
 }
 
 
@@ -112,13 +120,15 @@ def test_who_may_use_each_route(app, people, open_task, persona):
 # route, except where named. (The mentor serves the Lärare lane as the teacher does; the student health
 # team's members see every case of their unit as the specialpedagog does, but serve no Lärare task; the
 # huvudman, holding its role at the unit, sees no case without an escalation, but may start a routine
-# for a pupil there, as anyone working at the unit may.)
+# for a pupil there, as anyone working at the unit may, and follows the unit's quality figures up.)
 OTHER_ROLES: dict[str, tuple[str, str, dict[tuple[str, str], str]]] = {
     "mentor": ("mentor", "teacher", {}),
     "kurator": ("kurator", "specialpedagog", {}),
     "skolskoterska": ("skolskoterska", "specialpedagog", {}),
     "skolpsykolog": ("skolpsykolog", "specialpedagog", {}),
-    "huvudman": ("huvudman", "outsider", {("pupils.start", "POST"): "ok"}),
+    "huvudman": ("huvudman", "outsider", {("pupils.start", "POST"): "ok", **{
+        (route, "GET"): "ok" for route in ("quality.index", "quality.export", "quality.process",
+                                           "quality.check_ins")}}),
 }
 
 
