@@ -145,10 +145,10 @@ def _statement(pairs: int, mine: bool, routine: bool, unit: bool, due: str, foll
     parts = []
     if mine:
         parts.append(f"SELECT * FROM (SELECT {COLUMNS} FROM tasks WHERE {common} AND assignee_id = :uid "
-                     f"ORDER BY {order} LIMIT :limit) AS own")
+                     f"ORDER BY {order} LIMIT :inner) AS own")
     for i in range(pairs):
         parts.append(f"SELECT * FROM (SELECT {COLUMNS} FROM tasks WHERE {common} AND assignee_id IS NULL "
-                     f"AND unit_id = :unit{i} AND role = :lane{i} ORDER BY {order} LIMIT :limit) AS pool{i}")
+                     f"AND unit_id = :unit{i} AND role = :lane{i} ORDER BY {order} LIMIT :inner) AS pool{i}")
     if not parts:
         parts.append(f"SELECT {COLUMNS} FROM tasks WHERE 1 = 0")
     merged = " UNION ALL ".join(parts)
@@ -158,13 +158,13 @@ def _statement(pairs: int, mine: bool, routine: bool, unit: bool, due: str, foll
         f.on_date FROM ({merged}) AS m JOIN school_units su ON su.id = m.unit_id
         JOIN pupils p ON p.id = m.pupil_id
         LEFT JOIN follow_ups f ON f.task_id = m.id AND f.user_id = :uid
-        ORDER BY {ordering}m.due_at NULLS LAST, m.created_at LIMIT :limit""")
+        ORDER BY {ordering}m.due_at NULLS LAST, m.created_at LIMIT :limit OFFSET :offset""")
 
 
-def worklist(db: Database, user_id: int, chosen: Filter = Filter(), *, limit: int = 100,
+def worklist(db: Database, user_id: int, chosen: Filter = Filter(), *, limit: int = 100, offset: int = 0,
              now: datetime | None = None, today: date | None = None) -> Worklist:
     """The user's open tasks as `chosen` asks, soonest due first (or by routine or unit, then due date);
-    at most `limit` rows, `truncated` when there are more."""
+    at most `limit` rows after skipping `offset`, `truncated` when there are more."""
     now = now or datetime.now(timezone.utc)
     today = today or now.astimezone(STOCKHOLM).date()
     with db.snapshot() as tx:
@@ -177,7 +177,9 @@ def worklist(db: Database, user_id: int, chosen: Filter = Filter(), *, limit: in
                         for role in roles for lane in access.lanes_served_by(role)})
         sql = _statement(len(pairs), not chosen.unclaimed, bool(chosen.routine), chosen.unit is not None,
                          chosen.due, chosen.follow_up, chosen.sort)
-        params: dict[str, Any] = {"uid": user_id, "limit": limit + 1, "routine": chosen.routine,
+        offset = max(0, offset)
+        params: dict[str, Any] = {"uid": user_id, "limit": limit + 1, "offset": offset,
+                                  "inner": offset + limit + 1, "routine": chosen.routine,
                                   "unit": chosen.unit, "now": tx.time(now), "soon": tx.time(now + SOON),
                                   "today": today.isoformat()}
         for i, (unit, lane) in enumerate(pairs):

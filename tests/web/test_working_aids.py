@@ -118,3 +118,18 @@ def test_a_field_naming_a_person_offers_the_unit_s_staff_the_lane_s_people_first
     offered = re.findall(r'<option value="(\d+)"', field)
     assert offered[0] == str(school.users["specialpedagog"]) and "Specialpedagog (Specialpedagog)" in field
     assert sorted(offered) == sorted(str(i) for i in school.users.values())  # everyone at the unit
+
+
+def test_a_long_worklist_is_shown_fifty_at_a_time_soonest_due_first(app, db, people, chain):
+    for _ in range(53):
+        start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    teacher = signed_in(app, "teacher")
+    first = text(teacher.get("/uppgifter?rutin=stodkedja"))
+    assert first.count('href="/uppgifter/') - first.count('href="/uppgifter/filter') >= 50
+    assert "50 uppgifter" in first and "Nästa sida" in first and "Föregående sida" not in first
+    assert 'href="/uppgifter?sida=2&amp;rutin=stodkedja"' in first or \
+        'href="/uppgifter?rutin=stodkedja&amp;sida=2"' in first
+    second = text(teacher.get("/uppgifter?rutin=stodkedja&sida=2"))
+    assert "3 uppgifter" in second and "Föregående sida" in second and "Nästa sida" not in second
+    ids = lambda page: set(re.findall(r'<a href="/uppgifter/([0-9a-f-]{36})">', page))  # noqa: E731
+    assert len(ids(first)) == 50 and len(ids(second)) == 3 and not ids(first) & ids(second)

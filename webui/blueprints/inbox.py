@@ -16,7 +16,7 @@ from ..i18n import select_locale
 from ..sessions import login_required
 
 bp = Blueprint("inbox", __name__)
-PAGE = 100  # tasks per page view
+PAGE = 50  # tasks per page view
 
 
 @bp.get("/")
@@ -30,10 +30,12 @@ def home() -> Any:
 def index() -> Any:
     database = extensions.db()
     chosen = Filter.read(request.args)
-    found = worklist.worklist(database, g.user.id, chosen, limit=PAGE)
+    page = request.args.get("sida", "1")
+    page = max(1, min(int(page), 1000)) if page.isdigit() else 1
+    found = worklist.worklist(database, g.user.id, chosen, limit=PAGE, offset=(page - 1) * PAGE)
     language = select_locale()
     return render_template(
-        "inbox/index.html", items=found.items, truncated=found.truncated, chosen=chosen,
+        "inbox/index.html", items=found.items, truncated=found.truncated, chosen=chosen, page=page,
         routines=found.routines, units=found.units, views=_ready_views(), saved=found.filters,
         current=chosen.query(), due=local_date,
         share_roles=[(key, lookups.role_name(key, language)) for key in sorted(found.roles)],
