@@ -27,9 +27,8 @@ def add_process_owner(db: Any, unit_id: int, username: str = "processagare") -> 
 
 def with_follow_up(xml: str) -> str:
     """A follow-up step added after the decision, in the Rektor lane."""
-    xml = xml.replace('<bpmn:sequenceFlow id="Flow_4" sourceRef="Task_beslut" targetRef="End_klar"/>',
-                      '<bpmn:sequenceFlow id="Flow_4" sourceRef="Task_beslut" targetRef="Task_uppfoljning"/>\n'
-                      "    " + FOLLOW_UP_TASK)
+    old = '<bpmn:sequenceFlow id="Flow_4" sourceRef="Task_beslut" targetRef="End_klar"/>'
+    xml = xml.replace(old, old.replace("End_klar", "Task_uppfoljning") + "\n    " + FOLLOW_UP_TASK)
     return xml.replace("<bpmn:flowNodeRef>End_klar</bpmn:flowNodeRef>",
                        "<bpmn:flowNodeRef>End_klar</bpmn:flowNodeRef>\n"
                        "        <bpmn:flowNodeRef>Task_uppfoljning</bpmn:flowNodeRef>")

@@ -12,11 +12,12 @@ from engine import (
     DefinitionError,
     PermissionDeniedError,
     complete_task,
+    editing,
     get_case,
     start_case,
     verify_audit,
+    versiondiff,
 )
-from engine import editing, versiondiff
 from engine.models import ProcessVersion, RoutineDraft
 
 REPORT = {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt."}
@@ -137,7 +138,8 @@ def test_import_and_export(db, chain, owner):
     name, xml = editing.export_version(db, chain.id)
     assert name == "stodkedja.bpmn" and xml == (FIXTURES / "stodkedja" / "stodkedja.bpmn").read_text()
     draft = editing.import_file(db, "min-stodkedja.bpmn", with_follow_up(xml).encode(), by=owner)
-    assert (draft.key, draft.base_version_id, draft.main_file) == ("stodkedja", chain.id, "min-stodkedja.bpmn")
+    assert (draft.key, draft.base_version_id) == ("stodkedja", chain.id)
+    assert draft.main_file == "min-stodkedja.bpmn"
     assert "stodkedja.bpmn" not in draft.files and draft.forms == chain.forms
     assert editing.publish(db, draft.id, by=owner, note="importerad").version == 2
     for bad_name, content in [("x.txt", xml), ("x.bpmn", b"\xff\xfe not xml"), ("x.bpmn", "<a/>")]:
