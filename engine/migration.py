@@ -113,7 +113,7 @@ def _trial(workflow: BpmnWorkflow, new: ParsedVersion, number: int) -> list[str]
     return []
 
 
-def _target(db: Database, key: str, to_version: int | None) -> ProcessVersion:
+def target_version(db: Database, key: str, to_version: int | None) -> ProcessVersion:
     with db.read() as session:
         query = select(ProcessVersion).where(ProcessVersion.key == key)
         query = query.where(ProcessVersion.version == to_version) if to_version else \
@@ -130,7 +130,7 @@ def plan(db: Database, key: str, to_version: int | None = None, *, by: int,
     """The dry run: every running case of `key` on another version, and whether it could move."""
     if not editing.is_process_owner(db, by):
         raise PermissionDeniedError(f"user {by} may not move cases: that takes the process-owner role")
-    target = _target(db, key, to_version)
+    target = target_version(db, key, to_version)
     new = db.specs.get(target.id)
     with db.read() as session:
         numbers = dict(session.execute(select(ProcessVersion.id, ProcessVersion.version)
@@ -161,7 +161,7 @@ def migrate(db: Database, key: str, to_version: int | None = None, *, by: int,
     is left exactly as it was.
     """
     report = plan(db, key, to_version, by=by, case_ids=case_ids)
-    target = _target(db, key, to_version)
+    target = target_version(db, key, to_version)
     new = db.specs.get(target.id)
     for move in report:
         if not move.movable:

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from click.testing import CliRunner
 from lxml import etree
 from SpiffWorkflow.util.task import TaskState
 
 from engine import audit, complete_task, deploy, get_case, list_tasks, start_case, state, timers, verify_audit
 from engine.bpmnxml import NS
+from engine.cli import main
 from engine.editing import verdict
 from engine.sandbox import script_engine
 
@@ -68,6 +70,15 @@ def test_each_model_gets_a_clear_verdict(model):
     for problem in found.problems:  # each names its element, or tells what to mark on the process
         assert problem.element_id or NOT_EXECUTABLE in problem.message, problem
         assert problem.file == model
+
+
+def test_the_command_line_gives_the_verdict(tmp_path):
+    bad = CliRunner().invoke(main, ["check", str(MIWG / "C.1.0.bpmn")])
+    assert bad.exit_code == 1 and "archiveInvoice" in bad.output and "service task" in bad.output
+    fixed = tmp_path / "C.9.1.bpmn"
+    fixed.write_text(document_request_in_a_lane(), encoding="utf-8")
+    good = CliRunner().invoke(main, ["check", str(fixed)])
+    assert good.exit_code == 0 and "runnable (requestDocument_en)" in good.output
 
 
 def document_request_in_a_lane() -> str:
