@@ -22,7 +22,7 @@ from . import bpmnxml, definitions, settings
 from .errors import ConflictError, DefinitionError, NotFoundError, PermissionDeniedError, Problem
 from .models import ProcessVersion, RoleAssignment, RoutineDraft
 from .store import Database
-from .validation import _check_form, validate
+from .validation import check_form, validate
 
 OWNER_ROLE = "processagare"
 MAX_BPMN_BYTES = 2_000_000
@@ -192,7 +192,7 @@ def save(db: Database, draft_id: int, *, by: int, seen: int, bpmn: str | None = 
     for name, schema in (forms or {}).items():
         if not name.endswith(".json") or "/" in name or "\\" in name or name.startswith("."):
             problems.append(Problem("a form's file name ends in .json and names no folder", file=name))
-        elif schema is not None and (why := _check_form(name, schema)):
+        elif schema is not None and (why := check_form(name, schema)):
             problems.append(Problem(why, file=name))
     if problems:
         raise DefinitionError(problems)

@@ -80,7 +80,7 @@ def _load_forms(raw: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[Pr
     return forms, problems
 
 
-def _check_form(name: str, schema: Any) -> str | None:
+def check_form(name: str, schema: Any) -> str | None:
     if not isinstance(schema, dict) or schema.get("type") != "object":
         return "a form must be a JSON Schema of type object"
     try:
@@ -207,7 +207,7 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
             for task_spec in process_spec.task_specs.values():
                 form = task_meta(task_spec).form if getattr(task_spec, "manual", False) else None
                 if form in forms and form not in bundle.forms:
-                    if why := _check_form(form, forms[form]):
+                    if why := check_form(form, forms[form]):
                         problems.append(Problem(why, file=form))
                     bundle.forms[form] = forms[form]
     if problems:

@@ -16,10 +16,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine import Database, notify, scheduler
 
 from . import configuration, errors, extensions, i18n, oidc, security, sessions
-from .blueprints import auth, cases, inbox, notifications, pupils, tasks
+from .blueprints import auth, cases, editor, inbox, notifications, pupils, routines, tasks
 
 log = logging.getLogger(__name__)
-BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, cases.bp, pupils.bp, notifications.bp)
+BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, cases.bp, pupils.bp, notifications.bp, routines.bp, editor.bp)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

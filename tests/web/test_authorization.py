@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from editing_helpers import add_process_owner
 from flask import url_for
 
-from .conftest import csrf, login
+from engine import editing, passwords
 
-PERSONAS = ("anonymous", "teacher", "specialpedagog", "rektor", "outsider")
+from .conftest import PASSWORD, csrf, login
+
+PERSONAS = ("anonymous", "teacher", "specialpedagog", "rektor", "outsider", "processowner")
 # (endpoint, method): outcome for anonymous, teacher, specialpedagog, rektor, outsider. The task is the
 # first step of a case for a pupil at the teacher's unit, in the Lärare lane, not taken by anyone.
 ROUTES: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
@@ -45,7 +48,28 @@ ROUTES: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("pupils.start", "POST"): ("login", "ok", "ok", "ok", "no"),
     ("notifications.index", "GET"): ("login", "ok", "ok", "ok", "ok"),
     ("notifications.mark_read", "POST"): ("login", "ok", "ok", "ok", "ok"),
+    # routines, drafts and moving cases: process owners only (see PROCESS_OWNER)
+    ("routines.index", "GET"): ("login", "no", "no", "no", "no"),
+    ("routines.history", "GET"): ("login", "no", "no", "no", "no"),
+    ("routines.diff", "GET"): ("login", "no", "no", "no", "no"),
+    ("routines.export", "GET"): ("login", "no", "no", "no", "no"),
+    ("routines.migration_plan", "GET"): ("login", "no", "no", "no", "no"),
+    ("routines.migrate", "POST"): ("login", "no", "no", "no", "no"),
+    ("editor.open_draft", "POST"): ("login", "no", "no", "no", "no"),
+    ("editor.import_file", "POST"): ("login", "no", "no", "no", "no"),
+    ("editor.draft", "GET"): ("login", "no", "no", "no", "no"),
+    ("editor.draft_xml", "GET"): ("login", "no", "no", "no", "no"),
+    ("editor.save", "POST"): ("login", "no", "no", "no", "no"),
+    ("editor.check", "POST"): ("login", "no", "no", "no", "no"),
+    ("editor.publish", "POST"): ("login", "no", "no", "no", "no"),
+    ("editor.discard", "POST"): ("login", "no", "no", "no", "no"),
+    ("editor.form", "GET"): ("login", "no", "no", "no", "no"),
+    ("editor.save_form", "POST"): ("login", "no", "no", "no", "no"),
+    ("editor.preview_form", "POST"): ("login", "no", "no", "no", "no"),
 }
+# The process owner (a processägare at the other unit) may do what the outsider may, and the routes here.
+PROCESS_OWNER: dict[tuple[str, str], str] = {
+    route: "ok" for route in ROUTES if route[0].startswith(("routines.", "editor."))}
 
 
 def registered(app: Any) -> set[tuple[str, str]]:
@@ -66,11 +90,25 @@ def test_the_table_names_every_route_and_no_other(app):
     assert registered(app) == set(ROUTES), "add the new route to ROUTES with who may use it"
 
 
+@pytest.fixture
+def drafts(db, people, chain):
+    """A process owner with a password, a draft of stodkedja, and a second one for the discard route."""
+    owner = add_process_owner(db, people.other_unit, "processowner")
+    passwords.set_password(db, "processowner", PASSWORD)
+    return (editing.open_draft(db, chain.id, by=owner), editing.open_draft(db, chain.id, by=owner))
+
+
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_who_may_use_each_route(app, people, open_task, persona):
+def test_who_may_use_each_route(app, people, open_task, chain, drafts, persona):
+    draft, spare = drafts
     samples = {"task_id": open_task.id, "pupil_id": people.pupil, "filename": "elevflow.css",
-               "case_id": open_task.case_id, "decision_id": 1}
-    data = {("pupils.start", "POST"): {"rutin": "stodkedja"}, ("auth.language", "POST"): {"lang": "sv"}}
+               "case_id": open_task.case_id, "decision_id": 1, "key": "stodkedja", "version_id": chain.id,
+               "draft_id": draft.id}
+    per_route = {("editor.discard", "POST"): {"draft_id": spare.id}}
+    query = {("routines.diff", "GET"): {"fran": 1, "till": 1}}
+    data = {("pupils.start", "POST"): {"rutin": "stodkedja"}, ("auth.language", "POST"): {"lang": "sv"},
+            ("editor.save", "POST"): {"bpmn": draft.files[draft.main_file], "seen": 0},
+            ("editor.save_form", "POST"): {"namn": "ny.json", "schema": '{"type": "object"}'}}
     column = PERSONAS.index(persona)
     seen = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint):
@@ -78,8 +116,10 @@ def test_who_may_use_each_route(app, people, open_task, persona):
             client = app.test_client()
             if persona != "anonymous":
                 assert login(client, persona).status_code == 302
+            args = {**samples, **per_route.get((rule.endpoint, method), {})}
             with app.test_request_context():
-                url = url_for(rule.endpoint, **{name: samples[name] for name in rule.arguments})
+                url = url_for(rule.endpoint, **{name: args[name] for name in rule.arguments},
+                              **query.get((rule.endpoint, method), {}))
             if method == "POST":
                 token = csrf(client, "/logga-in" if persona == "anonymous" else "/uppgifter")
                 fields = data.get((rule.endpoint, method), {})
@@ -88,5 +128,8 @@ def test_who_may_use_each_route(app, people, open_task, persona):
                 response = client.get(url)
             response.close()
             seen[(rule.endpoint, method)] = outcome(response)
-    expected = {route: row[column] for route, row in ROUTES.items()}
+    if persona == "processowner":
+        expected = {route: PROCESS_OWNER.get(route, row[4]) for route, row in ROUTES.items()}
+    else:
+        expected = {route: row[column] for route, row in ROUTES.items()}
     assert seen == expected

@@ -1,0 +1,43 @@
+// Builds webui/static/vendor/elevflow-modeler/: one browser bundle of the bpmn-js Modeler, its properties
+// panel and Elevflow's own group (source: scripts/modeler/), with the licences of every npm package in it
+// and a VERSION file. The result is committed, so the app needs neither npm nor a CDN at run time.
+// Run after changing package.json or scripts/modeler/: `npm ci && node scripts/build-modeler.mjs`.
+import { build } from 'esbuild';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const target = join(root, 'webui', 'static', 'vendor', 'elevflow-modeler');
+rmSync(target, { recursive: true, force: true });
+mkdirSync(target, { recursive: true });
+
+const result = await build({
+  entryPoints: [ join(root, 'scripts', 'modeler', 'entry.mjs') ],
+  bundle: true, minify: true, format: 'iife', target: [ 'es2020' ], metafile: true,
+  legalComments: 'none', outfile: join(target, 'modeler.min.js'), logLevel: 'warning',
+});
+
+// Every npm package that ended up in the bundle, with its licence text.
+const packages = new Map();
+for (const input of Object.keys(result.metafile.inputs)) {
+  const match = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//g);
+  if (!match) continue;
+  const path = input.slice(0, input.lastIndexOf(match[match.length - 1]) + match[match.length - 1].length);
+  packages.set(path, true);
+}
+const notices = [];
+const versions = [];
+for (const path of [ ...packages.keys() ].sort()) {
+  const meta = JSON.parse(readFileSync(join(root, path, 'package.json'), 'utf8'));
+  const licence = [ 'LICENSE', 'LICENSE.md', 'LICENSE.txt', 'license' ].map((f) => join(root, path, f))
+    .find((f) => existsSync(f));
+  versions.push(`${meta.name} ${meta.version} (${meta.license})`);
+  notices.push(`${meta.name} ${meta.version} (${meta.license})\n\n${licence ? readFileSync(licence, 'utf8')
+    : `licence: ${meta.license}`}\n`);
+}
+writeFileSync(join(target, 'LICENSES.txt'), notices.join('\n' + '-'.repeat(78) + '\n\n'));
+writeFileSync(join(target, 'VERSION'), versions.join('\n') + '\n');
+cpSync(join(root, 'node_modules', '@bpmn-io', 'properties-panel', 'dist', 'assets', 'properties-panel.css'),
+  join(target, 'properties-panel.css'));
+console.log(`built elevflow-modeler with ${versions.length} packages`);
