@@ -1,7 +1,8 @@
 // Builds webui/static/vendor/elevflow-modeler/: one browser bundle of the bpmn-js Modeler, its properties
 // panel and Elevflow's own group (source: scripts/modeler/), with the licences of every npm package in it
 // and a VERSION file. The result is committed, so the app needs neither npm nor a CDN at run time.
-// Run after changing package.json or scripts/modeler/: `npm ci && node scripts/build-modeler.mjs`.
+// Run after changing package.json or scripts/modeler/: `npm ci && node scripts/vendor.mjs` (which runs
+// this too), or on its own: `node scripts/build-modeler.mjs`.
 import { build } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -28,8 +29,11 @@ for (const input of Object.keys(result.metafile.inputs)) {
 }
 const notices = [];
 const versions = [];
+const seen = new Set();
 for (const path of [ ...packages.keys() ].sort()) {
   const meta = JSON.parse(readFileSync(join(root, path, 'package.json'), 'utf8'));
+  if (seen.has(`${meta.name}@${meta.version}`)) continue;
+  seen.add(`${meta.name}@${meta.version}`);
   const licence = [ 'LICENSE', 'LICENSE.md', 'LICENSE.txt', 'license' ].map((f) => join(root, path, f))
     .find((f) => existsSync(f));
   versions.push(`${meta.name} ${meta.version} (${meta.license})`);

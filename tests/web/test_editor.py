@@ -92,7 +92,7 @@ def test_edit_check_publish_and_compare(browser, chain, db, people):
     plan = text(browser.get("/rutiner/stodkedja/flytta"))
     assert f"#{old_case.id}" in plan and "Kan flyttas" in plan
     moved = post(browser, "/rutiner/stodkedja/flytta", {"version": 2}, token_from="/rutiner")
-    assert "1 ärenden flyttades till version 2." in text(moved) and "Flyttat" in text(moved)
+    assert "1 ärende flyttades till version 2." in text(moved) and "Flyttat" in text(moved)
     assert get_case(db, old_case.id).process_version_id != chain.id
 
 

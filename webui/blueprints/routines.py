@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from engine import definitions, editing, migration, versiondiff
 from engine.errors import ElevflowError, NotFoundError
@@ -105,7 +106,8 @@ def migrate(key: str) -> Any:
         flash(str(exc), "error")
         return redirect(url_for("routines.migration_plan", key=key))
     moved = sum(1 for m in report if m.moved)
-    flash(_("%(num)d ärenden flyttades till version %(version)d.", num=moved, version=target.version),
+    flash(ngettext("%(num)d ärende flyttades till version %(version)d.",
+                   "%(num)d ärenden flyttades till version %(version)d.", moved, version=target.version),
           "success")
     return _migration_page(key, target, report)
 
