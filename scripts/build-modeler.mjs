@@ -5,6 +5,7 @@
 // this too), or on its own: `node scripts/build-modeler.mjs`.
 import { build } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,11 +14,37 @@ const target = join(root, 'webui', 'static', 'vendor', 'elevflow-modeler');
 rmSync(target, { recursive: true, force: true });
 mkdirSync(target, { recursive: true });
 
+// Elevflow's Content-Security-Policy allows no inline style, and a few markup strings in these packages
+// carry style attributes the browser would refuse. The SVG icons get the same values as presentation
+// attributes (allowed); the properties panel's container gets its height from editor.css instead.
+const STYLE_ATTRIBUTE = /style="([^"]*)"/g;
+const cspSafe = {
+  name: 'csp-safe-markup',
+  setup(esbuild) {
+    esbuild.onLoad({ filter: /(AlignElementsIcons|DistributeElementsIcons)\.js$/ }, async (args) => ({
+      loader: 'js',
+      contents: (await readFile(args.path, 'utf8')).replace(STYLE_ATTRIBUTE, (_, css) => css.split(';')
+        .filter((rule) => rule.includes(':'))
+        .map((rule) => { const [ name, value ] = rule.split(':'); return `${name.trim()}="${value.trim()}"`; })
+        .join(' ')),
+    }));
+    esbuild.onLoad({ filter: /bpmn-js-properties-panel[\\/]dist[\\/]index\.esm\.js$/ }, async (args) => ({
+      loader: 'js',
+      contents: (await readFile(args.path, 'utf8')).replace('<div style="height: 100%" tabindex="-1"',
+        '<div tabindex="-1"'),
+    }));
+  },
+};
+
 const result = await build({
   entryPoints: [ join(root, 'scripts', 'modeler', 'entry.mjs') ],
   bundle: true, minify: true, format: 'iife', target: [ 'es2020' ], metafile: true,
   legalComments: 'none', outfile: join(target, 'modeler.min.js'), logLevel: 'warning',
+  plugins: [ cspSafe ],
 });
+if (readFileSync(join(target, 'modeler.min.js'), 'utf8').includes('style="')) {
+  throw new Error('the bundle still holds a style attribute, which the CSP refuses');
+}
 
 // Every npm package that ended up in the bundle, with its licence text.
 const packages = new Map();

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from editing_helpers import ESCAPE, add_process_owner
+from test_miwg import EXPECTED, MIWG, MODELS
 from werkzeug.serving import make_server
 
 from engine import complete_task, deploy_path, get_case, list_tasks, passwords, settings, start_case
@@ -18,8 +19,8 @@ from .conftest import screenshot
 from .test_web_walk import PASSWORD, SECRET, log_in
 
 PROCESSES = settings.PROJECT_ROOT / "processes"
-REPORT = {"oro_skickad": "2026-11-23T09:00:00+01:00", "oro_satt": "telefon", "oro_mottagare": "Socialtjänsten",
-          "oro_beskrivning": "Eleven berättade om oro hemma."}
+REPORT = {"oro_skickad": "2026-11-23T09:00:00+01:00", "oro_satt": "telefon",
+          "oro_mottagare": "Socialtjänsten", "oro_beskrivning": "Eleven berättade om oro hemma."}
 FEEDBACK = {"oro_aterkoppling": "utredning_inledd", "oro_ny_anmalan": False}
 
 # Through the modeler's own API, as dragging from the palette would: move the end event right, put a user
@@ -132,8 +133,40 @@ def test_a_sandbox_escape_is_refused_and_marked_on_the_diagram(page, site, db):
     problems = page.locator("#problem-list li")
     assert problems.count() == 1
     assert "Flow_oro_kvarstar_till_oro_anmalan" in problems.first.inner_text()
-    assert page.locator('g.djs-connection.elevflow-problem[data-element-id="Flow_oro_kvarstar_till_oro_anmalan"]').count() == 1
+    flow = page.locator('g.djs-connection[data-element-id="Flow_oro_kvarstar_till_oro_anmalan"]')
+    assert "elevflow-problem" in flow.get_attribute("class")
     problems.first.get_by_role("button", name="Visa i diagrammet").click()
     assert group(page, "General").get_by_label("ID", exact=True).input_value() == \
         "Flow_oro_kvarstar_till_oro_anmalan"
     screenshot(page, "web-redigera-fel")
+
+
+def test_every_miwg_model_opens_in_the_editor_with_its_verdict_on_the_diagram(page, site):
+    """Each reference model is imported through the page, drawn by the modeler, and checked: the
+    verdict's problems are listed, and each one naming an element on the diagram marks it."""
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(page, site, "processagare")
+    for model in MODELS:
+        page.goto(f"{site}/rutiner")
+        page.get_by_label("BPMN-fil", exact=True).set_input_files(str(MIWG / model))
+        page.get_by_role("button", name="Importera", exact=True).click()
+        page.wait_for_url("**/utkast/*")
+        page.wait_for_selector("#editor[data-ready=true]")
+        drawn = page.evaluate("""() => document.getElementById('canvas').elevflowModeler
+            .get('elementRegistry').filter((e) => e.type !== 'label').length""")
+        assert drawn > 1, model
+        page.get_by_role("button", name="Kontrollera").click()
+        page.wait_for_selector("#editor[data-checked]")
+        assert page.locator("#editor").get_attribute("data-checked") == "problems", model
+        says, elements = EXPECTED[model]
+        listed = page.locator("#problem-list").inner_text()
+        for words in says:
+            assert words in listed, (model, listed)
+        for element_id in elements:
+            marked = page.locator(f'.djs-element.elevflow-problem[data-element-id="{element_id}"]')
+            assert marked.count() >= 1 or element_id not in page.evaluate(
+                "() => document.getElementById('canvas').elevflowModeler.get('elementRegistry').getAll()"
+                ".map((e) => e.id)"), (model, element_id)
+    assert errors == []
