@@ -252,6 +252,14 @@ def publish(db: Database, draft_id: int, *, by: int, note: str, seen: int | None
     Refused (ConflictError) when another version of the routine was published after the draft was
     opened, or when the draft is identical to the newest version; refused (DefinitionError, pointing at
     elements) when any deploy check fails. Running cases stay on their version; new cases take this one.
+
+    Two process owners publishing at once:
+    1. Each reads its draft and the routine's newest version; a draft opened from an older version is
+       refused here.
+    2. Each deploys (`definitions.deploy`, one transaction): the unique (key, version) and
+       (key, content_hash) constraints let exactly one of two concurrent deploys store a version; the
+       other gets ConflictError and stores nothing, and its draft stays.
+    3. Only then is the draft deleted (under its row lock), so a failed publish never loses the work.
     """
     if not note.strip():
         raise ValueError("a change note is required to publish: say what changed and why")

@@ -3,6 +3,7 @@ real move that is audited and keeps task rows and timers consistent."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -16,6 +17,7 @@ from engine import (
     PermissionDeniedError,
     audit,
     complete_task,
+    deploy_path,
     editing,
     get_case,
     migration,
@@ -136,3 +138,17 @@ def test_the_command_line_exports_a_version(db, db_url, people, chain, owner, tm
     out = tmp_path / "ny.bpmn"
     newest = runner.invoke(main, ["--database", db_url, "export", "stodkedja", "-o", str(out)])
     assert newest.exit_code == 0 and "Task_uppfoljning" in out.read_text()
+
+
+def test_a_shipped_routine_with_call_activities_moves(db, people, owner):
+    processes = Path(__file__).resolve().parent.parent / "processes"
+    [first] = deploy_path(db, processes / "sarskilt_stod", shared_dir=processes / "shared")
+    case = start_case(db, "sarskilt_stod", pupil_id=people.pupil, by=people.teacher)
+    [task] = ready(db, case.id)
+    second = publish(db, first, owner, lambda xml: xml.replace(
+        'name="Besluta om åtgärdsprogram"', 'name="Besluta om åtgärdsprogram (rektor)"'))
+    [move] = migration.migrate(db, "sarskilt_stod", by=owner)
+    assert move.moved, move.reasons
+    assert get_case(db, case.id).process_version_id == second.id
+    assert [t.id for t in ready(db, case.id)] == [task.id]
+    assert verify_audit(db).ok
