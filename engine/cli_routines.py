@@ -1,4 +1,5 @@
-"""Commands for process owners: check a diagram, export a version, move running cases to a new one."""
+"""Commands for process owners (check a diagram, export a version, move running cases to a new one), and
+recording a message a case waits for."""
 from __future__ import annotations
 
 import sys
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from . import editing, migration
+from . import editing, messages, migration
 from .cli_context import Context, pass_ctx
 
 
@@ -68,3 +69,19 @@ def migrate_command(ctx: Context, key: str, number: int | None, case_ids: tuple[
         click.echo(f"case {move.case_id}: v{move.from_version} -> v{move.to_version}: {verdict}")
         for reason in move.reasons:
             click.echo(f"    {reason}")
+
+
+@click.command("message")
+@click.argument("case_id", type=int)
+@click.argument("name", required=False)
+@click.option("--as", "username", help="Who records it (someone at the pupil's school unit).")
+@pass_ctx
+def message_command(ctx: Context, case_id: int, name: str | None, username: str | None) -> None:
+    """Record that message NAME arrived for case CASE_ID (a receive task or message event waits for it);
+    without NAME, list the messages the case waits for."""
+    if name is None:
+        for waiting in messages.waiting_messages(ctx.db, case_id):
+            click.echo(waiting)
+        return
+    status = messages.deliver(ctx.db, case_id, name, by=ctx.user_id(username))
+    click.echo(f"message {name!r} recorded; case {case_id} is {status}")

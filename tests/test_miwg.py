@@ -15,11 +15,26 @@ import time_machine
 from click.testing import CliRunner
 from lxml import etree
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
 
-from engine import audit, complete_task, deploy, get_case, list_tasks, start_case, state, timers, verify_audit
+from engine import (
+    ConflictError,
+    PermissionDeniedError,
+    audit,
+    complete_task,
+    deploy,
+    get_case,
+    list_tasks,
+    messages,
+    start_case,
+    state,
+    timers,
+    verify_audit,
+)
 from engine.bpmnxml import NS
 from engine.cli import main
 from engine.editing import verdict
+from engine.models import Timer
 from engine.sandbox import script_engine
 
 MIWG = Path(__file__).parent / "fixtures" / "miwg"
@@ -122,4 +137,29 @@ def test_the_document_request_runs_end_to_end_on_the_timers(db, people):
     assert done["EndEvent_GotDocument"] == 0
     assert any(e.kind == "timer_fired" and e.data["bpmn_id"] == "BoundaryEvent_2"
                for e in audit.events(db, case_id=case.id))
+    assert verify_audit(db).ok
+
+
+def test_the_document_request_ends_when_the_document_comes(db, db_url, people):
+    deploy(db, {"C.9.1.bpmn": document_request_in_a_lane()}, {})
+    start = datetime(2026, 3, 2, 7, 0, tzinfo=timezone.utc)
+    with time_machine.travel(start, tick=False) as clock:
+        case = start_case(db, "requestDocument_en", pupil_id=people.pupil, by=people.rektor)
+        clock.move_to(start + timedelta(days=1, minutes=1))
+        assert timers.fire_due(db) == 1  # one reminder
+        assert messages.waiting_messages(db, case.id) == ["MESSAGE_documentReceived"]
+        with pytest.raises(ConflictError, match="waits for MESSAGE_documentReceived"):
+            messages.deliver(db, case.id, "something_else", by=people.rektor)
+        with pytest.raises(PermissionDeniedError):
+            messages.deliver(db, case.id, "MESSAGE_documentReceived", by=people.outsider)
+        result = CliRunner().invoke(main, ["--database", db_url, "message", str(case.id),
+                                           "MESSAGE_documentReceived", "--as", "rektor"])
+        assert result.exit_code == 0, result.output
+    stored = get_case(db, case.id)
+    assert stored.status == "completed"
+    with db.read() as session:
+        assert session.scalars(select(Timer).where(Timer.case_id == case.id)).all() == []
+    kinds = [e.kind for e in audit.events(db, case_id=case.id)]
+    assert "message_received" in kinds and kinds[-1] == "case_completed"
+    assert list_tasks(db, case_id=case.id, state="ready") == []
     assert verify_audit(db).ok
