@@ -18,6 +18,7 @@ ones opened, timer rows rewritten, and a `case_migrated` event joins the audit c
 from __future__ import annotations
 
 import copy
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -28,7 +29,7 @@ from sqlalchemy import select
 
 from . import editing, runner, state
 from .dbapi import Sql
-from .errors import NotFoundError, PermissionDeniedError
+from .errors import ElevflowError, NotFoundError, PermissionDeniedError
 from .models import Case, ProcessVersion
 from .sandbox import script_engine
 from .specs import ParsedVersion
@@ -36,6 +37,7 @@ from .store import Database
 
 OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 PASSED = TaskState.COMPLETED | TaskState.ERROR | TaskState.CANCELLED
+log = logging.getLogger(__name__)
 SET_VERSION = Sql("UPDATE cases SET process_version_id = :version_id WHERE id = :id")
 
 
@@ -166,27 +168,40 @@ def migrate(db: Database, key: str, to_version: int | None = None, *, by: int,
     for move in report:
         if not move.movable:
             continue
-        now = datetime.now(timezone.utc)
-        with db.transaction() as tx:
-            case = runner.lock_case(tx, move.case_id)
-            if case is None or case.status != "running":
-                move.movable, move.reasons = False, ["it ended meanwhile"]
-                continue
-            run = runner.load(tx, db, case, by, now)
-            old_version = case.process_version_id
-            reasons, diffs = _assess(run.workflow, new, target.version)
-            if reasons:  # a step ran since the dry run
-                move.movable, move.reasons = False, reasons
-                continue
-            run.begin()
-            _apply(run.workflow, new, diffs)
-            run.parsed = new
-            run.advance()
-            tx.execute(SET_VERSION, {"version_id": target.id, "id": case.id})
-            case.process_version_id = target.id
-            run.event("case_migrated", key=key, from_version=move.from_version, to_version=target.version,
-                      from_version_id=old_version, to_version_id=target.id)
-            run.finish()
-        runner.keep_live(db, run)
-        move.moved = True
+        try:
+            run = _move(db, move, new, target, key, by)
+        except ElevflowError as exc:  # this case's step failed and rolled back; the others still move
+            log.warning("case %s could not move to %s v%s: %s", move.case_id, key, target.version, exc)
+            move.movable, move.reasons = False, [f"moving it failed and changed nothing: {exc}"]
+            continue
+        if run is not None:
+            runner.keep_live(db, run)
+            move.moved = True
     return report
+
+
+def _move(db: Database, move: CaseMove, new: ParsedVersion, target: ProcessVersion, key: str,
+          by: int) -> runner.Run | None:
+    """One case's move, in its own transaction under its row lock; None when it may no longer move."""
+    now = datetime.now(timezone.utc)
+    with db.transaction() as tx:
+        case = runner.lock_case(tx, move.case_id)
+        if case is None or case.status != "running":
+            move.movable, move.reasons = False, ["it ended meanwhile"]
+            return None
+        run = runner.load(tx, db, case, by, now)
+        old_version = case.process_version_id
+        reasons, diffs = _assess(run.workflow, new, target.version)
+        if reasons:  # a step ran since the dry run
+            move.movable, move.reasons = False, reasons
+            return None
+        run.begin()
+        _apply(run.workflow, new, diffs)
+        run.parsed = new
+        run.advance()
+        tx.execute(SET_VERSION, {"version_id": target.id, "id": case.id})
+        case.process_version_id = target.id
+        run.event("case_migrated", key=key, from_version=move.from_version, to_version=target.version,
+                  from_version_id=old_version, to_version_id=target.id)
+        run.finish()
+    return run
