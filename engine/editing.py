@@ -249,13 +249,14 @@ def _renamed(draft: RoutineDraft) -> Problem:
 def publish(db: Database, draft_id: int, *, by: int, note: str, seen: int | None = None) -> ProcessVersion:
     """Deploy a draft as its routine's next version, with a change note; the draft is then deleted.
 
-    Refused (ConflictError) when another version of the routine was published after the draft was
-    opened, or when the draft is identical to the newest version; refused (DefinitionError, pointing at
+    A draft may start from any version (to go back to an older one). Refused (ConflictError) when
+    another version of the routine was published after the draft was opened, or when the draft is
+    identical to a version already deployed; refused (DefinitionError, pointing at
     elements) when any deploy check fails. Running cases stay on their version; new cases take this one.
 
     Two process owners publishing at once:
-    1. Each reads its draft and the routine's newest version; a draft opened from an older version is
-       refused here.
+    1. Each reads its draft and the routine's newest version; a draft opened before the newest version
+       was published is refused here.
     2. Each deploys (`definitions.deploy`, one transaction): the unique (key, version) and
        (key, content_hash) constraints let exactly one of two concurrent deploys store a version; the
        other gets ConflictError and stores nothing, and its draft stays.
@@ -269,7 +270,7 @@ def publish(db: Database, draft_id: int, *, by: int, note: str, seen: int | None
     with db.read() as session:
         newest = session.scalars(select(ProcessVersion).where(ProcessVersion.key == draft.key)
                                  .order_by(ProcessVersion.version.desc()).limit(1)).first()
-    if newest is not None and newest.id != draft.base_version_id:
+    if newest is not None and newest.deployed_at > draft.created_at:
         raise ConflictError(f"version {newest.version} of {draft.key} was published after this draft was "
                             f"opened ({newest.deployed_at:%Y-%m-%d %H:%M}): open it again and redo the "
                             "change")
@@ -279,8 +280,8 @@ def publish(db: Database, draft_id: int, *, by: int, note: str, seen: int | None
     if not mine:
         raise DefinitionError([_renamed(draft)])
     version = mine[0]
-    if newest is not None and version.id == newest.id:
-        raise ConflictError(f"the draft is identical to version {newest.version}: nothing to publish")
+    if newest is not None and version.version <= newest.version:  # deploy found identical content
+        raise ConflictError(f"the draft is identical to version {version.version}: nothing to publish")
     with db.write() as session:
         _locked(session, draft_id, None)
         session.delete(session.get(RoutineDraft, draft_id))

@@ -160,3 +160,15 @@ def test_the_diff_names_added_removed_and_changed_elements(db, chain, owner):
     assert set(changed) == {"Flow_4", "Task_anmalan", "Lane_rektor"}
     back = versiondiff.compare(db, version.id, chain.id)
     assert {c.id for c in back.removed} == {"Task_uppfoljning", "Flow_6"}
+
+
+def test_an_older_version_can_be_edited_and_published_again(db, chain, owner):
+    second = editing.publish(db, edited(db, chain, owner, with_follow_up).id, by=owner, note="uppföljning")
+    back = editing.open_draft(db, chain.id, by=owner)
+    with pytest.raises(ConflictError, match="identical to version 1"):
+        editing.publish(db, back.id, by=owner, note="tillbaka")
+    xml = back.files[back.main_file]
+    editing.save(db, back.id, by=owner, seen=0, bpmn=with_report_due_in(xml, "P2W"))
+    third = editing.publish(db, back.id, by=owner, note="tillbaka, med två veckor")
+    assert (third.version, second.version) == (3, 2)
+    assert "Task_uppfoljning" not in editing.export_version(db, third.id)[1]
