@@ -4,6 +4,8 @@ starts a new case, which takes the new version, while a case started before fini
 A sandbox escape typed into a condition is refused and marked on the diagram."""
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 from collections.abc import Iterator
 
@@ -15,7 +17,7 @@ from werkzeug.serving import make_server
 from engine import complete_task, deploy_path, get_case, list_tasks, passwords, settings, start_case
 from webui import close_app, create_app
 
-from .conftest import screenshot
+from .conftest import ROOT, screenshot
 from .test_web_walk import PASSWORD, SECRET, log_in
 
 PROCESSES = settings.PROJECT_ROOT / "processes"
@@ -85,7 +87,9 @@ def test_a_step_added_in_the_editor_runs_in_new_cases_only(page, site, db, peopl
     page.wait_for_selector("#editor[data-checked]")
     assert page.locator("#editor").get_attribute("data-checked") == "runnable"
     assert page.get_by_role("status").filter(has_text="Rutinen kan köras.").count() == 1
-    screenshot(page, "web-redigera-rutin")
+    shot = screenshot(page, "web-redigera-rutin")
+    if os.environ.get("ELEVFLOW_UPDATE_SCREENSHOTS") == "1":  # refresh docs/process-owners.md's picture
+        shutil.copy(shot, ROOT / "docs" / "images" / "rutinredigerare.png")
 
     page.get_by_label("Vad har ändrats och varför?").fill("Anmälan arkiveras när ärendet är klart.")
     page.get_by_role("button", name="Publicera som ny version").click()
@@ -170,3 +174,26 @@ def test_every_miwg_model_opens_in_the_editor_with_its_verdict_on_the_diagram(pa
                 "() => document.getElementById('canvas').elevflowModeler.get('elementRegistry').getAll()"
                 ".map((e) => e.id)"), (model, element_id)
     assert errors == []
+
+
+def test_a_new_form_is_previewed_live_and_offered_to_tasks(page, site):
+    open_editor(page, site)
+    page.get_by_role("link", name="Nytt formulär").click()
+    page.get_by_label("Filnamn").fill("arkivering.json")
+    schema = page.get_by_label("JSON Schema")
+    field = '"diarienummer": {"type": "string", "title": "Diarienummer"}'
+    schema.fill('{"type": "object", "properties": {' + field + '}}')
+    page.locator("#preview").get_by_label("Diarienummer").wait_for()  # htmx drew the preview
+    schema.fill('{"type": "object", "properties": {"x": {"type": 7}}}')
+    page.locator("#preview").get_by_text("Schemat är inte giltigt").wait_for()
+    schema.fill('{"type": "object", "properties": {' + field + '}, "required": ["diarienummer"], '
+                '"additionalProperties": false}')
+    page.locator("#preview").get_by_label("Diarienummer").wait_for()
+    screenshot(page, "web-formular")
+    page.get_by_role("button", name="Spara formuläret i utkastet").click()
+    page.wait_for_selector("#editor[data-ready=true]")
+    assert page.get_by_role("link", name="arkivering.json").count() == 1
+    page.evaluate("""() => { const modeler = document.getElementById('canvas').elevflowModeler;
+      modeler.get('selection').select(modeler.get('elementRegistry').get('Task_oro_aterkoppling')); }""")
+    options = group(page, "Elevflow").get_by_label("Formulär").locator("option").all_inner_texts()
+    assert "arkivering.json" in options
