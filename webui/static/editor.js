@@ -54,7 +54,8 @@
     problems.forEach(function (problem, index) {
       var item = document.createElement("li");
       item.className = "problem";
-      var where = [problem.file, problem.line ? "rad " + problem.line : "", problem.element_id || ""]
+      var line = problem.line ? box.getAttribute("data-line").replace("%(line)s", String(problem.line)) : "";
+      var where = [problem.file, line, problem.element_id || ""]
         .filter(function (part) { return part; }).join(", ");
       item.appendChild(document.createTextNode((index + 1) + ". " + (where ? where + ": " : "") + problem.message));
       var element = problem.element_id && registry.get(problem.element_id);
