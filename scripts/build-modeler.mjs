@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const target = join(root, 'webui', 'static', 'vendor', 'elevflow-modeler');
+// ELEVFLOW_MODELER_OUT builds elsewhere (tests/test_modeler_bundle.py checks the committed bundle is current).
+const target = process.env.ELEVFLOW_MODELER_OUT || join(root, 'webui', 'static', 'vendor', 'elevflow-modeler');
 rmSync(target, { recursive: true, force: true });
 mkdirSync(target, { recursive: true });
 
