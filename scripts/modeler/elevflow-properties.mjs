@@ -1,7 +1,9 @@
 // The "Elevflow" group of the properties panel: what the engine reads from a diagram (engine/specs.py
 // task_meta, engine/roles.py). A lane's name is its role; a user task carries spiffworkflow:properties
 // (formJsonSchemaFilename, dueRule, dueFrom, assigneeFrom, decision, nonDelegable) and
-// spiffworkflow:instructionsForEndUser. Labels, roles and form names come from the page (config.elevflow).
+// spiffworkflow:instructionsForEndUser; a flow leaving a gateway its condition, a script task its script
+// (the panel's own providers edit those only for Camunda). Labels, roles and form names come from the
+// page (config.elevflow).
 import { CheckboxEntry, SelectEntry, TextAreaEntry, TextFieldEntry } from '@bpmn-io/properties-panel';
 import { h } from '@bpmn-io/properties-panel/preact';
 import { useService } from 'bpmn-js-properties-panel';
@@ -117,7 +119,39 @@ function LaneRole({ element, id }) {
       ...roles.map((role) => ({ value: role, label: role })) ] });
 }
 
+function Condition({ element, id }) {
+  const s = useServices();
+  return h(TextAreaEntry, { element, id, label: labels(s.config).condition || 'Condition',
+    description: labels(s.config).condition_help, debounce: s.debounce,
+    getValue: () => { const found = getBusinessObject(element).get('conditionExpression');
+      return found ? found.body || '' : ''; },
+    setValue: (value) => {
+      const body = (value || '').trim();
+      s.modeling.updateProperties(element, { conditionExpression: body
+        ? s.bpmnFactory.create('bpmn:FormalExpression', { body }) : undefined });
+    } });
+}
+
+function Script({ element, id }) {
+  const s = useServices();
+  return h(TextAreaEntry, { element, id, label: labels(s.config).script || 'Script', debounce: s.debounce,
+    getValue: () => getBusinessObject(element).get('script') || '',
+    setValue: (value) => s.modeling.updateProperties(element, { script: value || undefined,
+      scriptFormat: getBusinessObject(element).get('scriptFormat') || 'python' }) });
+}
+
+function leavesGateway(element) {
+  const source = element.source;
+  return source && (is(source, 'bpmn:ExclusiveGateway') || is(source, 'bpmn:InclusiveGateway'));
+}
+
 function entries(element) {
+  if (is(element, 'bpmn:SequenceFlow') && leavesGateway(element)) {
+    return [ { id: 'elevflow-condition', component: Condition } ];
+  }
+  if (is(element, 'bpmn:ScriptTask')) {
+    return [ { id: 'elevflow-script', component: Script } ];
+  }
   if (is(element, 'bpmn:Lane')) {
     return [ { id: 'elevflow-role', component: LaneRole } ];
   }

@@ -123,13 +123,13 @@ def test_a_step_added_in_the_editor_runs_in_new_cases_only(page, site, db, peopl
 
 def test_a_sandbox_escape_is_refused_and_marked_on_the_diagram(page, site, db):
     open_editor(page, site)
-    page.evaluate("""(escape) => {
-      const modeler = document.getElementById('canvas').elevflowModeler;
-      const flow = modeler.get('elementRegistry').get('Flow_oro_kvarstar_till_oro_anmalan');
-      const expression = modeler.get('moddle').create('bpmn:FormalExpression',
-        { body: 'oro_ny_anmalan == True and ' + escape });
-      modeler.get('modeling').updateProperties(flow, { conditionExpression: expression });
-    }""", ESCAPE)
+    page.evaluate("""() => { const modeler = document.getElementById('canvas').elevflowModeler;
+      modeler.get('selection').select(modeler.get('elementRegistry').get('Flow_oro_kvarstar_till_oro_anmalan'));
+    }""")
+    condition = group(page, "Elevflow").get_by_label("Villkor")
+    assert condition.input_value() == "oro_ny_anmalan == True"
+    condition.fill("oro_ny_anmalan == True and " + ESCAPE)
+    page.wait_for_timeout(600)  # the panel applies text after a short debounce
     page.get_by_label("Vad har ändrats och varför?").fill("Försök")
     page.get_by_role("button", name="Publicera som ny version").click()
     page.wait_for_selector("#editor[data-checked=problems]")

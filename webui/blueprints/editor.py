@@ -85,6 +85,10 @@ def _labels() -> dict[str, str]:
         "dueFrom": _("Fristen räknas från datumet i fältet"),
         "assigneeFrom": _("Tilldelas personen i fältet"), "instructions": _("Instruktioner"),
         "decision": _("Beslut (slag)"), "nonDelegable": _("Endast rektor får besluta (3:9)"),
+        "condition": _("Villkor"),
+        "condition_help": _("Ett uttryck över ärendets data, t.ex. behov == \"ja\". Tomt på grindens "
+                            "standardflöde."),
+        "script": _("Skript"),
     }
 
 
