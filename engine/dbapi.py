@@ -108,6 +108,10 @@ class Tx:
     def json(self, value: Any) -> str | None:
         return None if value is None else json.dumps(value)
 
+    def read_json(self, value: Any) -> Any:
+        """A JSON column as read: text on SQLite, already decoded by psycopg."""
+        return json.loads(value) if isinstance(value, (str, bytes)) else value
+
 
 @contextmanager
 def transaction(engine: Engine, dialect: str, stats: Stats | None = None) -> Iterator[Tx]:
@@ -125,6 +129,21 @@ def transaction(engine: Engine, dialect: str, stats: Stats | None = None) -> Ite
         raw.rollback()
         raise
     finally:
+        raw.close()
+
+
+@contextmanager
+def snapshot(engine: Engine, dialect: str, stats: Stats | None = None) -> Iterator[Tx]:
+    """A read-only transaction on a pooled connection: one consistent look, no lock taken (SQLite: a
+    deferred BEGIN; it is rolled back at the end, as nothing was written)."""
+    raw = engine.raw_connection()
+    try:
+        tx = Tx(raw, dialect, stats)
+        if tx.sqlite:
+            tx.cursor.execute("BEGIN")
+        yield tx
+    finally:
+        raw.rollback()
         raw.close()
 
 

@@ -7,10 +7,14 @@ exist. A hash made with older parameters is upgraded at the next successful logi
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
+from . import audit
+from .dbapi import within
 from .errors import NotFoundError
 from .models import User
 from .store import Database
@@ -67,21 +71,26 @@ def needs_rehash(stored: str) -> bool:
         return True
 
 
-def set_password(db: Database, username: str, password: str) -> None:
-    """Give a user a local password (checked by `check_strength`); NotFoundError if there is no such user."""
+def set_password(db: Database, username: str, password: str, *, by: int | None = None) -> None:
+    """Give a user a local password (checked by `check_strength`); NotFoundError if there is no such user.
+    Audited as "password_set" (who, for whom; never the password or its hash). `by`: the acting user, or
+    None for the operator at the command line."""
     check_strength(password)
-    hashed = hash_password(password)
+    _change(db, username, hash_password(password), "password_set", by)
+
+
+def clear_password(db: Database, username: str, *, by: int | None = None) -> None:
+    """Take a user's local password away (they can then log in only through the login service).
+    Audited as "password_cleared"."""
+    _change(db, username, None, "password_cleared", by)
+
+
+def _change(db: Database, username: str, hashed: str | None, kind: str, by: int | None) -> None:
     with db.write() as session:
         user = session.scalars(select(User).where(User.username == username)).first()
         if user is None:
             raise NotFoundError(f"no user {username!r}")
         user.password_hash = hashed
-
-
-def clear_password(db: Database, username: str) -> None:
-    """Take a user's local password away (they can then log in only through the login service)."""
-    with db.write() as session:
-        user = session.scalars(select(User).where(User.username == username)).first()
-        if user is None:
-            raise NotFoundError(f"no user {username!r}")
-        user.password_hash = None
+        session.flush()
+        audit.append(within(session, db.dialect), [audit.Event(kind, by, data={
+            "user_id": user.id, "username": username})], datetime.now(timezone.utc))

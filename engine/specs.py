@@ -65,12 +65,34 @@ class ParsedVersion:
     forms: dict[str, dict[str, Any]]
     _validators: dict[str, Draft202012Validator] = field(default_factory=dict)
     _meta: dict[int, TaskMeta] = field(default_factory=dict)
+    _by_bpmn_id: dict[str, TaskMeta] | None = None
+    _assignee_fields: dict[str, frozenset[str]] | None = None
 
     def meta(self, task_spec: Any) -> TaskMeta:
         found = self._meta.get(id(task_spec))
         if found is None:
             found = self._meta[id(task_spec)] = task_meta(task_spec)
         return found
+
+    def user_tasks(self) -> dict[str, TaskMeta]:
+        """Every user task of the version (its call activities' processes included), by BPMN id."""
+        if self._by_bpmn_id is None:
+            self._by_bpmn_id = {
+                meta.bpmn_id: meta for p in [self.spec, *self.subprocess_specs.values()]
+                for s in p.task_specs.values() if getattr(s, "bpmn_id", None) and (meta := self.meta(s))}
+        return self._by_bpmn_id
+
+    def assignee_fields(self) -> dict[str, frozenset[str]]:
+        """Form fields that name the person a later task goes to (its `assigneeFrom`), each with the
+        lane roles of the tasks it assigns: a form shows those fields as a choice among that lane's
+        people at the unit."""
+        if self._assignee_fields is None:
+            found: dict[str, set[str]] = {}
+            for meta in self.user_tasks().values():
+                if meta.assignee_from and meta.role:
+                    found.setdefault(meta.assignee_from, set()).add(meta.role)
+            self._assignee_fields = {name: frozenset(roles) for name, roles in found.items()}
+        return self._assignee_fields
 
     def validator(self, form: str) -> Draft202012Validator:
         found = self._validators.get(form)

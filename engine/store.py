@@ -81,6 +81,13 @@ class Database:
             yield tx
 
     @contextmanager
+    def snapshot(self) -> Iterator[Tx]:
+        """A read-only look on the bare DB-API connection (the web's per-request reads use it: much
+        cheaper than an ORM session)."""
+        with dbapi.snapshot(self.engine, self.dialect, self.stats) as tx:
+            yield tx
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only look at the database."""
         with self._read_sessions() as session, session.begin():

@@ -1,20 +1,19 @@
 """Human tasks: complete one, and query the task rows (inboxes never load a case)."""
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Integer, bindparam, select, union_all
+from sqlalchemy import select
 
-from . import access, assignment, cases, runner
+from . import access, assignment, cases, runner, worklist
 from .dbapi import Sql, Tx
 from .errors import ConflictError, FormValidationError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
-from .models import Case, RoleAssignment, TaskRow
+from .models import Case, TaskRow
 from .store import Database
 
 
@@ -38,7 +37,6 @@ def form_errors(schema_validator: Any, data: dict[str, Any]) -> dict[str, list[s
     return errors
 
 
-_TASKS = TaskRow.__table__
 # The task, its case and the user's roles at the task's unit (a row per role; one with NULL if none);
 # on PostgreSQL the task and case rows are locked (on SQLite the transaction holds the write lock).
 _TASK_FOR_STEP = """SELECT t.id, t.case_id, t.process_key, t.bpmn_id, t.name, t.role, t.unit_id, t.pupil_id,
@@ -225,39 +223,11 @@ def get_task(db: Database, task_id: UUID | str) -> TaskRow:
         return row
 
 
-@functools.lru_cache(maxsize=64)
-def _inbox_query(pairs: int) -> Any:
-    """The inbox statement for a user serving `pairs` (unit, lane) pairs, built once per shape."""
-    due = _TASKS.c.due_at.nulls_last()
-    limit = bindparam("b_limit", type_=Integer)
-    parts = [select(_TASKS).where(_TASKS.c.state == "ready", _TASKS.c.assignee_id == bindparam("b_user"))
-             .order_by(due).limit(limit)]
-    parts += [select(_TASKS).where(_TASKS.c.state == "ready", _TASKS.c.assignee_id.is_(None),
-                                   _TASKS.c.unit_id == bindparam(f"b_unit{i}"),
-                                   _TASKS.c.role == bindparam(f"b_lane{i}"))
-              .order_by(due).limit(limit) for i in range(pairs)]
-    merged = union_all(*[p.subquery().select() for p in parts]).subquery()
-    return select(TaskRow).from_statement(
-        select(merged).order_by(merged.c.due_at.nulls_last(), merged.c.created_at).limit(limit))
-
-
-def inbox(db: Database, user_id: int, *, limit: int = 50) -> list[TaskRow]:
+def inbox(db: Database, user_id: int, *, limit: int = 50) -> list[Any]:
     """A user's open tasks, soonest due first: assigned to them, or unclaimed in a lane their roles
-    serve at their units.
-
-    The user's (unit, lane) pairs are worked out first. Each pair, and the user's own assignments, is
-    then one range scan of a partial index on open tasks, already in due order and cut at `limit`; the
-    union of those short lists is sorted once. So the cost follows the page size and the user's roles,
-    not the number of open cases.
-    """
-    with db.read() as session:
-        held = session.execute(select(RoleAssignment.unit_id, RoleAssignment.role)
-                               .where(RoleAssignment.user_id == user_id)).all()
-        pairs = sorted({(unit, lane) for unit, role in held for lane in access.lanes_served_by(role)})
-        params: dict[str, Any] = {"b_user": user_id, "b_limit": limit}
-        for i, (unit, lane) in enumerate(pairs):
-            params[f"b_unit{i}"], params[f"b_lane{i}"] = unit, lane
-        return list(session.scalars(_inbox_query(len(pairs)), params))
+    serve at their units (worklist.worklist, unfiltered; each item has the task's id, name, case, role,
+    assignee and due date)."""
+    return worklist.worklist(db, user_id, limit=limit).items
 
 
 def list_tasks(db: Database, *, case_id: int | None = None, state: str | None = None,

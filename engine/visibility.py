@@ -31,7 +31,7 @@ from uuid import UUID
 from sqlalchemy import bindparam, select, text
 
 from . import access, audit
-from .dbapi import Sql, Tx
+from .dbapi import Sql, Tx, within
 from .errors import ConflictError, NotFoundError, PermissionDeniedError
 from .models import AccessLogEntry as Log
 from .models import (
@@ -195,6 +195,7 @@ class CaseView:
     protected_identity: bool
     tasks: list[TaskEntry]
     decisions: list[DecisionEntry]
+    process_version_id: int = 0
 
 
 def open_case(db: Database, user_id: int, case_id: int, *, action: str = "view_case",
@@ -205,7 +206,7 @@ def open_case(db: Database, user_id: int, case_id: int, *, action: str = "view_c
         head = session.execute(
             select(Case.process_key, ProcessVersion.name, Case.status, Case.started_at, Case.ended_at,
                    Case.started_by, Case.row_version, SchoolUnit.name, Pupil.given_name, Pupil.family_name,
-                   Pupil.class_name)
+                   Pupil.class_name, Case.process_version_id)
             .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
             .join(SchoolUnit, SchoolUnit.id == Case.unit_id).join(Pupil, Pupil.id == Case.pupil_id)
             .where(Case.id == case_id)).one()
@@ -226,12 +227,12 @@ def open_case(db: Database, user_id: int, case_id: int, *, action: str = "view_c
         seen.pupil_id, PROTECTED_NAME if hidden else f"{head[8]} {head[9]}", None if hidden else head[10],
         seen.protected, [_entry(t, released is not None, medical_ok, user_id, names) for t, released in rows],
         [DecisionEntry(d.id, d.task_id, d.decision, d.signer_id, names.get(d.signer_id), d.delegation_id,
-                       d.signed_at, d.document_sha256) for d in signed])
+                       d.signed_at, d.document_sha256) for d in signed], process_version_id=head[11])
 
 
 def _roles_at(session: Any, user_id: int, unit_id: int) -> set[str]:
-    return set(session.scalars(text("SELECT role FROM role_assignments WHERE user_id = :u AND unit_id = :n"),
-                               {"u": user_id, "n": unit_id}))
+    """access.roles_at_unit, inside an ORM session's transaction."""
+    return access.roles_at_unit(within(session, session.get_bind().dialect.name), user_id, unit_id)
 
 
 def _names(session: Any, ids: set[int | None]) -> dict[int, str]:

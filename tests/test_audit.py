@@ -94,3 +94,20 @@ def test_rehashing_a_forged_event_still_breaks_the_next_link(db, logged):
         event.hash = _digest(event.prev_hash, event.seq, event.at, event)
     verdict = verify_audit(db)
     assert (verdict.ok, verdict.broken_seq) == (False, 4) and "link" in verdict.reason
+
+
+def test_setting_and_clearing_a_password_is_audited_without_the_password(db, people):
+    from engine import passwords
+    passwords.set_password(db, "teacher", "ett tillräckligt långt lösenord", by=people.rektor)
+    passwords.clear_password(db, "teacher")
+    with db.read() as s:
+        events = s.execute(select(AuditEvent.kind, AuditEvent.actor_id, AuditEvent.data)
+                           .where(AuditEvent.kind.like("password%")).order_by(AuditEvent.seq)).all()
+    assert [(e.kind, e.actor_id, e.data) for e in events] == [
+        ("password_set", people.rektor, {"user_id": people.teacher, "username": "teacher"}),
+        ("password_cleared", None, {"user_id": people.teacher, "username": "teacher"})]
+    assert verify_audit(db).ok
+    with pytest.raises(ValueError):  # too short: refused before anything is written
+        passwords.set_password(db, "teacher", "kort")
+    with db.read() as s:
+        assert s.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1)) == 2

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import Database, notify, scheduler
+from engine import Database, scheduler
 
 from . import configuration, errors, extensions, i18n, oidc, security, sessions
 from .blueprints import auth, cases, editor, inbox, notifications, pupils, routines, tasks
@@ -57,5 +57,4 @@ def close_app(app: Flask) -> None:
 def _page_context() -> dict[str, Any]:
     """What every page's header shows: the user and their unread notifications."""
     user = g.get("user")
-    unread = notify.count_unread(extensions.db(), user.id) if user is not None else 0
-    return {"user": user, "unread_count": unread}
+    return {"user": user, "unread_count": user.unread if user is not None else 0}

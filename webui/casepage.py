@@ -6,13 +6,14 @@ only after it, or after `can_view_case`, and read nothing about the pupil.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from engine import audit
 from engine.models import Case, DecisionRecord, ProcessVersion
-from engine.notify import STOCKHOLM
+from engine.specs import ParsedVersion
 from engine.store import Database
 from engine.visibility import CaseView
 
@@ -58,6 +59,31 @@ def decision_case(db: Database, decision_id: int) -> int | None:
         return session.scalar(select(DecisionRecord.case_id).where(DecisionRecord.id == decision_id))
 
 
-def local_time(moment: datetime) -> str:
-    """A moment as Swedish local date and time, e.g. 2026-11-23 14:05."""
-    return moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+def readable(parsed: ParsedVersion, bpmn_id: str, data: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """A completed task's data as (label, text) pairs in its form's order, labelled with the form's field
+    titles (a key the form does not know keeps its own name)."""
+    if not data:
+        return []
+    meta = parsed.user_tasks().get(bpmn_id)
+    schema = parsed.forms.get(meta.form, {}) if meta and meta.form else {}
+    properties = schema.get("properties") or {}
+    keys = [k for k in properties if k in data] + [k for k in data if k not in properties]
+    return [(str(properties.get(k, {}).get("title") or k), _text(properties.get(k, {}), data[k]))
+            for k in keys]
+
+
+def _text(schema: dict[str, Any], value: Any) -> str:
+    """One value as text: yes/no, a choice's title, a list one item per line, a row as "title: value"."""
+    if isinstance(value, bool):
+        return _("Ja") if value else _("Nej")
+    if isinstance(value, list):
+        item = schema.get("items") or {}
+        return "\n".join(_text(item, v) for v in value)
+    if isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        return "; ".join(f"{properties.get(k, {}).get('title') or k}: {_text(properties.get(k, {}), v)}"
+                         for k, v in value.items())
+    for branch in schema.get("oneOf") or schema.get("anyOf") or []:
+        if isinstance(branch, dict) and branch.get("const") == value and branch.get("title"):
+            return str(branch["title"])
+    return str(value)

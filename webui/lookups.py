@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from engine import definitions
 from engine.models import Pupil, SchoolUnit, User
+from engine.notify import STOCKHOLM
 from engine.roles import ROLES
 from engine.store import Database
 
@@ -54,6 +56,11 @@ def pupil_label(pupil: Pupil | None, *, in_list: bool = True) -> str:
         return _("Elev med skyddade personuppgifter")
     name = f"{pupil.given_name} {pupil.family_name}"
     return f"{name} ({pupil.class_name})" if pupil.class_name else name
+
+
+def local_time(moment: datetime) -> str:
+    """A moment as Swedish local date and time, e.g. 2026-11-23 14:05."""
+    return moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
 
 
 def role_name(key: str | None, language: str) -> str:

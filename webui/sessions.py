@@ -12,12 +12,14 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 
+from engine import people
 from engine.models import User
 
 from . import extensions, ratelimit
@@ -26,6 +28,7 @@ from .i18n import LANGUAGES
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "_elevflow_public"
 SEEN_EVERY = 60  # seconds: how often the last-seen time (and so the cookie) is refreshed
+MAX_FLASHES = 5  # messages waiting to be shown, at most
 
 
 def public(view: F) -> F:
@@ -79,6 +82,12 @@ def recently_authenticated(minutes: int) -> bool:
     return g.get("user") is not None and auth_at is not None and time.time() - auth_at <= minutes * 60
 
 
+def authenticated_at() -> datetime | None:
+    """When the current user last proved who they are (an aware time), if known."""
+    auth_at = session.get("auth_at")
+    return datetime.fromtimestamp(auth_at, timezone.utc) if isinstance(auth_at, (int, float)) else None
+
+
 def reauthenticate(password: str) -> bool:
     """Check the current user's password again (counted like a login, so it cannot be guessed at);
     on success the session's recent-authentication time is now."""
@@ -105,8 +114,7 @@ def _load_user() -> None:
         flash(_("Du har loggats ut eftersom du inte har gjort något på %(minutes)s minuter.", minutes=idle),
               "info")
         return
-    with extensions.db().read() as db_session:
-        user = db_session.get(User, uid)
+    user = people.current_user(extensions.db(), uid)
     if user is None or not user.active:
         session.clear()
         return
@@ -125,6 +133,16 @@ def _require_login() -> Any:
     return None
 
 
+def _trim_flashes(response: Any) -> Any:
+    """After each request: keep only the latest few unshown messages, so a session whose redirects are
+    never followed (a script, a closed tab) cannot grow its cookie without bound."""
+    waiting = session.get("_flashes")
+    if waiting and len(waiting) > MAX_FLASHES:
+        session["_flashes"] = waiting[-MAX_FLASHES:]
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.before_request(_load_user)
     app.before_request(_require_login)
+    app.after_request(_trim_flashes)

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "tests" / "artifacts" / "screenshots"
+PASSWORD = "ett långt lösenord för test"
+SECRET = "browser-test-secret-key-0123456789-abcdefghij"
 CHROMIUM_FLAGS = ["--lang=sv-SE", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -44,6 +49,32 @@ def page(browser: object) -> Iterator[object]:
     tab = context.new_page()
     yield tab
     context.close()
+
+
+@contextmanager
+def serve(db_url: str) -> Iterator[str]:
+    """The web app served on a free local port, in a thread, on the test database; yields its address."""
+    from werkzeug.serving import make_server
+
+    from webui import close_app, create_app
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+        close_app(app)
+
+
+def log_in(page: Any, site: str, username: str) -> None:
+    page.goto(f"{site}/logga-in")
+    page.get_by_label("Användarnamn").fill(username)
+    page.get_by_label("Lösenord").fill(PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url(f"{site}/uppgifter**")
 
 
 def screenshot(page: object, name: str) -> Path:

@@ -9,8 +9,8 @@ from test_routines import form_data
 from engine import complete_task, deploy_path, list_tasks, settings, start_case
 from engine.tasks import task_info
 
-from .conftest import screenshot
-from .test_web_walk import log_in, site  # noqa: F401  (site is a fixture)
+from .conftest import log_in, screenshot
+from .test_web_walk import site  # noqa: F401  (site is a fixture)
 
 PROCESSES = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
 

@@ -6,19 +6,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
 from engine import get_case, list_tasks, passwords
-from webui import close_app, create_app
 
-from .conftest import ROOT, screenshot
-
-PASSWORD = "ett långt lösenord för test"
-SECRET = "browser-test-secret-key-0123456789-abcdefghij"
+from .conftest import PASSWORD, ROOT, log_in, screenshot, serve
 
 
 @pytest.fixture
@@ -26,22 +20,8 @@ def site(db, db_url, people, chain) -> Iterator[str]:
     """The app served on a free local port, in a thread, on the test database."""
     for username in ("teacher", "specialpedagog", "rektor", "outsider"):
         passwords.set_password(db, username, PASSWORD)
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    close_app(app)
-
-
-def log_in(page, site: str, username: str) -> None:
-    page.goto(f"{site}/logga-in")
-    page.get_by_label("Användarnamn").fill(username)
-    page.get_by_label("Lösenord").fill(PASSWORD)
-    page.get_by_role("button", name="Logga in").click()
-    page.wait_for_url(f"{site}/uppgifter**")
+    with serve(db_url) as address:
+        yield address
 
 
 def log_out(page) -> None:
@@ -72,7 +52,7 @@ def test_a_support_case_walked_across_roles_in_the_browser(page, site, db, peopl
         (ROOT / "docs" / "images").mkdir(exist_ok=True)
         shutil.copy(shot, ROOT / "docs" / "images" / "uppgift.png")
 
-    page.get_by_label("Datum").fill("2026-11-20")
+    page.get_by_label("Datum (obligatoriskt)", exact=True).fill("2026-11-20")
     page.get_by_label("Beskrivning av svårigheterna").fill("Läser långsamt och tappar fokus på lektionerna.")
     page.get_by_role("button", name="Slutför uppgiften").last.click()
     page.wait_for_url(f"{site}/uppgifter**")
@@ -90,8 +70,9 @@ def test_a_support_case_walked_across_roles_in_the_browser(page, site, db, peopl
     screenshot(page, "web-inkorg-rektor")
     open_first_task(page, "Besluta om åtgärdsprogram")
     page.get_by_label("atgardsprogram", exact=True).check()
-    page.get_by_role("button", name="Slutför uppgiften").last.click()
-    page.wait_for_url(f"{site}/uppgifter**")
+    page.get_by_label("Ditt lösenord").fill(PASSWORD)
+    page.get_by_role("button", name="Signera beslutet").last.click()
+    page.wait_for_url(f"{site}/arenden/{case_id}**")
     assert get_case(db, case_id).status == "completed"
 
 

@@ -191,3 +191,34 @@ def test_what_the_medical_part_recorded_shows_the_placeholder(app, db, people, c
     client.post("/sprak", data={"lang": "en", "csrf_token": csrf(client, f"/arenden/{case_id}")})
     english = text(client.get(f"/arenden/{case_id}"))
     assert "shown only to the school nurse" in english and "Where the case stands" in english
+
+
+def test_the_school_nurse_releases_a_medical_record_into_the_case_and_then_others_see_it(
+        app, db, people, case_id):
+    with db.write() as s:
+        s.execute(update(TaskRow).where(TaskRow.case_id == case_id, TaskRow.state == "completed")
+                  .values(role="skolskoterska"))
+        nurse = org.add_user(s, "skoterska", "Sara Sköterska", "sara@example.se")
+        org.assign_role(s, nurse.id, people.unit, "skolskoterska")
+    passwords.set_password(db, "skoterska", PASSWORD)
+    [task] = list_tasks(db, case_id=case_id, state="completed")
+    rektor = signed_in(app, "rektor")
+    assert "Lämna ut uppgifterna" not in text(rektor.get(f"/arenden/{case_id}"))
+    refused = rektor.post(f"/arenden/{case_id}/uppgifter/{task.id}/lamna-ut",
+                          data={"grund": "Samtycke", "csrf_token": csrf(rektor, f"/arenden/{case_id}")})
+    assert refused.status_code == 403
+    sister = signed_in(app, "skoterska")
+    page = text(sister.get(f"/arenden/{case_id}"))
+    assert "Läser långsamt" in page and "Lämna ut uppgifterna" in page
+    empty = sister.post(f"/arenden/{case_id}/uppgifter/{task.id}/lamna-ut",
+                        data={"grund": " ", "csrf_token": csrf(sister, f"/arenden/{case_id}")})
+    assert empty.status_code == 302 and "Skriv vad utlämnandet grundar sig på" in text(
+        sister.get(f"/arenden/{case_id}"))
+    assert "Läser långsamt" not in text(rektor.get(f"/arenden/{case_id}"))
+    done = sister.post(f"/arenden/{case_id}/uppgifter/{task.id}/lamna-ut",
+                       data={"grund": "Vårdnadshavarnas samtycke 2026-11-20",
+                             "csrf_token": csrf(sister, f"/arenden/{case_id}")})
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/arenden/{case_id}#genomforda")
+    shown = text(rektor.get(f"/arenden/{case_id}"))
+    assert "Läser långsamt" in shown and "har lämnat ut uppgifterna" in shown
+    assert "Beskrivning av svårigheterna" in shown  # labelled with the form's own field titles

@@ -18,7 +18,7 @@ from test_routines import MAX_STEPS, START, build_school, form_data, next_step, 
 from werkzeug.datastructures import MultiDict
 
 from engine import get_case, get_task, list_tasks, passwords, timers
-from engine.models import Case
+from engine.models import Case, DecisionRecord
 from engine.tasks import task_info
 from webui import close_app, create_app, forms
 
@@ -89,7 +89,18 @@ def walk(app: Any, db: Any, school: Any, scenario: rs.Scenario) -> list[str]:
             path.append(task.bpmn_id)
             clock.shift(timedelta(days=1))
     assert get_case(db, case_id).status == "completed"
+    _every_decision_was_signed(db, case_id)
     return path
+
+
+def _every_decision_was_signed(db: Any, case_id: int) -> None:
+    """A decision completed through the web is always signed: one decision record per decision task."""
+    parsed = db.specs.get(get_case(db, case_id).process_version_id)
+    done = [t for t in list_tasks(db, case_id=case_id, state="completed")
+            if parsed.user_tasks()[t.bpmn_id].decision]
+    with db.read() as s:
+        signed = set(s.scalars(select(DecisionRecord.task_id).where(DecisionRecord.case_id == case_id)))
+    assert {t.id for t in done} == signed
 
 
 def complete_through_the_form(client: Any, db: Any, school: Any, task: Any, answer: Any) -> None:
@@ -104,6 +115,8 @@ def complete_through_the_form(client: Any, db: Any, school: Any, task: Any, answ
     for name in raw:  # every value goes into a control the page drew
         assert f'name="{name}"' in html, (task.bpmn_id, name)
     sent = MultiDict([*raw.items(multi=True), ("csrf_token", token), ("_row_version", version)])
+    if 'name="_password"' in html:  # a decision: signed with the password given again
+        sent.add("_password", PASSWORD)
     response = client.post(f"/uppgifter/{task.id}", data=sent)
     assert response.status_code == 302, (task.bpmn_id, text(response).split("error-summary")[-1][:800])
     stored = get_task(db, task.id)

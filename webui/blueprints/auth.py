@@ -71,12 +71,16 @@ def logout() -> Any:
 @bp.get("/logga-in/oidc")
 @public
 def oidc_start() -> Any:
-    """Send the visitor to the provider to log in; it sends them back to `oidc_callback`."""
+    """Send the visitor to the provider to log in; it sends them back to `oidc_callback`. With `igen`
+    (before signing a decision) the provider is asked to check who it is again, not to reuse its own
+    session (OpenID Connect's prompt=login and max_age=0)."""
     client = oidc.client()
     if client is None:
         abort(404)
     session["oidc_next"] = safe_next(request.args.get("next"))
     callback = current_app.config["BASE_URL"] + url_for("auth.oidc_callback")
+    if request.args.get("igen"):
+        return client.authorize_redirect(callback, prompt="login", max_age=0)
     return client.authorize_redirect(callback)
 
 

@@ -4,15 +4,17 @@ logged); a case one may not see and one that does not exist read the same (404).
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
-from flask import Blueprint, Response, abort, g, render_template, request
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import signing, visibility
+from engine import documents, people, signing, taskview, visibility
+from engine.errors import ConflictError, NotFoundError, PermissionDeniedError
 from engine.notify import local_date
 from engine.visibility import NotVisibleError
 
-from .. import casepage, extensions, lookups, permissions
+from .. import casepage, extensions, lookups
 from ..i18n import select_locale
 from ..sessions import login_required
 
@@ -45,9 +47,11 @@ def case(case_id: int) -> Any:
     except NotVisibleError:
         abort(404)
     language = select_locale()
+    held = people.roles_at(database, g.user.id, view.unit_id)
+    parsed = database.specs.get(view.process_version_id)
     return render_template(
         "cases/case.html", case=view, timeline=timeline, statuses=status_names(), day=local_date,
-        when=casepage.local_time,
+        when=lookups.local_time,
         open_tasks=[t for t in view.tasks if t.state == "ready"],
         done_tasks=[t for t in view.tasks if t.state == "completed"],
         lanes={t.id: lookups.role_name(t.role, language) for t in view.tasks},
@@ -56,7 +60,38 @@ def case(case_id: int) -> Any:
         hidden=view.pupil_name == visibility.PROTECTED_NAME,
         started_by=lookups.user_names(database, [view.started_by] if view.started_by else []).get(
             view.started_by or 0),
-        is_rektor="rektor" in permissions.roles_at(database, g.user.id, view.unit_id))
+        is_rektor="rektor" in held, medical=bool(held & visibility.MEDICAL_ROLES),
+        decision_titles={kind: title for kind, (title, _ground) in documents.TITLES.items()},
+        readable={t.id: casepage.readable(parsed, t.bpmn_id, t.data) for t in view.tasks if t.data})
+
+
+@bp.post("/arenden/<int:case_id>/uppgifter/<uuid:task_id>/lamna-ut")
+@login_required
+def release_medical(case_id: int, task_id: UUID) -> Any:
+    """The school nurse or doctor releases what a medical task recorded into the case, with the ground
+    (the pupil's or guardians' consent, or the legal exception) — audited."""
+    database = extensions.db()
+    reason = request.form.get("grund", "").strip()
+    target = url_for("cases.case", case_id=case_id, _anchor="genomforda")
+    try:
+        if taskview.case_of_task(database, task_id) != case_id:
+            abort(404)
+        if not taskview.rights(database, g.user.id, task_id).held & visibility.MEDICAL_ROLES:
+            abort(403)
+        if not reason:
+            flash(_("Skriv vad utlämnandet grundar sig på (samtycke eller lagrum)."), "error")
+            return redirect(target)
+        released = visibility.release_medical(database, task_id, g.user.id, reason[:1000])
+    except (NotFoundError, ValueError):
+        abort(404)
+    except PermissionDeniedError:
+        abort(403)
+    except ConflictError:
+        flash(_("Uppgiften är inte klar, så det finns inget att lämna ut."), "error")
+        return redirect(target)
+    flash(_("Uppgifterna är utlämnade till ärendet.") if released else _("Uppgifterna var redan utlämnade."),
+          "success")
+    return redirect(target)
 
 
 @bp.get("/arenden/<int:case_id>/diagram.bpmn")

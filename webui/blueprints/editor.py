@@ -21,7 +21,7 @@ from engine.models import RoutineDraft
 from engine.roles import ROLES
 from engine.validation import check_form
 
-from .. import casepage, extensions, forms, lookups
+from .. import extensions, forms, lookups
 from ..owners import owner_required, problem_dicts, verdict_heading
 
 bp = Blueprint("editor", __name__)
@@ -71,7 +71,7 @@ def draft(draft_id: int) -> Any:
     config = {"roles": [role.sv for role in ROLES.values()], "forms": sorted(found.forms),
               "labels": _labels()}
     return render_template("editor/draft.html", draft=found, config=json.dumps(config, ensure_ascii=False),
-                           updated_by=names.get(found.updated_by, ""), when=casepage.local_time,
+                           updated_by=names.get(found.updated_by, ""), when=lookups.local_time,
                            base=editing.get_version(database, found.base_version_id)
                            if found.base_version_id else None)
 

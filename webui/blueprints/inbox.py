@@ -1,40 +1,22 @@
-"""Mina uppgifter: the user's open tasks, with filters, sorting and ready-made views."""
+"""Mina uppgifter: the user's open tasks, with filters, sorting, ready-made views and saved filters."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import tasks
-from engine.models import TaskRow
+from engine import drafts, worklist
+from engine.errors import NotFoundError, PermissionDeniedError
 from engine.notify import local_date
+from engine.worklist import Filter
 
-from .. import extensions, lookups, permissions
+from .. import extensions, lookups
+from ..i18n import select_locale
 from ..sessions import login_required
 
 bp = Blueprint("inbox", __name__)
-SOON = timedelta(days=3)
-LIMIT = 500  # tasks read per page view; filters and sorting work on these
-SORTS = ("forfallo", "rutin", "enhet")
-
-
-@dataclass
-class Item:
-    """One row of the inbox."""
-
-    task: TaskRow
-    routine: str
-    unit: str
-    pupil: str
-    due: str
-    overdue: bool
-    due_soon: bool
-    mine: bool
-    may_claim: bool
-    may_release: bool
+PAGE = 100  # tasks per page view
 
 
 @bp.get("/")
@@ -47,67 +29,56 @@ def home() -> Any:
 @login_required
 def index() -> Any:
     database = extensions.db()
-    user_id = g.user.id
-    units = permissions.units_of(database, user_id)
-    rows = tasks.inbox(database, user_id, limit=LIMIT)
-    routines = lookups.routines(database)
-    unit_names = lookups.unit_names(database, set(units) | {t.unit_id for t in rows})
-    pupils = lookups.pupils(database, {t.pupil_id for t in rows})
-    now = datetime.now(timezone.utc)
-    items = [Item(task=t, routine=routines.get(t.process_key, t.process_key),
-                  unit=unit_names.get(t.unit_id, "–"),
-                  pupil=lookups.pupil_label(pupils.get(t.pupil_id)),
-                  due=local_date(t.due_at) if t.due_at else "", overdue=bool(t.due_at and t.due_at < now),
-                  due_soon=bool(t.due_at and now <= t.due_at <= now + SOON), mine=t.assignee_id == user_id,
-                  may_claim=permissions.may_claim(units.get(t.unit_id, set()), t),
-                  may_release=permissions.may_release(units.get(t.unit_id, set()), t, user_id))
-             for t in rows]
-    chosen = _filters()
-    shown = _sorted([i for i in items if _matches(i, chosen)], chosen["sortera"])
-    return render_template("inbox/index.html", items=shown, total=len(items), chosen=chosen,
-                           routines={t.process_key: routines.get(t.process_key, t.process_key) for t in rows},
-                           units={u: unit_names.get(u, str(u)) for u in units}, truncated=len(rows) >= LIMIT,
-                           views=_ready_views())
+    chosen = Filter.read(request.args)
+    found = worklist.worklist(database, g.user.id, chosen, limit=PAGE)
+    saved = drafts.filters_for(database, g.user.id)
+    language = select_locale()
+    return render_template(
+        "inbox/index.html", items=found.items, truncated=found.truncated, chosen=chosen,
+        routines=found.routines, units=found.units, views=_ready_views(), saved=saved,
+        current=chosen.query(), due=local_date,
+        share_roles=[(key, lookups.role_name(key, language)) for key in sorted(found.roles)],
+        role_name=lambda key: lookups.role_name(key, language))
 
 
-def _filters() -> dict[str, str]:
-    args = request.args
-    sort = args.get("sortera", "forfallo")
-    due = args.get("forfallo", "")
-    return {"rutin": args.get("rutin", ""), "enhet": args.get("enhet", ""),
-            "forfallo": due if due in ("forsenade", "snart") else "",
-            "ej_tagna": "1" if args.get("ej_tagna") == "1" else "",
-            "sortera": sort if sort in SORTS else "forfallo"}
+def _ready_views() -> list[tuple[str, dict[str, str]]]:
+    """The ready-made views: (label, query)."""
+    return [(_("Alla mina uppgifter"), {}),
+            (_("Försenade"), {"forfallo": "forsenade"}),
+            (_("Förfaller inom 3 dagar"), {"forfallo": "snart"}),
+            (_("Att följa upp i dag"), {"uppfoljning": "1"}),
+            (_("Ej tagna vid mina enheter"), {"ej_tagna": "1"})]
 
 
-def _matches(item: Item, chosen: dict[str, str]) -> bool:
-    if chosen["rutin"] and item.task.process_key != chosen["rutin"]:
-        return False
-    if chosen["enhet"] and str(item.task.unit_id) != chosen["enhet"]:
-        return False
-    if chosen["forfallo"] == "forsenade" and not item.overdue:
-        return False
-    if chosen["forfallo"] == "snart" and not item.due_soon:
-        return False
-    return not (chosen["ej_tagna"] and item.task.assignee_id is not None)
+@bp.post("/uppgifter/filter")
+@login_required
+def save_filter() -> Any:
+    """Save the filter in use under a name, for oneself or shared with the holders of one of one's roles
+    at one's units."""
+    chosen = Filter.read(request.form)
+    name = request.form.get("namn", "").strip()
+    role = request.form.get("dela_med", "") or None
+    if not name:
+        flash(_("Ge filtret ett namn."), "error")
+        return redirect(url_for("inbox.index", **chosen.query()))
+    try:
+        drafts.save_filter(extensions.db(), g.user.id, name[:200], chosen.query(), shared_with_role=role)
+    except (PermissionDeniedError, ValueError):
+        flash(_("Du kan bara dela ett filter med en roll som du själv har."), "error")
+        return redirect(url_for("inbox.index", **chosen.query()))
+    flash(_("Filtret ”%(name)s” är sparat.", name=name[:200]), "success")
+    return redirect(url_for("inbox.index", **chosen.query()))
 
 
-def _sorted(items: list[Item], sort: str) -> list[Item]:
-    far = datetime.max.replace(tzinfo=timezone.utc)
-
-    def due(item: Item) -> datetime:
-        return item.task.due_at or far
-
-    if sort == "rutin":
-        return sorted(items, key=lambda i: (i.routine.casefold(), due(i)))
-    if sort == "enhet":
-        return sorted(items, key=lambda i: (i.unit.casefold(), due(i)))
-    return sorted(items, key=due)
-
-
-def _ready_views() -> list[tuple[str, str]]:
-    """The ready-made views: (label, link)."""
-    return [(_("Alla mina uppgifter"), url_for("inbox.index")),
-            (_("Försenade"), url_for("inbox.index", forfallo="forsenade")),
-            (_("Förfaller inom 3 dagar"), url_for("inbox.index", forfallo="snart")),
-            (_("Ej tagna vid mina enheter"), url_for("inbox.index", ej_tagna="1"))]
+@bp.post("/uppgifter/filter/<int:filter_id>/ta-bort")
+@login_required
+def delete_filter(filter_id: int) -> Any:
+    """Delete one of one's own saved filters."""
+    try:
+        drafts.delete_filter(extensions.db(), filter_id, g.user.id)
+    except NotFoundError:
+        abort(404)
+    except PermissionDeniedError:
+        abort(403)
+    flash(_("Filtret är borttaget."), "success")
+    return redirect(url_for("inbox.index"))

@@ -6,11 +6,11 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import cases, tasks, visibility
+from engine import cases, people, tasks, taskview, visibility
 from engine.errors import PermissionDeniedError
 from engine.models import Pupil
 
-from .. import casepage, extensions, lookups, permissions
+from .. import extensions, lookups
 from ..sessions import login_required
 
 bp = Blueprint("pupils", __name__)
@@ -21,7 +21,7 @@ bp = Blueprint("pupils", __name__)
 def search() -> Any:
     """Search by name or class among the pupils of the units the user works at (no one else's)."""
     database = extensions.db()
-    units = permissions.units_of(database, g.user.id)
+    units = people.units(database, g.user.id)
     term = request.args.get("q", "").strip()[:100]
     found = lookups.search_pupils(database, units, term) if term else []
     return render_template("pupils/search.html", term=term, pupils=found, too_short=0 < len(term) < 2,
@@ -34,7 +34,7 @@ def search() -> Any:
 def start(pupil_id: int) -> Any:
     """Start a routine for a pupil; go to its first task when that is the user's to do."""
     database = extensions.db()
-    units = permissions.units_of(database, g.user.id)
+    units = people.units(database, g.user.id)
     with database.read() as session:
         pupil = session.get(Pupil, pupil_id)
     if pupil is None or pupil.unit_id not in units or not pupil.active:
@@ -47,7 +47,7 @@ def start(pupil_id: int) -> Any:
     case = cases.start_case(database, key, pupil_id=pupil.id, by=g.user.id)
     flash(_("Ärendet ”%(routine)s” har startats.", routine=routines[key]), "success")
     for row in tasks.list_tasks(database, case_id=case.id, state="ready"):
-        if permissions.may_complete(database, row, g.user.id):
+        if taskview.rights(database, g.user.id, row.id).may_complete:
             return redirect(url_for("tasks.task", task_id=row.id))
     return redirect(url_for("inbox.index"))
 
@@ -65,7 +65,7 @@ def access(pupil_id: int) -> Any:
     with database.read() as session:
         pupil = session.get(Pupil, pupil_id)
     return render_template("pupils/access.html", rows=rows, pupil=lookups.pupil_label(pupil, in_list=False),
-                           actions=action_names(), when=casepage.local_time)
+                           actions=action_names(), when=lookups.local_time)
 
 
 def action_names() -> dict[str, str]:

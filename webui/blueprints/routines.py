@@ -12,7 +12,7 @@ from flask_babel import ngettext
 from engine import definitions, editing, migration, versiondiff
 from engine.errors import ElevflowError, NotFoundError
 
-from .. import casepage, extensions, lookups
+from .. import extensions, lookups
 from ..owners import nav_context, owner_required
 
 bp = Blueprint("routines", __name__)
@@ -30,7 +30,7 @@ def index() -> Any:
     drafts = editing.drafts(database, by=g.user.id)
     names = lookups.user_names(database, [d.updated_by for d in drafts])
     return render_template("routines/index.html", routines=sorted(newest.values(), key=lambda v: v.name),
-                           drafts=drafts, names=names, when=casepage.local_time)
+                           drafts=drafts, names=names, when=lookups.local_time)
 
 
 @bp.get("/rutiner/<key>")
@@ -42,7 +42,7 @@ def history(key: str) -> Any:
         abort(404)
     names = lookups.user_names(database, [v.deployed_by for v in versions if v.deployed_by])
     return render_template("routines/history.html", key=key, versions=versions, names=names,
-                           when=casepage.local_time)
+                           when=lookups.local_time)
 
 
 @bp.get("/rutiner/<key>/jamfor")

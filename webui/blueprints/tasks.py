@@ -1,71 +1,130 @@
-"""The task page: a step's instructions and its form; completing it; claiming and releasing tasks."""
+"""The task page: a step's instructions and its form; saving a draft, completing it, signing a decision;
+claiming and releasing tasks; one's own follow-up date."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from uuid import UUID
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from engine import assignment, tasks, visibility
-from engine.errors import ConflictError, FormValidationError, PermissionDeniedError
-from engine.models import TaskRow
+from engine import assignment, drafts, signing, tasks, taskview
+from engine.errors import ConflictError, FormValidationError, NotFoundError, PermissionDeniedError
 from engine.notify import local_date
+from engine.taskview import TaskView
 
-from .. import extensions, forms, lookups, permissions
+from .. import extensions, forms, lookups
 from ..i18n import select_locale
-from ..sessions import login_required, safe_next
+from ..sessions import authenticated_at, login_required, reauthenticate, recently_authenticated, safe_next
 
 bp = Blueprint("tasks", __name__)
+EMPTY_FORM: dict[str, Any] = {"type": "object", "properties": {}}
+REAUTH_MINUTES = int(signing.REAUTH_MAX_AGE.total_seconds() // 60)
 
 
-def _task_for(user_id: int, task_id: UUID) -> TaskRow:
-    """The task, if this user may work on it; otherwise the same refusal whether or not it exists."""
-    database = extensions.db()
-    row = tasks.get_task(database, task_id)
-    if not permissions.may_complete(database, row, user_id):
-        raise PermissionDeniedError(f"user {user_id} may not open task {task_id}")
-    return row
+def _open(task_id: UUID, *, log: bool) -> TaskView:
+    """The task, if this user may work on it (or did); otherwise the same refusal whether or not it
+    exists. Showing it is a look at the case, logged as "view_task" (refused or not)."""
+    view = taskview.open_task(extensions.db(), g.user.id, task_id, log=log)
+    if not (view.may_complete or (view.state != "ready" and (
+            view.serves or g.user.id in (view.completed_by, view.assignee_id)))):
+        raise PermissionDeniedError(f"user {g.user.id} may not work on task {task_id}")
+    return view
 
 
-@bp.route("/uppgifter/<uuid:task_id>", methods=["GET", "POST"])
+@bp.get("/uppgifter/<uuid:task_id>")
 @login_required
 def task(task_id: UUID) -> Any:
-    """Show the task's form (GET); complete it with the submitted form (POST). Showing it is a look at
-    the case, logged as "view_task" (refused or not; NotVisibleError reads as 404)."""
+    """The task's page: its form filled from the user's draft, or the form's defaults."""
+    view = _open(task_id, log=True)
+    schema = view.schema or EMPTY_FORM
+    return _page(view, forms.to_raw(schema, view.draft), view.case_row_version, {})
+
+
+@bp.post("/uppgifter/<uuid:task_id>")
+@login_required
+def submit(task_id: UUID) -> Any:
+    """Complete the task (or sign the decision) with the submitted form; or save it as a draft, or add
+    or remove a row of the form, which shows the form again."""
     database = extensions.db()
-    if request.method == "GET":
-        visibility.task_data_for(database, g.user.id, task_id)
-    row = _task_for(g.user.id, task_id)
-    if row.state != "ready":
-        if request.method == "POST":
-            return _taken()
-        return _page(row, {}, None, MultiDict(), {}, closed=True)
-    info = tasks.task_info(database, row)
-    schema = info["form"] or {"type": "object", "properties": {}}
-    if request.method == "GET":
-        case = tasks.case_of(database, task_id)
-        return _page(row, info, case.row_version, forms.to_raw(schema), {})
     raw = MultiDict((k, v) for k, v in request.form.items(multi=True) if k.startswith(("f.", "_rows.")))
-    seen = _row_version()
     action = request.form.get("_action", "")
-    if action:  # add or remove a row: show the form again, nothing is sent yet
-        return _page(row, info, seen, forms.apply_action(raw, action), {})
-    data = forms.parse(schema, raw)
+    seen = _row_version()
+    if action.startswith(("add:", "remove:")):  # nothing is sent yet
+        return _page(_open(task_id, log=False), forms.apply_action(raw, action), seen, {})
+    try:
+        form = taskview.form_of(database, task_id)
+    except NotFoundError:
+        abort(404)
+    data = forms.parse(form.schema or EMPTY_FORM, raw)
+    if action == "utkast":
+        return _save_draft(task_id, data)
+    if form.decision:  # a decision is only ever completed by signing it
+        return _sign(task_id, raw, data, seen)
     try:
         done = tasks.complete_task(database, task_id, data, by=g.user.id, expected_row_version=seen)
-    except FormValidationError as exc:
-        errors = _messages(row, schema, data, exc.errors)
-        return _page(row, info, seen, raw, errors, status=422)
-    except ConflictError:
-        if tasks.get_task(database, task_id).state != "ready":
-            return _taken()
-        flash(_("Någon annan har ändrat ärendet sedan du öppnade sidan, så det du skrev har inte sparats. "
-                "Ladda om sidan för att se det senaste, och skicka igen."), "error")
-        return _page(row, info, seen, raw, {}, status=409)
+    except (FormValidationError, ConflictError) as exc:
+        return _refused(task_id, raw, data, seen, exc)
     flash(_("Uppgiften ”%(name)s” är klar.", name=done.name), "success")
     return redirect(url_for("inbox.index"))
+
+
+def _save_draft(task_id: UUID, data: dict[str, Any]) -> Any:
+    try:
+        drafts.save_draft(extensions.db(), task_id, g.user.id, data)
+    except ConflictError:
+        return _taken()
+    flash(_("Utkastet är sparat. Bara du ser det, och uppgiften är inte klar förrän du slutför den."),
+          "success")
+    return redirect(url_for("tasks.task", task_id=task_id))
+
+
+def _sign(task_id: UUID, raw: MultiDict, data: dict[str, Any], seen: int | None) -> Any:
+    """Sign a decision: the signer gives their password again (someone without a local password, who
+    logs in through the identity provider, must have logged in again there within the last minutes),
+    then the engine completes the task and records the document in one step."""
+    password = request.form.get("_password", "")
+    if g.user.has_password:
+        if not password:
+            return _page(_open(task_id, log=False), raw, seen, {}, status=422,
+                         sign_error=_("Bekräfta att det är du genom att skriva ditt lösenord."))
+        if not reauthenticate(password):
+            return _page(_open(task_id, log=False), raw, seen, {},
+                         sign_error=_("Lösenordet stämmer inte. Beslutet är inte signerat."), status=422)
+    elif not recently_authenticated(REAUTH_MINUTES):
+        return _page(_open(task_id, log=False), raw, seen, {},
+                     sign_error=_("Bekräfta att det är du genom att skriva ditt lösenord."), status=422)
+    try:
+        signed = signing.sign_decision(extensions.db(), task_id, data, by=g.user.id,
+                                       reauthenticated_at=authenticated_at(), expected_row_version=seen)
+    except (FormValidationError, ConflictError) as exc:
+        return _refused(task_id, raw, data, seen, exc)
+    except PermissionDeniedError as exc:
+        current_app.logger.info("signing refused: %s", exc)
+        return _page(_open(task_id, log=False), raw, seen, {}, status=403, sign_error=_(
+            "Du får inte signera det här beslutet. Beslutet fattas av rektor, eller av någon med ett "
+            "skriftligt delegationsbeslut för just den sortens beslut; vissa beslut får inte delegeras."))
+    flash(_("Beslutet är signerat och sparat i ärendet."), "success")
+    return redirect(url_for("cases.case", case_id=signed.completed.case_id, _anchor="beslut"))
+
+
+def _refused(task_id: UUID, raw: MultiDict, data: dict[str, Any], seen: int | None, exc: Exception) -> Any:
+    """Show the form again after the engine refused it: field errors, or someone else was first."""
+    database = extensions.db()
+    if isinstance(exc, FormValidationError):
+        view = _open(task_id, log=False)
+        return _page(view, raw, seen, _messages(view, data, exc.errors), status=422)
+    try:
+        view = _open(task_id, log=False)
+    except PermissionDeniedError:
+        return _taken()
+    if view.state != "ready" or tasks.get_task(database, task_id).state != "ready":
+        return _taken()
+    flash(_("Någon annan har ändrat ärendet sedan du öppnade sidan, så det du skrev har inte sparats. "
+            "Ladda om sidan för att se det senaste, och skicka igen."), "error")
+    return _page(view, raw, seen, {}, status=409)
 
 
 def _taken() -> Any:
@@ -81,34 +140,34 @@ def _row_version() -> int | None:
         return None
 
 
-def _messages(row: TaskRow, schema: dict[str, Any], data: dict[str, Any],
+def _messages(view: TaskView, data: dict[str, Any],
               engine_errors: dict[str, list[str]]) -> dict[str, list[str]]:
     """The validation messages in the user's language; the engine's own for anything not explained."""
-    database = extensions.db()
-    case = tasks.case_of(database, row.id)
-    validator = database.specs.get(case.process_version_id).validator(row.form) if row.form else None
+    validator = extensions.db().specs.get(view.process_version_id).validator(view.form) if view.form else None
     errors = forms.translate(validator, data) if validator is not None else {}
     for path in engine_errors:
         errors.setdefault(path, [_("Värdet är inte giltigt.")])
     return errors
 
 
-def _page(row: TaskRow, info: dict[str, Any], row_version: int | None, raw: MultiDict,
-          errors: dict[str, list[str]], *, status: int = 200, closed: bool = False) -> Any:
-    database = extensions.db()
-    schema = (info.get("form") if info else None) or {"type": "object", "properties": {}}
-    fields = forms.build(schema, raw, errors)
-    pupil = lookups.pupils(database, [row.pupil_id]).get(row.pupil_id)
-    people = lookups.user_names(database, [i for i in (row.assignee_id, row.completed_by) if i])
+def _page(view: TaskView, raw: MultiDict, row_version: int | None, errors: dict[str, list[str]], *,
+          status: int = 200, sign_error: str = "") -> Any:
+    schema = view.schema or EMPTY_FORM
+    closed = view.state != "ready"
+    language = select_locale()
+    people = {name: [(c.id, f"{c.name} ({', '.join(lookups.role_name(r, language) for r in c.roles)})")
+                     for c in found] for name, found in view.candidates.items()}
+    fields = forms.build(schema, raw, errors, people=people)
     return render_template(
-        "tasks/task.html", task=row, info=info, fields=fields, summary=forms.summary(fields, errors),
+        "tasks/task.html", task=view, fields=fields, summary=forms.summary(fields, errors),
         row_version=row_version, closed=closed, form_title=schema.get("title"),
-        routine=lookups.routines(database).get(row.process_key, row.process_key),
-        unit=lookups.unit_names(database, [row.unit_id]).get(row.unit_id, ""),
-        pupil=lookups.pupil_label(pupil, in_list=False), people=people,
-        due=local_date(row.due_at) if row.due_at else "",
-        case_link=visibility.can_view_case(database, g.user.id, row.case_id),
-        lane=lookups.role_name(row.role, select_locale())), status
+        form_description=schema.get("description"), instructions=view.meta.instructions if view.meta else "",
+        due=local_date(view.due_at) if view.due_at else "", sign_error=sign_error,
+        needs_password=view.is_decision and g.user.has_password,
+        reauth_fresh=recently_authenticated(REAUTH_MINUTES),
+        follow_up=view.follow_up.isoformat() if view.follow_up else "",
+        draft_saved=lookups.local_time(view.draft_saved_at) if view.draft_saved_at else "",
+        lane=lookups.role_name(view.role, language)), status
 
 
 def _back() -> Any:
@@ -119,17 +178,15 @@ def _back() -> Any:
 @login_required
 def claim(task_id: UUID) -> Any:
     """Take an open task of one's lane: it leaves the others' inboxes."""
-    database = extensions.db()
-    row = tasks.get_task(database, task_id)
-    if row.assignee_id != g.user.id and not permissions.may_serve(
-            permissions.roles_at(database, g.user.id, row.unit_id), row):
+    view = taskview.rights(extensions.db(), g.user.id, task_id)
+    if not (view.may_claim or (view.held and view.assignee_id is not None)):
         abort(403)
     try:
-        assignment.claim(database, task_id, by=g.user.id)
+        assignment.claim(extensions.db(), task_id, by=g.user.id)
     except ConflictError:
         flash(_("Någon annan har redan tagit uppgiften, eller så är den redan klar."), "error")
         return _back()
-    flash(_("Du har tagit uppgiften ”%(name)s”.", name=row.name), "success")
+    flash(_("Du har tagit uppgiften ”%(name)s”.", name=view.name), "success")
     return _back()
 
 
@@ -137,16 +194,35 @@ def claim(task_id: UUID) -> Any:
 @login_required
 def release(task_id: UUID) -> Any:
     """Give a task back to everyone in its lane (its holder, or the unit's rektor)."""
-    database = extensions.db()
-    row = tasks.get_task(database, task_id)
-    held = permissions.roles_at(database, g.user.id, row.unit_id)
-    if not (row.assignee_id == g.user.id or "rektor" in held
-            or (row.assignee_id is None and permissions.may_serve(held, row))):
+    view = taskview.rights(extensions.db(), g.user.id, task_id)
+    if not (view.may_release or "rektor" in view.held or (view.assignee_id is None and view.may_claim)):
         abort(403)
     try:
-        assignment.release(database, task_id, by=g.user.id)
+        assignment.release(extensions.db(), task_id, by=g.user.id)
     except ConflictError:
         flash(_("Uppgiften hade redan ändrats av någon annan."), "error")
         return _back()
-    flash(_("Du har lämnat tillbaka uppgiften ”%(name)s”.", name=row.name), "success")
+    flash(_("Du har lämnat tillbaka uppgiften ”%(name)s”.", name=view.name), "success")
     return _back()
+
+
+@bp.post("/uppgifter/<uuid:task_id>/uppfoljning")
+@login_required
+def follow_up(task_id: UUID) -> Any:
+    """Set or clear one's own follow-up date on an open task (only one's own inbox shows it)."""
+    _open(task_id, log=False)
+    text = request.form.get("datum", "").strip()
+    try:
+        day = date.fromisoformat(text) if text else None
+    except ValueError:
+        flash(_("Skriv datumet som ÅÅÅÅ-MM-DD."), "error")
+        return redirect(url_for("tasks.task", task_id=task_id))
+    try:
+        drafts.set_follow_up(extensions.db(), task_id, g.user.id, day)
+    except ConflictError:
+        return _taken()
+    if day is None:
+        flash(_("Uppföljningsdatumet är borttaget."), "success")
+    else:
+        flash(_("Du påminns om uppgiften %(day)s.", day=day.isoformat()), "success")
+    return redirect(url_for("tasks.task", task_id=task_id))

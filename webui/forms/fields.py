@@ -40,9 +40,20 @@ class Field:
         return " ".join(ids)
 
 
-def build(schema: dict[str, Any], raw: Raw, errors: dict[str, list[str]]) -> list[Field]:
-    """The fields of a form (its top-level properties), filled from `raw`, with `errors` beside them."""
-    return [_field(sub, raw, errors, name, name, required) for name, sub, required in properties(schema)]
+def build(schema: dict[str, Any], raw: Raw, errors: dict[str, list[str]],
+          people: dict[str, list[tuple[int, str]]] | None = None) -> list[Field]:
+    """The fields of a form (its top-level properties), filled from `raw`, with `errors` beside them.
+
+    `people` maps top-level fields that name a member of staff (by user id) to the people who may be
+    named: such a field is a choice among them rather than a number to type.
+    """
+    fields = [_field(sub, raw, errors, name, name, required) for name, sub, required in properties(schema)]
+    for found in fields:
+        if people and found.path in people and found.kind in ("integer", "select", "radio"):
+            found.kind = "select"
+            found.options = [(str(user_id), name) for user_id, name in people[found.path]]
+            found.attrs = {}
+    return fields
 
 
 def _field(schema: dict[str, Any], raw: Raw, errors: dict[str, list[str]], path: str, key: str,

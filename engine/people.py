@@ -1,0 +1,63 @@
+"""Staff as a request needs them: the logged-in user, and who works at a school unit in which roles."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import access
+from .dbapi import Sql, Tx
+from .store import Database
+
+UNREAD = "(SELECT count(*) FROM notifications n WHERE n.user_id = users.id AND n.read_at IS NULL)"
+USER = Sql(f"""SELECT id, username, name, email, active, language, password_hash IS NOT NULL, {UNREAD}
+    FROM users WHERE id = :id""")
+STAFF = Sql("""SELECT u.id, u.name, r.role FROM role_assignments r JOIN users u ON u.id = r.user_id
+    WHERE r.unit_id = :unit_id AND u.active = :yes ORDER BY u.name, u.id""")
+UNITS_OF = Sql("SELECT unit_id, role FROM role_assignments WHERE user_id = :user_id")
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    """Who is logged in, as every request needs them: read with their count of unread notifications."""
+
+    id: int
+    username: str
+    name: str
+    email: str | None
+    active: bool
+    language: str
+    has_password: bool  # a local password (people who log in through OpenID Connect may have none)
+    unread: int
+
+
+def current_user(db: Database, user_id: int) -> CurrentUser | None:
+    """A user with their unread count, in one statement (None if there is no such user)."""
+    with db.snapshot() as tx:
+        row = tx.first(USER, {"id": user_id})
+    if row is None:
+        return None
+    return CurrentUser(row[0], row[1], row[2], row[3], bool(row[4]), row[5], bool(row[6]), int(row[7] or 0))
+
+
+def staff_at(tx: Tx, unit_id: int) -> list[tuple[int, str, str]]:
+    """(user id, name, role) of every role held by an active person at the unit, by name."""
+    return [(uid, name, role) for uid, name, role in tx.all(STAFF, {"unit_id": unit_id, "yes": True})]
+
+
+def units_of(tx: Tx, user_id: int) -> dict[int, set[str]]:
+    """The school units a user works at, with their roles at each."""
+    units: dict[int, set[str]] = {}
+    for unit_id, role in tx.all(UNITS_OF, {"user_id": user_id}):
+        units.setdefault(unit_id, set()).add(role)
+    return units
+
+
+def units(db: Database, user_id: int) -> dict[int, set[str]]:
+    """`units_of` in a read of its own."""
+    with db.snapshot() as tx:
+        return units_of(tx, user_id)
+
+
+def roles_at(db: Database, user_id: int, unit_id: int) -> set[str]:
+    """The roles a user holds at one school unit (access.roles_at_unit, in a read of its own)."""
+    with db.snapshot() as tx:
+        return access.roles_at_unit(tx, user_id, unit_id)

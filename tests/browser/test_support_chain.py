@@ -1,0 +1,131 @@
+"""The whole särskilt stöd chain in a real browser, across roles, on the shipped routine:
+
+the teacher documents extra adaptations and starts the case → reports to the rektor → the rektor names the
+investigator (picked from the unit's staff) → the specialpedagog maps the needs, the kurator consults,
+the specialpedagog assesses → the rektor chooses a decision → the specialpedagog writes the åtgärdsprogram
+→ the rektor decides and signs it with the password again → the decision is served → when the appeal
+window has run out, the mentor named as responsible follows the programme up.
+
+Every form is filled in the page's own controls (rows added with the form's own button) from the same
+data the engine's scenario walk sends (tests/routine_scenarios.py), and sent with the page's buttons.
+Screenshots of each role's step are saved (tests/artifacts/screenshots/kedja-*.png).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import routine_scenarios as rs
+import time_machine
+from sqlalchemy import select
+from test_routines import build_school, form_data, next_step, timers_of
+
+from engine import get_case, list_tasks, passwords, timers
+from engine.models import DecisionRecord
+from engine.tasks import task_info
+from webui import forms
+
+from .conftest import PASSWORD, log_in, screenshot, serve
+
+FULL = "sarskilt_stod_programme_with_enskild_undervisning_decided_by_the_rektor_personally"
+SCENARIO = next(s for s in rs.SCENARIOS if s.id == FULL)
+UNTIL = "Task_uppfoljning"  # the chain ends with the first follow-up of the programme
+
+
+def fill(page: Any, schema: dict[str, Any], data: dict[str, Any]) -> None:
+    """Put `data` into the page's form through its controls, as a person would."""
+    raw = forms.to_raw(schema, data)
+    for key, wanted in raw.items():
+        if not key.startswith("_rows."):
+            continue
+        counter = page.locator(f'input[name="{key}"]')
+        while int(counter.input_value()) < int(wanted):  # "Lägg till en rad" posts the form and redraws it
+            page.locator(f'button[name="_action"][value="add:{key[len("_rows."):]}"]').click()
+            page.wait_for_load_state()
+    for name, value in raw.items(multi=True):
+        if name.startswith("_rows."):
+            continue
+        controls = page.locator(f'[name="{name}"]')
+        kind = controls.first.evaluate("e => e.tagName.toLowerCase() + ':' + (e.type || '')")
+        if kind in ("input:radio", "input:checkbox") and controls.count() > 1 or kind == "input:radio":
+            page.locator(f'[name="{name}"][value="{value}"]').check()
+        elif kind == "input:checkbox":
+            controls.check()
+        elif kind.startswith("select"):
+            controls.select_option(value)
+        else:
+            controls.fill(value)
+
+
+def test_the_whole_support_chain_across_roles_in_the_browser(browser, db, db_url):
+    school = build_school(db, ["sarskilt_stod"])
+    for username in rs.PEOPLE:
+        passwords.set_password(db, username, PASSWORD)
+    tabs: dict[str, Any] = {}
+    seen: dict[Any, int] = {}
+    visits: Counter[str] = Counter()
+    path: list[str] = []
+    with serve(db_url) as site:
+
+        def tab(username: str) -> Any:
+            """Each person in their own browser session, logged in once."""
+            if username not in tabs:
+                context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})
+                tabs[username] = context.new_page()
+                log_in(tabs[username], site, username)
+            return tabs[username]
+
+        teacher = tab("teacher")
+        teacher.goto(f"{site}/elever?q=Alva")
+        teacher.get_by_label("Rutin för Alva Andersson").select_option("sarskilt_stod")
+        teacher.get_by_role("button", name="Starta").click()
+        teacher.wait_for_url("**/uppgifter/*")  # the first step is the teacher's own: straight to it
+        [case_id] = {t.case_id for t in list_tasks(db, state="ready")}
+        while UNTIL not in path:
+            ready = list_tasks(db, case_id=case_id, state="ready")
+            chosen = next_step(SCENARIO, ready, seen, visits)
+            if chosen is None:  # the appeal window runs out, as the scheduler would see it
+                [timer] = timers_of(db, case_id)
+                with time_machine.travel(timer.due_at + timedelta(minutes=1), tick=False):
+                    assert timers.fire_due(db) == 1
+                path.append(f"timer:{timer.bpmn_id}")
+                continue
+            task, answer = chosen
+            username = (rs.ASSIGNED.get(task.bpmn_id) or SCENARIO.by.get(task.bpmn_id)
+                        or rs.LANE_USER[task.role])
+            page = tab(username)
+            page.goto(f"{site}/uppgifter")
+            page.get_by_role("link", name=task.name, exact=True).first.click()
+            page.wait_for_url(f"**/uppgifter/{task.id}")
+            schema = task_info(db, task)["form"]
+            fill(page, schema, form_data(schema, answer, school))
+            step = len(path) + 1
+            if page.locator('input[name="_password"]').count():  # a decision: signed, password again
+                page.get_by_label("Ditt lösenord").fill(PASSWORD)
+                screenshot(page, f"kedja-{step:02d}-{username}-{task.bpmn_id}-signera")
+                page.get_by_role("button", name="Signera beslutet").last.click()
+                page.wait_for_url(f"**/arenden/{case_id}**")
+                assert page.get_by_text("Beslutet är signerat och sparat i ärendet.").count() == 1
+                screenshot(page, f"kedja-{step:02d}-{username}-arendet-med-beslut")
+            else:
+                screenshot(page, f"kedja-{step:02d}-{username}-{task.bpmn_id}")
+                page.get_by_role("button", name="Slutför uppgiften").last.click()
+                page.wait_for_url(f"{site}/uppgifter**")
+            assert page.locator(".error-summary").count() == 0, (task.bpmn_id, page.content()[:2000])
+            assert list_tasks(db, case_id=case_id, state="ready") != ready or task.bpmn_id in path
+            path.append(task.bpmn_id)
+
+        expected = list(SCENARIO.path[:SCENARIO.path.index(UNTIL) + 1])
+        assert path == expected
+        with db.read() as s:
+            signed = s.scalars(select(DecisionRecord.decision).where(DecisionRecord.case_id == case_id)).all()
+        assert signed == ["enskild_undervisning"]
+        assert get_case(db, case_id).status == "running"  # followed up; the programme goes on
+        rektor = tab("rektor")
+        rektor.goto(f"{site}/arenden/{case_id}")
+        rektor.wait_for_selector("#diagram[data-rendered=true]", timeout=15_000)
+        assert rektor.locator(f'#diagram .elevflow-completed[data-element-id="{UNTIL}"]').count() == 1
+        screenshot(rektor, "kedja-arendet-efter-uppfoljning")
+        for page in tabs.values():
+            page.context.close()

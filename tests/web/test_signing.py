@@ -1,0 +1,101 @@
+"""Signing a decision in the web app: the password again, the decision record and its PDF, refusals that
+change nothing, and the rule that a decision is only ever completed by signing it."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import assignment, complete_task, get_task, list_tasks, start_case
+from engine.models import DecisionRecord
+
+from .conftest import PASSWORD, csrf, login, text
+
+REPORT = {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."}
+ANSWER = {"f.beslut": "atgardsprogram", "f.motivering": "Utredningen visar behov av särskilt stöd."}
+
+
+@pytest.fixture
+def decision(db, people, chain):
+    """A stodkedja case waiting on the rektor's decision."""
+    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    complete_task(db, list_tasks(db, case_id=case.id, state="ready")[0].id, REPORT, by=people.teacher)
+    complete_task(db, list_tasks(db, case_id=case.id, state="ready")[0].id,
+                  {"behov": "ja", "bedomning": "Behov finns."}, by=people.specialpedagog)
+    [task] = list_tasks(db, case_id=case.id, state="ready")
+    return task
+
+
+def signed_in(app, username):
+    client = app.test_client()
+    assert login(client, username).status_code == 302
+    return client
+
+
+def sign(client, task, **extra):
+    page = text(client.get(f"/uppgifter/{task.id}"))
+    version = page.split('name="_row_version" value="')[1].split('"')[0]
+    return client.post(f"/uppgifter/{task.id}", data={
+        "csrf_token": csrf(client, f"/uppgifter/{task.id}"), "_row_version": version, **ANSWER, **extra})
+
+
+def records(db) -> int:
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(DecisionRecord))
+
+
+def test_the_rektor_signs_with_the_password_and_lands_on_the_case_with_its_pdf(app, db, decision):
+    client = signed_in(app, "rektor")
+    page = text(client.get(f"/uppgifter/{decision.id}"))
+    assert 'name="_password"' in page and "Signera beslutet" in page and "Slutför uppgiften" not in page
+    done = sign(client, decision, _sign="1", _password=PASSWORD)
+    assert done.status_code == 302 and done.headers["Location"] == f"/arenden/{decision.case_id}#beslut"
+    assert get_task(db, decision.id).state == "completed" and records(db) == 1
+    case_page = text(client.get(f"/arenden/{decision.case_id}"))
+    assert "Beslutet är signerat" in case_page
+    with db.read() as s:
+        decision_id = s.scalar(select(DecisionRecord.id))
+    pdf = client.get(f"/arenden/{decision.case_id}/beslut/{decision_id}.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("password, message", [
+    ("", "Bekräfta att det är du genom att skriva ditt lösenord."),
+    ("fel lösenord", "Lösenordet stämmer inte. Beslutet är inte signerat."),
+])
+def test_without_the_right_password_nothing_is_signed_and_the_form_keeps_what_was_written(
+        app, db, decision, password, message):
+    client = signed_in(app, "rektor")
+    refused = sign(client, decision, _sign="1", _password=password)
+    assert refused.status_code == 422 and message in text(refused)
+    assert "Utredningen visar behov av särskilt stöd." in text(refused)
+    assert get_task(db, decision.id).state == "ready" and records(db) == 0
+
+
+def test_a_decision_cannot_be_completed_as_an_ordinary_task(app, db, decision):
+    client = signed_in(app, "rektor")
+    refused = sign(client, decision)  # no _sign, no password: still treated as signing
+    assert refused.status_code == 422 and get_task(db, decision.id).state == "ready" and records(db) == 0
+
+
+def hand_to_specialpedagog(db, people, task, delegated: str) -> None:
+    """A written delegation of `delegated` decisions to the specialpedagog, and the rektor hands them the
+    decision task."""
+    assignment.grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog,
+                                decision=delegated, document="Delegationsordning 2026, punkt 4",
+                                by=people.rektor)
+    assignment.reassign(db, task.id, to=people.specialpedagog, by=people.rektor, reason="Delegerat beslut")
+
+
+def test_a_delegate_signs_under_a_written_delegation_and_the_record_names_it(app, db, people, decision):
+    hand_to_specialpedagog(db, people, decision, "atgardsprogram")
+    done = sign(signed_in(app, "specialpedagog"), decision, _sign="1", _password=PASSWORD)
+    assert done.status_code == 302 and records(db) == 1
+    with db.read() as s:
+        assert s.scalar(select(DecisionRecord.delegation_id)) is not None
+
+
+def test_a_delegation_for_another_kind_of_decision_does_not_let_one_sign(app, db, people, decision):
+    hand_to_specialpedagog(db, people, decision, "ej_atgardsprogram")
+    refused = sign(signed_in(app, "specialpedagog"), decision, _sign="1", _password=PASSWORD)
+    assert refused.status_code == 403 and "Du får inte signera det här beslutet" in text(refused)
+    assert get_task(db, decision.id).state == "ready" and records(db) == 0
