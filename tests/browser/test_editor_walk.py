@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 
 import pytest
 from editing_helpers import ESCAPE, add_process_owner
 from test_miwg import EXPECTED, MIWG, MODELS
-from werkzeug.serving import make_server
 
 from engine import complete_task, deploy_path, get_case, list_tasks, passwords, settings, start_case
-from webui import close_app, create_app
 
-from .conftest import ROOT, screenshot
-from .test_web_walk import PASSWORD, SECRET, log_in
+from .conftest import PASSWORD, ROOT, log_in, screenshot, serve
 
 PROCESSES = settings.PROJECT_ROOT / "processes"
 REPORT = {"oro_skickad": "2026-11-23T09:00:00+01:00", "oro_satt": "telefon",
@@ -47,14 +43,8 @@ def site(db, db_url, people) -> Iterator[str]:
     add_process_owner(db, people.unit)
     for username in ("teacher", "rektor", "processagare"):
         passwords.set_password(db, username, PASSWORD)
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    close_app(app)
+    with serve(db_url) as address:
+        yield address
 
 
 def open_editor(page, site: str) -> None:
