@@ -31,20 +31,21 @@ def browser(app, owner):
 def open_draft(browser, chain) -> int:
     response = post(browser, f"/rutiner/version/{chain.id}/redigera", token_from="/rutiner")
     assert response.status_code == 302
-    return int(re.search(r"/utkast/(\d+)$", response.headers["Location"]).group(1))
+    return int(re.search(r"/rutiner/utkast/(\d+)$", response.headers["Location"]).group(1))
 
 
 def save(browser, draft_id: int, xml: str, seen: int):
-    return browser.post(f"/utkast/{draft_id}/spara", json={"bpmn": xml, "seen": seen},
+    return browser.post(f"/rutiner/utkast/{draft_id}/spara", json={"bpmn": xml, "seen": seen},
                         headers={"X-CSRFToken": csrf(browser, "/rutiner")})
 
 
 def check(browser, draft_id: int):
-    return browser.post(f"/utkast/{draft_id}/kontrollera", headers={"X-CSRFToken": csrf(browser, "/rutiner")})
+    return browser.post(f"/rutiner/utkast/{draft_id}/kontrollera",
+                        headers={"X-CSRFToken": csrf(browser, "/rutiner")})
 
 
 def preview(browser, draft_id: int, schema: str) -> str:
-    return text(post(browser, f"/utkast/{draft_id}/formular/forhandsvisning", {"schema": schema},
+    return text(post(browser, f"/rutiner/utkast/{draft_id}/formular/forhandsvisning", {"schema": schema},
                      token_from="/rutiner"))
 
 
@@ -60,17 +61,17 @@ def test_the_routines_page_lists_routines_and_the_header_links_it_for_owners_onl
 def test_edit_check_publish_and_compare(browser, chain, db, people):
     old_case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
     draft_id = open_draft(browser, chain)
-    page = text(browser.get(f"/utkast/{draft_id}"))
+    page = text(browser.get(f"/rutiner/utkast/{draft_id}"))
     config = json.loads(re.search(r'data-config="([^"]+)"', page).group(1).replace("&#34;", '"'))
     assert "Rektor" in config["roles"] and "anmalan.json" in config["forms"]
-    xml = text(browser.get(f"/utkast/{draft_id}/diagram.bpmn"))
+    xml = text(browser.get(f"/rutiner/utkast/{draft_id}/diagram.bpmn"))
 
     saved = save(browser, draft_id, with_escape(xml), 0)
     assert saved.status_code == 200 and saved.json["row_version"] == 1
     checked = check(browser, draft_id)
     assert checked.json["runnable"] is False
     assert [p["element_id"] for p in checked.json["problems"]] == ["Flow_ja"]
-    refused = post(browser, f"/utkast/{draft_id}/publicera", {"note": "försök", "row_version": 1},
+    refused = post(browser, f"/rutiner/utkast/{draft_id}/publicera", {"note": "försök", "row_version": 1},
                    token_from="/rutiner", follow_redirects=True)
     assert "publicerades inte" in text(refused) and "Flow_ja" in text(refused)
     assert ESCAPE not in text(browser.get("/rutiner/version/1.bpmn"))
@@ -80,8 +81,8 @@ def test_edit_check_publish_and_compare(browser, chain, db, people):
     assert save(browser, draft_id, with_follow_up(xml), 1).status_code == 200
     checked = check(browser, draft_id)
     assert checked.json == {"runnable": True, "heading": "Rutinen kan köras.", "problems": []}
-    published = post(browser, f"/utkast/{draft_id}/publicera", {"note": "Uppföljning", "row_version": 2},
-                     token_from="/rutiner", follow_redirects=True)
+    published = post(browser, f"/rutiner/utkast/{draft_id}/publicera",
+                     {"note": "Uppföljning", "row_version": 2}, token_from="/rutiner", follow_redirects=True)
     history = text(published)
     assert "Version 2 av ”Stödkedja (test)” är publicerad" in history and "Uppföljning" in history
     assert "Petra Processägare" in history
@@ -102,7 +103,7 @@ def test_import_and_export(browser, chain):
     upload = {"fil": (io.BytesIO(with_follow_up(text(exported)).encode()), "stodkedja.bpmn"),
               "csrf_token": csrf(browser, "/rutiner")}
     response = browser.post("/rutiner/importera", data=upload, content_type="multipart/form-data")
-    assert re.search(r"/utkast/\d+$", response.headers["Location"])
+    assert re.search(r"/rutiner/utkast/\d+$", response.headers["Location"])
     bad = {"fil": (io.BytesIO(b"<!DOCTYPE x><x/>"), "x.bpmn"), "csrf_token": csrf(browser, "/rutiner")}
     page = text(browser.post("/rutiner/importera", data=bad, content_type="multipart/form-data",
                              follow_redirects=True))
@@ -111,9 +112,9 @@ def test_import_and_export(browser, chain):
 
 def test_the_form_editor_previews_checks_and_saves(browser, chain, db, owner):
     draft_id = open_draft(browser, chain)
-    page = text(browser.get(f"/utkast/{draft_id}/formular?namn=anmalan.json"))
+    page = text(browser.get(f"/rutiner/utkast/{draft_id}/formular?namn=anmalan.json"))
     assert "Beskrivning av svårigheterna" in page and 'name="f.beskrivning"' in page  # the live preview
-    assert 'hx-post="/utkast/%d/formular/forhandsvisning"' % draft_id in page
+    assert 'hx-post="/rutiner/utkast/%d/formular/forhandsvisning"' % draft_id in page
     schema = {"type": "object", "properties": {"orsak": {"type": "string", "title": "Orsak"}},
               "required": ["orsak"]}
     shown = preview(browser, draft_id, json.dumps(schema))
@@ -121,7 +122,7 @@ def test_the_form_editor_previews_checks_and_saves(browser, chain, db, owner):
     broken = preview(browser, draft_id, '{"type": "object", "properties": {"a": {"type": 5}}}')
     assert "Schemat är inte giltigt" in broken
     assert "Inte giltig JSON" in preview(browser, draft_id, "{")
-    url = f"/utkast/{draft_id}/formular"
+    url = f"/rutiner/utkast/{draft_id}/formular"
     refused = post(browser, url, {"namn": "../x.json", "schema": json.dumps(schema)}, token_from="/rutiner")
     assert refused.status_code == 400
     saved = post(browser, url, {"namn": "orsak.json", "schema": json.dumps(schema)}, token_from="/rutiner")

@@ -61,7 +61,7 @@ def import_file() -> Any:
     return redirect(url_for("editor.draft", draft_id=draft.id))
 
 
-@bp.get("/utkast/<int:draft_id>")
+@bp.get("/rutiner/utkast/<int:draft_id>")
 @owner_required
 def draft(draft_id: int) -> Any:
     """The modeler page."""
@@ -92,7 +92,7 @@ def _labels() -> dict[str, str]:
     }
 
 
-@bp.get("/utkast/<int:draft_id>/diagram.bpmn")
+@bp.get("/rutiner/utkast/<int:draft_id>/diagram.bpmn")
 @owner_required
 def draft_xml(draft_id: int) -> Any:
     found = _draft(draft_id)
@@ -102,7 +102,7 @@ def draft_xml(draft_id: int) -> Any:
     return response
 
 
-@bp.post("/utkast/<int:draft_id>/spara")
+@bp.post("/rutiner/utkast/<int:draft_id>/spara")
 @owner_required
 def save(draft_id: int) -> Any:
     """{"bpmn": xml, "seen": row_version} -> {"row_version": n}; 400 with problems, 409 on a clash."""
@@ -120,7 +120,7 @@ def save(draft_id: int) -> Any:
     return jsonify({"row_version": saved.row_version, "message": _("Utkastet är sparat.")})
 
 
-@bp.post("/utkast/<int:draft_id>/kontrollera")
+@bp.post("/rutiner/utkast/<int:draft_id>/kontrollera")
 @owner_required
 def check(draft_id: int) -> Any:
     """The saved draft checked with deploy's rules: JSON {"runnable", "heading", "problems"}."""
@@ -130,7 +130,7 @@ def check(draft_id: int) -> Any:
                     "problems": problem_dicts(found.problems)})
 
 
-@bp.post("/utkast/<int:draft_id>/publicera")
+@bp.post("/rutiner/utkast/<int:draft_id>/publicera")
 @owner_required
 def publish(draft_id: int) -> Any:
     found = _draft(draft_id)
@@ -153,7 +153,7 @@ def publish(draft_id: int) -> Any:
     return redirect(url_for("routines.history", key=found.key))
 
 
-@bp.post("/utkast/<int:draft_id>/kasta")
+@bp.post("/rutiner/utkast/<int:draft_id>/kasta")
 @owner_required
 def discard(draft_id: int) -> Any:
     _draft(draft_id)
@@ -162,7 +162,7 @@ def discard(draft_id: int) -> Any:
     return redirect(url_for("routines.index"))
 
 
-@bp.get("/utkast/<int:draft_id>/formular")
+@bp.get("/rutiner/utkast/<int:draft_id>/formular")
 @owner_required
 def form(draft_id: int) -> Any:
     """Edit one of the draft's forms (or a new one) as JSON Schema, with a live preview."""
@@ -184,7 +184,7 @@ def _form_page(found: RoutineDraft, name: str, text: str, errors: list[str] | No
                            preview=preview, schema_errors=schema_errors), status
 
 
-@bp.post("/utkast/<int:draft_id>/formular")
+@bp.post("/rutiner/utkast/<int:draft_id>/formular")
 @owner_required
 def save_form(draft_id: int) -> Any:
     found = _draft(draft_id)
@@ -209,7 +209,7 @@ def save_form(draft_id: int) -> Any:
     return redirect(url_for("editor.draft", draft_id=draft_id))
 
 
-@bp.post("/utkast/<int:draft_id>/formular/forhandsvisning")
+@bp.post("/rutiner/utkast/<int:draft_id>/formular/forhandsvisning")
 @owner_required
 def preview_form(draft_id: int) -> Any:
     """htmx: the form as a step would show it, or why the schema is not valid."""
