@@ -176,8 +176,11 @@ def drafts(db: Database, *, by: int) -> list[RoutineDraft]:
 
 
 def save(db: Database, draft_id: int, *, by: int, seen: int, bpmn: str | None = None,
-         forms: dict[str, Any] | None = None) -> RoutineDraft:
+         forms: dict[str, Any] | None = None, file_name: str | None = None) -> RoutineDraft:
     """Save a draft's BPMN and/or some of its forms (name -> JSON Schema, or None to remove one).
+
+    `bpmn` replaces the routine's own file, or `file_name`: one of the shared processes the draft holds
+    (the new version then carries its own copy of it; other routines keep theirs).
 
     `seen` is the draft's row_version when the editor loaded it: if someone saved in between, nothing is
     saved (ConflictError). The BPMN must be safe, well-formed BPMN XML and every form a valid JSON Schema
@@ -199,8 +202,11 @@ def save(db: Database, draft_id: int, *, by: int, seen: int, bpmn: str | None = 
     with db.write() as session:
         _require_owner(session, by, "edit routines")
         draft = _locked(session, draft_id, seen)
+        target = file_name or draft.main_file
+        if target not in draft.files:
+            raise DefinitionError([Problem("the draft holds no such file", file=target)])
         if bpmn is not None:
-            draft.files = {**draft.files, draft.main_file: bpmn}
+            draft.files = {**draft.files, target: bpmn}
         if forms:
             merged = dict(draft.forms)
             for name, schema in forms.items():

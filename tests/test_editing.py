@@ -2,6 +2,8 @@
 and the diff between two versions."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import FIXTURES, ready
 from editing_helpers import add_process_owner, with_escape, with_follow_up, with_report_due_in
@@ -12,6 +14,7 @@ from engine import (
     DefinitionError,
     PermissionDeniedError,
     complete_task,
+    deploy_path,
     editing,
     get_case,
     start_case,
@@ -172,3 +175,19 @@ def test_an_older_version_can_be_edited_and_published_again(db, chain, owner):
     third = editing.publish(db, back.id, by=owner, note="tillbaka, med två veckor")
     assert (third.version, second.version) == (3, 2)
     assert "Task_uppfoljning" not in editing.export_version(db, third.id)[1]
+
+
+def test_a_shared_process_is_edited_as_the_routines_own_copy(db, owner):
+    processes = Path(__file__).resolve().parent.parent / "processes"
+    [first] = deploy_path(db, processes / "sarskilt_stod", shared_dir=processes / "shared")
+    draft = editing.open_draft(db, first.id, by=owner)
+    assert {"delgivning.bpmn", "overklagande.bpmn"} <= set(draft.files)
+    appeal = draft.files["overklagande.bpmn"]
+    with pytest.raises(DefinitionError):
+        editing.save(db, draft.id, by=owner, seen=0, bpmn=appeal, file_name="annan.bpmn")
+    longer = appeal.replace(">P3W<", ">P4W<")
+    assert longer != appeal
+    editing.save(db, draft.id, by=owner, seen=0, bpmn=longer, file_name="overklagande.bpmn")
+    second = editing.publish(db, draft.id, by=owner, note="Längre överklagandetid (test)")
+    assert ">P4W<" in second.files["overklagande.bpmn"] and ">P3W<" in first.files["overklagande.bpmn"]
+    assert second.files["sarskilt_stod.bpmn"] == first.files["sarskilt_stod.bpmn"]

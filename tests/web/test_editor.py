@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import json
 import re
+from pathlib import Path
 
 import pytest
 from editing_helpers import ESCAPE, add_process_owner, with_escape, with_follow_up
 
-from engine import editing, get_case, passwords, start_case
+from engine import deploy_path, editing, get_case, passwords, start_case
 
 from .conftest import PASSWORD, csrf, login, post, text
 
@@ -128,3 +129,19 @@ def test_the_form_editor_previews_checks_and_saves(browser, chain, db, owner):
     saved = post(browser, url, {"namn": "orsak.json", "schema": json.dumps(schema)}, token_from="/rutiner")
     assert saved.status_code == 302
     assert editing.get(db, draft_id, by=owner).forms["orsak.json"] == schema
+
+
+def test_a_shared_process_of_the_draft_opens_in_the_editor(browser, db, owner):
+    processes = Path(__file__).resolve().parents[2] / "processes"
+    [version] = deploy_path(db, processes / "sarskilt_stod", shared_dir=processes / "shared")
+    draft_id = open_draft(browser, version)
+    page = text(browser.get(f"/rutiner/utkast/{draft_id}?fil=overklagande.bpmn"))
+    assert 'data-file="overklagande.bpmn"' in page and "delgivning.bpmn" in page
+    xml = text(browser.get(f"/rutiner/utkast/{draft_id}/diagram.bpmn?fil=overklagande.bpmn"))
+    assert 'id="overklagande"' in xml
+    assert browser.get(f"/rutiner/utkast/{draft_id}?fil=annan.bpmn").status_code == 404
+    longer = {"bpmn": xml.replace(">P3W<", ">P4W<"), "seen": 0, "file": "overklagande.bpmn"}
+    saved = browser.post(f"/rutiner/utkast/{draft_id}/spara", json=longer,
+                         headers={"X-CSRFToken": csrf(browser, "/rutiner")})
+    assert saved.status_code == 200
+    assert ">P4W<" in editing.get(db, draft_id, by=owner).files["overklagande.bpmn"]

@@ -66,14 +66,25 @@ def import_file() -> Any:
 def draft(draft_id: int) -> Any:
     """The modeler page."""
     found = _draft(draft_id)
+    file_name = _file(found)
     database = extensions.db()
     names = lookups.user_names(database, [found.updated_by])
     config = {"roles": [role.sv for role in ROLES.values()], "forms": sorted(found.forms),
               "labels": _labels()}
     return render_template("editor/draft.html", draft=found, config=json.dumps(config, ensure_ascii=False),
+                           file_name=file_name, files=[found.main_file, *sorted(set(found.files) - {
+                               found.main_file})],
                            updated_by=names.get(found.updated_by, ""), when=lookups.local_time,
                            base=editing.get_version(database, found.base_version_id)
                            if found.base_version_id else None)
+
+
+def _file(found: RoutineDraft) -> str:
+    """The file the page edits: the routine's own (default) or a shared one it calls (`fil`)."""
+    name = request.args.get("fil") or found.main_file
+    if name not in found.files:
+        abort(404)
+    return name
 
 
 def _labels() -> dict[str, str]:
@@ -96,23 +107,26 @@ def _labels() -> dict[str, str]:
 @owner_required
 def draft_xml(draft_id: int) -> Any:
     found = _draft(draft_id)
-    response = Response(found.files[found.main_file], mimetype="application/xml")
+    file_name = _file(found)
+    response = Response(found.files[file_name], mimetype="application/xml")
     if request.args.get("ladda-ner"):
-        response.headers["Content-Disposition"] = f'attachment; filename="{found.main_file}"'
+        response.headers["Content-Disposition"] = f'attachment; filename="{file_name}"'
     return response
 
 
 @bp.post("/rutiner/utkast/<int:draft_id>/spara")
 @owner_required
 def save(draft_id: int) -> Any:
-    """{"bpmn": xml, "seen": row_version} -> {"row_version": n}; 400 with problems, 409 on a clash."""
+    """{"bpmn": xml, "seen": row_version, "file": name (default: the routine's own)} ->
+    {"row_version": n}; 400 with problems, 409 on a clash."""
     _draft(draft_id)
     body = request.get_json(silent=True) or request.form  # JSON from the page's script, or a plain post
-    bpmn, seen = body.get("bpmn"), str(body.get("seen", ""))
-    if not isinstance(bpmn, str) or not seen.isdigit():
+    bpmn, seen, file_name = body.get("bpmn"), str(body.get("seen", "")), body.get("file") or None
+    if not isinstance(bpmn, str) or not seen.isdigit() or not isinstance(file_name, (str, type(None))):
         return jsonify({"error": _("Ogiltig begäran.")}), 400
     try:
-        saved = editing.save(extensions.db(), draft_id, by=g.user.id, seen=int(seen), bpmn=bpmn)
+        saved = editing.save(extensions.db(), draft_id, by=g.user.id, seen=int(seen), bpmn=bpmn,
+                             file_name=file_name)
     except DefinitionError as exc:
         return jsonify({"error": _("Utkastet sparades inte."), "problems": problem_dicts(exc.problems)}), 400
     except ConflictError:

@@ -58,7 +58,8 @@
       var where = [problem.file, line, problem.element_id || ""]
         .filter(function (part) { return part; }).join(", ");
       item.appendChild(document.createTextNode((index + 1) + ". " + (where ? where + ": " : "") + problem.message));
-      var element = problem.element_id && registry.get(problem.element_id);
+      var here = !problem.file || problem.file === box.getAttribute("data-file");
+      var element = here && problem.element_id && registry.get(problem.element_id);
       if (element) {
         item.setAttribute("data-element", problem.element_id);
         if (marked.indexOf(problem.element_id) < 0) {
@@ -92,7 +93,8 @@
     }
     say(box.getAttribute("data-saving"));
     return modeler.saveXML({ format: true }).then(function (result) {
-      return post(box.getAttribute("data-save"), { bpmn: result.xml, seen: rowVersion });
+      return post(box.getAttribute("data-save"),
+        { bpmn: result.xml, seen: rowVersion, file: box.getAttribute("data-file") });
     }).then(function (answer) {
       if (!answer.ok) {
         say(answer.data.error || box.getAttribute("data-failed"));
