@@ -114,10 +114,15 @@ class Tx:
 
 
 @contextmanager
-def transaction(engine: Engine, dialect: str, stats: Stats | None = None) -> Iterator[Tx]:
+def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: Any = None) -> Iterator[Tx]:
     """One all-or-nothing write transaction on a pooled connection (SQLite: BEGIN IMMEDIATE, so the
-    write lock is taken before anything is read)."""
-    raw = engine.raw_connection()
+    write lock is taken before anything is read), or on `raw`, a PostgreSQL connection the caller holds
+    for snapshots (autocommit is switched off for the transaction and back on after it)."""
+    own = raw is None
+    if own:
+        raw = engine.raw_connection()
+    else:
+        raw.driver_connection.autocommit = False
     try:
         tx = Tx(raw, dialect, stats)
         if tx.sqlite:
@@ -129,22 +134,45 @@ def transaction(engine: Engine, dialect: str, stats: Stats | None = None) -> Ite
         raw.rollback()
         raise
     finally:
-        raw.close()
+        if own:
+            raw.close()
+        else:
+            raw.driver_connection.autocommit = True
 
 
 @contextmanager
-def snapshot(engine: Engine, dialect: str, stats: Stats | None = None) -> Iterator[Tx]:
-    """A read-only transaction on a pooled connection: one consistent look, no lock taken (SQLite: a
-    deferred BEGIN; it is rolled back at the end, as nothing was written)."""
-    raw = engine.raw_connection()
+def snapshot(engine: Engine, dialect: str, stats: Stats | None = None, raw: Any = None) -> Iterator[Tx]:
+    """A read-only look on a pooled connection (or on `raw`, a connection the caller holds), no lock
+    taken. SQLite: one deferred transaction, so one consistent snapshot. PostgreSQL: autocommit, each
+    statement its own snapshot — what READ COMMITTED gives inside a transaction too — without the BEGIN
+    and ROLLBACK round trips."""
+    own = raw is None
+    if own:
+        raw = engine.raw_connection()
+        reading(raw, dialect)
+    tx = Tx(raw, dialect, stats)
     try:
-        tx = Tx(raw, dialect, stats)
         if tx.sqlite:
             tx.cursor.execute("BEGIN")
         yield tx
     finally:
-        raw.rollback()
-        raw.close()
+        if tx.sqlite:
+            raw.rollback()
+        if own:
+            done_reading(raw, dialect)
+
+
+def reading(raw: Any, dialect: str) -> None:
+    """Make a freshly checked-out connection ready for snapshots (PostgreSQL: autocommit)."""
+    if dialect != "sqlite":
+        raw.driver_connection.autocommit = True
+
+
+def done_reading(raw: Any, dialect: str) -> None:
+    """Give a snapshot connection back to the pool as it came."""
+    if dialect != "sqlite":
+        raw.driver_connection.autocommit = False
+    raw.close()
 
 
 def within(session: Any, dialect: str, stats: Stats | None = None) -> Tx:

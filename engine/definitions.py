@@ -96,6 +96,18 @@ def deploy(db: Database, files: dict[str, str], forms: dict[str, Any], *, librar
     return deployed
 
 
+ROUTINE_NAMES = dbapi.Sql("SELECT key, name FROM process_versions ORDER BY key, version")
+
+
+def routine_names(db: Database, tx: dbapi.Tx | None = None) -> dict[str, str]:
+    """Every deployed routine's key with its newest version's name, by name (a light read: no files)."""
+    if tx is None:
+        with db.snapshot() as own:
+            return routine_names(db, own)
+    names = dict(tx.all(ROUTINE_NAMES))  # by version: the newest name wins
+    return dict(sorted(names.items(), key=lambda item: item[1].casefold()))
+
+
 def versions(db: Database, key: str | None = None) -> list[ProcessVersion]:
     """Every deployed version, newest first per routine."""
     with db.read() as session:

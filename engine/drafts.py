@@ -12,18 +12,18 @@ from datetime import date, datetime, timezone
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, exists, or_, select, text
-from sqlalchemy.orm import aliased
+from sqlalchemy import select, text
 
 from . import access
 from .dbapi import Sql
 from .errors import ConflictError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
-from .models import RoleAssignment, SavedFilter, TaskDraft, TaskRow, User
+from .models import RoleAssignment, SavedFilter, TaskDraft, TaskRow
 from .roles import ROLES
 from .store import Database
 from .tasks import _require_may_complete
 from .visibility import VISIBLE_SQL, NotVisibleError, check
+from .worklist import FilterView, saved_filters
 
 TASK = Sql("SELECT id, case_id, name, role, unit_id, state, assignee_id FROM tasks WHERE id = :id")
 SAVE_DRAFT = Sql("""INSERT INTO task_drafts (task_id, user_id, data, saved_at) VALUES (:task_id, :user_id,
@@ -142,17 +142,6 @@ def follow_ups_due(db: Database, user_id: int, today: date | str) -> list[Follow
 
 # --- saved filters ---------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class FilterView:
-    id: int
-    name: str
-    query: dict[str, Any]
-    owner_id: int
-    owner_name: str
-    shared_with_role: str | None
-    own: bool
-
-
 def save_filter(db: Database, owner: int, name: str, query: dict[str, Any],
                 shared_with_role: str | None = None) -> int:
     """Save an inbox filter (replacing the owner's filter of the same name); returns its id.
@@ -187,18 +176,8 @@ def save_filter(db: Database, owner: int, name: str, query: dict[str, Any],
 
 def filters_for(db: Database, user_id: int) -> list[FilterView]:
     """The user's own filters, then those shared with a role they hold at a unit where the owner holds it."""
-    mine, theirs = aliased(RoleAssignment), aliased(RoleAssignment)
-    same_unit_and_role = and_(theirs.unit_id == mine.unit_id, theirs.role == mine.role)
-    shared = exists(select(mine.id).join(theirs, same_unit_and_role)
-                    .where(mine.user_id == user_id, mine.role == SavedFilter.shared_with_role,
-                           theirs.user_id == SavedFilter.owner_id))
-    with db.read() as session:
-        rows = session.execute(select(SavedFilter, User.name).join(User, User.id == SavedFilter.owner_id)
-                               .where(or_(SavedFilter.owner_id == user_id, shared))
-                               .order_by(SavedFilter.owner_id != user_id, SavedFilter.name,
-                                         SavedFilter.id)).all()
-    return [FilterView(f.id, f.name, f.query, f.owner_id, owner, f.shared_with_role, f.owner_id == user_id)
-            for f, owner in rows]
+    with db.snapshot() as tx:
+        return saved_filters(tx, user_id)
 
 
 def delete_filter(db: Database, filter_id: int, user_id: int) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,25 @@ def _sqlite_engine(url: str, *, immediate: bool, synchronous: str) -> Engine:
     return engine
 
 
+class _Scope:
+    """The connection a `Database.reads()` scope shares, and whether a look is using it right now."""
+
+    def __init__(self) -> None:
+        self.raw: Any = None
+        self.busy = False
+
+    @contextmanager
+    def using(self, db: Database) -> Iterator[Any]:
+        if self.raw is None:
+            self.raw = db.engine.raw_connection()
+            dbapi.reading(self.raw, db.dialect)
+        self.busy = True
+        try:
+            yield self.raw
+        finally:
+            self.busy = False
+
+
 class Database:
     """One database: its engines, session factories and the cache of parsed process versions."""
 
@@ -66,6 +86,7 @@ class Database:
         self.live = LiveCases(settings.get("ELEVFLOW_LIVE_CASES"))
         self.stats = dbapi.Stats()
         self.breaks = Breaks(self._school_breaks)
+        self._reads: ContextVar[_Scope | None] = ContextVar(f"elevflow_reads_{id(self)}", default=None)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -76,16 +97,42 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         """One all-or-nothing write transaction on the bare DB-API connection: every engine step runs
-        in one (see dbapi.py for why)."""
-        with dbapi.transaction(self.write_engine, self.dialect, self.stats) as tx:
+        in one (see dbapi.py for why). Inside `reads()` on PostgreSQL it runs on the scope's connection."""
+        scope = self._reads.get()
+        if scope is None or self.dialect == "sqlite" or scope.busy:  # SQLite writes on its own engine
+            with dbapi.transaction(self.write_engine, self.dialect, self.stats) as tx:
+                yield tx
+            return
+        with scope.using(self) as raw, \
+                dbapi.transaction(self.write_engine, self.dialect, self.stats, raw) as tx:
             yield tx
 
     @contextmanager
     def snapshot(self) -> Iterator[Tx]:
         """A read-only look on the bare DB-API connection (the web's per-request reads use it: much
-        cheaper than an ORM session)."""
-        with dbapi.snapshot(self.engine, self.dialect, self.stats) as tx:
+        cheaper than an ORM session). Inside `reads()`, every snapshot shares that scope's connection."""
+        scope = self._reads.get()
+        if scope is None or scope.busy:
+            with dbapi.snapshot(self.engine, self.dialect, self.stats) as tx:
+                yield tx
+            return
+        with scope.using(self) as raw, dbapi.snapshot(self.engine, self.dialect, self.stats, raw) as tx:
             yield tx
+
+    @contextmanager
+    def reads(self) -> Iterator[None]:
+        """A scope (a web request, say) whose snapshots — and, on PostgreSQL, write transactions — share
+        one pooled connection, checked out at the first and given back at the end: one checkout (and, on
+        PostgreSQL, one liveness ping) per scope instead of one per look. A look begun while another is
+        still open on it takes a connection of its own."""
+        scope = _Scope()
+        token = self._reads.set(scope)
+        try:
+            yield
+        finally:
+            self._reads.reset(token)
+            if scope.raw is not None:
+                dbapi.done_reading(scope.raw, self.dialect)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

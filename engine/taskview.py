@@ -238,3 +238,17 @@ def case_of_task(db: Database, task_id: UUID | str) -> int:
     if case_id is None:
         raise NotFoundError(f"task {task_id} does not exist")
     return int(case_id)
+
+
+FIRST_READY = Sql("""SELECT t.id, t.role, t.assignee_id, t.unit_id FROM tasks t
+    WHERE t.case_id = :case_id AND t.state = 'ready' ORDER BY t.created_at""")
+
+
+def first_task_for(db: Database, user_id: int, case_id: int) -> UUID | None:
+    """The first open task of a case the user may complete now (after starting it: go straight there)."""
+    with db.snapshot() as tx:
+        for id_, role, assignee_id, unit_id in tx.all(FIRST_READY, {"case_id": case_id}):
+            held = frozenset(access.roles_at_unit(tx, user_id, unit_id))
+            if _rights(user_id, role, "ready", assignee_id, held).may_complete:
+                return tx.read_uuid(id_)
+    return None

@@ -14,17 +14,16 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
-from . import access
+from . import access, definitions
 from .dbapi import Sql
 from .notify import STOCKHOLM
-from .people import UNITS_OF
 from .store import Database
 
 SOON = timedelta(days=3)
 DUE_FILTERS = ("forsenade", "snart")
 SORTS = ("forfallo", "rutin", "enhet")
-ROUTINES = Sql("SELECT key, name FROM process_versions ORDER BY key, id")
-UNIT_NAMES = "SELECT id, name FROM school_units WHERE id IN ({ids})"
+UNITS = Sql("""SELECT r.unit_id, r.role, su.name FROM role_assignments r
+    JOIN school_units su ON su.id = r.unit_id WHERE r.user_id = :user_id""")
 COLUMNS = "id, case_id, bpmn_id, name, process_key, unit_id, pupil_id, role, assignee_id, due_at, created_at"
 
 
@@ -89,12 +88,41 @@ class Item:
 
 
 @dataclass(frozen=True)
+class FilterView:
+    """A saved filter as one user sees it: their own, or shared with a role they hold."""
+
+    id: int
+    name: str
+    query: dict[str, Any]
+    owner_id: int
+    owner_name: str
+    shared_with_role: str | None
+    own: bool
+
+
+FILTERS = Sql("""SELECT f.id, f.name, f.query, f.owner_id, u.name, f.shared_with_role FROM saved_filters f
+    JOIN users u ON u.id = f.owner_id
+    WHERE f.owner_id = :uid OR EXISTS (SELECT 1 FROM role_assignments mine JOIN role_assignments theirs
+        ON theirs.unit_id = mine.unit_id AND theirs.role = mine.role
+        WHERE mine.user_id = :uid AND mine.role = f.shared_with_role AND theirs.user_id = f.owner_id)
+    ORDER BY CASE WHEN f.owner_id = :uid THEN 0 ELSE 1 END, f.name, f.id""")
+
+
+def saved_filters(tx: Any, user_id: int) -> list[FilterView]:
+    """The user's own saved filters, then those shared with a role they hold at a unit where the owner
+    holds it."""
+    return [FilterView(i, name, tx.read_json(query), owner, owner_name, role, owner == user_id)
+            for i, name, query, owner, owner_name, role in tx.all(FILTERS, {"uid": user_id})]
+
+
+@dataclass(frozen=True)
 class Worklist:
     items: list[Item]
     truncated: bool  # more tasks match than the page holds
     units: dict[int, str]  # the user's units, by name: the unit filter's choices
     routines: dict[str, str]  # every deployed routine (newest name), by name: the routine filter's choices
     roles: frozenset[str]  # every role the user holds (a saved filter may be shared with these)
+    filters: list[FilterView]  # the saved filters the user may use
 
 
 @functools.lru_cache(maxsize=64)
@@ -140,9 +168,11 @@ def worklist(db: Database, user_id: int, chosen: Filter = Filter(), *, limit: in
     now = now or datetime.now(timezone.utc)
     today = today or now.astimezone(STOCKHOLM).date()
     with db.snapshot() as tx:
-        units = {}
-        for unit_id, role in tx.all(UNITS_OF, {"user_id": user_id}):
+        units: dict[int, set[str]] = {}
+        unit_names: dict[int, str] = {}
+        for unit_id, role, unit_name in tx.all(UNITS, {"user_id": user_id}):
             units.setdefault(unit_id, set()).add(role)
+            unit_names[unit_id] = unit_name
         pairs = sorted({(unit, lane) for unit, roles in units.items() if chosen.unit in (None, unit)
                         for role in roles for lane in access.lanes_served_by(role)})
         sql = _statement(len(pairs), not chosen.unclaimed, bool(chosen.routine), chosen.unit is not None,
@@ -153,18 +183,14 @@ def worklist(db: Database, user_id: int, chosen: Filter = Filter(), *, limit: in
         for i, (unit, lane) in enumerate(pairs):
             params[f"unit{i}"], params[f"lane{i}"] = unit, lane
         rows = tx.all(sql, params)
-        names = {}
-        for key, name in tx.all(ROUTINES):
-            names[key] = name  # ordered by id: the newest version's name wins
-        wanted = sorted(set(units) | {row[5] for row in rows})
-        unit_names = dict(tx.all(Sql(UNIT_NAMES.format(ids=", ".join(str(int(u)) for u in wanted))))) \
-            if wanted else {}
+        names = definitions.routine_names(db, tx)
+        filters = saved_filters(tx, user_id)
         items = [_item(tx, row, user_id, units, names, now) for row in rows[:limit]]
     if chosen.sort == "rutin":  # by the routine's name (the statement sorted by key, near enough)
         items.sort(key=lambda i: (i.routine.casefold(), i.due_at is None, i.due_at or now))
-    by_name = lambda pairs: dict(sorted(pairs, key=lambda pair: pair[1].casefold()))  # noqa: E731
-    return Worklist(items, len(rows) > limit, by_name((u, unit_names.get(u, str(u))) for u in units),
-                    by_name(names.items()), frozenset().union(*units.values()))
+    return Worklist(items, len(rows) > limit,
+                    dict(sorted(unit_names.items(), key=lambda pair: pair[1].casefold())),
+                    names, frozenset().union(*units.values()), filters)
 
 
 def _item(tx: Any, row: tuple, user_id: int, units: dict[int, set[str]], names: dict[str, str],

@@ -7,19 +7,10 @@ from datetime import datetime
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
-from engine import definitions
 from engine.models import Pupil, SchoolUnit, User
 from engine.notify import STOCKHOLM
 from engine.roles import ROLES
 from engine.store import Database
-
-
-def routines(db: Database) -> dict[str, str]:
-    """Every deployed routine's key with the name of its newest version, by name."""
-    names: dict[str, str] = {}
-    for version in definitions.versions(db):  # newest first per key
-        names.setdefault(version.key, version.name)
-    return dict(sorted(names.items(), key=lambda item: item[1].casefold()))
 
 
 def unit_names(db: Database, ids: Iterable[int]) -> dict[int, str]:

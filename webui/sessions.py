@@ -101,6 +101,19 @@ def reauthenticate(password: str) -> bool:
     return True
 
 
+def _open_reads() -> None:
+    """Before each request: its reads share one database connection (engine Database.reads)."""
+    scope = extensions.db().reads()
+    scope.__enter__()
+    g._elevflow_reads = scope
+
+
+def _close_reads(_error: BaseException | None) -> None:
+    scope = g.pop("_elevflow_reads", None)
+    if scope is not None:
+        scope.__exit__(None, None, None)
+
+
 def _load_user() -> None:
     """Before each request: the logged-in user as g.user, or None (ending an idle or stale session)."""
     g.user = None
@@ -143,6 +156,8 @@ def _trim_flashes(response: Any) -> Any:
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(_open_reads)
+    app.teardown_request(_close_reads)
     app.before_request(_load_user)
     app.before_request(_require_login)
     app.after_request(_trim_flashes)

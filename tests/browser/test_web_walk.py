@@ -84,6 +84,9 @@ def test_a_teacher_at_another_school_is_turned_away(page, site, db, people, chai
     response = page.goto(f"{site}/uppgifter/{task.id}")
     assert response.status in (403, 404)
     assert page.get_by_text("Alva").count() == 0
+    response = page.goto(f"{site}/arenden/{case.id}")  # the case itself: the same refusal
+    assert response.status == 404 and page.get_by_text("Alva").count() == 0
+    assert page.goto(f"{site}/arenden/{case.id}/diagram.bpmn").status == 404
     page.goto(f"{site}/elever?q=Alva")
     assert page.get_by_text("Andersson").count() == 0
     screenshot(page, "web-annan-skola")

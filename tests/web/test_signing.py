@@ -2,6 +2,8 @@
 change nothing, and the rule that a decision is only ever completed by signing it."""
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from sqlalchemy import func, select
 
@@ -51,11 +53,12 @@ def test_the_rektor_signs_with_the_password_and_lands_on_the_case_with_its_pdf(a
     assert done.status_code == 302 and done.headers["Location"] == f"/arenden/{decision.case_id}#beslut"
     assert get_task(db, decision.id).state == "completed" and records(db) == 1
     case_page = text(client.get(f"/arenden/{decision.case_id}"))
-    assert "Beslutet är signerat" in case_page
+    assert "Beslutet är signerat" in case_page and "Beslut om åtgärdsprogram (PDF)" in case_page
     with db.read() as s:
         decision_id = s.scalar(select(DecisionRecord.id))
     pdf = client.get(f"/arenden/{decision.case_id}/beslut/{decision_id}.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert hashlib.sha256(pdf.data).hexdigest() in case_page  # the page shows the document's checksum
 
 
 @pytest.mark.parametrize("password, message", [
@@ -91,7 +94,10 @@ def test_a_delegate_signs_under_a_written_delegation_and_the_record_names_it(app
     done = sign(signed_in(app, "specialpedagog"), decision, _sign="1", _password=PASSWORD)
     assert done.status_code == 302 and records(db) == 1
     with db.read() as s:
-        assert s.scalar(select(DecisionRecord.delegation_id)) is not None
+        delegation = s.scalar(select(DecisionRecord.delegation_id))
+    assert delegation is not None
+    case_page = text(signed_in(app, "rektor").get(f"/arenden/{decision.case_id}"))
+    assert f"med stöd av delegation nr {delegation}" in case_page
 
 
 def test_a_delegation_for_another_kind_of_decision_does_not_let_one_sign(app, db, people, decision):
@@ -99,3 +105,14 @@ def test_a_delegation_for_another_kind_of_decision_does_not_let_one_sign(app, db
     refused = sign(signed_in(app, "specialpedagog"), decision, _sign="1", _password=PASSWORD)
     assert refused.status_code == 403 and "Du får inte signera det här beslutet" in text(refused)
     assert get_task(db, decision.id).state == "ready" and records(db) == 0
+
+
+def test_the_decision_page_shows_what_the_decision_rests_on_and_logs_the_look(app, db, people, decision):
+    from engine.models import AccessLogEntry
+    page = text(signed_in(app, "rektor").get(f"/uppgifter/{decision.id}"))
+    basis = page.split("Underlag för beslutet")[1].split("Signera beslutet")[0]
+    assert "Läser långsamt och tappar fokus." in basis and "Behov finns." in basis
+    with db.read() as s:
+        details = s.scalars(select(AccessLogEntry.detail).where(AccessLogEntry.user_id == people.rektor,
+                                                                AccessLogEntry.action == "view_case")).all()
+    assert details == ["beslutsunderlag"]

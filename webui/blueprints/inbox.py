@@ -31,11 +31,10 @@ def index() -> Any:
     database = extensions.db()
     chosen = Filter.read(request.args)
     found = worklist.worklist(database, g.user.id, chosen, limit=PAGE)
-    saved = drafts.filters_for(database, g.user.id)
     language = select_locale()
     return render_template(
         "inbox/index.html", items=found.items, truncated=found.truncated, chosen=chosen,
-        routines=found.routines, units=found.units, views=_ready_views(), saved=saved,
+        routines=found.routines, units=found.units, views=_ready_views(), saved=found.filters,
         current=chosen.query(), due=local_date,
         share_roles=[(key, lookups.role_name(key, language)) for key in sorted(found.roles)],
         role_name=lambda key: lookups.role_name(key, language))

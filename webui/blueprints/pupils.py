@@ -6,7 +6,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import cases, people, tasks, taskview, visibility
+from engine import cases, definitions, people, taskview, visibility
 from engine.errors import PermissionDeniedError
 from engine.models import Pupil
 
@@ -25,7 +25,7 @@ def search() -> Any:
     term = request.args.get("q", "").strip()[:100]
     found = lookups.search_pupils(database, units, term) if term else []
     return render_template("pupils/search.html", term=term, pupils=found, too_short=0 < len(term) < 2,
-                           routines=lookups.routines(database),
+                           routines=definitions.routine_names(database),
                            units=lookups.unit_names(database, units))
 
 
@@ -35,20 +35,19 @@ def start(pupil_id: int) -> Any:
     """Start a routine for a pupil; go to its first task when that is the user's to do."""
     database = extensions.db()
     units = people.units(database, g.user.id)
-    with database.read() as session:
-        pupil = session.get(Pupil, pupil_id)
+    pupil = lookups.pupils(database, [pupil_id]).get(pupil_id)
     if pupil is None or pupil.unit_id not in units or not pupil.active:
         abort(404)
     key = request.form.get("rutin", "")
-    routines = lookups.routines(database)
+    routines = definitions.routine_names(database)
     if key not in routines:
         flash(_("Välj vilken rutin som ska startas."), "error")
         return redirect(url_for("pupils.search", q=request.form.get("q", "")))
     case = cases.start_case(database, key, pupil_id=pupil.id, by=g.user.id)
     flash(_("Ärendet ”%(routine)s” har startats.", routine=routines[key]), "success")
-    for row in tasks.list_tasks(database, case_id=case.id, state="ready"):
-        if taskview.rights(database, g.user.id, row.id).may_complete:
-            return redirect(url_for("tasks.task", task_id=row.id))
+    first = taskview.first_task_for(database, g.user.id, case.id)
+    if first is not None:
+        return redirect(url_for("tasks.task", task_id=first))
     return redirect(url_for("inbox.index"))
 
 

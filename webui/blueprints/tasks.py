@@ -10,12 +10,12 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from engine import assignment, drafts, signing, tasks, taskview
+from engine import assignment, drafts, signing, tasks, taskview, visibility
 from engine.errors import ConflictError, FormValidationError, NotFoundError, PermissionDeniedError
 from engine.notify import local_date
 from engine.taskview import TaskView
 
-from .. import extensions, forms, lookups
+from .. import casepage, extensions, forms, lookups
 from ..i18n import select_locale
 from ..sessions import authenticated_at, login_required, reauthenticate, recently_authenticated, safe_next
 
@@ -158,6 +158,7 @@ def _page(view: TaskView, raw: MultiDict, row_version: int | None, errors: dict[
     people = {name: [(c.id, f"{c.name} ({', '.join(lookups.role_name(r, language) for r in c.roles)})")
                      for c in found] for name, found in view.candidates.items()}
     fields = forms.build(schema, raw, errors, people=people)
+    basis = _basis(view) if view.is_decision and not closed else []
     return render_template(
         "tasks/task.html", task=view, fields=fields, summary=forms.summary(fields, errors),
         row_version=row_version, closed=closed, form_title=schema.get("title"),
@@ -167,7 +168,18 @@ def _page(view: TaskView, raw: MultiDict, row_version: int | None, errors: dict[
         reauth_fresh=recently_authenticated(REAUTH_MINUTES),
         follow_up=view.follow_up.isoformat() if view.follow_up else "",
         draft_saved=lookups.local_time(view.draft_saved_at) if view.draft_saved_at else "",
-        lane=lookups.role_name(view.role, language)), status
+        lane=lookups.role_name(view.role, language), basis=basis), status
+
+
+def _basis(view: TaskView) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """What a decision rests on: the case's completed steps with their data, as the signer may see them
+    (the medical part's records only if released), for review beside the form. A look at the case:
+    logged like the case page."""
+    database = extensions.db()
+    case = visibility.open_case(database, g.user.id, view.case_id, detail="beslutsunderlag")
+    parsed = database.specs.get(case.process_version_id)
+    return [(t.name, t.completed_by_name or "–", casepage.readable(parsed, t.bpmn_id, t.data))
+            for t in case.tasks if t.state == "completed" and t.data and not t.withheld]
 
 
 def _back() -> Any:
