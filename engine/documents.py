@@ -217,11 +217,21 @@ def decision_content(kind: str, data: dict[str, Any], *, signer_name: str, deleg
     return Document(title, ground, tuple(sections))
 
 
+DRAFT_MARK = "UTKAST – INTE SIGNERAT"
+DRAFT_NOTE = ("Detta är en förhandsgranskning. Beslutet är inte fattat förrän det har signerats i Elevflow, "
+              "och det signerade dokumentet är det som gäller.")
+
+
 def render_decision(kind: str, data: dict[str, Any], *, signer_name: str, delegation_ref: str | None,
-                    signed_at: datetime, unit_name: str, pupil_name: str, compress: bool = True) -> bytes:
-    """The decision as PDF bytes (same input, same bytes)."""
+                    signed_at: datetime, unit_name: str, pupil_name: str, compress: bool = True,
+                    draft: bool = False) -> bytes:
+    """The decision as PDF bytes (same input, same bytes). A `draft` says so in its title and first
+    section: what the signer reviews before signing."""
     document = decision_content(kind, data, signer_name=signer_name, delegation_ref=delegation_ref,
                                 signed_at=signed_at, unit_name=unit_name, pupil_name=pupil_name)
+    if draft:
+        document = Document(f"{DRAFT_MARK}: {document.title}", document.legal_ground,
+                            (Section(DRAFT_MARK, paragraphs=(DRAFT_NOTE,)), *document.sections))
     return render(document, created_at=signed_at, compress=compress)
 
 

@@ -16,10 +16,11 @@ from uuid import UUID
 
 from sqlalchemy import select
 
-from . import documents, visibility
+from . import assignment, documents, state, taskview, visibility
 from .dbapi import Sql, Tx
 from .errors import NotFoundError, PermissionDeniedError, WorkflowError
 from .models import AuditEvent, DecisionRecord
+from .sandbox import script_engine
 from .store import Database
 from .tasks import Completed, StepContext, complete_task
 
@@ -113,6 +114,41 @@ def sign_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
                               within=record)
     return SignedDecision(made["id"], made["decision"], made["sha"], made["delegation_id"], made["at"],
                           completed)
+
+
+TASK_OF_CASE = Sql("""SELECT c.id, c.state, c.serializer_version, c.process_version_id, t.bpmn_id, t.state,
+    t.pupil_id, t.unit_id FROM tasks t JOIN cases c ON c.id = t.case_id WHERE t.id = :id""")
+
+
+def preview_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *,
+                     by: int) -> tuple[str, bytes]:
+    """The decision document as signing it now with `data` would make it, marked as a draft; nothing is
+    stored or completed. Only for someone who may complete the task (PermissionDeniedError otherwise;
+    WorkflowError for a task that is no open decision). Returns (file name, PDF bytes)."""
+    rights = taskview.rights(db, by, task_id)
+    if not rights.may_complete:
+        raise PermissionDeniedError(f"user {by} may not work on task {task_id}")
+    now = datetime.now(timezone.utc)
+    with db.snapshot() as tx:
+        case_id, raw, version, version_id, bpmn_id, task_state, pupil_id, unit_id = tx.first(
+            TASK_OF_CASE, {"id": tx.uuid(UUID(str(task_id)))})
+        parsed = db.specs.get(version_id)
+        meta = parsed.user_tasks().get(bpmn_id)
+        if meta is None or not meta.decision or task_state != "ready":
+            raise WorkflowError(f"{rights.name!r} is no open decision", element_id=bpmn_id)
+        workflow = state.load(raw, version, parsed.spec, parsed.subprocess_specs, script_engine())
+        content = {**workflow.get_task_from_id(UUID(str(task_id))).data, **data}
+        follower = content.get("uppfoljning_ansvarig")
+        if isinstance(follower, int) and not isinstance(follower, bool):
+            content["uppfoljning_ansvarig_namn"] = tx.scalar(NAME, {"id": follower})
+        given, family = tx.first(PUPIL, {"id": pupil_id})
+        delegation = None if "rektor" in rights.held else \
+            assignment.active_delegation(tx, unit_id, by, meta.decision, now)
+        document = documents.render_decision(
+            meta.decision, content, signer_name=tx.scalar(NAME, {"id": by}),
+            delegation_ref=_delegation_ref(tx, delegation), signed_at=now,
+            unit_name=tx.scalar(UNIT, {"id": unit_id}), pupil_name=f"{given} {family}", draft=True)
+    return "utkast-" + _filename(meta.decision, case_id, now), document
 
 
 def _filename(decision: str, case_id: int, signed_at: datetime) -> str:

@@ -166,6 +166,7 @@ class Rights:
     """What one user may do with one task, from their roles at its unit (`held`)."""
 
     name: str
+    role: str | None  # the task's lane role
     state: str
     assignee_id: int | None
     held: frozenset[str]
@@ -181,7 +182,7 @@ def _rights(user_id: int, role: str | None, state: str, assignee_id: int | None,
     holder or the unit's rektor may give it back."""
     serves = bool(held & access.roles_serving(role)) if role else bool(held)
     ready = state == "ready"
-    return Rights(name, state, assignee_id, held, serves,
+    return Rights(name, role, state, assignee_id, held, serves,
                   may_complete=ready and (assignee_id == user_id if assignee_id is not None else serves),
                   may_claim=ready and assignee_id is None and serves,
                   may_release=ready and assignee_id is not None

@@ -16,10 +16,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine import Database, scheduler
 
 from . import configuration, errors, extensions, i18n, oidc, security, sessions
-from .blueprints import auth, cases, editor, inbox, notifications, pupils, routines, tasks
+from .blueprints import auth, cases, editor, inbox, notifications, pupils, quality, routines, tasks
 
 log = logging.getLogger(__name__)
-BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, cases.bp, pupils.bp, notifications.bp, routines.bp, editor.bp)
+BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, cases.bp, pupils.bp, notifications.bp, quality.bp, routines.bp,
+              editor.bp)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -55,6 +56,8 @@ def close_app(app: Flask) -> None:
 
 
 def _page_context() -> dict[str, Any]:
-    """What every page's header shows: the user and their unread notifications."""
+    """What every page's header shows: the user, their unread notifications, and whether they follow up
+    quality (the Kvalitet link)."""
     user = g.get("user")
-    return {"user": user, "unread_count": user.unread if user is not None else 0}
+    return {"user": user, "unread_count": user.unread if user is not None else 0,
+            "quality_nav": user is not None and user.follows_up}

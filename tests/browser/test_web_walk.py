@@ -90,3 +90,22 @@ def test_a_teacher_at_another_school_is_turned_away(page, site, db, people, chai
     page.goto(f"{site}/elever?q=Alva")
     assert page.get_by_text("Andersson").count() == 0
     screenshot(page, "web-annan-skola")
+
+
+def test_claiming_in_the_inbox_updates_the_list_in_place(page, site, db, people, chain):
+    """With script, "Ta" sends the form through htmx and swaps in the new list and its message: the page
+    itself stays (a value set on it survives)."""
+    from engine import start_case
+    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    log_in(page, site, "teacher")
+    page.evaluate("window.elevflowMarker = 'still here'")
+    page.get_by_role("button", name="Ta Anmäl till rektor").click()
+    page.get_by_role("status").filter(has_text="Du har tagit uppgiften").wait_for()
+    assert page.evaluate("window.elevflowMarker") == "still here"  # no page load: htmx swapped the list
+    assert page.get_by_role("button", name="Lämna tillbaka Anmäl till rektor").count() == 1
+    assert list_tasks(db, case_id=case.id, state="ready")[0].assignee_id == people.teacher
+    screenshot(page, "web-inkorg-tagen")
+    page.get_by_role("button", name="Lämna tillbaka Anmäl till rektor").click()
+    page.get_by_role("status").filter(has_text="Du har lämnat tillbaka").wait_for()
+    assert page.evaluate("window.elevflowMarker") == "still here"
+    assert list_tasks(db, case_id=case.id, state="ready")[0].assignee_id is None

@@ -3,6 +3,7 @@ change nothing, and the rule that a decision is only ever completed by signing i
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -116,3 +117,37 @@ def test_the_decision_page_shows_what_the_decision_rests_on_and_logs_the_look(ap
         details = s.scalars(select(AccessLogEntry.detail).where(AccessLogEntry.user_id == people.rektor,
                                                                 AccessLogEntry.action == "view_case")).all()
     assert details == ["beslutsunderlag"]
+
+
+def pdf_title(pdf: bytes) -> str:
+    """The document title a PDF's information dictionary holds (fpdf2 writes it as UTF-16 hex)."""
+    found = re.search(rb"/Title <feff([0-9a-f]+)>", pdf)
+    assert found, "the PDF has no title"
+    return bytes.fromhex(found.group(1).decode()).decode("utf-16-be")
+
+
+def test_the_decision_can_be_previewed_as_a_draft_before_signing_and_nothing_is_stored(app, db, decision):
+    client = signed_in(app, "rektor")
+    page = text(client.get(f"/uppgifter/{decision.id}"))
+    assert "Förhandsgranska beslutet (PDF)" in page
+    preview = sign(client, decision, _action="forhandsgranska")
+    assert preview.status_code == 200 and preview.mimetype == "application/pdf"
+    assert preview.headers["Content-Disposition"].startswith('inline; filename="utkast-beslut-')
+    assert pdf_title(preview.data) == "UTKAST – INTE SIGNERAT: Beslut om åtgärdsprogram"
+    assert get_task(db, decision.id).state == "ready" and records(db) == 0
+    teacher = signed_in(app, "teacher")  # not someone who may sign it: no preview either
+    refused = teacher.post(f"/uppgifter/{decision.id}", data={
+        "csrf_token": csrf(teacher, "/uppgifter"), "_action": "forhandsgranska", **ANSWER})
+    assert refused.status_code in (403, 404)
+
+
+def test_names_put_into_translated_text_are_escaped(app, db, people, decision):
+    from sqlalchemy import update
+
+    from engine.models import User
+    with db.write() as s:
+        s.execute(update(User).where(User.id == people.rektor).values(name="<script>alert(1)</script>"))
+    client = signed_in(app, "rektor")
+    assert sign(client, decision, _sign="1", _password=PASSWORD).status_code == 302
+    page = text(client.get(f"/arenden/{decision.case_id}"))
+    assert "signerat av &lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page

@@ -76,7 +76,10 @@ def release_medical(case_id: int, task_id: UUID) -> Any:
     try:
         if taskview.case_of_task(database, task_id) != case_id:
             abort(404)
-        if not taskview.rights(database, g.user.id, task_id).held & visibility.MEDICAL_ROLES:
+        rights = taskview.rights(database, g.user.id, task_id)
+        if rights.role not in visibility.MEDICAL_ROLES:
+            abort(404)  # nothing the medical part recorded: nothing to release
+        if not rights.held & visibility.MEDICAL_ROLES:
             abort(403)
         if not reason:
             flash(_("Skriv vad utlämnandet grundar sig på (samtycke eller lagrum)."), "error")

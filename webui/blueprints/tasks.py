@@ -6,12 +6,29 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from engine import assignment, drafts, signing, tasks, taskview, visibility
-from engine.errors import ConflictError, FormValidationError, NotFoundError, PermissionDeniedError
+from engine.errors import (
+    ConflictError,
+    FormValidationError,
+    NotFoundError,
+    PermissionDeniedError,
+    WorkflowError,
+)
 from engine.notify import local_date
 from engine.taskview import TaskView
 
@@ -61,6 +78,8 @@ def submit(task_id: UUID) -> Any:
     data = forms.parse(form.schema or EMPTY_FORM, raw)
     if action == "utkast":
         return _save_draft(task_id, data)
+    if action == "forhandsgranska" and form.decision:
+        return _preview(task_id, data)
     if form.decision:  # a decision is only ever completed by signing it
         return _sign(task_id, raw, data, seen)
     try:
@@ -79,6 +98,19 @@ def _save_draft(task_id: UUID, data: dict[str, Any]) -> Any:
     flash(_("Utkastet är sparat. Bara du ser det, och uppgiften är inte klar förrän du slutför den."),
           "success")
     return redirect(url_for("tasks.task", task_id=task_id))
+
+
+def _preview(task_id: UUID, data: dict[str, Any]) -> Any:
+    """The decision document as it would be signed with what the form holds now, marked as a draft (in a
+    new tab); nothing is stored."""
+    try:
+        filename, document = signing.preview_decision(extensions.db(), task_id, data, by=g.user.id)
+    except (ConflictError, WorkflowError):
+        return _taken()
+    response = Response(document, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _sign(task_id: UUID, raw: MultiDict, data: dict[str, Any], seen: int | None) -> Any:

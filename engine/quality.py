@@ -1,0 +1,528 @@
+"""Quality follow-up (domain brief §3 and §5): the step log as figures per school unit, routine and term.
+
+Everything is read from task rows (every human step a case took, with when it opened, was due and was
+done) and from the deployed routines (which decision each decision task records). Nothing here reads a
+case's workflow state or a pupil's name: the figures are aggregates.
+
+Who sees what (domain brief §4, docs/quality.md):
+
+- the follow-up is for those who answer for it: a unit's **rektor**, its **student health team** (the
+  årshjul's "Analysera befintliga data" is theirs: aggregated data, no single pupils) and the
+  **huvudman**, each for the units where they hold that role; nobody else gets any figure;
+- a figure counts cases; when the viewer may not see every case behind it (a rektor or EHT role at every
+  unit it covers gives that right; the huvudman's role does not), a count of 1–4 is shown as "färre än 5"
+  and a time or share that rests on fewer than 5 is not shown. Where parts add up to a total shown beside
+  them and exactly one part is hidden, the smallest other part is hidden too, so it cannot be worked out.
+
+A moment belongs to the term (engine/terms.py) it falls in; a step counts in the term it was completed,
+a lead time in the term its later step was completed. Times are in days.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable
+from weakref import WeakKeyDictionary
+
+import orjson
+from sqlalchemy import and_, case, func, literal, or_, select, tuple_, union_all
+from sqlalchemy.sql.elements import ColumnElement
+
+from .access import EHT_ROLES
+from .errors import PermissionDeniedError
+from .models import ProcessVersion, RoleAssignment, SchoolUnit, TaskRow, User
+from .quality_measures import (
+    ANSWERS,
+    BREAKDOWN_PARTS,
+    COUNT_KEYS,
+    COUNT_ROUTINE,
+    DECISION_COUNTS,
+    LEAD_TIMES,
+    OUTCOMES,
+    SPECIAL_FORMS,
+    STEP_COUNTS,
+    UNIT_KEYS,
+)
+from .store import Database
+from .terms import Term, window
+
+SMALL = 5  # counts under this are hidden from those without access to the cases behind them
+EXACT_ROLES = frozenset({"rektor"}) | EHT_ROLES  # see every case of the unit (visibility rule 1)
+FOLLOW_UP_ROLES = EXACT_ROLES | {"huvudman"}
+DAY = 86400.0
+WORK_MEM = "64MB"  # for the report's grouping queries on PostgreSQL (SET LOCAL: its transaction only)
+
+
+# --- who may see which figures --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Scope:
+    """The units a user may follow up (id -> name), and those whose every case they may see."""
+
+    units: dict[int, str]
+    exact: frozenset[int]
+
+    def __bool__(self) -> bool:
+        return bool(self.units)
+
+
+def scope_for(db: Database, user_id: int) -> Scope:
+    """The user's follow-up scope: units where they are active and hold rektor, an EHT role or huvudman."""
+    with db.read() as session:
+        rows = session.execute(
+            select(RoleAssignment.unit_id, RoleAssignment.role, SchoolUnit.name)
+            .join(User, User.id == RoleAssignment.user_id)
+            .join(SchoolUnit, SchoolUnit.id == RoleAssignment.unit_id)
+            .where(RoleAssignment.user_id == user_id, User.active.is_(True),
+                   RoleAssignment.role.in_(sorted(FOLLOW_UP_ROLES)))).all()
+    units = dict(sorted(((u, n) for u, _, n in rows), key=lambda x: (x[1], x[0])))
+    return Scope(units, frozenset(u for u, r, _ in rows if r in EXACT_ROLES))
+
+
+# --- the figures ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cell:
+    """One figure: `value` is None when there is nothing to show or it is hidden (`suppressed`)."""
+
+    value: float | None
+    n: int = 0  # how many cases or steps it rests on (0 when hidden)
+    suppressed: bool = False
+
+
+@dataclass(frozen=True)
+class Series:
+    key: str
+    routine: str
+    by_term: dict[str, Cell]  # term key -> count
+
+
+@dataclass(frozen=True)
+class LeadTime:
+    key: str
+    routine: str
+    median: Cell  # days
+    p90: Cell
+    n: Cell  # how many cases
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a routine: completed in the term, on time, open and overdue now, time spent."""
+
+    routine: str
+    bpmn_id: str
+    name: str
+    passed: Cell
+    on_time: Cell  # share of the completed steps that had a due time and met it (0..1)
+    open_now: Cell
+    overdue_now: Cell
+    median: Cell  # days from opened to completed
+    p90: Cell
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    key: str
+    routine: str
+    parts: dict[str, Cell]
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    unit_id: int
+    name: str
+    counts: dict[str, Cell]  # UNIT_KEYS, and "forsenade" (overdue now) when one routine is chosen
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What to compute: the term, the units (a subset of the viewer's scope), optionally one routine,
+    how many terms the trend shows, and the moment "now" is (the figures as they stood then)."""
+
+    term: Term
+    units: tuple[int, ...]
+    routine: str | None = None
+    trend: int = 6
+    as_of: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    selection: Selection
+    terms: list[Term]
+    exact: bool  # the viewer may see every case behind the totals: nothing is hidden
+    counts: list[Series]
+    lead_times: list[LeadTime]
+    steps: list[Step]
+    breakdowns: list[Breakdown]
+    units: list[UnitRow]
+
+
+def _count(value: int, exact: bool) -> Cell:
+    if not exact and 0 < value < SMALL:
+        return Cell(None, 0, True)
+    return Cell(value, value)
+
+
+def _measure(value: float | None, n: int, exact: bool) -> Cell:
+    if value is None or n == 0:
+        return Cell(None, 0)
+    if not exact and n < SMALL:
+        return Cell(None, 0, True)
+    return Cell(value, n)
+
+
+def protect(parts: dict[Any, Cell]) -> dict[Any, Cell]:
+    """Secondary suppression: parts of a total shown elsewhere; if exactly one is hidden, hide the
+    smallest other non-zero part too, so the hidden one cannot be worked out by subtraction."""
+    hidden = [k for k, c in parts.items() if c.suppressed]
+    if len(hidden) != 1:
+        return parts
+    shown = [(c.value, str(k), k) for k, c in parts.items() if not c.suppressed and c.value]
+    if not shown:
+        return parts
+    smallest = min(shown)[2]
+    return {k: (Cell(None, 0, True) if k == smallest else c) for k, c in parts.items()}
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-quantile with linear interpolation between closest ranks (as PostgreSQL percentile_cont)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _seconds(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
+    if dialect == "postgresql":
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * DAY
+
+
+def _term_of(column: Any, terms: list[Term]) -> ColumnElement[Any]:
+    return case(*[(and_(column >= t.start, column < t.end), literal(t.key)) for t in terms], else_=None)
+
+
+_DECISIONS: WeakKeyDictionary[Database, tuple[tuple[int, int], dict[tuple[str, str], str]]] = \
+    WeakKeyDictionary()
+
+
+def decision_steps(db: Database) -> dict[tuple[str, str], str]:
+    """(routine, step) -> the kind of decision it records, from every deployed version's diagrams. Worked
+    out again only when a version was deployed since (versions never change)."""
+    with db.read() as session:
+        versions = session.execute(select(ProcessVersion.id, ProcessVersion.key)).all()
+    signature = (len(versions), max((v for v, _ in versions), default=0))
+    cached = _DECISIONS.get(db)
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    found: dict[tuple[str, str], str] = {}
+    for version_id, key in versions:
+        parsed = db.specs.get(version_id)
+        for spec in [parsed.spec, *parsed.subprocess_specs.values()]:
+            for task_spec in spec.task_specs.values():
+                if getattr(task_spec, "bpmn_id", None) and getattr(task_spec, "manual", False):
+                    kind = parsed.meta(task_spec).decision
+                    if kind:
+                        found[(key, task_spec.bpmn_id)] = kind
+    _DECISIONS[db] = (signature, found)
+    return found
+
+
+def dashboard(db: Database, scope: Scope, selection: Selection) -> Dashboard:
+    """Every figure of the follow-up for the selection, hidden as the viewer's scope demands.
+
+    A viewer may narrow the units to some of their scope only where they see every case: otherwise the
+    difference between the whole and the part would give hidden counts away (PermissionDeniedError).
+    The per-unit table of the whole scope is where such a viewer sees the units one by one."""
+    units = tuple(u for u in selection.units if u in scope.units)
+    if set(units) != set(scope.units) and not all(u in scope.exact for u in units):
+        raise PermissionDeniedError("figures for some of your units only are shown where you may see every "
+                                    "case behind them; choose all your units")
+    exact = all(u in scope.exact for u in units)
+    terms = window(selection.term, selection.trend)
+    decisions = decision_steps(db)
+    counted_steps = sorted({s for _, steps in STEP_COUNTS.values() for s in steps}
+                           | {step for (_, step), kind in decisions.items()
+                              if any(kind in kinds for _, kinds in DECISION_COUNTS.values())})
+    with db.read() as session:
+        conn = session.connection()
+        if db.dialect == "postgresql":  # group in memory, not in sorted files on disk; this transaction only
+            conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        counted, answers = _completed(conn, units, terms, selection, counted_steps)
+        leads = _lead_times(conn, db.dialect, units, selection, decisions)
+        step_rows, spent = _steps(conn, db.dialect, units, selection)
+    routine = selection.routine
+
+    def wanted(r: str) -> bool:
+        return routine is None or r == routine
+
+    per_unit: dict[tuple[int, str, str], int] = defaultdict(int)  # (unit, term, figure) -> count
+    for (unit, term, process_key, bpmn_id), n in counted.items():
+        for key, (r, steps) in STEP_COUNTS.items():
+            if process_key == r and bpmn_id in steps:
+                per_unit[(unit, term, key)] += n
+        kind = decisions.get((process_key, bpmn_id))
+        for key, (r, kinds) in DECISION_COUNTS.items():
+            if process_key == r and kind in kinds:
+                per_unit[(unit, term, key)] += n
+        if process_key == "sarskilt_stod" and kind in SPECIAL_FORMS:
+            per_unit[(unit, term, "form:" + kind)] += n
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for (_, term, key), n in per_unit.items():
+        totals[(term, key)] += n
+    counts = [Series(k, COUNT_ROUTINE[k], {t.key: _count(totals[(t.key, k)], exact) for t in terms})
+              for k in COUNT_KEYS if wanted(COUNT_ROUTINE[k])]
+
+    breakdowns = []
+    for key, parts in BREAKDOWN_PARTS.items():
+        r = "sarskilt_stod" if key in ("sarskild_form", "overklagande_utfall") else (
+            "franvaro" if key.startswith("franvaro") else "krankande_behandling")
+        if not wanted(r):
+            continue
+        if key == "sarskild_form":
+            values = {p: totals[(selection.term.key, "form:" + p)] for p in parts}
+        else:
+            values = {p: answers.get((key, p), 0) for p in parts}
+        breakdowns.append(Breakdown(key, r, protect({p: _count(v, exact) for p, v in values.items()})))
+
+    lead_times = [LeadTime(k, LEAD_TIMES[k][0], _measure(m, n, exact), _measure(p, n, exact),
+                           _measure(n, n, exact))
+                  for k, (m, p, n) in leads.items() if wanted(LEAD_TIMES[k][0])]
+
+    steps = []
+    for (process_key, bpmn_id), row in sorted(step_rows.items()):
+        name = row["name"]
+        med, p90 = spent.get((process_key, bpmn_id), (None, None))
+        steps.append(Step(process_key, bpmn_id, name, _count(row["passed"], exact),
+                          _measure(row["on_time"] / row["due"] if row["due"] else None, row["due"], exact),
+                          _count(row["open"], exact), _count(row["overdue"], exact),
+                          _measure(med, row["passed"], exact), _measure(p90, row["passed"], exact)))
+
+    unit_keys = tuple(k for k in UNIT_KEYS if wanted(COUNT_ROUTINE[k]))
+    unit_rows = _unit_rows(scope, units, per_unit, step_rows, selection.term.key, unit_keys,
+                           overdue=routine is not None)
+    return Dashboard(selection, terms, exact, counts, lead_times, steps, breakdowns, unit_rows)
+
+
+def _unit_rows(scope: Scope, units: tuple[int, ...], per_unit: dict[tuple[int, str, str], int],
+               step_rows: dict[tuple[str, str], dict[str, Any]], term: str,
+               keys: tuple[str, ...], *, overdue: bool) -> list[UnitRow]:
+    """The units one by one. Steps overdue now only for one routine: a column over all routines beside
+    one per routine would give small differences away."""
+    late: dict[int, int] = defaultdict(int)
+    for row in step_rows.values():
+        for unit, n in row["overdue_by_unit"].items():
+            late[unit] += n
+    cells = {u: {k: _count(per_unit.get((u, term, k), 0), u in scope.exact) for k in keys} for u in units}
+    if overdue:
+        keys = (*keys, "forsenade")
+        for u in units:
+            cells[u]["forsenade"] = _count(late[u], u in scope.exact)
+    for key in keys:  # each column adds up to the total shown elsewhere on the page
+        column = protect({u: cells[u][key] for u in units})
+        for u in units:
+            cells[u][key] = column[u]
+    return [UnitRow(u, scope.units[u], cells[u]) for u in units]
+
+
+# --- the queries ----------------------------------------------------------------------------------------
+
+def _done_in(start: datetime, end: datetime, as_of: datetime) -> ColumnElement[bool]:
+    return and_(TaskRow.state == "completed", TaskRow.completed_at >= start, TaskRow.completed_at < end,
+                TaskRow.completed_at <= as_of)
+
+
+def _completed(conn: Any, units: tuple[int, ...], terms: list[Term], selection: Selection,
+               steps: list[str]) -> tuple[dict[tuple[int, str, str, str], int], dict[tuple[str, str], int]]:
+    """The completed steps of those counted, per unit, term, routine and step over the trend's terms (one
+    grouped scan); and the answers given in the selected term's completed steps, per breakdown and value
+    (grouped in the database; a list answer is split here)."""
+    term, as_of = selection.term, selection.as_of
+    where = [TaskRow.unit_id.in_(units)]
+    if selection.routine:
+        where.append(TaskRow.process_key == selection.routine)
+    label = _term_of(TaskRow.completed_at, terms).label("term")
+    rows = conn.execute(
+        select(TaskRow.unit_id, label, TaskRow.process_key, TaskRow.bpmn_id, func.count())
+        .where(*where, TaskRow.bpmn_id.in_(steps), _done_in(terms[0].start, terms[-1].end, as_of))
+        .group_by(TaskRow.unit_id, label, TaskRow.process_key, TaskRow.bpmn_id)).all()
+    counted = {(u, t, p, b): n for u, t, p, b, n in rows if t is not None}
+
+    answered = sorted({step for step, _ in ANSWERS})
+    value = case(*[(TaskRow.bpmn_id == step, TaskRow.data[key].as_string())
+                   for (step, key) in ANSWERS if key != "kb_form"], else_=None).label("value")
+    forms = case((TaskRow.bpmn_id == "Task_kb_anmalan_rektor", TaskRow.data["kb_form"].as_string()),
+                 else_=None).label("forms")
+    rows = conn.execute(
+        select(TaskRow.bpmn_id, value, forms, func.count())
+        .where(*where, TaskRow.bpmn_id.in_(answered), _done_in(term.start, term.end, as_of))
+        .group_by(TaskRow.bpmn_id, value, forms)).all()
+    found: dict[tuple[str, str], int] = defaultdict(int)
+    keys = {step: [(key, b) for (s, key), b in ANSWERS.items() if s == step] for step in answered}
+    for bpmn_id, answer, listed, n in rows:
+        for key, breakdown in keys[bpmn_id]:
+            if key == "kb_form":
+                for item in orjson.loads(listed) if listed else []:
+                    found[(breakdown, str(item))] += n
+            elif answer is not None:
+                text = {"1": "true", "0": "false"}.get(str(answer), str(answer))  # SQLite says 1 for true
+                found[(breakdown, OUTCOMES.get((key, text), text))] += n
+    return counted, found
+
+
+def _point(point: str, decisions: dict[tuple[str, str], str], routine: str) -> list[str]:
+    if point.startswith("decision:"):
+        kinds = set(point[len("decision:"):].split(","))
+        return sorted(b for (r, b), kind in decisions.items() if r == routine and kind in kinds) or ["-"]
+    return [point]
+
+
+def _lead_times(conn: Any, dialect: str, units: tuple[int, ...], selection: Selection,
+                decisions: dict[tuple[str, str], str]) -> dict[str, tuple[float | None, float | None, int]]:
+    """Median and 90th percentile, in days, of each lead time ending in the term: per case (of those
+    with an end point completed in the term) the first completion of each point, then the spread over
+    the cases (PostgreSQL: percentile_cont in the database; SQLite, which has none, gets the per-case
+    times and interpolates the same way here). One query for every routine."""
+    term, as_of = selection.term, selection.as_of
+    wanted = {k: v for k, v in LEAD_TIMES.items() if selection.routine in (None, v[0])}
+    if not wanted:
+        return {}
+    routines = sorted({r for r, _, _ in wanted.values()})
+    points = sorted({(r, p) for r, a, b in wanted.values() for p in (a, b)})
+    steps = {point: _point(point[1], decisions, point[0]) for point in points}
+    columns = [func.min(case((and_(TaskRow.process_key == r, TaskRow.bpmn_id.in_(steps[(r, p)])),
+                              TaskRow.completed_at), else_=None)).label(f"p{i}")
+               for i, (r, p) in enumerate(points)]
+    ends = sorted({s for r, _, b in wanted.values() for s in steps[(r, b)]})
+    ending = select(TaskRow.case_id).where(
+        TaskRow.process_key.in_(routines), TaskRow.unit_id.in_(units), TaskRow.bpmn_id.in_(ends),
+        _done_in(term.start, term.end, as_of))
+    per_case = (select(TaskRow.case_id, *columns)
+                .where(TaskRow.process_key.in_(routines),
+                       TaskRow.bpmn_id.in_(sorted({s for found in steps.values() for s in found})),
+                       TaskRow.state == "completed", TaskRow.completed_at <= as_of,
+                       TaskRow.case_id.in_(ending))
+                .group_by(TaskRow.case_id).cte("per_case"))
+    spans = []
+    for key, (routine, start, end) in wanted.items():
+        a = per_case.c[f"p{points.index((routine, start))}"]
+        b = per_case.c[f"p{points.index((routine, end))}"]
+        seconds = _seconds(dialect, a, b)
+        where = and_(a.is_not(None), b >= term.start, b < term.end, b >= a)
+        if dialect == "postgresql":
+            spans.append(select(literal(key).label("key"), func.count().label("n"),
+                                func.percentile_cont(0.5).within_group(seconds).label("median"),
+                                func.percentile_cont(0.9).within_group(seconds).label("p90")).where(where))
+        else:
+            spans.append(select(literal(key).label("key"), seconds.label("s")).where(where))
+    rows = conn.execute(union_all(*spans)).all()
+    if dialect == "postgresql":
+        return {key: (_days(median), _days(p90), n) for key, n, median, p90 in rows}
+    spread: dict[str, list[float]] = defaultdict(list)
+    for key, s in rows:
+        spread[key].append(float(s))
+    return {key: (_days(percentile(spread[key], 0.5)), _days(percentile(spread[key], 0.9)), len(spread[key]))
+            for key in wanted}
+
+
+def _days(seconds: Any) -> float | None:
+    return None if seconds is None else round(float(seconds) / DAY, 2)
+
+
+def _steps(conn: Any, dialect: str, units: tuple[int, ...], selection: Selection) -> tuple[
+        dict[tuple[str, str], dict[str, Any]], dict[tuple[str, str], tuple[float | None, float | None]]]:
+    """Per step: completed in the term, how many of those had a due time and met it, open and overdue
+    at `as_of` (per unit too); and the median and 90th percentile of the time from opened to completed."""
+    term, as_of = selection.term, selection.as_of
+    done = _done_in(term.start, term.end, as_of)
+    open_then = and_(TaskRow.created_at <= as_of,
+                     or_(TaskRow.completed_at.is_(None), TaskRow.completed_at > as_of))
+
+    def total(condition: ColumnElement[bool]) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    where = [TaskRow.unit_id.in_(units)]
+    if selection.routine:
+        where.append(TaskRow.process_key == selection.routine)
+    seconds = _seconds(dialect, TaskRow.created_at, TaskRow.completed_at)
+    counts = [func.max(TaskRow.name), total(done), total(and_(done, TaskRow.due_at.is_not(None))),
+              total(and_(done, TaskRow.completed_at <= TaskRow.due_at)), total(open_then),
+              total(and_(open_then, TaskRow.due_at < as_of))]
+    keys = (TaskRow.unit_id, TaskRow.process_key, TaskRow.bpmn_id)
+    steps: dict[tuple[str, str], dict[str, Any]] = {}
+    spent: dict[tuple[str, str], tuple[float | None, float | None]] = {}
+    if dialect == "postgresql":
+        # One scan: the counts per unit and step, and (ordered-set aggregates skip the NULLs of steps not
+        # done in the term) the spread per step over all units.
+        only_done = case((done, seconds), else_=None)
+        rows = conn.execute(
+            select(*keys, *counts, func.percentile_cont(0.5).within_group(only_done),
+                   func.percentile_cont(0.9).within_group(only_done), func.grouping(TaskRow.unit_id))
+            .where(*where, or_(done, open_then))
+            .group_by(func.grouping_sets(tuple_(*keys), tuple_(*keys[1:])))).all()
+        by_unit = [r[:9] for r in rows if r[11] == 0]
+        spent = {(r[1], r[2]): (_days(r[9]), _days(r[10])) for r in rows if r[11] == 1}
+    else:
+        by_unit = conn.execute(select(*keys, *counts).where(*where, or_(done, open_then))
+                               .group_by(*keys)).all()
+        spread: dict[tuple[str, str], list[float]] = defaultdict(list)
+        for process_key, bpmn_id, s in conn.execute(
+                select(TaskRow.process_key, TaskRow.bpmn_id, seconds).where(*where, done)):
+            spread[(process_key, bpmn_id)].append(float(s))
+        spent = {k: (_days(percentile(v, 0.5)), _days(percentile(v, 0.9))) for k, v in spread.items()}
+    for unit, process_key, bpmn_id, name, passed, due, on_time, open_now, overdue in by_unit:
+        row = steps.setdefault((process_key, bpmn_id), {"name": name, "passed": 0, "due": 0, "on_time": 0,
+                                                        "open": 0, "overdue": 0, "overdue_by_unit": {}})
+        row["passed"] += int(passed)
+        row["due"] += int(due)
+        row["on_time"] += int(on_time)
+        row["open"] += int(open_now)
+        row["overdue"] += int(overdue)
+        row["overdue_by_unit"][unit] = int(overdue)
+    return steps, spent
+
+
+# --- the routine's diagram ------------------------------------------------------------------------------
+
+def routine_diagram(db: Database, routine: str) -> str | None:
+    """The BPMN XML of the newest deployed version of a routine (the file holding its process)."""
+    with db.read() as session:
+        files = session.scalar(select(ProcessVersion.files).where(ProcessVersion.key == routine)
+                               .order_by(ProcessVersion.version.desc()).limit(1))
+    if not files:
+        return None
+    marker = f'id="{routine}"'
+    for name in sorted(files):
+        if marker in files[name] and "process" in files[name]:
+            return str(files[name])
+    return str(files[sorted(files)[0]])
+
+
+def routines(db: Database) -> dict[str, str]:
+    """Deployed routines: key -> the newest version's name."""
+    with db.read() as session:
+        rows = session.execute(select(ProcessVersion.key, ProcessVersion.name, ProcessVersion.version)
+                               .order_by(ProcessVersion.key, ProcessVersion.version)).all()
+    return {key: name for key, name, _ in rows}
+
+
+def check_ins(db: Database, units: Iterable[int]) -> list[tuple[str, int, int, str, str, datetime | None]]:
+    """The årshjul check-ins of these units: (task id, case id, unit id, unit name, state, completed at),
+    newest first — each is the moment a follow-up report is drawn up for."""
+    with db.read() as session:
+        rows = session.execute(
+            select(TaskRow.id, TaskRow.case_id, TaskRow.unit_id, SchoolUnit.name, TaskRow.state,
+                   TaskRow.completed_at)
+            .join(SchoolUnit, SchoolUnit.id == TaskRow.unit_id)
+            .where(TaskRow.process_key == "arshjul", TaskRow.bpmn_id == "Task_ar_avstamning",
+                   TaskRow.unit_id.in_(list(units)), TaskRow.state.in_(("ready", "completed")))
+            .order_by(TaskRow.created_at.desc())).all()
+    return [(str(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+

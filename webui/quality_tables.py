@@ -1,0 +1,220 @@
+"""The quality follow-up's figures as labelled tables, in the user's language: one shape for the page,
+the CSV and XLSX exports and the PDF report (engine/quality.py computes the figures).
+
+A hidden figure (a small count, or a time or share resting on fewer than five cases) prints as
+"färre än 5" / "–" and is never a number in any export.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import format_decimal, format_percent
+from flask_babel import gettext as _
+
+from engine import documents
+from engine.quality import Cell, Dashboard
+from engine.quality_measures import BREAKDOWN_PARTS
+
+
+def measures() -> dict[str, str]:
+    return {
+        "anmalningar": _("Anmälningar till rektor"),
+        "utredningar": _("Inledda utredningar"),
+        "atgardsprogram": _("Beslut om åtgärdsprogram"),
+        "sarskild_form": _("varav särskild form (3 kap. 11–12 §§)"),
+        "ej_atgardsprogram": _("Beslut att inte utarbeta åtgärdsprogram"),
+        "avslut_atgardsprogram": _("Beslut att avsluta åtgärdsprogram"),
+        "overklaganden": _("Överklaganden"),
+        "kb_anmalningar": _("Anmälningar om kränkande behandling"),
+        "kb_avslutade": _("Avslutade ärenden om kränkande behandling"),
+        "franvaroutredningar": _("Inledda frånvaroutredningar"),
+        "franvaro_avslutade": _("Avslutade frånvaroärenden"),
+        "forsenade": _("Försenade steg nu"),
+    }
+
+
+def lead_times() -> dict[str, str]:
+    return {
+        "anmalan_till_utredning": _("Anmälan → utredning inledd"),
+        "utredning_till_beslut": _("Utredning inledd → beslut"),
+        "anmalan_till_beslut": _("Anmälan → beslut"),
+        "beslut_till_uppfoljning": _("Beslut om åtgärdsprogram → första uppföljning"),
+        "kb_till_huvudman": _("Kränkning anmäld → anmäld till huvudmannen"),
+        "kb_till_avslut": _("Kränkning anmäld → ärendet avslutat"),
+        "franvaro_till_utredning": _("Frånvarosignal → utredning inledd"),
+        "franvaro_till_avslut": _("Frånvaroutredning inledd → avslutad"),
+    }
+
+
+def breakdowns() -> dict[str, str]:
+    return {
+        "sarskild_form": _("Särskilda former av stöd, som bara rektor beslutar om"),
+        "overklagande_utfall": _("Överklaganden: utfall"),
+        "kb_bedomning": _("Kränkande behandling: bedömning"),
+        "kb_inblandade": _("Kränkande behandling: vem som utpekas"),
+        "kb_form": _("Kränkande behandling: form"),
+        "franvaro_sarskilt_stod": _("Frånvaroutredningar: behov av särskilt stöd utreds"),
+    }
+
+
+def parts() -> dict[str, str]:
+    return {
+        "sarskild_undervisningsgrupp": _("Särskild undervisningsgrupp (3 kap. 11 §)"),
+        "enskild_undervisning": _("Enskild undervisning (3 kap. 11 §)"),
+        "distansundervisning": _("Distansundervisning (3 kap. 11 a §)"),
+        "anpassad_studiegang": _("Anpassad studiegång (3 kap. 12 §)"),
+        "avvisat_for_sent": _("Avvisat av skolan: för sent"),
+        "andrat_vid_omprovning": _("Ändrat vid omprövningen"),
+        "avslag": _("Avslaget av nämnden"),
+        "andrat": _("Ändrat av nämnden"),
+        "aterforvisat": _("Återförvisat av nämnden"),
+        "avvisat": _("Avvisat av nämnden"),
+        "krankande_behandling": _("Kränkande behandling"),
+        "trakasserier": _("Trakasserier"),
+        "sexuella_trakasserier": _("Sexuella trakasserier"),
+        "ej_konstaterat": _("Inte konstaterat"),
+        "elev_elev": _("Elev mot elev"),
+        "personal_elev": _("Personal mot elev"),
+        "okand": _("Okänt"),
+        "fysisk": _("Fysisk"),
+        "verbal": _("Verbal"),
+        "psykosocial": _("Psykosocial"),
+        "digital": _("Digital"),
+        "true": _("Ja"),
+        "false": _("Nej"),
+    }
+
+
+@dataclass(frozen=True)
+class Table:
+    """A titled table: a header, then rows whose first value is a label and the rest Cells; `kinds`
+    says how each Cell column reads ("count", "days" or "share")."""
+
+    key: str
+    title: str
+    header: list[str]
+    rows: list[list[Any]]
+    kinds: list[str]
+
+
+def hidden_text() -> str:
+    return _("färre än 5")
+
+
+def show(cell: Cell, kind: str = "count") -> str:
+    """A figure as the page and the PDF print it."""
+    if cell.suppressed:
+        return hidden_text() if kind == "count" else _("för få ärenden")
+    if cell.value is None:
+        return "–"
+    if kind == "share":
+        return format_percent(cell.value, "#,##0 %")
+    if kind == "days":
+        return format_decimal(cell.value, "#,##0.#")
+    return format_decimal(cell.value, "#,##0")
+
+
+def raw(cell: Cell) -> Any:
+    """A figure as the exports hold it: a number, empty, or the words for a hidden one."""
+    if cell.suppressed:
+        return hidden_text()
+    return cell.value
+
+
+def tables(dash: Dashboard, routine_names: dict[str, str]) -> list[Table]:
+    """Every table of the follow-up, in the order the page shows them."""
+    terms = [t.label for t in dash.terms]
+    labels, leads, heads, names = measures(), lead_times(), breakdowns(), parts()
+    found = [Table("per_termin", _("Antal per termin"), [_("Vad"), *terms],
+                   [[str(labels[s.key]), *[s.by_term[t.key] for t in dash.terms]] for s in dash.counts],
+                   ["count"] * len(terms))]
+    if dash.lead_times:
+        found.append(Table("ledtider", _("Ledtider i dagar, %(term)s", term=dash.selection.term.label),
+                           [_("Mellan"), _("Median"), _("90:e percentilen"), _("Antal ärenden")],
+                           [[str(leads[t.key]), t.median, t.p90, t.n] for t in dash.lead_times],
+                           ["days", "days", "count"]))
+    for b in dash.breakdowns:
+        found.append(Table(b.key, f"{heads[b.key]}, {dash.selection.term.label}", [_("Vad"), _("Antal")],
+                           [[str(names[p]), b.parts[p]] for p in BREAKDOWN_PARTS[b.key]], ["count"]))
+    if dash.steps:
+        found.append(Table(
+            "steg", _("Steg i rutinerna, %(term)s", term=dash.selection.term.label),
+            [_("Rutin"), _("Steg"), _("Klara"), _("I tid"), _("Median, dagar"), _("90:e percentilen, dagar"),
+             _("Pågår nu"), _("Försenade nu")],
+            [[routine_names.get(s.routine, s.routine), s.name, s.passed, s.on_time, s.median, s.p90,
+              s.open_now, s.overdue_now] for s in dash.steps],
+            ["count", "share", "days", "days", "count", "count"]))
+    if len(dash.units) > 1:
+        keys = list(dash.units[0].counts)
+        found.append(Table("per_enhet", _("Per skolenhet, %(term)s", term=dash.selection.term.label),
+                           [_("Skolenhet"), *[str(labels[k]) for k in keys]],
+                           [[u.name, *[u.counts[k] for k in keys]] for u in dash.units],
+                           ["count"] * len(keys)))
+    return found
+
+
+def label_columns(table: Table) -> int:
+    """How many leading columns are labels (the steps table has two: routine and step)."""
+    return len(table.header) - len(table.kinds)
+
+
+def to_csv(found: list[Table]) -> bytes:
+    """One CSV file, the tables one after another, each headed by its title (UTF-8 with a byte order
+    mark, so spreadsheet programs read å, ä and ö)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for i, table in enumerate(found):
+        if i:
+            writer.writerow([])
+        writer.writerow([table.title])
+        writer.writerow(table.header)
+        for row in table.rows:
+            n = label_columns(table)
+            writer.writerow([*row[:n], *["" if raw(c) is None else raw(c) for c in row[n:]]])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(found: list[Table]) -> bytes:
+    """One workbook, a sheet per table (openpyxl)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    book.remove(book.active)
+    for table in found:
+        sheet = book.create_sheet(_sheet_name(table.title, book.sheetnames))
+        sheet.append([table.title])
+        sheet["A1"].font = Font(bold=True)
+        sheet.append(table.header)
+        for cell in sheet[2]:
+            cell.font = Font(bold=True)
+        n = label_columns(table)
+        for row in table.rows:
+            sheet.append([*row[:n], *[raw(c) for c in row[n:]]])
+        sheet.column_dimensions["A"].width = 48
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _sheet_name(title: str, taken: list[str]) -> str:
+    name = "".join(c for c in title if c not in "[]:*?/\\")[:28].strip() or "Blad"
+    candidate, i = name, 2
+    while candidate in taken:
+        candidate, i = f"{name[:26]} {i}", i + 1
+    return candidate
+
+
+def to_pdf(found: list[Table], *, title: str, subtitle: str, note: str, created_at: datetime) -> bytes:
+    """The report as PDF, laid out by the decision documents' renderer (DejaVu Sans, A4)."""
+    sections = [documents.Section(_("Om siffrorna"), paragraphs=(note,))]
+    for table in found:
+        n = label_columns(table)
+        rows = tuple((*map(str, row[:n]), *[show(c, k) for c, k in zip(row[n:], table.kinds, strict=True)])
+                     for row in table.rows)
+        sections.append(documents.Section(table.title, table=(tuple(table.header), *rows)))
+    return documents.render(documents.Document(title, subtitle, tuple(sections)), created_at=created_at)
