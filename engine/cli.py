@@ -12,6 +12,7 @@ from . import audit, cases, definitions, demo, org, scheduler, schema, settings,
 from .cli_context import Context, deploy_folder, deploy_shipped, pass_ctx
 from .cli_demo import demo_command, users_group
 from .cli_import import import_group
+from .cli_routines import check_command, export_command, message_command, migrate_command
 from .errors import ElevflowError, FormValidationError
 
 
@@ -270,6 +271,10 @@ def _json(text: str) -> dict[str, Any]:
 main.add_command(import_group)
 main.add_command(demo_command)
 main.add_command(users_group)
+main.add_command(check_command)
+main.add_command(export_command)
+main.add_command(migrate_command)
+main.add_command(message_command)
 
 
 def run() -> None:

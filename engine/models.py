@@ -206,6 +206,28 @@ class ProcessVersion(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+class RoutineDraft(Base):
+    """A routine being edited by process owners: every file of a version, changed but not yet published.
+
+    `files` holds the BPMN of the routine (`main_file`) and the shared processes it calls; `forms` its
+    JSON Schemas. Publishing deploys it as a new version and deletes the draft. `row_version` is the
+    optimistic lock: a save only lands on the draft its editor loaded.
+    """
+
+    __tablename__ = "routine_drafts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)  # the process id it edits
+    base_version_id: Mapped[int | None] = mapped_column(ForeignKey("process_versions.id"))
+    main_file: Mapped[str] = mapped_column(String(200))
+    files: Mapped[dict[str, Any]] = mapped_column(JSON)  # file name -> BPMN XML text
+    forms: Mapped[dict[str, Any]] = mapped_column(JSON)  # form file name -> JSON Schema
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    updated_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime]
+    row_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
 # --- cases, tasks, timers ------------------------------------------------------------------------------
 
 class Case(Base):

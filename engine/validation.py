@@ -2,6 +2,7 @@
 
 1. Every file is well-formed XML with no DOCTYPE or entity, and valid against the BPMN 2.0 and Spiff XSDs.
 2. SpiffWorkflow's parser builds a spec for every executable process and every process it calls.
+   Constructs Elevflow cannot run (support.py) are named element by element before the parser runs.
 3. Every lane names a known role, and every user task sits in a lane.
 4. Every form a user task names exists and is a valid JSON Schema object; every due rule parses.
 5. Every condition, timer and script passes the sandbox's compile-time check.
@@ -21,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from . import bpmnxml, deadlines, sandbox
+from . import bpmnxml, deadlines, sandbox, support
 from .bpmnxml import NS
 from .errors import DefinitionError, Problem, SandboxError
 from .roles import ROLES, role_for_lane
@@ -79,7 +80,7 @@ def _load_forms(raw: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[Pr
     return forms, problems
 
 
-def _check_form(name: str, schema: Any) -> str | None:
+def check_form(name: str, schema: Any) -> str | None:
     if not isinstance(schema, dict) or schema.get("type") != "object":
         return "a form must be a JSON Schema of type object"
     try:
@@ -153,6 +154,8 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
                 problems.extend(found)
             continue
         trees[name] = tree
+        if name in main:
+            problems.extend(support.unsupported(tree, name))
     if problems:
         raise DefinitionError(problems)
 
@@ -164,6 +167,9 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
             parser.add_bpmn_xml(tree, name)
         except SpiffWorkflowException as exc:
             problems.append(_spiff_problem(exc, trees))
+            continue
+        except Exception as exc:  # an input the parser did not foresee: a verdict, never a stack trace
+            problems.append(Problem(f"SpiffWorkflow cannot read this file: {exc!r}", file=name))
             continue
         for pid in bpmnxml.process_ids(tree):
             file_of.setdefault(pid, name)
@@ -182,6 +188,10 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
         except (ValidationException, SpiffWorkflowException) as exc:
             problems.append(_spiff_problem(exc, trees))
             continue
+        except Exception as exc:  # as above: name the process rather than fail
+            problems.append(Problem(f"SpiffWorkflow cannot build process {key!r}: {exc!r}",
+                                    element_id=key, file=file_of.get(key)))
+            continue
         bundle.specs[key] = (spec, subprocesses)
         bundle.names[key] = spec.description or key
         for process_id in [key, *subprocesses]:
@@ -197,7 +207,7 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
             for task_spec in process_spec.task_specs.values():
                 form = task_meta(task_spec).form if getattr(task_spec, "manual", False) else None
                 if form in forms and form not in bundle.forms:
-                    if why := _check_form(form, forms[form]):
+                    if why := check_form(form, forms[form]):
                         problems.append(Problem(why, file=form))
                     bundle.forms[form] = forms[form]
     if problems:

@@ -28,3 +28,6 @@ for (const [name, files] of Object.entries(packages)) {
   writeFileSync(join(to, 'VERSION'), `${meta.name} ${meta.version} (${meta.license})\n`);
   console.log(`vendored ${meta.name} ${meta.version}`);
 }
+
+// The modeler with its properties panel is ESM and needs bundling: scripts/build-modeler.mjs does it.
+await import('./build-modeler.mjs');

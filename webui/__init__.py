@@ -16,10 +16,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine import Database, scheduler
 
 from . import configuration, errors, extensions, i18n, oidc, security, sessions
-from .blueprints import auth, cases, inbox, notifications, pupils, quality, tasks
+from .blueprints import auth, cases, editor, inbox, notifications, pupils, quality, routines, tasks
 
 log = logging.getLogger(__name__)
-BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, cases.bp, pupils.bp, notifications.bp, quality.bp)
+BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, cases.bp, pupils.bp, notifications.bp, quality.bp, routines.bp,
+              editor.bp)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from editing_helpers import add_process_owner
 from flask import url_for
 
-from engine import org, passwords
+from engine import editing, org, passwords
 
 from .conftest import PASSWORD, csrf, login
 
@@ -61,6 +62,24 @@ ROUTES: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("quality.diagram", "GET"): ("login", "no", "no", "no", "no"),
     ("quality.check_ins", "GET"): ("login", "no", "ok", "ok", "no"),
     ("quality.report", "GET"): ("login", "no", "no", "no", "no"),
+    # routines, drafts and moving cases: process owners only (OTHER_ROLES["processagare"])
+    ("routines.index", "GET"): ("login", "no", "no", "no", "no"),
+    ("routines.history", "GET"): ("login", "no", "no", "no", "no"),
+    ("routines.diff", "GET"): ("login", "no", "no", "no", "no"),
+    ("routines.export", "GET"): ("login", "no", "no", "no", "no"),
+    ("routines.migration_plan", "GET"): ("login", "no", "no", "no", "no"),
+    ("routines.migrate", "POST"): ("login", "no", "no", "no", "no"),
+    ("editor.open_draft", "POST"): ("login", "no", "no", "no", "no"),
+    ("editor.import_file", "POST"): ("login", "no", "no", "no", "no"),
+    ("editor.draft", "GET"): ("login", "no", "no", "no", "no"),
+    ("editor.draft_xml", "GET"): ("login", "no", "no", "no", "no"),
+    ("editor.save", "POST"): ("login", "no", "no", "no", "no"),
+    ("editor.check", "POST"): ("login", "no", "no", "no", "no"),
+    ("editor.publish", "POST"): ("login", "no", "no", "no", "no"),
+    ("editor.discard", "POST"): ("login", "no", "no", "no", "no"),
+    ("editor.form", "GET"): ("login", "no", "no", "no", "no"),
+    ("editor.save_form", "POST"): ("login", "no", "no", "no", "no"),
+    ("editor.preview_form", "POST"): ("login", "no", "no", "no", "no"),
 }
 
 
@@ -84,15 +103,21 @@ def test_the_table_names_every_route_and_no_other(app):
 
 def visit_every_route(app: Any, persona: str, samples: dict[str, Any]) -> dict[tuple[str, str], str]:
     """Every route of the app as `persona` (a username, or "anonymous"): its outcome per route."""
-    data = {("pupils.start", "POST"): {"rutin": "stodkedja"}, ("auth.language", "POST"): {"lang": "sv"}}
+    data = {("pupils.start", "POST"): {"rutin": "stodkedja"}, ("auth.language", "POST"): {"lang": "sv"},
+            ("editor.save", "POST"): {"bpmn": samples["draft_bpmn"], "seen": 0},
+            ("editor.save_form", "POST"): {"namn": "ny.json", "schema": '{"type": "object"}'}}
+    per_route = {("editor.discard", "POST"): {"draft_id": samples["spare_draft_id"]}}  # the other stays
+    query = {("routines.diff", "GET"): {"fran": 1, "till": 1}}
     seen = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             client = app.test_client()
             if persona != "anonymous":
                 assert login(client, persona).status_code == 302
+            args = {**samples, **per_route.get((rule.endpoint, method), {})}
             with app.test_request_context():
-                url = url_for(rule.endpoint, **{name: samples[name] for name in rule.arguments})
+                url = url_for(rule.endpoint, **{name: args[name] for name in rule.arguments},
+                              **query.get((rule.endpoint, method), {}))
             if method == "POST":
                 token = csrf(client, "/logga-in" if persona == "anonymous" else "/uppgifter")
                 fields = data.get((rule.endpoint, method), {})
@@ -104,23 +129,34 @@ def visit_every_route(app: Any, persona: str, samples: dict[str, Any]) -> dict[t
     return seen
 
 
-def samples_for(people: Any, open_task: Any) -> dict[str, Any]:
+@pytest.fixture
+def drafts(db, people, chain):
+    """Two drafts of stodkedja, opened by a process owner at the other unit: one to discard."""
+    owner = add_process_owner(db, people.other_unit, "draftowner")
+    return editing.open_draft(db, chain.id, by=owner), editing.open_draft(db, chain.id, by=owner)
+
+
+def samples_for(people: Any, open_task: Any, drafts: Any) -> dict[str, Any]:
+    draft, spare = drafts
     return {"task_id": open_task.id, "pupil_id": people.pupil, "filename": "elevflow.css",
-            "case_id": open_task.case_id, "decision_id": 1, "filter_id": 1}
+            "case_id": open_task.case_id, "decision_id": 1, "filter_id": 1, "key": "stodkedja",
+            "version_id": draft.base_version_id, "draft_id": draft.id, "spare_draft_id": spare.id,
+            "draft_bpmn": draft.files[draft.main_file]}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_who_may_use_each_route(app, people, open_task, persona):
+def test_who_may_use_each_route(app, people, open_task, drafts, persona):
     column = PERSONAS.index(persona)
     expected = {route: row[column] for route, row in ROUTES.items()}
-    assert visit_every_route(app, persona, samples_for(people, open_task)) == expected
+    assert visit_every_route(app, persona, samples_for(people, open_task, drafts)) == expected
 
 
 # The other roles of the domain brief, each at the teacher's unit: like a persona of the table on every
 # route, except where named. (The mentor serves the Lärare lane as the teacher does; the student health
 # team's members see every case of their unit as the specialpedagog does, but serve no Lärare task; the
 # huvudman, holding its role at the unit, sees no case without an escalation, but may start a routine
-# for a pupil there, as anyone working at the unit may, and follows the unit's quality figures up.)
+# for a pupil there, as anyone working at the unit may, and follows the unit's quality figures up; the
+# process owner likewise may start a routine there, and is the only one who edits routines.)
 OTHER_ROLES: dict[str, tuple[str, str, dict[tuple[str, str], str]]] = {
     "mentor": ("mentor", "teacher", {}),
     "kurator": ("kurator", "specialpedagog", {}),
@@ -129,11 +165,14 @@ OTHER_ROLES: dict[str, tuple[str, str, dict[tuple[str, str], str]]] = {
     "huvudman": ("huvudman", "outsider", {("pupils.start", "POST"): "ok", **{
         (route, "GET"): "ok" for route in ("quality.index", "quality.export", "quality.process",
                                            "quality.check_ins")}}),
+    "processagare": ("processagare", "outsider", {("pupils.start", "POST"): "ok", **{
+        route: "ok" for route in ROUTES if route[0].startswith(("routines.", "editor."))}}),
 }
 
 
 @pytest.mark.parametrize("username", sorted(OTHER_ROLES))
-def test_the_other_roles_of_the_domain_use_the_routes_as_their_like(app, db, people, open_task, username):
+def test_the_other_roles_of_the_domain_use_the_routes_as_their_like(app, db, people, open_task, drafts,
+                                                                     username):
     role, like, differences = OTHER_ROLES[username]
     if username != "mentor":  # the mentor is one of the fixture's people already
         with db.write() as s:
@@ -142,4 +181,4 @@ def test_the_other_roles_of_the_domain_use_the_routes_as_their_like(app, db, peo
         passwords.set_password(db, username, PASSWORD)
     column = PERSONAS.index(like)
     expected = {route: differences.get(route, row[column]) for route, row in ROUTES.items()}
-    assert visit_every_route(app, username, samples_for(people, open_task)) == expected
+    assert visit_every_route(app, username, samples_for(people, open_task, drafts)) == expected

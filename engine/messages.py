@@ -1,0 +1,70 @@
+"""Messages from outside a case: a receive task or message catch event waits for a named message (for
+example "the document came"), and a person at the pupil's school unit records that it arrived. That is
+one step, like completing a task: the case runs on to its next wait, all in one transaction, audited.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.task import TaskState
+
+from . import access, cases, runner, state
+from .errors import ConflictError, NotFoundError
+from .sandbox import script_engine
+from .store import Database
+
+
+def _waiting(workflow: object) -> dict[str, MessageEventDefinition]:
+    """The messages the case waits for, by name (with the definition that catches each)."""
+    found = {}
+    for task in runner.all_tasks(workflow):  # type: ignore[arg-type]
+        definition = getattr(task.task_spec, "event_definition", None)
+        if task.state == TaskState.WAITING and isinstance(definition, MessageEventDefinition):
+            found[definition.name] = definition
+    return found
+
+
+def waiting_messages(db: Database, case_id: int) -> list[str]:
+    """The names of the messages a running case waits for (none for an ended case)."""
+    case = cases.get_case(db, case_id)
+    if case.status != "running":
+        return []
+    parsed = db.specs.get(case.process_version_id)
+    workflow = state.load(case.state, case.serializer_version, parsed.spec, parsed.subprocess_specs,
+                          script_engine())
+    return sorted(_waiting(workflow))
+
+
+def deliver(db: Database, case_id: int, name: str, *, by: int | None) -> str:
+    """Record that message `name` arrived for a case; return the case's status afterwards.
+
+    1. Lock the case row; refuse a user with no role at the case's unit, and an ended case.
+    2. Refuse (ConflictError, naming what it waits for) a message the case is not waiting for.
+    3. Hand the message to SpiffWorkflow, run on, and save the step with its task rows, timer rows and a
+       `message_received` audit event.
+    """
+    now = datetime.now(timezone.utc)
+    with db.transaction() as tx:
+        case = runner.lock_case(tx, case_id)
+        if case is None:
+            raise NotFoundError(f"case {case_id} does not exist")
+        if by is not None:
+            access.require_role_at_unit(tx, by, case.unit_id, "record a message")
+        if case.status != "running":
+            raise ConflictError(f"case {case_id} is already {case.status}")
+        run = runner.load(tx, db, case, by, now)
+        waiting = _waiting(run.workflow)
+        if name not in waiting:
+            expected = ", ".join(sorted(waiting)) or "no message"
+            raise ConflictError(f"case {case_id} is not waiting for message {name!r} "
+                                f"(it waits for {expected})")
+        run.begin()
+        run.workflow.send_event(BpmnEvent(waiting[name], payload={}))
+        run.event("message_received", name=name)
+        run.advance()
+        run.finish()
+        cases.start_linked(db, run)
+    runner.keep_live(db, run)
+    return run.case.status

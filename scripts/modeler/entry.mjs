@@ -1,0 +1,25 @@
+// The source of webui/static/vendor/elevflow-modeler/modeler.min.js (built by scripts/build-modeler.mjs):
+// the bpmn-js Modeler with its properties panel, the SpiffWorkflow extension elements and the Elevflow
+// group. Exposes window.ElevflowModeler.create(canvas, panel, config).
+import BpmnModeler from 'bpmn-js/lib/Modeler';
+import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
+
+import ElevflowPropertiesProvider from './elevflow-properties.mjs';
+import spiffworkflow from './spiffworkflow.json';
+
+const ElevflowModule = {
+  __init__: [ 'elevflowPropertiesProvider' ],
+  elevflowPropertiesProvider: [ 'type', ElevflowPropertiesProvider ],
+};
+
+function create(canvas, panel, config) {
+  return new BpmnModeler({
+    container: canvas,
+    propertiesPanel: { parent: panel },
+    additionalModules: [ BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, ElevflowModule ],
+    moddleExtensions: { spiffworkflow },
+    elevflow: config || {},
+  });
+}
+
+window.ElevflowModeler = { create };

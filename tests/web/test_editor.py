@@ -1,0 +1,147 @@
+"""The process owners' pages over HTTP: routines and history, drafts saved and checked, publishing, the
+diff, import and export, the form editor's preview, and moving cases."""
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from editing_helpers import ESCAPE, add_process_owner, with_escape, with_follow_up
+
+from engine import deploy_path, editing, get_case, passwords, start_case
+
+from .conftest import PASSWORD, csrf, login, post, text
+
+
+@pytest.fixture
+def owner(db, people):
+    user = add_process_owner(db, people.unit)
+    passwords.set_password(db, "processagare", PASSWORD)
+    return user
+
+
+@pytest.fixture
+def browser(app, owner):
+    client = app.test_client()
+    assert login(client, "processagare").status_code == 302
+    return client
+
+
+def open_draft(browser, chain) -> int:
+    response = post(browser, f"/rutiner/version/{chain.id}/redigera", token_from="/rutiner")
+    assert response.status_code == 302
+    return int(re.search(r"/rutiner/utkast/(\d+)$", response.headers["Location"]).group(1))
+
+
+def save(browser, draft_id: int, xml: str, seen: int):
+    return browser.post(f"/rutiner/utkast/{draft_id}/spara", json={"bpmn": xml, "seen": seen},
+                        headers={"X-CSRFToken": csrf(browser, "/rutiner")})
+
+
+def check(browser, draft_id: int):
+    return browser.post(f"/rutiner/utkast/{draft_id}/kontrollera",
+                        headers={"X-CSRFToken": csrf(browser, "/rutiner")})
+
+
+def preview(browser, draft_id: int, schema: str) -> str:
+    return text(post(browser, f"/rutiner/utkast/{draft_id}/formular/forhandsvisning", {"schema": schema},
+                     token_from="/rutiner"))
+
+
+def test_the_routines_page_lists_routines_and_the_header_links_it_for_owners_only(app, browser, chain):
+    page = text(browser.get("/rutiner"))
+    assert "Stödkedja (test)" in page and 'href="/rutiner"' in page
+    teacher = app.test_client()
+    login(teacher, "teacher")
+    assert 'href="/rutiner"' not in text(teacher.get("/uppgifter"))
+    assert teacher.get("/rutiner").status_code == 404
+
+
+def test_edit_check_publish_and_compare(browser, chain, db, people):
+    old_case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    draft_id = open_draft(browser, chain)
+    page = text(browser.get(f"/rutiner/utkast/{draft_id}"))
+    config = json.loads(re.search(r'data-config="([^"]+)"', page).group(1).replace("&#34;", '"'))
+    assert "Rektor" in config["roles"] and "anmalan.json" in config["forms"]
+    xml = text(browser.get(f"/rutiner/utkast/{draft_id}/diagram.bpmn"))
+
+    saved = save(browser, draft_id, with_escape(xml), 0)
+    assert saved.status_code == 200 and saved.json["row_version"] == 1
+    checked = check(browser, draft_id)
+    assert checked.json["runnable"] is False
+    assert [p["element_id"] for p in checked.json["problems"]] == ["Flow_ja"]
+    refused = post(browser, f"/rutiner/utkast/{draft_id}/publicera", {"note": "försök", "row_version": 1},
+                   token_from="/rutiner", follow_redirects=True)
+    assert "publicerades inte" in text(refused) and "Flow_ja" in text(refused)
+    assert ESCAPE not in text(browser.get("/rutiner/version/1.bpmn"))
+
+    assert save(browser, draft_id, with_follow_up(xml), 0).status_code == 409  # saved since: refused
+    assert save(browser, draft_id, "<nope", 1).status_code == 400
+    assert save(browser, draft_id, with_follow_up(xml), 1).status_code == 200
+    checked = check(browser, draft_id)
+    assert checked.json == {"runnable": True, "heading": "Rutinen kan köras.", "problems": []}
+    published = post(browser, f"/rutiner/utkast/{draft_id}/publicera",
+                     {"note": "Uppföljning", "row_version": 2}, token_from="/rutiner", follow_redirects=True)
+    history = text(published)
+    assert "Version 2 av ”Stödkedja (test)” är publicerad" in history and "Uppföljning" in history
+    assert "Petra Processägare" in history
+    diff = text(browser.get("/rutiner/stodkedja/jamfor?fran=1&till=2"))
+    assert 'data-added="' in diff and "Task_uppfoljning" in diff and "Följ upp programmet" in diff
+    assert get_case(db, old_case.id).process_version_id == chain.id
+
+    plan = text(browser.get("/rutiner/stodkedja/flytta"))
+    assert f"#{old_case.id}" in plan and "Kan flyttas" in plan
+    moved = post(browser, "/rutiner/stodkedja/flytta", {"version": 2}, token_from="/rutiner")
+    assert "1 ärende flyttades till version 2." in text(moved) and "Flyttat" in text(moved)
+    assert get_case(db, old_case.id).process_version_id != chain.id
+
+
+def test_import_and_export(browser, chain):
+    exported = browser.get(f"/rutiner/version/{chain.id}.bpmn")
+    assert exported.headers["Content-Disposition"] == 'attachment; filename="stodkedja-v1.bpmn"'
+    upload = {"fil": (io.BytesIO(with_follow_up(text(exported)).encode()), "stodkedja.bpmn"),
+              "csrf_token": csrf(browser, "/rutiner")}
+    response = browser.post("/rutiner/importera", data=upload, content_type="multipart/form-data")
+    assert re.search(r"/rutiner/utkast/\d+$", response.headers["Location"])
+    bad = {"fil": (io.BytesIO(b"<!DOCTYPE x><x/>"), "x.bpmn"), "csrf_token": csrf(browser, "/rutiner")}
+    page = text(browser.post("/rutiner/importera", data=bad, content_type="multipart/form-data",
+                             follow_redirects=True))
+    assert "kunde inte importeras" in page and "DOCTYPE" in page
+
+
+def test_the_form_editor_previews_checks_and_saves(browser, chain, db, owner):
+    draft_id = open_draft(browser, chain)
+    page = text(browser.get(f"/rutiner/utkast/{draft_id}/formular?namn=anmalan.json"))
+    assert "Beskrivning av svårigheterna" in page and 'name="f.beskrivning"' in page  # the live preview
+    assert 'hx-post="/rutiner/utkast/%d/formular/forhandsvisning"' % draft_id in page
+    schema = {"type": "object", "properties": {"orsak": {"type": "string", "title": "Orsak"}},
+              "required": ["orsak"]}
+    shown = preview(browser, draft_id, json.dumps(schema))
+    assert "Orsak" in shown and 'name="f.orsak"' in shown
+    broken = preview(browser, draft_id, '{"type": "object", "properties": {"a": {"type": 5}}}')
+    assert "Schemat är inte giltigt" in broken
+    assert "Inte giltig JSON" in preview(browser, draft_id, "{")
+    url = f"/rutiner/utkast/{draft_id}/formular"
+    refused = post(browser, url, {"namn": "../x.json", "schema": json.dumps(schema)}, token_from="/rutiner")
+    assert refused.status_code == 400
+    saved = post(browser, url, {"namn": "orsak.json", "schema": json.dumps(schema)}, token_from="/rutiner")
+    assert saved.status_code == 302
+    assert editing.get(db, draft_id, by=owner).forms["orsak.json"] == schema
+
+
+def test_a_shared_process_of_the_draft_opens_in_the_editor(browser, db, owner):
+    processes = Path(__file__).resolve().parents[2] / "processes"
+    [version] = deploy_path(db, processes / "sarskilt_stod", shared_dir=processes / "shared")
+    draft_id = open_draft(browser, version)
+    page = text(browser.get(f"/rutiner/utkast/{draft_id}?fil=overklagande.bpmn"))
+    assert 'data-file="overklagande.bpmn"' in page and "delgivning.bpmn" in page
+    xml = text(browser.get(f"/rutiner/utkast/{draft_id}/diagram.bpmn?fil=overklagande.bpmn"))
+    assert 'id="overklagande"' in xml
+    assert browser.get(f"/rutiner/utkast/{draft_id}?fil=annan.bpmn").status_code == 404
+    longer = {"bpmn": xml.replace(">P3W<", ">P4W<"), "seen": 0, "file": "overklagande.bpmn"}
+    saved = browser.post(f"/rutiner/utkast/{draft_id}/spara", json=longer,
+                         headers={"X-CSRFToken": csrf(browser, "/rutiner")})
+    assert saved.status_code == 200
+    assert ">P4W<" in editing.get(db, draft_id, by=owner).files["overklagande.bpmn"]
