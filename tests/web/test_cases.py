@@ -107,7 +107,8 @@ def test_the_diagram_and_where_the_case_stands(app, db, case_id):
     html = text(client.get(f"/arenden/{case_id}"))
     assert 'data-completed="Task_anmalan"' in html and 'data-current="Task_utredning"' in html
     assert 'data-src="/arenden/%d/diagram.bpmn"' % case_id in html
-    assert "/static/case.js" in html and "bpmn-navigated-viewer.production.min.js" in html
+    assert "/static/case.js" in html and "/static/diagram.js" in html
+    assert "bpmn-navigated-viewer.production.min.js" in html
     assert "<script>" not in html  # no inline script: the CSP forbids it
     diagram = client.get(f"/arenden/{case_id}/diagram.bpmn")
     assert diagram.status_code == 200 and diagram.mimetype == "application/xml"

@@ -1,0 +1,35 @@
+// Drawing a routine's diagram on a page, shared by the case page (case.js) and the quality heat map
+// (quality.js): the vendored bpmn-js viewer (global BpmnJS) draws the BPMN fetched from #diagram's
+// data-src, fitted to its box; then the page's own `decorate(viewer, box)` marks what it wants. When it
+// is drawn, #diagram gets data-rendered="true" and the no-script note (#diagram-fallback) hides; when it
+// cannot be, the note says so (data-error). Without script the page works and says the diagram needs it.
+window.elevflowDiagram = function (decorate) {
+  "use strict";
+  var box = document.getElementById("diagram");
+  if (!box || !window.BpmnJS || !window.fetch) {
+    return;
+  }
+  var viewer = new window.BpmnJS({ container: box });
+  var fallback = document.getElementById("diagram-fallback");
+  window.fetch(box.getAttribute("data-src"), { credentials: "same-origin" })
+    .then(function (response) {
+      if (!response.ok) {
+        throw new Error("diagram " + response.status);
+      }
+      return response.text();
+    })
+    .then(function (xml) { return viewer.importXML(xml); })
+    .then(function () {
+      viewer.get("canvas").zoom("fit-viewport");
+      decorate(viewer, box);
+      if (fallback) {
+        fallback.hidden = true;
+      }
+      box.setAttribute("data-rendered", "true");
+    })
+    .catch(function () {
+      if (fallback) {
+        fallback.textContent = box.getAttribute("data-error") || fallback.textContent;
+      }
+    });
+};
