@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from . import access
 from .dbapi import Sql, Tx
+from .editing import OWNER_ROLE
 from .quality import FOLLOW_UP_ROLES
 from .store import Database
 
@@ -12,8 +13,10 @@ UNREAD = "(SELECT count(*) FROM notifications n WHERE n.user_id = users.id AND n
 _FOLLOWS_UP = ", ".join(f"'{role}'" for role in sorted(FOLLOW_UP_ROLES))  # fixed role keys, never input
 FOLLOWS_UP = f"""CASE WHEN EXISTS (SELECT 1 FROM role_assignments r WHERE r.user_id = users.id
     AND r.role IN ({_FOLLOWS_UP})) THEN 1 ELSE 0 END"""
+OWNS_PROCESSES = f"""CASE WHEN EXISTS (SELECT 1 FROM role_assignments r WHERE r.user_id = users.id
+    AND r.role = '{OWNER_ROLE}') THEN 1 ELSE 0 END"""
 USER = Sql(f"""SELECT id, username, name, email, active, language, password_hash IS NOT NULL, {UNREAD},
-    {FOLLOWS_UP} FROM users WHERE id = :id""")
+    {FOLLOWS_UP}, {OWNS_PROCESSES} FROM users WHERE id = :id""")
 STAFF = Sql("""SELECT u.id, u.name, r.role FROM role_assignments r JOIN users u ON u.id = r.user_id
     WHERE r.unit_id = :unit_id AND u.active = :yes ORDER BY u.name, u.id""")
 UNITS_OF = Sql("SELECT unit_id, role FROM role_assignments WHERE user_id = :user_id")
@@ -32,6 +35,7 @@ class CurrentUser:
     has_password: bool  # a local password (people who log in through OpenID Connect may have none)
     unread: int
     follows_up: bool  # holds a role that follows up quality somewhere (quality.scope_for says where)
+    owns_processes: bool  # holds the process-owner role (editing.is_process_owner)
 
 
 def current_user(db: Database, user_id: int) -> CurrentUser | None:
@@ -41,7 +45,7 @@ def current_user(db: Database, user_id: int) -> CurrentUser | None:
     if row is None:
         return None
     return CurrentUser(row[0], row[1], row[2], row[3], bool(row[4]), row[5], bool(row[6]), int(row[7] or 0),
-                       bool(row[8]))
+                       bool(row[8]), bool(row[9]))
 
 
 def staff_at(tx: Tx, unit_id: int) -> list[tuple[int, str, str]]:

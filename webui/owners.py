@@ -8,9 +8,6 @@ from typing import Any, TypeVar
 from flask import abort, g
 from flask_babel import gettext as _
 
-from engine import editing
-
-from . import extensions
 from .sessions import login_required
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -22,7 +19,7 @@ def owner_required(view: F) -> F:
     @login_required
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not editing.is_process_owner(extensions.db(), g.user.id):
+        if not g.user.owns_processes:  # read with the user, this request
             abort(404)
         return view(*args, **kwargs)
 
@@ -32,7 +29,7 @@ def owner_required(view: F) -> F:
 def nav_context() -> dict[str, Any]:
     """Whether the page header shows the link to the routines (process owners only)."""
     user = g.get("user")
-    return {"is_process_owner": user is not None and editing.is_process_owner(extensions.db(), user.id)}
+    return {"is_process_owner": user is not None and user.owns_processes}
 
 
 def problem_dicts(problems: list[Any]) -> list[dict[str, Any]]:
