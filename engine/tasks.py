@@ -241,14 +241,6 @@ def list_tasks(db: Database, *, case_id: int | None = None, state: str | None = 
         return list(session.scalars(query))
 
 
-def case_of(db: Database, task_id: UUID | str) -> Case:
-    with db.read() as session:
-        row = session.get(TaskRow, _uuid(task_id))
-        if row is None:
-            raise NotFoundError(f"task {task_id} does not exist")
-        return session.get(Case, row.case_id)
-
-
 def task_info(db: Database, row: TaskRow) -> dict[str, Any]:
     """A task's instructions and form schema, from its (cached) process version."""
     with db.read() as session:

@@ -31,7 +31,7 @@ TASK = Sql("""SELECT t.id, t.case_id, t.process_key, t.bpmn_id, t.name, t.role, 
     JOIN school_units su ON su.id = t.unit_id JOIN pupils p ON p.id = t.pupil_id
     LEFT JOIN users a ON a.id = t.assignee_id LEFT JOIN users cb ON cb.id = t.completed_by
     WHERE t.id = :id""")
-RIGHTS = Sql("SELECT name, role, unit_id, state, assignee_id FROM tasks WHERE id = :id")
+RIGHTS = Sql("SELECT name, role, unit_id, state, assignee_id, case_id FROM tasks WHERE id = :id")
 FORM_OF = Sql("""SELECT c.process_version_id, t.form, t.bpmn_id FROM tasks t JOIN cases c ON c.id = t.case_id
     WHERE t.id = :id""")
 
@@ -133,7 +133,7 @@ def _view(db: Database, tx: Tx, user_id: int, row: tuple, named: bool) -> TaskVi
      created_at, due_at, completed_at, completed_by, row_version, status, version_id, routine, unit_name,
      given, family, klass, protected, assignee_name, completed_by_name, draft, draft_at, follow_up) = row
     held = frozenset(access.roles_at_unit(tx, user_id, unit_id))
-    rights = _rights(user_id, role, state, assignee_id, held)
+    rights = _rights(user_id, role, state, assignee_id, held, name, case_id)
     parsed = db.specs.get(version_id)
     meta = parsed.user_tasks().get(bpmn_id)
     schema = parsed.forms.get(form) if form else None
@@ -166,6 +166,7 @@ class Rights:
     """What one user may do with one task, from their roles at its unit (`held`)."""
 
     name: str
+    case_id: int
     role: str | None  # the task's lane role
     state: str
     assignee_id: int | None
@@ -177,12 +178,12 @@ class Rights:
 
 
 def _rights(user_id: int, role: str | None, state: str, assignee_id: int | None, held: frozenset[str],
-            name: str = "") -> Rights:
+            name: str = "", case_id: int = 0) -> Rights:
     """The assignee may complete an assigned task; a holder of a role its lane serves, an open one. Its
     holder or the unit's rektor may give it back."""
     serves = bool(held & access.roles_serving(role)) if role else bool(held)
     ready = state == "ready"
-    return Rights(name, role, state, assignee_id, held, serves,
+    return Rights(name, case_id, role, state, assignee_id, held, serves,
                   may_complete=ready and (assignee_id == user_id if assignee_id is not None else serves),
                   may_claim=ready and assignee_id is None and serves,
                   may_release=ready and assignee_id is not None
@@ -197,9 +198,9 @@ def rights(db: Database, user_id: int, task_id: UUID | str) -> Rights:
         row = tx.first(RIGHTS, {"id": tx.uuid(wanted)}) if wanted else None
         if row is None:
             raise NotFoundError(f"task {task_id} does not exist")
-        name, role, unit_id, state, assignee_id = row
+        name, role, unit_id, state, assignee_id, case_id = row
         held = frozenset(access.roles_at_unit(tx, user_id, unit_id))
-    return _rights(user_id, role, state, assignee_id, held, name)
+    return _rights(user_id, role, state, assignee_id, held, name, case_id)
 
 
 def _day(value: Any) -> date | None:
@@ -226,19 +227,6 @@ def form_of(db: Database, task_id: UUID | str) -> FormOf:
     parsed = db.specs.get(version_id)
     meta = parsed.user_tasks().get(bpmn_id)
     return FormOf(parsed.forms.get(form) if form else None, meta.decision if meta else None)
-
-
-CASE_OF = Sql("SELECT case_id FROM tasks WHERE id = :id")
-
-
-def case_of_task(db: Database, task_id: UUID | str) -> int:
-    """The case a task belongs to (NotFoundError if there is no such task)."""
-    wanted = _uuid(task_id)
-    with db.snapshot() as tx:
-        case_id = tx.scalar(CASE_OF, {"id": tx.uuid(wanted)}) if wanted else None
-    if case_id is None:
-        raise NotFoundError(f"task {task_id} does not exist")
-    return int(case_id)
 
 
 FIRST_READY = Sql("""SELECT t.id, t.role, t.assignee_id, t.unit_id FROM tasks t

@@ -74,9 +74,9 @@ def release_medical(case_id: int, task_id: UUID) -> Any:
     reason = request.form.get("grund", "").strip()
     target = url_for("cases.case", case_id=case_id, _anchor="genomforda")
     try:
-        if taskview.case_of_task(database, task_id) != case_id:
-            abort(404)
         rights = taskview.rights(database, g.user.id, task_id)
+        if rights.case_id != case_id:
+            abort(404)  # the task belongs to another case: not under this one's address
         if rights.role not in visibility.MEDICAL_ROLES:
             abort(404)  # nothing the medical part recorded: nothing to release
         if not rights.held & visibility.MEDICAL_ROLES:
