@@ -10,6 +10,8 @@ Who gets an e-mail: an active user with an e-mail address, when SMTP is configur
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, cast
 from uuid import UUID
@@ -20,7 +22,7 @@ from sqlalchemy import CursorResult, func, select, update
 from . import mailer
 from .dbapi import Sql, Tx
 from .errors import NotFoundError
-from .models import Notification
+from .models import Notification, TaskRow
 from .store import Database
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -98,17 +100,37 @@ def local_date(moment: datetime) -> str:
     return moment.astimezone(STOCKHOLM).date().isoformat()
 
 
-def in_app_message(kind: str, name: str | None, due: datetime | None) -> str:
-    """The one line shown in the user's own notification list: the step, never the pupil."""
-    step = f"uppgiften ”{name[:300]}”" if name else "en uppgift"
-    when = local_date(due) if due is not None else None
-    if kind == "task_assigned":
-        return f"Du har fått {step}."
-    if kind == "task_available":
-        return f"{step[0].upper()}{step[1:]} väntar på någon i din roll."
-    if kind == "reminder":
-        return f"Påminnelse: {step} ska vara klar {when}." if when else f"Påminnelse: {step} väntar på dig."
-    return f"{step[0].upper()}{step[1:]} är försenad" + (f" (skulle ha varit klar {when})." if when else ".")
+def N_(message: str) -> str:
+    """Mark a message for translation (pybabel extracts it): the engine stores the Swedish line, the
+    web shows each reader the same line in their own language."""
+    return message
+
+
+#: The line in the user's own notification list, by kind, whether the step is named and whether a date
+#: is said. Whole sentences, so each language can order its words.
+LINES = {
+    ("task_assigned", True, False): N_("Du har fått uppgiften ”%(step)s”."),
+    ("task_assigned", False, False): N_("Du har fått en uppgift."),
+    ("task_available", True, False): N_("Uppgiften ”%(step)s” väntar på någon i din roll."),
+    ("task_available", False, False): N_("En uppgift väntar på någon i din roll."),
+    ("reminder", True, True): N_("Påminnelse: uppgiften ”%(step)s” ska vara klar %(day)s."),
+    ("reminder", False, True): N_("Påminnelse: en uppgift ska vara klar %(day)s."),
+    ("reminder", True, False): N_("Påminnelse: uppgiften ”%(step)s” väntar på dig."),
+    ("reminder", False, False): N_("Påminnelse: en uppgift väntar på dig."),
+    ("escalation", True, True): N_("Uppgiften ”%(step)s” är försenad (skulle ha varit klar %(day)s)."),
+    ("escalation", False, True): N_("En uppgift är försenad (skulle ha varit klar %(day)s)."),
+    ("escalation", True, False): N_("Uppgiften ”%(step)s” är försenad."),
+    ("escalation", False, False): N_("En uppgift är försenad."),
+}
+DATED = frozenset({"reminder", "escalation"})
+
+
+def in_app_message(kind: str, name: str | None, due: datetime | None,
+                   translate: Callable[[str], str] = N_) -> str:
+    """The one line shown in the user's own notification list: the step, never the pupil. `translate`
+    picks the reader's language (the stored line is Swedish)."""
+    day = local_date(due) if due is not None and kind in DATED else None
+    return translate(LINES[(kind, bool(name), day is not None)]) % {"step": (name or "")[:300], "day": day}
 
 
 def email_text(kind: str, task_id: UUID | None, due: datetime | None, *,
@@ -128,12 +150,31 @@ def email_text(kind: str, task_id: UUID | None, due: datetime | None, *,
 
 # --- the in-app list ------------------------------------------------------------------------------------
 
-def unread(db: Database, user_id: int, limit: int = 50) -> list[Notification]:
+@dataclass(frozen=True)
+class Unread:
+    """A notification in the user's list, with what its line is made of (the task's step and due date)."""
+
+    id: int
+    kind: str
+    case_id: int | None
+    task_id: UUID | None
+    created_at: datetime
+    step: str | None
+    due: datetime | None
+
+    def line(self, translate: Callable[[str], str] = N_) -> str:
+        return in_app_message(self.kind, self.step, self.due, translate)
+
+
+def unread(db: Database, user_id: int, limit: int = 50) -> list[Unread]:
     """A user's unread notifications, newest first."""
     with db.read() as session:
-        return list(session.scalars(
-            select(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
-            .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
+        rows = session.execute(
+            select(Notification, TaskRow.name, TaskRow.due_at)
+            .outerjoin(TaskRow, TaskRow.id == Notification.task_id)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+            .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))
+        return [Unread(n.id, n.kind, n.case_id, n.task_id, n.created_at, name, due) for n, name, due in rows]
 
 
 def count_unread(db: Database, user_id: int) -> int:

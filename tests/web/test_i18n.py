@@ -68,8 +68,9 @@ def test_the_compiled_catalog_matches_the_po_file():
 def test_every_string_in_the_code_and_templates_has_an_english_translation():
     method_map, options_map = parse_mapping_cfg(io.StringIO((WEBUI / "babel.cfg").read_text()))
     in_code = {message if isinstance(message, str) else message[0]
+               for folder in (WEBUI, WEBUI.parent / "engine")  # the engine marks its notification lines
                for _file, _line, message, _comments, _context in
-               extract_from_dir(str(WEBUI), method_map, options_map)}
+               extract_from_dir(str(folder), method_map, options_map)}
     with open(CATALOG / "messages.po", "rb") as po:
         catalog = read_po(po, locale="en")
     translated = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog

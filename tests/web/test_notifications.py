@@ -32,3 +32,20 @@ def test_unread_notifications_are_listed_counted_and_marked_read(client, db, peo
     post(client, "/aviseringar/las", {"alla": "1"}, token_from="/aviseringar")
     assert "Du har inga olästa aviseringar." in text(client.get("/aviseringar"))
     assert notify.count_unread(db, people.teacher) == 0
+
+
+def test_notifications_are_shown_in_the_readers_language(client, db, people, open_task):
+    """Stored in Swedish, each line is said again in the language the reader chose."""
+    _notify(db, people.teacher, open_task)
+    with db.transaction() as tx:
+        notify.notify(tx, people.teacher, "escalation", case_id=open_task.case_id, task_id=None,
+                      now=datetime.now(timezone.utc))
+    login(client, "teacher")
+    post(client, "/sprak", {"lang": "en", "next": "/aviseringar"})
+    page = text(client.get("/aviseringar"))
+    assert "You have been given the task “Anmäl till rektor”." in page  # the step's name is the routine's
+    assert "A task is overdue." in page
+    assert "Du har fått" not in page and "försenad" not in page
+    post(client, "/sprak", {"lang": "sv", "next": "/aviseringar"})
+    page = text(client.get("/aviseringar"))
+    assert "Du har fått uppgiften ”Anmäl till rektor”." in page and "En uppgift är försenad." in page

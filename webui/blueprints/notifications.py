@@ -19,6 +19,7 @@ bp = Blueprint("notifications", __name__)
 def index() -> Any:
     rows = notify.unread(extensions.db(), g.user.id, limit=100)
     return render_template("notifications/index.html", notifications=rows,
+                           lines={n.id: n.line(_) for n in rows},
                            when={n.id: notify.local_date(n.created_at) for n in rows})
 
 
