@@ -51,6 +51,24 @@ def page(browser: object) -> Iterator[object]:
     context.close()
 
 
+def buffered(app: Any) -> Any:
+    """The app with each response read whole and closed before the server sends it.
+
+    Werkzeug's development server can skip closing a response when the browser drops the connection
+    (it abandons, say, the favicon as it navigates on): a static file is then left open, and its
+    ResourceWarning, an error under this suite's warning filter, fails whichever test runs at the time.
+    Production servers (gunicorn) close responses as WSGI requires; the pages here are all small.
+    """
+    def wsgi(environ: dict, start_response: Any) -> list[bytes]:
+        response = app(environ, start_response)
+        try:
+            return [b"".join(response)]
+        finally:
+            if hasattr(response, "close"):
+                response.close()
+    return wsgi
+
+
 @contextmanager
 def serve(db_url: str) -> Iterator[str]:
     """The web app served on a free local port, in a thread, on the test database; yields its address."""
@@ -58,7 +76,7 @@ def serve(db_url: str) -> Iterator[str]:
 
     from webui import close_app, create_app
     app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
