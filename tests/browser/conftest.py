@@ -77,12 +77,17 @@ def serve(db_url: str) -> Iterator[str]:
     from webui import close_app, create_app
     app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET})
     server = make_server("127.0.0.1", 0, buffered(app), threaded=True)
+    # Requests still in flight at the end (the browser's last fetches) must finish before the app's
+    # database is closed: a connection they hold would outlive its pool, open, and its ResourceWarning
+    # would fail some later test. Tracked (not daemon) request threads are joined by server_close().
+    server.daemon_threads = False
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(5)
         close_app(app)
 
