@@ -162,6 +162,12 @@ class TaskEntry:
     withheld: bool
     data: dict[str, Any] | None
 
+    @property
+    def late(self) -> bool:
+        """Completed after its due time (a due time its own form re-counted from the date the law counts,
+        such as when staff learned of a kränkning, included)."""
+        return self.due_at is not None and self.completed_at is not None and self.completed_at > self.due_at
+
 
 @dataclass(frozen=True)
 class DecisionEntry:
