@@ -31,7 +31,10 @@ from engine import (
     start_case,
     visible_cases,
 )
+from engine.definitions import read_folder
+from engine.errors import DefinitionError
 from engine.tasks import task_info
+from engine.validation import DEFAULT_READERS, validate
 
 #: Colleagues at the pupil's unit who neither made the report nor are named by the routine.
 BYSTANDERS = ("teacher", "mentor", "specialpedagog", "skolpsykolog")
@@ -245,3 +248,35 @@ def test_each_reporting_routine_cites_the_sections_it_implements():
     assert "7 kap. 19 a §" in readme["franvaro"] and "hemkommun" in readme["franvaro"]
     assert "uppenbart obehövligt" not in readme["franvaro"]
     assert "2 kap. 25 §" in readme["avvikelse"] and "29 kap. 13 §" not in readme["avvikelse"]
+
+
+# ------------------------------------------------------------------------------- what deploy checks of it
+def _orosanmalan(old: str, new: str) -> tuple[dict, dict]:
+    files, forms = read_folder(PROCESSES / "orosanmalan")
+    assert old in files["orosanmalan.bpmn"]
+    files["orosanmalan.bpmn"] = files["orosanmalan.bpmn"].replace(old, new)
+    return files, forms
+
+
+def test_a_routine_naming_an_unknown_role_as_reader_is_refused():
+    files, forms = _orosanmalan('name="visibleTo" value="Rektor"',
+                                'name="visibleTo" value="Rektor, Trollkarl"')
+    with pytest.raises(DefinitionError) as refused:
+        validate(files, {}, forms)
+    assert [p.message for p in refused.value.problems] == [
+        "visibleTo names 'Trollkarl', which is not a known role"]
+
+
+def test_a_personal_task_must_say_whose_it_is():
+    files, forms = _orosanmalan('<spiffworkflow:property name="assigneeFrom" value="startad_av" />', "")
+    with pytest.raises(DefinitionError) as refused:
+        validate(files, {}, forms)
+    assert [(p.element_id, p.message) for p in refused.value.problems] == [
+        ("Task_oro_anmalan", "a personal task must name who it goes to (assigneeFrom, e.g. startad_av)")]
+
+
+def test_the_shipped_routines_name_their_readers():
+    files, forms = read_folder(PROCESSES / "orosanmalan")
+    assert validate(files, {}, forms).readers == {"orosanmalan": frozenset({"rektor"})}
+    files, forms = read_folder(PROCESSES / "krankande_behandling")
+    assert validate(files, {}, forms).readers["krankande_behandling"] == DEFAULT_READERS
