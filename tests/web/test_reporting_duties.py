@@ -51,6 +51,9 @@ def test_a_fritidspedagog_starts_an_orosanmalan_from_the_start_page_and_no_teach
     assert task.assignee_id == school.users["fritidspedagog"]
     assert reporter.get(f"/uppgifter/{task.id}").status_code == 200
     assert str(task.id) in text(reporter.get("/uppgifter"))
+    given_back = post(reporter, f"/uppgifter/{task.id}/slapp", follow_redirects=True)
+    assert "är en personlig skyldighet" in text(given_back)
+    assert ready_tasks(db, case_id)[0].assignee_id == school.users["fritidspedagog"]
     for username in ("teacher", "mentor", "specialpedagog", "kurator"):
         colleague = signed_in(app, username)
         assert str(task.id) not in text(colleague.get("/uppgifter")), username
