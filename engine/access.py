@@ -7,10 +7,15 @@ from .errors import PermissionDeniedError
 EHT_ROLES = frozenset({"specialpedagog", "speciallarare", "kurator", "skolskoterska", "skollakare",
                        "skolpsykolog", "elevhalsopersonal"})
 
+# Everyone who works at a school unit (not the organiser's huvudman or process owners): the Personal
+# lane is theirs, for the duties the law lays on every member of staff (29:13, 6:10).
+STAFF_ROLES = frozenset({"larare", "mentor", "rektor", "personal"}) | EHT_ROLES
+
 # Which held roles may take a task in a lane. A lane not listed is served by its own role only.
 LANE_SERVED_BY: dict[str, frozenset[str]] = {
     "larare": frozenset({"larare", "mentor"}),
     "elevhalsopersonal": EHT_ROLES,
+    "personal": STAFF_ROLES,
 }
 
 

@@ -22,8 +22,9 @@ from .store import Database
 NON_DELEGABLE = frozenset({"sarskild_undervisningsgrupp", "enskild_undervisning", "distansundervisning",
                            "anpassad_studiegang"})
 
-_TASK = """SELECT id, case_id, pupil_id, unit_id, role, name, state, assignee_id FROM tasks WHERE id = :id"""
-TASK = {"sqlite": Sql(_TASK), "postgresql": Sql(_TASK + " FOR NO KEY UPDATE")}
+_TASK = """SELECT t.id, t.case_id, t.pupil_id, t.unit_id, t.role, t.name, t.state, t.assignee_id, t.bpmn_id,
+    c.process_version_id FROM tasks t JOIN cases c ON c.id = t.case_id WHERE t.id = :id"""
+TASK = {"sqlite": Sql(_TASK), "postgresql": Sql(_TASK + " FOR NO KEY UPDATE OF t")}
 # Guarded by the holder the caller saw, so a concurrent claim makes this one change nothing.
 SET_ASSIGNEE = {True: Sql("UPDATE tasks SET assignee_id = :to WHERE id = :id AND state = 'ready' "
                           "AND assignee_id IS NULL"),
@@ -52,6 +53,17 @@ class _Task:
     name: str
     state: str
     assignee_id: int | None
+    bpmn_id: str = ""
+    process_version_id: int = 0
+
+
+def _require_not_personal(db: Database, task: _Task) -> None:
+    """A task its routine marks `personal` is its holder's own duty (e.g. an orosanmälan, 29 kap. 13 §
+    skollagen): nobody else may make it in their name, so it is never released to a lane or handed on."""
+    meta = db.specs.get(task.process_version_id).user_tasks().get(task.bpmn_id)
+    if meta is not None and meta.personal:
+        raise PermissionDeniedError(f"{task.name!r} is the personal duty of the one who holds it; "
+                                    "it cannot be released or handed to someone else")
 
 
 def _task(tx: Tx, task_id: UUID) -> _Task:
@@ -102,6 +114,7 @@ def release(db: Database, task_id: UUID, *, by: int) -> None:
         if task.assignee_id != by and "rektor" not in access.roles_at_unit(tx, by, task.unit_id):
             raise PermissionDeniedError(f"only the person who has {task.name!r}, or the rektor, "
                                         "may release it")
+        _require_not_personal(db, task)
         _assign(tx, task, None, by, now, "task_released", previous_assignee_id=task.assignee_id)
 
 
@@ -119,6 +132,7 @@ def reassign(db: Database, task_id: UUID, *, to: int, by: int, reason: str) -> N
         if task.assignee_id != by and "rektor" not in access.roles_at_unit(tx, by, task.unit_id):
             raise PermissionDeniedError(f"only the person who has {task.name!r}, or the rektor, "
                                         "may reassign it")
+        _require_not_personal(db, task)
         if not (_may_serve(tx, to, task) or _has_any_delegation(tx, task.unit_id, to, now)):
             raise PermissionDeniedError(f"user {to} cannot take {task.name!r}: no role for it at the unit")
         _assign(tx, task, to, by, now, "task_assigned", assignee_id=to, previous_assignee_id=task.assignee_id,

@@ -31,6 +31,13 @@ def start_case(db: Database, process_key: str, *, pupil_id: int, by: int | None,
 
     `by` is the user starting it, who must hold a role at that unit; None means the system itself
     (the scheduler, an import). Everything the first step does is saved in one transaction.
+
+    The engine puts these keys in the case's data, over any of the same name in `data`: `arende_id`,
+    `elev_id`, `skolenhet_id`; `startad_av` (the starter's user id, or None), `startad_av_roller` (the
+    starter's roles at the unit, sorted; [] for the system) and `startad_fran` (the routine of the case
+    that started this one, or None). A task can go to the starter (`assigneeFrom` `startad_av`), and a
+    gateway can ask who started the case, so "the person who starts it does the first step" is routine
+    data, not code.
     """
     data = dict(data or {})
     ensure_json(data, "start data")
@@ -54,8 +61,7 @@ def start(db: Database, tx: Tx, process_key: str, pupil_id: int, unit_id: int | 
     unit_id = unit_id or pupil_unit
     if tx.first(UNIT_EXISTS, {"id": unit_id}) is None:
         raise NotFoundError(f"school unit {unit_id} does not exist")
-    if by is not None:
-        access.require_role_at_unit(tx, by, unit_id, "start a case")
+    held = access.require_role_at_unit(tx, by, unit_id, "start a case") if by is not None else set()
     version = tx.first(LATEST_VERSION, {"key": process_key})
     if version is None:
         raise NotFoundError(f"no routine {process_key!r} is deployed")
@@ -67,7 +73,9 @@ def start(db: Database, tx: Tx, process_key: str, pupil_id: int, unit_id: int | 
         "version_id": version_id, "key": process_key, "pupil_id": pupil_id, "unit_id": unit_id,
         "parent_id": parent_id, "by": by, "now": tx.time(now), "serializer": state.SERIALIZER_VERSION,
         "state": b"{}"})
-    workflow.data.update({"arende_id": case_id, "elev_id": pupil_id, "skolenhet_id": unit_id, **data})
+    workflow.data.update({**data, "arende_id": case_id, "elev_id": pupil_id, "skolenhet_id": unit_id,
+                          "startad_av": by, "startad_av_roller": sorted(held),
+                          "startad_fran": parent.process_key if parent else None})
     workflow.task_tree.data.update(workflow.data)
     case = runner.CaseRef(case_id, version_id, process_key, pupil_id, unit_id, "running", 0)
     run = runner.Run(tx, case, parsed, workflow, by, now, db.breaks.is_off(unit_id))

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import audit, dbapi, settings
 from .errors import ConflictError, DefinitionError, Problem
-from .models import ProcessVersion
+from .models import ProcessVersion, VersionReader
 from .specs import ParsedVersion
 from .store import Database
 from .validation import validate
@@ -86,6 +86,8 @@ def deploy(db: Database, files: dict[str, str], forms: dict[str, Any], *, librar
             except IntegrityError:
                 raise ConflictError(f"{key} was deployed by someone else at the same moment; "
                                     "deploy again") from None
+            session.add_all(VersionReader(version_id=row.id, role=role)
+                            for role in sorted(bundle.readers[key]))
             event = audit.Event("definition_deployed", by, data={
                 "key": key, "version": number, "content_hash": digest, "note": note})
             audit.append(dbapi.within(session, db.dialect, db.stats), [event], now)

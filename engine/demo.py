@@ -21,6 +21,7 @@ STAFF = [  # username, name, role, unit index
     ("skolskot.ek", "Stina Sköterska", "skolskoterska", 0),
     ("skollak.ek", "Lena Läkare", "skollakare", 0),
     ("psykolog.ek", "Per Psykolog", "skolpsykolog", 0),
+    ("fritids.ek", "Frida Fritidspedagog", "personal", 0),  # no lane of her own; reports like all staff
     ("rektor.sjo", "Rolf Rektor", "rektor", 1),
     ("larare.sjo", "Lisa Lundlärare", "larare", 1),
     ("specped.sjo", "Siv Sjöpedagog", "specialpedagog", 1),

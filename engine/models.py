@@ -206,6 +206,18 @@ class ProcessVersion(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+class VersionReader(Base):
+    """A role that sees every case of a routine version at its unit (visibility rule 1).
+
+    Written when the version is deployed: the roles the process's `visibleTo` property names, or by
+    default the rektor and the student health team. An orosanmälan names only the rektor.
+    """
+
+    __tablename__ = "version_readers"
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(50), primary_key=True)
+
+
 class RoutineDraft(Base):
     """A routine being edited by process owners: every file of a version, changed but not yet published.
 

@@ -24,6 +24,9 @@ ROLES: dict[str, Role] = {r.key: r for r in [
     Role("skolpsykolog", "Skolpsykolog", "School psychologist"),
     Role("elevhalsopersonal", "Elevhälsopersonal", "Student health team member"),
     Role("huvudman", "Huvudman", "School organiser"),
+    # Every member of staff at the unit: fritidspedagog, lärarassistent, administrator and anyone else
+    # whose work has no lane of its own, who still reports a child at risk or a kränkning.
+    Role("personal", "Personal", "Staff member"),
     Role("processagare", "Processägare", "Process owner"),
 ]}
 

@@ -34,6 +34,7 @@ class TaskMeta:
     decision: str | None
     non_delegable: bool
     instructions: str
+    personal: bool = False  # its holder's own duty: never offered to a lane, released or handed on
 
 
 def task_meta(task_spec: Any) -> TaskMeta:
@@ -51,6 +52,7 @@ def task_meta(task_spec: Any) -> TaskMeta:
         decision=props.get("decision"),
         non_delegable=props.get("nonDelegable", "").strip().lower() == "true",
         instructions=ext.get("instructionsForEndUser") or "",
+        personal=props.get("personal", "").strip().lower() == "true",
     )
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 
-from . import access, assignment, cases, runner, worklist
+from . import access, assignment, cases, deadlines, runner, worklist
 from .dbapi import Sql, Tx
 from .errors import ConflictError, FormValidationError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
@@ -46,7 +46,7 @@ _TASK_FOR_STEP = """SELECT t.id, t.case_id, t.process_key, t.bpmn_id, t.name, t.
 TASK_FOR_STEP = {"sqlite": Sql(_TASK_FOR_STEP),
                  "postgresql": Sql(_TASK_FOR_STEP + " FOR NO KEY UPDATE OF t, c")}
 MARK_COMPLETED = Sql("""UPDATE tasks SET state = 'completed', completed_at = :now, completed_by = :by,
-    data = :data WHERE id = :id AND state = 'ready'""")
+    data = :data, due_at = COALESCE(:due_at, due_at) WHERE id = :id AND state = 'ready'""")
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,9 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
     4. Validate the data against the task's JSON Schema (FormValidationError maps field to messages).
     5. Run the step. If `within` is given, call it now with the transaction and a StepContext: what it
        writes commits or rolls back with the step (an exception from it undoes the whole step).
-    6. Write case state (guarded by row_version), task rows, timers and audit events.
+    6. Write case state (guarded by row_version), task rows, timers and audit events. A task whose
+       `dueFrom` key its own form fills (the day staff learned of a kränkning, for the report that is
+       due 24 hours after it) is due again from that date, so a late report is on record as late.
     7. After the commit, keep the workflow in memory for the case's next step.
     """
     task_id = _uuid(task_id)
@@ -171,18 +173,29 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
             within(tx, context)
             extra = context.audit_data
         digest = runner.data_digest(data)
+        due = _due_from_own_form(row, meta, data, run)
         run.event("task_completed", task_id=str(task_id), bpmn_id=row.bpmn_id, name=row.name,
-                  fields=sorted(data), data_sha256=digest)
+                  fields=sorted(data), data_sha256=digest,
+                  **({"due_at": due.isoformat()} if due is not None else {}))
         if meta.decision:  # the hook's keys are added; they never replace the engine's own
             run.event("decision_signed", **{**extra, "task_id": str(task_id), "decision": meta.decision,
                                             "non_delegable": meta.non_delegable, "signer_id": by,
                                             "delegation_id": delegation, "data_sha256": digest})
         tx.execute(MARK_COMPLETED, {"id": tx.uuid(task_id), "now": tx.time(now), "by": by,
-                                    "data": tx.json(data)})
+                                    "data": tx.json(data), "due_at": tx.time(due)})
         run.finish(completed={task_id})
         cases.start_linked(db, run)
     runner.keep_live(db, run)
     return Completed(task_id, row.name, row.case_id, run.case.status, run.case.row_version)
+
+
+def _due_from_own_form(row: StepTask, meta: Any, data: dict[str, Any], run: runner.Run) -> datetime | None:
+    """The task's due time counted from the date its own form gave for its `dueFrom` key, or None when
+    the form gives none (the due time set when the task opened stands)."""
+    rule = deadlines.rule_for(row.process_key, row.bpmn_id, meta.due_rule)
+    if not rule or not meta.due_from or not data.get(meta.due_from):
+        return None
+    return deadlines.due_at(rule, deadlines.clock_start(data[meta.due_from], run.now), run.days_off)
 
 
 def _signing_right(tx: Any, row: StepTask, meta: Any, user_id: int, held: set[str],

@@ -3,7 +3,8 @@
 1. Every file is well-formed XML with no DOCTYPE or entity, and valid against the BPMN 2.0 and Spiff XSDs.
 2. SpiffWorkflow's parser builds a spec for every executable process and every process it calls.
    Constructs Elevflow cannot run (support.py) are named element by element before the parser runs.
-3. Every lane names a known role, and every user task sits in a lane.
+3. Every lane names a known role, and every user task sits in a lane. A process's `visibleTo` names known
+   roles; a `personal` task names the person it goes to (`assigneeFrom`).
 4. Every form a user task names exists and is a valid JSON Schema object; every due rule parses.
 5. Every condition, timer and script passes the sandbox's compile-time check.
 All problems are collected, each with file, line and element id, so a process owner can fix them at once.
@@ -23,6 +24,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from . import bpmnxml, deadlines, sandbox, support
+from .access import EHT_ROLES
 from .bpmnxml import NS
 from .errors import DefinitionError, Problem, SandboxError
 from .roles import ROLES, role_for_lane
@@ -37,6 +39,28 @@ class Bundle:
     forms: dict[str, dict[str, Any]]
     specs: dict[str, tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    readers: dict[str, frozenset[str]] = field(default_factory=dict)  # process key -> roles seeing every case
+
+
+# The roles that see every case of a routine at its unit unless its process names others (`visibleTo`).
+DEFAULT_READERS = frozenset({"rektor"}) | EHT_ROLES
+VISIBLE_TO = "./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property[@name='visibleTo']"
+
+
+def readers_of(tree: etree._ElementTree, key: str, file_name: str) -> tuple[frozenset[str], list[Problem]]:
+    """The roles a process's `visibleTo` property names (comma-separated role names), or the default."""
+    process = tree.xpath("//bpmn:process[@id=$key]", key=key, namespaces=NS)[0]
+    found = process.xpath(VISIBLE_TO, namespaces=NS)
+    if not found:
+        return DEFAULT_READERS, []
+    roles, problems = set(), []
+    for name in (found[0].get("value") or "").split(","):
+        role = role_for_lane(name)
+        if role is None:
+            problems.append(Problem(f"visibleTo names {name.strip()!r}, which is not a known role",
+                                    element_id=key, line=found[0].sourceline, file=file_name))
+        roles.add(role)
+    return frozenset(r for r in roles if r), problems
 
 
 _EXPRESSION_CHECKS = [
@@ -137,6 +161,9 @@ def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[
             problems.append(problem(f"form {meta.form!r} does not exist in the routine's forms/ folder"))
         if meta.due_rule is not None and (why := deadlines.check(meta.due_rule)):
             problems.append(problem(why))
+        if meta.personal and not meta.assignee_from:
+            problems.append(problem("a personal task must name who it goes to "
+                                    "(assigneeFrom, e.g. startad_av)"))
     return problems
 
 
@@ -194,6 +221,8 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
             continue
         bundle.specs[key] = (spec, subprocesses)
         bundle.names[key] = spec.description or key
+        bundle.readers[key], found = readers_of(trees[file_of[key]], key, file_of[key])
+        problems.extend(found)
         for process_id in [key, *subprocesses]:
             used_file = file_of[process_id]
             bundle.files[used_file] = {**library, **main}[used_file]

@@ -3,7 +3,9 @@
 The rules (docs/privacy.md says why). A user sees a case only while they are active and hold a role at
 the case's school unit, and then only through one of these:
 
-1. they are the unit's rektor or in its student health team (an EHT role: `access.EHT_ROLES`);
+1. they hold a role that sees every case of the routine at the unit: by default the rektor and the
+   student health team (an EHT role: `access.EHT_ROLES`); a routine may name fewer (`visibleTo` on its
+   process, kept per version in `version_readers`: an orosanmälan names only the rektor);
 2. they started the case;
 3. a task of the case is, or was, assigned to them, or they completed one;
 4. an open task of the case that nobody has taken waits in a lane their role serves (it is in their inbox);
@@ -48,7 +50,6 @@ from .models import (
 from .roles import ROLES
 from .store import Database
 
-UNIT_WIDE = frozenset({"rektor"}) | access.EHT_ROLES
 MEDICAL_ROLES = frozenset(key for key, role in ROLES.items() if role.medical)
 PROTECTED_NAME = "Skyddad identitet"
 WITHHELD = ("Uppgifterna förs av elevhälsans medicinska del och visas bara för skolsköterska och skolläkare, "
@@ -69,7 +70,8 @@ _MINE = "t.assignee_id = :uid OR t.completed_by = :uid"
 # The rules above as one SQL condition on the table `cases` (parameters :uid, and :yes = True).
 VISIBLE_SQL = f"""EXISTS (SELECT 1 FROM role_assignments r JOIN users u ON u.id = r.user_id
     WHERE r.user_id = :uid AND r.unit_id = cases.unit_id AND u.active = :yes AND (
-    r.role IN ({_in(UNIT_WIDE)}) OR cases.started_by = :uid
+    EXISTS (SELECT 1 FROM version_readers vr WHERE vr.version_id = cases.process_version_id
+            AND vr.role = r.role) OR cases.started_by = :uid
     OR EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = cases.id AND ({_MINE}))
     OR EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = cases.id AND t.state = 'ready'
                AND t.assignee_id IS NULL AND ({_SERVES}))
@@ -159,6 +161,12 @@ class TaskEntry:
     released: bool
     withheld: bool
     data: dict[str, Any] | None
+
+    @property
+    def late(self) -> bool:
+        """Completed after its due time (a due time its own form re-counted from the date the law counts,
+        such as when staff learned of a kränkning, included)."""
+        return self.due_at is not None and self.completed_at is not None and self.completed_at > self.due_at
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 POSTGRES_URL = os.environ.get("ELEVFLOW_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/elevflow_test")
 REQUIRE_POSTGRES = os.environ.get("ELEVFLOW_TEST_REQUIRE_POSTGRES") == "1"
-TABLES = ["routine_drafts", "access_log", "login_attempts", "saved_filters", "decision_records", "follow_ups",
-          "medical_releases", "task_drafts", "audit_events", "notifications", "outgoing_emails", "timers",
+TABLES = ["version_readers", "routine_drafts", "access_log", "login_attempts", "saved_filters",
+          "decision_records", "follow_ups", "medical_releases", "task_drafts", "audit_events",
+          "notifications", "outgoing_emails", "timers",
           "tasks", "cases", "process_versions", "delegations", "school_breaks", "pupil_guardians",
           "guardians", "role_assignments", "pupils", "users", "school_units", "organisers"]
 

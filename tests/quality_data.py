@@ -158,9 +158,9 @@ def build(db: Database) -> QualityOrg:
     # Frånvaro at Ekskolan: the investigation starts a linked support-need case
     walk(db, q, "f1", "franvaro", "a6", "mentor", d(8, 29), [
         ("Task_fr_signal", {}, d(9, 1)), ("Task_fr_kontakt_vh", {}, d(9, 2)),
-        ("Task_fr_starta_utredning", {"fr_utredare": "@skolpsykolog"}, d(9, 4)),
-        ("Task_fr_huvudman", {}, d(9, 5)),
-        ("Task_fr_utredning", {"fr_samrad": "genomfort", "fr_utred_sarskilt_stod": True}, d(9, 15)),
+        ("Task_fr_starta_utredning", {"fr_utreds": "utreds", "fr_utredare": "@skolpsykolog"}, d(9, 4)),
+        ("Task_fr_huvudman", {"fr_annan_hemkommun": False}, d(9, 5)),
+        ("Task_fr_utredning", {"fr_utred_sarskilt_stod": True}, d(9, 15)),
         ("Task_fr_atgarder", {}, d(9, 18)),
         ("Task_fr_uppfoljning", {"fr_uppfoljning_resultat": "upphort"}, d(10, 20)),
         ("Task_fr_avsluta", {}, d(10, 22))])

@@ -23,6 +23,7 @@ WAIT = "WAIT"
 PEOPLE = {
     "teacher": "larare", "mentor": "mentor", "rektor": "rektor", "specialpedagog": "specialpedagog",
     "kurator": "kurator", "skolpsykolog": "skolpsykolog", "huvudman": "huvudman",
+    "fritidspedagog": "personal",  # SS 12000 "Fritidspedagog": staff with no lane of their own
 }
 
 #: Who completes an open (unassigned) task of each lane, and a colleague at the same unit who may not.
@@ -50,7 +51,8 @@ ROLE_OF = {
     "Task_prova_rattidighet": "rektor", "Task_besluta_avvisning": "rektor", "Task_omprova_beslut": "rektor",
     "Task_yttrande_overlamna": "rektor", "Task_registrera_avgorande": "rektor",
     # krankande_behandling
-    "Task_kb_anmalan_rektor": "larare", "Task_kb_rektor": "rektor", "Task_kb_huvudman_registrera": "huvudman",
+    "Task_kb_anmalan_rektor": "personal", "Task_kb_rektor_direkt": "rektor", "Task_kb_rektor": "rektor",
+    "Task_kb_huvudman_registrera": "huvudman",
     "Task_kb_utredning": "elevhalsopersonal", "Task_kb_atgarder": "rektor",
     "Task_kb_uppfoljning": "elevhalsopersonal", "Task_kb_avsluta": "rektor",
     "Task_kb_huvudman_avslut": "huvudman",
@@ -59,7 +61,7 @@ ROLE_OF = {
     "Task_fr_huvudman": "huvudman", "Task_fr_utredning": "elevhalsopersonal", "Task_fr_atgarder": "rektor",
     "Task_fr_uppfoljning": "mentor", "Task_fr_avsluta": "rektor",
     # orosanmalan
-    "Task_oro_anmalan": "larare", "Task_oro_aterkoppling": "rektor",
+    "Task_oro_anmalan": "personal", "Task_oro_aterkoppling": "rektor",
     # avvikelse
     "Task_avv_beskriv": "elevhalsopersonal", "Task_avv_bedom": "rektor", "Task_avv_rapportera": "rektor",
     "Task_avv_uppfoljning": "rektor",
@@ -69,8 +71,13 @@ ROLE_OF = {
     "Task_ar_huvudman": "huvudman",
 }
 
+#: Tasks that go to the person who started the case (assigneeFrom `startad_av`), whoever that is.
+STARTER_OWNS = "(starter)"
+
 #: Tasks that go to the person named in case data (assigneeFrom), and who that is in every scenario.
 ASSIGNED = {
+    "Task_oro_anmalan": STARTER_OWNS, "Task_kb_anmalan_rektor": STARTER_OWNS,
+    "Task_kb_rektor_direkt": STARTER_OWNS,
     "Task_pedagogisk_kartlaggning": "specialpedagog", "Task_pedagogisk_bedomning": "specialpedagog",
     "Task_utarbeta_atgardsprogram": "specialpedagog", "Task_uppdaterad_bedomning": "specialpedagog",
     "Task_uppfoljning": "mentor",  # uppfoljning_ansvarig: the mentor follows the programme up
@@ -78,9 +85,15 @@ ASSIGNED = {
     "Task_fr_utredning": "skolpsykolog",
 }
 
-#: Who starts a case of each routine.
+#: Who starts a case of each routine (unless the scenario names someone else).
 STARTER = {"sarskilt_stod": "teacher", "krankande_behandling": "teacher", "franvaro": "mentor",
            "orosanmalan": "teacher", "avvikelse": "kurator", "arshjul": "rektor"}
+
+
+def assignee(bpmn_id: str, starter: str) -> str | None:
+    """Who a task goes to by name: the person case data names, the case's starter, or None (its lane)."""
+    named = ASSIGNED.get(bpmn_id)
+    return starter if named == STARTER_OWNS else named
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,11 @@ class Scenario:
     by: dict[str, str] = field(default_factory=dict)  # bpmn id -> username, instead of the lane's default
     defer: tuple[str, ...] = ()  # tasks done only when nothing else is open (order of parallel branches)
     data: dict[str, Any] = field(default_factory=dict)  # case data expected at the end
+    starter: str = ""  # who starts the case, if not the routine's usual starter (STARTER)
+
+    @property
+    def started_by(self) -> str:
+        return self.starter or STARTER[self.routine]
 
 
 SCENARIOS: list[Scenario] = []
@@ -244,6 +262,18 @@ scenario(
           "Task_kb_uppfoljning", *KB_END],
     ends={"End_kb_avslutat"})
 scenario(
+    "krankande_behandling_reported_by_a_fritidspedagog_not_established", "krankande_behandling", KB,
+    answers={"Task_kb_utredning": {"kb_bedomning": "ej_konstaterat"}}, starter="fritidspedagog",
+    path=[*KB_START, "Task_kb_huvudman_registrera", "Task_kb_utredning", *KB_END],
+    ends={"End_kb_avslutat"})
+scenario(
+    "krankande_behandling_the_rektor_learns_of_it_and_reports_straight_to_the_organiser",
+    "krankande_behandling", KB,
+    answers={"Task_kb_rektor_direkt": {"kb_utredare": "@kurator"}}, starter="rektor",
+    path=["Task_kb_rektor_direkt", "Task_kb_huvudman_registrera", "Task_kb_utredning", "Task_kb_atgarder",
+          "Task_kb_uppfoljning", *KB_END],
+    ends={"End_kb_avslutat"})
+scenario(
     "krankande_behandling_not_established_skips_measures", "krankande_behandling", KB,
     answers={"Task_kb_utredning": {"kb_bedomning": "ej_konstaterat"}},
     path=[*KB_START, "Task_kb_huvudman_registrera", "Task_kb_utredning", *KB_END],
@@ -251,22 +281,22 @@ scenario(
 
 # ------------------------------------------------------------------------------------------------ frånvaro
 FR = {
-    "Task_fr_starta_utredning": {"fr_utredare": "@skolpsykolog"},
-    "Task_fr_utredning": {"fr_samrad": "genomfort", "fr_utred_sarskilt_stod": False},
+    "Task_fr_starta_utredning": {"fr_utreds": "utreds", "fr_utredare": "@skolpsykolog"},
+    "Task_fr_utredning": {"fr_utred_sarskilt_stod": False},
+    "Task_fr_huvudman": {"fr_annan_hemkommun": False},
     "Task_fr_uppfoljning": {"fr_uppfoljning_resultat": "upphort"},
 }
 FR_START = ["Task_fr_signal", "Task_fr_kontakt_vh", "Task_fr_starta_utredning"]
 scenario(
     "franvaro_starts_a_linked_special_support_case_then_absence_stops", "franvaro", FR,
-    answers={"Task_fr_utredning": {"fr_samrad": "genomfort", "fr_utred_sarskilt_stod": True}},
+    answers={"Task_fr_utredning": {"fr_utred_sarskilt_stod": True},
+             "Task_fr_huvudman": {"fr_annan_hemkommun": True, "fr_hemkommun": "Solna"}},
     path=[*FR_START, "Task_fr_huvudman", "Task_fr_utredning", "Task_fr_atgarder", "Task_fr_uppfoljning",
           "Task_fr_avsluta"],
     ends={"End_fr_avslutat"}, linked=("sarskilt_stod",))
 scenario(
     "franvaro_follow_up_continued_then_new_measures_then_absence_stops_organiser_last", "franvaro", FR,
-    answers={"Task_fr_utredning": {"fr_samrad": "uppenbart_obehovligt", "fr_samrad_skal": "Känd orsak",
-                                   "fr_utred_sarskilt_stod": False},
-             "Task_fr_uppfoljning": [{"fr_uppfoljning_resultat": "fortsatt_uppfoljning"},
+    answers={"Task_fr_uppfoljning": [{"fr_uppfoljning_resultat": "fortsatt_uppfoljning"},
                                      {"fr_uppfoljning_resultat": "nya_atgarder"},
                                      {"fr_uppfoljning_resultat": "upphort"}]},
     defer=("Task_fr_huvudman",),
@@ -274,15 +304,24 @@ scenario(
           "Task_fr_atgarder", "Task_fr_uppfoljning", "Task_fr_huvudman", "Task_fr_avsluta"],
     ends={"End_fr_avslutat"})
 
+scenario(
+    "franvaro_investigation_unnecessary_ends_with_the_reason", "franvaro", FR,
+    answers={"Task_fr_starta_utredning": {"fr_utreds": "obehovligt", "fr_obehovligt_skal": "Känd orsak"}},
+    path=FR_START, ends={"End_fr_utredning_obehovlig"})
+
 # --------------------------------------------------------------------------------------------- orosanmälan
 scenario(
     "orosanmalan_concern_remains_so_a_new_report_is_made", "orosanmalan", {},
     answers={"Task_oro_anmalan": {"oro_akut": True},
              "Task_oro_aterkoppling": [{"oro_aterkoppling": "ingen_utredning", "oro_ny_anmalan": True},
                                        {"oro_aterkoppling": "utredning_inledd", "oro_ny_anmalan": False}]},
-    by={"Task_oro_anmalan": "mentor"},
+    starter="kurator",
     path=["Task_oro_anmalan", "Task_oro_aterkoppling", "Task_oro_anmalan", "Task_oro_aterkoppling"],
     ends={"End_oro_klar"})
+scenario(
+    "orosanmalan_made_by_a_fritidspedagog", "orosanmalan", {},
+    answers={"Task_oro_aterkoppling": {"oro_aterkoppling": "utredning_inledd", "oro_ny_anmalan": False}},
+    starter="fritidspedagog", path=["Task_oro_anmalan", "Task_oro_aterkoppling"], ends={"End_oro_klar"})
 
 # ----------------------------------------------------------------------------------------------- avvikelse
 scenario(

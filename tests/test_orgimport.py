@@ -200,7 +200,7 @@ def test_bad_rows_give_line_numbered_errors_and_import_nothing(db, tmp_path):
     assert caught.value.problems == [
         ("personal.csv, line 7: unknown role 'Trollkarl'; Elevflow roles: larare, mentor, rektor, "
          "specialpedagog, speciallarare, kurator, skolskoterska, skollakare, skolpsykolog, "
-         "elevhalsopersonal, huvudman, processagare"),
+         "elevhalsopersonal, huvudman, personal, processagare"),
         "personal.csv, line 8: fornamn 'Kimmy' differs from 'Kim' on line 7 for the same person id 'p-1004'",
         "personal.csv, line 10: empty 'fornamn'",
         "elever.csv, line 3: unknown school unit '91239999' for pupil e-2002",
@@ -233,8 +233,10 @@ def test_csv_files_excel_might_write(tmp_path):
 def test_ss12000_import(db):
     report = import_ss12000(db, SS12000, today=TODAY)
     c = report.counts
-    assert [c[kind].added for kind in c] == [1, 2, 6, 12, 3, 2, 3]
-    assert "left aside 1 × duty role Annan personal (no Elevflow role)" in report.notes
+    assert [c[kind].added for kind in c] == [1, 2, 7, 13, 3, 2, 3]
+    # Staff with no lane of their own are still staff: they report a child at risk or a kränkning.
+    assert not [note for note in report.notes if "Annan personal" in note]
+    assert roles_of(db, "vera.vaktis@solna.se") == {("12345678", "personal", "import")}
     assert ("activities.json not read: Elevflow reads organisations, persons, duties, groups, placements"
             in report.notes)
     assert roles_of(db, "kim.kurator@solna.se") == {

@@ -63,5 +63,8 @@ def test_encoding_matches_spiffworkflow_through_call_activities(tmp_path):
     parser = parse_files({**shared, **files})
     spec, subs = parser.get_spec("sarskilt_stod"), parser.get_subprocess_specs("sarskilt_stod")
     workflow = BpmnWorkflow(spec, subs, script_engine=sandbox.script_engine())
+    # what engine.cases.start puts in every case's data, which the routine's first gateway reads
+    workflow.task_tree.data.update({"arende_id": 1, "elev_id": 1, "skolenhet_id": 1, "startad_av": 1,
+                                    "startad_av_roller": ["larare"], "startad_fran": None})
     workflow.do_engine_steps()
     assert state._CONVERTER.to_dict(workflow) == spiff_dict(workflow)

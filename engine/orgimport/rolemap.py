@@ -1,8 +1,10 @@
 """How SS 12000 duty roles and assignment roles become Elevflow roles (the table in docs/organisation.md).
 
-Every SS 12000 duty role is listed: those that map give their Elevflow roles, those that map to nothing
-are school staff Elevflow has no lane for, and are left aside with a note. A value that is not an
-SS 12000 duty role at all is an error, so a misspelt role never silently drops a person's access.
+Every SS 12000 duty role is listed. Staff whose work has a lane of its own get that lane's role; everyone
+else who works at the unit (fritidspedagog, lärarassistent, administrator, ...) gets `personal`, since the
+duty to report a child at risk (29 kap. 13 § skollagen) or a kränkning (6 kap. 10 §) is every member of
+staff's. A value that is not an SS 12000 duty role at all is an error, so a misspelt role never silently
+drops a person's access.
 """
 from __future__ import annotations
 
@@ -17,16 +19,16 @@ DUTY_ROLES: dict[str, tuple[str, ...]] = {
     "Skolpsykolog": ("skolpsykolog",),
     # SS 12000 has one code for both professions; routines may name either lane.
     "Speciallärare/specialpedagog": ("specialpedagog", "speciallarare"),
-    "Barnskötare": (),
-    "Bibliotekarie": (),
-    "Lärarassistent": (),
-    "Fritidspedagog": (),
-    "Annan personal": (),
-    "Studie- och yrkesvägledare": (),
-    "Skoladministratör": (),
-    "Övrig arbetsledning": (),
-    "Övrig pedagogisk personal": (),
-    "Förskolechef": (),
+    "Barnskötare": ("personal",),
+    "Bibliotekarie": ("personal",),
+    "Lärarassistent": ("personal",),
+    "Fritidspedagog": ("personal",),
+    "Annan personal": ("personal",),
+    "Studie- och yrkesvägledare": ("personal",),
+    "Skoladministratör": ("personal",),
+    "Övrig arbetsledning": ("personal",),
+    "Övrig pedagogisk personal": ("personal",),
+    "Förskolechef": ("personal",),
 }
 
 # Assignment roles (a duty's role towards a group). Mentor also makes the duty's holder the mentor of

@@ -10,9 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 from editing_helpers import ESCAPE, add_process_owner
+from sqlalchemy import select
 from test_miwg import EXPECTED, MIWG, MODELS
 
 from engine import complete_task, deploy_path, get_case, list_tasks, passwords, settings, start_case
+from engine.models import VersionReader
 
 from .conftest import PASSWORD, ROOT, log_in, screenshot, serve
 
@@ -98,6 +100,12 @@ def test_a_step_added_in_the_editor_runs_in_new_cases_only(page, site, db, peopl
     page.wait_for_url("**/uppgifter/*")
     [new_case_id] = {t.case_id for t in list_tasks(db, state="ready")} - {old.id}
     assert get_case(db, new_case_id).process_version_id != get_case(db, old.id).process_version_id
+    # what the routine says about who sees and who makes the report survives the editor's round trip
+    parsed = db.specs.get(get_case(db, new_case_id).process_version_id)
+    assert parsed.user_tasks()["Task_oro_anmalan"].personal
+    with db.read() as s:
+        assert set(s.scalars(select(VersionReader.role).where(
+            VersionReader.version_id == get_case(db, new_case_id).process_version_id))) == {"rektor"}
 
     for case_id in (old.id, new_case_id):
         complete_task(db, list_tasks(db, case_id=case_id, state="ready")[0].id, REPORT, by=people.teacher)

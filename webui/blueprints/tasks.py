@@ -246,6 +246,10 @@ def release(task_id: UUID) -> Any:
     except ConflictError:
         flash(_("Uppgiften hade redan ändrats av någon annan."), "error")
         return _back()
+    except PermissionDeniedError:  # a personal duty (an orosanmälan): never back to the lane
+        flash(_("Uppgiften är en personlig skyldighet för den som har den och kan inte lämnas tillbaka."),
+              "error")
+        return _back()
     flash(_("Du har lämnat tillbaka uppgiften ”%(name)s”.", name=view.name), "success")
     return _back()
 
