@@ -6,6 +6,7 @@
 3. Every lane names a known role, and every user task sits in a lane.
 4. Every form a user task names exists and is a valid JSON Schema object; every due rule parses.
 5. Every condition, timer and script passes the sandbox's compile-time check.
+6. A routine's own properties are known, with a known value: `caseSubject` is "pupil" or "unit".
 All problems are collected, each with file, line and element id, so a process owner can fix them at once.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ from . import bpmnxml, deadlines, sandbox, support
 from .bpmnxml import NS
 from .errors import DefinitionError, Problem, SandboxError
 from .roles import ROLES, role_for_lane
-from .specs import task_meta
+from .specs import CASE_SUBJECT, CASE_SUBJECTS, task_meta
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Bundle:
     forms: dict[str, dict[str, Any]]
     specs: dict[str, tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    subjects: dict[str, str] = field(default_factory=dict)  # key -> what its cases are about (specs.py)
 
 
 _EXPRESSION_CHECKS = [
@@ -114,6 +116,27 @@ def _check_lanes(name: str, tree: etree._ElementTree) -> list[Problem]:
             problems.append(Problem(f"lane {lane.get('name')!r} is not a known role (known roles: {known})",
                                     element_id=lane.get("id"), line=lane.sourceline, file=name))
     return problems
+
+
+PROCESS_PROPERTIES = {CASE_SUBJECT: CASE_SUBJECTS}
+
+
+def _check_process_properties(name: str, tree: etree._ElementTree, key: str) -> tuple[str, list[Problem]]:
+    """The routine's own properties (on its process element): what its cases are about, and problems."""
+    problems = []
+    found = bpmnxml.process_properties(tree, key)
+    for prop_name, element in found.items():
+        allowed = PROCESS_PROPERTIES.get(prop_name)
+        if allowed is None:
+            problems.append(Problem(f"unknown routine property {prop_name!r} (known: "
+                                    f"{', '.join(sorted(PROCESS_PROPERTIES))})", element_id=key,
+                                    line=element.sourceline, file=name))
+        elif element.get("value") not in allowed:
+            problems.append(Problem(f"{prop_name} is {element.get('value')!r}; it must be one of "
+                                    f"{', '.join(allowed)}", element_id=key, line=element.sourceline,
+                                    file=name))
+    subject = found[CASE_SUBJECT].get("value") if CASE_SUBJECT in found else "pupil"
+    return subject if subject in CASE_SUBJECTS else "pupil", problems
 
 
 def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[str, etree._ElementTree],
@@ -194,6 +217,8 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
             continue
         bundle.specs[key] = (spec, subprocesses)
         bundle.names[key] = spec.description or key
+        bundle.subjects[key], found = _check_process_properties(file_of[key], trees[file_of[key]], key)
+        problems.extend(found)
         for process_id in [key, *subprocesses]:
             used_file = file_of[process_id]
             bundle.files[used_file] = {**library, **main}[used_file]
