@@ -82,7 +82,7 @@ def versions(ctx: Context, key: str | None) -> None:
 @click.option("--data", default="{}", help="Initial case data as a JSON object.")
 @pass_ctx
 def start(ctx: Context, key: str, pupil: int | None, unit: int | None, username: str, data: str) -> None:
-    """Start a case of routine KEY for a pupil, or (a unit-level routine such as arshjul) for a unit."""
+    """Start a case of routine KEY for a pupil, or for a school unit (a unit-level routine)."""
     case = cases.start_case(ctx.db, key, pupil_id=pupil, unit_id=unit, by=ctx.user_id(username),
                             data=_json(data))
     click.echo(f"case {case.id} started ({case.status})")

@@ -33,13 +33,16 @@ from engine import (
     notices,
     open_case,
     org,
+    quality,
     start_case,
     task_data_for,
     verify_audit,
     visible_cases,
 )
 from engine.models import AccessLogEntry, Case, Notification, TaskRow
+from engine.quality import Selection
 from engine.tasks import task_info
+from engine.terms import Term
 
 SCENARIOS = {s.id: s for s in rs.SCENARIOS}
 
@@ -250,3 +253,37 @@ def test_a_routine_says_whether_its_cases_have_a_pupil_and_a_new_version_may_cha
 def test_every_shipped_routine_says_what_its_cases_are_about(db):
     build_school(db, sorted(p.name for p in PROCESSES.iterdir() if p.is_dir() and p.name != "shared"))
     assert definitions.unit_routines(db) == rs.UNIT_LEVEL
+
+
+# ------------------------------------------------------------------------------------ the quality figures
+def test_unit_level_cases_are_counted_in_the_quality_figures_and_never_hidden(db):
+    """The huvudman sees small counts of pupils' cases hidden; an avvikelse or a check-in names no pupil,
+    so its count is shown exactly, to the huvudman too, and the årshjul's check-ins are listed."""
+    school = build_school(db, ["arshjul", "avvikelse", "orosanmalan"])
+    for scenario in ("avvikelse_reported_and_followed_up_twice", "avvikelse_solved_locally",
+                     "arshjul_with_2_check_ins_counted_by_the_process"):
+        walk(db, school, SCENARIOS[scenario])
+    with time_machine.travel(START, tick=False):
+        for _ in range(2):  # two pupils' reports, made by the teacher who starts them
+            case = start_case(db, "orosanmalan", pupil_id=school.pupil, by=school.users["teacher"])
+            [report] = ready_tasks(db, case.id)
+            complete_task(db, report.id, form_data(task_info(db, report)["form"], {}, school),
+                          by=school.users["teacher"])
+    term = Term.of(START)
+    as_of = START + timedelta(days=60)
+    for who, exact in (("rektor", True), ("huvudman", False)):
+        scope = quality.scope_for(db, school.users[who])
+        dash = quality.dashboard(db, scope, Selection(term, (school.unit,), as_of=as_of))
+        assert dash.exact is exact
+        counts = {s.key: s.by_term[term.key] for s in dash.counts}
+        assert {k: (c.value, c.suppressed) for k, c in counts.items()
+                if k in ("avvikelser", "avvikelser_rapporterade", "arshjul_avstamningar")} == {
+            "avvikelser": (2, False), "avvikelser_rapporterade": (1, False),
+            "arshjul_avstamningar": (2, False)}
+        steps = {(s.routine, s.bpmn_id): s for s in dash.steps}
+        assert steps[("avvikelse", "Task_avv_uppfoljning")].passed == quality.Cell(2, 2)
+        assert steps[("arshjul", "Task_ar_avstamning")].passed == quality.Cell(2, 2)
+        reported = steps[("orosanmalan", report.bpmn_id)].passed  # pupils' cases: hidden from the huvudman
+        assert reported == (quality.Cell(2, 2) if exact else quality.Cell(None, 0, True))
+    check_ins = quality.check_ins(db, [school.unit])
+    assert [(state, unit) for _, _, unit, _, state, _ in check_ins] == [("completed", school.unit)] * 2
