@@ -30,6 +30,7 @@ from engine import (
     get_case,
     inbox,
     list_tasks,
+    migration,
     notices,
     open_case,
     org,
@@ -237,8 +238,10 @@ def test_deploy_refuses_an_unknown_case_subject(db, name, value, message):
     assert definitions.versions(db) == []
 
 
-def test_a_routine_says_whether_its_cases_have_a_pupil_and_a_new_version_may_change_it(db):
+def test_a_routine_says_whether_its_cases_have_a_pupil_and_a_running_case_keeps_its_kind(db):
     school = build_school(db, [])
+    with db.write() as s:
+        org.assign_role(s, school.users["rektor"], school.unit, "processagare")
     pupil_version = deploy(db, bpmn_with_subject("pupil"), forms_of("avvikelse"))
     assert definitions.unit_routines(db) == frozenset()
     with time_machine.travel(START, tick=False):
@@ -246,6 +249,10 @@ def test_a_routine_says_whether_its_cases_have_a_pupil_and_a_new_version_may_cha
         deploy(db, bpmn_with_subject("unit"), forms_of("avvikelse"))
         assert definitions.unit_routines(db) == {"avvikelse"}
         new = start_case(db, "avvikelse", unit_id=school.unit, by=school.users["kurator"])
+        [move] = migration.migrate(db, "avvikelse", by=school.users["rektor"])
+    assert (move.case_id, move.movable, move.moved) == (old.id, False, False)
+    assert move.reasons == ["version 2 runs as a case of the school unit, without a pupil; this case is a "
+                            "pupil's"]
     assert get_case(db, old.id).process_version_id == pupil_version[0].id
     assert (get_case(db, old.id).pupil_id, get_case(db, new.id).pupil_id) == (school.pupil, None)
 
