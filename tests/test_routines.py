@@ -477,6 +477,8 @@ def test_a_new_case_is_walked_to_its_end_from_the_command_line(db, db_url, routi
     assert f"case {case_id} is completed" in out
     assert get_case(db, case_id).status == "completed"
     assert get_case(db, case_id).pupil_id == (None if routine in rs.UNIT_LEVEL else school.pupil)
+    listed = "pupil –" if routine in rs.UNIT_LEVEL else f"pupil {school.pupil} "
+    assert re.search(rf"^\s+{case_id}\s+{routine}\s+{listed}", run("cases"), flags=re.MULTILINE)
     assert path == list(scenario.path)
     assert {n for _, n in reached_nodes(db, [case_id]) if n in END_EVENTS} == scenario.ends
     assert "audit log intact" in run("audit", "verify")
