@@ -64,6 +64,9 @@ def start(db: Database, tx: Tx, process_key: str, pupil_id: int | None, unit_id:
                                    "pupil; start it for a unit, without a pupil")
         if unit_id is None:
             raise CaseSubjectError(f"{process_key!r} is a routine of the school unit: say which unit")
+        if "elev_id" in data:
+            raise CaseSubjectError(f"{process_key!r} is a routine of the school unit: its data names no "
+                                   "pupil")
     else:
         if pupil_id is None:
             raise CaseSubjectError(f"{process_key!r} is a routine for a pupil: say which pupil")

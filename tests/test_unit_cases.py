@@ -207,6 +207,9 @@ def test_a_unit_level_routine_is_refused_for_a_pupil_and_a_pupils_routine_withou
                 start_case(db, routine, pupil_id=school.pupil, by=school.users["rektor"])
             with pytest.raises(CaseSubjectError, match="which unit"):
                 start_case(db, routine, by=school.users["rektor"])
+            with pytest.raises(CaseSubjectError, match="names no pupil"):
+                start_case(db, routine, unit_id=school.unit, by=school.users["rektor"],
+                           data={"elev_id": school.pupil})
         with pytest.raises(CaseSubjectError, match="which pupil"):
             start_case(db, "orosanmalan", unit_id=school.unit, by=school.users["teacher"])
     with db.read() as s:
