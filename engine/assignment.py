@@ -47,7 +47,7 @@ ANY_DELEGATION = Sql("""SELECT 1 FROM delegations WHERE unit_id = :unit_id AND d
 class _Task:
     id: UUID
     case_id: int
-    pupil_id: int
+    pupil_id: int | None
     unit_id: int
     role: str | None
     name: str

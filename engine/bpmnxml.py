@@ -54,6 +54,13 @@ def process_ids(tree: etree._ElementTree) -> list[str]:
     return [p.get("id") for p in tree.xpath("//bpmn:process", namespaces=NS)]
 
 
+def process_properties(tree: etree._ElementTree, process_id: str) -> dict[str, etree._Element]:
+    """The `spiffworkflow:property` elements on a process itself (not on its tasks), by name."""
+    found = tree.xpath("//bpmn:process[@id=$id]/bpmn:extensionElements/spiffworkflow:properties/"
+                       "spiffworkflow:property", id=process_id, namespaces=NS)
+    return {p.get("name"): p for p in found if p.get("name")}
+
+
 def enclosing_id(element: etree._Element) -> str | None:
     """The id of the nearest BPMN element holding this one (an expression sits inside its flow or task)."""
     node: etree._Element | None = element

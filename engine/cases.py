@@ -1,4 +1,5 @@
-"""Cases: start a routine for a pupil, cancel one, find them again."""
+"""Cases: start a routine for a pupil (or, for a unit-level routine, for a school unit), cancel one, find
+them again."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -9,7 +10,7 @@ from sqlalchemy import select
 
 from . import access, audit, runner, state
 from .dbapi import Sql, Tx
-from .errors import ConflictError, NotFoundError
+from .errors import CaseSubjectError, ConflictError, NotFoundError
 from .jsondata import ensure_json
 from .models import Case
 from .sandbox import script_engine
@@ -25,19 +26,23 @@ INSERT_CASE = Sql("""INSERT INTO cases (process_version_id, process_key, pupil_i
     :pupil_id, :unit_id, :parent_id, 'running', :by, :now, 0, :serializer, :state) RETURNING id""")
 
 
-def start_case(db: Database, process_key: str, *, pupil_id: int, by: int | None,
+def start_case(db: Database, process_key: str, *, pupil_id: int | None = None, by: int | None,
                unit_id: int | None = None, data: dict[str, Any] | None = None) -> Case:
     """Start the newest version of a routine for a pupil at their school unit (or the unit given).
 
+    A routine whose diagram says `caseSubject` "unit" (the årshjul, an avvikelse) is started for a school
+    unit instead: `unit_id` and no `pupil_id`; its case has no pupil at all. The wrong one of the two is
+    refused (CaseSubjectError): no pupil is ever written into such a case, nor a pupil's case made without
+    one.
     `by` is the user starting it, who must hold a role at that unit; None means the system itself
     (the scheduler, an import). Everything the first step does is saved in one transaction.
 
     The engine puts these keys in the case's data, over any of the same name in `data`: `arende_id`,
-    `elev_id`, `skolenhet_id`; `startad_av` (the starter's user id, or None), `startad_av_roller` (the
-    starter's roles at the unit, sorted; [] for the system) and `startad_fran` (the routine of the case
-    that started this one, or None). A task can go to the starter (`assigneeFrom` `startad_av`), and a
-    gateway can ask who started the case, so "the person who starts it does the first step" is routine
-    data, not code.
+    `elev_id` (never in a unit-level case), `skolenhet_id`; `startad_av` (the starter's user id, or
+    None), `startad_av_roller` (the starter's roles at the unit, sorted; [] for the system) and
+    `startad_fran` (the routine of the case that started this one, or None). A task can go to the
+    starter (`assigneeFrom` `startad_av`), and a gateway can ask who started the case, so "the person
+    who starts it does the first step" is routine data, not code.
     """
     data = dict(data or {})
     ensure_json(data, "start data")
@@ -52,30 +57,44 @@ def start_case(db: Database, process_key: str, *, pupil_id: int, by: int | None,
                 row_version=ref.row_version, serializer_version=state.SERIALIZER_VERSION)
 
 
-def start(db: Database, tx: Tx, process_key: str, pupil_id: int, unit_id: int | None,
+def start(db: Database, tx: Tx, process_key: str, pupil_id: int | None, unit_id: int | None,
           by: int | None, data: dict[str, Any], now: datetime, parent: runner.CaseRef | None) -> runner.Run:
     """Start a case inside the caller's transaction; return its first step."""
-    pupil_unit = tx.scalar(PUPIL_UNIT, {"id": pupil_id})
-    if pupil_unit is None:
-        raise NotFoundError(f"pupil {pupil_id} does not exist")
-    unit_id = unit_id or pupil_unit
-    if tx.first(UNIT_EXISTS, {"id": unit_id}) is None:
-        raise NotFoundError(f"school unit {unit_id} does not exist")
-    held = access.require_role_at_unit(tx, by, unit_id, "start a case") if by is not None else set()
     version = tx.first(LATEST_VERSION, {"key": process_key})
     if version is None:
         raise NotFoundError(f"no routine {process_key!r} is deployed")
     version_id, version_number = version
     parsed = db.specs.get(version_id)
+    if parsed.unit_level:
+        if pupil_id is not None:
+            raise CaseSubjectError(f"{process_key!r} is a routine of the school unit: its cases have no "
+                                   "pupil; start it for a unit, without a pupil")
+        if unit_id is None:
+            raise CaseSubjectError(f"{process_key!r} is a routine of the school unit: say which unit")
+        if "elev_id" in data:
+            raise CaseSubjectError(f"{process_key!r} is a routine of the school unit: its data names no "
+                                   "pupil")
+    else:
+        if pupil_id is None:
+            raise CaseSubjectError(f"{process_key!r} is a routine for a pupil: say which pupil")
+        pupil_unit = tx.scalar(PUPIL_UNIT, {"id": pupil_id})
+        if pupil_unit is None:
+            raise NotFoundError(f"pupil {pupil_id} does not exist")
+        unit_id = unit_id or pupil_unit
+    if tx.first(UNIT_EXISTS, {"id": unit_id}) is None:
+        raise NotFoundError(f"school unit {unit_id} does not exist")
+    held = access.require_role_at_unit(tx, by, unit_id, "start a case") if by is not None else set()
     workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine())
     parent_id = parent.id if parent else None
     case_id = tx.scalar(INSERT_CASE, {
         "version_id": version_id, "key": process_key, "pupil_id": pupil_id, "unit_id": unit_id,
         "parent_id": parent_id, "by": by, "now": tx.time(now), "serializer": state.SERIALIZER_VERSION,
         "state": b"{}"})
-    workflow.data.update({**data, "arende_id": case_id, "elev_id": pupil_id, "skolenhet_id": unit_id,
-                          "startad_av": by, "startad_av_roller": sorted(held),
-                          "startad_fran": parent.process_key if parent else None})
+    known = {"arende_id": case_id, "skolenhet_id": unit_id, "startad_av": by,
+             "startad_av_roller": sorted(held), "startad_fran": parent.process_key if parent else None}
+    if pupil_id is not None:  # a unit-level case's data has no pupil key at all
+        known["elev_id"] = pupil_id
+    workflow.data.update({**data, **known})
     workflow.task_tree.data.update(workflow.data)
     case = runner.CaseRef(case_id, version_id, process_key, pupil_id, unit_id, "running", 0)
     run = runner.Run(tx, case, parsed, workflow, by, now, db.breaks.is_off(unit_id))
@@ -88,7 +107,8 @@ def start(db: Database, tx: Tx, process_key: str, pupil_id: int, unit_id: int | 
 
 
 def start_linked(db: Database, run: runner.Run) -> None:
-    """Start the cases a step asked for with an `elevflow.start.<routine>` message, linked to it."""
+    """Start the cases a step asked for with an `elevflow.start.<routine>` message, linked to it (for the
+    same pupil; a unit-level case can only start another unit-level one)."""
     for key, pupil_id in run.spawned:
         child = start(db, run.tx, key, pupil_id, run.case.unit_id, None, {}, run.now, parent=run.case)
         audit.append(run.tx, [audit.Event("case_linked", run.actor_id, run.case.id, pupil_id,

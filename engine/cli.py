@@ -75,13 +75,16 @@ def versions(ctx: Context, key: str | None) -> None:
 
 @main.command("start")
 @click.argument("key")
-@click.option("--pupil", type=int, required=True, help="The pupil's id.")
+@click.option("--pupil", type=int, help="The pupil's id (a routine for a pupil).")
+@click.option("--unit", type=int, help="The school unit's id (a unit-level routine; or another unit than "
+              "the pupil's).")
 @click.option("--as", "username", required=True, help="Who starts the case (a username).")
 @click.option("--data", default="{}", help="Initial case data as a JSON object.")
 @pass_ctx
-def start(ctx: Context, key: str, pupil: int, username: str, data: str) -> None:
-    """Start a case of routine KEY for a pupil."""
-    case = cases.start_case(ctx.db, key, pupil_id=pupil, by=ctx.user_id(username), data=_json(data))
+def start(ctx: Context, key: str, pupil: int | None, unit: int | None, username: str, data: str) -> None:
+    """Start a case of routine KEY for a pupil, or for a school unit (a unit-level routine)."""
+    case = cases.start_case(ctx.db, key, pupil_id=pupil, unit_id=unit, by=ctx.user_id(username),
+                            data=_json(data))
     click.echo(f"case {case.id} started ({case.status})")
     _print_tasks(tasks.list_tasks(ctx.db, case_id=case.id, state="ready"))
 
@@ -93,7 +96,8 @@ def start(ctx: Context, key: str, pupil: int, username: str, data: str) -> None:
 def list_cases(ctx: Context, status: str | None, unit: int | None) -> None:
     """List cases, newest first."""
     for c in cases.list_cases(ctx.db, status=status, unit_id=unit):
-        click.echo(f"{c.id:>6}  {c.process_key:24} pupil {c.pupil_id:<6} unit {c.unit_id:<4} {c.status:10} "
+        pupil = "–" if c.pupil_id is None else c.pupil_id
+        click.echo(f"{c.id:>6}  {c.process_key:24} pupil {pupil:<6} unit {c.unit_id:<4} {c.status:10} "
                    f"{c.started_at:%Y-%m-%d %H:%M}")
 
 

@@ -53,6 +53,7 @@ def demo_command(ctx: Context, no_serve: bool, port: int) -> None:
     click.echo("\nFrom a terminal, e.g. a support case (särskilt stöd) for pupil 1 at Ekbackens skola:")
     click.echo("  elevflow start sarskilt_stod --pupil 1 --as larare.ek")
     click.echo("  elevflow tasks --user larare.ek")
+    click.echo("  elevflow start arshjul --unit 1 --as rektor.ek    (the school's own årshjul: no pupil)")
     click.echo("  elevflow audit verify")
     if no_serve:
         return

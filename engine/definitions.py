@@ -91,7 +91,8 @@ def deploy(db: Database, files: dict[str, str], forms: dict[str, Any], *, librar
             event = audit.Event("definition_deployed", by, data={
                 "key": key, "version": number, "content_hash": digest, "note": note})
             audit.append(dbapi.within(session, db.dialect, db.stats), [event], now)
-            parsed.append(ParsedVersion(row.id, key, spec, subprocess_specs, bundle.forms))
+            parsed.append(ParsedVersion(row.id, key, spec, subprocess_specs, bundle.forms,
+                                        bundle.subjects.get(key, "pupil")))
             deployed.append(row)
     for version in parsed:  # only once committed: a rolled-back id may be handed out again
         db.specs.put(version)
@@ -108,6 +109,18 @@ def routine_names(db: Database, tx: dbapi.Tx | None = None) -> dict[str, str]:
             return routine_names(db, own)
     names = dict(tx.all(ROUTINE_NAMES))  # by version: the newest name wins
     return dict(sorted(names.items(), key=lambda item: item[1].casefold()))
+
+
+NEWEST_VERSIONS = dbapi.Sql("""SELECT v.key, v.id FROM process_versions v WHERE v.version =
+    (SELECT MAX(n.version) FROM process_versions n WHERE n.key = v.key)""")
+
+
+def unit_routines(db: Database) -> frozenset[str]:
+    """The deployed routines whose newest version runs as a case of a school unit, without a pupil (its
+    diagram says `caseSubject` unit: specs.py): those are started for a unit, the others for a pupil."""
+    with db.snapshot() as tx:
+        newest = tx.all(NEWEST_VERSIONS)
+    return frozenset(key for key, version_id in newest if db.specs.get(version_id).unit_level)
 
 
 def versions(db: Database, key: str | None = None) -> list[ProcessVersion]:

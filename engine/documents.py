@@ -189,14 +189,17 @@ def _body(kind: str, d: dict[str, Any]) -> list[Section]:
 
 
 def decision_content(kind: str, data: dict[str, Any], *, signer_name: str, delegation_ref: str | None,
-                     signed_at: datetime, unit_name: str, pupil_name: str) -> Document:
+                     signed_at: datetime, unit_name: str, pupil_name: str | None) -> Document:
     """The document's content: the parties, the decision's own sections, the reasons, who decided and
-    when, how to appeal and the receipt record (the programme itself, kind "program", has neither)."""
+    when, how to appeal and the receipt record (the programme itself, kind "program", has neither).
+    `pupil_name` None: a unit-level case's decision, which names the school unit only."""
     title, ground = TITLES.get(kind, ("Beslut", ""))
     local = signed_at.astimezone(STOCKHOLM)
     decided_on = data.get(DATE_KEYS.get(kind, "beslut_ap_datum")) or local.date().isoformat()
-    sections = [Section("Elev och skolenhet", rows=(("Elev", pupil_name or MISSING),
-                                                    ("Skolenhet", unit_name or MISSING))), *_body(kind, data)]
+    unit_row = ("Skolenhet", unit_name or MISSING)
+    parties = Section("Skolenhet", rows=(unit_row,)) if pupil_name is None else \
+        Section("Elev och skolenhet", rows=(("Elev", pupil_name or MISSING), unit_row))
+    sections = [parties, *_body(kind, data)]
     if kind != "program":
         reason = data.get(REASON_KEYS.get(kind, "beslut_ap_motivering")) or next(
             (v for k, v in sorted(data.items()) if k.endswith("_motivering") and v), None)
@@ -223,7 +226,7 @@ DRAFT_NOTE = ("Detta är en förhandsgranskning. Beslutet är inte fattat förr�
 
 
 def render_decision(kind: str, data: dict[str, Any], *, signer_name: str, delegation_ref: str | None,
-                    signed_at: datetime, unit_name: str, pupil_name: str, compress: bool = True,
+                    signed_at: datetime, unit_name: str, pupil_name: str | None, compress: bool = True,
                     draft: bool = False) -> bytes:
     """The decision as PDF bytes (same input, same bytes). A `draft` says so in its title and first
     section: what the signer reviews before signing."""

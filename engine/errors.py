@@ -68,6 +68,11 @@ class PermissionDeniedError(ElevflowError):
     """The user has no right to do this."""
 
 
+class CaseSubjectError(ElevflowError, ValueError):
+    """A routine was started for the wrong kind of subject: a pupil for a unit-level routine (whose cases
+    must hold no pupil), or no pupil for a pupil's routine."""
+
+
 class WorkflowError(ElevflowError):
     """The process itself failed while running (for example a script raised)."""
 

@@ -46,7 +46,7 @@ class CaseMove:
     """One case's verdict: whether it can move (or moved) to the new version, and why not."""
 
     case_id: int
-    pupil_id: int
+    pupil_id: int | None
     unit_id: int
     from_version: int
     to_version: int
@@ -115,6 +115,17 @@ def _trial(workflow: BpmnWorkflow, new: ParsedVersion, number: int) -> list[str]
     return []
 
 
+def _subject_changed(pupil_id: int | None, new: ParsedVersion, number: int) -> list[str]:
+    """A pupil's case cannot become a unit's, nor the other way round (`caseSubject`, specs.py)."""
+    if new.unit_level and pupil_id is not None:
+        return [f"version {number} runs as a case of the school unit, without a pupil; "
+                "this case is a pupil's"]
+    if not new.unit_level and pupil_id is None:
+        return [f"version {number} runs as a pupil's case; "
+                "this case belongs to the school unit and has no pupil"]
+    return []
+
+
 def target_version(db: Database, key: str, to_version: int | None) -> ProcessVersion:
     with db.read() as session:
         query = select(ProcessVersion).where(ProcessVersion.key == key)
@@ -149,7 +160,8 @@ def plan(db: Database, key: str, to_version: int | None = None, *, by: int,
         parsed = db.specs.get(case.process_version_id)
         workflow = state.load(case.state, case.serializer_version, parsed.spec, parsed.subprocess_specs,
                               script_engine())
-        reasons = _trial(workflow, new, target.version)
+        reasons = (_subject_changed(case.pupil_id, new, target.version)
+                   or _trial(workflow, new, target.version))
         moves.append(CaseMove(case.id, case.pupil_id, case.unit_id, numbers[case.process_version_id],
                               target.version, not reasons, reasons))
     return moves

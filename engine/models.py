@@ -243,14 +243,15 @@ class RoutineDraft(Base):
 # --- cases, tasks, timers ------------------------------------------------------------------------------
 
 class Case(Base):
-    """A running (or ended) routine for one pupil. `state` is the workflow without its spec."""
+    """A running (or ended) routine for one pupil, or for a school unit (`pupil_id` None: a routine whose
+    diagram says `caseSubject` unit, such as the årshjul). `state` is the workflow without its spec."""
 
     __tablename__ = "cases"
     __table_args__ = (Index("ix_cases_unit_status", "unit_id", "status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
     process_key: Mapped[str] = mapped_column(String(200))
-    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"), index=True)
+    pupil_id: Mapped[int | None] = mapped_column(ForeignKey("pupils.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("school_units.id"))
     parent_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     status: Mapped[str] = mapped_column(String(20))  # running | completed | cancelled
@@ -281,7 +282,7 @@ class TaskRow(Base):
     name: Mapped[str] = mapped_column(String(300))
     role: Mapped[str | None] = mapped_column(String(50))
     unit_id: Mapped[int] = mapped_column(ForeignKey("school_units.id"))
-    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"))
+    pupil_id: Mapped[int | None] = mapped_column(ForeignKey("pupils.id"))  # None: a unit-level case
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     state: Mapped[str] = mapped_column(String(20))  # ready | completed | cancelled
     form: Mapped[str | None] = mapped_column(String(200))

@@ -13,6 +13,8 @@ Who sees what (domain brief §4, docs/quality.md):
   unit it covers gives that right; the huvudman's role does not), a count of 1–4 is shown as "färre än 5"
   and a time or share that rests on fewer than 5 is not shown. Where parts add up to a total shown beside
   them and exactly one part is hidden, the smallest other part is hidden too, so it cannot be worked out.
+  The figures of a unit-level routine (its cases have no pupil: the årshjul, a de-identified avvikelse)
+  single no pupil out and are always shown.
 
 A moment belongs to the term (engine/terms.py) it falls in; a step counts in the term it was completed,
 a lead time in the term its later step was completed. Times are in days.
@@ -30,6 +32,7 @@ from sqlalchemy import and_, case, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from .access import EHT_ROLES
+from .definitions import unit_routines
 from .errors import PermissionDeniedError
 from .models import ProcessVersion, RoleAssignment, SchoolUnit, TaskRow, User
 from .quality_measures import (
@@ -245,6 +248,7 @@ def dashboard(db: Database, scope: Scope, selection: Selection) -> Dashboard:
         raise PermissionDeniedError("figures for some of your units only are shown where you may see every "
                                     "case behind them; choose all your units")
     exact = all(u in scope.exact for u in units)
+    unit_level = unit_routines(db)  # their cases have no pupil: nothing to hide
     terms = window(selection.term, selection.trend)
     decisions = decision_steps(db)
     counted_steps = sorted({s for _, steps in STEP_COUNTS.values() for s in steps}
@@ -276,7 +280,8 @@ def dashboard(db: Database, scope: Scope, selection: Selection) -> Dashboard:
     totals: dict[tuple[str, str], int] = defaultdict(int)
     for (_, term, key), n in per_unit.items():
         totals[(term, key)] += n
-    counts = [Series(k, COUNT_ROUTINE[k], {t.key: _count(totals[(t.key, k)], exact) for t in terms})
+    counts = [Series(k, COUNT_ROUTINE[k], {t.key: _count(totals[(t.key, k)], exact or COUNT_ROUTINE[k] in
+                                                         unit_level) for t in terms})
               for k in COUNT_KEYS if wanted(COUNT_ROUTINE[k])]
 
     breakdowns = []
@@ -299,31 +304,33 @@ def dashboard(db: Database, scope: Scope, selection: Selection) -> Dashboard:
     for (process_key, bpmn_id), row in sorted(step_rows.items()):
         name = row["name"]
         med, p90 = spent.get((process_key, bpmn_id), (None, None))
-        steps.append(Step(process_key, bpmn_id, name, _count(row["passed"], exact),
-                          _measure(row["on_time"] / row["due"] if row["due"] else None, row["due"], exact),
-                          _count(row["open"], exact), _count(row["overdue"], exact),
-                          _measure(med, row["passed"], exact), _measure(p90, row["passed"], exact)))
+        shown = exact or process_key in unit_level
+        steps.append(Step(process_key, bpmn_id, name, _count(row["passed"], shown),
+                          _measure(row["on_time"] / row["due"] if row["due"] else None, row["due"], shown),
+                          _count(row["open"], shown), _count(row["overdue"], shown),
+                          _measure(med, row["passed"], shown), _measure(p90, row["passed"], shown)))
 
     unit_keys = tuple(k for k in UNIT_KEYS if wanted(COUNT_ROUTINE[k]))
     unit_rows = _unit_rows(scope, units, per_unit, step_rows, selection.term.key, unit_keys,
-                           overdue=routine is not None)
+                           overdue=routine is not None, shown=routine in unit_level)
     return Dashboard(selection, terms, exact, counts, lead_times, steps, breakdowns, unit_rows)
 
 
 def _unit_rows(scope: Scope, units: tuple[int, ...], per_unit: dict[tuple[int, str, str], int],
                step_rows: dict[tuple[str, str], dict[str, Any]], term: str,
-               keys: tuple[str, ...], *, overdue: bool) -> list[UnitRow]:
+               keys: tuple[str, ...], *, overdue: bool, shown: bool = False) -> list[UnitRow]:
     """The units one by one. Steps overdue now only for one routine: a column over all routines beside
-    one per routine would give small differences away."""
+    one per routine would give small differences away. `shown`: one unit-level routine, nothing hidden."""
     late: dict[int, int] = defaultdict(int)
     for row in step_rows.values():
         for unit, n in row["overdue_by_unit"].items():
             late[unit] += n
-    cells = {u: {k: _count(per_unit.get((u, term, k), 0), u in scope.exact) for k in keys} for u in units}
+    cells = {u: {k: _count(per_unit.get((u, term, k), 0), shown or u in scope.exact) for k in keys}
+             for u in units}
     if overdue:
         keys = (*keys, "forsenade")
         for u in units:
-            cells[u]["forsenade"] = _count(late[u], u in scope.exact)
+            cells[u]["forsenade"] = _count(late[u], shown or u in scope.exact)
     for key in keys:  # each column adds up to the total shown elsewhere on the page
         column = protect({u: cells[u][key] for u in units})
         for u in units:

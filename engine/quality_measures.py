@@ -15,6 +15,10 @@ STEP_COUNTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "kb_avslutade": ("krankande_behandling", ("Task_kb_avsluta",)),
     "franvaroutredningar": ("franvaro", ("Task_fr_starta_utredning",)),
     "franvaro_avslutade": ("franvaro", ("Task_fr_avsluta",)),
+    # unit-level routines (their cases have no pupil, so their figures are never hidden: quality.py)
+    "avvikelser": ("avvikelse", ("Task_avv_beskriv",)),
+    "avvikelser_rapporterade": ("avvikelse", ("Task_avv_rapportera",)),
+    "arshjul_avstamningar": ("arshjul", ("Task_ar_avstamning",)),
 }
 SPECIAL_FORMS = ("sarskild_undervisningsgrupp", "enskild_undervisning", "distansundervisning",
                  "anpassad_studiegang")  # 3:11, 3:11, 3:11 a, 3:12
@@ -28,7 +32,8 @@ DECISION_COUNTS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 COUNT_KEYS = ("anmalningar", "utredningar", "atgardsprogram", "sarskild_form", "ej_atgardsprogram",
               "avslut_atgardsprogram", "overklaganden", "kb_anmalningar", "kb_avslutade",
-              "franvaroutredningar", "franvaro_avslutade")
+              "franvaroutredningar", "franvaro_avslutade", "avvikelser", "avvikelser_rapporterade",
+              "arshjul_avstamningar")
 COUNT_ROUTINE = {k: v[0] for k, v in {**STEP_COUNTS, **DECISION_COUNTS}.items()}
 UNIT_KEYS = ("anmalningar", "utredningar", "atgardsprogram", "ej_atgardsprogram", "sarskild_form",
              "overklaganden", "kb_anmalningar", "franvaroutredningar")

@@ -79,7 +79,7 @@ class CaseRef:
     id: int
     process_version_id: int
     process_key: str
-    pupil_id: int
+    pupil_id: int | None  # None: a unit-level case
     unit_id: int
     status: str
     row_version: int
@@ -101,7 +101,7 @@ class Run:
     open_before: dict[UUID, Task] = field(default_factory=dict)
     done_before: set[UUID] = field(default_factory=set)
     timers_before: list[tuple[str, datetime]] = field(default_factory=list)
-    spawned: list[tuple[str, int]] = field(default_factory=list)  # (process key, pupil) linked cases
+    spawned: list[tuple[str, int | None]] = field(default_factory=list)  # (process key, pupil) linked cases
     to_notify: list[tuple[int, UUID]] = field(default_factory=list)  # (user, task) given a new task
 
     def event(self, kind: str, **data: Any) -> None:

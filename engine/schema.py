@@ -20,11 +20,27 @@ def _config() -> Config:
 
 
 def upgrade(db: Database) -> None:
-    """Bring the database to the newest revision (creating every table on an empty one)."""
+    """Bring the database to the newest revision (creating every table on an empty one).
+
+    SQLite changes a column by rebuilding its table, which its foreign-key checks would refuse while
+    other tables' rows refer to it: they are off for the upgrade (it can only be switched outside a
+    transaction), every reference is checked before the commit, and they are on again after.
+    """
     config = _config()
-    with db.write_engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with db.write_engine.connect() as connection:
+        raw = connection.connection.driver_connection if db.dialect == "sqlite" else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                if raw is not None and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check")
+                                        .all()):
+                    raise RuntimeError(f"the upgrade would break references between tables: {broken[:5]}")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def is_current(db: Database) -> bool:

@@ -96,11 +96,10 @@ def sign_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
         follower = content.get("uppfoljning_ansvarig")
         if isinstance(follower, int) and not isinstance(follower, bool):
             content["uppfoljning_ansvarig_namn"] = tx.scalar(NAME, {"id": follower})
-        given, family = tx.first(PUPIL, {"id": step.pupil_id})
         document = documents.render_decision(
             step.decision, content, signer_name=tx.scalar(NAME, {"id": step.by}),
             delegation_ref=_delegation_ref(tx, step.delegation_id), signed_at=step.now,
-            unit_name=tx.scalar(UNIT, {"id": step.unit_id}), pupil_name=f"{given} {family}")
+            unit_name=tx.scalar(UNIT, {"id": step.unit_id}), pupil_name=_pupil_name(tx, step.pupil_id))
         sha = hashlib.sha256(document).hexdigest()
         made["id"] = tx.scalar(INSERT_RECORD, {
             "case_id": step.case_id, "task_id": tx.uuid(step.task_id), "decision": step.decision,
@@ -141,14 +140,21 @@ def preview_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *,
         follower = content.get("uppfoljning_ansvarig")
         if isinstance(follower, int) and not isinstance(follower, bool):
             content["uppfoljning_ansvarig_namn"] = tx.scalar(NAME, {"id": follower})
-        given, family = tx.first(PUPIL, {"id": pupil_id})
         delegation = None if "rektor" in rights.held else \
             assignment.active_delegation(tx, unit_id, by, meta.decision, now)
         document = documents.render_decision(
             meta.decision, content, signer_name=tx.scalar(NAME, {"id": by}),
             delegation_ref=_delegation_ref(tx, delegation), signed_at=now,
-            unit_name=tx.scalar(UNIT, {"id": unit_id}), pupil_name=f"{given} {family}", draft=True)
+            unit_name=tx.scalar(UNIT, {"id": unit_id}), pupil_name=_pupil_name(tx, pupil_id), draft=True)
     return "utkast-" + _filename(meta.decision, case_id, now), document
+
+
+def _pupil_name(tx: Tx, pupil_id: int | None) -> str | None:
+    """The pupil's name for the document; None for a unit-level case, which has no pupil."""
+    if pupil_id is None:
+        return None
+    given, family = tx.first(PUPIL, {"id": pupil_id})
+    return f"{given} {family}"
 
 
 def _filename(decision: str, case_id: int, signed_at: datetime) -> str:

@@ -18,6 +18,25 @@ from . import bpmnxml
 from .errors import NotFoundError
 from .roles import role_for_lane
 
+#: A routine's own (process-level) property saying what a case of it is about: a pupil (the default) or
+#: a school unit — the unit's quality work, or a report that must not identify a pupil. A unit-level
+#: case has no pupil record at all (docs/processes.md "Cases without a pupil").
+CASE_SUBJECT = "caseSubject"
+CASE_SUBJECTS = ("pupil", "unit")
+
+
+def case_subject(files: dict[str, str], key: str) -> str:
+    """What a case of process `key` is about, from its diagram: "pupil" or "unit". The files were
+    validated at deploy, so a value other than "unit" can only be "pupil" or no value at all."""
+    for name, text in sorted(files.items()):
+        if f'id="{key}"' not in text:
+            continue
+        tree, _ = bpmnxml.parse(text, name)
+        if tree is not None and key in bpmnxml.process_ids(tree):
+            found = bpmnxml.process_properties(tree, key).get(CASE_SUBJECT)
+            return "unit" if found is not None and found.get("value") == "unit" else "pupil"
+    return "pupil"
+
 
 @dataclass(frozen=True)
 class TaskMeta:
@@ -65,10 +84,16 @@ class ParsedVersion:
     spec: BpmnProcessSpec
     subprocess_specs: dict[str, BpmnProcessSpec]
     forms: dict[str, dict[str, Any]]
+    subject: str = "pupil"  # what a case is about: "pupil" or "unit" (CASE_SUBJECT)
     _validators: dict[str, Draft202012Validator] = field(default_factory=dict)
     _meta: dict[int, TaskMeta] = field(default_factory=dict)
     _by_bpmn_id: dict[str, TaskMeta] | None = None
     _assignee_fields: dict[str, frozenset[str]] | None = None
+
+    @property
+    def unit_level(self) -> bool:
+        """A case of this version belongs to a school unit and has no pupil."""
+        return self.subject == "unit"
 
     def meta(self, task_spec: Any) -> TaskMeta:
         found = self._meta.get(id(task_spec))
@@ -146,7 +171,8 @@ class SpecCache:
             raise NotFoundError(f"process version {version_id} does not exist")
         key, files, forms = stored
         parser = parse_files(files)
-        parsed = ParsedVersion(version_id, key, parser.get_spec(key), parser.get_subprocess_specs(key), forms)
+        parsed = ParsedVersion(version_id, key, parser.get_spec(key), parser.get_subprocess_specs(key), forms,
+                               case_subject(files, key))
         self.parses += 1
         self.put(parsed)
         return parsed

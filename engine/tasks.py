@@ -60,7 +60,7 @@ class StepTask:
     name: str
     role: str | None
     unit_id: int
-    pupil_id: int
+    pupil_id: int | None
     assignee_id: int | None
     state: str
     form: str | None
@@ -94,7 +94,7 @@ class StepContext:
 
     task_id: UUID
     case_id: int
-    pupil_id: int
+    pupil_id: int | None
     unit_id: int
     process_key: str
     bpmn_id: str

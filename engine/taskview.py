@@ -28,7 +28,7 @@ TASK = Sql("""SELECT t.id, t.case_id, t.process_key, t.bpmn_id, t.name, t.role, 
     (SELECT d.saved_at FROM task_drafts d WHERE d.task_id = t.id AND d.user_id = :uid),
     (SELECT f.on_date FROM follow_ups f WHERE f.task_id = t.id AND f.user_id = :uid)
     FROM tasks t JOIN cases c ON c.id = t.case_id JOIN process_versions pv ON pv.id = c.process_version_id
-    JOIN school_units su ON su.id = t.unit_id JOIN pupils p ON p.id = t.pupil_id
+    JOIN school_units su ON su.id = t.unit_id LEFT JOIN pupils p ON p.id = t.pupil_id
     LEFT JOIN users a ON a.id = t.assignee_id LEFT JOIN users cb ON cb.id = t.completed_by
     WHERE t.id = :id""")
 RIGHTS = Sql("SELECT name, role, unit_id, state, assignee_id, case_id FROM tasks WHERE id = :id")
@@ -59,7 +59,7 @@ class TaskView:
     name: str
     role: str | None
     unit_id: int
-    pupil_id: int
+    pupil_id: int | None  # None: a task of a unit-level case (pupil_name and pupil_class None too)
     assignee_id: int | None
     assignee_name: str | None
     state: str
@@ -74,7 +74,7 @@ class TaskView:
     process_version_id: int
     routine_name: str
     unit_name: str
-    pupil_name: str
+    pupil_name: str | None
     pupil_class: str | None
     protected_identity: bool
     held: frozenset[str]
@@ -154,7 +154,8 @@ def _view(db: Database, tx: Tx, user_id: int, row: tuple, named: bool) -> TaskVi
         tx.read_uuid(id_), case_id, process_key, bpmn_id, name, role, unit_id, pupil_id, assignee_id,
         assignee_name, state, form, tx.read_time(created_at), tx.read_time(due_at),
         tx.read_time(completed_at), completed_by, completed_by_name, row_version, status, version_id, routine,
-        unit_name, PROTECTED_NAME if hidden else f"{given} {family}", None if hidden else klass,
+        unit_name, None if pupil_id is None else PROTECTED_NAME if hidden else f"{given} {family}",
+        None if hidden else klass,
         bool(protected), held, rights.serves, rights.may_complete, rights.may_claim, rights.may_release,
         draft=tx.read_json(draft) if draft is not None and state == "ready" else None,
         draft_saved_at=tx.read_time(draft_at), follow_up=_day(follow_up),

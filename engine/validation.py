@@ -7,6 +7,7 @@
    roles; a `personal` task names the person it goes to (`assigneeFrom`).
 4. Every form a user task names exists and is a valid JSON Schema object; every due rule parses.
 5. Every condition, timer and script passes the sandbox's compile-time check.
+6. A routine's own properties are known, with a known value: `caseSubject` is "pupil" or "unit".
 All problems are collected, each with file, line and element id, so a process owner can fix them at once.
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ from .access import EHT_ROLES
 from .bpmnxml import NS
 from .errors import DefinitionError, Problem, SandboxError
 from .roles import ROLES, role_for_lane
-from .specs import task_meta
+from .specs import CASE_SUBJECT, CASE_SUBJECTS, task_meta
 
 
 @dataclass
@@ -40,19 +41,22 @@ class Bundle:
     specs: dict[str, tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
     readers: dict[str, frozenset[str]] = field(default_factory=dict)  # process key -> roles seeing every case
+    subjects: dict[str, str] = field(default_factory=dict)  # key -> what its cases are about (specs.py)
 
 
-# The roles that see every case of a routine at its unit unless its process names others (`visibleTo`).
-DEFAULT_READERS = frozenset({"rektor"}) | EHT_ROLES
+# The roles that see every case of a routine at its unit unless its process names others (`visibleTo`):
+# a pupil's case is the rektor's and the student health team's; a unit-level case only the rektor's.
+DEFAULT_READERS = {"pupil": frozenset({"rektor"}) | EHT_ROLES, "unit": frozenset({"rektor"})}
 VISIBLE_TO = "./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property[@name='visibleTo']"
 
 
-def readers_of(tree: etree._ElementTree, key: str, file_name: str) -> tuple[frozenset[str], list[Problem]]:
+def readers_of(tree: etree._ElementTree, key: str, file_name: str,
+               subject: str = "pupil") -> tuple[frozenset[str], list[Problem]]:
     """The roles a process's `visibleTo` property names (comma-separated role names), or the default."""
     process = tree.xpath("//bpmn:process[@id=$key]", key=key, namespaces=NS)[0]
     found = process.xpath(VISIBLE_TO, namespaces=NS)
     if not found:
-        return DEFAULT_READERS, []
+        return DEFAULT_READERS[subject], []
     roles, problems = set(), []
     for name in (found[0].get("value") or "").split(","):
         role = role_for_lane(name)
@@ -140,6 +144,27 @@ def _check_lanes(name: str, tree: etree._ElementTree) -> list[Problem]:
     return problems
 
 
+# A routine's own properties and their allowed values (None: any value, checked where it is read).
+PROCESS_PROPERTIES: dict[str, tuple[str, ...] | None] = {CASE_SUBJECT: CASE_SUBJECTS, "visibleTo": None}
+
+
+def _check_process_properties(name: str, tree: etree._ElementTree, key: str) -> tuple[str, list[Problem]]:
+    """The routine's own properties (on its process element): what its cases are about, and problems."""
+    problems = []
+    found = bpmnxml.process_properties(tree, key)
+    for prop_name, element in found.items():
+        if prop_name not in PROCESS_PROPERTIES:
+            problems.append(Problem(f"unknown routine property {prop_name!r} (known: "
+                                    f"{', '.join(sorted(PROCESS_PROPERTIES))})", element_id=key,
+                                    line=element.sourceline, file=name))
+        elif (allowed := PROCESS_PROPERTIES[prop_name]) is not None and element.get("value") not in allowed:
+            problems.append(Problem(f"{prop_name} is {element.get('value')!r}; it must be one of "
+                                    f"{', '.join(allowed)}", element_id=key, line=element.sourceline,
+                                    file=name))
+    subject = found[CASE_SUBJECT].get("value") if CASE_SUBJECT in found else "pupil"
+    return subject if subject in CASE_SUBJECTS else "pupil", problems
+
+
 def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[str, etree._ElementTree],
                       file_of: dict[str, str]) -> list[Problem]:
     problems = []
@@ -221,7 +246,9 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
             continue
         bundle.specs[key] = (spec, subprocesses)
         bundle.names[key] = spec.description or key
-        bundle.readers[key], found = readers_of(trees[file_of[key]], key, file_of[key])
+        bundle.subjects[key], found = _check_process_properties(file_of[key], trees[file_of[key]], key)
+        problems.extend(found)
+        bundle.readers[key], found = readers_of(trees[file_of[key]], key, file_of[key], bundle.subjects[key])
         problems.extend(found)
         for process_id in [key, *subprocesses]:
             used_file = file_of[process_id]

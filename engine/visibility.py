@@ -12,6 +12,11 @@ the case's school unit, and then only through one of these:
 5. they hold the huvudman role at the unit and the routine involves the huvudman: a task of the case is
    in the Huvudman lane, or an overdue task was escalated to the huvudman.
 
+A unit-level case (no pupil: the årshjul, an avvikelse; its routine says `caseSubject` unit) is not
+the student health team's by rule 1 — only the rektor's — and is seen through rules 2–5, and also by
+6. anyone holding a role that serves a lane in which the case has, or had, a task (the routine's own lanes
+   as far as the case has come: who works on it sees it, nobody else at the unit).
+
 Nobody sees another unit's cases. Every function here that hands out case content (`open_case`,
 `task_data_for`, and `signing.decision_document` through it) first writes one `access_log` row, allowed
 or refused, in one short transaction with the check: one insert per page. A refused or missing case
@@ -75,6 +80,7 @@ VISIBLE_SQL = f"""EXISTS (SELECT 1 FROM role_assignments r JOIN users u ON u.id 
     OR EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = cases.id AND ({_MINE}))
     OR EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = cases.id AND t.state = 'ready'
                AND t.assignee_id IS NULL AND ({_SERVES}))
+    OR (cases.pupil_id IS NULL AND EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = cases.id AND ({_SERVES})))
     OR (r.role = 'huvudman' AND EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = cases.id
                AND (t.role = 'huvudman' OR t.notice_level >= 3)))))"""
 # Who may see a protected pupil's name in a case they can see.
@@ -84,7 +90,7 @@ NAMED_SQL = f"""EXISTS (SELECT 1 FROM role_assignments r JOIN users u ON u.id = 
     OR EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = cases.id AND ({_MINE}))))"""
 _CHECK = f"""SELECT cases.pupil_id, cases.unit_id, p.protected_identity,
     CASE WHEN {VISIBLE_SQL} THEN 1 ELSE 0 END, CASE WHEN {NAMED_SQL} THEN 1 ELSE 0 END
-    FROM cases JOIN pupils p ON p.id = cases.pupil_id WHERE cases.id = :case_id"""
+    FROM cases LEFT JOIN pupils p ON p.id = cases.pupil_id WHERE cases.id = :case_id"""
 CHECK = Sql(_CHECK)
 LOG = Sql("""INSERT INTO access_log (at, user_id, case_id, pupil_id, unit_id, action, allowed, detail)
     VALUES (:at, :user_id, :case_id, :pupil_id, :unit_id, :action, :allowed, :detail)""")
@@ -92,10 +98,10 @@ LOG = Sql("""INSERT INTO access_log (at, user_id, case_id, pupil_id, unit_id, ac
 
 @dataclass(frozen=True)
 class Seen:
-    """The outcome of one access check (and its log row)."""
+    """The outcome of one access check (and its log row). `pupil_id` None: a unit-level case."""
 
     case_id: int
-    pupil_id: int
+    pupil_id: int | None
     unit_id: int
     protected: bool
     named: bool
@@ -197,8 +203,8 @@ class CaseView:
     row_version: int
     unit_id: int
     unit_name: str
-    pupil_id: int
-    pupil_name: str
+    pupil_id: int | None  # None: a unit-level case (its pupil_name and pupil_class are None too)
+    pupil_name: str | None
     pupil_class: str | None
     protected_identity: bool
     tasks: list[TaskEntry]
@@ -216,7 +222,7 @@ def open_case(db: Database, user_id: int, case_id: int, *, action: str = "view_c
                    Case.started_by, Case.row_version, SchoolUnit.name, Pupil.given_name, Pupil.family_name,
                    Pupil.class_name, Case.process_version_id)
             .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
-            .join(SchoolUnit, SchoolUnit.id == Case.unit_id).join(Pupil, Pupil.id == Case.pupil_id)
+            .join(SchoolUnit, SchoolUnit.id == Case.unit_id).outerjoin(Pupil, Pupil.id == Case.pupil_id)
             .where(Case.id == case_id)).one()
         medical_ok = bool(_roles_at(session, user_id, seen.unit_id) & MEDICAL_ROLES)
         rows = session.execute(select(TaskRow, MedicalRelease.task_id)
@@ -232,10 +238,17 @@ def open_case(db: Database, user_id: int, case_id: int, *, action: str = "view_c
     hidden = seen.protected and not seen.named
     return CaseView(
         case_id, head[0], head[1], head[2], head[3], head[4], head[5], head[6], seen.unit_id, head[7],
-        seen.pupil_id, PROTECTED_NAME if hidden else f"{head[8]} {head[9]}", None if hidden else head[10],
+        seen.pupil_id, _name(seen.pupil_id, hidden, head[8], head[9]), None if hidden else head[10],
         seen.protected, [_entry(t, released is not None, medical_ok, user_id, names) for t, released in rows],
         [DecisionEntry(d.id, d.task_id, d.decision, d.signer_id, names.get(d.signer_id), d.delegation_id,
                        d.signed_at, d.document_sha256) for d in signed], process_version_id=head[11])
+
+
+def _name(pupil_id: int | None, hidden: bool, given: str | None, family: str | None) -> str | None:
+    """How a case names its pupil: None for a unit-level case, never a protected name when `hidden`."""
+    if pupil_id is None:
+        return None
+    return PROTECTED_NAME if hidden else f"{given} {family}"
 
 
 def _roles_at(session: Any, user_id: int, unit_id: int) -> set[str]:
@@ -334,8 +347,8 @@ class CaseSummary:
     ended_at: datetime | None
     unit_id: int
     unit_name: str
-    pupil_id: int
-    pupil_name: str
+    pupil_id: int | None  # None: a unit-level case, with no pupil name or class either
+    pupil_name: str | None
     pupil_class: str | None
 
 
@@ -349,7 +362,7 @@ def visible_cases(db: Database, user_id: int, *, status: str | None = None, proc
                     Case.ended_at, Case.unit_id, SchoolUnit.name.label("unit_name"), Case.pupil_id,
                     Pupil.given_name, Pupil.family_name, Pupil.class_name, Pupil.protected_identity)
              .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
-             .join(SchoolUnit, SchoolUnit.id == Case.unit_id).join(Pupil, Pupil.id == Case.pupil_id)
+             .join(SchoolUnit, SchoolUnit.id == Case.unit_id).outerjoin(Pupil, Pupil.id == Case.pupil_id)
              .where(Case.unit_id.in_(select(RoleAssignment.unit_id)
                                      .where(RoleAssignment.user_id == bindparam("uid"))), text(VISIBLE_SQL))
              .order_by(Case.id.desc()).limit(limit))
@@ -360,7 +373,7 @@ def visible_cases(db: Database, user_id: int, *, status: str | None = None, proc
         query = query.where(Case.id < before_id)
     with db.read() as session:
         rows = session.execute(query, {"uid": user_id, "yes": True}).all()
-    return [CaseSummary(*r[:9], PROTECTED_NAME if r[12] else f"{r[9]} {r[10]}", None if r[12] else r[11])
+    return [CaseSummary(*r[:9], _name(r[8], bool(r[12]), r[9], r[10]), None if r[12] else r[11])
             for r in rows]
 
 

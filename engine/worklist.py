@@ -71,8 +71,8 @@ class Item:
     routine: str
     unit_id: int
     unit: str
-    pupil_id: int
-    pupil_name: str
+    pupil_id: int | None  # None: a unit-level case's task (no pupil name or class either)
+    pupil_name: str | None
     pupil_class: str | None
     protected_identity: bool
     role: str | None
@@ -156,7 +156,7 @@ def _statement(pairs: int, mine: bool, routine: bool, unit: bool, due: str, foll
     return Sql(f"""SELECT m.id, m.case_id, m.bpmn_id, m.name, m.process_key, m.unit_id, su.name, m.pupil_id,
         p.given_name, p.family_name, p.class_name, p.protected_identity, m.role, m.assignee_id, m.due_at,
         f.on_date FROM ({merged}) AS m JOIN school_units su ON su.id = m.unit_id
-        JOIN pupils p ON p.id = m.pupil_id
+        LEFT JOIN pupils p ON p.id = m.pupil_id
         LEFT JOIN follow_ups f ON f.task_id = m.id AND f.user_id = :uid
         ORDER BY {ordering}m.due_at NULLS LAST, m.created_at LIMIT :limit OFFSET :offset""")
 
@@ -203,7 +203,8 @@ def _item(tx: Any, row: tuple, user_id: int, units: dict[int, set[str]], names: 
     held = units.get(unit_id, set())
     serves = bool(held & access.roles_serving(role)) if role else bool(held)
     return Item(tx.read_uuid(id_), case_id, bpmn_id, name, key, names.get(key, key), unit_id, unit, pupil_id,
-                f"{given} {family}", klass, bool(protected), role, assignee_id, due,
+                None if pupil_id is None else f"{given} {family}", klass, bool(protected), role, assignee_id,
+                due,
                 date.fromisoformat(str(follow_up)[:10]) if follow_up else None,
                 overdue=bool(due and due < now), due_soon=bool(due and now <= due <= now + SOON),
                 mine=assignee_id == user_id, may_claim=assignee_id is None and serves,

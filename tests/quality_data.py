@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import time_machine
+from routine_scenarios import UNIT_LEVEL
 from test_routines import PROCESSES, SHARED, sample
 
 from engine import Database, complete_task, deploy_path, list_tasks, org, start_case
@@ -73,10 +74,11 @@ def _data(form: dict[str, Any], answer: dict[str, Any], letter: str, users: dict
 def walk(db: Database, q: QualityOrg, name: str, routine: str, pupil: str, starter: str, started: datetime,
          plan: list[tuple[str, dict[str, Any], datetime]]) -> int:
     """Start a case at `started` and do each planned step at its time; the case stays where the plan
-    ends."""
+    ends. `pupil` names the pupil ("a1"), or for a unit-level routine (the årshjul) only the unit ("a")."""
     letter = pupil[0]
+    subject = {"unit_id": q.units[letter]} if routine in UNIT_LEVEL else {"pupil_id": q.pupils[pupil]}
     with time_machine.travel(started, tick=False) as clock:
-        case = start_case(db, routine, pupil_id=q.pupils[pupil], by=q.users[f"{starter}_{letter}"])
+        case = start_case(db, routine, **subject, by=q.users[f"{starter}_{letter}"])
         for bpmn_id, answer, at in plan:
             clock.move_to(at)
             [task] = [t for t in list_tasks(db, case_id=case.id, state="ready") if t.bpmn_id == bpmn_id]
@@ -165,7 +167,7 @@ def build(db: Database) -> QualityOrg:
         ("Task_fr_uppfoljning", {"fr_uppfoljning_resultat": "upphort"}, d(10, 20)),
         ("Task_fr_avsluta", {}, d(10, 22))])
     # Årshjul at Ekskolan, to its first check-in
-    walk(db, q, "y1", "arshjul", "a1", "rektor", d(8, 11), [
+    walk(db, q, "y1", "arshjul", "a", "rektor", d(8, 11), [
         ("Task_ar_planera", {"lasar": "2025/26", "antal_avstamningar": 2}, d(8, 12)),
         ("Task_ar_dataanalys", {}, d(8, 19)), ("Task_ar_mal", {}, d(8, 26)),
         ("Task_ar_insatser", {}, d(9, 2)),

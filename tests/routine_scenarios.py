@@ -85,6 +85,10 @@ ASSIGNED = {
     "Task_fr_utredning": "skolpsykolog",
 }
 
+#: The routines whose cases belong to the school unit and have no pupil (their diagrams say `caseSubject`
+#: unit): the årshjul is the unit's own quality work, an avvikelse must be de-identified.
+UNIT_LEVEL = frozenset({"arshjul", "avvikelse"})
+
 #: Who starts a case of each routine (unless the scenario names someone else).
 STARTER = {"sarskilt_stod": "teacher", "krankande_behandling": "teacher", "franvaro": "mentor",
            "orosanmalan": "teacher", "avvikelse": "kurator", "arshjul": "rektor"}

@@ -80,7 +80,8 @@ def test_every_figure_of_the_rektors_unit_matches_the_hand_computed_value(db):
     assert counts(dash) == {"anmalningar": 4, "utredningar": 4, "atgardsprogram": 2, "sarskild_form": 1,
                             "ej_atgardsprogram": 1, "avslut_atgardsprogram": 0, "overklaganden": 1,
                             "kb_anmalningar": 3, "kb_avslutade": 2, "franvaroutredningar": 1,
-                            "franvaro_avslutade": 1}
+                            "franvaro_avslutade": 1, "avvikelser": 0, "avvikelser_rapporterade": 0,
+                            "arshjul_avstamningar": 1}
     assert counts(dash, "vt2025") == {**{k: 0 for k in counts(dash)}, "anmalningar": 1, "utredningar": 1}
     assert [t.key for t in dash.terms] == ["vt2023", "ht2023", "vt2024", "ht2024", "vt2025", "ht2025"]
 

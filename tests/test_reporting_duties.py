@@ -279,4 +279,6 @@ def test_the_shipped_routines_name_their_readers():
     files, forms = read_folder(PROCESSES / "orosanmalan")
     assert validate(files, {}, forms).readers == {"orosanmalan": frozenset({"rektor"})}
     files, forms = read_folder(PROCESSES / "krankande_behandling")
-    assert validate(files, {}, forms).readers["krankande_behandling"] == DEFAULT_READERS
+    assert validate(files, {}, forms).readers["krankande_behandling"] == DEFAULT_READERS["pupil"]
+    files, forms = read_folder(PROCESSES / "arshjul")  # a unit-level case: only the rektor by default
+    assert validate(files, {}, forms).readers["arshjul"] == DEFAULT_READERS["unit"] == frozenset({"rektor"})

@@ -137,6 +137,13 @@ def routines_for(scenario: rs.Scenario) -> list[str]:
     return [scenario.routine, *scenario.linked]
 
 
+def start_for(db: Database, school: School, routine: str, by: int):
+    """Start a case as the routine says: for the school's pupil, or (a unit-level routine) for its unit."""
+    if routine in rs.UNIT_LEVEL:
+        return start_case(db, routine, unit_id=school.unit, by=by)
+    return start_case(db, routine, pupil_id=school.pupil, by=by)
+
+
 # ------------------------------------------------------------------------------------------------ form data
 def sample(schema: dict[str, Any], today: date) -> Any:
     """A valid value for one field of a form: the first choice, today's date, a short text, ..."""
@@ -274,7 +281,7 @@ def walk(db: Database, school: School, scenario: rs.Scenario) -> Walk:
     seen: dict[Any, int] = {}
     with time_machine.travel(START, tick=False) as clock:
         starter = school.users[scenario.started_by]
-        case = start_case(db, scenario.routine, pupil_id=school.pupil, by=starter)
+        case = start_for(db, school, scenario.routine, starter)
         for _ in range(MAX_STEPS):
             assert timers.fire_due(db) == 0  # no timer falls due while people are at work
             ready = ready_tasks(db, case.id)
@@ -340,7 +347,7 @@ def test_routine_path(db, scenario):
 
 def walk_until(db: Database, school: School, routine: str, answers: dict[str, Any], stop_at: str):
     """Start a case and do its tasks (one open at a time) until `stop_at` is open; return that task."""
-    case = start_case(db, routine, pupil_id=school.pupil, by=school.users[rs.STARTER[routine]])
+    case = start_for(db, school, routine, school.users[rs.STARTER[routine]])
     while True:
         [task] = ready_tasks(db, case.id)
         if task.bpmn_id == stop_at:
@@ -450,7 +457,8 @@ def test_a_new_case_is_walked_to_its_end_from_the_command_line(db, db_url, routi
     scenario = rs.CLI_WALKS[routine]
     path: list[str] = []
     with time_machine.travel(START, tick=False) as clock:
-        out = run("start", routine, "--pupil", str(school.pupil), "--as", rs.STARTER[routine])
+        subject = ["--unit", str(school.unit)] if routine in rs.UNIT_LEVEL else ["--pupil", str(school.pupil)]
+        out = run("start", routine, *subject, "--as", rs.STARTER[routine])
         case_id = int(re.match(r"case (\d+) started \(running\)", out).group(1))
         for _ in range(MAX_STEPS):
             ids = task_ids(out)
@@ -468,6 +476,9 @@ def test_a_new_case_is_walked_to_its_end_from_the_command_line(db, db_url, routi
             clock.shift(timedelta(days=1))
     assert f"case {case_id} is completed" in out
     assert get_case(db, case_id).status == "completed"
+    assert get_case(db, case_id).pupil_id == (None if routine in rs.UNIT_LEVEL else school.pupil)
+    listed = "pupil –" if routine in rs.UNIT_LEVEL else f"pupil {school.pupil} "
+    assert re.search(rf"^\s+{case_id}\s+{routine}\s+{listed}", run("cases"), flags=re.MULTILINE)
     assert path == list(scenario.path)
     assert {n for _, n in reached_nodes(db, [case_id]) if n in END_EVENTS} == scenario.ends
     assert "audit log intact" in run("audit", "verify")

@@ -33,6 +33,9 @@ def measures() -> dict[str, str]:
         "kb_avslutade": _("Avslutade ärenden om kränkande behandling"),
         "franvaroutredningar": _("Inledda frånvaroutredningar"),
         "franvaro_avslutade": _("Avslutade frånvaroärenden"),
+        "avvikelser": _("Avvikelser i samverkan"),
+        "avvikelser_rapporterade": _("Avvikelser rapporterade till BUS-sekretariatet"),
+        "arshjul_avstamningar": _("Årshjulets avstämningar"),
         "forsenade": _("Försenade steg nu"),
     }
 

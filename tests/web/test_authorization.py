@@ -52,6 +52,8 @@ ROUTES: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("pupils.search", "GET"): ("login", "ok", "ok", "ok", "ok"),
     ("pupils.access", "GET"): ("login", "no", "no", "ok", "no"),
     ("pupils.start", "POST"): ("login", "ok", "ok", "ok", "no"),
+    # a unit-level routine is started for one's own unit only (tests/web/test_unit_cases.py)
+    ("pupils.start_for_unit", "POST"): ("login", "ok", "ok", "ok", "no"),
     ("notifications.index", "GET"): ("login", "ok", "ok", "ok", "ok"),
     ("notifications.mark_read", "POST"): ("login", "ok", "ok", "ok", "ok"),
     # quality follow-up: the unit's rektor and student health team (and the huvudman, tests/web/
@@ -104,6 +106,7 @@ def test_the_table_names_every_route_and_no_other(app):
 def visit_every_route(app: Any, persona: str, samples: dict[str, Any]) -> dict[tuple[str, str], str]:
     """Every route of the app as `persona` (a username, or "anonymous"): its outcome per route."""
     data = {("pupils.start", "POST"): {"rutin": "stodkedja"}, ("auth.language", "POST"): {"lang": "sv"},
+            ("pupils.start_for_unit", "POST"): {"rutin": "arshjul", "enhet": samples["unit_id"]},
             ("editor.save", "POST"): {"bpmn": samples["draft_bpmn"], "seen": 0},
             ("editor.save_form", "POST"): {"namn": "ny.json", "schema": '{"type": "object"}'}}
     per_route = {("editor.discard", "POST"): {"draft_id": samples["spare_draft_id"]}}  # the other stays
@@ -138,7 +141,8 @@ def drafts(db, people, chain):
 
 def samples_for(people: Any, open_task: Any, drafts: Any) -> dict[str, Any]:
     draft, spare = drafts
-    return {"task_id": open_task.id, "pupil_id": people.pupil, "filename": "elevflow.css",
+    return {"task_id": open_task.id, "pupil_id": people.pupil, "unit_id": people.unit,
+            "filename": "elevflow.css",
             "case_id": open_task.case_id, "decision_id": 1, "filter_id": 1, "key": "stodkedja",
             "version_id": draft.base_version_id, "draft_id": draft.id, "spare_draft_id": spare.id,
             "draft_bpmn": draft.files[draft.main_file]}
@@ -155,17 +159,20 @@ def test_who_may_use_each_route(app, people, open_task, drafts, persona):
 # route, except where named. (The mentor serves the Lärare lane as the teacher does; the student health
 # team's members see every case of their unit as the specialpedagog does, but serve no Lärare task; the
 # huvudman, holding its role at the unit, sees no case without an escalation, but may start a routine
-# for a pupil there, as anyone working at the unit may, and follows the unit's quality figures up; the
-# process owner likewise may start a routine there, and is the only one who edits routines.)
+# for a pupil (or the unit) there, as anyone working at the unit may, and follows the unit's quality
+# figures up; the process owner likewise may start a routine there, and is the only one who edits
+# routines.)
 OTHER_ROLES: dict[str, tuple[str, str, dict[tuple[str, str], str]]] = {
     "mentor": ("mentor", "teacher", {}),
     "kurator": ("kurator", "specialpedagog", {}),
     "skolskoterska": ("skolskoterska", "specialpedagog", {}),
     "skolpsykolog": ("skolpsykolog", "specialpedagog", {}),
-    "huvudman": ("huvudman", "outsider", {("pupils.start", "POST"): "ok", **{
+    "huvudman": ("huvudman", "outsider", {("pupils.start", "POST"): "ok",
+                                          ("pupils.start_for_unit", "POST"): "ok", **{
         (route, "GET"): "ok" for route in ("quality.index", "quality.export", "quality.process",
                                            "quality.check_ins")}}),
-    "processagare": ("processagare", "outsider", {("pupils.start", "POST"): "ok", **{
+    "processagare": ("processagare", "outsider", {("pupils.start", "POST"): "ok",
+                                                  ("pupils.start_for_unit", "POST"): "ok", **{
         route: "ok" for route in ROUTES if route[0].startswith(("routines.", "editor."))}}),
 }
 

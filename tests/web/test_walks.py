@@ -70,8 +70,12 @@ def walk(app: Any, db: Any, school: Any, scenario: rs.Scenario) -> list[str]:
 
     with time_machine.travel(START, tick=False) as clock:
         starter = client_of(scenario.started_by)
-        started = post(starter, f"/elever/{school.pupil}/starta", {"rutin": scenario.routine},
-                       token_from="/elever")
+        if scenario.routine in rs.UNIT_LEVEL:  # the årshjul, an avvikelse: for the unit, with no pupil
+            started = post(starter, "/skolenhet/starta",
+                           {"rutin": scenario.routine, "enhet": str(school.unit)}, token_from="/elever")
+        else:
+            started = post(starter, f"/elever/{school.pupil}/starta", {"rutin": scenario.routine},
+                           token_from="/elever")
         assert started.status_code == 302
         with db.read() as s:
             case_id = s.scalar(select(func.max(Case.id)).where(Case.parent_case_id.is_(None)))
@@ -93,6 +97,7 @@ def walk(app: Any, db: Any, school: Any, scenario: rs.Scenario) -> list[str]:
             path.append(task.bpmn_id)
             clock.shift(timedelta(days=1))
     assert get_case(db, case_id).status == "completed"
+    assert get_case(db, case_id).pupil_id == (None if scenario.routine in rs.UNIT_LEVEL else school.pupil)
     _every_decision_was_signed(db, case_id)
     return path
 

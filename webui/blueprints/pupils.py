@@ -1,4 +1,6 @@
-"""Elever: find a pupil at one's own school units, start a routine for them; the rektor's access history."""
+"""Elever: find a pupil at one's own school units, start a routine for them; start a unit-level routine (the
+årshjul, an avvikelse: a case of the school unit, with no pupil) for one of one's units; the rektor's access
+history."""
 from __future__ import annotations
 
 from typing import Any
@@ -24,9 +26,18 @@ def search() -> Any:
     units = people.units(database, g.user.id)
     term = request.args.get("q", "").strip()[:100]
     found = lookups.search_pupils(database, units, term) if term else []
+    for_pupils, for_units = routines_by_subject(database)
     return render_template("pupils/search.html", term=term, pupils=found, too_short=0 < len(term) < 2,
-                           routines=definitions.routine_names(database),
+                           routines=for_pupils, unit_routines=for_units,
                            units=lookups.unit_names(database, units))
+
+
+def routines_by_subject(database: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """The deployed routines by name: those started for a pupil, and those started for a school unit."""
+    names = definitions.routine_names(database)
+    unit_level = definitions.unit_routines(database)
+    return ({k: v for k, v in names.items() if k not in unit_level},
+            {k: v for k, v in names.items() if k in unit_level})
 
 
 @bp.post("/elever/<int:pupil_id>/starta")
@@ -39,13 +50,36 @@ def start(pupil_id: int) -> Any:
     if pupil is None or pupil.unit_id not in units or not pupil.active:
         abort(404)
     key = request.form.get("rutin", "")
-    routines = definitions.routine_names(database)
-    if key not in routines:
+    routines, _for_units = routines_by_subject(database)
+    if key not in routines:  # a unit-level routine is never started for a pupil
         flash(_("Välj vilken rutin som ska startas."), "error")
         return redirect(url_for("pupils.search", q=request.form.get("q", "")))
     case = cases.start_case(database, key, pupil_id=pupil.id, by=g.user.id)
-    flash(_("Ärendet ”%(routine)s” har startats.", routine=routines[key]), "success")
-    first = taskview.first_task_for(database, g.user.id, case.id)
+    return _started(database, case.id, routines[key])
+
+
+@bp.post("/skolenhet/starta")
+@login_required
+def start_for_unit() -> Any:
+    """Start a unit-level routine for one of the user's school units: its case has no pupil."""
+    database = extensions.db()
+    units = people.units(database, g.user.id)
+    unit = request.form.get("enhet", "")
+    if not unit.isdigit() or int(unit) not in units:
+        abort(404)
+    key = request.form.get("rutin", "")
+    _for_pupils, routines = routines_by_subject(database)
+    if key not in routines:
+        flash(_("Välj vilken rutin som ska startas."), "error")
+        return redirect(url_for("pupils.search"))
+    case = cases.start_case(database, key, unit_id=int(unit), by=g.user.id)
+    return _started(database, case.id, routines[key])
+
+
+def _started(database: Any, case_id: int, routine: str) -> Any:
+    """After starting a case: its first task when that is the user's to do, else the inbox."""
+    flash(_("Ärendet ”%(routine)s” har startats.", routine=routine), "success")
+    first = taskview.first_task_for(database, g.user.id, case_id)
     if first is not None:
         return redirect(url_for("tasks.task", task_id=first))
     return redirect(url_for("inbox.index"))

@@ -69,6 +69,9 @@ def message(kind: str, expected: Any, value: Any) -> str:
         return _("Samma värde får bara finnas med en gång.")
     if kind == "pattern":
         return _("Värdet är inte skrivet på rätt sätt; se förklaringen vid fältet.")
+    if kind == "not":  # e.g. a de-identified text refusing a personnummer (processes/avvikelse)
+        return _("Texten innehåller något som inte får stå här, till exempel ett personnummer; se "
+                 "förklaringen vid fältet.")
     return _("Värdet är inte giltigt.")
 
 

@@ -1,7 +1,7 @@
 """version readers: the roles that see every case of a routine version at its unit
 
-Revision ID: 0005_reporters
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-05 23:00:00.000000
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 
 
-revision = '0005_reporters'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
