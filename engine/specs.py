@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from . import bpmnxml
+from . import bpmnxml, formcheck
 from .errors import NotFoundError
 from .roles import role_for_lane
 
@@ -95,10 +95,10 @@ class ParsedVersion:
         return self._assignee_fields
 
     def validator(self, form: str) -> Draft202012Validator:
+        """The form's validator (engine/formcheck.py: blank required texts and date-time included)."""
         found = self._validators.get(form)
         if found is None:
-            found = self._validators[form] = Draft202012Validator(
-                self.forms[form], format_checker=Draft202012Validator.FORMAT_CHECKER)
+            found = self._validators[form] = formcheck.validator(self.forms[form])
         return found
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 
-from . import access, assignment, cases, runner, worklist
+from . import access, assignment, cases, formcheck, runner, worklist
 from .dbapi import Sql, Tx
 from .errors import ConflictError, FormValidationError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
@@ -26,15 +26,7 @@ def _uuid(task_id: UUID | str) -> UUID:
 
 def form_errors(schema_validator: Any, data: dict[str, Any]) -> dict[str, list[str]]:
     """Per-field messages for data that does not match its form, keyed by dotted field path."""
-    errors: dict[str, list[str]] = {}
-    for error in schema_validator.iter_errors(data):
-        path = ".".join(str(p) for p in error.absolute_path)
-        if error.validator == "required" and not path:
-            missing = error.message.split("'")[1] if "'" in error.message else ""
-            errors.setdefault(missing, []).append("required")
-            continue
-        errors.setdefault(path, []).append(error.message)
-    return errors
+    return formcheck.schema_errors(schema_validator, data)
 
 
 # The task, its case and the user's roles at the task's unit (a row per role; one with NULL if none);
@@ -154,6 +146,11 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
                 raise FormValidationError(errors)
         run = runner.load(tx, db, case, by, now)
         task = run.workflow.get_task_from_id(task_id)
+        if row.form:  # date rules and case conditions, against the case's data before this step
+            errors, problems = formcheck.check_with_case(run.parsed.forms[row.form], data, task.data,
+                                                         formcheck.local_today(now))
+            if errors:
+                raise FormValidationError(errors, problems)
         meta = run.parsed.meta(task.task_spec)
         delegation = _signing_right(tx, row, meta, by, held, now) if meta.decision else None
         run.begin()

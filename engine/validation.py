@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from . import bpmnxml, deadlines, sandbox, support
+from . import bpmnxml, deadlines, formcheck, sandbox, support
 from .bpmnxml import NS
 from .errors import DefinitionError, Problem, SandboxError
 from .roles import ROLES, role_for_lane
@@ -87,7 +87,8 @@ def check_form(name: str, schema: Any) -> str | None:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         return f"not a valid JSON Schema: {exc.message}"
-    return None
+    problems = formcheck.rule_problems(schema)
+    return "; ".join(problems) if problems else None
 
 
 def _check_expressions(name: str, tree: etree._ElementTree) -> list[Problem]:
