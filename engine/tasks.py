@@ -14,6 +14,7 @@ from .dbapi import Sql, Tx
 from .errors import ConflictError, FormValidationError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
 from .models import Case, TaskRow
+from .roles import MEDICAL_ROLES
 from .store import Database
 
 
@@ -38,7 +39,7 @@ _TASK_FOR_STEP = """SELECT t.id, t.case_id, t.process_key, t.bpmn_id, t.name, t.
 TASK_FOR_STEP = {"sqlite": Sql(_TASK_FOR_STEP),
                  "postgresql": Sql(_TASK_FOR_STEP + " FOR NO KEY UPDATE OF t, c")}
 MARK_COMPLETED = Sql("""UPDATE tasks SET state = 'completed', completed_at = :now, completed_by = :by,
-    data = :data WHERE id = :id AND state = 'ready'""")
+    data = :data, medical_author = :medical WHERE id = :id AND state = 'ready'""")
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
                                             "non_delegable": meta.non_delegable, "signer_id": by,
                                             "delegation_id": delegation, "data_sha256": digest})
         tx.execute(MARK_COMPLETED, {"id": tx.uuid(task_id), "now": tx.time(now), "by": by,
-                                    "data": tx.json(data)})
+                                    "data": tx.json(data), "medical": bool(held & MEDICAL_ROLES)})
         run.finish(completed={task_id})
         cases.start_linked(db, run)
     runner.keep_live(db, run)
