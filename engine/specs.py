@@ -18,6 +18,11 @@ from . import bpmnxml, formcheck
 from .errors import NotFoundError
 from .roles import role_for_lane
 
+#: The grounds on which a case may still be cancelled once it has reached a user task whose
+#: `cancelGrounds` property names them (engine/cases.py), with what they say.
+CANCEL_GROUNDS = {"elev_flyttat": "Eleven har flyttat från skolenheten",
+                  "dubblett": "Ärendet är en dubblett av ett annat ärende"}
+
 
 @dataclass(frozen=True)
 class TaskMeta:
@@ -34,6 +39,8 @@ class TaskMeta:
     decision: str | None
     non_delegable: bool
     instructions: str
+    #: once the case reached this task, it may be cancelled only on these grounds (CANCEL_GROUNDS)
+    cancel_grounds: tuple[str, ...] = ()
 
 
 def task_meta(task_spec: Any) -> TaskMeta:
@@ -51,6 +58,7 @@ def task_meta(task_spec: Any) -> TaskMeta:
         decision=props.get("decision"),
         non_delegable=props.get("nonDelegable", "").strip().lower() == "true",
         instructions=ext.get("instructionsForEndUser") or "",
+        cancel_grounds=tuple(props.get("cancelGrounds", "").split()),
     )
 
 

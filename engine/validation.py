@@ -26,7 +26,7 @@ from . import bpmnxml, deadlines, formcheck, sandbox, support
 from .bpmnxml import NS
 from .errors import DefinitionError, Problem, SandboxError
 from .roles import ROLES, role_for_lane
-from .specs import task_meta
+from .specs import CANCEL_GROUNDS, task_meta
 
 
 @dataclass
@@ -138,6 +138,9 @@ def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[
             problems.append(problem(f"form {meta.form!r} does not exist in the routine's forms/ folder"))
         if meta.due_rule is not None and (why := deadlines.check(meta.due_rule)):
             problems.append(problem(why))
+        if unknown := [g for g in meta.cancel_grounds if g not in CANCEL_GROUNDS]:
+            problems.append(problem(f"cancelGrounds names unknown grounds {', '.join(unknown)} (known: "
+                                    f"{', '.join(CANCEL_GROUNDS)})"))
     return problems
 
 
