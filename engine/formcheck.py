@@ -44,6 +44,9 @@ DATE_RULES: dict[str, tuple[str, Any]] = {
 DATE_FORMATS = ("date", "date-time")
 
 
+BLANK = "notBlank"  # the `validator` of the error for a required text of only whitespace
+
+
 def blank(value: Any) -> bool:
     return isinstance(value, str) and not value.strip()
 
@@ -55,7 +58,7 @@ def _required(validator: Any, required: Any, instance: Any, schema: Any) -> Iter
         if name not in instance:
             yield ValidationError(f"{name!r} is a required property")
         elif blank(instance[name]):
-            yield ValidationError(f"{name!r} is required and may not be blank", path=[name])
+            yield ValidationError(f"{name!r} is required and may not be blank", path=[name], validator=BLANK)
 
 
 FORMAT_CHECKER = copy.deepcopy(Draft202012Validator.FORMAT_CHECKER)

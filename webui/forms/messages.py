@@ -12,6 +12,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from jsonschema import ValidationError
 
+from engine.formcheck import BLANK
+
 from .schema import join
 
 
@@ -29,10 +31,10 @@ def translate(validator: Any, data: dict[str, Any]) -> dict[str, list[str]]:
 
 def _messages(error: ValidationError, base: str) -> Iterator[tuple[str, str]]:
     kind, expected, value = error.validator, error.validator_value, error.instance
+    if kind == BLANK:  # a required text that holds only spaces (engine/formcheck.py)
+        yield base, _("Fältet är obligatoriskt. Bara mellanslag räcker inte.")
+        return
     if kind == "required":
-        if error.relative_path:  # a required text that holds only spaces (engine/formcheck.py)
-            yield base, _("Fältet är obligatoriskt. Bara mellanslag räcker inte.")
-            return
         for name in expected:
             if isinstance(value, dict) and name not in value:
                 yield join(base, name), _("Fältet är obligatoriskt.")
