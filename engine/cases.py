@@ -8,12 +8,13 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import select
 
-from . import access, audit, runner, state
+from . import access, audit, notify, runner, state
 from .dbapi import Sql, Tx
-from .errors import CaseSubjectError, ConflictError, NotFoundError
+from .errors import CaseSubjectError, ConflictError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
 from .models import Case
 from .sandbox import script_engine
+from .specs import CANCEL_GROUNDS
 from .store import Database
 
 _CASES = Case.__table__
@@ -116,10 +117,32 @@ def start_linked(db: Database, run: runner.Run) -> None:
                      run.now)
 
 
-def cancel_case(db: Database, case_id: int, *, by: int | None, reason: str) -> Case:
-    """End a running case early, cancelling its open tasks and timers; the reason goes in the log."""
+REACHED = Sql("SELECT DISTINCT bpmn_id FROM tasks WHERE case_id = :case_id")
+SET_GROUND = Sql("UPDATE cases SET cancel_ground = :ground WHERE id = :id")
+
+
+def cancel_grounds(db: Database, tx: Tx, case: runner.CaseRef) -> tuple[str, ...] | None:
+    """The grounds the case may still be cancelled on, or None if it may be cancelled for any reason:
+    once a case has reached a user task with a `cancelGrounds` property (särskilt stöd: the rektor has the
+    report, and may not refuse to have it investigated, 3 kap. 7 § skollagen), only on those."""
+    metas = db.specs.get(case.process_version_id).user_tasks()
+    found = [g for (bpmn_id,) in tx.all(REACHED, {"case_id": case.id})
+             for g in (metas[bpmn_id].cancel_grounds if bpmn_id in metas else ())]
+    return tuple(dict.fromkeys(found)) if found else None
+
+
+def cancel_case(db: Database, case_id: int, *, by: int | None, reason: str,
+                ground: str | None = None) -> Case:
+    """End a running case early, cancelling its open tasks and timers; the reason goes in the log.
+
+    Where the routine restricts it (`cancel_grounds`), the case is cancelled only on one of the listed
+    `ground`s (specs.CANCEL_GROUNDS: the pupil moved, a duplicate); the ground is kept on the case,
+    counted in the quality figures and told to the unit's huvudman. Refused otherwise, changing nothing.
+    """
     if not reason.strip():
         raise ValueError("a reason is required to cancel a case")
+    if ground is not None and ground not in CANCEL_GROUNDS:
+        raise ValueError(f"unknown ground {ground!r}; known: {', '.join(CANCEL_GROUNDS)}")
     now = datetime.now(timezone.utc)
     with db.transaction() as tx:
         case = runner.lock_case(tx, case_id)
@@ -129,11 +152,21 @@ def cancel_case(db: Database, case_id: int, *, by: int | None, reason: str) -> C
             access.require_role_at_unit(tx, by, case.unit_id, "cancel a case", roles={"rektor"})
         if case.status != "running":
             raise ConflictError(f"case {case_id} is already {case.status}")
+        allowed = cancel_grounds(db, tx, case)
+        if allowed is not None and ground not in allowed:
+            said = " or ".join(f"{g} ({CANCEL_GROUNDS[g].lower()})" for g in allowed)
+            raise PermissionDeniedError(
+                f"case {case_id} has been reported to the rektor, who may not refuse to have it investigated "
+                f"(3 kap. 7 § skollagen); it may be cancelled only on the ground {said}")
         run = runner.load(tx, db, case, by, now)
         run.begin()
         run.workflow.cancel()
-        run.event("case_cancelled", reason=reason)
+        run.event("case_cancelled", reason=reason, **({"ground": ground} if ground else {}))
         run.finish(status="cancelled")
+        if allowed is not None:
+            tx.execute(SET_GROUND, {"ground": ground, "id": case_id})
+            notify.notify_role(tx, case.unit_id, {"huvudman"}, "case_cancelled", case_id=case_id,
+                               task_id=None, now=now)
     return get_case(db, case_id)
 
 

@@ -14,6 +14,7 @@ from .cli_demo import demo_command, users_group
 from .cli_import import import_group
 from .cli_routines import check_command, export_command, message_command, migrate_command
 from .errors import ElevflowError, FormValidationError
+from .specs import CANCEL_GROUNDS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -160,10 +161,13 @@ def complete(ctx: Context, task_id: str, username: str, data: str) -> None:
 @click.argument("case_id", type=int)
 @click.option("--as", "username", required=True, help="Who cancels it (the unit's rektor).")
 @click.option("--reason", required=True, help="Why the case ends early (kept in the audit log).")
+@click.option("--ground", type=click.Choice(sorted(CANCEL_GROUNDS)),
+              help="The listed ground, needed once the routine restricts cancelling (a reported support "
+                   "case: the pupil moved, or a duplicate).")
 @pass_ctx
-def cancel(ctx: Context, case_id: int, username: str, reason: str) -> None:
+def cancel(ctx: Context, case_id: int, username: str, reason: str, ground: str | None) -> None:
     """Cancel a running case."""
-    case = cases.cancel_case(ctx.db, case_id, by=ctx.user_id(username), reason=reason)
+    case = cases.cancel_case(ctx.db, case_id, by=ctx.user_id(username), reason=reason, ground=ground)
     click.echo(f"case {case.id} {case.status}")
 
 

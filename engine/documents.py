@@ -61,11 +61,22 @@ LABELS: dict[str, dict[str, str]] = {
                                 "ej_behov": "Eleven är inte i behov av särskilt stöd"},
     "avslut_anledning": {"behov_upphort": "Behovet av särskilt stöd har upphört",
                          "lamnar_enheten": "Eleven lämnar skolenheten"},
+    "elevens_asikt_hur": {"samtal": "Samtal med eleven", "mote": "Vid möte med eleven och vårdnadshavarna",
+                          "skriftligt": "Skriftligt från eleven",
+                          "genom_vardnadshavare": "Genom vårdnadshavare",
+                          "genom_personal": "Genom personal som eleven har förtroende för",
+                          "avstod": "Eleven erbjöds men ville inte uttrycka någon åsikt"},
     "utvardering_slutsats": {"fortsatt": "Programmet fortsätter oförändrat",
                              "revidera": "Programmet revideras – nytt beslut",
                              "avsluta": "Programmet avslutas – nytt beslut"},
 }
 APPEAL_HEADING = "Hur man överklagar beslutet"
+#: Decisions about a pupil: each prints the pupil's view and the best-interest assessment.
+ABOUT_THE_PUPIL = PROGRAMME_KINDS - {"program"} | {"ej_atgardsprogram", "avslut_atgardsprogram"}
+CHILD_HEADING = "Elevens åsikt och barnets bästa"
+CHILD_GROUND = ("I all utbildning som rör barn ska barnets bästa vara utgångspunkt, och elevens inställning "
+                "ska så långt det är möjligt klarläggas (1 kap. 10 § skollagen; artikel 3 och 12 i "
+                "barnkonventionen, lag 2018:1197).")
 RECEIPT_COLUMNS = ("Mottagare", "Mottaget datum", "Hur beslutet lämnades")
 RECEIPT_HEADING = "Delgivning"
 
@@ -167,10 +178,14 @@ def _body(kind: str, d: dict[str, Any]) -> list[Section]:
         said = () if kind == "program" else ("Ett åtgärdsprogram upprättas för eleven enligt nedan.",)
         return [Section("Beslut", paragraphs=said)] * bool(said) + _programme(kind, d)
     if kind == "ej_atgardsprogram":
-        return [Section("Beslut", paragraphs=("Något åtgärdsprogram ska inte utarbetas för eleven.",)),
-                Section("Utredning som beslutet grundar sig på", rows=(
-                    ("Utredningen avslutad", _v(d, "utredning_avslutad_datum")),
-                    ("Pedagogisk bedömning", _v(d, "bedomning_sarskilt_stod")))),
+        sections = [Section("Beslut", paragraphs=("Något åtgärdsprogram ska inte utarbetas för eleven.",)),
+                    Section("Utredning som beslutet grundar sig på", rows=(
+                        ("Utredningen avslutad", _v(d, "utredning_avslutad_datum")),
+                        ("Pedagogisk bedömning", _v(d, "bedomning_sarskilt_stod"))))]
+        if d.get("bedomning_sarskilt_stod") == "behov":  # the form requires the reasons (engine/formcheck.py)
+            sections.append(Section("Skäl att avvika från den pedagogiska bedömningen",
+                                     paragraphs=(_v(d, "beslut_ej_avvikelse_skal"),)))
+        return [*sections,
                 Section("Hur elevens behov tillgodoses", paragraphs=(_v(d, "beslut_ej_behov_tillgodoses"),))]
     if kind == "avslut_atgardsprogram":
         return [Section("Beslut", paragraphs=("Elevens åtgärdsprogram avslutas.",)),
@@ -200,6 +215,11 @@ def decision_content(kind: str, data: dict[str, Any], *, signer_name: str, deleg
     parties = Section("Skolenhet", rows=(unit_row,)) if pupil_name is None else \
         Section("Elev och skolenhet", rows=(("Elev", pupil_name or MISSING), unit_row))
     sections = [parties, *_body(kind, data)]
+    if kind in ABOUT_THE_PUPIL:
+        sections.append(Section(CHILD_HEADING, rows=(
+            ("Hur elevens åsikt inhämtades", _v(data, "elevens_asikt_hur")),
+            ("Elevens åsikt", _v(data, "elevens_asikt")),
+            ("Bedömning av elevens bästa", _v(data, "barnets_basta"))), paragraphs=(CHILD_GROUND,)))
     if kind != "program":
         reason = data.get(REASON_KEYS.get(kind, "beslut_ap_motivering")) or next(
             (v for k, v in sorted(data.items()) if k.endswith("_motivering") and v), None)

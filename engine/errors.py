@@ -45,10 +45,13 @@ class SandboxError(ElevflowError):
 
 
 class FormValidationError(ElevflowError):
-    """Submitted form data does not match the task's JSON Schema. `errors` maps field path to messages."""
+    """Submitted form data does not match the task's form. `errors` maps field path to messages;
+    `details` holds structured problems where there are any (formcheck.DateProblem: a date out of the
+    order its form declares), so a user interface can say them in its own words."""
 
-    def __init__(self, errors: dict[str, list[str]]):
+    def __init__(self, errors: dict[str, list[str]], details: list | None = None):
         self.errors = errors
+        self.details = list(details or [])
         super().__init__("; ".join(f"{k or '(form)'}: {', '.join(v)}" for k, v in errors.items()))
 
 

@@ -261,6 +261,8 @@ class Case(Base):
     row_version: Mapped[int] = mapped_column(Integer)  # optimistic lock: +1 on every step
     serializer_version: Mapped[str] = mapped_column(String(20))
     state: Mapped[bytes] = mapped_column(LargeBinary)
+    # Why a case was cancelled after the point its routine restricts cancelling (cases.CANCEL_GROUNDS).
+    cancel_ground: Mapped[str | None] = mapped_column(String(40))
 
 
 class TaskRow(Base):
@@ -291,6 +293,9 @@ class TaskRow(Base):
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The person who completed it held skolsköterska or skolläkare at the unit then: what they wrote is
+    # the medical part's, whatever the lane (OSL 25 kap. 1 §; engine/visibility.py).
+    medical_author: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # Reminders and escalation: when the next notice is due, and how far the task has come
     # (0 none sent, 1 reminded, 2 escalated to the rektor, 3 escalated to the huvudman).
     notice_at: Mapped[datetime | None] = mapped_column(index=True)

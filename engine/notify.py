@@ -22,13 +22,13 @@ from sqlalchemy import CursorResult, func, select, update
 from . import mailer
 from .dbapi import Sql, Tx
 from .errors import NotFoundError
-from .models import Notification, TaskRow
+from .models import Case, Notification, TaskRow
 from .store import Database
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 #: What can be notified.
-KINDS = frozenset({"task_assigned", "task_available", "reminder", "escalation"})
+KINDS = frozenset({"task_assigned", "task_available", "reminder", "escalation", "case_cancelled"})
 #: The kinds that are also e-mailed. `task_available` is not: a lane may have dozens of candidates,
 #: and the inbox (and the digest) already shows them the task.
 EMAILED = frozenset({"task_assigned", "reminder", "escalation"})
@@ -49,6 +49,7 @@ FOOTER = ("Av sekretesskäl står inget om eleven eller ärendet i e-post. Logga
 
 USER = Sql("SELECT email, active, daily_digest FROM users WHERE id = :id")
 TASK = Sql("SELECT name, due_at, assignee_id FROM tasks WHERE id = :id")
+GROUND = Sql("SELECT cancel_ground FROM cases WHERE id = :id")
 INSERT = Sql("""INSERT INTO notifications (user_id, kind, case_id, task_id, message, created_at, emailed_at)
     VALUES (:user_id, :kind, :case_id, :task_id, :message, :now, :emailed_at)""")
 HOLDERS = Sql("""SELECT DISTINCT r.user_id, r.role FROM role_assignments r
@@ -75,9 +76,11 @@ def notify(tx: Tx, user_id: int, kind: str, *, case_id: int | None, task_id: UUI
             name, due, shared = task[0], tx.read_time(task[1]), task[2] is None
     send = (kind in EMAILED and bool(active) and bool(email and email.strip()) and not digest
             and mailer.enabled())
+    ground = tx.scalar(GROUND, {"id": case_id}) if kind == "case_cancelled" else None
     tx.execute(INSERT, {"user_id": user_id, "kind": kind, "case_id": case_id,
                         "task_id": tx.uuid(task_id) if task_id is not None else None,
-                        "message": in_app_message(kind, name, due), "now": tx.time(now),
+                        "message": in_app_message(kind, name, due, case_id=case_id, ground=ground),
+                        "now": tx.time(now),
                         "emailed_at": tx.time(now) if send else None})
     if send:
         subject, body = email_text(kind, task_id, due, shared=shared)
@@ -121,16 +124,24 @@ LINES = {
     ("escalation", False, True): N_("En uppgift är försenad (skulle ha varit klar %(day)s)."),
     ("escalation", True, False): N_("Uppgiften ”%(step)s” är försenad."),
     ("escalation", False, False): N_("En uppgift är försenad."),
+    # to the huvudman: a reported case was cancelled (engine/cases.py), on a ground the routine allows
+    ("case_cancelled", False, False): N_("Ärende %(case)s avbröts efter anmälan till rektor: %(ground)s."),
 }
+#: The grounds of specs.CANCEL_GROUNDS as the huvudman's line says them.
+CANCEL_LINES = {"elev_flyttat": N_("eleven har flyttat från skolenheten"),
+                "dubblett": N_("ärendet är en dubblett av ett annat ärende")}
 DATED = frozenset({"reminder", "escalation"})
 
 
 def in_app_message(kind: str, name: str | None, due: datetime | None,
-                   translate: Callable[[str], str] = N_) -> str:
-    """The one line shown in the user's own notification list: the step, never the pupil. `translate`
-    picks the reader's language (the stored line is Swedish)."""
+                   translate: Callable[[str], str] = N_, *, case_id: int | None = None,
+                   ground: str | None = None) -> str:
+    """The one line shown in the user's own notification list: the step (or a cancelled case's number and
+    ground), never the pupil. `translate` picks the reader's language (the stored line is Swedish)."""
     day = local_date(due) if due is not None and kind in DATED else None
-    return translate(LINES[(kind, bool(name), day is not None)]) % {"step": (name or "")[:300], "day": day}
+    said = translate(CANCEL_LINES[ground]) if ground in CANCEL_LINES else (ground or "")
+    return translate(LINES[(kind, bool(name), day is not None)]) % {
+        "step": (name or "")[:300], "day": day, "case": case_id, "ground": said}
 
 
 def email_text(kind: str, task_id: UUID | None, due: datetime | None, *,
@@ -161,20 +172,24 @@ class Unread:
     created_at: datetime
     step: str | None
     due: datetime | None
+    ground: str | None = None  # a cancelled case's ground (kind case_cancelled)
 
     def line(self, translate: Callable[[str], str] = N_) -> str:
-        return in_app_message(self.kind, self.step, self.due, translate)
+        return in_app_message(self.kind, self.step, self.due, translate, case_id=self.case_id,
+                              ground=self.ground)
 
 
 def unread(db: Database, user_id: int, limit: int = 50) -> list[Unread]:
     """A user's unread notifications, newest first."""
     with db.read() as session:
         rows = session.execute(
-            select(Notification, TaskRow.name, TaskRow.due_at)
+            select(Notification, TaskRow.name, TaskRow.due_at, Case.cancel_ground)
             .outerjoin(TaskRow, TaskRow.id == Notification.task_id)
+            .outerjoin(Case, Case.id == Notification.case_id)
             .where(Notification.user_id == user_id, Notification.read_at.is_(None))
             .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))
-        return [Unread(n.id, n.kind, n.case_id, n.task_id, n.created_at, name, due) for n, name, due in rows]
+        return [Unread(n.id, n.kind, n.case_id, n.task_id, n.created_at, name, due,
+                       ground if n.kind == "case_cancelled" else None) for n, name, due, ground in rows]
 
 
 def count_unread(db: Database, user_id: int) -> int:

@@ -34,10 +34,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from .access import EHT_ROLES
 from .definitions import unit_routines
 from .errors import PermissionDeniedError
-from .models import ProcessVersion, RoleAssignment, SchoolUnit, TaskRow, User
+from .models import Case, ProcessVersion, RoleAssignment, SchoolUnit, TaskRow, User
 from .quality_measures import (
     ANSWERS,
     BREAKDOWN_PARTS,
+    CANCELLED,
     COUNT_KEYS,
     COUNT_ROUTINE,
     DECISION_COUNTS,
@@ -259,6 +260,7 @@ def dashboard(db: Database, scope: Scope, selection: Selection) -> Dashboard:
         if db.dialect == "postgresql":  # group in memory, not in sorted files on disk; this transaction only
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
         counted, answers = _completed(conn, units, terms, selection, counted_steps)
+        cancelled = _cancelled(conn, units, terms, selection)
         leads = _lead_times(conn, db.dialect, units, selection, decisions)
         step_rows, spent = _steps(conn, db.dialect, units, selection)
     routine = selection.routine
@@ -277,6 +279,9 @@ def dashboard(db: Database, scope: Scope, selection: Selection) -> Dashboard:
                 per_unit[(unit, term, key)] += n
         if process_key == "sarskilt_stod" and kind in SPECIAL_FORMS:
             per_unit[(unit, term, "form:" + kind)] += n
+    for (unit, term, ground), n in cancelled.items():
+        per_unit[(unit, term, CANCELLED[0])] += n
+        per_unit[(unit, term, "ground:" + ground)] += n
     totals: dict[tuple[str, str], int] = defaultdict(int)
     for (_, term, key), n in per_unit.items():
         totals[(term, key)] += n
@@ -286,12 +291,14 @@ def dashboard(db: Database, scope: Scope, selection: Selection) -> Dashboard:
 
     breakdowns = []
     for key, parts in BREAKDOWN_PARTS.items():
-        r = "sarskilt_stod" if key in ("sarskild_form", "overklagande_utfall") else (
+        r = "sarskilt_stod" if key in ("sarskild_form", "overklagande_utfall", "avbrytande_grund") else (
             "franvaro" if key.startswith("franvaro") else "krankande_behandling")
         if not wanted(r):
             continue
         if key == "sarskild_form":
             values = {p: totals[(selection.term.key, "form:" + p)] for p in parts}
+        elif key == "avbrytande_grund":
+            values = {p: totals[(selection.term.key, "ground:" + p)] for p in parts}
         else:
             values = {p: answers.get((key, p), 0) for p in parts}
         breakdowns.append(Breakdown(key, r, protect({p: _count(v, exact) for p, v in values.items()})))
@@ -381,6 +388,21 @@ def _completed(conn: Any, units: tuple[int, ...], terms: list[Term], selection: 
                 text = {"1": "true", "0": "false"}.get(str(answer), str(answer))  # SQLite says 1 for true
                 found[(breakdown, OUTCOMES.get((key, text), text))] += n
     return counted, found
+
+
+def _cancelled(conn: Any, units: tuple[int, ...], terms: list[Term],
+               selection: Selection) -> dict[tuple[int, str, str], int]:
+    """Reported cases cancelled on an allowed ground, per unit, term (when cancelled) and ground."""
+    if selection.routine not in (None, CANCELLED[1]):
+        return {}
+    label = _term_of(Case.ended_at, terms).label("term")
+    rows = conn.execute(
+        select(Case.unit_id, label, Case.cancel_ground, func.count())
+        .where(Case.unit_id.in_(units), Case.process_key == CANCELLED[1], Case.status == "cancelled",
+               Case.cancel_ground.is_not(None), Case.ended_at >= terms[0].start,
+               Case.ended_at < terms[-1].end, Case.ended_at <= selection.as_of)
+        .group_by(Case.unit_id, label, Case.cancel_ground)).all()
+    return {(u, t, g): n for u, t, g, n in rows if t is not None}
 
 
 def _point(point: str, decisions: dict[tuple[str, str], str], routine: str) -> list[str]:

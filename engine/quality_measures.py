@@ -30,11 +30,16 @@ DECISION_COUNTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sarskild_form": ("sarskilt_stod", SPECIAL_FORMS),
     "avslut_atgardsprogram": ("sarskilt_stod", ("avslut_atgardsprogram",)),
 }
+# Reported cases cancelled on a ground their routine allows (engine/cases.py: the pupil moved, a
+# duplicate), from `cases.cancel_ground`, counted in the term the case was cancelled; by ground too.
+CANCELLED = ("avbrutna_efter_anmalan", "sarskilt_stod")
+CANCEL_GROUNDS = ("elev_flyttat", "dubblett")
 COUNT_KEYS = ("anmalningar", "utredningar", "atgardsprogram", "sarskild_form", "ej_atgardsprogram",
-              "avslut_atgardsprogram", "overklaganden", "kb_anmalningar", "kb_avslutade",
-              "franvaroutredningar", "franvaro_avslutade", "avvikelser", "avvikelser_rapporterade",
-              "arshjul_avstamningar")
+              "avslut_atgardsprogram", "overklaganden", "avbrutna_efter_anmalan", "kb_anmalningar",
+              "kb_avslutade", "franvaroutredningar", "franvaro_avslutade", "avvikelser",
+              "avvikelser_rapporterade", "arshjul_avstamningar")
 COUNT_ROUTINE = {k: v[0] for k, v in {**STEP_COUNTS, **DECISION_COUNTS}.items()}
+COUNT_ROUTINE[CANCELLED[0]] = CANCELLED[1]
 UNIT_KEYS = ("anmalningar", "utredningar", "atgardsprogram", "ej_atgardsprogram", "sarskild_form",
              "overklaganden", "kb_anmalningar", "franvaroutredningar")
 
@@ -63,6 +68,7 @@ BREAKDOWN_PARTS = {
     "kb_inblandade": ("elev_elev", "personal_elev", "okand"),
     "kb_form": ("fysisk", "verbal", "psykosocial", "digital"),
     "franvaro_sarskilt_stod": ("true", "false"),
+    "avbrytande_grund": CANCEL_GROUNDS,
 }
 
 # Lead times between two points of a case: key -> (routine, from, to). A point is a step (its first

@@ -30,6 +30,9 @@ ROLES: dict[str, Role] = {r.key: r for r in [
     Role("processagare", "Processägare", "Process owner"),
 ]}
 
+#: The medical part (skolsköterska, skolläkare): what they write is medical-record data (OSL 25 kap. 1 §).
+MEDICAL_ROLES = frozenset(key for key, role in ROLES.items() if role.medical)
+
 _BY_NAME = {name.casefold(): role.key for role in ROLES.values() for name in (role.key, role.sv, role.en)}
 
 

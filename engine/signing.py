@@ -93,6 +93,8 @@ def sign_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
                                 element_id=step.bpmn_id)
         _require_recent(reauthenticated_at, step.now)
         content = dict(step.task_data)
+        for key in visibility.unreleased_medical_keys(tx, step.case_id) - set(step.data):  # OSL 25:1
+            content.pop(key, None)
         follower = content.get("uppfoljning_ansvarig")
         if isinstance(follower, int) and not isinstance(follower, bool):
             content["uppfoljning_ansvarig_namn"] = tx.scalar(NAME, {"id": follower})
@@ -137,6 +139,8 @@ def preview_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *,
             raise WorkflowError(f"{rights.name!r} is no open decision", element_id=bpmn_id)
         workflow = state.load(raw, version, parsed.spec, parsed.subprocess_specs, script_engine())
         content = {**workflow.get_task_from_id(UUID(str(task_id))).data, **data}
+        for key in visibility.unreleased_medical_keys(tx, case_id) - set(data):
+            content.pop(key, None)
         follower = content.get("uppfoljning_ansvarig")
         if isinstance(follower, int) and not isinstance(follower, bool):
             content["uppfoljning_ansvarig_namn"] = tx.scalar(NAME, {"id": follower})

@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from . import bpmnxml
+from . import bpmnxml, formcheck
 from .errors import NotFoundError
 from .roles import role_for_lane
 
@@ -38,6 +38,12 @@ def case_subject(files: dict[str, str], key: str) -> str:
     return "pupil"
 
 
+#: The grounds on which a case may still be cancelled once it has reached a user task whose
+#: `cancelGrounds` property names them (engine/cases.py), with what they say.
+CANCEL_GROUNDS = {"elev_flyttat": "Eleven har flyttat från skolenheten",
+                  "dubblett": "Ärendet är en dubblett av ett annat ärende"}
+
+
 @dataclass(frozen=True)
 class TaskMeta:
     """What the engine reads from a user task's extensions."""
@@ -54,6 +60,8 @@ class TaskMeta:
     non_delegable: bool
     instructions: str
     personal: bool = False  # its holder's own duty: never offered to a lane, released or handed on
+    #: once the case reached this task, it may be cancelled only on these grounds (CANCEL_GROUNDS)
+    cancel_grounds: tuple[str, ...] = ()
 
 
 def task_meta(task_spec: Any) -> TaskMeta:
@@ -72,6 +80,7 @@ def task_meta(task_spec: Any) -> TaskMeta:
         non_delegable=props.get("nonDelegable", "").strip().lower() == "true",
         instructions=ext.get("instructionsForEndUser") or "",
         personal=props.get("personal", "").strip().lower() == "true",
+        cancel_grounds=tuple(props.get("cancelGrounds", "").split()),
     )
 
 
@@ -122,10 +131,10 @@ class ParsedVersion:
         return self._assignee_fields
 
     def validator(self, form: str) -> Draft202012Validator:
+        """The form's validator (engine/formcheck.py: blank required texts and date-time included)."""
         found = self._validators.get(form)
         if found is None:
-            found = self._validators[form] = Draft202012Validator(
-                self.forms[form], format_checker=Draft202012Validator.FORMAT_CHECKER)
+            found = self._validators[form] = formcheck.validator(self.forms[form])
         return found
 
 

@@ -9,11 +9,12 @@ from uuid import UUID
 
 from sqlalchemy import select
 
-from . import access, assignment, cases, deadlines, runner, worklist
+from . import access, assignment, cases, deadlines, formcheck, runner, worklist
 from .dbapi import Sql, Tx
 from .errors import ConflictError, FormValidationError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
 from .models import Case, TaskRow
+from .roles import MEDICAL_ROLES
 from .store import Database
 
 
@@ -26,15 +27,7 @@ def _uuid(task_id: UUID | str) -> UUID:
 
 def form_errors(schema_validator: Any, data: dict[str, Any]) -> dict[str, list[str]]:
     """Per-field messages for data that does not match its form, keyed by dotted field path."""
-    errors: dict[str, list[str]] = {}
-    for error in schema_validator.iter_errors(data):
-        path = ".".join(str(p) for p in error.absolute_path)
-        if error.validator == "required" and not path:
-            missing = error.message.split("'")[1] if "'" in error.message else ""
-            errors.setdefault(missing, []).append("required")
-            continue
-        errors.setdefault(path, []).append(error.message)
-    return errors
+    return formcheck.schema_errors(schema_validator, data)
 
 
 # The task, its case and the user's roles at the task's unit (a row per role; one with NULL if none);
@@ -46,7 +39,8 @@ _TASK_FOR_STEP = """SELECT t.id, t.case_id, t.process_key, t.bpmn_id, t.name, t.
 TASK_FOR_STEP = {"sqlite": Sql(_TASK_FOR_STEP),
                  "postgresql": Sql(_TASK_FOR_STEP + " FOR NO KEY UPDATE OF t, c")}
 MARK_COMPLETED = Sql("""UPDATE tasks SET state = 'completed', completed_at = :now, completed_by = :by,
-    data = :data, due_at = COALESCE(:due_at, due_at) WHERE id = :id AND state = 'ready'""")
+    data = :data, due_at = COALESCE(:due_at, due_at), medical_author = :medical
+    WHERE id = :id AND state = 'ready'""")
 
 
 @dataclass(frozen=True)
@@ -156,6 +150,11 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
                 raise FormValidationError(errors)
         run = runner.load(tx, db, case, by, now)
         task = run.workflow.get_task_from_id(task_id)
+        if row.form:  # date rules and case conditions, against the case's data before this step
+            errors, problems = formcheck.check_with_case(run.parsed.forms[row.form], data, task.data,
+                                                         formcheck.local_today(now))
+            if errors:
+                raise FormValidationError(errors, problems)
         meta = run.parsed.meta(task.task_spec)
         delegation = _signing_right(tx, row, meta, by, held, now) if meta.decision else None
         run.begin()
@@ -182,7 +181,8 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
                                             "non_delegable": meta.non_delegable, "signer_id": by,
                                             "delegation_id": delegation, "data_sha256": digest})
         tx.execute(MARK_COMPLETED, {"id": tx.uuid(task_id), "now": tx.time(now), "by": by,
-                                    "data": tx.json(data), "due_at": tx.time(due)})
+                                    "data": tx.json(data), "due_at": tx.time(due),
+                                    "medical": bool(held & MEDICAL_ROLES)})
         run.finish(completed={task_id})
         cases.start_linked(db, run)
     runner.keep_live(db, run)

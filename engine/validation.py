@@ -24,12 +24,12 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from . import bpmnxml, deadlines, sandbox, support
+from . import bpmnxml, deadlines, formcheck, sandbox, support
 from .access import EHT_ROLES
 from .bpmnxml import NS
 from .errors import DefinitionError, Problem, SandboxError
 from .roles import ROLES, role_for_lane
-from .specs import CASE_SUBJECT, CASE_SUBJECTS, task_meta
+from .specs import CANCEL_GROUNDS, CASE_SUBJECT, CASE_SUBJECTS, task_meta
 
 
 @dataclass
@@ -115,7 +115,8 @@ def check_form(name: str, schema: Any) -> str | None:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         return f"not a valid JSON Schema: {exc.message}"
-    return None
+    problems = formcheck.rule_problems(schema)
+    return "; ".join(problems) if problems else None
 
 
 def _check_expressions(name: str, tree: etree._ElementTree) -> list[Problem]:
@@ -189,6 +190,9 @@ def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[
         if meta.personal and not meta.assignee_from:
             problems.append(problem("a personal task must name who it goes to "
                                     "(assigneeFrom, e.g. startad_av)"))
+        if unknown := [g for g in meta.cancel_grounds if g not in CANCEL_GROUNDS]:
+            problems.append(problem(f"cancelGrounds names unknown grounds {', '.join(unknown)} (known: "
+                                    f"{', '.join(CANCEL_GROUNDS)})"))
     return problems
 
 

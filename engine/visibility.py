@@ -22,8 +22,10 @@ Nobody sees another unit's cases. Every function here that hands out case conten
 or refused, in one short transaction with the check: one insert per page. A refused or missing case
 raises `NotVisibleError` with one message either way, so the answer never tells whether it exists.
 
-The medical zone: what a task in a medical lane (skolsköterska, skolläkare) recorded is shown only to the
-medical roles at the unit (and its author) until one of them releases it (`release_medical`).
+The medical zone (OSL 25 kap. 1 §, 23 kap. 2 §): what a school nurse or doctor recorded — a task in a medical
+lane, or any task completed by someone who held skolsköterska or skolläkare at the unit (`medical_author`,
+set when it was completed: e.g. the nurse's entry in the EHT samråd) — is shown only to the medical roles
+at the unit (and its author) until one of them releases it with its ground (`release_medical`).
 A pupil with a protected identity is named only to the unit's rektor, the case's starter and those who
 hold or did one of its tasks; everyone else, and every list, shows "Skyddad identitet".
 """
@@ -52,10 +54,9 @@ from .models import (
     TaskRow,
     User,
 )
-from .roles import ROLES
+from .roles import MEDICAL_ROLES
 from .store import Database
 
-MEDICAL_ROLES = frozenset(key for key, role in ROLES.items() if role.medical)
 PROTECTED_NAME = "Skyddad identitet"
 WITHHELD = ("Uppgifterna förs av elevhälsans medicinska del och visas bara för skolsköterska och skolläkare, "
             "om de inte har lämnats ut.")
@@ -263,8 +264,13 @@ def _names(session: Any, ids: set[int | None]) -> dict[int, str]:
     return dict(session.execute(select(User.id, User.name).where(User.id.in_(wanted))).all())
 
 
+def is_medical(role: str | None, medical_author: bool) -> bool:
+    """Whether a task's data is the medical part's: by its lane, or by who wrote it."""
+    return role in MEDICAL_ROLES or bool(medical_author)
+
+
 def _entry(t: TaskRow, released: bool, medical_ok: bool, user_id: int, names: dict[int, str]) -> TaskEntry:
-    medical = t.role in MEDICAL_ROLES
+    medical = is_medical(t.role, t.medical_author)
     withheld = medical and not (released or medical_ok or t.completed_by == user_id) and t.data is not None
     return TaskEntry(t.id, t.bpmn_id, t.name, t.role, t.state, t.assignee_id, names.get(t.assignee_id or 0),
                      t.created_at, t.due_at, t.completed_at, t.completed_by, names.get(t.completed_by or 0),
@@ -298,16 +304,36 @@ def task_data_for(db: Database, user_id: int, task_id: UUID | str) -> TaskData:
     return TaskData(task_id, entry.data, entry.withheld, WITHHELD if entry.withheld else "")
 
 
-RELEASE_TASK = Sql("SELECT case_id, pupil_id, unit_id, role, state, bpmn_id, name FROM tasks WHERE id = :id")
+MEDICAL_WRITES = Sql("""SELECT t.role, t.medical_author, t.data, r.task_id FROM tasks t
+    LEFT JOIN medical_releases r ON r.task_id = t.id
+    WHERE t.case_id = :case_id AND t.state = 'completed' ORDER BY t.completed_at, t.id""")
+
+
+def unreleased_medical_keys(tx: Tx, case_id: int) -> set[str]:
+    """The case-data keys whose value the medical part wrote and has not released (a later write by
+    someone else replaces it): what a decision document, a public record, must not print."""
+    keys: set[str] = set()
+    for role, medical_author, data, released in tx.all(MEDICAL_WRITES, {"case_id": case_id}):
+        written = set(tx.read_json(data) or {}) if data is not None else set()
+        if is_medical(role, medical_author) and released is None:
+            keys |= written
+        else:
+            keys -= written
+    return keys
+
+
+RELEASE_TASK = Sql("""SELECT case_id, pupil_id, unit_id, role, state, bpmn_id, name, medical_author
+    FROM tasks WHERE id = :id""")
 RELEASED = Sql("SELECT 1 FROM medical_releases WHERE task_id = :id")
 INSERT_RELEASE = Sql("""INSERT INTO medical_releases (task_id, released_by, released_at, reason)
     VALUES (:id, :by, :now, :reason)""")
 
 
 def release_medical(db: Database, task_id: UUID | str, by: int, reason: str) -> bool:
-    """A school nurse or doctor at the unit releases what a medical task recorded to everyone who sees
-    the case (with consent or a legal exception, named in `reason`). Audited; the reason itself stays in
-    `medical_releases`, the audit event holds its digest. Returns False if it was already released."""
+    """A school nurse or doctor at the unit releases what the medical part recorded in a task (its lane
+    is medical, or a nurse or doctor completed it) to everyone who sees the case, with consent or a legal
+    exception named in `reason`. Audited; the reason itself stays in `medical_releases`, the audit event
+    holds its digest. Returns False if it was already released."""
     if not reason.strip():
         raise ValueError("a release needs its reason (the consent or the legal ground)")
     task_id = UUID(str(task_id))
@@ -316,8 +342,8 @@ def release_medical(db: Database, task_id: UUID | str, by: int, reason: str) -> 
         row = tx.first(RELEASE_TASK, {"id": tx.uuid(task_id)})
         if row is None:
             raise NotFoundError(f"task {task_id} does not exist")
-        case_id, pupil_id, unit_id, role, state, bpmn_id, name = row
-        if role not in MEDICAL_ROLES:
+        case_id, pupil_id, unit_id, role, state, bpmn_id, name, medical_author = row
+        if not is_medical(role, medical_author):
             raise ValueError(f"{name!r} is not a task of the medical part; there is nothing to release")
         if not access.roles_at_unit(tx, by, unit_id) & MEDICAL_ROLES:
             raise PermissionDeniedError("only the school nurse or school doctor at the unit may release "

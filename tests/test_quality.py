@@ -79,9 +79,9 @@ def test_every_figure_of_the_rektors_unit_matches_the_hand_computed_value(db):
     assert dash.exact and [u.name for u in dash.units] == ["Ekskolan"]
     assert counts(dash) == {"anmalningar": 4, "utredningar": 4, "atgardsprogram": 2, "sarskild_form": 1,
                             "ej_atgardsprogram": 1, "avslut_atgardsprogram": 0, "overklaganden": 1,
-                            "kb_anmalningar": 3, "kb_avslutade": 2, "franvaroutredningar": 1,
-                            "franvaro_avslutade": 1, "avvikelser": 0, "avvikelser_rapporterade": 0,
-                            "arshjul_avstamningar": 1}
+                            "avbrutna_efter_anmalan": 0, "kb_anmalningar": 3, "kb_avslutade": 2,
+                            "franvaroutredningar": 1, "franvaro_avslutade": 1, "avvikelser": 0,
+                            "avvikelser_rapporterade": 0, "arshjul_avstamningar": 1}
     assert counts(dash, "vt2025") == {**{k: 0 for k in counts(dash)}, "anmalningar": 1, "utredningar": 1}
     assert [t.key for t in dash.terms] == ["vt2023", "ht2023", "vt2024", "ht2024", "vt2025", "ht2025"]
 
@@ -91,7 +91,7 @@ def test_every_figure_of_the_rektors_unit_matches_the_hand_computed_value(db):
                      "kb_bedomning": {"krankande_behandling": 1, "ej_konstaterat": 1},
                      "kb_inblandade": {"elev_elev": 2, "personal_elev": 1},
                      "kb_form": {"verbal": 2, "digital": 1, "fysisk": 1},
-                     "franvaro_sarskilt_stod": {"true": 1}}
+                     "franvaro_sarskilt_stod": {"true": 1}, "avbrytande_grund": {}}
 
     assert lead(dash) == {
         "anmalan_till_utredning": (1.5, 7.6, 4), "utredning_till_beslut": (21.0, 25.0, 3),

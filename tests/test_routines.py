@@ -165,7 +165,9 @@ def sample(schema: dict[str, Any], today: date) -> Any:
     if kind == "string":
         if "pattern" in schema:
             raise AssertionError(f"a field with pattern {schema['pattern']!r} needs a value in the scenario")
-        return {"date": today.isoformat(), "date-time": datetime.now(timezone.utc).isoformat()}.get(
+        later = "dateAfter" in schema  # a date the form wants after another one (a follow-up)
+        day = today + timedelta(days=30) if later else today
+        return {"date": day.isoformat(), "date-time": datetime.now(timezone.utc).isoformat()}.get(
             schema.get("format"), "Anteckning")
     raise AssertionError(f"no sample for {schema}")
 

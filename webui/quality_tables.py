@@ -29,6 +29,7 @@ def measures() -> dict[str, str]:
         "ej_atgardsprogram": _("Beslut att inte utarbeta åtgärdsprogram"),
         "avslut_atgardsprogram": _("Beslut att avsluta åtgärdsprogram"),
         "overklaganden": _("Överklaganden"),
+        "avbrutna_efter_anmalan": _("Anmälda ärenden som avbrutits"),
         "kb_anmalningar": _("Anmälningar om kränkande behandling"),
         "kb_avslutade": _("Avslutade ärenden om kränkande behandling"),
         "franvaroutredningar": _("Inledda frånvaroutredningar"),
@@ -61,6 +62,7 @@ def breakdowns() -> dict[str, str]:
         "kb_inblandade": _("Kränkande behandling: vem som utpekas"),
         "kb_form": _("Kränkande behandling: form"),
         "franvaro_sarskilt_stod": _("Frånvaroutredningar: behov av särskilt stöd utreds"),
+        "avbrytande_grund": _("Anmälda ärenden som avbrutits: skäl"),
     }
 
 
@@ -87,6 +89,8 @@ def parts() -> dict[str, str]:
         "verbal": _("Verbal"),
         "psykosocial": _("Psykosocial"),
         "digital": _("Digital"),
+        "elev_flyttat": _("Eleven har flyttat"),
+        "dubblett": _("Dubblett av ett annat ärende"),
         "true": _("Ja"),
         "false": _("Nej"),
     }

@@ -21,7 +21,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from engine import assignment, drafts, signing, tasks, taskview, visibility
+from engine import assignment, drafts, formcheck, signing, tasks, taskview, visibility
 from engine.errors import (
     ConflictError,
     FormValidationError,
@@ -147,7 +147,7 @@ def _refused(task_id: UUID, raw: MultiDict, data: dict[str, Any], seen: int | No
     database = extensions.db()
     if isinstance(exc, FormValidationError):
         view = _open(task_id, log=False)
-        return _page(view, raw, seen, _messages(view, data, exc.errors), status=422)
+        return _page(view, raw, seen, _messages(view, data, exc.errors, exc.details), status=422)
     try:
         view = _open(task_id, log=False)
     except PermissionDeniedError:
@@ -172,13 +172,22 @@ def _row_version() -> int | None:
         return None
 
 
-def _messages(view: TaskView, data: dict[str, Any],
-              engine_errors: dict[str, list[str]]) -> dict[str, list[str]]:
+def _messages(view: TaskView, data: dict[str, Any], engine_errors: dict[str, list[str]],
+              details: list[Any] = ()) -> dict[str, list[str]]:
     """The validation messages in the user's language; the engine's own for anything not explained."""
-    validator = extensions.db().specs.get(view.process_version_id).validator(view.form) if view.form else None
+    parsed = extensions.db().specs.get(view.process_version_id)
+    validator = parsed.validator(view.form) if view.form else None
     errors = forms.translate(validator, data) if validator is not None else {}
-    for path in engine_errors:
-        errors.setdefault(path, [_("Värdet är inte giltigt.")])
+    for problem in details:
+        if isinstance(problem, formcheck.DateProblem):
+            title = next((str(f["properties"][problem.reference].get("title") or problem.reference)
+                          for f in parsed.forms.values() if problem.reference in (f.get("properties") or {})),
+                         problem.reference)
+            errors.setdefault(problem.path, []).append(forms.date_message(
+                problem.rule, problem.reference, problem.other.isoformat(), title.lower()))
+    for path, said in engine_errors.items():  # e.g. required because of the case's data (caseConditions)
+        errors.setdefault(path, [_("Fältet är obligatoriskt.") if said == ["required"]
+                                 else _("Värdet är inte giltigt.")])
     return errors
 
 

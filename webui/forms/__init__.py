@@ -5,7 +5,7 @@ Form field names are the property's dotted path behind ``f.`` (``f.ap_behov.0.om
 the key the engine and `messages.translate` use for a field's errors.
 """
 from .fields import Field, build, summary
-from .messages import translate
+from .messages import date_message, translate
 from .parse import apply_action, parse, to_raw
 
-__all__ = ["Field", "build", "summary", "translate", "parse", "to_raw", "apply_action"]
+__all__ = ["Field", "build", "summary", "translate", "date_message", "parse", "to_raw", "apply_action"]

@@ -12,6 +12,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from jsonschema import ValidationError
 
+from engine.formcheck import BLANK
+
 from .schema import join
 
 
@@ -29,6 +31,9 @@ def translate(validator: Any, data: dict[str, Any]) -> dict[str, list[str]]:
 
 def _messages(error: ValidationError, base: str) -> Iterator[tuple[str, str]]:
     kind, expected, value = error.validator, error.validator_value, error.instance
+    if kind == BLANK:  # a required text that holds only spaces (engine/formcheck.py)
+        yield base, _("Fältet är obligatoriskt. Bara mellanslag räcker inte.")
+        return
     if kind == "required":
         for name in expected:
             if isinstance(value, dict) and name not in value:
@@ -40,6 +45,20 @@ def _messages(error: ValidationError, base: str) -> Iterator[tuple[str, str]]:
         yield base, _("Formuläret innehåller fält som inte hör till det: %(names)s.", names=", ".join(extra))
         return
     yield base, message(str(kind), expected, value)
+
+
+def date_message(rule: str, reference: str, other: str, title: str) -> str:
+    """A date out of the order its form declares (engine.formcheck.DateProblem)."""
+    if reference == "today":
+        return {"dateAfter": _("Datumet måste vara efter i dag (%(date)s).", date=other),
+                "dateNotBefore": _("Datumet får inte vara före i dag (%(date)s).", date=other),
+                "dateBefore": _("Datumet måste vara före i dag (%(date)s).", date=other),
+                "dateNotAfter": _("Datumet får inte vara senare än i dag (%(date)s).", date=other)}[rule]
+    return {"dateAfter": _("Datumet måste vara efter %(what)s (%(date)s).", what=title, date=other),
+            "dateNotBefore": _("Datumet får inte vara före %(what)s (%(date)s).", what=title, date=other),
+            "dateBefore": _("Datumet måste vara före %(what)s (%(date)s).", what=title, date=other),
+            "dateNotAfter": _("Datumet får inte vara senare än %(what)s (%(date)s).", what=title,
+                              date=other)}[rule]
 
 
 def message(kind: str, expected: Any, value: Any) -> str:
