@@ -7,6 +7,10 @@ from .errors import PermissionDeniedError
 EHT_ROLES = frozenset({"specialpedagog", "speciallarare", "kurator", "skolskoterska", "skollakare",
                        "skolpsykolog", "elevhalsopersonal"})
 
+# Roles that serve no lane and take no task: the process owner shapes routines and never works a case, so
+# no routine can make a process owner a participant (a lane of this role is refused at deploy, too).
+NO_LANE = frozenset({"processagare"})
+
 # Which held roles may take a task in a lane. A lane not listed is served by its own role only.
 LANE_SERVED_BY: dict[str, frozenset[str]] = {
     "larare": frozenset({"larare", "mentor"}),
@@ -16,12 +20,22 @@ LANE_SERVED_BY: dict[str, frozenset[str]] = {
 
 def roles_serving(lane_role: str) -> frozenset[str]:
     """The roles whose holders are candidates for a task in a lane of `lane_role`."""
+    if lane_role in NO_LANE:
+        return frozenset()
     return LANE_SERVED_BY.get(lane_role, frozenset({lane_role}))
 
 
 def lanes_served_by(held_role: str) -> set[str]:
     """The lanes whose tasks a holder of `held_role` is a candidate for."""
+    if held_role in NO_LANE:
+        return set()
     return {held_role} | {lane for lane, roles in LANE_SERVED_BY.items() if held_role in roles}
+
+
+def serves(held: set[str] | frozenset[str], lane_role: str | None) -> bool:
+    """Whether holding `held` at a task's unit makes one a candidate for it (a task in no lane: any role
+    that works cases)."""
+    return bool(held & roles_serving(lane_role)) if lane_role else bool(set(held) - NO_LANE)
 
 
 ROLES_AT_UNIT = Sql("SELECT role FROM role_assignments WHERE user_id = :user_id AND unit_id = :unit_id")

@@ -28,6 +28,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# The largest id a row can have: the id columns are INTEGER, 32 bits on PostgreSQL. A larger number from
+# outside (a URL, a form, case data) names no row, and must be answered as such before it reaches SQL.
+MAX_ID = 2**31 - 1
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

@@ -201,7 +201,7 @@ def _item(tx: Any, row: tuple, user_id: int, units: dict[int, set[str]], names: 
      assignee_id, due_at, follow_up) = row
     due = tx.read_time(due_at)
     held = units.get(unit_id, set())
-    serves = bool(held & access.roles_serving(role)) if role else bool(held)
+    serves = access.serves(held, role)
     return Item(tx.read_uuid(id_), case_id, bpmn_id, name, key, names.get(key, key), unit_id, unit, pupil_id,
                 f"{given} {family}", klass, bool(protected), role, assignee_id, due,
                 date.fromisoformat(str(follow_up)[:10]) if follow_up else None,
