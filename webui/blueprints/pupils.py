@@ -70,4 +70,5 @@ def access(pupil_id: int) -> Any:
 def action_names() -> dict[str, str]:
     return {"view_case": _("Öppnade ärendet"), "view_task": _("Öppnade en uppgift"),
             "download_document": _("Hämtade ett beslut"),
+            "preview_document": _("Förhandsgranskade ett beslut"),
             "view_access_history": _("Såg åtkomsthistoriken")}
