@@ -24,7 +24,7 @@ from SpiffWorkflow.task import Task, TaskState
 from . import assignment, audit, deadlines, state
 from .dbapi import Sql, Tx
 from .errors import ConflictError, DataNotJSONError, SandboxError, WorkflowError
-from .models import MAX_ID
+from .models import parse_id
 from .notify import notify
 from .sandbox import script_engine
 from .specs import ParsedVersion, TaskMeta
@@ -186,7 +186,7 @@ class Run:
         refused: the task waits in its lane's pool, and the case's history says so (`assignee_refused`),
         for the rektor and the lane to see. The case never stops on it."""
         named = task.data.get(meta.assignee_from)
-        user_id = _user_id(named)
+        user_id = parse_id(named)
         if user_id is not None and assignment.may_take(self.tx, user_id, self.case.unit_id, meta.role,
                                                        meta.decision, meta.non_delegable, self.now):
             return user_id
@@ -224,18 +224,6 @@ class Run:
                                 "reload it and try again")
         self.case.row_version += 1
         self.case.status = status or self.case.status
-
-
-def _user_id(value: Any) -> int | None:
-    """A user id from case data, or None for anything that cannot be one (a number beyond the id column's
-    range included, so that it never reaches SQL)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
-        value = int(value)
-    if isinstance(value, int) and 0 < value <= MAX_ID:
-        return value
-    return None
 
 
 def translate(exc: BaseException) -> Exception:

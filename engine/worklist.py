@@ -16,6 +16,7 @@ from uuid import UUID
 
 from . import access, definitions
 from .dbapi import Sql
+from .models import parse_id
 from .notify import STOCKHOLM
 from .store import Database
 
@@ -45,7 +46,7 @@ class Filter:
         due = str(args.get("forfallo", "") or "")
         sort = str(args.get("sortera", "") or "")
         return cls(routine=str(args.get("rutin", "") or "")[:200],
-                   unit=int(unit) if unit.isdigit() else None,
+                   unit=parse_id(unit),
                    due=due if due in DUE_FILTERS else "",
                    unclaimed=str(args.get("ej_tagna", "")) == "1",
                    follow_up=str(args.get("uppfoljning", "")) == "1",
