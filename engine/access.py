@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .dbapi import Sql, Tx
 from .errors import PermissionDeniedError
+from .roles import ROLES
 
 EHT_ROLES = frozenset({"specialpedagog", "speciallarare", "kurator", "skolskoterska", "skollakare",
                        "skolpsykolog", "elevhalsopersonal"})
@@ -10,6 +11,9 @@ EHT_ROLES = frozenset({"specialpedagog", "speciallarare", "kurator", "skolskoter
 # Roles that serve no lane and take no task: the process owner shapes routines and never works a case, so
 # no routine can make a process owner a participant (a lane of this role is refused at deploy, too).
 NO_LANE = frozenset({"processagare"})
+# The roles that work on cases: every role but those. Starting a case, or finding a pupil to start one
+# for, needs one of them at the pupil's unit.
+CASE_ROLES = frozenset(ROLES) - NO_LANE
 
 # Which held roles may take a task in a lane. A lane not listed is served by its own role only.
 LANE_SERVED_BY: dict[str, frozenset[str]] = {

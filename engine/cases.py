@@ -55,7 +55,7 @@ def start(db: Database, tx: Tx, process_key: str, pupil_id: int, unit_id: int | 
     if tx.first(UNIT_EXISTS, {"id": unit_id}) is None:
         raise NotFoundError(f"school unit {unit_id} does not exist")
     if by is not None:
-        access.require_role_at_unit(tx, by, unit_id, "start a case")
+        access.require_role_at_unit(tx, by, unit_id, "start a case", roles=access.CASE_ROLES)
     version = tx.first(LATEST_VERSION, {"key": process_key})
     if version is None:
         raise NotFoundError(f"no routine {process_key!r} is deployed")

@@ -13,7 +13,7 @@ import pytest
 from editing_helpers import add_process_owner
 from sqlalchemy import select
 
-from engine import complete_task, list_tasks, passwords, start_case
+from engine import PermissionDeniedError, complete_task, list_tasks, passwords, start_case
 from engine.models import AccessLogEntry, AuditEvent, ProcessVersion
 
 from .conftest import PASSWORD, csrf, login, post, text
@@ -109,3 +109,14 @@ def test_a_lane_of_the_process_owner_is_refused_at_publish(browser, db, chain):
     assert "works on routines, never on cases" in page
     with db.read() as s:
         assert s.scalars(select(ProcessVersion.version).where(ProcessVersion.key == "stodkedja")).all() == [1]
+
+
+def test_a_process_owner_neither_finds_pupils_nor_starts_a_case_for_one(browser, db, people, owner, chain):
+    """Holding the process owner's role at every unit (as the organisation import gives it) opens no
+    pupil: search finds nobody, starting is refused, and the engine refuses it too (#13)."""
+    assert "Andersson" not in text(browser.get("/elever?q=Alva"))  # the term is shown again, no pupil
+    assert post(browser, f"/elever/{people.pupil}/starta", {"rutin": "stodkedja"}).status_code == 404
+    with pytest.raises(PermissionDeniedError, match="may not start a case"):
+        start_case(db, "stodkedja", pupil_id=people.pupil, by=owner)
+    with db.read() as s:
+        assert s.scalars(select(AuditEvent).where(AuditEvent.kind == "case_started")).all() == []

@@ -21,7 +21,7 @@ bp = Blueprint("pupils", __name__)
 def search() -> Any:
     """Search by name or class among the pupils of the units the user works at (no one else's)."""
     database = extensions.db()
-    units = people.units(database, g.user.id)
+    units = people.case_units(database, g.user.id)
     term = request.args.get("q", "").strip()[:100]
     found = lookups.search_pupils(database, units, term) if term else []
     return render_template("pupils/search.html", term=term, pupils=found, too_short=0 < len(term) < 2,
@@ -34,7 +34,7 @@ def search() -> Any:
 def start(pupil_id: int) -> Any:
     """Start a routine for a pupil; go to its first task when that is the user's to do."""
     database = extensions.db()
-    units = people.units(database, g.user.id)
+    units = people.case_units(database, g.user.id)
     pupil = lookups.pupils(database, [pupil_id]).get(pupil_id)
     if pupil is None or pupil.unit_id not in units or not pupil.active:
         abort(404)
