@@ -192,7 +192,7 @@ class Run:
             return user_id
         self.event("assignee_refused", task_id=str(task.id), bpmn_id=meta.bpmn_id, name=meta.name,
                    role=meta.role, field=meta.assignee_from, named_id=user_id,
-                   named=None if user_id is not None else repr(named)[:100])
+                   named=None if user_id is not None or named is None else repr(named)[:100])
         return None
 
     def _save_timers(self) -> None:

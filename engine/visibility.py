@@ -420,9 +420,17 @@ _SAID = {
     "deadline_reminder": "Påminnelse om {task}",
     "deadline_escalated": "Försenad uppgift {task} lyftes till {to}",
     "medical_released": "Medicinska uppgifter i {task} lämnades ut",
-    "assignee_refused": "Uppgiften {task} lämnades inte till {named} som fältet {field} anger: personen har "
-                        "inte uppgiftens roll på skolenheten. Uppgiften väntar på alla som har rollen",
+    "assignee_refused": "Uppgiften {task} gick inte till den som fältet {field} anger ({named}), eftersom "
+                        "bara den som har uppgiftens roll på skolenheten kan få den. Den väntar på alla som "
+                        "har rollen",
 }
+
+
+def _named(data: dict[str, Any], names: dict[int, str]) -> str:
+    """Who an `assignee_refused` event says was named: a user's name, an unknown id, or the value."""
+    if data.get("named_id"):
+        return names.get(data["named_id"]) or f"användare {data['named_id']}"
+    return "ingen" if data.get("named") in (None, "None") else str(data["named"])
 
 
 def case_timeline(db: Database, user_id: int, case_id: int) -> list[TimelineEntry]:
@@ -445,7 +453,6 @@ def case_timeline(db: Database, user_id: int, case_id: int) -> list[TimelineEntr
             task=f"”{task or '?'}”", who=names.get(e.data.get("assignee_id") or 0, "?"),
             name=f"”{e.data.get('name') or e.data.get('bpmn_id', '')}”", key=e.data.get("key", ""),
             to={"huvudman": "huvudmannen", "rektor": "rektor"}.get(e.data.get("to", ""), "?"),
-            named=names.get(e.data.get("named_id") or 0) or e.data.get("named") or "?",
-            field=e.data.get("field"))
+            named=_named(e.data, names), field=e.data.get("field"))
         entries.append(TimelineEntry(e.at, e.kind, e.actor_id, names.get(e.actor_id or 0, "Elevflow"), said))
     return entries
