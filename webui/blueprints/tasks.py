@@ -41,12 +41,12 @@ EMPTY_FORM: dict[str, Any] = {"type": "object", "properties": {}}
 REAUTH_MINUTES = int(signing.REAUTH_MAX_AGE.total_seconds() // 60)
 
 
-def _open(task_id: UUID) -> TaskView:
+def _open(task_id: UUID, *, shown: bool = True) -> TaskView:
     """The task, if this user may work on it (or did); otherwise the same refusal whether or not it
     exists. Every page that shows it — the form shown again after an error, after adding or removing a
     row, or after a refused signature too — is a look at the case, logged as "view_task" (refused or
-    not): so every path to the task goes through here."""
-    view = taskview.open_task(extensions.db(), g.user.id, task_id)
+    not). Only a request that shows nothing of it (`shown=False`: it redirects) is not logged."""
+    view = taskview.open_task(extensions.db(), g.user.id, task_id, log=shown)
     if not (view.may_complete or (view.state != "ready" and (
             view.serves or g.user.id in (view.completed_by, view.assignee_id)))):
         raise PermissionDeniedError(f"user {g.user.id} may not work on task {task_id}")
@@ -256,7 +256,7 @@ def release(task_id: UUID) -> Any:
 @login_required
 def follow_up(task_id: UUID) -> Any:
     """Set or clear one's own follow-up date on an open task (only one's own inbox shows it)."""
-    _open(task_id)
+    _open(task_id, shown=False)  # it shows nothing: it goes back to the task's page, which logs
     text = request.form.get("datum", "").strip()
     try:
         day = date.fromisoformat(text) if text else None
