@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .dbapi import Sql, Tx
 from .errors import PermissionDeniedError
+from .roles import ROLES
 
 EHT_ROLES = frozenset({"specialpedagog", "speciallarare", "kurator", "skolskoterska", "skollakare",
                        "skolpsykolog", "elevhalsopersonal"})
@@ -10,6 +11,12 @@ EHT_ROLES = frozenset({"specialpedagog", "speciallarare", "kurator", "skolskoter
 # Everyone who works at a school unit (not the organiser's huvudman or process owners): the Personal
 # lane is theirs, for the duties the law lays on every member of staff (29:13, 6:10).
 STAFF_ROLES = frozenset({"larare", "mentor", "rektor", "personal"}) | EHT_ROLES
+# Roles that serve no lane and take no task: the process owner shapes routines and never works a case, so
+# no routine can make a process owner a participant (a lane of this role is refused at deploy, too).
+NO_LANE = frozenset({"processagare"})
+# The roles that work on cases: every role but those. Starting a case, or finding a pupil to start one
+# for, needs one of them at the pupil's unit.
+CASE_ROLES = frozenset(ROLES) - NO_LANE
 
 # Which held roles may take a task in a lane. A lane not listed is served by its own role only.
 LANE_SERVED_BY: dict[str, frozenset[str]] = {
@@ -21,12 +28,22 @@ LANE_SERVED_BY: dict[str, frozenset[str]] = {
 
 def roles_serving(lane_role: str) -> frozenset[str]:
     """The roles whose holders are candidates for a task in a lane of `lane_role`."""
+    if lane_role in NO_LANE:
+        return frozenset()
     return LANE_SERVED_BY.get(lane_role, frozenset({lane_role}))
 
 
 def lanes_served_by(held_role: str) -> set[str]:
     """The lanes whose tasks a holder of `held_role` is a candidate for."""
+    if held_role in NO_LANE:
+        return set()
     return {held_role} | {lane for lane, roles in LANE_SERVED_BY.items() if held_role in roles}
+
+
+def serves(held: set[str] | frozenset[str], lane_role: str | None) -> bool:
+    """Whether holding `held` at a task's unit makes one a candidate for it (a task in no lane: any role
+    that works cases)."""
+    return bool(held & roles_serving(lane_role)) if lane_role else bool(set(held) - NO_LANE)
 
 
 ROLES_AT_UNIT = Sql("SELECT role FROM role_assignments WHERE user_id = :user_id AND unit_id = :unit_id")

@@ -39,8 +39,10 @@ INSERT_DELEGATION = Sql("""INSERT INTO delegations (unit_id, delegate_id, decisi
 _DELEGATION = "SELECT unit_id, revoked_at, delegate_id, decision FROM delegations WHERE id = :id"
 DELEGATION = {"sqlite": Sql(_DELEGATION), "postgresql": Sql(_DELEGATION + " FOR NO KEY UPDATE")}
 REVOKE = Sql("UPDATE delegations SET revoked_at = :now, revoked_by = :by WHERE id = :id")
-ANY_DELEGATION = Sql("""SELECT 1 FROM delegations WHERE unit_id = :unit_id AND delegate_id = :user_id
-    AND revoked_at IS NULL AND valid_from <= :now AND (valid_until IS NULL OR valid_until > :now)""")
+ACTIVE_ROLES = Sql("""SELECT r.role FROM role_assignments r JOIN users u ON u.id = r.user_id
+    WHERE r.user_id = :user_id AND r.unit_id = :unit_id AND u.active = :yes""")
+TASK_DECISION = Sql("""SELECT c.process_version_id, t.bpmn_id FROM tasks t JOIN cases c ON c.id = t.case_id
+    WHERE t.id = :id""")
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,21 @@ def _task(tx: Tx, task_id: UUID) -> _Task:
 
 def _may_serve(tx: Tx, user_id: int, task: _Task) -> bool:
     held = access.roles_at_unit(tx, user_id, task.unit_id)
-    return bool(held & access.roles_serving(task.role)) if task.role else bool(held)
+    return access.serves(held, task.role)
+
+
+def may_take(tx: Tx, user_id: int, unit_id: int, lane_role: str | None, decision: str | None,
+             non_delegable: bool, now: datetime) -> bool:
+    """Whether a task may be handed to this user (named in case data, or reassigned): they are active
+    and hold a role its lane serves at the unit, or — for a decision the rektor may delegate — hold a
+    written delegation in force for that kind of decision there. Nobody else: handing a task to someone
+    must never show them a case they could not already be given through its lane."""
+    held = {role for (role,) in tx.all(ACTIVE_ROLES, {"user_id": user_id, "unit_id": unit_id, "yes": True})}
+    if access.serves(held, lane_role):
+        return True
+    if not decision or non_delegable or decision in NON_DELEGABLE or not held - access.NO_LANE:
+        return False
+    return active_delegation(tx, unit_id, user_id, decision, now) is not None
 
 
 def _assign(tx: Tx, task: _Task, to: int | None, by: int, now: datetime, kind: str, **data: object) -> None:
@@ -121,8 +137,8 @@ def release(db: Database, task_id: UUID, *, by: int) -> None:
 def reassign(db: Database, task_id: UUID, *, to: int, by: int, reason: str) -> None:
     """Hand a task to someone else, with the reason (its holder, or the unit's rektor, may do this).
 
-    The new holder must be able to do the task: hold a role its lane serves at the unit, or, for a
-    decision, hold a written delegation for it.
+    The new holder must be able to do the task (`may_take`): hold a role its lane serves at the unit, or,
+    for a decision the rektor may delegate, a written delegation in force for that kind of decision.
     """
     if not reason.strip():
         raise ValueError("a reason is required to reassign a task")
@@ -133,8 +149,13 @@ def reassign(db: Database, task_id: UUID, *, to: int, by: int, reason: str) -> N
             raise PermissionDeniedError(f"only the person who has {task.name!r}, or the rektor, "
                                         "may reassign it")
         _require_not_personal(db, task)
-        if not (_may_serve(tx, to, task) or _has_any_delegation(tx, task.unit_id, to, now)):
-            raise PermissionDeniedError(f"user {to} cannot take {task.name!r}: no role for it at the unit")
+        version_id, bpmn_id = tx.first(TASK_DECISION, {"id": tx.uuid(task.id)})
+        meta = db.specs.get(version_id).user_tasks().get(bpmn_id)
+        decision, non_delegable = (meta.decision, meta.non_delegable) if meta else (None, False)
+        if not may_take(tx, to, task.unit_id, task.role, decision, non_delegable, now):
+            lacking = f" and no written delegation for {decision!r}" if decision else ""
+            raise PermissionDeniedError(f"user {to} cannot take {task.name!r}: no role for it at the "
+                                        f"unit{lacking}")
         _assign(tx, task, to, by, now, "task_assigned", assignee_id=to, previous_assignee_id=task.assignee_id,
                 reason=reason)
         notify(tx, to, "task_assigned", case_id=task.case_id, task_id=task.id, now=now)
@@ -158,10 +179,6 @@ def active_delegation(tx: Tx, unit_id: int, user_id: int, decision: str, now: da
                                          "now": tx.time(now)})
 
 
-def _has_any_delegation(tx: Tx, unit_id: int, user_id: int, now: datetime) -> bool:
-    return tx.first(ANY_DELEGATION, {"unit_id": unit_id, "user_id": user_id, "now": tx.time(now)}) is not None
-
-
 def grant_delegation(db: Database, *, unit_id: int, delegate_id: int, decision: str, document: str, by: int,
                      valid_from: datetime | None = None, valid_until: datetime | None = None) -> int:
     """Record the rektor's written delegation of a kind of decision; returns its id."""
@@ -174,6 +191,9 @@ def grant_delegation(db: Database, *, unit_id: int, delegate_id: int, decision: 
     with db.transaction() as tx:
         if "rektor" not in access.roles_at_unit(tx, by, unit_id):
             raise PermissionDeniedError("only the unit's rektor may delegate decisions")
+        if not access.roles_at_unit(tx, delegate_id, unit_id) - access.NO_LANE:
+            raise PermissionDeniedError(f"user {delegate_id} works on no cases at school unit {unit_id}; "
+                                        "a decision can be delegated only to someone who does")
         delegation_id = tx.scalar(INSERT_DELEGATION, {
             "unit_id": unit_id, "delegate_id": delegate_id, "decision": decision, "document": document,
             "granted_by": by, "valid_from": tx.time(valid_from or now), "valid_until": tx.time(valid_until),

@@ -84,7 +84,8 @@ def start(db: Database, tx: Tx, process_key: str, pupil_id: int | None, unit_id:
         unit_id = unit_id or pupil_unit
     if tx.first(UNIT_EXISTS, {"id": unit_id}) is None:
         raise NotFoundError(f"school unit {unit_id} does not exist")
-    held = access.require_role_at_unit(tx, by, unit_id, "start a case") if by is not None else set()
+    held = (access.require_role_at_unit(tx, by, unit_id, "start a case", roles=access.CASE_ROLES)
+            if by is not None else set())
     workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine())
     parent_id = parent.id if parent else None
     case_id = tx.scalar(INSERT_CASE, {

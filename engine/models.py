@@ -28,6 +28,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# The largest id a row can have: the id columns are INTEGER, 32 bits on PostgreSQL. A larger number from
+# outside (a URL, a form, case data) names no row, and must be answered as such before it reaches SQL.
+MAX_ID = 2**31 - 1
+
+
+def parse_id(value: object) -> int | None:
+    """An id from outside (a query, a form, case data): a whole number from 1 to MAX_ID, as an int or as
+    ASCII digits; anything else (a bool, "²", a number past the column's range) is None — names no row."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
+        return value
+    return None
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

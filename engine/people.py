@@ -67,6 +67,12 @@ def units(db: Database, user_id: int) -> dict[int, set[str]]:
         return units_of(tx, user_id)
 
 
+def case_units(db: Database, user_id: int) -> dict[int, set[str]]:
+    """The units where the user works on cases (holds a role but the process owner's), with their roles:
+    where they may find pupils and start routines for them."""
+    return {unit: roles for unit, roles in units(db, user_id).items() if roles & access.CASE_ROLES}
+
+
 def roles_at(db: Database, user_id: int, unit_id: int) -> set[str]:
     """The roles a user holds at one school unit (access.roles_at_unit, in a read of its own)."""
     with db.snapshot() as tx:

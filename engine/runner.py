@@ -21,12 +21,13 @@ from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task, TaskState
 
-from . import audit, deadlines, state
+from . import assignment, audit, deadlines, state
 from .dbapi import Sql, Tx
 from .errors import ConflictError, DataNotJSONError, SandboxError, WorkflowError
+from .models import parse_id
 from .notify import notify
 from .sandbox import script_engine
-from .specs import ParsedVersion
+from .specs import ParsedVersion, TaskMeta
 
 START_MESSAGE_PREFIX = "elevflow.start."
 
@@ -43,9 +44,6 @@ CASE_COLUMNS = "id, process_version_id, process_key, pupil_id, unit_id, status, 
 LOCK_CASE = {"sqlite": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"),
              "postgresql": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id FOR NO KEY UPDATE")}
 CASE_STATE = Sql("SELECT state, serializer_version FROM cases WHERE id = :id")
-# A task may only go to an active user who works at the case's school unit (need to know).
-MAY_HOLD = Sql("""SELECT 1 FROM users u JOIN role_assignments r ON r.user_id = u.id
-    WHERE u.id = :id AND u.active = :active AND r.unit_id = :unit_id""")
 
 
 def all_tasks(workflow: BpmnWorkflow) -> Iterable[Task]:
@@ -160,12 +158,7 @@ class Run:
         meta = self.parsed.meta(task.task_spec)
         assignee = None
         if meta.assignee_from:
-            assignee = _user_id(task.data.get(meta.assignee_from))
-            if assignee is None or self.tx.first(MAY_HOLD, {"id": assignee, "active": True,
-                                                            "unit_id": self.case.unit_id}) is None:
-                raise WorkflowError(f"task {meta.name!r} goes to the person in {meta.assignee_from!r}, but "
-                                    f"{task.data.get(meta.assignee_from)!r} is no active member of staff at "
-                                    "this school unit", element_id=meta.bpmn_id)
+            assignee = self._named_assignee(task, meta)
         due = None
         rule = deadlines.rule_for(self.case.process_key, meta.bpmn_id, meta.due_rule)
         if rule:
@@ -185,6 +178,22 @@ class Run:
             self.event("task_assigned", task_id=str(task.id), assignee_id=assignee,
                        reason=f"named in {meta.assignee_from}")
             self.to_notify.append((assignee, task.id))
+
+    def _named_assignee(self, task: Task, meta: TaskMeta) -> int | None:
+        """The person the case data names for a task (`assigneeFrom`), if they may take it: active, holding
+        a role its lane serves at the pupil's unit, or a written delegation for its decision
+        (`assignment.may_take`). Anyone else — a routine's script naming its author, a mistyped id — is
+        refused: the task waits in its lane's pool, and the case's history says so (`assignee_refused`),
+        for the rektor and the lane to see. The case never stops on it."""
+        named = task.data.get(meta.assignee_from)
+        user_id = parse_id(named)
+        if user_id is not None and assignment.may_take(self.tx, user_id, self.case.unit_id, meta.role,
+                                                       meta.decision, meta.non_delegable, self.now):
+            return user_id
+        self.event("assignee_refused", task_id=str(task.id), bpmn_id=meta.bpmn_id, name=meta.name,
+                   role=meta.role, field=meta.assignee_from, named_id=user_id,
+                   named=None if user_id is not None or named is None else repr(named)[:100])
+        return None
 
     def _save_timers(self) -> None:
         timers = waiting_timers(self.workflow)
@@ -215,16 +224,6 @@ class Run:
                                 "reload it and try again")
         self.case.row_version += 1
         self.case.status = status or self.case.status
-
-
-def _user_id(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
 
 
 def translate(exc: BaseException) -> Exception:

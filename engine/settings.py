@@ -119,6 +119,10 @@ SETTINGS: list[Setting] = [
             "app refuses to start without it; `elevflow demo` makes one in instance/secret_key."),
     Setting("ELEVFLOW_SESSION_IDLE_MINUTES", "30", _positive_int,
             "Minutes without any request after which a web session ends and its user must log in again."),
+    Setting("ELEVFLOW_SESSION_MAX_HOURS", "12", _positive_int,
+            "Hours after logging in after which a web session ends however busy it is, and its user must "
+            "log in again (checked on the server at every request: keeping a session alive does not "
+            "stretch it)."),
     Setting("ELEVFLOW_LOGIN_ATTEMPTS", "5", _positive_int,
             "Failed logins allowed per username within ELEVFLOW_LOGIN_WINDOW_MINUTES; after that the "
             "username is refused until the window has passed (counted in the database, so across workers)."),

@@ -125,8 +125,10 @@ def preview_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *,
                      by: int) -> tuple[str, bytes]:
     """The decision document as signing it now with `data` would make it, marked as a draft; nothing is
     stored or completed. Only for someone who may complete the task (PermissionDeniedError otherwise;
-    WorkflowError for a task that is no open decision). Returns (file name, PDF bytes)."""
+    WorkflowError for a task that is no open decision). Returns (file name, PDF bytes). The document
+    names the pupil, so it is a look at the case: logged as "preview_document" (refused or not)."""
     rights = taskview.rights(db, by, task_id)
+    visibility.log_access(db, by, rights.case_id, "preview_document", f"task {task_id}")
     if not rights.may_complete:
         raise PermissionDeniedError(f"user {by} may not work on task {task_id}")
     now = datetime.now(timezone.utc)

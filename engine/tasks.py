@@ -222,7 +222,7 @@ def _require_may_complete(row: Any, user_id: int, held: set[str]) -> None:
             raise PermissionDeniedError(f"task {row.name!r} is assigned to someone else")
         return
     allowed = access.roles_serving(row.role) if row.role else None
-    if not held or (allowed is not None and not held & allowed):
+    if not access.serves(held, row.role):
         raise PermissionDeniedError(f"user {user_id} may not complete {row.name!r} at school unit "
                                     f"{row.unit_id}" + (f" (needs {' or '.join(sorted(allowed))})"
                                                         if allowed else ""))

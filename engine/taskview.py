@@ -38,14 +38,12 @@ FORM_OF = Sql("""SELECT c.process_version_id, t.form, t.bpmn_id FROM tasks t JOI
 
 @dataclass(frozen=True)
 class Candidate:
-    """Someone a form field may name: active staff at the unit. `preferred`: they hold a role the lane of
-    the step they would be named for serves (the engine accepts anyone at the unit, as the law leaves
-    who investigates or follows up to the school)."""
+    """Someone a form field may name: active staff at the unit holding a role the lane of the step they
+    would be named for serves — the only people the engine hands that step to (`assignment.may_take`)."""
 
     id: int
     name: str
     roles: tuple[str, ...]
-    preferred: bool
 
 
 @dataclass(frozen=True)
@@ -147,9 +145,9 @@ def _view(db: Database, tx: Tx, user_id: int, row: tuple, named: bool) -> TaskVi
             staff.setdefault(uid, (uname, []))[1].append(held_role)
         for field_name, lanes in wanted.items():
             serving = frozenset().union(*(access.roles_serving(lane) for lane in lanes))
-            found = [Candidate(uid, uname, tuple(sorted(roles)), bool(serving & set(roles)))
-                     for uid, (uname, roles) in staff.items()]
-            candidates[field_name] = sorted(found, key=lambda c: (not c.preferred, c.name.casefold(), c.id))
+            found = [Candidate(uid, uname, tuple(sorted(roles)))
+                     for uid, (uname, roles) in staff.items() if serving & set(roles)]
+            candidates[field_name] = sorted(found, key=lambda c: (c.name.casefold(), c.id))
     return TaskView(
         tx.read_uuid(id_), case_id, process_key, bpmn_id, name, role, unit_id, pupil_id, assignee_id,
         assignee_name, state, form, tx.read_time(created_at), tx.read_time(due_at),
@@ -182,7 +180,7 @@ def _rights(user_id: int, role: str | None, state: str, assignee_id: int | None,
             name: str = "", case_id: int = 0) -> Rights:
     """The assignee may complete an assigned task; a holder of a role its lane serves, an open one. Its
     holder or the unit's rektor may give it back."""
-    serves = bool(held & access.roles_serving(role)) if role else bool(held)
+    serves = access.serves(held, role)
     ready = state == "ready"
     return Rights(name, case_id, role, state, assignee_id, held, serves,
                   may_complete=ready and (assignee_id == user_id if assignee_id is not None else serves),

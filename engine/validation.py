@@ -25,7 +25,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from . import bpmnxml, deadlines, formcheck, sandbox, support
-from .access import EHT_ROLES
+from .access import EHT_ROLES, NO_LANE
 from .bpmnxml import NS
 from .errors import DefinitionError, Problem, SandboxError
 from .roles import ROLES, role_for_lane
@@ -138,9 +138,11 @@ def _check_expressions(name: str, tree: etree._ElementTree) -> list[Problem]:
 def _check_lanes(name: str, tree: etree._ElementTree) -> list[Problem]:
     problems = []
     for lane in tree.xpath("//bpmn:lane", namespaces=NS):
-        if role_for_lane(lane.get("name")) is None:
-            known = ", ".join(r.sv for r in ROLES.values())
-            problems.append(Problem(f"lane {lane.get('name')!r} is not a known role (known roles: {known})",
+        role = role_for_lane(lane.get("name"))
+        if role is None or role in NO_LANE:
+            known = ", ".join(r.sv for r in ROLES.values() if r.key not in NO_LANE)
+            why = ("works on routines, never on cases" if role else "is not a known role")
+            problems.append(Problem(f"lane {lane.get('name')!r} {why} (the roles a lane may name: {known})",
                                     element_id=lane.get("id"), line=lane.sourceline, file=name))
     return problems
 

@@ -70,8 +70,9 @@ def _in(values: frozenset[str]) -> str:
     return ", ".join(f"'{v}'" for v in sorted(values))  # role keys are fixed [a-z_] names, never input
 
 
-_SERVES = " OR ".join(["t.role = r.role"] + [f"(t.role = '{lane}' AND r.role IN ({_in(roles)}))"
-                                             for lane, roles in sorted(access.LANE_SERVED_BY.items())])
+_SERVES = " OR ".join([f"(t.role = r.role AND r.role NOT IN ({_in(access.NO_LANE)}))"]
+                      + [f"(t.role = '{lane}' AND r.role IN ({_in(roles)}))"
+                         for lane, roles in sorted(access.LANE_SERVED_BY.items())])
 _MINE = "t.assignee_id = :uid OR t.completed_by = :uid"
 # The rules above as one SQL condition on the table `cases` (parameters :uid, and :yes = True).
 VISIBLE_SQL = f"""EXISTS (SELECT 1 FROM role_assignments r JOIN users u ON u.id = r.user_id
@@ -466,7 +467,17 @@ _SAID = {
     "deadline_reminder": "Påminnelse om {task}",
     "deadline_escalated": "Försenad uppgift {task} lyftes till {to}",
     "medical_released": "Medicinska uppgifter i {task} lämnades ut",
+    "assignee_refused": "Uppgiften {task} gick inte till den som fältet {field} anger ({named}), eftersom "
+                        "bara den som har uppgiftens roll på skolenheten kan få den. Den väntar på alla som "
+                        "har rollen",
 }
+
+
+def _named(data: dict[str, Any], names: dict[int, str]) -> str:
+    """Who an `assignee_refused` event says was named: a user's name, an unknown id, or the value."""
+    if data.get("named_id"):
+        return names.get(data["named_id"]) or f"användare {data['named_id']}"
+    return "ingen" if data.get("named") in (None, "None") else str(data["named"])
 
 
 def case_timeline(db: Database, user_id: int, case_id: int) -> list[TimelineEntry]:
@@ -478,7 +489,8 @@ def case_timeline(db: Database, user_id: int, case_id: int) -> list[TimelineEntr
     with db.read() as session:
         tasks = dict(session.execute(select(TaskRow.id, TaskRow.name)
                                      .where(TaskRow.case_id == case_id)).all())
-        names = _names(session, {e.actor_id for e in events} | {e.data.get("assignee_id") for e in events})
+        names = _names(session, {e.actor_id for e in events}
+                       | {e.data.get(key) for e in events for key in ("assignee_id", "named_id")})
     entries = []
     for e in events:
         task = None
@@ -487,6 +499,7 @@ def case_timeline(db: Database, user_id: int, case_id: int) -> list[TimelineEntr
         said = _SAID.get(e.kind, e.kind).format(
             task=f"”{task or '?'}”", who=names.get(e.data.get("assignee_id") or 0, "?"),
             name=f"”{e.data.get('name') or e.data.get('bpmn_id', '')}”", key=e.data.get("key", ""),
-            to={"huvudman": "huvudmannen", "rektor": "rektor"}.get(e.data.get("to", ""), "?"))
+            to={"huvudman": "huvudmannen", "rektor": "rektor"}.get(e.data.get("to", ""), "?"),
+            named=_named(e.data, names), field=e.data.get("field"))
         entries.append(TimelineEntry(e.at, e.kind, e.actor_id, names.get(e.actor_id or 0, "Elevflow"), said))
     return entries

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from . import access, definitions
 from .dbapi import Sql
+from .models import parse_id
 from .notify import STOCKHOLM
 from .store import Database
 
@@ -45,7 +46,7 @@ class Filter:
         due = str(args.get("forfallo", "") or "")
         sort = str(args.get("sortera", "") or "")
         return cls(routine=str(args.get("rutin", "") or "")[:200],
-                   unit=int(unit) if unit.isdigit() else None,
+                   unit=parse_id(unit),
                    due=due if due in DUE_FILTERS else "",
                    unclaimed=str(args.get("ej_tagna", "")) == "1",
                    follow_up=str(args.get("uppfoljning", "")) == "1",
@@ -201,7 +202,7 @@ def _item(tx: Any, row: tuple, user_id: int, units: dict[int, set[str]], names: 
      assignee_id, due_at, follow_up) = row
     due = tx.read_time(due_at)
     held = units.get(unit_id, set())
-    serves = bool(held & access.roles_serving(role)) if role else bool(held)
+    serves = access.serves(held, role)
     return Item(tx.read_uuid(id_), case_id, bpmn_id, name, key, names.get(key, key), unit_id, unit, pupil_id,
                 None if pupil_id is None else f"{given} {family}", klass, bool(protected), role, assignee_id,
                 due,

@@ -96,7 +96,7 @@ def walk(db: Database, q: QualityOrg, name: str, routine: str, pupil: str, start
 
 DIRECT = {"anmalan_direkt": True, "anmalan_direkt_skal": "Akut skolsituation"}
 NO_EHT = {"samrad_eht": "uppenbart_obehovligt", "samrad_obehovligt_skal": "EHT deltar redan"}
-PROGRAMME = {"sarskild_form": "ingen", "uppfoljning_ansvarig": "@mentor"}
+PROGRAMME = {"sarskild_form": "ingen", "uppfoljning_ansvarig": "@specialpedagog"}
 
 
 def investigation(extra: datetime, report: datetime, appoint: datetime) -> list[tuple[str, dict, datetime]]:

@@ -80,7 +80,7 @@ ASSIGNED = {
     "Task_kb_rektor_direkt": STARTER_OWNS,
     "Task_pedagogisk_kartlaggning": "specialpedagog", "Task_pedagogisk_bedomning": "specialpedagog",
     "Task_utarbeta_atgardsprogram": "specialpedagog", "Task_uppdaterad_bedomning": "specialpedagog",
-    "Task_uppfoljning": "mentor",  # uppfoljning_ansvarig: the mentor follows the programme up
+    "Task_uppfoljning": "specialpedagog",  # uppfoljning_ansvarig: a specialpedagog, as its lane says (#13)
     "Task_kb_utredning": "kurator", "Task_kb_uppfoljning": "kurator",
     "Task_fr_utredning": "skolpsykolog",
 }
@@ -127,7 +127,7 @@ def scenario(id: str, routine: str, base: dict[str, Any], path: list[str], ends:
 
 
 # ------------------------------------------------------------------------------------------- särskilt stöd
-PROGRAMME = {"sarskild_form": "ingen", "uppfoljning_ansvarig": "@mentor"}
+PROGRAMME = {"sarskild_form": "ingen", "uppfoljning_ansvarig": "@specialpedagog"}
 SS = {
     "Task_extra_anpassningar": {"anmalan_direkt": False},
     "Task_utvardera_anpassningar": {"anpassningar_slutsats": "anmal"},

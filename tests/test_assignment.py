@@ -29,7 +29,7 @@ from engine.assignment import (
     revoke_delegation,
 )
 from engine.bpmnxml import NS, parse
-from engine.models import AuditEvent
+from engine.models import AuditEvent, User
 from engine.roles import ROLES, role_for_lane
 
 
@@ -158,3 +158,26 @@ def test_delegations_are_recorded_limited_in_time_and_revocable(db, people):
     assert delegations(db, people.unit)[0].revoked_at is not None
     assert [e.kind for e in events(db, "delegation_granted") + events(db, "delegation_revoked")] == \
         ["delegation_granted", "delegation_revoked"]
+
+
+def test_a_task_is_handed_only_to_someone_who_could_take_it_through_its_lane(db, people, task):
+    """Reassigning follows the rule a routine's `assigneeFrom` follows (#13): a delegation for one kind of
+    decision opens no other task, a process owner takes none, nor does a deactivated colleague."""
+    from editing_helpers import add_process_owner
+    owner = add_process_owner(db, people.unit)
+    grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog, decision="atgardsprogram",
+                     document="Delegationsordning §4", by=people.rektor)
+    for who in (people.specialpedagog, owner):
+        with pytest.raises(PermissionDeniedError, match="no role"):
+            reassign(db, task.id, to=who, by=people.rektor, reason="Sjukskrivning")
+    with pytest.raises(PermissionDeniedError, match="works on no cases"):
+        grant_delegation(db, unit_id=people.unit, delegate_id=owner, decision="atgardsprogram",
+                         document="Delegationsordning §4", by=people.rektor)
+    with pytest.raises(PermissionDeniedError):
+        claim(db, task.id, by=owner)
+    with db.write() as s:
+        s.get(User, people.mentor).active = False
+    with pytest.raises(PermissionDeniedError, match="no role"):
+        reassign(db, task.id, to=people.mentor, by=people.rektor, reason="Sjukskrivning")
+    assert events(db, "task_assigned") == [] and inbox(db, owner) == []
+    reassign(db, task.id, to=people.teacher, by=people.rektor, reason="Läraren tar den")

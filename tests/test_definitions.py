@@ -181,3 +181,10 @@ def test_the_shipped_routines_all_deploy(db):
         keys |= {v.key for v in deploy_path(db, folder)}
     assert {"sarskilt_stod", "krankande_behandling", "franvaro", "orosanmalan", "avvikelse",
             "arshjul"} <= keys
+
+
+def test_a_lane_of_the_process_owner_is_refused_naming_the_lane(db):
+    """A process owner shapes routines and works no case: no routine can put a step in his lane (#13)."""
+    for name in ("Processägare", "processagare", "Process owner"):
+        [problem] = refused(db, one_task(lane=name)).problems
+        assert problem.element_id == "Lane_1" and "works on routines, never on cases" in problem.message

@@ -40,7 +40,7 @@ def test_a_required_text_of_only_whitespace_is_refused_also_inside_a_list(db):
 
         programme = drive(db, school, clock, rs.SS, "Task_utarbeta_atgardsprogram")
         data = form_data(task_info(db, programme)["form"], rs.PROGRAMME, school)
-        data["uppfoljning_ansvarig"] = school.users["mentor"]
+        data["uppfoljning_ansvarig"] = school.users["specialpedagog"]
         blank_need = {**data, "ap_behov": [{"omrade": "Matematik", "behov": "   "}]}
         error = refuses(db, programme, blank_need, school.users["specialpedagog"])
         assert list(error.errors) == ["ap_behov.0.behov"]
@@ -96,10 +96,10 @@ def test_a_receipt_cannot_be_dated_after_today_and_the_next_follow_up_lies_after
         follow_up = drive(db, school, clock, rs.SS, "Task_uppfoljning")
         data = form_data(task_info(db, follow_up)["form"], {"utvardering_slutsats": "fortsatt"}, school)
         evaluated = data["utvardering_datum"]
-        error = refuses(db, follow_up, {**data, "uppfoljning_datum": evaluated}, school.users["mentor"])
+        error = refuses(db, follow_up, {**data, "uppfoljning_datum": evaluated}, school.users["specialpedagog"])
         assert error.details == [DateProblem("uppfoljning_datum", "dateAfter", "utvardering_datum",
                                              date.fromisoformat(evaluated))]
-        complete_task(db, follow_up.id, data, by=school.users["mentor"])
+        complete_task(db, follow_up.id, data, by=school.users["specialpedagog"])
 
 
 STAMP = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",

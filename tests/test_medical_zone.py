@@ -97,10 +97,13 @@ def test_what_the_nurse_wrote_stays_hers_after_she_leaves_the_unit(db):
 
 
 def test_a_decision_document_does_not_print_what_the_medical_part_wrote(db):
-    """The rektor appoints the nurse to follow the programme up; her evaluation is medical data, so the
-    end decision — a public document — does not print it until she has released it."""
+    """The rektor appoints the nurse to follow the programme up (she is also the unit's specialpedagog,
+    the role the follow-up's lane asks for); her evaluation is medical data, since she holds a medical
+    role, so the end decision — a public document — does not print it until she has released it."""
     school = build_school(db, ["sarskilt_stod"])
     nurse = with_nurse(db, school)
+    with db.write() as s:
+        org.assign_role(s, nurse, school.unit, "specialpedagog")
     answers = {**rs.SS, "Task_utarbeta_atgardsprogram": {**rs.PROGRAMME, "uppfoljning_ansvarig": "@nurse"}}
     with time_machine.travel(START, tick=False) as clock:
         follow_up = drive(db, school, clock, answers, "Task_uppfoljning")

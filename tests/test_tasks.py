@@ -122,24 +122,29 @@ DECISION = """<bpmn:userTask id="Task_1" name="Utse beslutsfattare">
     <bpmn:endEvent id="End_1"/>"""
 
 
-def decision_case(db, people, kind, non_delegable):
+def decision_case(db, people, kind, non_delegable, named=None):
     body = DECISION.replace("KIND", kind).replace("NONDELEGABLE", non_delegable)
     form = {**FORM, "properties": {"beslutsfattare": {"type": "integer"}}}
     deploy(db, {"t.bpmn": process(body, lane="Rektor", lane_nodes=("Task_1", "Task_2"))},
            {"svar.json": json.dumps(form)})
     case = start_case(db, "testprocess", pupil_id=people.pupil, by=people.rektor)
-    complete_task(db, ready(db, case.id)[0].id, {"beslutsfattare": people.specialpedagog}, by=people.rektor)
+    named = people.specialpedagog if named is None else named
+    complete_task(db, ready(db, case.id)[0].id, {"beslutsfattare": named}, by=people.rektor)
     [task] = ready(db, case.id)
     return case, task
 
 
 def test_a_task_goes_to_the_person_named_in_case_data(db, people):
-    from engine.assignment import grant_delegation
+    from engine.assignment import grant_delegation, revoke_delegation
+    first = grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog,
+                             decision="atgardsprogram", document="Delegationsordning 2026-08-01 §4",
+                             by=people.rektor)
     case, task = decision_case(db, people, "atgardsprogram", "false")
     assert task.assignee_id == people.specialpedagog
     assert [t.id for t in inbox(db, people.specialpedagog)] == [task.id]
     with pytest.raises(PermissionDeniedError, match="assigned to someone else"):
         complete_task(db, task.id, {}, by=people.rektor)
+    revoke_delegation(db, first, by=people.rektor)
     with pytest.raises(PermissionDeniedError, match="no written delegation"):
         complete_task(db, task.id, {}, by=people.specialpedagog)
     delegation = grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog,
@@ -156,25 +161,33 @@ def test_a_task_goes_to_the_person_named_in_case_data(db, people):
 
 def test_a_non_delegable_decision_refuses_any_signer_but_the_rektor(db, people):
     case, task = decision_case(db, people, "sarskild_undervisningsgrupp", "true")
-    with pytest.raises(PermissionDeniedError, match="only the unit's rektor"):
+    assert task.assignee_id is None  # nobody but the rektor may be named for it
+    with pytest.raises(PermissionDeniedError):
         complete_task(db, task.id, {}, by=people.specialpedagog)
     assert ready(db, case.id)[0].id == task.id
+    complete_task(db, task.id, {}, by=people.rektor)
 
 
-def test_a_task_named_for_an_unknown_user_or_an_outsider_fails_and_changes_nothing(db, people):
-    body = DECISION.replace("KIND", "atgardsprogram").replace("NONDELEGABLE", "false")
-    form = {**FORM, "properties": {"beslutsfattare": {"type": "integer"}}}
-    deploy(db, {"t.bpmn": process(body, lane="Rektor", lane_nodes=("Task_1", "Task_2"))},
-           {"svar.json": json.dumps(form)})
-    case = start_case(db, "testprocess", pupil_id=people.pupil, by=people.rektor)
-    [task] = ready(db, case.id)
-    from engine import WorkflowError
-    with pytest.raises(WorkflowError, match="no active member of staff at this school unit"):
-        complete_task(db, task.id, {"beslutsfattare": 424242}, by=people.rektor)
-    with pytest.raises(WorkflowError, match="no active member of staff at this school unit"):
-        complete_task(db, task.id, {"beslutsfattare": people.outsider}, by=people.rektor)  # another unit
-    assert ready(db, case.id)[0].id == task.id
-    assert inbox(db, people.outsider) == []
+@pytest.mark.parametrize("who", ["unknown", "outsider", "teacher", "processagare", "beyond_ids"])
+def test_a_task_named_for_someone_who_may_not_take_it_waits_in_its_lane_with_a_note(db, people, who):
+    """Named in case data but not holding the lane's role at the pupil's unit (nor a delegation for the
+    decision): the task goes to no one but its lane, and the case's history says why — it never stops."""
+    from editing_helpers import add_process_owner
+
+    from engine.visibility import case_timeline
+    named = {"unknown": 424242, "outsider": people.outsider, "teacher": people.teacher, "beyond_ids": 2**40,
+             "processagare": add_process_owner(db, people.unit) if who == "processagare" else 0}[who]
+    case, task = decision_case(db, people, "atgardsprogram", "false", named=named)
+    assert (task.bpmn_id, task.assignee_id) == ("Task_2", None)
+    assert [t.id for t in inbox(db, people.rektor)] == [task.id]
+    assert not any(t.case_id == case.id for t in inbox(db, people.outsider) + inbox(db, people.teacher))
+    with db.read() as s:
+        refused = s.scalars(select(AuditEvent).where(AuditEvent.kind == "assignee_refused")).one()
+        assert s.scalars(select(AuditEvent).where(AuditEvent.kind == "task_assigned")).all() == []
+    assert refused.case_id == case.id and refused.data["field"] == "beslutsfattare"
+    [note] = [e.text for e in case_timeline(db, people.rektor, case.id) if e.kind == "assignee_refused"]
+    assert "”Beslut”" in note and "fältet beslutsfattare" in note and "väntar på alla som har rollen" in note
+    complete_task(db, task.id, {}, by=people.rektor)  # the case goes on
 
 
 def race(db_url, task_id, user, barrier, results):

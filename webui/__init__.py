@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import Database, scheduler
 
-from . import configuration, errors, extensions, i18n, oidc, security, sessions
+from . import configuration, converters, errors, extensions, i18n, oidc, security, sessions
 from .blueprints import auth, cases, editor, inbox, notifications, pupils, quality, routines, tasks
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     state = extensions.Elevflow(Database(app.config["DATABASE_URL"]))
     app.extensions[extensions.KEY] = state
-    for integration in (i18n, security, sessions, oidc, errors):
+    for integration in (converters, i18n, security, sessions, oidc, errors):
         integration.init_app(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

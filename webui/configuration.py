@@ -46,8 +46,9 @@ def load(overrides: dict[str, Any]) -> dict[str, Any]:
         SESSION_COOKIE_SECURE=secure,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        # The idle timeout ends sessions (sessions.py); this only bounds how old a signed cookie may be.
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # The idle timeout and the absolute lifetime end sessions, on the server (sessions.py); this only
+        # bounds how long ago a signed cookie may have been written.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=values["SESSION_MAX_HOURS"]),
         WTF_CSRF_TIME_LIMIT=None,  # a form token lives as long as its session
         WTF_CSRF_SSL_STRICT=secure,
         PREFERRED_URL_SCHEME="https" if secure else "http",

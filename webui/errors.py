@@ -32,6 +32,9 @@ def init_app(app: Flask) -> None:
         400, _("Formuläret hade gått ut"),
         _("Sidan var för gammal för att skicka (eller kom inte från Elevflow). Gå tillbaka, ladda om "
           "sidan och försök igen.")))
+    app.register_error_handler(400, lambda _e: _page(
+        400, _("Adressen eller formuläret gick inte att läsa"),
+        _("Det som skickades innehöll något som Elevflow inte tar emot. Gå tillbaka och försök igen.")))
     app.register_error_handler(405, lambda _e: _page(405, _("Det går inte att göra så här"),
                                                      _("Sidan kan inte användas på det sättet.")))
     app.register_error_handler(500, lambda _e: _page(

@@ -164,6 +164,25 @@ def tables(dash: Dashboard, routine_names: dict[str, str]) -> list[Table]:
     return found
 
 
+# What makes a spreadsheet program read a cell as a formula (OWASP, CSV injection): =, +, - and @, also as
+# their full-width forms (which some programs fold to the ASCII ones), and a leading tab, CR or LF.
+FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+FORMULA_SPACE = ("\t", "\r", "\n")
+
+
+def is_formula_like(value: object) -> bool:
+    """Whether a spreadsheet program could take this text for a formula (leading spaces do not help)."""
+    return isinstance(value, str) and (value.startswith(FORMULA_SPACE)
+                                       or value.lstrip().startswith(FORMULA_START))
+
+
+def csv_cell(value: object) -> object:
+    """A cell for the CSV file: text a spreadsheet could run is prefixed with an apostrophe, so it is shown
+    as the text it is. Every cell goes through this — step, routine and unit names come from routines and
+    the organisation, not from Elevflow."""
+    return "'" + value if is_formula_like(value) else value
+
+
 def label_columns(table: Table) -> int:
     """How many leading columns are labels (the steps table has two: routine and step)."""
     return len(table.header) - len(table.kinds)
@@ -177,16 +196,19 @@ def to_csv(found: list[Table]) -> bytes:
     for i, table in enumerate(found):
         if i:
             writer.writerow([])
-        writer.writerow([table.title])
-        writer.writerow(table.header)
+        writer.writerow([csv_cell(table.title)])
+        writer.writerow([csv_cell(h) for h in table.header])
         for row in table.rows:
             n = label_columns(table)
-            writer.writerow([*row[:n], *["" if raw(c) is None else raw(c) for c in row[n:]]])
+            writer.writerow([csv_cell(c) for c in [*row[:n], *["" if raw(c) is None else raw(c)
+                                                                  for c in row[n:]]]])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def to_xlsx(found: list[Table]) -> bytes:
-    """One workbook, a sheet per table (openpyxl)."""
+    """One workbook, a sheet per table (openpyxl). Text is always written as text: openpyxl would store a
+    string beginning with "=" as a formula, so every cell that looks like one is typed as a string and
+    marked quote-prefixed (the program shows it as written and keeps it text when edited)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -202,6 +224,10 @@ def to_xlsx(found: list[Table]) -> bytes:
         n = label_columns(table)
         for row in table.rows:
             sheet.append([*row[:n], *[raw(c) for c in row[n:]]])
+        for line in sheet.iter_rows():
+            for cell in line:
+                if is_formula_like(cell.value):
+                    cell.data_type, cell.quotePrefix = "s", True
         sheet.column_dimensions["A"].width = 48
     out = io.BytesIO()
     book.save(out)

@@ -3,7 +3,8 @@
 The session is Flask's signed cookie (HttpOnly, SameSite=Lax, Secure outside the demo and tests). It
 holds the user's id, when they logged in, when they last proved who they are (signing asks for that to
 be recent), when they were last seen and their language. Every request reloads the user, so a person
-made inactive is logged out at their next click; a session unused for ELEVFLOW_SESSION_IDLE_MINUTES ends.
+made inactive is logged out at their next click; a session unused for ELEVFLOW_SESSION_IDLE_MINUTES ends,
+and every session ends ELEVFLOW_SESSION_MAX_HOURS after its login, however busy.
 Every view requires a login unless marked `public`; a view that forgets `login_required` is still
 protected, by the check before each request.
 """
@@ -16,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 
 from engine import people
@@ -53,9 +54,12 @@ def to_login() -> Any:
 
 
 def safe_next(target: str | None) -> str | None:
-    """`target` if it is a path on this site (never another site: no open redirects), else None."""
+    """`target` if it is a path on this site (never another site: no open redirects), else None. A target
+    with a control character (CR or LF would split the Location header) is a malformed request: 400."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
         return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):
+        abort(400)
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         return None
@@ -122,6 +126,12 @@ def _load_user() -> None:
         return
     now = time.time()
     idle = current_app.config["SESSION_IDLE_MINUTES"]
+    longest = current_app.config["SESSION_MAX_HOURS"]
+    if now - session.get("login_at", 0) > longest * 3600:
+        session.clear()
+        flash(_("Du har loggats ut eftersom du loggade in för mer än %(hours)s timmar sedan. Logga in igen.",
+                hours=longest), "info")
+        return
     if now - session.get("seen", 0) > idle * 60:
         session.clear()
         flash(_("Du har loggats ut eftersom du inte har gjort något på %(minutes)s minuter.", minutes=idle),

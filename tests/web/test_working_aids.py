@@ -88,9 +88,10 @@ def test_the_inbox_filters_by_routine_and_unit_in_the_database(app, db, people, 
     assert "Anmäl till rektor" not in text(teacher.get(f"/uppgifter?enhet={people.other_unit}"))
 
 
-def test_a_field_naming_a_person_offers_the_unit_s_staff_the_lane_s_people_first(db, db_url):
-    """In särskilt stöd the rektor names who investigates: a choice among the unit's staff, the
-    specialpedagoger (the lane the investigation's tasks are in) first, not a user id to type."""
+def test_a_field_naming_a_person_offers_the_people_the_lane_serves_at_the_unit(db, db_url):
+    """In särskilt stöd the rektor names who investigates: a choice among the unit's specialpedagoger
+    (the lane the investigation's tasks are in), not a user id to type — and nobody else, as the engine
+    would hand the task to nobody else (#13)."""
     school = build_school(db, ["sarskilt_stod"])
     for username in rs.PEOPLE:
         passwords.set_password(db, username, PASSWORD)
@@ -116,8 +117,7 @@ def test_a_field_naming_a_person_offers_the_unit_s_staff_the_lane_s_people_first
         close_app(app)
     field = page.split('name="f.utredare"')[1].split("</select>")[0]
     offered = re.findall(r'<option value="(\d+)"', field)
-    assert offered[0] == str(school.users["specialpedagog"]) and "Specialpedagog (Specialpedagog)" in field
-    assert sorted(offered) == sorted(str(i) for i in school.users.values())  # everyone at the unit
+    assert offered == [str(school.users["specialpedagog"])] and "Specialpedagog (Specialpedagog)" in field
 
 
 def test_a_long_worklist_is_shown_fifty_at_a_time_soonest_due_first(app, db, people, chain):

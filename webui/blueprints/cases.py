@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from engine import documents, people, signing, taskview, visibility
 from engine.errors import ConflictError, NotFoundError, PermissionDeniedError
+from engine.models import parse_id
 from engine.notify import local_date
 from engine.visibility import NotVisibleError
 
@@ -31,7 +32,7 @@ def index() -> Any:
     status = request.args.get("status", "")
     before = request.args.get("fore", "")
     rows = visibility.visible_cases(extensions.db(), g.user.id, status=status if status in STATUSES else None,
-                                    before_id=int(before) if before.isdigit() else None, limit=PAGE)
+                                    before_id=parse_id(before), limit=PAGE)
     return render_template("cases/index.html", cases=rows, status=status if status in STATUSES else "",
                            more=rows[-1].id if len(rows) >= PAGE else None, statuses=status_names(),
                            day=local_date)

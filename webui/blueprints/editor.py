@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from engine import editing
+from engine.access import NO_LANE
 from engine.errors import ConflictError, DefinitionError, NotFoundError
 from engine.models import RoutineDraft
 from engine.roles import ROLES
@@ -69,8 +70,8 @@ def draft(draft_id: int) -> Any:
     file_name = _file(found)
     database = extensions.db()
     names = lookups.user_names(database, [found.updated_by])
-    config = {"roles": [role.sv for role in ROLES.values()], "forms": sorted(found.forms),
-              "labels": _labels()}
+    config = {"roles": [role.sv for role in ROLES.values() if role.key not in NO_LANE],
+              "forms": sorted(found.forms), "labels": _labels()}
     return render_template("editor/draft.html", draft=found, config=json.dumps(config, ensure_ascii=False),
                            file_name=file_name, files=[found.main_file, *sorted(set(found.files) - {
                                found.main_file})],

@@ -31,7 +31,7 @@ def index() -> Any:
     database = extensions.db()
     chosen = Filter.read(request.args)
     page = request.args.get("sida", "1")
-    page = max(1, min(int(page), 1000)) if page.isdigit() else 1
+    page = max(1, min(int(page), 1000)) if page.isascii() and page.isdigit() else 1
     found = worklist.worklist(database, g.user.id, chosen, limit=PAGE, offset=(page - 1) * PAGE)
     language = select_locale()
     return render_template(

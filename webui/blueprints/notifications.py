@@ -7,6 +7,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 
 from engine import notify
+from engine.models import parse_id
 
 from .. import extensions
 from ..sessions import login_required
@@ -31,7 +32,7 @@ def mark_read() -> Any:
     if request.form.get("alla"):
         changed = notify.mark_all_read(database, g.user.id)
     else:
-        ids = [int(i) for i in request.form.getlist("id") if i.isdigit()]
+        ids = [found for i in request.form.getlist("id") if (found := parse_id(i)) is not None]
         changed = notify.mark_read(database, g.user.id, ids)
     if changed:
         flash(_("Markerat som läst."), "success")

@@ -23,7 +23,7 @@ bp = Blueprint("pupils", __name__)
 def search() -> Any:
     """Search by name or class among the pupils of the units the user works at (no one else's)."""
     database = extensions.db()
-    units = people.units(database, g.user.id)
+    units = people.case_units(database, g.user.id)
     term = request.args.get("q", "").strip()[:100]
     found = lookups.search_pupils(database, units, term) if term else []
     for_pupils, for_units = routines_by_subject(database)
@@ -45,7 +45,7 @@ def routines_by_subject(database: Any) -> tuple[dict[str, str], dict[str, str]]:
 def start(pupil_id: int) -> Any:
     """Start a routine for a pupil; go to its first task when that is the user's to do."""
     database = extensions.db()
-    units = people.units(database, g.user.id)
+    units = people.case_units(database, g.user.id)
     pupil = lookups.pupils(database, [pupil_id]).get(pupil_id)
     if pupil is None or pupil.unit_id not in units or not pupil.active:
         abort(404)
@@ -63,7 +63,7 @@ def start(pupil_id: int) -> Any:
 def start_for_unit() -> Any:
     """Start a unit-level routine for one of the user's school units: its case has no pupil."""
     database = extensions.db()
-    units = people.units(database, g.user.id)
+    units = people.case_units(database, g.user.id)
     unit = request.form.get("enhet", "")
     if not unit.isdigit() or int(unit) not in units:
         abort(404)
@@ -104,4 +104,5 @@ def access(pupil_id: int) -> Any:
 def action_names() -> dict[str, str]:
     return {"view_case": _("Öppnade ärendet"), "view_task": _("Öppnade en uppgift"),
             "download_document": _("Hämtade ett beslut"),
+            "preview_document": _("Förhandsgranskade ett beslut"),
             "view_access_history": _("Såg åtkomsthistoriken")}

@@ -20,6 +20,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 
 from engine import definitions, quality
+from engine.models import parse_id
 from engine.quality import Dashboard, Scope, Selection
 from engine.terms import Term, window
 
@@ -42,7 +43,7 @@ def _scope() -> Scope:
 def _selection(scope: Scope, routines: dict[str, str], *, routine: str | None = None) -> Selection:
     now = datetime.now(timezone.utc)
     unit = request.args.get("enhet", "")
-    units = (int(unit),) if unit.isdigit() and int(unit) in choosable(scope) else tuple(scope.units)
+    units = (parse_id(unit),) if parse_id(unit) in choosable(scope) else tuple(scope.units)
     chosen = routine if routine is not None else request.args.get("rutin", "")
     try:
         term = Term.parse(request.args.get("termin", ""))

@@ -41,10 +41,12 @@ EMPTY_FORM: dict[str, Any] = {"type": "object", "properties": {}}
 REAUTH_MINUTES = int(signing.REAUTH_MAX_AGE.total_seconds() // 60)
 
 
-def _open(task_id: UUID, *, log: bool) -> TaskView:
+def _open(task_id: UUID, *, shown: bool = True) -> TaskView:
     """The task, if this user may work on it (or did); otherwise the same refusal whether or not it
-    exists. Showing it is a look at the case, logged as "view_task" (refused or not)."""
-    view = taskview.open_task(extensions.db(), g.user.id, task_id, log=log)
+    exists. Every page that shows it — the form shown again after an error, after adding or removing a
+    row, or after a refused signature too — is a look at the case, logged as "view_task" (refused or
+    not). Only a request that shows nothing of it (`shown=False`: it redirects) is not logged."""
+    view = taskview.open_task(extensions.db(), g.user.id, task_id, log=shown)
     if not (view.may_complete or (view.state != "ready" and (
             view.serves or g.user.id in (view.completed_by, view.assignee_id)))):
         raise PermissionDeniedError(f"user {g.user.id} may not work on task {task_id}")
@@ -55,7 +57,7 @@ def _open(task_id: UUID, *, log: bool) -> TaskView:
 @login_required
 def task(task_id: UUID) -> Any:
     """The task's page: its form filled from the user's draft, or the form's defaults."""
-    view = _open(task_id, log=True)
+    view = _open(task_id)
     schema = view.schema or EMPTY_FORM
     return _page(view, forms.to_raw(schema, view.draft), view.case_row_version, {})
 
@@ -70,7 +72,7 @@ def submit(task_id: UUID) -> Any:
     action = request.form.get("_action", "")
     seen = _row_version()
     if action.startswith(("add:", "remove:")):  # nothing is sent yet
-        return _page(_open(task_id, log=False), forms.apply_action(raw, action), seen, {})
+        return _page(_open(task_id), forms.apply_action(raw, action), seen, {})
     try:
         form = taskview.form_of(database, task_id)
     except NotFoundError:
@@ -120,13 +122,13 @@ def _sign(task_id: UUID, raw: MultiDict, data: dict[str, Any], seen: int | None)
     password = request.form.get("_password", "")
     if g.user.has_password:
         if not password:
-            return _page(_open(task_id, log=False), raw, seen, {}, status=422,
+            return _page(_open(task_id), raw, seen, {}, status=422,
                          sign_error=_("Bekräfta att det är du genom att skriva ditt lösenord."))
         if not reauthenticate(password):
-            return _page(_open(task_id, log=False), raw, seen, {},
+            return _page(_open(task_id), raw, seen, {},
                          sign_error=_("Lösenordet stämmer inte. Beslutet är inte signerat."), status=422)
     elif not recently_authenticated(REAUTH_MINUTES):
-        return _page(_open(task_id, log=False), raw, seen, {},
+        return _page(_open(task_id), raw, seen, {},
                      sign_error=_("Bekräfta att det är du genom att skriva ditt lösenord."), status=422)
     try:
         signed = signing.sign_decision(extensions.db(), task_id, data, by=g.user.id,
@@ -135,7 +137,7 @@ def _sign(task_id: UUID, raw: MultiDict, data: dict[str, Any], seen: int | None)
         return _refused(task_id, raw, data, seen, exc)
     except PermissionDeniedError as exc:
         current_app.logger.info("signing refused: %s", exc)
-        return _page(_open(task_id, log=False), raw, seen, {}, status=403, sign_error=_(
+        return _page(_open(task_id), raw, seen, {}, status=403, sign_error=_(
             "Du får inte signera det här beslutet. Beslutet fattas av rektor, eller av någon med ett "
             "skriftligt delegationsbeslut för just den sortens beslut; vissa beslut får inte delegeras."))
     flash(_("Beslutet är signerat och sparat i ärendet."), "success")
@@ -146,10 +148,10 @@ def _refused(task_id: UUID, raw: MultiDict, data: dict[str, Any], seen: int | No
     """Show the form again after the engine refused it: field errors, or someone else was first."""
     database = extensions.db()
     if isinstance(exc, FormValidationError):
-        view = _open(task_id, log=False)
+        view = _open(task_id)
         return _page(view, raw, seen, _messages(view, data, exc.errors, exc.details), status=422)
     try:
-        view = _open(task_id, log=False)
+        view = _open(task_id)
     except PermissionDeniedError:
         return _taken()
     if view.state != "ready" or tasks.get_task(database, task_id).state != "ready":
@@ -267,7 +269,7 @@ def release(task_id: UUID) -> Any:
 @login_required
 def follow_up(task_id: UUID) -> Any:
     """Set or clear one's own follow-up date on an open task (only one's own inbox shows it)."""
-    _open(task_id, log=False)
+    _open(task_id, shown=False)  # it shows nothing: it goes back to the task's page, which logs
     text = request.form.get("datum", "").strip()
     try:
         day = date.fromisoformat(text) if text else None
