@@ -68,6 +68,10 @@ class PermissionDeniedError(ElevflowError):
     """The user has no right to do this."""
 
 
+class SigningRequiredError(PermissionDeniedError):
+    """The task is a decision: it is completed only by signing it (re-authenticated, with its document)."""
+
+
 class WorkflowError(ElevflowError):
     """The process itself failed while running (for example a script raised)."""
 

@@ -11,7 +11,13 @@ from sqlalchemy import select
 
 from . import access, assignment, cases, runner, worklist
 from .dbapi import Sql, Tx
-from .errors import ConflictError, FormValidationError, NotFoundError, PermissionDeniedError
+from .errors import (
+    ConflictError,
+    FormValidationError,
+    NotFoundError,
+    PermissionDeniedError,
+    SigningRequiredError,
+)
 from .jsondata import ensure_json
 from .models import Case, TaskRow
 from .store import Database
@@ -114,14 +120,27 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
                   within: Callable[[Tx, StepContext], None] | None = None) -> Completed:
     """Complete a ready task with the submitted form data, and run the case on to its next wait.
 
+    A decision task is refused (SigningRequiredError, nothing changed): a decision is completed only by
+    signing it — engine.signing.sign_decision, `elevflow sign`, or Signera in the web app — so that it
+    always gets its decision document.
+    """
+    return run_step(db, task_id, data, by=by, expected_row_version=expected_row_version, within=within,
+                    signing=False)
+
+
+def run_step(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int,
+             expected_row_version: int | None, within: Callable[[Tx, StepContext], None] | None,
+             signing: bool) -> Completed:
+    """complete_task's work; `signing` is True only when engine.signing records the decision document.
+
     Algorithm (one transaction; any failure leaves everything as it was):
     1. Refuse data that is not plain JSON.
     2. Read the task with its case, locking both rows (PostgreSQL: FOR UPDATE, so two completions of
        one case queue instead of interleaving, and the second sees what the first wrote; SQLite: the
        write lock taken at BEGIN).
     3. Refuse a task that is no longer ready (ConflictError names who completed it and when), a user who
-       is neither its assignee nor a holder of its lane's role at the unit, and — if the caller says which
-       case version it saw — a case that has moved on since.
+       is neither its assignee nor a holder of its lane's role at the unit, a decision task unless it is
+       being signed, and — if the caller says which case version it saw — a case that has moved on since.
     4. Validate the data against the task's JSON Schema (FormValidationError maps field to messages).
     5. Run the step. If `within` is given, call it now with the transaction and a StepContext: what it
        writes commits or rolls back with the step (an exception from it undoes the whole step).
@@ -143,6 +162,11 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
                                 + (f" (by user {row.completed_by} at {when:%Y-%m-%d %H:%M})"
                                    if row.completed_by else ""))
         _require_may_complete(row, by, held)
+        decision = db.specs.get(row.process_version_id).user_tasks().get(row.bpmn_id)
+        if decision is not None and decision.decision and not signing:
+            raise SigningRequiredError(
+                f"{row.name!r} is a decision: it is completed only by signing it, which makes its decision "
+                "document (the web app's Signera, `elevflow sign`, or engine.signing.sign_decision)")
         if expected_row_version is not None and row.row_version != expected_row_version:
             raise ConflictError(f"case {row.case_id} was changed by someone else since you opened it; "
                                 "reload it and try again")
@@ -242,7 +266,8 @@ def list_tasks(db: Database, *, case_id: int | None = None, state: str | None = 
 
 
 def task_info(db: Database, row: TaskRow) -> dict[str, Any]:
-    """A task's instructions and form schema, from its (cached) process version."""
+    """A task's instructions, form schema, due rule and decision kind (None for an ordinary task), from
+    its (cached) process version."""
     with db.read() as session:
         case = session.get(Case, row.case_id)
     parsed = db.specs.get(case.process_version_id)
@@ -250,4 +275,5 @@ def task_info(db: Database, row: TaskRow) -> dict[str, Any]:
                  for s in p.task_specs.values() if getattr(s, "bpmn_id", None) == row.bpmn_id), None)
     return {"instructions": meta.instructions if meta else "",
             "form": parsed.forms.get(row.form) if row.form else None,
-            "due_rule": meta.due_rule if meta else None}
+            "due_rule": meta.due_rule if meta else None,
+            "decision": meta.decision if meta else None}
