@@ -139,9 +139,10 @@ def run_step(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int
        one case queue instead of interleaving, and the second sees what the first wrote; SQLite: the
        write lock taken at BEGIN).
     3. Refuse a task that is no longer ready (ConflictError names who completed it and when), a user who
-       is neither its assignee nor a holder of its lane's role at the unit, a decision task unless it is
-       being signed, and — if the caller says which case version it saw — a case that has moved on since.
+       is neither its assignee nor a holder of its lane's role at the unit, and — if the caller says which
+       case version it saw — a case that has moved on since.
     4. Validate the data against the task's JSON Schema (FormValidationError maps field to messages).
+       For a decision: check the signer's right, and refuse it unless it is being signed.
     5. Run the step. If `within` is given, call it now with the transaction and a StepContext: what it
        writes commits or rolls back with the step (an exception from it undoes the whole step).
     6. Write case state (guarded by row_version), task rows, timers and audit events.
@@ -162,11 +163,6 @@ def run_step(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int
                                 + (f" (by user {row.completed_by} at {when:%Y-%m-%d %H:%M})"
                                    if row.completed_by else ""))
         _require_may_complete(row, by, held)
-        decision = db.specs.get(row.process_version_id).user_tasks().get(row.bpmn_id)
-        if decision is not None and decision.decision and not signing:
-            raise SigningRequiredError(
-                f"{row.name!r} is a decision: it is completed only by signing it, which makes its decision "
-                "document (the web app's Signera, `elevflow sign`, or engine.signing.sign_decision)")
         if expected_row_version is not None and row.row_version != expected_row_version:
             raise ConflictError(f"case {row.case_id} was changed by someone else since you opened it; "
                                 "reload it and try again")
@@ -180,6 +176,10 @@ def run_step(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int
         task = run.workflow.get_task_from_id(task_id)
         meta = run.parsed.meta(task.task_spec)
         delegation = _signing_right(tx, row, meta, by, held, now) if meta.decision else None
+        if meta.decision and not signing:
+            raise SigningRequiredError(
+                f"{row.name!r} is a decision: it is completed only by signing it, which makes its decision "
+                "document (the web app's Signera, `elevflow sign`, or engine.signing.sign_decision)")
         run.begin()
         task.data.update(data)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import threading
+from datetime import datetime, timezone
 
 import pytest
 from bpmn_builder import FORM, process
@@ -16,10 +17,12 @@ from engine import (
     FormValidationError,
     NotFoundError,
     PermissionDeniedError,
+    SigningRequiredError,
     complete_task,
     deploy,
     get_case,
     inbox,
+    sign_decision,
     start_case,
     verify_audit,
 )
@@ -145,7 +148,10 @@ def test_a_task_goes_to_the_person_named_in_case_data(db, people):
     delegation = grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog,
                                   decision="atgardsprogram", document="Delegationsordning 2026-08-01 §4",
                                   by=people.rektor)
-    complete_task(db, task.id, {}, by=people.specialpedagog)  # a delegable decision, delegated in writing
+    with pytest.raises(SigningRequiredError):  # the right signer, but a decision is only ever signed
+        complete_task(db, task.id, {}, by=people.specialpedagog)
+    sign_decision(db, task.id, {}, by=people.specialpedagog,  # a delegable decision, delegated in writing
+                  reauthenticated_at=datetime.now(timezone.utc))
     with db.read() as s:
         signed = s.scalars(select(AuditEvent).where(AuditEvent.kind == "decision_signed")).one()
         assigned = s.scalars(select(AuditEvent).where(AuditEvent.kind == "task_assigned")).one()
