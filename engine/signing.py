@@ -77,7 +77,8 @@ def sign_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
        REAUTH_MAX_AGE of `now` (default: the current time).
     2. Complete the task through tasks.run_step (complete_task refuses decisions), which locks the task
        and case rows, checks the signer's right (rektor; a delegate only under a written delegation in
-       force; nobody but the rektor for a non-delegable decision), validates `data` against the form and runs the step.
+       force; nobody but the rektor for a non-delegable decision), validates `data` against the form
+       and runs the step.
     3. Inside that step's transaction (the `within` hook): refuse a task that is no decision; check the
        re-authentication again against the step's own clock; render the PDF from the task's data (the
        case's data merged with `data`) with the step's time as signing time; insert the decision record;
