@@ -61,8 +61,9 @@ LABELS: dict[str, dict[str, str]] = {
                                 "ej_behov": "Eleven är inte i behov av särskilt stöd"},
     "avslut_anledning": {"behov_upphort": "Behovet av särskilt stöd har upphört",
                          "lamnar_enheten": "Eleven lämnar skolenheten"},
-    "utvardering_slutsats": {"fortsatt": "Programmet fortsätter oförändrat",
-                             "revidera": "Programmet revideras – nytt beslut",
+    "utvardering_slutsats": {"fortsatt": "Programmet fortsätter oförändrat – inget nytt beslut (ange varför)",
+                             "revidera": "Programmet ändras (nya, ändrade eller borttagna åtgärder, annan "
+                                         "omfattning) – nytt beslut",
                              "avsluta": "Programmet avslutas – nytt beslut"},
 }
 APPEAL_HEADING = "Hur man överklagar beslutet"
