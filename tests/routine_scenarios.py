@@ -189,8 +189,8 @@ scenario(
     answers={"Task_registrera_overklagande": [LATE, WAIT_THEN_CLOSE],
              "Task_prova_rattidighet": {"overklagande_rattidighet": "for_sent"}},
     defer=("Task_uppfoljning",),
-    path=[*ADAPT, *INVESTIGATE, *PROGRAMME_DECIDED, "Task_delge_beslut", *LATE_APPEAL, "Task_besluta_avvisning",
-          "Task_delge_beslut", *END_PROGRAMME],
+    path=[*ADAPT, *INVESTIGATE, *PROGRAMME_DECIDED, "Task_delge_beslut", *LATE_APPEAL,
+          "Task_besluta_avvisning", "Task_delge_beslut", *END_PROGRAMME],
     ends={"End_avvisat", *PROGRAMME_ENDED})
 scenario(
     "sarskilt_stod_no_programme_appealed_and_changed_by_the_rektor_on_reconsideration", "sarskilt_stod", SS,
@@ -211,7 +211,8 @@ scenario(
     defer=("Task_uppfoljning",),
     path=[*ADAPT, *INVESTIGATE, *PROGRAMME_DECIDED, "Task_delge_beslut", *LATE_APPEAL, *TO_BOARD,
           "Task_prova_utredning", "Task_beslut_ej_atgardsprogram", "Task_delge_beslut", *WINDOW_CLOSES],
-    ends={*WATCH_ENDED, "End_aterforvisat", "End_programbeslut_overklagande_klart", "End_inget_atgardsprogram"})
+    ends={*WATCH_ENDED, "End_aterforvisat", "End_programbeslut_overklagande_klart",
+          "End_inget_atgardsprogram"})
 scenario(
     "sarskilt_stod_end_decision_appealed_and_returned_then_new_end_decision_appeal_rejected", "sarskilt_stod",
     SS,

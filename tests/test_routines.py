@@ -256,7 +256,8 @@ def window_end(db: Database, case_id: int) -> datetime:
     """When the appeal window of the case's latest delivery closes, worked out here from its receipt
     dates: three weeks after each, a last day on a weekend or public holiday (the eves included) moved to
     the next weekday (lag 1930:173), open to the end of the latest such day in Swedish time."""
-    delivered = [t for t in list_tasks(db, case_id=case_id, state="completed") if t.bpmn_id == "Task_delge_beslut"]
+    delivered = [t for t in list_tasks(db, case_id=case_id, state="completed")
+                 if t.bpmn_id == "Task_delge_beslut"]
     last = max(date.fromisoformat(r["mottaget_datum"]) for r in delivered[-1].data["delgivning_mottagare"])
     last += timedelta(weeks=3)
     while last.weekday() >= 5 or is_public_holiday(last):
