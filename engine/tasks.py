@@ -1,6 +1,7 @@
 """Human tasks: complete one, and query the task rows (inboxes never load a case)."""
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -181,7 +182,7 @@ def run_step(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int
                 f"{row.name!r} is a decision: it is completed only by signing it, which makes its decision "
                 "document (the web app's Signera, `elevflow sign`, or engine.signing.sign_decision)")
         run.begin()
-        task.data.update(data)
+        task.data.update(copy.deepcopy(data))  # a script may change what it reads; never the submitted record
         try:
             task.run()
         except Exception as exc:  # SpiffWorkflow wraps script and expression errors
