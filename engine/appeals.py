@@ -7,8 +7,9 @@ nyårsafton moves to the next weekday. The window is open to the end of the late
 
 The routine's own script (processes/shared/delgivning.bpmn) works the same dates out with the same helpers
 (engine.helpers.statutory_last_day, end_of_day) to set its timer; this module shows them (case page, task
-page) and proposes the timeliness assessment (45 §) from them. It reads nothing itself: callers pass the
-task entries of a case they have already opened through engine.visibility.
+page) and proposes the timeliness assessment (45 §) from them: callers pass the task entries of a case they
+have already opened through engine.visibility. It also proposes the recipients of a delivery: the pupil's
+guardians (33 § förvaltningslagen: the parties are told of the decision).
 """
 from __future__ import annotations
 
@@ -17,12 +18,33 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from .dbapi import Sql
 from .helpers import end_of_day, statutory_last_day
+from .store import Database
 
 #: The field a delivery form records its recipients in, and the appeal forms' fields read here.
 RECIPIENTS = "delgivning_mottagare"
 ARRIVED = "overklagande_inkom_datum"
 APPELLANT = "overklagande_klagande"
+
+
+GUARDIANS = Sql("""SELECT g.given_name, g.family_name, g.protected_identity FROM guardians g
+    JOIN pupil_guardians pg ON pg.guardian_id = g.id WHERE pg.pupil_id = :pupil AND g.active = :active
+    ORDER BY g.family_name, g.given_name, g.id""")
+#: How a guardian with a protected identity is named in a form (their name is never shown).
+PROTECTED_GUARDIAN = "Vårdnadshavare med skyddade personuppgifter"
+
+
+def proposed_recipients(db: Database, pupil_id: int) -> dict[str, Any]:
+    """A delivery form's data as proposed before anyone typed: a row per active guardian of the pupil
+    (named, unless their identity is protected), the appeal instructions given. How and when each
+    received the decision is left for the rektor; so is adding the pupil, who from 16 years of age speaks
+    for themselves (29 kap. 12 § skollagen) — Elevflow holds no date of birth."""
+    with db.snapshot() as tx:
+        rows = tx.all(GUARDIANS, {"pupil": pupil_id, "active": True})
+    return {"delgivning_overklagandehanvisning": True, RECIPIENTS: [
+        {"mottagare_namn": PROTECTED_GUARDIAN if protected else f"{given} {family}",
+         "mottagare_roll": "vardnadshavare"} for given, family, protected in rows]}
 
 
 def last_day(received: date) -> date:

@@ -12,6 +12,7 @@ import routine_scenarios as rs
 import time_machine
 from sqlalchemy import select
 from test_routines import build_school, do_task, form_data, timers_of
+from werkzeug.datastructures import MultiDict
 
 from engine import (
     FormValidationError,
@@ -26,9 +27,9 @@ from engine import (
     timers,
     verify_audit,
 )
-from engine.models import DecisionRecord
+from engine.models import DecisionRecord, Guardian, PupilGuardian
 from engine.tasks import task_info
-from webui import close_app, create_app
+from webui import close_app, create_app, forms
 
 from .conftest import PASSWORD, SECRET, login, text
 
@@ -186,3 +187,41 @@ def test_the_follow_up_runs_beside_the_appeal_whose_steps_are_due_within_a_week_
     assert get_task(db, again.id).state == "cancelled"
     assert [t.bpmn_id for t in ready(db, case_id)] == ["Task_prova_utredning"]
     assert verify_audit(db).ok
+
+
+def test_the_delivery_form_proposes_the_guardians_and_refuses_a_receipt_date_after_today(db, db_url):
+    """The recipients are filled in from the pupil's guardians (a protected identity is not named); a
+    receipt date after today is refused with the routine's own words, and nothing is saved."""
+    school = build_school(db, ["sarskilt_stod"])
+    passwords.set_password(db, "rektor", PASSWORD)
+    with db.write() as s:
+        for given, family, protected in (("Anna", "Andersson", False), ("Gustav", "Gömd", True)):
+            guardian = Guardian(given_name=given, family_name=family, protected_identity=protected)
+            s.add(guardian)
+            s.flush()
+            s.add(PupilGuardian(pupil_id=school.pupil, guardian_id=guardian.id))
+    with time_machine.travel(datetime(2026, 12, 7, 9, 0, tzinfo=UTC), tick=False):
+        case_id = drive(db, school, NO_PROGRAMME, "Task_delge_beslut")
+        task = the(db, case_id, "Task_delge_beslut")
+        app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET})
+        try:
+            client = app.test_client()
+            assert login(client, "rektor").status_code == 302
+            shown = text(client.get(f"/uppgifter/{task.id}"))
+            field = r'name="f\.delgivning_mottagare\.\d+\.mottagare_namn"'
+            names = re.findall(field + r'[^>]*value="([^"]*)"', shown) \
+                or re.findall(r'value="([^"]*)"[^>]*' + field, shown)
+            assert names == ["Anna Andersson", "Vårdnadshavare med skyddade personuppgifter"]
+            assert "Gömd" not in shown
+            schema = task_info(db, task)["form"]
+            data = delivery(recipient("Anna Andersson", "vardnadshavare", "2026-12-08"))
+            token = shown.split('name="csrf_token" value="')[1].split('"')[0]
+            version = shown.split('name="_row_version" value="')[1].split('"')[0]
+            sent = MultiDict([*forms.to_raw(schema, data).items(multi=True), ("csrf_token", token),
+                              ("_row_version", version)])
+            refused = client.post(f"/uppgifter/{task.id}", data=sent)
+            assert refused.status_code == 422
+            assert "Mottaget datum för Anna Andersson (2026-12-08) ligger efter i dag" in text(refused)
+            assert get_task(db, task.id).state == "ready"
+        finally:
+            close_app(app)

@@ -58,9 +58,12 @@ def task(task_id: UUID) -> Any:
     view = _open(task_id, log=True)
     schema = view.schema or EMPTY_FORM
     filled = view.draft
-    if filled is None and view.state == "ready":  # the appeal's timeliness, proposed from the dates
-        proposed = _appeal_context(view)[1]
-        filled = {k: v for k, v in proposed.items() if k in schema.get("properties", {})} or None
+    if filled is None and view.state == "ready":  # proposed: the appeal's timeliness, a delivery's recipients
+        fields = schema.get("properties", {})
+        proposed = dict(_appeal_context(view)[1])
+        if appeals.RECIPIENTS in fields:
+            proposed.update(appeals.proposed_recipients(extensions.db(), view.pupil_id))
+        filled = {k: v for k, v in proposed.items() if k in fields} or None
     return _page(view, forms.to_raw(schema, filled), view.case_row_version, {})
 
 
@@ -103,6 +106,9 @@ def submit(task_id: UUID) -> Any:
         done = tasks.complete_task(database, task_id, data, by=g.user.id, expected_row_version=seen)
     except (FormValidationError, ConflictError) as exc:
         return _refused(task_id, raw, data, seen, exc)
+    except WorkflowError as exc:  # a check in the routine (a script's assert) refused it; nothing was saved
+        flash(_("Rutinen godtog inte uppgifterna: %(why)s", why=str(exc).split(": ", 1)[-1]), "error")
+        return _page(_open(task_id, log=False), raw, seen, {}, status=422)
     flash(_("Uppgiften ”%(name)s” är klar.", name=done.name), "success")
     return redirect(url_for("inbox.index"))
 
