@@ -57,7 +57,9 @@ def sign_command(ctx: Context, task_id: str, username: str, data: str, pdf_path:
     """Sign a decision task: asks for your password again, then completes the task with the form data
     and records the signed decision document (PDF) and its checksum, as Signera does in the web app.
 
-    A decision cannot be completed with `elevflow complete`; this is the way from a terminal.
+    The password is checked like a web login and counted in the same login log (too many failures and it
+    is refused unchecked); it needs a local password. A decision cannot be completed with `elevflow
+    complete`; this is the way from a terminal.
     """
     from .cli import _json, _print_tasks  # the command module's own helpers; imported late (cycle)
 
