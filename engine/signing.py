@@ -101,7 +101,8 @@ def sign_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
         document = documents.render_decision(
             step.decision, content, signer_name=tx.scalar(NAME, {"id": step.by}),
             delegation_ref=_delegation_ref(tx, step.delegation_id), signed_at=step.now,
-            unit_name=tx.scalar(UNIT, {"id": step.unit_id}), pupil_name=f"{given} {family}")
+            unit_name=tx.scalar(UNIT, {"id": step.unit_id}), pupil_name=f"{given} {family}",
+            case_id=step.case_id)
         sha = hashlib.sha256(document).hexdigest()
         made["id"] = tx.scalar(INSERT_RECORD, {
             "case_id": step.case_id, "task_id": tx.uuid(step.task_id), "decision": step.decision,
@@ -148,7 +149,8 @@ def preview_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *,
         document = documents.render_decision(
             meta.decision, content, signer_name=tx.scalar(NAME, {"id": by}),
             delegation_ref=_delegation_ref(tx, delegation), signed_at=now,
-            unit_name=tx.scalar(UNIT, {"id": unit_id}), pupil_name=f"{given} {family}", draft=True)
+            unit_name=tx.scalar(UNIT, {"id": unit_id}), pupil_name=f"{given} {family}", draft=True,
+            case_id=case_id)
     return "utkast-" + _filename(meta.decision, case_id, now), document
 
 

@@ -113,7 +113,7 @@ def test_the_rektor_signs_the_task_completes_and_the_decision_is_recorded_in_the
     # the hash is reproducible from the same input
     again = render_decision("atgardsprogram", case_data(db, decision_task.case_id), signer_name="Rektor",
                             delegation_ref=None, signed_at=record.signed_at, unit_name="Ekskolan",
-                            pupil_name="Alva Andersson")
+                            pupil_name="Alva Andersson", case_id=decision_task.case_id)
     assert hashlib.sha256(again).hexdigest() == record.document_sha256
 
 
