@@ -28,6 +28,7 @@ from .errors import (
     PermissionDeniedError,
     Problem,
     SandboxError,
+    SigningRequiredError,
     WorkflowError,
 )
 from .schema import upgrade
@@ -49,7 +50,8 @@ __all__ = [
     "Database", "upgrade", "deploy", "deploy_path", "versions", "start_case", "cancel_case", "get_case",
     "list_cases", "case_data", "complete_task", "get_task", "inbox", "list_tasks", "verify_audit",
     "ElevflowError", "DefinitionError", "Problem", "SandboxError", "FormValidationError", "DataNotJSONError",
-    "ConflictError", "NotFoundError", "PermissionDeniedError", "WorkflowError", "CaseSubjectError",
+    "ConflictError", "NotFoundError", "PermissionDeniedError", "SigningRequiredError", "WorkflowError",
+    "CaseSubjectError",
     "StepContext",
     # need-to-know and the access log (visibility.py)
     "can_view_case", "open_case", "visible_cases", "access_history", "case_timeline", "task_data_for",

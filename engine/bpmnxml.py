@@ -61,6 +61,11 @@ def process_properties(tree: etree._ElementTree, process_id: str) -> dict[str, e
     return {p.get("name"): p for p in found if p.get("name")}
 
 
+def embedded_subprocess_ids(tree: etree._ElementTree) -> list[str]:
+    """The ids of the embedded subprocesses (SpiffWorkflow builds a spec for each, under that id)."""
+    return [p.get("id") for p in tree.xpath("//bpmn:subProcess | //bpmn:transaction", namespaces=NS)]
+
+
 def enclosing_id(element: etree._Element) -> str | None:
     """The id of the nearest BPMN element holding this one (an expression sits inside its flow or task)."""
     node: etree._Element | None = element

@@ -13,6 +13,7 @@ from .cli_context import Context, deploy_folder, deploy_shipped, pass_ctx
 from .cli_demo import demo_command, users_group
 from .cli_import import import_group
 from .cli_routines import check_command, export_command, message_command, migrate_command
+from .cli_sign import sign_command
 from .errors import ElevflowError, FormValidationError
 from .specs import CANCEL_GROUNDS
 
@@ -143,7 +144,7 @@ def show_task(ctx: Context, task_id: str) -> None:
 @click.option("--data", default="{}", help="The form data as a JSON object, or @FILE to read it from a file.")
 @pass_ctx
 def complete(ctx: Context, task_id: str, username: str, data: str) -> None:
-    """Complete a task with form data; the case then runs on to its next wait."""
+    """Complete a task with form data; the case then runs on to its next wait (a decision: `sign`)."""
     if data.startswith("@"):
         data = Path(data[1:]).read_text(encoding="utf-8")
     try:
@@ -283,6 +284,7 @@ main.add_command(check_command)
 main.add_command(export_command)
 main.add_command(migrate_command)
 main.add_command(message_command)
+main.add_command(sign_command)
 
 
 def run() -> None:

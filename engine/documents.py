@@ -66,8 +66,9 @@ LABELS: dict[str, dict[str, str]] = {
                           "genom_vardnadshavare": "Genom vårdnadshavare",
                           "genom_personal": "Genom personal som eleven har förtroende för",
                           "avstod": "Eleven erbjöds men ville inte uttrycka någon åsikt"},
-    "utvardering_slutsats": {"fortsatt": "Programmet fortsätter oförändrat",
-                             "revidera": "Programmet revideras – nytt beslut",
+    "utvardering_slutsats": {"fortsatt": "Programmet fortsätter oförändrat – inget nytt beslut (ange varför)",
+                             "revidera": "Programmet ändras (nya, ändrade eller borttagna åtgärder, annan "
+                                         "omfattning) – nytt beslut",
                              "avsluta": "Programmet avslutas – nytt beslut"},
 }
 APPEAL_HEADING = "Hur man överklagar beslutet"
@@ -81,8 +82,10 @@ RECEIPT_COLUMNS = ("Mottagare", "Mottaget datum", "Hur beslutet lämnades")
 RECEIPT_HEADING = "Delgivning"
 
 
-def appeal_instructions(unit_name: str) -> tuple[str, ...]:
-    """Överklagandehänvisning (28 kap. 16 § skollagen; 33 och 43–46 §§ förvaltningslagen)."""
+def appeal_instructions(unit_name: str, case_id: int | None = None) -> tuple[str, ...]:
+    """Överklagandehänvisning (28 kap. 16 § skollagen; 33 och 43–46 §§ förvaltningslagen; lag 1930:173),
+    naming the case whose number the appellant should give."""
+    number = f" Ange ärendets nummer, {case_id}, i överklagandet." if case_id is not None else ""
     return (
         "Beslutet kan överklagas hos Skolväsendets överklagandenämnd (28 kap. 16 § skollagen).",
         "Vem får överklaga: eleven själv om eleven har fyllt 16 år, annars elevens vårdnadshavare. "
@@ -91,9 +94,10 @@ def appeal_instructions(unit_name: str) -> tuple[str, ...]:
         "vill ha och varför. Skriv ditt namn, din adress, ditt telefonnummer eller din e-postadress, och "
         "underteckna överklagandet.",
         f"Skicka eller lämna överklagandet till beslutsfattaren på {unit_name or MISSING}, inte direkt till "
-        "nämnden.",
-        "Överklagandet måste ha kommit in inom tre veckor från den dag du fick del av beslutet. "
-        "Kommer det in för sent kan det avvisas.",
+        f"nämnden.{number}",
+        "Överklagandet måste ha kommit in inom tre veckor från den dag du fick del av beslutet. Infaller "
+        "den sista dagen på en lördag, söndag, helgdag, midsommarafton, julafton eller nyårsafton räcker det "
+        "att det kommer in nästa vardag. Kommer det in för sent kan det avvisas.",
         "Därefter prövar beslutsfattaren om beslutet ska ändras. Ändras det inte skickas överklagandet "
         "med ett yttrande till Skolväsendets överklagandenämnd, vars beslut inte kan överklagas.",
         "Behöver du hjälp att överklaga kan du vända dig till rektor eller skolans expedition.",
@@ -204,7 +208,8 @@ def _body(kind: str, d: dict[str, Any]) -> list[Section]:
 
 
 def decision_content(kind: str, data: dict[str, Any], *, signer_name: str, delegation_ref: str | None,
-                     signed_at: datetime, unit_name: str, pupil_name: str | None) -> Document:
+                     signed_at: datetime, unit_name: str, pupil_name: str | None,
+                     case_id: int | None = None) -> Document:
     """The document's content: the parties, the decision's own sections, the reasons, who decided and
     when, how to appeal and the receipt record (the programme itself, kind "program", has neither).
     `pupil_name` None: a unit-level case's decision, which names the school unit only."""
@@ -233,7 +238,7 @@ def decision_content(kind: str, data: dict[str, Any], *, signer_name: str, deleg
     rows.append(("Signerat", f"elektroniskt i Elevflow {local:%Y-%m-%d} kl. {local:%H.%M}"))
     sections.append(Section("Beslutsfattare", rows=tuple(rows)))
     if kind != "program":
-        sections.append(Section(APPEAL_HEADING, paragraphs=appeal_instructions(unit_name)))
+        sections.append(Section(APPEAL_HEADING, paragraphs=appeal_instructions(unit_name, case_id)))
         sections.append(Section(RECEIPT_HEADING, table=(RECEIPT_COLUMNS, *[("", "", "")] * 3), paragraphs=(
             "Överklagandetiden räknas från den dag mottagaren fick del av beslutet. Skolan för in dagen för "
             "varje mottagare.",)))
@@ -247,11 +252,12 @@ DRAFT_NOTE = ("Detta är en förhandsgranskning. Beslutet är inte fattat förr�
 
 def render_decision(kind: str, data: dict[str, Any], *, signer_name: str, delegation_ref: str | None,
                     signed_at: datetime, unit_name: str, pupil_name: str | None, compress: bool = True,
-                    draft: bool = False) -> bytes:
+                    draft: bool = False, case_id: int | None = None) -> bytes:
     """The decision as PDF bytes (same input, same bytes). A `draft` says so in its title and first
     section: what the signer reviews before signing."""
     document = decision_content(kind, data, signer_name=signer_name, delegation_ref=delegation_ref,
-                                signed_at=signed_at, unit_name=unit_name, pupil_name=pupil_name)
+                                signed_at=signed_at, unit_name=unit_name, pupil_name=pupil_name,
+                                case_id=case_id)
     if draft:
         document = Document(f"{DRAFT_MARK}: {document.title}", document.legal_ground,
                             (Section(DRAFT_MARK, paragraphs=(DRAFT_NOTE,)), *document.sections))

@@ -76,6 +76,10 @@ class CaseSubjectError(ElevflowError, ValueError):
     must hold no pupil), or no pupil for a pupil's routine."""
 
 
+class SigningRequiredError(PermissionDeniedError):
+    """The task is a decision: it is completed only by signing it (re-authenticated, with its document)."""
+
+
 class WorkflowError(ElevflowError):
     """The process itself failed while running (for example a script raised)."""
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -150,6 +150,27 @@ def days_between(a: DateLike, b: DateLike) -> int:
     return (_to_date(b) - _to_date(a)).days
 
 
+def statutory_last_day(d: DateLike) -> str:
+    """The last day of a time limit set by law, as lag (1930:173) om beräkning av lagstadgad tid 2 § moves
+    it: a day that falls on a Saturday, Sunday, public holiday, midsommarafton, julafton or nyårsafton
+    moves to the next weekday that is none of these. ``statutory_last_day('2026-12-25') == '2026-12-28'``
+    (juldagen, then annandag jul and a weekend). School breaks do not move it."""
+    day = _to_date(d)
+    for _ in range(MAX_NON_BUSINESS_RUN):
+        if is_business_day(day):
+            return day.isoformat()
+        day += timedelta(days=1)
+    raise ValueError(f"no weekday within {MAX_NON_BUSINESS_RUN} days of {_to_date(d).isoformat()}")
+
+
+def end_of_day(d: DateLike) -> str:
+    """The moment a Swedish day ends: midnight after it, in Swedish time with its UTC offset, for a timer
+    that must not fire before the day is over. ``end_of_day('2026-12-28') == '2026-12-29T00:00:00+01:00'``."""
+    midnight = datetime.combine(_to_date(d) + timedelta(days=1), time(0, 0))
+    local = midnight.replace(tzinfo=LOCAL_TZ) if LOCAL_TZ else midnight.astimezone()
+    return local.isoformat()
+
+
 def iso_duration(days: int = 0, hours: int = 0, minutes: int = 0, weeks: int = 0) -> str:
     """An ISO-8601 duration for a timer: ``iso_duration(days=7) == 'P7D'``,
     ``iso_duration(hours=24) == 'PT24H'``; weeks are counted as 7 days (``'P14D'`` for two)."""
@@ -253,6 +274,8 @@ HELPERS: dict[str, Callable[..., object]] = {
     "business_days_between": business_days_between,
     "days_between": days_between,
     "iso_duration": iso_duration,
+    "statutory_last_day": statutory_last_day,
+    "end_of_day": end_of_day,
 }
 
 _FROM_RESTRICTED = {**safe_builtins, **limited_builtins}

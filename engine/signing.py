@@ -22,7 +22,7 @@ from .errors import NotFoundError, PermissionDeniedError, WorkflowError
 from .models import AuditEvent, DecisionRecord
 from .sandbox import script_engine
 from .store import Database
-from .tasks import Completed, StepContext, complete_task
+from .tasks import Completed, StepContext, run_step
 
 #: How recently the signer must have given their password again (the web layer asks for it).
 REAUTH_MAX_AGE = timedelta(minutes=5)
@@ -75,9 +75,10 @@ def sign_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
     Algorithm:
     1. Refuse (PermissionDeniedError, nothing read or written) unless the signer re-authenticated within
        REAUTH_MAX_AGE of `now` (default: the current time).
-    2. Complete the task through tasks.complete_task, which locks the task and case rows, checks the
-       signer's right (rektor; a delegate only under a written delegation in force; nobody but the rektor
-       for a non-delegable decision), validates `data` against the form and runs the step.
+    2. Complete the task through tasks.run_step (complete_task refuses decisions), which locks the task
+       and case rows, checks the signer's right (rektor; a delegate only under a written delegation in
+       force; nobody but the rektor for a non-delegable decision), validates `data` against the form
+       and runs the step.
     3. Inside that step's transaction (the `within` hook): refuse a task that is no decision; check the
        re-authentication again against the step's own clock; render the PDF from the task's data (the
        case's data merged with `data`) with the step's time as signing time; insert the decision record;
@@ -101,7 +102,8 @@ def sign_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
         document = documents.render_decision(
             step.decision, content, signer_name=tx.scalar(NAME, {"id": step.by}),
             delegation_ref=_delegation_ref(tx, step.delegation_id), signed_at=step.now,
-            unit_name=tx.scalar(UNIT, {"id": step.unit_id}), pupil_name=_pupil_name(tx, step.pupil_id))
+            unit_name=tx.scalar(UNIT, {"id": step.unit_id}), pupil_name=_pupil_name(tx, step.pupil_id),
+            case_id=step.case_id)
         sha = hashlib.sha256(document).hexdigest()
         made["id"] = tx.scalar(INSERT_RECORD, {
             "case_id": step.case_id, "task_id": tx.uuid(step.task_id), "decision": step.decision,
@@ -111,8 +113,8 @@ def sign_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
         step.audit_data.update(document_sha256=sha, decision_record_id=made["id"])
         made.update(decision=step.decision, sha=sha, delegation_id=step.delegation_id, at=step.now)
 
-    completed = complete_task(db, task_id, data, by=by, expected_row_version=expected_row_version,
-                              within=record)
+    completed = run_step(db, task_id, data, by=by, expected_row_version=expected_row_version,
+                         within=record, signing=True)
     return SignedDecision(made["id"], made["decision"], made["sha"], made["delegation_id"], made["at"],
                           completed)
 
@@ -151,7 +153,8 @@ def preview_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *,
         document = documents.render_decision(
             meta.decision, content, signer_name=tx.scalar(NAME, {"id": by}),
             delegation_ref=_delegation_ref(tx, delegation), signed_at=now,
-            unit_name=tx.scalar(UNIT, {"id": unit_id}), pupil_name=_pupil_name(tx, pupil_id), draft=True)
+            unit_name=tx.scalar(UNIT, {"id": unit_id}), pupil_name=_pupil_name(tx, pupil_id), draft=True,
+            case_id=case_id)
     return "utkast-" + _filename(meta.decision, case_id, now), document
 
 

@@ -1,6 +1,7 @@
 """Human tasks: complete one, and query the task rows (inboxes never load a case)."""
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -11,7 +12,13 @@ from sqlalchemy import select
 
 from . import access, assignment, cases, deadlines, formcheck, runner, worklist
 from .dbapi import Sql, Tx
-from .errors import ConflictError, FormValidationError, NotFoundError, PermissionDeniedError
+from .errors import (
+    ConflictError,
+    FormValidationError,
+    NotFoundError,
+    PermissionDeniedError,
+    SigningRequiredError,
+)
 from .jsondata import ensure_json
 from .models import Case, TaskRow
 from .roles import MEDICAL_ROLES
@@ -108,6 +115,19 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
                   within: Callable[[Tx, StepContext], None] | None = None) -> Completed:
     """Complete a ready task with the submitted form data, and run the case on to its next wait.
 
+    A decision task is refused (SigningRequiredError, nothing changed): a decision is completed only by
+    signing it — engine.signing.sign_decision, `elevflow sign`, or Signera in the web app — so that it
+    always gets its decision document.
+    """
+    return run_step(db, task_id, data, by=by, expected_row_version=expected_row_version, within=within,
+                    signing=False)
+
+
+def run_step(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int,
+             expected_row_version: int | None, within: Callable[[Tx, StepContext], None] | None,
+             signing: bool) -> Completed:
+    """complete_task's work; `signing` is True only when engine.signing records the decision document.
+
     Algorithm (one transaction; any failure leaves everything as it was):
     1. Refuse data that is not plain JSON.
     2. Read the task with its case, locking both rows (PostgreSQL: FOR UPDATE, so two completions of
@@ -117,6 +137,7 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
        is neither its assignee nor a holder of its lane's role at the unit, and — if the caller says which
        case version it saw — a case that has moved on since.
     4. Validate the data against the task's JSON Schema (FormValidationError maps field to messages).
+       For a decision: check the signer's right, and refuse it unless it is being signed.
     5. Run the step. If `within` is given, call it now with the transaction and a StepContext: what it
        writes commits or rolls back with the step (an exception from it undoes the whole step).
     6. Write case state (guarded by row_version), task rows, timers and audit events. A task whose
@@ -157,8 +178,12 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
                 raise FormValidationError(errors, problems)
         meta = run.parsed.meta(task.task_spec)
         delegation = _signing_right(tx, row, meta, by, held, now) if meta.decision else None
+        if meta.decision and not signing:
+            raise SigningRequiredError(
+                f"{row.name!r} is a decision: it is completed only by signing it, which makes its decision "
+                "document (the web app's Signera, `elevflow sign`, or engine.signing.sign_decision)")
         run.begin()
-        task.data.update(data)
+        task.data.update(copy.deepcopy(data))  # a script may change what it reads; never the submitted record
         try:
             task.run()
         except Exception as exc:  # SpiffWorkflow wraps script and expression errors
@@ -255,7 +280,8 @@ def list_tasks(db: Database, *, case_id: int | None = None, state: str | None = 
 
 
 def task_info(db: Database, row: TaskRow) -> dict[str, Any]:
-    """A task's instructions and form schema, from its (cached) process version."""
+    """A task's instructions, form schema, due rule and decision kind (None for an ordinary task), from
+    its (cached) process version."""
     with db.read() as session:
         case = session.get(Case, row.case_id)
     parsed = db.specs.get(case.process_version_id)
@@ -263,4 +289,5 @@ def task_info(db: Database, row: TaskRow) -> dict[str, Any]:
                  for s in p.task_specs.values() if getattr(s, "bpmn_id", None) == row.bpmn_id), None)
     return {"instructions": meta.instructions if meta else "",
             "form": parsed.forms.get(row.form) if row.form else None,
-            "due_rule": meta.due_rule if meta else None}
+            "due_rule": meta.due_rule if meta else None,
+            "decision": meta.decision if meta else None}

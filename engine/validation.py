@@ -229,7 +229,7 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
         except Exception as exc:  # an input the parser did not foresee: a verdict, never a stack trace
             problems.append(Problem(f"SpiffWorkflow cannot read this file: {exc!r}", file=name))
             continue
-        for pid in bpmnxml.process_ids(tree):
+        for pid in [*bpmnxml.process_ids(tree), *bpmnxml.embedded_subprocess_ids(tree)]:
             file_of.setdefault(pid, name)
     if problems:
         raise DefinitionError(problems)

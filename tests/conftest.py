@@ -11,14 +11,15 @@ import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from engine import Database, deploy_path, list_tasks, org, upgrade
+from engine import Database, deploy_path, list_tasks, org, sign_decision, upgrade
 
 T = TypeVar("T")
 # A teacher's report to the rektor that the test support chain (fixtures/stodkedja) accepts.
@@ -104,6 +105,11 @@ def db(db_url: str):
 def ready(db: Database, case_id: int) -> list:
     """A case's open task rows."""
     return list_tasks(db, case_id=case_id, state="ready")
+
+
+def sign(db: Database, task_id: Any, data: dict, *, by: int) -> Any:
+    """Sign a decision task as `by`, just re-authenticated (a decision is completed only by signing it)."""
+    return sign_decision(db, task_id, data, by=by, reauthenticated_at=datetime.now(timezone.utc)).completed
 
 
 def concurrently(db_url: str, work: Callable[[Database], T], count: int = 2) -> list[T | BaseException]:

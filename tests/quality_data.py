@@ -16,7 +16,7 @@ import time_machine
 from routine_scenarios import UNIT_LEVEL
 from test_routines import PROCESSES, SHARED, sample
 
-from engine import Database, complete_task, deploy_path, list_tasks, org, start_case
+from engine import Database, complete_task, deploy_path, list_tasks, org, sign_decision, start_case
 from engine.tasks import task_info
 
 ROUTINES = ("sarskilt_stod", "krankande_behandling", "franvaro", "arshjul")
@@ -88,8 +88,12 @@ def walk(db: Database, q: QualityOrg, name: str, routine: str, pupil: str, start
                 user = q.users["huvudman"]
             else:
                 user = q.users[f"{LANE_USER[task.role]}_{letter}"]
-            data = _data(task_info(db, task)["form"], answer, letter, q.users, at)
-            complete_task(db, task.id, data, by=user)
+            info = task_info(db, task)
+            data = _data(info["form"], answer, letter, q.users, at)
+            if info["decision"]:  # a decision is completed only by signing it
+                sign_decision(db, task.id, data, by=user, reauthenticated_at=at)
+            else:
+                complete_task(db, task.id, data, by=user)
     q.cases[name] = case.id
     return case.id
 

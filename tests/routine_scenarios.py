@@ -6,6 +6,7 @@ to what is typed into its form each time it comes up:
 - a dict: the fields to set; every other field of the form gets a valid sample value (a date field gets the
   day the task is done), so only what steers the path or names a person is written down;
 - `WAIT`: leave the task open and let the clock run until the boundary timer on it fires;
+- `(WAIT, answer)`: let the clock run until the (non-interrupting) timer on the task fires, then answer it;
 - a list of those: one per time the task comes up (the last one repeats).
 
 A value written "@username" stands for that person's user id (see `PEOPLE`). `path` is the expected order of
@@ -128,6 +129,11 @@ def scenario(id: str, routine: str, base: dict[str, Any], path: list[str], ends:
 
 # ------------------------------------------------------------------------------------------- särskilt stöd
 PROGRAMME = {"sarskild_form": "ingen", "uppfoljning_ansvarig": "@specialpedagog"}
+#: The appeal registration stays open after the window; the rektor closes the watch once it has run out.
+CLOSE = {"overklagande_inkommet": "bevakning_avslutas"}
+WAIT_THEN_CLOSE = (WAIT, CLOSE)
+IN_TIME = {"overklagande_inkommet": "ja"}  # an appeal that comes in while the window is open
+LATE = (WAIT, {"overklagande_inkommet": "ja", "overklagande_klagande": "bada_vardnadshavare"})
 SS = {
     "Task_extra_anpassningar": {"anmalan_direkt": False},
     "Task_utvardera_anpassningar": {"anpassningar_slutsats": "anmal"},
@@ -138,7 +144,7 @@ SS = {
     "Task_beslut_atgardsprogram": {"beslut_ap_beslutsfattare": "rektor"},
     "Task_beslut_ej_atgardsprogram": {"beslut_ej_beslutsfattare": "rektor"},
     "Task_beslut_avsluta": {"beslut_avslut_beslutsfattare": "rektor"},
-    "Task_registrera_overklagande": WAIT,
+    "Task_registrera_overklagande": WAIT_THEN_CLOSE,
     "Task_prova_rattidighet": {"overklagande_rattidighet": "i_tid"},
     "Task_omprova_beslut": {"overklagande_omprovning": "andras_ej"},
     "Task_uppfoljning": {"utvardering_slutsats": "avsluta"},
@@ -148,13 +154,16 @@ ADAPT = ["Task_extra_anpassningar", "Task_utvardera_anpassningar"]
 INVESTIGATE = ["Task_anmalan_rektor", "Task_utse_utredare", "Task_pedagogisk_kartlaggning",
                "Task_samrad_elevhalsa", "Task_pedagogisk_bedomning", "Task_prova_utredning"]
 PROGRAMME_DECIDED = ["Task_utarbeta_atgardsprogram", "Task_beslut_atgardsprogram"]
-WINDOW_CLOSES = ["timer:Timer_overklagandetid"]
+WINDOW_CLOSES = ["timer:Timer_overklagandetid", "Task_registrera_overklagande"]  # then the watch is closed
 END_DECIDED = ["Task_uppfoljning", "Task_uppdaterad_bedomning", "Task_beslut_avsluta", "Task_delge_beslut"]
 END_PROGRAMME = [*END_DECIDED, *WINDOW_CLOSES]
 PROGRAMME_RUNS = ["Task_delge_beslut", *WINDOW_CLOSES, *END_PROGRAMME]
 APPEAL = ["Task_registrera_overklagande", "Task_prova_rattidighet"]
+LATE_APPEAL = ["timer:Timer_overklagandetid", *APPEAL]
 TO_BOARD = ["Task_omprova_beslut", "Task_yttrande_overlamna", "Task_registrera_avgorande"]
-PROGRAMME_ENDED = {"End_beslut_delgivet", "End_laga_kraft", "End_atgardsprogram_avslutat"}
+WATCH_ENDED = {"End_beslut_delgivet", "End_laga_kraft", "End_bevakning_avslutad"}
+PROGRAMME_ENDED = {*WATCH_ENDED, "End_programbeslut_overklagande_klart", "End_program_avslutas",
+                   "End_atgardsprogram_avslutat"}
 
 scenario(
     "sarskilt_stod_adaptations_adjusted_then_enough", "sarskilt_stod", SS,
@@ -171,7 +180,7 @@ scenario(
     path=["Task_extra_anpassningar", "Task_anmalan_rektor", "Task_utse_utredare",
           "Task_pedagogisk_kartlaggning", "Task_pedagogisk_bedomning", "Task_prova_utredning",
           "Task_beslut_ej_atgardsprogram", "Task_delge_beslut", *WINDOW_CLOSES],
-    ends={"End_beslut_delgivet", "End_laga_kraft", "End_inget_atgardsprogram"})
+    ends={*WATCH_ENDED, "End_inget_atgardsprogram"})
 scenario(
     "sarskilt_stod_investigation_completed_programme_continued_revised_to_special_group_then_ended",
     "sarskilt_stod", SS,
@@ -182,13 +191,14 @@ scenario(
                                               {**PROGRAMME, "sarskild_form": "sarskild_undervisningsgrupp"}],
              "Task_beslut_atgardsprogram": {"beslut_ap_beslutsfattare": "delegat",
                                             "beslut_ap_delegation": "Delegationsordning 2025-08-01 p. 4"},
-             "Task_uppfoljning": [{"utvardering_slutsats": "fortsatt"}, {"utvardering_slutsats": "revidera"},
-                                  {"utvardering_slutsats": "avsluta"}]},
+             "Task_uppfoljning": [{"utvardering_slutsats": "fortsatt",
+                                   "utvardering_inget_nytt_beslut_skal": "Åtgärderna står sig"},
+                                  {"utvardering_slutsats": "revidera"}, {"utvardering_slutsats": "avsluta"}]},
     path=[*ADAPT, *INVESTIGATE, "Task_pedagogisk_kartlaggning", "Task_samrad_elevhalsa",
           "Task_pedagogisk_bedomning", "Task_prova_utredning", *PROGRAMME_DECIDED, "Task_delge_beslut",
           *WINDOW_CLOSES, "Task_uppfoljning", "Task_uppfoljning", "Task_utarbeta_atgardsprogram",
           "Task_beslut_sarskild_undervisningsgrupp", *PROGRAMME_RUNS],
-    ends=PROGRAMME_ENDED)
+    ends={*PROGRAMME_ENDED, "End_program_revideras"})
 for form in ("enskild_undervisning", "anpassad_studiegang", "distansundervisning"):
     scenario(
         f"sarskilt_stod_programme_with_{form}_decided_by_the_rektor_personally", "sarskilt_stod", SS,
@@ -196,16 +206,19 @@ for form in ("enskild_undervisning", "anpassad_studiegang", "distansundervisning
         path=[*ADAPT, *INVESTIGATE, "Task_utarbeta_atgardsprogram", f"Task_beslut_{form}", *PROGRAMME_RUNS],
         ends=PROGRAMME_ENDED)
 scenario(
-    "sarskilt_stod_programme_appeal_too_late_is_dismissed", "sarskilt_stod", SS,
-    answers={"Task_registrera_overklagande": [{}, WAIT],
+    "sarskilt_stod_programme_appeal_registered_after_the_window_is_dismissed_by_a_signed_decision",
+    "sarskilt_stod", SS,
+    answers={"Task_registrera_overklagande": [LATE, WAIT_THEN_CLOSE],
              "Task_prova_rattidighet": {"overklagande_rattidighet": "for_sent"}},
-    path=[*ADAPT, *INVESTIGATE, *PROGRAMME_DECIDED, "Task_delge_beslut", *APPEAL, "Task_besluta_avvisning",
-          "Task_delge_beslut", *END_PROGRAMME],
+    defer=("Task_uppfoljning",),
+    path=[*ADAPT, *INVESTIGATE, *PROGRAMME_DECIDED, "Task_delge_beslut", *LATE_APPEAL,
+          "Task_besluta_avvisning", "Task_delge_beslut", *END_PROGRAMME],
     ends={"End_avvisat", *PROGRAMME_ENDED})
 scenario(
     "sarskilt_stod_no_programme_appealed_and_changed_by_the_rektor_on_reconsideration", "sarskilt_stod", SS,
     answers={"Task_prova_utredning": [{"beslut_val": "ej_atgardsprogram"}, {"beslut_val": "atgardsprogram"}],
-             "Task_registrera_overklagande": [{"overklagande_klagande": "bada_vardnadshavare"}, WAIT],
+             "Task_registrera_overklagande": [{**IN_TIME, "overklagande_klagande": "bada_vardnadshavare"},
+                                              WAIT_THEN_CLOSE],
              "Task_omprova_beslut": {"overklagande_omprovning": "andras"}},
     path=[*ADAPT, *INVESTIGATE, "Task_beslut_ej_atgardsprogram", "Task_delge_beslut", *APPEAL,
           "Task_omprova_beslut", "Task_prova_utredning", *PROGRAMME_DECIDED, *PROGRAMME_RUNS],
@@ -214,32 +227,37 @@ scenario(
     "sarskilt_stod_programme_appeal_late_by_wrong_instructions_returned_by_the_board_then_no_programme",
     "sarskilt_stod", SS,
     answers={"Task_prova_utredning": [{"beslut_val": "atgardsprogram"}, {"beslut_val": "ej_atgardsprogram"}],
-             "Task_registrera_overklagande": [{}, WAIT],
+             "Task_registrera_overklagande": [LATE, WAIT_THEN_CLOSE],
              "Task_prova_rattidighet": {"overklagande_rattidighet": "for_sent_felaktig_hanvisning"},
              "Task_registrera_avgorande": {"overklagande_avgorande": "aterforvisat"}},
-    path=[*ADAPT, *INVESTIGATE, *PROGRAMME_DECIDED, "Task_delge_beslut", *APPEAL, *TO_BOARD,
+    defer=("Task_uppfoljning",),
+    path=[*ADAPT, *INVESTIGATE, *PROGRAMME_DECIDED, "Task_delge_beslut", *LATE_APPEAL, *TO_BOARD,
           "Task_prova_utredning", "Task_beslut_ej_atgardsprogram", "Task_delge_beslut", *WINDOW_CLOSES],
-    ends={"End_beslut_delgivet", "End_aterforvisat", "End_laga_kraft", "End_inget_atgardsprogram"})
+    ends={*WATCH_ENDED, "End_aterforvisat", "End_programbeslut_overklagande_klart",
+          "End_inget_atgardsprogram"})
 scenario(
     "sarskilt_stod_end_decision_appealed_and_returned_then_new_end_decision_appeal_rejected", "sarskilt_stod",
     SS,
-    answers={"Task_registrera_overklagande": [WAIT, {}, {}],
+    answers={"Task_registrera_overklagande": [WAIT_THEN_CLOSE, IN_TIME, WAIT_THEN_CLOSE, IN_TIME],
              "Task_registrera_avgorande": [{"overklagande_avgorande": "aterforvisat"},
                                            {"overklagande_avgorande": "avslag"}]},
     path=[*ADAPT, *INVESTIGATE, *PROGRAMME_DECIDED, "Task_delge_beslut", *WINDOW_CLOSES,
-          *END_DECIDED, *APPEAL, *TO_BOARD, *END_DECIDED, *APPEAL, *TO_BOARD],
+          *END_DECIDED, *APPEAL, *TO_BOARD, *WINDOW_CLOSES, *END_DECIDED, *APPEAL, *TO_BOARD],
     ends={"End_aterforvisat", "End_avgjort", *PROGRAMME_ENDED})
 scenario(
-    "sarskilt_stod_no_programme_appealed_and_changed_by_the_board", "sarskilt_stod", SS,
-    answers={"Task_prova_utredning": {"beslut_val": "ej_atgardsprogram"},
-             "Task_registrera_overklagande": {},
+    "sarskilt_stod_no_programme_appealed_and_changed_by_the_board_whose_decision_the_rektor_carries_out",
+    "sarskilt_stod", SS,
+    answers={"Task_prova_utredning": [{"beslut_val": "ej_atgardsprogram"}, {"beslut_val": "atgardsprogram"}],
+             "Task_registrera_overklagande": [IN_TIME, WAIT_THEN_CLOSE],
              "Task_registrera_avgorande": {"overklagande_avgorande": "andrat"}},
-    path=[*ADAPT, *INVESTIGATE, "Task_beslut_ej_atgardsprogram", "Task_delge_beslut", *APPEAL, *TO_BOARD],
-    ends={"End_beslut_delgivet", "End_avgjort", "End_inget_atgardsprogram"})
+    path=[*ADAPT, *INVESTIGATE, "Task_beslut_ej_atgardsprogram", "Task_delge_beslut", *APPEAL, *TO_BOARD,
+          "Task_prova_utredning", *PROGRAMME_DECIDED, *PROGRAMME_RUNS],
+    ends={"End_andrat_av_namnden", *PROGRAMME_ENDED})
 scenario(
     "sarskilt_stod_programme_appealed_and_dismissed_by_the_board", "sarskilt_stod", SS,
-    answers={"Task_registrera_overklagande": [{}, WAIT],
+    answers={"Task_registrera_overklagande": [IN_TIME, WAIT_THEN_CLOSE],
              "Task_registrera_avgorande": {"overklagande_avgorande": "avvisat"}},
+    defer=("Task_uppfoljning",),
     path=[*ADAPT, *INVESTIGATE, *PROGRAMME_DECIDED, "Task_delge_beslut", *APPEAL, *TO_BOARD, *END_PROGRAMME],
     ends={"End_avgjort", *PROGRAMME_ENDED})
 

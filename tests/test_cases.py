@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 from bpmn_builder import FORM, script
-from conftest import REPORT, ready
+from conftest import REPORT, ready, sign
 from sqlalchemy import func, select
 
 from engine import (
@@ -56,7 +56,7 @@ def test_the_whole_chain_runs_to_its_end_with_every_step_logged(db, people, chai
     [decision] = ready(db, case.id)
     # dueFrom: five weeks from the report date the teacher gave, not from when the task appeared
     assert decision.due_at == datetime(2026, 12, 25, tzinfo=timezone.utc)
-    result = complete_task(db, decision.id, {"beslut": "atgardsprogram"}, by=people.rektor)
+    result = sign(db, decision.id, {"beslut": "atgardsprogram"}, by=people.rektor)
     assert result.case_status == "completed"
     case = get_case(db, case.id)
     assert case.status == "completed" and case.ended_at is not None

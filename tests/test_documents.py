@@ -184,3 +184,11 @@ def test_text_is_made_printable_with_the_shipped_font():
     pdf = render_decision("program", {**PROGRAMME, "elevens_synpunkter": "Łukasz – “citat” ✓"}, **PARTIES,
                           compress=False)
     assert "Łukasz – “citat” ?" in " ".join(pdf_text(pdf).split())
+
+
+def test_the_appeal_instructions_name_the_case_and_the_moved_last_day():
+    """Issue 12: where to send the appeal and the case number to give; a last day on a holiday moves."""
+    text = decision_content("atgardsprogram", PROGRAMME, **PARTIES, case_id=4711).text()
+    assert "Skicka eller lämna överklagandet till beslutsfattaren på Ekskolan" in text
+    assert "Ange ärendets nummer, 4711, i överklagandet." in text
+    assert "räcker det att det kommer in nästa vardag" in text

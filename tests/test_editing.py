@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, ready
+from conftest import FIXTURES, ready, sign
 from editing_helpers import add_process_owner, with_escape, with_follow_up, with_report_due_in
 from sqlalchemy import func, select
 
@@ -70,7 +70,7 @@ def test_publish_adds_a_version_running_cases_stay_new_cases_take_it(db, people,
     for case_id in (old_case.id, new_case.id):
         complete_task(db, ready(db, case_id)[0].id, REPORT, by=people.teacher)
         complete_task(db, ready(db, case_id)[0].id, {"behov": "ja"}, by=people.specialpedagog)
-        complete_task(db, ready(db, case_id)[0].id, {"beslut": "atgardsprogram"}, by=people.rektor)
+        sign(db, ready(db, case_id)[0].id, {"beslut": "atgardsprogram"}, by=people.rektor)
     assert get_case(db, old_case.id).status == "completed"
     [follow_up] = ready(db, new_case.id)
     assert (follow_up.bpmn_id, follow_up.role) == ("Task_uppfoljning", "rektor")
@@ -185,9 +185,10 @@ def test_a_shared_process_is_edited_as_the_routines_own_copy(db, owner):
     appeal = draft.files["overklagande.bpmn"]
     with pytest.raises(DefinitionError):
         editing.save(db, draft.id, by=owner, seen=0, bpmn=appeal, file_name="annan.bpmn")
-    longer = appeal.replace(">P3W<", ">P4W<")
+    longer = appeal.replace('value="P1W"', 'value="P2W"')
     assert longer != appeal
     editing.save(db, draft.id, by=owner, seen=0, bpmn=longer, file_name="overklagande.bpmn")
-    second = editing.publish(db, draft.id, by=owner, note="Längre överklagandetid (test)")
-    assert ">P4W<" in second.files["overklagande.bpmn"] and ">P3W<" in first.files["overklagande.bpmn"]
+    second = editing.publish(db, draft.id, by=owner, note="Längre frist för yttrandet (test)")
+    assert 'value="P2W"' in second.files["overklagande.bpmn"]
+    assert 'value="P1W"' in first.files["overklagande.bpmn"]
     assert second.files["sarskilt_stod.bpmn"] == first.files["sarskilt_stod.bpmn"]

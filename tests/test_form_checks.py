@@ -96,10 +96,11 @@ def test_a_receipt_cannot_be_dated_after_today_and_the_next_follow_up_lies_after
         follow_up = drive(db, school, clock, rs.SS, "Task_uppfoljning")
         data = form_data(task_info(db, follow_up)["form"], {"utvardering_slutsats": "fortsatt"}, school)
         evaluated = data["utvardering_datum"]
-        error = refuses(db, follow_up, {**data, "uppfoljning_datum": evaluated}, school.users["specialpedagog"])
+        follower = school.users["specialpedagog"]
+        error = refuses(db, follow_up, {**data, "uppfoljning_datum": evaluated}, follower)
         assert error.details == [DateProblem("uppfoljning_datum", "dateAfter", "utvardering_datum",
                                              date.fromisoformat(evaluated))]
-        complete_task(db, follow_up.id, data, by=school.users["specialpedagog"])
+        complete_task(db, follow_up.id, data, by=follower)
 
 
 STAMP = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",

@@ -21,6 +21,7 @@ from engine import (
     editing,
     get_case,
     migration,
+    sign_decision,
     start_case,
     verify_audit,
 )
@@ -72,7 +73,8 @@ def test_a_case_moves_when_the_change_lies_ahead_of_it(db, people, chain, owner)
         (at_report.id, owner, 1, 2), (at_investigation.id, owner, 1, 2)}
 
     complete_task(db, ready(db, at_investigation.id)[0].id, {"behov": "ja"}, by=people.specialpedagog)
-    complete_task(db, ready(db, at_investigation.id)[0].id, {"beslut": "atgardsprogram"}, by=people.rektor)
+    sign_decision(db, ready(db, at_investigation.id)[0].id, {"beslut": "atgardsprogram"}, by=people.rektor,
+                  reauthenticated_at=datetime.now(timezone.utc))
     [follow_up] = ready(db, at_investigation.id)
     assert follow_up.bpmn_id == "Task_uppfoljning"  # the moved case runs on the new version
     assert verify_audit(db).ok

@@ -17,9 +17,10 @@ import re
 import shutil
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import routine_scenarios as rs
@@ -43,12 +44,14 @@ from engine import (
     inbox,
     list_tasks,
     org,
+    sign_decision,
     start_case,
     state,
     timers,
     verify_audit,
 )
 from engine.cli import main
+from engine.holidays import is_public_holiday
 from engine.models import Case, Timer
 from engine.sandbox import script_engine
 from engine.tasks import task_info
@@ -58,8 +61,10 @@ SHARED = PROCESSES / "shared"
 ROUTINES = sorted(p.name for p in PROCESSES.iterdir() if p.is_dir() and p.name != "shared")
 START = datetime(2026, 1, 12, 7, 30, tzinfo=timezone.utc)  # a Monday morning
 MAX_STEPS = 80
-#: The boundary timers of the shipped diagrams: the task each sits on, and how long it waits.
-TIMERS = {"Timer_overklagandetid": ("Task_registrera_overklagande", timedelta(weeks=3))}
+#: The boundary timers of the shipped diagrams and the task each sits on. The appeal window's timer is
+#: non-interrupting and fires at the end of the latest last day (see `window_end`).
+TIMERS = {"Timer_overklagandetid": "Task_registrera_overklagande"}
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 #: Decision tasks: what the audit log must say was decided, and whether only the rektor may sign it.
 DECISIONS = {
     "Task_beslut_atgardsprogram": ("atgardsprogram", False),
@@ -184,27 +189,32 @@ def form_data(form: dict[str, Any], answer: dict[str, Any], school: School) -> d
     return data
 
 
-def answer_for(scenario: rs.Scenario | dict[str, Any], bpmn_id: str, visit: int) -> Any:
+def answer_for(scenario: rs.Scenario | dict[str, Any], bpmn_id: str, visit: int, waited: bool = False) -> Any:
+    """The answer for a step's `visit`; `(WAIT, answer)` is WAIT until the timer on the task has fired."""
     answers = scenario.answers if isinstance(scenario, rs.Scenario) else scenario
     answer = answers.get(bpmn_id, {})
     if isinstance(answer, list):
         answer = answer[min(visit, len(answer) - 1)]
+    if isinstance(answer, tuple):
+        answer = answer[1] if waited else rs.WAIT
     return answer
 
 
 def next_step(scenario: rs.Scenario, ready: list[Any], seen: dict[Any, int],
-              visits: Counter) -> tuple[Any, Any] | None:
-    """The open task the scenario does next, with its answer; None when it waits for a timer.
+              visits: Counter, waited: set | frozenset = frozenset()) -> tuple[Any, Any] | None:
+    """The open task the scenario does next, with its answer; None when it waits for a timer first.
 
     `seen` numbers each task by how often its step had been reached before (so a step met again in a
-    loop takes the scenario's next answer); `visits` counts the step's visits so far."""
+    loop takes the scenario's next answer); `visits` counts the step's visits so far; `waited` holds the
+    tasks whose timer has fired."""
     for task in sorted(ready, key=lambda t: (t.bpmn_id in scenario.defer, t.bpmn_id)):
         if task.id not in seen:
             seen[task.id] = visits[task.bpmn_id]
             visits[task.bpmn_id] += 1
-        answer = answer_for(scenario, task.bpmn_id, seen[task.id])
-        if answer != rs.WAIT:
-            return task, answer
+        answer = answer_for(scenario, task.bpmn_id, seen[task.id], task.id in waited)
+        if answer == rs.WAIT:
+            return None
+        return task, answer
     return None
 
 
@@ -225,6 +235,14 @@ def timers_of(db: Database, case_id: int) -> list[Timer]:
         return list(s.scalars(select(Timer).where(Timer.case_id == case_id)))
 
 
+def do_task(db: Database, task, data: dict[str, Any], user_id: int) -> None:
+    """Complete a task as `user_id`; a decision is signed (just re-authenticated), as it must be."""
+    if task.bpmn_id in DECISIONS:
+        sign_decision(db, task.id, data, by=user_id, reauthenticated_at=datetime.now(timezone.utc))
+    else:
+        complete_task(db, task.id, data, by=user_id)
+
+
 def complete_as_the_right_person(db: Database, school: School, scenario: rs.Scenario, task, answer) -> None:
     """Check the task's lane and assignee, that a colleague without the right is refused, then do it."""
     assert task.role == rs.ROLE_OF[task.bpmn_id], task.bpmn_id
@@ -236,21 +254,39 @@ def complete_as_the_right_person(db: Database, school: School, scenario: rs.Scen
     with pytest.raises(PermissionDeniedError):
         complete_task(db, task.id, data, by=school.users[refused])
     assert task.id in {t.id for t in inbox(db, school.users[user])}, f"{task.bpmn_id} not in {user}'s inbox"
-    complete_task(db, task.id, data, by=school.users[user])
+    do_task(db, task, data, school.users[user])
 
 
-def let_the_timer_run_out(db: Database, clock: Any, case_id: int, waiting: list) -> str:
-    """Nothing fires a minute early; a minute late the scheduler fires it and the task it sat on ends."""
+def utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def window_end(db: Database, case_id: int) -> datetime:
+    """When the appeal window of the case's latest delivery closes, worked out here from its receipt
+    dates: three weeks after each, a last day on a weekend or public holiday (the eves included) moved to
+    the next weekday (lag 1930:173), open to the end of the latest such day in Swedish time."""
+    delivered = [t for t in list_tasks(db, case_id=case_id, state="completed")
+                 if t.bpmn_id == "Task_delge_beslut"]
+    last = max(date.fromisoformat(r["mottaget_datum"]) for r in delivered[-1].data["delgivning_mottagare"])
+    last += timedelta(weeks=3)
+    while last.weekday() >= 5 or is_public_holiday(last):
+        last += timedelta(days=1)
+    return datetime.combine(last + timedelta(days=1), time(0), tzinfo=STOCKHOLM)
+
+
+def let_the_timer_run_out(db: Database, clock: Any, case_id: int, waiting: list) -> tuple[str, Any]:
+    """Nothing fires a minute before the window closes; a minute after, the scheduler fires it — and the
+    registration stays open, since an appeal can be registered at any time. Returns the path step and the
+    task the timer sat on."""
     [timer] = timers_of(db, case_id)
-    on, wait = TIMERS[timer.bpmn_id]
-    [task] = waiting
-    assert task.bpmn_id == on and timer.due_at == task.created_at + wait
-    clock.move_to(timer.due_at - timedelta(minutes=1))
+    [task] = [t for t in waiting if t.bpmn_id == TIMERS[timer.bpmn_id]]
+    assert utc(timer.due_at) == window_end(db, case_id)
+    clock.move_to(utc(timer.due_at) - timedelta(minutes=1))
     assert timers.fire_due(db) == 0
-    clock.move_to(timer.due_at + timedelta(minutes=1))
+    clock.move_to(utc(timer.due_at) + timedelta(minutes=1))
     assert timers.fire_due(db) == 1
-    assert get_task(db, task.id).state == "cancelled"
-    return f"timer:{timer.bpmn_id}"
+    assert get_task(db, task.id).state == "ready"
+    return f"timer:{timer.bpmn_id}", task.id
 
 
 def reached_nodes(db: Database, case_ids: list[int]) -> set[tuple[str, str]]:
@@ -281,6 +317,7 @@ def walk(db: Database, school: School, scenario: rs.Scenario) -> Walk:
     path: list[str] = []
     visits: Counter[str] = Counter()
     seen: dict[Any, int] = {}
+    waited: set[Any] = set()
     with time_machine.travel(START, tick=False) as clock:
         starter = school.users[scenario.started_by]
         case = start_for(db, school, scenario.routine, starter)
@@ -289,9 +326,11 @@ def walk(db: Database, school: School, scenario: rs.Scenario) -> Walk:
             ready = ready_tasks(db, case.id)
             if not ready:
                 break
-            chosen = next_step(scenario, ready, seen, visits)
+            chosen = next_step(scenario, ready, seen, visits, waited)
             if chosen is None:
-                path.append(let_the_timer_run_out(db, clock, case.id, ready))
+                step, task_id = let_the_timer_run_out(db, clock, case.id, ready)
+                path.append(step)
+                waited.add(task_id)
                 continue
             complete_as_the_right_person(db, school, scenario, *chosen)
             path.append(chosen[0].bpmn_id)
@@ -356,7 +395,7 @@ def walk_until(db: Database, school: School, routine: str, answers: dict[str, An
             return task
         data = form_data(task_info(db, task)["form"], answer_for(answers, task.bpmn_id, 0), school)
         user = rs.assignee(task.bpmn_id, rs.STARTER[routine]) or rs.LANE_USER[task.role]
-        complete_task(db, task.id, data, by=school.users[user])
+        do_task(db, task, data, school.users[user])
 
 
 def test_a_non_delegable_decision_is_refused_to_everyone_but_the_rektor(db):
@@ -369,9 +408,9 @@ def test_a_non_delegable_decision_is_refused_to_everyone_but_the_rektor(db):
         data = form_data(task_info(db, task)["form"], {}, school)
         for username in ("specialpedagog", "kurator", "skolpsykolog", "teacher", "mentor", "huvudman"):
             with pytest.raises(PermissionDeniedError):
-                complete_task(db, task.id, data, by=school.users[username])
+                do_task(db, task, data, school.users[username])
         assert [t.id for t in ready_tasks(db, task.case_id)] == [task.id]
-        complete_task(db, task.id, data, by=school.users["rektor"])
+        do_task(db, task, data, school.users["rektor"])
     assert [t.bpmn_id for t in ready_tasks(db, task.case_id)] == ["Task_delge_beslut"]
 
 

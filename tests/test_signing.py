@@ -3,10 +3,12 @@ rules, download through need-to-know, and integrity."""
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from bpmn_builder import process
+from click.testing import CliRunner
 from conftest import REPORT
 from sqlalchemy import func, select, update
 
@@ -14,6 +16,7 @@ from engine import (
     FormValidationError,
     NotVisibleError,
     PermissionDeniedError,
+    SigningRequiredError,
     WorkflowError,
     case_data,
     complete_task,
@@ -24,6 +27,7 @@ from engine import (
     load_draft,
     open_case,
     org,
+    passwords,
     render_decision,
     save_draft,
     sign_decision,
@@ -33,7 +37,8 @@ from engine import (
 )
 from engine import runner as engine_runner
 from engine.assignment import grant_delegation, reassign, revoke_delegation
-from engine.models import AccessLogEntry, AuditEvent, DecisionRecord, Pupil
+from engine.cli import main
+from engine.models import AccessLogEntry, AuditEvent, DecisionRecord, LoginAttempt, Pupil
 from engine.signing import REAUTH_MAX_AGE
 
 DECISION = {"beslut": "atgardsprogram", "motivering": "Utredningen visar behov av särskilt stöd."}
@@ -108,7 +113,7 @@ def test_the_rektor_signs_the_task_completes_and_the_decision_is_recorded_in_the
     # the hash is reproducible from the same input
     again = render_decision("atgardsprogram", case_data(db, decision_task.case_id), signer_name="Rektor",
                             delegation_ref=None, signed_at=record.signed_at, unit_name="Ekskolan",
-                            pupil_name="Alva Andersson")
+                            pupil_name="Alva Andersson", case_id=decision_task.case_id)
     assert hashlib.sha256(again).hexdigest() == record.document_sha256
 
 
@@ -249,3 +254,42 @@ def test_tampering_with_a_stored_document_is_found(db, people, decision_task):
         record = s.get(DecisionRecord, signed.decision_id)
         record.document, record.document_sha256 = original, signed.document_sha256
     assert verify_document(db, signed.decision_id)
+
+
+# ------------------------------------------------------------- a decision is completed only by signing it
+def test_complete_task_refuses_a_decision_and_points_to_signing(db, people, decision_task):
+    """Issue 12 point 11: through the engine API a decision cannot be completed without its document."""
+    before = audit_count(db)
+    with pytest.raises(SigningRequiredError, match="only by signing it.*elevflow sign"):
+        complete_task(db, decision_task.id, DECISION, by=people.rektor)
+    nothing_written(db, decision_task, before)
+    signed = sign_decision(db, decision_task.id, DECISION, by=people.rektor, reauthenticated_at=now())
+    assert get_task(db, decision_task.id).state == "completed" and [r.id for r in records(db)] == \
+        [signed.decision_id]
+
+
+def cli(db_url, *args, input=None):
+    return CliRunner().invoke(main, ["--database", db_url, *args], input=input)
+
+
+def test_the_command_line_signs_only_after_the_password_is_given_again(db, db_url, people, decision_task,
+                                                                        tmp_path):
+    """`elevflow complete` refuses a decision; `elevflow sign` asks for the password, counts a wrong
+    one as a failed login and signs nothing, then signs with the right one and writes the document."""
+    passwords.set_password(db, "rektor", "rätt-lösenord-1")
+    data = json.dumps(DECISION)
+    refused = cli(db_url, "complete", str(decision_task.id), "--as", "rektor", "--data", data)
+    assert refused.exit_code != 0 and isinstance(refused.exception, SigningRequiredError)
+    wrong = cli(db_url, "sign", str(decision_task.id), "--as", "rektor", "--data", data, input="fel\n")
+    assert wrong.exit_code != 0 and "wrong password" in str(wrong.exception)
+    nothing_written(db, decision_task, audit_count(db))
+    with db.read() as s:
+        assert s.scalars(select(LoginAttempt.success).where(LoginAttempt.address == "cli")).all() == [False]
+    pdf = tmp_path / "beslut.pdf"
+    done = cli(db_url, "sign", str(decision_task.id), "--as", "rektor", "--data", data, "--pdf", str(pdf),
+               input="rätt-lösenord-1\n")
+    assert done.exit_code == 0, done.output
+    [record] = records(db)
+    assert f"decision {record.id}, sha256 {record.document_sha256}" in done.output
+    assert pdf.read_bytes() == bytes(record.document) and verify_document(db, record.id)
+    assert get_task(db, decision_task.id).state == "completed"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import threading
+from datetime import datetime, timezone
 
 import pytest
 from bpmn_builder import FORM, process
@@ -16,10 +17,12 @@ from engine import (
     FormValidationError,
     NotFoundError,
     PermissionDeniedError,
+    SigningRequiredError,
     complete_task,
     deploy,
     get_case,
     inbox,
+    sign_decision,
     start_case,
     verify_audit,
 )
@@ -150,7 +153,10 @@ def test_a_task_goes_to_the_person_named_in_case_data(db, people):
     delegation = grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog,
                                   decision="atgardsprogram", document="Delegationsordning 2026-08-01 §4",
                                   by=people.rektor)
-    complete_task(db, task.id, {}, by=people.specialpedagog)  # a delegable decision, delegated in writing
+    with pytest.raises(SigningRequiredError):  # the right signer, but a decision is only ever signed
+        complete_task(db, task.id, {}, by=people.specialpedagog)
+    sign_decision(db, task.id, {}, by=people.specialpedagog,  # a delegable decision, delegated in writing
+                  reauthenticated_at=datetime.now(timezone.utc))
     with db.read() as s:
         signed = s.scalars(select(AuditEvent).where(AuditEvent.kind == "decision_signed")).one()
         assigned = s.scalars(select(AuditEvent).where(AuditEvent.kind == "task_assigned")).one()
@@ -165,7 +171,7 @@ def test_a_non_delegable_decision_refuses_any_signer_but_the_rektor(db, people):
     with pytest.raises(PermissionDeniedError):
         complete_task(db, task.id, {}, by=people.specialpedagog)
     assert ready(db, case.id)[0].id == task.id
-    complete_task(db, task.id, {}, by=people.rektor)
+    sign_decision(db, task.id, {}, by=people.rektor, reauthenticated_at=datetime.now(timezone.utc))
 
 
 @pytest.mark.parametrize("who", ["unknown", "outsider", "teacher", "processagare", "beyond_ids"])
@@ -187,7 +193,8 @@ def test_a_task_named_for_someone_who_may_not_take_it_waits_in_its_lane_with_a_n
     assert refused.case_id == case.id and refused.data["field"] == "beslutsfattare"
     [note] = [e.text for e in case_timeline(db, people.rektor, case.id) if e.kind == "assignee_refused"]
     assert "”Beslut”" in note and "fältet beslutsfattare" in note and "väntar på alla som har rollen" in note
-    complete_task(db, task.id, {}, by=people.rektor)  # the case goes on
+    sign_decision(db, task.id, {}, by=people.rektor,  # the case goes on
+                  reauthenticated_at=datetime.now(timezone.utc))
 
 
 def race(db_url, task_id, user, barrier, results):

@@ -14,7 +14,17 @@ import pytest
 import routine_scenarios as rs
 import time_machine
 from sqlalchemy import func, select
-from test_routines import MAX_STEPS, START, build_school, form_data, next_step, routines_for, timers_of
+from test_routines import (
+    MAX_STEPS,
+    START,
+    TIMERS,
+    build_school,
+    form_data,
+    next_step,
+    routines_for,
+    timers_of,
+    utc,
+)
 from werkzeug.datastructures import MultiDict
 
 from engine import get_case, get_task, list_tasks, passwords, timers
@@ -62,6 +72,7 @@ def walk(app: Any, db: Any, school: Any, scenario: rs.Scenario) -> list[str]:
     path: list[str] = []
     visits: Counter[str] = Counter()
     seen: dict[Any, int] = {}
+    waited: set[Any] = set()
 
     def client_of(username: str) -> Any:
         client = app.test_client()
@@ -83,12 +94,13 @@ def walk(app: Any, db: Any, school: Any, scenario: rs.Scenario) -> list[str]:
             ready = list_tasks(db, case_id=case_id, state="ready")
             if not ready:
                 break
-            chosen = next_step(scenario, ready, seen, visits)
+            chosen = next_step(scenario, ready, seen, visits, waited)
             if chosen is None:  # the scenario lets the boundary timer run out, as the scheduler would
                 [timer] = timers_of(db, case_id)
-                clock.move_to(timer.due_at + timedelta(minutes=1))
+                clock.move_to(utc(timer.due_at) + timedelta(minutes=1))
                 assert timers.fire_due(db) == 1
                 path.append(f"timer:{timer.bpmn_id}")
+                waited |= {t.id for t in ready if t.bpmn_id == TIMERS[timer.bpmn_id]}
                 continue
             task, answer = chosen
             user = (rs.assignee(task.bpmn_id, scenario.started_by) or scenario.by.get(task.bpmn_id)

@@ -9,7 +9,7 @@ from uuid import UUID
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import documents, people, signing, taskview, visibility
+from engine import appeals, documents, people, signing, taskview, visibility
 from engine.errors import ConflictError, NotFoundError, PermissionDeniedError
 from engine.models import parse_id
 from engine.notify import local_date
@@ -63,7 +63,8 @@ def case(case_id: int) -> Any:
             view.started_by or 0),
         is_rektor="rektor" in held, medical=bool(held & visibility.MEDICAL_ROLES),
         decision_titles={kind: title for kind, (title, _ground) in documents.TITLES.items()},
-        readable={t.id: casepage.readable(parsed, t.bpmn_id, t.data) for t in view.tasks if t.data})
+        readable={t.id: casepage.readable(parsed, t.bpmn_id, t.data) for t in view.tasks if t.data},
+        appeal_windows=appeals.windows(view.tasks))
 
 
 @bp.post("/arenden/<int:case_id>/uppgifter/<uuid:task_id>/lamna-ut")

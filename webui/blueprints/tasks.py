@@ -21,7 +21,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from engine import assignment, drafts, formcheck, signing, tasks, taskview, visibility
+from engine import appeals, assignment, drafts, formcheck, signing, tasks, taskview, visibility
 from engine.errors import (
     ConflictError,
     FormValidationError,
@@ -59,7 +59,27 @@ def task(task_id: UUID) -> Any:
     """The task's page: its form filled from the user's draft, or the form's defaults."""
     view = _open(task_id)
     schema = view.schema or EMPTY_FORM
-    return _page(view, forms.to_raw(schema, view.draft), view.case_row_version, {})
+    filled = view.draft
+    if filled is None and view.state == "ready":  # proposed: the appeal's timeliness, a delivery's recipients
+        fields = schema.get("properties", {})
+        proposed = dict(_appeal_context(view)[1])
+        if appeals.RECIPIENTS in fields:
+            proposed.update(appeals.proposed_recipients(extensions.db(), view.pupil_id))
+        filled = {k: v for k, v in proposed.items() if k in fields} or None
+    return _page(view, forms.to_raw(schema, filled), view.case_row_version, {})
+
+
+def _appeal_context(view: TaskView) -> tuple[list[appeals.Window], dict[str, str]]:
+    """For a step of the appeal routine: the case's appeal windows (each recipient's last day) and the
+    timeliness assessment they point to. A look at the case, logged like the case page; once a request."""
+    form = (view.meta.form if view.meta else None) or ""
+    if not form.startswith("overklagande_"):
+        return [], {}
+    cached = g.get("_appeal_context")
+    if cached is None:
+        case = visibility.open_case(extensions.db(), g.user.id, view.case_id, detail="överklagandetid")
+        cached = g._appeal_context = (appeals.windows(case.tasks), appeals.proposed_timeliness(case.tasks))
+    return cached
 
 
 @bp.post("/uppgifter/<uuid:task_id>")
@@ -88,6 +108,9 @@ def submit(task_id: UUID) -> Any:
         done = tasks.complete_task(database, task_id, data, by=g.user.id, expected_row_version=seen)
     except (FormValidationError, ConflictError) as exc:
         return _refused(task_id, raw, data, seen, exc)
+    except WorkflowError as exc:  # a check in the routine (a script's assert) refused it; nothing was saved
+        flash(_("Rutinen godtog inte uppgifterna: %(why)s", why=str(exc).split(": ", 1)[-1]), "error")
+        return _page(_open(task_id, log=False), raw, seen, {}, status=422)
     flash(_("Uppgiften ”%(name)s” är klar.", name=done.name), "success")
     return redirect(url_for("inbox.index"))
 
@@ -211,7 +234,8 @@ def _page(view: TaskView, raw: MultiDict, row_version: int | None, errors: dict[
         reauth_fresh=recently_authenticated(REAUTH_MINUTES),
         follow_up=view.follow_up.isoformat() if view.follow_up else "",
         draft_saved=lookups.local_time(view.draft_saved_at) if view.draft_saved_at else "",
-        lane=lookups.role_name(view.role, language), basis=basis), status
+        lane=lookups.role_name(view.role, language), basis=basis,
+        appeal_windows=_appeal_context(view)[0] if not closed else [], when=lookups.local_time), status
 
 
 def _basis(view: TaskView) -> list[tuple[str, str, list[tuple[str, str]]]]:

@@ -1,0 +1,86 @@
+"""`elevflow sign`: sign a decision from a terminal, after giving one's password again as the web asks."""
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import click
+from sqlalchemy import func, select, update
+
+from . import passwords, settings, signing, tasks
+from .cli_context import Context, pass_ctx
+from .errors import FormValidationError, PermissionDeniedError
+from .models import LoginAttempt, User
+
+#: The client address the login log records for a re-authentication at the terminal.
+ADDRESS = "cli"
+
+
+def reauthenticate(ctx: Context, username: str, password: str) -> datetime:
+    """Check the signer's password again, counted in the login log like a web login (so it cannot be
+    guessed at: over ELEVFLOW_LOGIN_ATTEMPTS failures in the window it is refused unchecked); return
+    when it succeeded. PermissionDeniedError when it does not."""
+    db, now = ctx.db, datetime.now(timezone.utc)
+    key = username.strip().casefold()[:200]
+    with db.write() as session:
+        attempt = LoginAttempt(username=key, address=ADDRESS, success=False, at=now)
+        session.add(attempt)
+        session.flush()
+        attempt_id = attempt.id
+    since = now - timedelta(minutes=int(settings.get("ELEVFLOW_LOGIN_WINDOW_MINUTES")))
+    with db.read() as session:
+        last_ok = session.scalar(select(func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == key, LoginAttempt.success.is_(True), LoginAttempt.at >= since))
+        failed = session.scalar(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.username == key, LoginAttempt.success.is_(False),
+            LoginAttempt.at >= (max(since, last_ok) if last_ok else since))) or 0
+        user = session.scalars(select(User).where(User.username == username.strip())).first()
+    if failed > int(settings.get("ELEVFLOW_LOGIN_ATTEMPTS")):
+        raise PermissionDeniedError("too many failed attempts: wait a while and try again")
+    stored = user.password_hash if user is not None and user.active else None
+    if not passwords.verify_password(stored, password):
+        raise PermissionDeniedError("wrong password: the decision was not signed")
+    with db.write() as session:
+        session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(success=True))
+    return now
+
+
+@click.command("sign")
+@click.argument("task_id")
+@click.option("--as", "username", required=True, help="Who signs (the rektor, or a delegate).")
+@click.option("--data", default="{}", help="The form data as a JSON object, or @FILE to read it from a file.")
+@click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the signed decision document to this file.")
+@pass_ctx
+def sign_command(ctx: Context, task_id: str, username: str, data: str, pdf_path: Path | None) -> None:
+    """Sign a decision task: asks for your password again, then completes the task with the form data
+    and records the signed decision document (PDF) and its checksum, as Signera does in the web app.
+
+    The password is checked like a web login and counted in the same login log (too many failures and it
+    is refused unchecked); it needs a local password. A decision cannot be completed with `elevflow
+    complete`; this is the way from a terminal.
+    """
+    from .cli import _json, _print_tasks  # the command module's own helpers; imported late (cycle)
+
+    if data.startswith("@"):
+        data = Path(data[1:]).read_text(encoding="utf-8")
+    form = _json(data)
+    user_id = ctx.user_id(username)
+    password = click.prompt(f"Password for {username} (signing needs it again)", hide_input=True)
+    try:
+        at = reauthenticate(ctx, username, password)
+        signed = signing.sign_decision(ctx.db, task_id, form, by=user_id, reauthenticated_at=at)
+    except FormValidationError as exc:
+        click.echo("The form is not valid:", err=True)
+        for field, messages in exc.errors.items():
+            click.echo(f"  {field or '(form)'}: {'; '.join(messages)}", err=True)
+        sys.exit(1)
+    done = signed.completed
+    click.echo(f"signed {done.name!r} (decision {signed.decision_id}, sha256 {signed.document_sha256}); "
+               f"case {done.case_id} is {done.case_status}")
+    if pdf_path is not None:
+        name, document = signing.decision_document(ctx.db, user_id, signed.decision_id)
+        pdf_path.write_bytes(document)
+        click.echo(f"wrote {name} to {pdf_path}")
+    _print_tasks(tasks.list_tasks(ctx.db, case_id=done.case_id, state="ready"))
