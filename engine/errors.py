@@ -44,6 +44,15 @@ class SandboxError(ElevflowError):
         super().__init__(message)
 
 
+class RemoteError(ElevflowError):
+    """An error the code of a routine raised in an evaluation worker that is not one of the engine's own
+    (such as NameError or ZeroDivisionError): `kind` names its class, `line` the script line, if known."""
+
+    def __init__(self, kind: str, message: str, line: int | None = None):
+        self.kind, self.line = kind, line
+        super().__init__(message)
+
+
 class FormValidationError(ElevflowError):
     """Submitted form data does not match the task's JSON Schema. `errors` maps field path to messages."""
 
