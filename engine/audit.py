@@ -31,7 +31,7 @@ KINDS = {
     "task_assigned", "task_completed", "task_cancelled", "gateway_taken", "timer_fired",
     "decision_signed", "case_linked", "task_released", "delegation_granted", "delegation_revoked",
     "deadline_reminder", "deadline_escalated", "organisation_imported", "medical_released",
-    "case_migrated", "message_received", "password_set", "password_cleared",
+    "case_migrated", "message_received", "password_set", "password_cleared", "step_failed",
 }
 
 

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from RestrictedPython import limited_builtins, safe_builtins
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from .bounds import timer_value_problem
 from .errors import SandboxError
 from .holidays import is_public_holiday
 
@@ -211,6 +212,9 @@ def timer_problem(value: str, kind: TimerKind | None = None) -> str | None:
     if any(_NAIVE_TIME.fullmatch(part) for part in value.split("/")):
         return (f"{value!r} has a time of day but no UTC offset; add one, such as 2026-12-01T08:00:00+01:00 "
                 "(SpiffWorkflow would use the server's offset at start-up)")
+    too_far = timer_value_problem(value)  # before SpiffWorkflow counts a duration out month by month
+    if too_far:
+        return too_far
     try:
         _TIMER_PARSERS[actual](value)
     except Exception as exc:  # SpiffWorkflow raises bare Exceptions here

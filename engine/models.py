@@ -248,6 +248,8 @@ class Case(Base):
     row_version: Mapped[int] = mapped_column(Integer)  # optimistic lock: +1 on every step
     serializer_version: Mapped[str] = mapped_column(String(20))
     state: Mapped[bytes] = mapped_column(LargeBinary)
+    error: Mapped[str | None] = mapped_column(Text)  # why its last step failed; cleared by the next one
+    error_at: Mapped[datetime | None]
 
 
 class TaskRow(Base):

@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task, TaskState
 
-from . import audit, deadlines, state
+from . import audit, bounds, deadlines, state
 from .dbapi import Sql, Tx
 from .errors import ConflictError, DataNotJSONError, SandboxError, WorkflowError
 from .notify import notify
@@ -38,7 +38,8 @@ INSERT_TASK = Sql("""INSERT INTO tasks (id, case_id, process_key, bpmn_id, name,
 DELETE_TIMERS = Sql("DELETE FROM timers WHERE case_id = :case_id")
 INSERT_TIMER = Sql("INSERT INTO timers (case_id, bpmn_id, due_at) VALUES (:case_id, :bpmn_id, :due_at)")
 SAVE_CASE = Sql("""UPDATE cases SET state = :state, row_version = :new_version, status = :status,
-    ended_at = :ended_at, serializer_version = :serializer WHERE id = :id AND row_version = :version""")
+    ended_at = :ended_at, serializer_version = :serializer, error = NULL, error_at = NULL
+    WHERE id = :id AND row_version = :version""")
 CASE_COLUMNS = "id, process_version_id, process_key, pupil_id, unit_id, status, row_version"
 LOCK_CASE = {"sqlite": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"),
              "postgresql": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id FOR NO KEY UPDATE")}
@@ -117,7 +118,7 @@ class Run:
     def advance(self) -> None:
         """Run every automatic task until the case waits for a person, a timer or a message."""
         try:
-            self.workflow.do_engine_steps()
+            self.workflow.do_engine_steps(will_complete_task=bounds.StepBudget())
         except SpiffWorkflowException as exc:
             raise translate(exc) from exc
 

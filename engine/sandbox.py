@@ -58,7 +58,15 @@ from RestrictedPython.Guards import (
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 
+from . import bounds
 from .errors import DataNotJSONError, RemoteError, SandboxError
 from .helpers import (
     BUILTINS,
@@ -607,6 +615,25 @@ class BoundedEnvironment(SandboxEnvironment):
         return True
 
 
+_TIMER_KINDS: dict[type, TimerKind] = {
+    DurationTimerEventDefinition: "timeDuration", TimeDateEventDefinition: "timeDate",
+    CycleTimerEventDefinition: "timeCycle"}
+
+
+def _check_bounds(spec: Any, expression: str, value: Any) -> None:
+    """Refuse a timer value or a multi-instance cardinality beyond the engine's bounds (engine.bounds)
+    before SpiffWorkflow works with it: a computed ``P999999999Y`` or a cardinality of 10,000."""
+    definition = getattr(spec, "event_definition", None)
+    if isinstance(definition, TimerEventDefinition) and expression == definition.expression:
+        if not isinstance(value, str):
+            raise SandboxError(f"a timer must be ISO-8601 text such as P7D, not {value!r}")
+        problem = timer_problem(value, _TIMER_KINDS.get(type(definition)))
+        if problem:
+            raise SandboxError(problem)
+    elif isinstance(spec, MultiInstanceTask) and expression == spec.cardinality:
+        bounds.check_cardinality(value, spec)
+
+
 class SandboxScriptEngine(PythonScriptEngine):
     """A PythonScriptEngine whose errors keep the cause's message (SpiffWorkflow's drops it for expressions).
 
@@ -617,7 +644,9 @@ class SandboxScriptEngine(PythonScriptEngine):
 
     def evaluate(self, task: Any, expression: str, external_context: dict[str, Any] | None = None) -> Any:
         try:
-            return self.environment.evaluate(expression, task.data, external_context)
+            value = self.environment.evaluate(expression, task.data, external_context)
+            _check_bounds(task.task_spec, expression, value)
+            return value
         except Exception as exc:
             what = f"Error evaluating expression {expression!r}"
             raise self._task_error(task, expression, exc, what) from exc
@@ -643,6 +672,7 @@ class SandboxScriptEngine(PythonScriptEngine):
                                      line_number=line or 0, error_line=error_line)
 
 
+bounds.install()
 _ENGINE = SandboxScriptEngine(environment=BoundedEnvironment())
 
 

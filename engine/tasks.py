@@ -9,7 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 
-from . import access, assignment, cases, runner, worklist
+from . import access, assignment, cases, failures, runner, worklist
 from .dbapi import Sql, Tx
 from .errors import ConflictError, FormValidationError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
@@ -127,9 +127,20 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
        writes commits or rolls back with the step (an exception from it undoes the whole step).
     6. Write case state (guarded by row_version), task rows, timers and audit events.
     7. After the commit, keep the workflow in memory for the case's next step.
+    If the routine fails in steps 5-6 (engine.failures), everything is rolled back and then the case
+    records the error (shown on its page, audited); the error is raised to the caller as before.
     """
     task_id = _uuid(task_id)
     ensure_json(data, "submitted data")
+    try:
+        return _complete(db, task_id, data, by, expected_row_version, within)
+    except failures.ROUTINE_ERRORS as exc:  # rolled back; now the case records why it stopped
+        failures.record_failure(db, exc, by)
+        raise
+
+
+def _complete(db: Database, task_id: UUID, data: dict[str, Any], by: int, expected_row_version: int | None,
+              within: Callable[[Tx, StepContext], None] | None) -> Completed:
     now = datetime.now(timezone.utc)
     with db.transaction() as tx:
         rows = tx.all(TASK_FOR_STEP[tx.dialect], {"id": tx.uuid(task_id), "user_id": by})
@@ -158,11 +169,12 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
         delegation = _signing_right(tx, row, meta, by, held, now) if meta.decision else None
         run.begin()
         task.data.update(data)
-        try:
-            task.run()
-        except Exception as exc:  # SpiffWorkflow wraps script and expression errors
-            raise runner.translate(exc) from exc
-        run.advance()
+        with failures.routine_step(row.case_id):
+            try:
+                task.run()
+            except Exception as exc:  # SpiffWorkflow wraps script and expression errors
+                raise runner.translate(exc) from exc
+            run.advance()
         extra: dict[str, Any] = {}
         if within is not None:
             context = StepContext(task_id, row.case_id, row.pupil_id, row.unit_id, row.process_key,
@@ -179,8 +191,9 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
                                             "delegation_id": delegation, "data_sha256": digest})
         tx.execute(MARK_COMPLETED, {"id": tx.uuid(task_id), "now": tx.time(now), "by": by,
                                     "data": tx.json(data)})
-        run.finish(completed={task_id})
-        cases.start_linked(db, run)
+        with failures.routine_step(row.case_id):
+            run.finish(completed={task_id})
+            cases.start_linked(db, run)
     runner.keep_live(db, run)
     return Completed(task_id, row.name, row.case_id, run.case.status, run.case.row_version)
 

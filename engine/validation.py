@@ -5,7 +5,9 @@
    Constructs Elevflow cannot run (support.py) are named element by element before the parser runs.
 3. Every lane names a known role, and every user task sits in a lane.
 4. Every form a user task names exists and is a valid JSON Schema object; every due rule parses.
-5. Every condition, timer and script passes the sandbox's compile-time check.
+5. Every expression SpiffWorkflow evaluates (conditions, loop and completion conditions, cardinalities,
+   timers, message payloads, service task parameters) and every script passes the sandbox's compile-time
+   check; timers, due rules, loop maxima and fixed cardinalities stay within the bounds of engine.bounds.
 All problems are collected, each with file, line and element id, so a process owner can fix them at once.
 """
 from __future__ import annotations
@@ -22,7 +24,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from . import bpmnxml, deadlines, sandbox, support
+from . import bounds, bpmnxml, deadlines, sandbox, support
 from .bpmnxml import NS
 from .errors import DefinitionError, Problem, SandboxError
 from .roles import ROLES, role_for_lane
@@ -45,7 +47,14 @@ _EXPRESSION_CHECKS = [
     (".//bpmn:timeDate", sandbox.check_timer, "timer"),
     (".//bpmn:timeCycle", sandbox.check_timer, "timer"),
     (".//bpmn:loopCardinality", sandbox.check_expression, "loop cardinality"),
+    (".//bpmn:loopCardinality", bounds.cardinality, "loop cardinality"),
     (".//bpmn:completionCondition", sandbox.check_expression, "completion condition"),
+    (".//bpmn:loopCondition", sandbox.check_expression, "loop condition"),
+    (".//bpmn:standardLoopCharacteristics/@loopMaximum", bounds.loop_maximum, "loop maximum"),
+    (".//bpmn:conditionalEventDefinition/bpmn:condition", sandbox.check_expression, "event condition"),
+    (".//spiffworkflow:messagePayload", sandbox.check_expression, "message payload"),
+    (".//spiffworkflow:serviceTaskOperator//spiffworkflow:parameter/@value", sandbox.check_expression,
+     "service task parameter"),
     (".//bpmn:scriptTask/bpmn:script", sandbox.check_script, "script"),
     (".//spiffworkflow:preScript", sandbox.check_script, "pre-script"),
     (".//spiffworkflow:postScript", sandbox.check_script, "post-script"),
@@ -94,7 +103,10 @@ def _check_expressions(name: str, tree: etree._ElementTree) -> list[Problem]:
     problems = []
     for xpath, check, what in _EXPRESSION_CHECKS:
         for element in tree.xpath(xpath, namespaces=NS):
-            source = (element.text or "").strip()
+            if isinstance(element, str):  # an attribute's value
+                source, element = element.strip(), element.getparent()
+            else:
+                source = (element.text or "").strip()
             if not source:
                 continue
             try:

@@ -196,6 +196,7 @@ class CaseView:
     tasks: list[TaskEntry]
     decisions: list[DecisionEntry]
     process_version_id: int = 0
+    error: str | None = None  # why the case's last step failed (engine.failures), until one succeeds
 
 
 def open_case(db: Database, user_id: int, case_id: int, *, action: str = "view_case",
@@ -206,7 +207,7 @@ def open_case(db: Database, user_id: int, case_id: int, *, action: str = "view_c
         head = session.execute(
             select(Case.process_key, ProcessVersion.name, Case.status, Case.started_at, Case.ended_at,
                    Case.started_by, Case.row_version, SchoolUnit.name, Pupil.given_name, Pupil.family_name,
-                   Pupil.class_name, Case.process_version_id)
+                   Pupil.class_name, Case.process_version_id, Case.error)
             .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
             .join(SchoolUnit, SchoolUnit.id == Case.unit_id).join(Pupil, Pupil.id == Case.pupil_id)
             .where(Case.id == case_id)).one()
@@ -227,7 +228,8 @@ def open_case(db: Database, user_id: int, case_id: int, *, action: str = "view_c
         seen.pupil_id, PROTECTED_NAME if hidden else f"{head[8]} {head[9]}", None if hidden else head[10],
         seen.protected, [_entry(t, released is not None, medical_ok, user_id, names) for t, released in rows],
         [DecisionEntry(d.id, d.task_id, d.decision, d.signer_id, names.get(d.signer_id), d.delegation_id,
-                       d.signed_at, d.document_sha256) for d in signed], process_version_id=head[11])
+                       d.signed_at, d.document_sha256) for d in signed], process_version_id=head[11],
+        error=head[12])
 
 
 def _roles_at(session: Any, user_id: int, unit_id: int) -> set[str]:
@@ -419,6 +421,7 @@ _SAID = {
     "deadline_reminder": "Påminnelse om {task}",
     "deadline_escalated": "Försenad uppgift {task} lyftes till {to}",
     "medical_released": "Medicinska uppgifter i {task} lämnades ut",
+    "step_failed": "Ärendet stannade{at}: {message}",
 }
 
 
@@ -440,6 +443,8 @@ def case_timeline(db: Database, user_id: int, case_id: int) -> list[TimelineEntr
         said = _SAID.get(e.kind, e.kind).format(
             task=f"”{task or '?'}”", who=names.get(e.data.get("assignee_id") or 0, "?"),
             name=f"”{e.data.get('name') or e.data.get('bpmn_id', '')}”", key=e.data.get("key", ""),
-            to={"huvudman": "huvudmannen", "rektor": "rektor"}.get(e.data.get("to", ""), "?"))
+            to={"huvudman": "huvudmannen", "rektor": "rektor"}.get(e.data.get("to", ""), "?"),
+            at=f" vid ”{e.data['bpmn_id']}”" if e.data.get("bpmn_id") else "",
+            message=e.data.get("message", ""))
         entries.append(TimelineEntry(e.at, e.kind, e.actor_id, names.get(e.actor_id or 0, "Elevflow"), said))
     return entries

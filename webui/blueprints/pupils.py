@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import cases, definitions, people, taskview, visibility
+from engine import cases, definitions, failures, people, taskview, visibility
 from engine.errors import PermissionDeniedError
 from engine.models import Pupil
 
@@ -43,7 +43,13 @@ def start(pupil_id: int) -> Any:
     if key not in routines:
         flash(_("Välj vilken rutin som ska startas."), "error")
         return redirect(url_for("pupils.search", q=request.form.get("q", "")))
-    case = cases.start_case(database, key, pupil_id=pupil.id, by=g.user.id)
+    try:
+        case = cases.start_case(database, key, pupil_id=pupil.id, by=g.user.id)
+    except failures.ROUTINE_ERRORS as exc:  # the routine's first step failed: nothing was saved
+        current_app.logger.warning("starting %s failed in the routine: %s", key, exc)
+        flash(_("Ärendet kunde inte startas: rutinen ”%(routine)s” stannade på ett fel, så inget sparades. "
+                "Säg till processägaren. Fel: %(error)s", routine=routines[key], error=str(exc)), "error")
+        return redirect(url_for("pupils.search", q=request.form.get("q", "")))
     flash(_("Ärendet ”%(routine)s” har startats.", routine=routines[key]), "success")
     first = taskview.first_task_for(database, g.user.id, case.id)
     if first is not None:

@@ -1,0 +1,66 @@
+"""A step the routine itself cannot run: what the case records, so that it never stops silently.
+
+When a step fails because of the routine (a script or condition refused or failing in the sandbox, an
+evaluation worker stopped at a limit, a bound of engine.bounds met, a task the routine cannot give to
+anyone), the step's transaction is rolled back first — nothing it did remains — and then, in a
+transaction of its own, the case records why: `cases.error` (shown on the case page until a later step
+succeeds) and a `step_failed` audit event (on the timeline, and in the tamper-evident chain).
+Errors of the user's own input (a form that does not validate, a conflict) are not recorded here.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+from . import audit
+from .dbapi import Sql, Tx
+from .errors import DataNotJSONError, RemoteError, SandboxError, WorkflowError
+
+#: What a routine's own failure looks like (runner.translate turns SpiffWorkflow's errors into these).
+ROUTINE_ERRORS = (WorkflowError, SandboxError, DataNotJSONError, RemoteError)
+MAX_MESSAGE = 2000
+
+CASE = Sql("SELECT pupil_id, unit_id FROM cases WHERE id = :id")
+SET_ERROR = Sql("UPDATE cases SET error = :error, error_at = :now WHERE id = :id")
+
+
+@contextmanager
+def routine_step(case_id: int) -> Iterator[None]:
+    """Mark a routine failure raised inside as belonging to `case_id` (see `failed_case`)."""
+    try:
+        yield
+    except ROUTINE_ERRORS as exc:
+        exc.elevflow_failed_case = case_id  # type: ignore[union-attr]
+        raise
+
+
+def failed_case(exc: BaseException) -> int | None:
+    """The case whose routine raised `exc` inside `routine_step`, or None."""
+    return getattr(exc, "elevflow_failed_case", None)
+
+
+def record(tx: Tx, case_id: int, exc: BaseException, actor_id: int | None,
+           now: datetime | None = None) -> None:
+    """Record on the case (in the caller's transaction, after the failed step's rollback) why it stopped."""
+    now = now or datetime.now(timezone.utc)
+    row = tx.first(CASE, {"id": case_id})
+    if row is None:
+        return
+    message = str(exc)[:MAX_MESSAGE]
+    tx.execute(SET_ERROR, {"id": case_id, "error": message, "now": tx.time(now)})
+    data: dict[str, Any] = {"message": message}
+    element = getattr(exc, "element_id", None)
+    if element:
+        data["bpmn_id"] = str(element)
+    audit.append(tx, [audit.Event("step_failed", actor_id, case_id, row[0], row[1], data)], now)
+
+
+def record_failure(db: Any, exc: BaseException, actor_id: int | None) -> None:
+    """After a step's transaction was rolled back: record its routine failure, if it was one."""
+    case_id = failed_case(exc)
+    if case_id is None:
+        return
+    with db.transaction() as tx:
+        record(tx, case_id, exc, actor_id)
