@@ -6,13 +6,15 @@ published (engine.validation) and again while a case runs.
   an hour of date arithmetic.
 - BPMN loops and multi-instance tasks: at most ELEVFLOW_MAX_LOOP_ROUNDS rounds or instances. SpiffWorkflow's
   loop and multi-instance specs are given a guard (`install`) that raises before the round over the bound.
-- One step of a case: at most ELEVFLOW_MAX_STEP_TASKS automatic tasks (`StepBudget`), so that a loop of
-  gateways and scripts that never waits for a person (merge, then split again) stops.
+- One step of a case: at most ELEVFLOW_MAX_STEP_TASKS automatic tasks and ELEVFLOW_MAX_STEP_SECONDS
+  (`StepBudget`), so that a loop of gateways and scripts that never waits for a person (merge, then split
+  again) stops; a routine nested or looping too deep for SpiffWorkflow's recursion (`too_deep`) too.
 A bound that is met raises LimitError, a WorkflowError: the step rolls back and the case records it.
 """
 from __future__ import annotations
 
 import ast
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -87,20 +89,36 @@ def date_problem(text: str) -> str | None:
 
 
 class StepBudget:
-    """Counts the automatic tasks of one step (SpiffWorkflow's `will_complete_task` callback)."""
+    """Counts the automatic tasks of one step and its time (SpiffWorkflow's `will_complete_task` callback).
+
+    Both are needed: SpiffWorkflow's work per task grows with the depth of the case's task tree (a join
+    looks through every task's ancestors), so a few hundred rounds of a loop already take seconds."""
 
     def __init__(self) -> None:
         self.left = settings.get("ELEVFLOW_MAX_STEP_TASKS")
+        self.deadline = time.monotonic() + settings.get("ELEVFLOW_MAX_STEP_SECONDS")
 
     def __call__(self, task: Any) -> None:
         self.left -= 1
+        spec = task.task_spec
+        if time.monotonic() > self.deadline:
+            limit = settings.get("ELEVFLOW_MAX_STEP_SECONDS")
+            raise LimitError(f"the case's automatic steps took more than {limit:g} s without waiting for "
+                             f"anyone (last at {spec.bpmn_name or spec.bpmn_id!s}); the routine seems to "
+                             "loop without end (the organiser's setting ELEVFLOW_MAX_STEP_SECONDS)",
+                             element_id=getattr(spec, "bpmn_id", None))
         if self.left < 0:
             limit = settings.get("ELEVFLOW_MAX_STEP_TASKS")
-            spec = task.task_spec
             raise LimitError(f"the case ran more than {limit:,} automatic steps without waiting for anyone "
                              f"(last at {spec.bpmn_name or spec.bpmn_id!s}); the routine seems to loop "
                              "without end (the organiser's setting ELEVFLOW_MAX_STEP_TASKS)",
                              element_id=getattr(spec, "bpmn_id", None))
+
+
+def too_deep(element: str | None = None) -> LimitError:
+    """The error for a RecursionError in SpiffWorkflow: a case's task tree too deep to follow."""
+    return LimitError("the routine loops or nests too deeply for the engine to follow (a loop of automatic "
+                      "steps that never waits for anyone, or a very long chain of steps)", element_id=element)
 
 
 def _rounds_error(spec: Any, what: str) -> LimitError:

@@ -7,7 +7,7 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import select
 
-from . import access, audit, runner, state
+from . import access, audit, bounds, runner, state
 from .dbapi import Sql, Tx
 from .errors import ConflictError, NotFoundError
 from .jsondata import ensure_json
@@ -61,7 +61,10 @@ def start(db: Database, tx: Tx, process_key: str, pupil_id: int, unit_id: int | 
         raise NotFoundError(f"no routine {process_key!r} is deployed")
     version_id, version_number = version
     parsed = db.specs.get(version_id)
-    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine())
+    try:
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine())
+    except RecursionError as exc:  # refused at deploy since; a version deployed before may still have it
+        raise bounds.too_deep(process_key) from exc
     parent_id = parent.id if parent else None
     case_id = tx.scalar(INSERT_CASE, {
         "version_id": version_id, "key": process_key, "pupil_id": pupil_id, "unit_id": unit_id,

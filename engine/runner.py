@@ -121,6 +121,8 @@ class Run:
             self.workflow.do_engine_steps(will_complete_task=bounds.StepBudget())
         except SpiffWorkflowException as exc:
             raise translate(exc) from exc
+        except RecursionError as exc:
+            raise bounds.too_deep() from exc
 
     def finish(self, completed: set[UUID] | None = None, status: str | None = None) -> None:
         """Work out task rows, timers and audit events from the step, then save it all.
@@ -231,12 +233,14 @@ def _user_id(value: Any) -> int | None:
 def translate(exc: BaseException) -> Exception:
     """Turn SpiffWorkflow's wrapped errors into the engine's own, keeping the real cause's message."""
     cause: BaseException | None = exc
+    spec = getattr(exc, "task_spec", None)
+    element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
     while cause is not None:
         if isinstance(cause, (SandboxError, DataNotJSONError, WorkflowError, ConflictError)):
             return cause
+        if isinstance(cause, RecursionError):
+            return bounds.too_deep(element)
         cause = cause.__cause__ or cause.__context__
-    spec = getattr(exc, "task_spec", None)
-    element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
     return WorkflowError(f"the process failed at {element or 'an unknown step'}: {exc}", element_id=element)
 
 

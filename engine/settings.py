@@ -119,9 +119,12 @@ SETTINGS: list[Setting] = [
     Setting("ELEVFLOW_MAX_LOOP_ROUNDS", "200", _positive_int,
             "Most rounds of one BPMN loop and most instances of one multi-instance task in a case; a case "
             "that goes beyond stops with a recorded error."),
-    Setting("ELEVFLOW_MAX_STEP_TASKS", "2000", _positive_int,
+    Setting("ELEVFLOW_MAX_STEP_TASKS", "200", _positive_int,
             "Most automatic tasks (gateways, scripts, events) one step of a case may run before it stops "
             "with a recorded error (a loop of automatic tasks that never waits for anyone)."),
+    Setting("ELEVFLOW_MAX_STEP_SECONDS", "5", _positive_float,
+            "Seconds the automatic tasks of one step of a case may take together (checked between tasks) "
+            "before it stops with a recorded error."),
     Setting("ELEVFLOW_BASE_URL", "http://localhost:5000", str,
             "The address staff reach Elevflow at; links in e-mails point here."),
     Setting("ELEVFLOW_SMTP_HOST", "", str,

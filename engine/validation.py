@@ -1,7 +1,8 @@
 """Deploy-time checks of a BPMN bundle: everything that can be known before a case runs.
 
 1. Every file is well-formed XML with no DOCTYPE or entity, and valid against the BPMN 2.0 and Spiff XSDs.
-2. SpiffWorkflow's parser builds a spec for every executable process and every process it calls.
+2. SpiffWorkflow's parser builds a spec for every executable process and every process it calls, and
+   can lay out a new case's paths ahead (a loop through parallel gateways alone makes it recurse forever).
    Constructs Elevflow cannot run (support.py) are named element by element before the parser runs.
 3. Every lane names a known role, and every user task sits in a lane.
 4. Every form a user task names exists and is a valid JSON Schema object; every due rule parses.
@@ -19,6 +20,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -202,6 +204,18 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
             continue
         except Exception as exc:  # as above: name the process rather than fail
             problems.append(Problem(f"SpiffWorkflow cannot build process {key!r}: {exc!r}",
+                                    element_id=key, file=file_of.get(key)))
+            continue
+        try:  # SpiffWorkflow lays out the paths ahead when a case starts: it must get through them
+            BpmnWorkflow(spec, subprocesses, script_engine=sandbox.script_engine())
+        except RecursionError:
+            problems.append(Problem(
+                "a case of this process could not even start: SpiffWorkflow, laying out its paths ahead, "
+                "goes round a loop without end (a loop through parallel gateways with no condition on "
+                "it?) or down a chain of steps too long to follow", element_id=key, file=file_of.get(key)))
+            continue
+        except Exception as exc:  # noqa: BLE001 - a verdict, never a stack trace
+            problems.append(Problem(f"SpiffWorkflow cannot start process {key!r}: {exc!r}",
                                     element_id=key, file=file_of.get(key)))
             continue
         bundle.specs[key] = (spec, subprocesses)
