@@ -116,13 +116,13 @@ SETTINGS: list[Setting] = [
     Setting("ELEVFLOW_MAX_TIMER_YEARS", "10", _positive_int,
             "Longest timer, due rule and deadline a routine may set, in years, and how far ahead a timer "
             "date may lie: checked when a routine is published and again when a case runs."),
-    Setting("ELEVFLOW_MAX_LOOP_ROUNDS", "200", _positive_int,
+    Setting("ELEVFLOW_MAX_LOOP_ROUNDS", "100", _positive_int,
             "Most rounds of one BPMN loop and most instances of one multi-instance task in a case; a case "
             "that goes beyond stops with a recorded error."),
-    Setting("ELEVFLOW_MAX_STEP_TASKS", "200", _positive_int,
+    Setting("ELEVFLOW_MAX_STEP_TASKS", "300", _positive_int,
             "Most automatic tasks (gateways, scripts, events) one step of a case may run before it stops "
             "with a recorded error (a loop of automatic tasks that never waits for anyone)."),
-    Setting("ELEVFLOW_MAX_STEP_SECONDS", "5", _positive_float,
+    Setting("ELEVFLOW_MAX_STEP_SECONDS", "3", _positive_float,
             "Seconds the automatic tasks of one step of a case may take together (checked between tasks) "
             "before it stops with a recorded error."),
     Setting("ELEVFLOW_BASE_URL", "http://localhost:5000", str,
