@@ -24,11 +24,12 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from . import bounds, bpmnxml, deadlines, sandbox, support
 from .bpmnxml import NS
 from .errors import DefinitionError, Problem, SandboxError
+from .parser import ElevflowParser
 from .roles import ROLES, role_for_lane
 from .specs import task_meta
 
@@ -44,23 +45,29 @@ class Bundle:
 
 
 _EXPRESSION_CHECKS = [
-    (".//bpmn:conditionExpression", sandbox.check_expression, "condition"),
-    (".//bpmn:timeDuration", sandbox.check_timer, "timer"),
-    (".//bpmn:timeDate", sandbox.check_timer, "timer"),
-    (".//bpmn:timeCycle", sandbox.check_timer, "timer"),
-    (".//bpmn:loopCardinality", sandbox.check_expression, "loop cardinality"),
-    (".//bpmn:loopCardinality", bounds.cardinality, "loop cardinality"),
-    (".//bpmn:completionCondition", sandbox.check_expression, "completion condition"),
-    (".//bpmn:loopCondition", sandbox.check_expression, "loop condition"),
-    (".//bpmn:standardLoopCharacteristics/@loopMaximum", bounds.loop_maximum, "loop maximum"),
-    (".//bpmn:conditionalEventDefinition/bpmn:condition", sandbox.check_expression, "event condition"),
-    (".//spiffworkflow:messagePayload", sandbox.check_expression, "message payload"),
-    (".//spiffworkflow:serviceTaskOperator//spiffworkflow:parameter/@value", sandbox.check_expression,
-     "service task parameter"),
-    (".//bpmn:scriptTask/bpmn:script", sandbox.check_script, "script"),
-    (".//spiffworkflow:preScript", sandbox.check_script, "pre-script"),
-    (".//spiffworkflow:postScript", sandbox.check_script, "post-script"),
+    ("descendant::bpmn:conditionExpression", sandbox.check_expression, "condition"),
+    ("descendant::bpmn:timeDuration", sandbox.check_timer, "timer"),
+    ("descendant::bpmn:timeDate", sandbox.check_timer, "timer"),
+    ("descendant::bpmn:timeCycle", sandbox.check_timer, "timer"),
+    ("descendant::bpmn:loopCardinality", sandbox.check_expression, "loop cardinality"),
+    ("descendant::bpmn:loopCardinality", bounds.cardinality, "loop cardinality"),
+    ("descendant::bpmn:completionCondition", sandbox.check_expression, "completion condition"),
+    ("descendant::bpmn:loopCondition", sandbox.check_expression, "loop condition"),
+    ("descendant::bpmn:standardLoopCharacteristics/@loopMaximum", bounds.loop_maximum, "loop maximum"),
+    ("descendant::bpmn:conditionalEventDefinition/bpmn:condition", sandbox.check_expression,
+     "event condition"),
+    ("descendant::spiffworkflow:messagePayload", sandbox.check_expression, "message payload"),
+    ("descendant::spiffworkflow:serviceTaskOperator/descendant::spiffworkflow:parameter/@value",
+     sandbox.check_expression, "service task parameter"),
+    ("descendant::bpmn:scriptTask/bpmn:script", sandbox.check_script, "script"),
+    ("descendant::spiffworkflow:preScript", sandbox.check_script, "pre-script"),
+    ("descendant::spiffworkflow:postScript", sandbox.check_script, "post-script"),
 ]
+
+
+TOO_DEEP = ("SpiffWorkflow cannot read a process this deep: it follows a path step by step, and this one "
+            "has more steps one after another than it can follow (a few hundred); split it into processes "
+            "that call activities start")
 
 
 def _spiff_problem(exc: SpiffWorkflowException, trees: dict[str, etree._ElementTree]) -> Problem:
@@ -135,12 +142,13 @@ def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[
     problems = []
     file_name = file_of.get(spec.name)
     tree = trees.get(file_name) if file_name else None
+    lines = bpmnxml.line_index(tree) if tree is not None else {}
     for task_spec in spec.task_specs.values():
         if not getattr(task_spec, "manual", False) or not hasattr(task_spec, "bpmn_id"):
             continue
         meta = task_meta(task_spec)
 
-        line = bpmnxml.line_of(tree, meta.bpmn_id) if tree is not None else None
+        line = lines.get(meta.bpmn_id)
 
         def problem(message: str, element: str = meta.bpmn_id, line: int | None = line) -> Problem:
             return Problem(message, element_id=element, line=line, file=file_name)
@@ -174,7 +182,7 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
         raise DefinitionError(problems)
 
     forms, problems = _load_forms(raw_forms)
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser = ElevflowParser(validator=VALIDATOR)
     file_of: dict[str, str] = {}
     for name, tree in trees.items():
         try:
@@ -199,8 +207,14 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
         try:
             spec = parser.get_spec(key)
             subprocesses = parser.get_subprocess_specs(key)
+        except RecursionError:
+            problems.append(Problem(TOO_DEEP, element_id=key, file=file_of.get(key)))
+            continue
         except (ValidationException, SpiffWorkflowException) as exc:
-            problems.append(_spiff_problem(exc, trees))
+            if "RecursionError" in str(exc) or isinstance(exc.__cause__ or exc.__context__, RecursionError):
+                problems.append(Problem(TOO_DEEP, element_id=key, file=file_of.get(key)))
+            else:
+                problems.append(_spiff_problem(exc, trees))
             continue
         except Exception as exc:  # as above: name the process rather than fail
             problems.append(Problem(f"SpiffWorkflow cannot build process {key!r}: {exc!r}",

@@ -19,8 +19,8 @@ def _flow(flow_id: str, source: str, target: str, condition: str | None = None) 
 
 def condition(expression: str) -> str:
     """An exclusive gateway whose one condition is `expression` (both ways lead on)."""
-    return (f'<bpmn:exclusiveGateway id="H_in" default="H_default"/>{_flow("H_cond", "H_in", OUT, expression)}'
-            f'{_flow("H_default", "H_in", OUT)}')
+    return ('<bpmn:exclusiveGateway id="H_in" default="H_default"/>'
+            + _flow("H_cond", "H_in", OUT, expression) + _flow("H_default", "H_in", OUT))
 
 
 def script(code: str, loop: str = "", element: str = "H_in") -> str:
@@ -41,9 +41,10 @@ def merge_split_loop() -> str:
             '<bpmn:parallelGateway id="H_join" name="Förena"/>'
             '<bpmn:exclusiveGateway id="H_again" name="Igen?" default="H_out"/>'
             + script("a = 1", element="H_a") + script("b = 2", element="H_b")
-            + _flow("H_0", "H_in", "H_split") + _flow("H_1", "H_split", "H_a") + _flow("H_2", "H_split", "H_b")
-            + _flow("H_3", "H_a", "H_join") + _flow("H_4", "H_b", "H_join") + _flow("H_5", "H_join", "H_again")
-            + _flow("H_6", "H_again", "H_in", "a == 1") + _flow("H_out", "H_again", OUT))
+            + _flow("H_0", "H_in", "H_split") + _flow("H_1", "H_split", "H_a")
+            + _flow("H_2", "H_split", "H_b") + _flow("H_3", "H_a", "H_join") + _flow("H_4", "H_b", "H_join")
+            + _flow("H_5", "H_join", "H_again") + _flow("H_6", "H_again", "H_in", "a == 1")
+            + _flow("H_out", "H_again", OUT))
 
 
 def parallel_cycle() -> str:

@@ -21,8 +21,16 @@ from typing import Any
 
 import pytest
 import requests
-from hostile_routines import AT_RUN_TIME, SLOW, into, multi_instance, parallel_cycle, standard_loop, timer, \
-    with_due_rule
+from hostile_routines import (
+    AT_RUN_TIME,
+    SLOW,
+    into,
+    multi_instance,
+    parallel_cycle,
+    standard_loop,
+    timer,
+    with_due_rule,
+)
 from sqlalchemy import text as sql
 
 from engine import audit, passwords, start_case, tasks
@@ -87,12 +95,13 @@ def test_a_hostile_routine_is_refused_at_publish_with_a_clear_problem(editor, ch
 
 def snapshot(db, case_id: int) -> tuple[Any, ...]:
     """Everything a step could change about a case, but its error and its step_failed events."""
+    where = {"id": case_id}
     with db.read() as s:
-        case = s.execute(sql("SELECT state, row_version, status FROM cases WHERE id = :id"), {"id": case_id}).one()
-        rows = s.execute(sql("SELECT id, state, assignee_id, data FROM tasks WHERE case_id = :id ORDER BY id"),
-                         {"id": case_id}).all()
+        case = s.execute(sql("SELECT state, row_version, status FROM cases WHERE id = :id"), where).one()
+        rows = s.execute(sql("SELECT id, state, assignee_id, data FROM tasks WHERE case_id = :id "
+                             "ORDER BY id"), where).all()
         timers = s.execute(sql("SELECT bpmn_id, due_at FROM timers WHERE case_id = :id ORDER BY bpmn_id"),
-                           {"id": case_id}).all()
+                           where).all()
         cases = s.execute(sql("SELECT count(*) FROM cases")).scalar()
     kinds = [e.kind for e in audit.events(db, case_id=case_id) if e.kind != "step_failed"]
     return bytes(case.state), case.row_version, case.status, [tuple(r) for r in rows], timers, cases, kinds
