@@ -46,6 +46,14 @@ class Limits:
                    settings.get("ELEVFLOW_EVAL_WALL_SECONDS"), settings.get("ELEVFLOW_EVAL_MEMORY_MB"))
 
 
+class _Died(SandboxError):
+    """A worker ended without answering: at its CPU limit (`cpu`), or for another reason."""
+
+    def __init__(self, message: str, *, cpu: bool):
+        super().__init__(message)
+        self.cpu = cpu
+
+
 class _Worker:
     def __init__(self, limits: Limits):
         self.limits = limits
@@ -96,13 +104,13 @@ class _Worker:
                 need = HEADER.size + length
         return json.loads(buffer[HEADER.size:])
 
-    def _died(self) -> SandboxError:
+    def _died(self) -> _Died:
         code = self.kill()
         if code == -signal.SIGXCPU:
-            return SandboxError(f"the expression or script took too long (over {self.limits.cpu_seconds} s "
-                                "of CPU time) and was stopped")
-        return SandboxError(f"the expression or script was stopped (exit status {code}); it may have needed "
-                            f"more than {self.limits.memory_mb} MB of memory")
+            return _Died(f"the expression or script took too long (over {self.limits.cpu_seconds} s of CPU "
+                         "time) and was stopped", cpu=True)
+        return _Died(f"the expression or script was stopped (exit status {code}); it may have needed more "
+                     f"than {self.limits.memory_mb} MB of memory", cpu=False)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -197,17 +205,24 @@ class Pool:
         for a script the new task data. Errors come back as the exception the sandbox raised."""
         request = _encode({"mode": mode, "source": source, "context": context, "external": external,
                            "now": datetime.now(timezone.utc).isoformat()})
-        worker = self._take()
-        try:
-            answer = worker.ask(request)
-        except SandboxError:  # it overran and is dead: a fresh one takes its place at once
-            self.replaced += 1
-            self._replace(worker)
-            raise
-        except BaseException:
-            worker.kill()
-            self._give_back(None)
-            raise
+        for attempt in (1, 2):
+            worker = self._take()
+            try:
+                answer = worker.ask(request)
+                break
+            except _Died as died:  # gone without an answer (killed from outside?): once more, on a fresh one
+                self.replaced += 1
+                self._replace(worker)
+                if attempt == 2 or died.cpu:
+                    raise
+            except SandboxError:  # it overran and is dead: a fresh one takes its place at once
+                self.replaced += 1
+                self._replace(worker)
+                raise
+            except BaseException:
+                worker.kill()
+                self._give_back(None)
+                raise
         if answer.get("error") == "MemoryError":  # it exits after answering: replace it now
             self.replaced += 1
             self._replace(worker)
