@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from . import audit
+from sqlalchemy import select
+
+from . import audit, editing
 from .dbapi import Sql, Tx
-from .errors import DataNotJSONError, RemoteError, SandboxError, WorkflowError
+from .errors import DataNotJSONError, PermissionDeniedError, RemoteError, SandboxError, WorkflowError
+from .models import Case, ProcessVersion
 
 #: What a routine's own failure looks like (runner.translate turns SpiffWorkflow's errors into these).
 ROUTINE_ERRORS = (WorkflowError, SandboxError, DataNotJSONError, RemoteError)
@@ -64,3 +68,27 @@ def record_failure(db: Any, exc: BaseException, actor_id: int | None) -> None:
         return
     with db.transaction() as tx:
         record(tx, case_id, exc, actor_id)
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """A running case of a routine whose last step failed, as its process owner sees it: no pupil data,
+    only what the owner needs to find and fix the routine (the case is then moved to the fixed version)."""
+
+    case_id: int
+    version: int
+    error: str
+    at: datetime
+
+
+def stopped_cases(db: Any, key: str, *, by: int) -> list[Stopped]:
+    """The running cases of routine `key` that stopped on an error, newest first (process owners only)."""
+    if not editing.is_process_owner(db, by):
+        raise PermissionDeniedError(f"user {by} may not list stopped cases: that takes the process-owner "
+                                    "role")
+    with db.read() as session:
+        rows = session.execute(select(Case.id, ProcessVersion.version, Case.error, Case.error_at)
+                               .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
+                               .where(Case.process_key == key, Case.status == "running",
+                                      Case.error.is_not(None)).order_by(Case.error_at.desc())).all()
+    return [Stopped(*row) for row in rows]

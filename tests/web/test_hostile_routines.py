@@ -139,6 +139,9 @@ def test_a_hostile_routine_caught_at_run_time_stops_its_case_visibly_and_changes
     login(rektor, "rektor")
     page = text(rektor.get(f"/arenden/{case.id}"))
     assert "Ärendet har stannat" in page and said in page and "Ärendet stannade" in page  # box and timeline
+    owners_page = text(editor.get("/rutiner/stodkedja"))  # the process owner sees it without pupil data
+    assert "har stannat på ett fel i rutinen" in owners_page and f"#{case.id}" in owners_page
+    assert said in owners_page and "Alva" not in owners_page
 
 
 def test_a_later_step_that_succeeds_clears_the_error(app, db, people, chain):
