@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import ast
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -88,6 +91,10 @@ def date_problem(text: str) -> str | None:
     return None
 
 
+#: The monotonic time by which the running step must be done (None outside a step).
+STEP_DEADLINE: ContextVar[float | None] = ContextVar("elevflow_step_deadline", default=None)
+
+
 class StepBudget:
     """Counts the automatic tasks of one step and its time (SpiffWorkflow's `will_complete_task` callback).
 
@@ -97,6 +104,15 @@ class StepBudget:
     def __init__(self) -> None:
         self.left = settings.get("ELEVFLOW_MAX_STEP_TASKS")
         self.deadline = time.monotonic() + settings.get("ELEVFLOW_MAX_STEP_SECONDS")
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """While the step runs, no evaluation waits past its deadline (engine.evalpool reads it)."""
+        token = STEP_DEADLINE.set(self.deadline)
+        try:
+            yield
+        finally:
+            STEP_DEADLINE.reset(token)
 
     def __call__(self, task: Any) -> None:
         self.left -= 1

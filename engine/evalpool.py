@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import settings
+from .bounds import STEP_DEADLINE
 from .errors import DataNotJSONError, RemoteError, SandboxError
 from .evalworker import HEADER, MAX_FRAME
 
@@ -78,7 +79,11 @@ class _Worker:
             self.process.stdin.flush()
         except (BrokenPipeError, OSError):
             raise self._died() from None
-        answer = self._read(self.process.stdout.fileno(), self.limits.wall_seconds)
+        wait = self.limits.wall_seconds
+        step_deadline = STEP_DEADLINE.get()
+        if step_deadline is not None:  # the step's own time bound comes first (engine.bounds)
+            wait = max(0.05, min(wait, step_deadline - _monotonic()))
+        answer = self._read(self.process.stdout.fileno(), wait)
         self.served += 1
         return answer
 

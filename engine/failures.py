@@ -9,6 +9,7 @@ Errors of the user's own input (a form that does not validate, a conflict) are n
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from .models import Case, ProcessVersion
 #: What a routine's own failure looks like (runner.translate turns SpiffWorkflow's errors into these).
 ROUTINE_ERRORS = (WorkflowError, SandboxError, DataNotJSONError, RemoteError)
 MAX_MESSAGE = 2000
+log = logging.getLogger(__name__)
 
 CASE = Sql("SELECT pupil_id, unit_id FROM cases WHERE id = :id")
 SET_ERROR = Sql("UPDATE cases SET error = :error, error_at = :now WHERE id = :id")
@@ -53,6 +55,7 @@ def record(tx: Tx, case_id: int, exc: BaseException, actor_id: int | None,
     if row is None:
         return
     message = str(exc)[:MAX_MESSAGE]
+    log.warning("case %s stopped on an error in its routine: %s", case_id, message)
     tx.execute(SET_ERROR, {"id": case_id, "error": message, "now": tx.time(now)})
     data: dict[str, Any] = {"message": message}
     element = getattr(exc, "element_id", None)

@@ -117,8 +117,10 @@ class Run:
 
     def advance(self) -> None:
         """Run every automatic task until the case waits for a person, a timer or a message."""
+        budget = bounds.StepBudget()
         try:
-            self.workflow.do_engine_steps(will_complete_task=bounds.StepBudget())
+            with budget.running():
+                self.workflow.do_engine_steps(will_complete_task=budget)
         except SpiffWorkflowException as exc:
             raise translate(exc) from exc
         except RecursionError as exc:
