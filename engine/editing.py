@@ -205,7 +205,7 @@ def save(db: Database, draft_id: int, *, by: int, seen: int, bpmn: str | None = 
         if target not in draft.files:
             raise DefinitionError([Problem("the draft holds no such file", file=target)])
         if bpmn is not None:
-            draft.files = {**draft.files, target: bpmn}
+            draft.files = {**draft.files, target: bpmnxml.as_utf8(bpmn)}  # stored, and exported, as UTF-8
         if forms:
             merged = dict(draft.forms)
             for name, schema in forms.items():
