@@ -30,9 +30,13 @@ nothing but plain task data, the helpers of `engine.helpers` and the guard funct
 10. A bare ISO-8601 timer literal (``P7D``, ``R3/PT1H``, ``2026-12-01T08:00:00+01:00``), as bpmn.io and
     Camunda write them, evaluates to itself (`engine.helpers.timer_literal`).
 
-Not bounded: memory as such (a loop may keep a new 100,000-character text per iteration until the time
-limit), and C-level work between two steps (comparing two lists nested 60 deep, each level holding the
-one below twice, takes 2**60 operations). For hard limits run cases in a worker process with rlimits.
+Not bounded here: memory as such (a loop may keep a new 100,000-character text per iteration until the
+time limit), and C-level work between two steps (comparing two lists nested 60 deep, each level holding
+the one below twice, takes 2**60 operations; ``round(1, -10**9)`` is one long C call). Those bounds are
+the operating system's: the engine's script engine (`script_engine`, a `BoundedEnvironment`) runs every
+script, and every expression that `is_cheap` cannot prove cheap, in an evaluation worker process with
+RLIMIT_AS, RLIMIT_CPU and a wall-clock watchdog (engine.evalpool, engine.evalworker). `SandboxEnvironment`
+itself evaluates in the calling process: the workers use it, and so do tests of the guards above.
 """
 from __future__ import annotations
 
