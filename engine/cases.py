@@ -8,7 +8,7 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import select
 
-from . import access, audit, notify, runner, state
+from . import access, audit, bounds, notify, runner, state
 from .dbapi import Sql, Tx
 from .errors import CaseSubjectError, ConflictError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
@@ -86,7 +86,10 @@ def start(db: Database, tx: Tx, process_key: str, pupil_id: int | None, unit_id:
         raise NotFoundError(f"school unit {unit_id} does not exist")
     held = (access.require_role_at_unit(tx, by, unit_id, "start a case", roles=access.CASE_ROLES)
             if by is not None else set())
-    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine())
+    try:
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine())
+    except RecursionError as exc:  # refused at deploy since; a version deployed before may still have it
+        raise bounds.too_deep(process_key) from exc
     parent_id = parent.id if parent else None
     case_id = tx.scalar(INSERT_CASE, {
         "version_id": version_id, "key": process_key, "pupil_id": pupil_id, "unit_id": unit_id,

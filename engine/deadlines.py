@@ -10,13 +10,13 @@ import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from . import settings
+from . import bounds, settings
 from .errors import ElevflowError
 from .helpers import add_business_days
 
@@ -31,7 +31,7 @@ def check(rule: str) -> str | None:
     if _DURATION.match(rule):
         try:
             TimerEventDefinition.parse_iso_duration(rule.strip())
-            return None
+            return bounds.duration_problem(rule, "a due rule")
         except Exception:  # SpiffWorkflow raises a bare Exception here
             pass
     return (f"due rule {rule!r} is neither an ISO-8601 duration (P1W, P3D, PT24H) "
@@ -45,8 +45,17 @@ def due_at(rule: str, start: datetime, also_off: Callable[[date], bool] | None =
     if match:
         day = add_business_days(start.date(), int(match.group(1)), also_off)
         return datetime.combine(day, start.timetz())
+    return start + _delta(rule, start)
+
+
+def _delta(rule: str, start: datetime) -> timedelta:
+    """A duration rule from `start` on, refused (LimitError) when longer than the organiser allows: the
+    rule was checked when deployed, but the organiser may have lowered the bound since."""
+    problem = bounds.duration_problem(rule, "a due rule")
+    if problem:
+        raise bounds.LimitError(problem)
     parsed = TimerEventDefinition.parse_iso_duration(rule.strip())
-    return start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
+    return TimerEventDefinition.get_timedelta_from_start(parsed, start)
 
 
 def clock_start(value: object, fallback: datetime) -> datetime:
@@ -153,9 +162,7 @@ def offset(moment: datetime, rule: str, sign: int,
     if match:
         day = add_business_days(moment.date(), sign * int(match.group(1)), also_off)
         return datetime.combine(day, moment.timetz())
-    parsed = TimerEventDefinition.parse_iso_duration(rule.strip())
-    delta = TimerEventDefinition.get_timedelta_from_start(parsed, moment)
-    return moment + sign * delta
+    return moment + sign * _delta(rule, moment)
 
 
 def first_notice(due: datetime | None, routine: str, task_id: str, now: datetime,

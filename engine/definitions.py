@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, dbapi, settings
+from . import audit, bpmnxml, dbapi, settings
 from .errors import ConflictError, DefinitionError, Problem
 from .models import ProcessVersion, VersionReader
 from .specs import ParsedVersion
@@ -34,8 +34,20 @@ def read_folder(path: Path) -> tuple[dict[str, str], dict[str, str]]:
     bpmn = [path] if path.is_file() else sorted(folder.glob("*.bpmn"))
     if not bpmn:
         raise DefinitionError([Problem(f"no .bpmn file found in {path}")])
-    files = {p.name: p.read_text(encoding="utf-8") for p in bpmn}
-    forms = {p.name: p.read_text(encoding="utf-8") for p in sorted((folder / "forms").glob("*.json"))}
+    files, forms, problems = {}, {}, []
+    for p in bpmn:
+        text, found = bpmnxml.decode(p.read_bytes(), p.name)
+        problems.extend(found)
+        if text is not None:
+            files[p.name] = text
+    for p in sorted((folder / "forms").glob("*.json")):
+        try:
+            forms[p.name] = p.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(f"a form must be UTF-8 text (JSON is), but byte {exc.start:,} is not",
+                                    file=p.name))
+    if problems:
+        raise DefinitionError(problems)
     return files, forms
 
 

@@ -125,13 +125,12 @@ def import_file(db: Database, file_name: str, text: str | bytes, *, by: int) -> 
     file_name = Path(file_name or "").name
     if not file_name.endswith(".bpmn"):
         raise DefinitionError([Problem("only .bpmn files can be imported", file=file_name or None)])
-    tree, problems = bpmnxml.parse(data, file_name)
+    xml, problems = bpmnxml.decode(data, file_name)  # in the encoding it declares; stored as UTF-8
+    if xml is None:
+        raise DefinitionError(problems)
+    tree, problems = bpmnxml.parse(xml, file_name)
     if tree is None:
         raise DefinitionError(problems)
-    try:
-        xml = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DefinitionError([Problem("the file is not UTF-8 text", file=file_name)]) from None
     keys = bpmnxml.executable_process_ids(tree) or bpmnxml.process_ids(tree)
     if not keys:
         raise DefinitionError([Problem("the file holds no process", file=file_name)])
@@ -206,7 +205,7 @@ def save(db: Database, draft_id: int, *, by: int, seen: int, bpmn: str | None = 
         if target not in draft.files:
             raise DefinitionError([Problem("the draft holds no such file", file=target)])
         if bpmn is not None:
-            draft.files = {**draft.files, target: bpmn}
+            draft.files = {**draft.files, target: bpmnxml.as_utf8(bpmn)}  # stored, and exported, as UTF-8
         if forms:
             merged = dict(draft.forms)
             for name, schema in forms.items():

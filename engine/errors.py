@@ -44,6 +44,15 @@ class SandboxError(ElevflowError):
         super().__init__(message)
 
 
+class RemoteError(ElevflowError):
+    """An error the code of a routine raised in an evaluation worker that is not one of the engine's own
+    (such as NameError or ZeroDivisionError): `kind` names its class, `line` the script line, if known."""
+
+    def __init__(self, kind: str, message: str, line: int | None = None):
+        self.kind, self.line = kind, line
+        super().__init__(message)
+
+
 class FormValidationError(ElevflowError):
     """Submitted form data does not match the task's form. `errors` maps field path to messages;
     `details` holds structured problems where there are any (formcheck.DateProblem: a date out of the
@@ -86,3 +95,9 @@ class WorkflowError(ElevflowError):
     def __init__(self, message: str, element_id: str | None = None):
         self.element_id = element_id
         super().__init__(message)
+
+
+class RoutineRefusal(WorkflowError):
+    """A script's `assert condition, "message"` refused what a user did (a date after today, closing an
+    appeal watch before the window ran out): the user's step is refused with the routine's own words and
+    nothing is saved, but the routine did not fail, so the case is not marked as stopped."""

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from RestrictedPython import limited_builtins, safe_builtins
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from .bounds import timer_value_problem
 from .errors import SandboxError
 from .holidays import is_public_holiday
 
@@ -82,15 +83,32 @@ def _whole(value: object, name: str) -> int:
     return value
 
 
+_fixed_now: datetime | None = None  # the caller's clock, in an evaluation worker (engine.evalworker)
+
+
+def set_clock(moment: datetime | None) -> None:
+    """Make `today()` and `now()` read `moment` (an aware datetime) instead of the clock; None undoes it.
+
+    An evaluation worker runs each expression at the moment its caller asked, so that the caller's clock
+    (moved by time-machine in tests) is the one that counts."""
+    global _fixed_now
+    _fixed_now = moment
+
+
+def _local_now() -> datetime:
+    if _fixed_now is not None:
+        return _fixed_now.astimezone(LOCAL_TZ) if LOCAL_TZ else _fixed_now.astimezone()
+    return datetime.now(LOCAL_TZ) if LOCAL_TZ else datetime.now().astimezone()
+
+
 def today() -> str:
     """Today's date in Sweden, e.g. ``today() == '2026-12-01'``."""
-    return datetime.now(LOCAL_TZ).date().isoformat() if LOCAL_TZ else date.today().isoformat()
+    return _local_now().date().isoformat()
 
 
 def now() -> str:
     """The current moment in Swedish time, to the second: ``'2026-12-01T08:30:00+01:00'``."""
-    moment = datetime.now(LOCAL_TZ) if LOCAL_TZ else datetime.now().astimezone()
-    return moment.isoformat(timespec="seconds")
+    return _local_now().isoformat(timespec="seconds")
 
 
 def date_add(d: DateLike, days: int = 0, weeks: int = 0) -> str:
@@ -215,6 +233,9 @@ def timer_problem(value: str, kind: TimerKind | None = None) -> str | None:
     if any(_NAIVE_TIME.fullmatch(part) for part in value.split("/")):
         return (f"{value!r} has a time of day but no UTC offset; add one, such as 2026-12-01T08:00:00+01:00 "
                 "(SpiffWorkflow would use the server's offset at start-up)")
+    too_far = timer_value_problem(value)  # before SpiffWorkflow counts a duration out month by month
+    if too_far:
+        return too_far
     try:
         _TIMER_PARSERS[actual](value)
     except Exception as exc:  # SpiffWorkflow raises bare Exceptions here

@@ -10,7 +10,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.task import TaskState
 
-from . import access, cases, runner, state
+from . import access, cases, failures, runner, state
 from .errors import ConflictError, NotFoundError
 from .sandbox import script_engine
 from .store import Database
@@ -45,6 +45,14 @@ def deliver(db: Database, case_id: int, name: str, *, by: int | None) -> str:
     3. Hand the message to SpiffWorkflow, run on, and save the step with its task rows, timer rows and a
        `message_received` audit event.
     """
+    try:
+        return _deliver(db, case_id, name, by)
+    except failures.ROUTINE_ERRORS as exc:  # rolled back; now the case records why it stopped
+        failures.record_failure(db, exc, by)
+        raise
+
+
+def _deliver(db: Database, case_id: int, name: str, by: int | None) -> str:
     now = datetime.now(timezone.utc)
     with db.transaction() as tx:
         case = runner.lock_case(tx, case_id)
@@ -61,10 +69,11 @@ def deliver(db: Database, case_id: int, name: str, *, by: int | None) -> str:
             raise ConflictError(f"case {case_id} is not waiting for message {name!r} "
                                 f"(it waits for {expected})")
         run.begin()
-        run.workflow.send_event(BpmnEvent(waiting[name], payload={}))
-        run.event("message_received", name=name)
-        run.advance()
-        run.finish()
-        cases.start_linked(db, run)
+        with failures.routine_step(case_id):
+            run.workflow.send_event(BpmnEvent(waiting[name], payload={}))
+            run.event("message_received", name=name)
+            run.advance()
+            run.finish()
+            cases.start_linked(db, run)
     runner.keep_live(db, run)
     return run.case.status

@@ -277,6 +277,8 @@ class Case(Base):
     state: Mapped[bytes] = mapped_column(LargeBinary)
     # Why a case was cancelled after the point its routine restricts cancelling (cases.CANCEL_GROUNDS).
     cancel_ground: Mapped[str | None] = mapped_column(String(40))
+    error: Mapped[str | None] = mapped_column(Text)  # why its last step failed; cleared by the next one
+    error_at: Mapped[datetime | None]
 
 
 class TaskRow(Base):

@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task, TaskState
 
-from . import assignment, audit, deadlines, state
+from . import assignment, audit, bounds, deadlines, state
 from .dbapi import Sql, Tx
 from .errors import ConflictError, DataNotJSONError, SandboxError, WorkflowError
 from .models import parse_id
@@ -39,7 +39,8 @@ INSERT_TASK = Sql("""INSERT INTO tasks (id, case_id, process_key, bpmn_id, name,
 DELETE_TIMERS = Sql("DELETE FROM timers WHERE case_id = :case_id")
 INSERT_TIMER = Sql("INSERT INTO timers (case_id, bpmn_id, due_at) VALUES (:case_id, :bpmn_id, :due_at)")
 SAVE_CASE = Sql("""UPDATE cases SET state = :state, row_version = :new_version, status = :status,
-    ended_at = :ended_at, serializer_version = :serializer WHERE id = :id AND row_version = :version""")
+    ended_at = :ended_at, serializer_version = :serializer, error = NULL, error_at = NULL
+    WHERE id = :id AND row_version = :version""")
 CASE_COLUMNS = "id, process_version_id, process_key, pupil_id, unit_id, status, row_version"
 LOCK_CASE = {"sqlite": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"),
              "postgresql": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id FOR NO KEY UPDATE")}
@@ -114,10 +115,14 @@ class Run:
 
     def advance(self) -> None:
         """Run every automatic task until the case waits for a person, a timer or a message."""
+        budget = bounds.StepBudget()
         try:
-            self.workflow.do_engine_steps()
+            with budget.running():
+                self.workflow.do_engine_steps(will_complete_task=budget)
         except SpiffWorkflowException as exc:
             raise translate(exc) from exc
+        except RecursionError as exc:
+            raise bounds.too_deep() from exc
 
     def finish(self, completed: set[UUID] | None = None, status: str | None = None) -> None:
         """Work out task rows, timers and audit events from the step, then save it all.
@@ -229,12 +234,14 @@ class Run:
 def translate(exc: BaseException) -> Exception:
     """Turn SpiffWorkflow's wrapped errors into the engine's own, keeping the real cause's message."""
     cause: BaseException | None = exc
+    spec = getattr(exc, "task_spec", None)
+    element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
     while cause is not None:
         if isinstance(cause, (SandboxError, DataNotJSONError, WorkflowError, ConflictError)):
             return cause
+        if isinstance(cause, RecursionError):
+            return bounds.too_deep(element)
         cause = cause.__cause__ or cause.__context__
-    spec = getattr(exc, "task_spec", None)
-    element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
     return WorkflowError(f"the process failed at {element or 'an unknown step'}: {exc}", element_id=element)
 
 

@@ -30,9 +30,13 @@ nothing but plain task data, the helpers of `engine.helpers` and the guard funct
 10. A bare ISO-8601 timer literal (``P7D``, ``R3/PT1H``, ``2026-12-01T08:00:00+01:00``), as bpmn.io and
     Camunda write them, evaluates to itself (`engine.helpers.timer_literal`).
 
-Not bounded: memory as such (a loop may keep a new 100,000-character text per iteration until the time
-limit), and C-level work between two steps (comparing two lists nested 60 deep, each level holding the
-one below twice, takes 2**60 operations). For hard limits run cases in a worker process with rlimits.
+Not bounded here: memory as such (a loop may keep a new 100,000-character text per iteration until the
+time limit), and C-level work between two steps (comparing two lists nested 60 deep, each level holding
+the one below twice, takes 2**60 operations; ``round(1, -10**9)`` is one long C call). Those bounds are
+the operating system's: the engine's script engine (`script_engine`, a `BoundedEnvironment`) runs every
+script, and every expression that `is_cheap` cannot prove cheap, in an evaluation worker process with
+RLIMIT_AS, RLIMIT_CPU and a wall-clock watchdog (engine.evalpool, engine.evalworker). `SandboxEnvironment`
+itself evaluates in the calling process: the workers use it, and so do tests of the guards above.
 """
 from __future__ import annotations
 
@@ -58,8 +62,16 @@ from RestrictedPython.Guards import (
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 
-from .errors import DataNotJSONError, SandboxError
+from . import bounds
+from .errors import DataNotJSONError, RemoteError, SandboxError
 from .helpers import (
     BUILTINS,
     HELPERS,
@@ -405,6 +417,36 @@ class _Compiled(NamedTuple):
     literal: str | None = None
     helpers_used: frozenset[str] = frozenset()
     error: tuple[str, int | None] | None = None
+    cheap: bool = False
+
+
+_CHEAP_NODES = (ast.Expression, ast.Name, ast.Load, ast.Constant, ast.Compare, ast.BoolOp, ast.And, ast.Or,
+                ast.UnaryOp, ast.Not, ast.USub, ast.UAdd, ast.Attribute, ast.Subscript, ast.List, ast.Tuple,
+                ast.IfExp, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Is, ast.IsNot, ast.In,
+                ast.NotIn)
+_LITERALS = (ast.Constant, ast.List, ast.Tuple)
+
+
+def is_cheap(source: str) -> bool:
+    """Whether an expression provably costs time linear in its task data and its own text, so that it may
+    run in the server's process: names, constants, comparisons, boolean operators, conditional
+    expressions, attributes and subscripts (with a name or constant key), and `in`/`not in` a literal.
+    No call, no arithmetic, no comprehension, no slice: anything else runs in an evaluation worker.
+    (Task data is bounded by MAX_DATA, so comparing two values of it is bounded too.)"""
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    for node in ast.walk(tree):
+        if not isinstance(node, _CHEAP_NODES):
+            return False
+        if isinstance(node, ast.Subscript) and not isinstance(node.slice, (ast.Constant, ast.Name)):
+            return False
+        if isinstance(node, ast.Compare) and any(
+                isinstance(op, (ast.In, ast.NotIn)) and not isinstance(right, _LITERALS)
+                for op, right in zip(node.ops, node.comparators, strict=True)):
+            return False
+    return True
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
@@ -429,7 +471,8 @@ def _compile_cached(mode: Literal["eval", "exec"], source: str) -> _Compiled:
         problems = list(dict.fromkeys(m.group(2) if m else e for m, e in pairs))
         lines = [int(m.group(1)) for m in found if m and m.group(1) != "None"]
         return _Compiled(None, error=("; ".join(problems), lines[0] if lines else None))
-    return _Compiled(result.code, helpers_used=frozenset(result.used_names) & frozenset(HELPERS))
+    return _Compiled(result.code, helpers_used=frozenset(result.used_names) & frozenset(HELPERS),
+                     cheap=mode == "eval" and is_cheap(source))
 
 
 def _compiled(mode: Literal["eval", "exec"], source: str) -> _Compiled:
@@ -551,6 +594,50 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         return True
 
 
+class BoundedEnvironment(SandboxEnvironment):
+    """The sandbox behind OS limits: each expression and script runs in an evaluation worker process
+    (engine.evalpool) with bounded CPU time, memory and wall time, except expressions that `is_cheap`
+    proves cheap, which run here. Refusals at compile time are raised here, before any worker is asked.
+    A script's changes to data objects (`external_context`) are not carried back: scripts in Elevflow's
+    routines get none."""
+
+    def evaluate(self, expression: str, context: dict[str, Any],
+                 external_context: dict[str, Any] | None = None) -> Any:
+        compiled = _compiled("eval", expression)
+        if compiled.literal is not None or compiled.cheap:
+            return super().evaluate(expression, context, external_context)
+        from .evalpool import pool
+        return pool().call("eval", expression, context, external_context or {})
+
+    def execute(self, script: str, context: dict[str, Any],
+                external_context: dict[str, Any] | None = None) -> bool:
+        _compiled("exec", script)
+        from .evalpool import pool
+        data = pool().call("exec", script, context, external_context or {})
+        context.clear()
+        context.update(data)
+        return True
+
+
+_TIMER_KINDS: dict[type, TimerKind] = {
+    DurationTimerEventDefinition: "timeDuration", TimeDateEventDefinition: "timeDate",
+    CycleTimerEventDefinition: "timeCycle"}
+
+
+def _check_bounds(spec: Any, expression: str, value: Any) -> None:
+    """Refuse a timer value or a multi-instance cardinality beyond the engine's bounds (engine.bounds)
+    before SpiffWorkflow works with it: a computed ``P999999999Y`` or a cardinality of 10,000."""
+    definition = getattr(spec, "event_definition", None)
+    if isinstance(definition, TimerEventDefinition) and expression == definition.expression:
+        if not isinstance(value, str):
+            raise SandboxError(f"a timer must be ISO-8601 text such as P7D, not {value!r}")
+        problem = timer_problem(value, _TIMER_KINDS.get(type(definition)))
+        if problem:
+            raise SandboxError(problem)
+    elif isinstance(spec, MultiInstanceTask) and expression == spec.cardinality:
+        bounds.check_cardinality(value, spec)
+
+
 class SandboxScriptEngine(PythonScriptEngine):
     """A PythonScriptEngine whose errors keep the cause's message (SpiffWorkflow's drops it for expressions).
 
@@ -561,7 +648,9 @@ class SandboxScriptEngine(PythonScriptEngine):
 
     def evaluate(self, task: Any, expression: str, external_context: dict[str, Any] | None = None) -> Any:
         try:
-            return self.environment.evaluate(expression, task.data, external_context)
+            value = self.environment.evaluate(expression, task.data, external_context)
+            _check_bounds(task.task_spec, expression, value)
+            return value
         except Exception as exc:
             what = f"Error evaluating expression {expression!r}"
             raise self._task_error(task, expression, exc, what) from exc
@@ -575,6 +664,8 @@ class SandboxScriptEngine(PythonScriptEngine):
     def _task_error(self, task: Any, source: str, exc: Exception, what: str) -> WorkflowTaskException:
         if isinstance(exc, SandboxError):
             line, detail = exc.line, str(exc)
+        elif isinstance(exc, RemoteError):  # raised in an evaluation worker
+            line, detail = exc.line, f"{exc.kind}: {exc}"
         else:
             line = self.get_error_line_number_and_content(source, exc)[0]
             detail = f"{type(exc).__name__}: {exc}"
@@ -585,7 +676,8 @@ class SandboxScriptEngine(PythonScriptEngine):
                                      line_number=line or 0, error_line=error_line)
 
 
-_ENGINE = SandboxScriptEngine(environment=SandboxEnvironment())
+bounds.install()
+_ENGINE = SandboxScriptEngine(environment=BoundedEnvironment())
 
 
 def script_engine() -> PythonScriptEngine:

@@ -53,6 +53,13 @@ def _count(value: str) -> int:
     return number
 
 
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0 or number == float("inf"):
+        raise ValueError("must be a positive number")
+    return number
+
+
 def _secret(value: str) -> str:
     value = value.strip()
     if value and len(value) < 32:
@@ -95,6 +102,29 @@ SETTINGS: list[Setting] = [
             "same case need not read and deserialize its state (0 turns this off)."),
     Setting("ELEVFLOW_SPEC_CACHE_SIZE", "64", _positive_int,
             "How many parsed process versions each process keeps in memory."),
+    Setting("ELEVFLOW_EVAL_WORKERS", "2", _positive_int,
+            "Evaluation worker processes per Elevflow process (each gunicorn worker, the scheduler, the "
+            "CLI): routine authors' scripts and conditions run there, under the limits below, so that a "
+            "runaway one costs a worker, never the server. More lets more steps evaluate at once."),
+    Setting("ELEVFLOW_EVAL_CPU_SECONDS", "1", _positive_int,
+            "CPU seconds one condition, timer or script may use (enforced by the kernel, RLIMIT_CPU)."),
+    Setting("ELEVFLOW_EVAL_WALL_SECONDS", "2", _positive_float,
+            "Seconds the server waits for one condition, timer or script before stopping its worker."),
+    Setting("ELEVFLOW_EVAL_MEMORY_MB", "256", _positive_int,
+            "Memory (address space, MB) of an evaluation worker, the interpreter's own included "
+            "(RLIMIT_AS); a condition or script that needs more is stopped."),
+    Setting("ELEVFLOW_MAX_TIMER_YEARS", "10", _positive_int,
+            "Longest timer, due rule and deadline a routine may set, in years, and how far ahead a timer "
+            "date may lie: checked when a routine is published and again when a case runs."),
+    Setting("ELEVFLOW_MAX_LOOP_ROUNDS", "100", _positive_int,
+            "Most rounds of one BPMN loop and most instances of one multi-instance task in a case; a case "
+            "that goes beyond stops with a recorded error."),
+    Setting("ELEVFLOW_MAX_STEP_TASKS", "300", _positive_int,
+            "Most automatic tasks (gateways, scripts, events) one step of a case may run before it stops "
+            "with a recorded error (a loop of automatic tasks that never waits for anyone)."),
+    Setting("ELEVFLOW_MAX_STEP_SECONDS", "3", _positive_float,
+            "Seconds the automatic tasks of one step of a case may take together (checked between tasks) "
+            "before it stops with a recorded error."),
     Setting("ELEVFLOW_BASE_URL", "http://localhost:5000", str,
             "The address staff reach Elevflow at; links in e-mails point here."),
     Setting("ELEVFLOW_SMTP_HOST", "", str,

@@ -12,10 +12,10 @@ from typing import Any, Callable
 
 from jsonschema import Draft202012Validator
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from . import bpmnxml, formcheck
 from .errors import NotFoundError
+from .parser import ElevflowParser
 from .roles import role_for_lane
 
 #: A routine's own (process-level) property saying what a case of it is about: a pupil (the default) or
@@ -138,9 +138,9 @@ class ParsedVersion:
         return found
 
 
-def parse_files(files: dict[str, str]) -> SpiffBpmnParser:
+def parse_files(files: dict[str, str]) -> ElevflowParser:
     """A parser loaded with these BPMN files (already known to be safe XML)."""
-    parser = SpiffBpmnParser()
+    parser = ElevflowParser()
     for name, text in sorted(files.items()):
         tree, problems = bpmnxml.parse(text, name)
         if tree is None:  # cannot happen for a deployed version; the files were checked then

@@ -22,7 +22,7 @@ _GATEWAYS = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBa
              "complexGateway"}
 
 RULES: list[tuple[str, str]] = [
-    ("//bpmn:serviceTask[not(bpmn:extensionElements/spiffworkflow:serviceTaskOperator)]",
+    ("/descendant::bpmn:serviceTask[not(bpmn:extensionElements/spiffworkflow:serviceTaskOperator)]",
      "a service task calls an outside system, and Elevflow has no connectors: make it a user task "
      "(a person does it) or a script task"),
     ("//bpmn:businessRuleTask",
@@ -34,7 +34,7 @@ RULES: list[tuple[str, str]] = [
     ("//bpmn:complexGateway",
      "complex gateways cannot run (SpiffWorkflow does not support them): use an exclusive, inclusive "
      "or parallel gateway"),
-    ("//bpmn:compensateEventDefinition/.. | //*[@isForCompensation='true']",
+    ("//bpmn:compensateEventDefinition/.. | /descendant::*[@isForCompensation='true']",
      "compensation cannot run (SpiffWorkflow does not support it): model the undoing as ordinary steps"),
     ("//bpmn:globalTask | //bpmn:globalUserTask | //bpmn:globalScriptTask | //bpmn:globalManualTask "
      "| //bpmn:globalBusinessRuleTask",
@@ -49,8 +49,9 @@ def unsupported(tree: etree._ElementTree, file_name: str) -> list[Problem]:
         for element in tree.xpath(xpath, namespaces=NS):
             problems.append(Problem(why, element_id=element.get("id"), line=element.sourceline,
                                     file=file_name))
-    ids = {e.get("id"): e for e in tree.xpath("//bpmn:process//*[@id]", namespaces=NS)}
-    for flow in tree.xpath("//bpmn:sequenceFlow[bpmn:conditionExpression]", namespaces=NS):
+    ids = {e.get("id"): e for e in tree.xpath("//bpmn:process/descendant::*[@id]", namespaces=NS)}
+    for flow in tree.xpath("/descendant::bpmn:sequenceFlow[bpmn:conditionExpression]",
+                           namespaces=NS):
         source = ids.get(flow.get("sourceRef"))
         if source is not None and etree.QName(source).localname not in _GATEWAYS:
             problems.append(Problem("a condition on a flow leaving a task or event cannot run: route the "

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 
-from . import access, assignment, cases, deadlines, formcheck, runner, worklist
+from . import access, assignment, cases, deadlines, failures, formcheck, runner, worklist
 from .dbapi import Sql, Tx
 from .errors import (
     ConflictError,
@@ -144,9 +144,20 @@ def run_step(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int
        `dueFrom` key its own form fills (the day staff learned of a kränkning, for the report that is
        due 24 hours after it) is due again from that date, so a late report is on record as late.
     7. After the commit, keep the workflow in memory for the case's next step.
+    If the routine fails in steps 5-6 (engine.failures), everything is rolled back and then the case
+    records the error (shown on its page, audited); the error is raised to the caller as before.
     """
     task_id = _uuid(task_id)
     ensure_json(data, "submitted data")
+    try:
+        return _complete(db, task_id, data, by, expected_row_version, within, signing)
+    except failures.ROUTINE_ERRORS as exc:  # rolled back; now the case records why it stopped
+        failures.record_failure(db, exc, by)
+        raise
+
+
+def _complete(db: Database, task_id: UUID, data: dict[str, Any], by: int, expected_row_version: int | None,
+              within: Callable[[Tx, StepContext], None] | None, signing: bool) -> Completed:
     now = datetime.now(timezone.utc)
     with db.transaction() as tx:
         rows = tx.all(TASK_FOR_STEP[tx.dialect], {"id": tx.uuid(task_id), "user_id": by})
@@ -184,11 +195,12 @@ def run_step(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int
                 "document (the web app's Signera, `elevflow sign`, or engine.signing.sign_decision)")
         run.begin()
         task.data.update(copy.deepcopy(data))  # a script may change what it reads; never the submitted record
-        try:
-            task.run()
-        except Exception as exc:  # SpiffWorkflow wraps script and expression errors
-            raise runner.translate(exc) from exc
-        run.advance()
+        with failures.routine_step(row.case_id):
+            try:
+                task.run()
+            except Exception as exc:  # SpiffWorkflow wraps script and expression errors
+                raise runner.translate(exc) from exc
+            run.advance()
         extra: dict[str, Any] = {}
         if within is not None:
             context = StepContext(task_id, row.case_id, row.pupil_id, row.unit_id, row.process_key,
@@ -208,8 +220,9 @@ def run_step(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int
         tx.execute(MARK_COMPLETED, {"id": tx.uuid(task_id), "now": tx.time(now), "by": by,
                                     "data": tx.json(data), "due_at": tx.time(due),
                                     "medical": bool(held & MEDICAL_ROLES)})
-        run.finish(completed={task_id})
-        cases.start_linked(db, run)
+        with failures.routine_step(row.case_id):
+            run.finish(completed={task_id})
+            cases.start_linked(db, run)
     runner.keep_live(db, run)
     return Completed(task_id, row.name, row.case_id, run.case.status, run.case.row_version)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
-from . import cases, runner
+from . import cases, failures, runner
 from .dbapi import Sql, Tx
 from .store import Database
 
@@ -44,13 +44,15 @@ def fire_one(db: Database, now: datetime | None = None) -> bool:
             return False
         timer_id, case_id = claimed
         try:
-            with tx.savepoint():
+            with tx.savepoint(), failures.routine_step(case_id):
                 run = _fire(db, tx, case_id, now)
         except Exception as exc:  # a broken case must not stop every other case's timers
             if _transient(exc):  # lost a race with another step: the next call claims it again
                 log.info("timer %s of case %s met a concurrent step (%s); retrying", timer_id, case_id, exc)
                 return True
             log.exception("timer %s of case %s failed; trying again after %s", timer_id, case_id, RETRY_AFTER)
+            if failures.failed_case(exc) is not None:  # the step is rolled back; the case says why
+                failures.record(tx, case_id, exc, None, now)
             run = None
         tx.execute(POSTPONE, {"id": timer_id, "now": tx.time(now), "later": tx.time(now + RETRY_AFTER)})
     if run is not None:

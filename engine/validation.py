@@ -1,12 +1,15 @@
 """Deploy-time checks of a BPMN bundle: everything that can be known before a case runs.
 
 1. Every file is well-formed XML with no DOCTYPE or entity, and valid against the BPMN 2.0 and Spiff XSDs.
-2. SpiffWorkflow's parser builds a spec for every executable process and every process it calls.
+2. SpiffWorkflow's parser builds a spec for every executable process and every process it calls, and
+   can lay out a new case's paths ahead (a loop through parallel gateways alone makes it recurse forever).
    Constructs Elevflow cannot run (support.py) are named element by element before the parser runs.
 3. Every lane names a known role, and every user task sits in a lane. A process's `visibleTo` names known
    roles; a `personal` task names the person it goes to (`assigneeFrom`).
 4. Every form a user task names exists and is a valid JSON Schema object; every due rule parses.
-5. Every condition, timer and script passes the sandbox's compile-time check.
+5. Every expression SpiffWorkflow evaluates (conditions, loop and completion conditions, cardinalities,
+   timers, message payloads, service task parameters) and every script passes the sandbox's compile-time
+   check; timers, due rules, loop maxima and fixed cardinalities stay within the bounds of engine.bounds.
 6. A routine's own properties are known, with a known value: `caseSubject` is "pupil" or "unit".
 All problems are collected, each with file, line and element id, so a process owner can fix them at once.
 """
@@ -19,15 +22,17 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from . import bpmnxml, deadlines, formcheck, sandbox, support
+from . import bounds, bpmnxml, deadlines, formcheck, sandbox, support
 from .access import EHT_ROLES, NO_LANE
 from .bpmnxml import NS
 from .errors import DefinitionError, Problem, SandboxError
+from .parser import ElevflowParser
 from .roles import ROLES, role_for_lane
 from .specs import CANCEL_GROUNDS, CASE_SUBJECT, CASE_SUBJECTS, task_meta
 
@@ -68,16 +73,29 @@ def readers_of(tree: etree._ElementTree, key: str, file_name: str,
 
 
 _EXPRESSION_CHECKS = [
-    (".//bpmn:conditionExpression", sandbox.check_expression, "condition"),
-    (".//bpmn:timeDuration", sandbox.check_timer, "timer"),
-    (".//bpmn:timeDate", sandbox.check_timer, "timer"),
-    (".//bpmn:timeCycle", sandbox.check_timer, "timer"),
-    (".//bpmn:loopCardinality", sandbox.check_expression, "loop cardinality"),
-    (".//bpmn:completionCondition", sandbox.check_expression, "completion condition"),
-    (".//bpmn:scriptTask/bpmn:script", sandbox.check_script, "script"),
-    (".//spiffworkflow:preScript", sandbox.check_script, "pre-script"),
-    (".//spiffworkflow:postScript", sandbox.check_script, "post-script"),
+    ("descendant::bpmn:conditionExpression", sandbox.check_expression, "condition"),
+    ("descendant::bpmn:timeDuration", sandbox.check_timer, "timer"),
+    ("descendant::bpmn:timeDate", sandbox.check_timer, "timer"),
+    ("descendant::bpmn:timeCycle", sandbox.check_timer, "timer"),
+    ("descendant::bpmn:loopCardinality", sandbox.check_expression, "loop cardinality"),
+    ("descendant::bpmn:loopCardinality", bounds.cardinality, "loop cardinality"),
+    ("descendant::bpmn:completionCondition", sandbox.check_expression, "completion condition"),
+    ("descendant::bpmn:loopCondition", sandbox.check_expression, "loop condition"),
+    ("descendant::bpmn:standardLoopCharacteristics/@loopMaximum", bounds.loop_maximum, "loop maximum"),
+    ("descendant::bpmn:conditionalEventDefinition/bpmn:condition", sandbox.check_expression,
+     "event condition"),
+    ("descendant::spiffworkflow:messagePayload", sandbox.check_expression, "message payload"),
+    ("descendant::spiffworkflow:serviceTaskOperator/descendant::spiffworkflow:parameter/@value",
+     sandbox.check_expression, "service task parameter"),
+    ("descendant::bpmn:scriptTask/bpmn:script", sandbox.check_script, "script"),
+    ("descendant::spiffworkflow:preScript", sandbox.check_script, "pre-script"),
+    ("descendant::spiffworkflow:postScript", sandbox.check_script, "post-script"),
 ]
+
+
+TOO_DEEP = ("SpiffWorkflow cannot read a process this deep: it follows a path step by step, and this one "
+            "has more steps one after another than it can follow (a few hundred); split it into processes "
+            "that call activities start")
 
 
 def _spiff_problem(exc: SpiffWorkflowException, trees: dict[str, etree._ElementTree]) -> Problem:
@@ -123,7 +141,10 @@ def _check_expressions(name: str, tree: etree._ElementTree) -> list[Problem]:
     problems = []
     for xpath, check, what in _EXPRESSION_CHECKS:
         for element in tree.xpath(xpath, namespaces=NS):
-            source = (element.text or "").strip()
+            if isinstance(element, str):  # an attribute's value
+                source, element = element.strip(), element.getparent()
+            else:
+                source = (element.text or "").strip()
             if not source:
                 continue
             try:
@@ -173,12 +194,13 @@ def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[
     problems = []
     file_name = file_of.get(spec.name)
     tree = trees.get(file_name) if file_name else None
+    lines = bpmnxml.line_index(tree) if tree is not None else {}
     for task_spec in spec.task_specs.values():
         if not getattr(task_spec, "manual", False) or not hasattr(task_spec, "bpmn_id"):
             continue
         meta = task_meta(task_spec)
 
-        line = bpmnxml.line_of(tree, meta.bpmn_id) if tree is not None else None
+        line = lines.get(meta.bpmn_id)
 
         def problem(message: str, element: str = meta.bpmn_id, line: int | None = line) -> Problem:
             return Problem(message, element_id=element, line=line, file=file_name)
@@ -218,7 +240,7 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
         raise DefinitionError(problems)
 
     forms, problems = _load_forms(raw_forms)
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser = ElevflowParser(validator=VALIDATOR)
     file_of: dict[str, str] = {}
     for name, tree in trees.items():
         try:
@@ -243,11 +265,29 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
         try:
             spec = parser.get_spec(key)
             subprocesses = parser.get_subprocess_specs(key)
+        except RecursionError:
+            problems.append(Problem(TOO_DEEP, element_id=key, file=file_of.get(key)))
+            continue
         except (ValidationException, SpiffWorkflowException) as exc:
-            problems.append(_spiff_problem(exc, trees))
+            if "RecursionError" in str(exc) or isinstance(exc.__cause__ or exc.__context__, RecursionError):
+                problems.append(Problem(TOO_DEEP, element_id=key, file=file_of.get(key)))
+            else:
+                problems.append(_spiff_problem(exc, trees))
             continue
         except Exception as exc:  # as above: name the process rather than fail
             problems.append(Problem(f"SpiffWorkflow cannot build process {key!r}: {exc!r}",
+                                    element_id=key, file=file_of.get(key)))
+            continue
+        try:  # SpiffWorkflow lays out the paths ahead when a case starts: it must get through them
+            BpmnWorkflow(spec, subprocesses, script_engine=sandbox.script_engine())
+        except RecursionError:
+            problems.append(Problem(
+                "a case of this process could not even start: SpiffWorkflow, laying out its paths ahead, "
+                "goes round a loop without end (a loop through parallel gateways with no condition on "
+                "it?) or down a chain of steps too long to follow", element_id=key, file=file_of.get(key)))
+            continue
+        except Exception as exc:  # noqa: BLE001 - a verdict, never a stack trace
+            problems.append(Problem(f"SpiffWorkflow cannot start process {key!r}: {exc!r}",
                                     element_id=key, file=file_of.get(key)))
             continue
         bundle.specs[key] = (spec, subprocesses)

@@ -212,6 +212,7 @@ class CaseView:
     tasks: list[TaskEntry]
     decisions: list[DecisionEntry]
     process_version_id: int = 0
+    error: str | None = None  # why the case's last step failed (engine.failures), until one succeeds
 
 
 def open_case(db: Database, user_id: int, case_id: int, *, action: str = "view_case",
@@ -222,7 +223,7 @@ def open_case(db: Database, user_id: int, case_id: int, *, action: str = "view_c
         head = session.execute(
             select(Case.process_key, ProcessVersion.name, Case.status, Case.started_at, Case.ended_at,
                    Case.started_by, Case.row_version, SchoolUnit.name, Pupil.given_name, Pupil.family_name,
-                   Pupil.class_name, Case.process_version_id)
+                   Pupil.class_name, Case.process_version_id, Case.error)
             .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
             .join(SchoolUnit, SchoolUnit.id == Case.unit_id).outerjoin(Pupil, Pupil.id == Case.pupil_id)
             .where(Case.id == case_id)).one()
@@ -243,7 +244,8 @@ def open_case(db: Database, user_id: int, case_id: int, *, action: str = "view_c
         seen.pupil_id, _name(seen.pupil_id, hidden, head[8], head[9]), None if hidden else head[10],
         seen.protected, [_entry(t, released is not None, medical_ok, user_id, names) for t, released in rows],
         [DecisionEntry(d.id, d.task_id, d.decision, d.signer_id, names.get(d.signer_id), d.delegation_id,
-                       d.signed_at, d.document_sha256) for d in signed], process_version_id=head[11])
+                       d.signed_at, d.document_sha256) for d in signed], process_version_id=head[11],
+        error=head[12])
 
 
 def _name(pupil_id: int | None, hidden: bool, given: str | None, family: str | None) -> str | None:
@@ -470,6 +472,7 @@ _SAID = {
     "assignee_refused": "Uppgiften {task} gick inte till den som fältet {field} anger ({named}), eftersom "
                         "bara den som har uppgiftens roll på skolenheten kan få den. Den väntar på alla som "
                         "har rollen",
+    "step_failed": "Ärendet stannade{at}: {message}",
 }
 
 
@@ -500,6 +503,8 @@ def case_timeline(db: Database, user_id: int, case_id: int) -> list[TimelineEntr
             task=f"”{task or '?'}”", who=names.get(e.data.get("assignee_id") or 0, "?"),
             name=f"”{e.data.get('name') or e.data.get('bpmn_id', '')}”", key=e.data.get("key", ""),
             to={"huvudman": "huvudmannen", "rektor": "rektor"}.get(e.data.get("to", ""), "?"),
-            named=_named(e.data, names), field=e.data.get("field"))
+            named=_named(e.data, names), field=e.data.get("field"),
+            at=f" vid ”{e.data['bpmn_id']}”" if e.data.get("bpmn_id") else "",
+            message=e.data.get("message", ""))
         entries.append(TimelineEntry(e.at, e.kind, e.actor_id, names.get(e.actor_id or 0, "Elevflow"), said))
     return entries

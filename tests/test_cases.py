@@ -171,8 +171,10 @@ def test_a_script_that_puts_non_json_in_task_data_fails_the_step_and_changes_not
     before = kinds(db, case.id)
     with pytest.raises(DataNotJSONError, match="'d'.*set"):
         complete_task(db, task.id, {"svar": "ja"}, by=people.teacher)
-    assert ready(db, case.id)[0].id == task.id and kinds(db, case.id) == before
+    # the step left nothing behind; then the case recorded why it stopped (engine.failures)
+    assert ready(db, case.id)[0].id == task.id and kinds(db, case.id) == [*before, "step_failed"]
     assert get_case(db, case.id).row_version == case.row_version
+    assert "'d'" in get_case(db, case.id).error
 
 
 def test_an_outsider_cannot_start_a_case_at_another_unit(db, people, chain):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import cases, definitions, people, taskview, visibility
+from engine import cases, definitions, failures, people, taskview, visibility
 from engine.errors import PermissionDeniedError
 from engine.models import Pupil
 
@@ -54,7 +54,10 @@ def start(pupil_id: int) -> Any:
     if key not in routines:  # a unit-level routine is never started for a pupil
         flash(_("Välj vilken rutin som ska startas."), "error")
         return redirect(url_for("pupils.search", q=request.form.get("q", "")))
-    case = cases.start_case(database, key, pupil_id=pupil.id, by=g.user.id)
+    try:
+        case = cases.start_case(database, key, pupil_id=pupil.id, by=g.user.id)
+    except failures.ROUTINE_ERRORS as exc:  # the routine's first step failed: nothing was saved
+        return _not_started(key, routines[key], exc)
     return _started(database, case.id, routines[key])
 
 
@@ -72,8 +75,19 @@ def start_for_unit() -> Any:
     if key not in routines:
         flash(_("Välj vilken rutin som ska startas."), "error")
         return redirect(url_for("pupils.search"))
-    case = cases.start_case(database, key, unit_id=int(unit), by=g.user.id)
+    try:
+        case = cases.start_case(database, key, unit_id=int(unit), by=g.user.id)
+    except failures.ROUTINE_ERRORS as exc:
+        return _not_started(key, routines[key], exc)
     return _started(database, case.id, routines[key])
+
+
+def _not_started(key: str, routine: str, exc: Exception) -> Any:
+    """The routine's first step failed: nothing was saved; say so, and who can fix it."""
+    current_app.logger.warning("starting %s failed in the routine: %s", key, exc)
+    flash(_("Ärendet kunde inte startas: rutinen ”%(routine)s” stannade på ett fel, så inget sparades. "
+            "Säg till processägaren. Fel: %(error)s", routine=routine, error=str(exc)), "error")
+    return redirect(url_for("pupils.search", q=request.form.get("q", "")))
 
 
 def _started(database: Any, case_id: int, routine: str) -> Any:

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from engine import definitions, editing, migration, versiondiff
+from engine import definitions, editing, failures, migration, versiondiff
 from engine.errors import ElevflowError, NotFoundError
 
 from .. import extensions, lookups
@@ -41,8 +41,9 @@ def history(key: str) -> Any:
     if not versions:
         abort(404)
     names = lookups.user_names(database, [v.deployed_by for v in versions if v.deployed_by])
+    stopped = failures.stopped_cases(database, key, by=g.user.id)
     return render_template("routines/history.html", key=key, versions=versions, names=names,
-                           when=lookups.local_time)
+                           when=lookups.local_time, stopped=stopped)
 
 
 @bp.get("/rutiner/<key>/jamfor")

@@ -21,12 +21,13 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from engine import appeals, assignment, drafts, formcheck, signing, tasks, taskview, visibility
+from engine import appeals, assignment, drafts, failures, formcheck, signing, tasks, taskview, visibility
 from engine.errors import (
     ConflictError,
     FormValidationError,
     NotFoundError,
     PermissionDeniedError,
+    RoutineRefusal,
     WorkflowError,
 )
 from engine.notify import local_date
@@ -108,9 +109,11 @@ def submit(task_id: UUID) -> Any:
         done = tasks.complete_task(database, task_id, data, by=g.user.id, expected_row_version=seen)
     except (FormValidationError, ConflictError) as exc:
         return _refused(task_id, raw, data, seen, exc)
-    except WorkflowError as exc:  # a check in the routine (a script's assert) refused it; nothing was saved
+    except RoutineRefusal as exc:  # a check in the routine (a script's assert) refused it; nothing was saved
         flash(_("Rutinen godtog inte uppgifterna: %(why)s", why=str(exc).split(": ", 1)[-1]), "error")
-        return _page(_open(task_id, log=False), raw, seen, {}, status=422)
+        return _page(_open(task_id), raw, seen, {}, status=422)
+    except failures.ROUTINE_ERRORS as exc:
+        return _stopped(task_id, raw, seen, exc)
     flash(_("Uppgiften ”%(name)s” är klar.", name=done.name), "success")
     return redirect(url_for("inbox.index"))
 
@@ -158,6 +161,8 @@ def _sign(task_id: UUID, raw: MultiDict, data: dict[str, Any], seen: int | None)
                                        reauthenticated_at=authenticated_at(), expected_row_version=seen)
     except (FormValidationError, ConflictError) as exc:
         return _refused(task_id, raw, data, seen, exc)
+    except failures.ROUTINE_ERRORS as exc:
+        return _stopped(task_id, raw, seen, exc)
     except PermissionDeniedError as exc:
         current_app.logger.info("signing refused: %s", exc)
         return _page(_open(task_id), raw, seen, {}, status=403, sign_error=_(
@@ -182,6 +187,18 @@ def _refused(task_id: UUID, raw: MultiDict, data: dict[str, Any], seen: int | No
     flash(_("Någon annan har ändrat ärendet sedan du öppnade sidan, så det du skrev har inte sparats. "
             "Ladda om sidan för att se det senaste, och skicka igen."), "error")
     return _page(view, raw, seen, {}, status=409)
+
+
+def _stopped(task_id: UUID, raw: MultiDict, seen: int | None, exc: Exception) -> Any:
+    """The routine itself failed on this step (engine.failures): nothing was saved, the case records the
+    error for the rektor and the process owner, and the user keeps what they wrote."""
+    if failures.failed_case(exc) is None:
+        raise exc
+    current_app.logger.warning("case step failed in the routine: %s", exc)
+    flash(_("Steget kunde inte slutföras: rutinen stannade på ett fel, så inget av det du skickade har "
+            "sparats. Felet visas på ärendet, där rektor och processägaren ser det. Försök igen när rutinen "
+            "är rättad."), "error")
+    return _page(_open(task_id), raw, seen, {}, status=422)
 
 
 def _taken() -> Any:

@@ -1,0 +1,204 @@
+"""Bounds on the work a routine can make the engine do outside the sandbox, checked when a routine is
+published (engine.validation) and again while a case runs.
+
+- Timers, due rules and deadlines: at most ELEVFLOW_MAX_TIMER_YEARS long, and a timer date at most that
+  far ahead. SpiffWorkflow counts a duration out month by month, so ``P999999999Y`` would otherwise take
+  an hour of date arithmetic.
+- BPMN loops and multi-instance tasks: at most ELEVFLOW_MAX_LOOP_ROUNDS rounds or instances. SpiffWorkflow's
+  loop and multi-instance specs are given a guard (`install`) that raises before the round over the bound.
+- One step of a case: at most ELEVFLOW_MAX_STEP_TASKS automatic tasks and ELEVFLOW_MAX_STEP_SECONDS
+  (`StepBudget`), so that a loop of gateways and scripts that never waits for a person (merge, then split
+  again) stops; a routine nested or looping too deep for SpiffWorkflow's recursion (`too_deep`) too.
+A bound that is met raises LimitError, a WorkflowError: the step rolls back and the case records it.
+"""
+from __future__ import annotations
+
+import ast
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from . import settings
+from .errors import SandboxError, WorkflowError
+
+_DAYS_PER = {"years": 366, "months": 31, "weeks": 7, "days": 1, "hours": 1 / 24, "minutes": 1 / 1440,
+             "seconds": 1 / 86400}
+
+
+class LimitError(WorkflowError):
+    """A case went beyond one of the engine's bounds (a loop's rounds, a step's tasks, a timer's length)."""
+
+
+def max_timer_years() -> int:
+    return settings.get("ELEVFLOW_MAX_TIMER_YEARS")
+
+
+def max_loop_rounds() -> int:
+    return settings.get("ELEVFLOW_MAX_LOOP_ROUNDS")
+
+
+def _parse_duration(text: str) -> dict[str, Any] | None:
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+    try:
+        return TimerEventDefinition.parse_iso_duration(text)
+    except Exception:  # noqa: BLE001 - SpiffWorkflow raises a bare Exception; the full parse reports it
+        return None
+
+
+def duration_problem(text: str, what: str = "a timer") -> str | None:
+    """Why the ISO-8601 duration `text` is too long, or None (also None if it does not parse)."""
+    parsed = _parse_duration(text.strip())
+    if parsed is None:
+        return None
+    years = max_timer_years()
+    days = sum(float(value) * _DAYS_PER.get(unit, 0) for unit, value in parsed.items())
+    if days > years * 366:
+        return (f"{text.strip()!r} is too long for {what}: at most {years} years "
+                "(the organiser's setting ELEVFLOW_MAX_TIMER_YEARS)")
+    return None
+
+
+def timer_value_problem(value: str) -> str | None:
+    """Why a timer value (a duration, a date or a cycle) reaches too far, or None. Checked before
+    SpiffWorkflow computes anything from it."""
+    parts = value.strip().split("/")
+    if parts[0][:1].upper() == "R":
+        parts = parts[1:]
+    for part in parts:
+        if part[:1].upper() == "P":
+            problem = duration_problem(part)
+        else:
+            problem = date_problem(part)
+        if problem:
+            return problem
+    return None
+
+
+def date_problem(text: str) -> str | None:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    years = max_timer_years()
+    if moment > datetime.now(timezone.utc) + timedelta(days=years * 366):
+        return (f"{text.strip()!r} lies too far ahead for a timer: at most {years} years "
+                "(the organiser's setting ELEVFLOW_MAX_TIMER_YEARS)")
+    return None
+
+
+#: The monotonic time by which the running step must be done (None outside a step).
+STEP_DEADLINE: ContextVar[float | None] = ContextVar("elevflow_step_deadline", default=None)
+
+
+class StepBudget:
+    """Counts the automatic tasks of one step and its time (SpiffWorkflow's `will_complete_task` callback).
+
+    Both are needed: SpiffWorkflow's work per task grows with the depth of the case's task tree (a join
+    looks through every task's ancestors), so a few hundred rounds of a loop already take seconds."""
+
+    def __init__(self) -> None:
+        self.left = settings.get("ELEVFLOW_MAX_STEP_TASKS")
+        self.deadline = time.monotonic() + settings.get("ELEVFLOW_MAX_STEP_SECONDS")
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """While the step runs, no evaluation waits past its deadline (engine.evalpool reads it)."""
+        token = STEP_DEADLINE.set(self.deadline)
+        try:
+            yield
+        finally:
+            STEP_DEADLINE.reset(token)
+
+    def __call__(self, task: Any) -> None:
+        self.left -= 1
+        spec = task.task_spec
+        if time.monotonic() > self.deadline:
+            limit = settings.get("ELEVFLOW_MAX_STEP_SECONDS")
+            raise LimitError(f"the case's automatic steps took more than {limit:g} s without waiting for "
+                             f"anyone (last at {spec.bpmn_name or spec.bpmn_id!s}); the routine seems to "
+                             "loop without end (the organiser's setting ELEVFLOW_MAX_STEP_SECONDS)",
+                             element_id=getattr(spec, "bpmn_id", None))
+        if self.left < 0:
+            limit = settings.get("ELEVFLOW_MAX_STEP_TASKS")
+            raise LimitError(f"the case ran more than {limit:,} automatic steps without waiting for anyone "
+                             f"(last at {spec.bpmn_name or spec.bpmn_id!s}); the routine seems to loop "
+                             "without end (the organiser's setting ELEVFLOW_MAX_STEP_TASKS)",
+                             element_id=getattr(spec, "bpmn_id", None))
+
+
+def too_deep(element: str | None = None) -> LimitError:
+    """The error for a RecursionError in SpiffWorkflow: a case's task tree too deep to follow."""
+    return LimitError("the routine loops or nests too deeply for the engine to follow (a loop of automatic "
+                      "steps that never waits for anyone, or a very long chain of steps)", element_id=element)
+
+
+def _rounds_error(spec: Any, what: str) -> LimitError:
+    limit = max_loop_rounds()
+    return LimitError(f"{spec.bpmn_name or spec.bpmn_id} went beyond {limit:,} {what}; the case is stopped "
+                      "there (the organiser's setting ELEVFLOW_MAX_LOOP_ROUNDS)", element_id=spec.bpmn_id)
+
+
+def _guard_standard_loop(original: Any) -> Any:
+    def create_child(self: Any, my_task: Any) -> Any:
+        if len(my_task.internal_data.get("merged", [])) >= max_loop_rounds():
+            raise _rounds_error(self, "loop rounds")
+        return original(self, my_task)
+    create_child.elevflow_bounded = True  # type: ignore[attr-defined]
+    return create_child
+
+
+def _guard_multi_instance(original: Any) -> Any:
+    def create_child(self: Any, my_task: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(my_task.children) >= max_loop_rounds():
+            raise _rounds_error(self, "instances")
+        return original(self, my_task, *args, **kwargs)
+    create_child.elevflow_bounded = True  # type: ignore[attr-defined]
+    return create_child
+
+
+def install() -> None:
+    """Give SpiffWorkflow's loop and multi-instance task specs their round bound (once per process)."""
+    from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
+    if not getattr(StandardLoopTask.create_child, "elevflow_bounded", False):
+        StandardLoopTask.create_child = _guard_standard_loop(StandardLoopTask.create_child)
+    if not getattr(MultiInstanceTask.create_child, "elevflow_bounded", False):
+        MultiInstanceTask.create_child = _guard_multi_instance(MultiInstanceTask.create_child)
+
+
+def check_cardinality(value: Any, spec: Any) -> None:
+    """Refuse a multi-instance cardinality that is no whole number or over the bound (before SpiffWorkflow
+    makes `range(value)` of it)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise WorkflowError(f"the number of instances of {spec.bpmn_name or spec.bpmn_id} must be a whole "
+                            f"number, 0 or more, not {value!r}", element_id=spec.bpmn_id)
+    if value > max_loop_rounds():
+        raise _rounds_error(spec, f"instances ({value:,} asked for)")
+
+
+# --- deploy time: values a diagram fixes (SandboxError, reported by engine.validation at the element) ---
+
+def loop_maximum(source: str) -> None:
+    try:
+        value = int(source)
+    except ValueError:
+        raise SandboxError(f"loopMaximum must be a whole number, not {source!r}") from None
+    if value > max_loop_rounds():
+        raise SandboxError(f"a loop may run at most {max_loop_rounds():,} rounds, not {value:,} (the "
+                           "organiser's setting ELEVFLOW_MAX_LOOP_ROUNDS)")
+
+
+def cardinality(source: str) -> None:
+    try:
+        value = ast.literal_eval(source.strip())
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return  # computed from the case's data: bounded when it runs
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SandboxError(f"a number of instances must be a whole number, 0 or more, not {value!r}")
+    if value > max_loop_rounds():
+        raise SandboxError(f"a multi-instance task may have at most {max_loop_rounds():,} instances, not "
+                           f"{value:,} (the organiser's setting ELEVFLOW_MAX_LOOP_ROUNDS)")

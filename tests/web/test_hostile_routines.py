@@ -1,0 +1,255 @@
+"""Hostile or careless routines published through the process editor (issue 13, points 1, 2 and 4).
+
+Each is either refused at publish with a problem that names its element, or — when only running it can
+tell — published, and then the step that meets it stops with an error the case shows and audits, while
+nothing else changes and other users' requests keep being answered (on the embedded server and on
+gunicorn with two workers, measured with concurrent requests while the hostile evaluation runs).
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from hostile_routines import (
+    AT_RUN_TIME,
+    SLOW,
+    into,
+    multi_instance,
+    parallel_cycle,
+    standard_loop,
+    timer,
+    with_due_rule,
+)
+from sqlalchemy import text as sql
+
+from engine import audit, passwords, start_case, tasks
+from engine.editing import newest_version
+from webui import close_app, create_app
+
+from .conftest import PASSWORD, SECRET, TOKEN, csrf, login, post, text
+
+ROOT = Path(__file__).resolve().parents[2]
+ANSWER = {"f.anmalan_datum": "2026-11-20", "f.beskrivning": "Läser långsamt och tappar fokus."}
+NORMAL_TIME = 2.0  # seconds: generous for a login page, far below any hostile evaluation left unbounded
+
+
+@pytest.fixture
+def owner(db, people):
+    from editing_helpers import add_process_owner
+    user = add_process_owner(db, people.unit)
+    passwords.set_password(db, "processagare", PASSWORD)
+    return user
+
+
+@pytest.fixture
+def editor(app, owner):
+    client = app.test_client()
+    assert login(client, "processagare").status_code == 302
+    return client
+
+
+def publish(editor, chain, change: Callable[[str], str]) -> str:
+    """Open the routine in the editor, change its diagram, save and publish; the page that follows."""
+    opened = post(editor, f"/rutiner/version/{chain.id}/redigera", token_from="/rutiner")
+    draft_id = int(re.search(r"/rutiner/utkast/(\d+)$", opened.headers["Location"]).group(1))
+    xml = text(editor.get(f"/rutiner/utkast/{draft_id}/diagram.bpmn"))
+    saved = editor.post(f"/rutiner/utkast/{draft_id}/spara", json={"bpmn": change(xml), "seen": 0},
+                        headers={"X-CSRFToken": csrf(editor, "/rutiner")})
+    assert saved.status_code == 200
+    return text(post(editor, f"/rutiner/utkast/{draft_id}/publicera", {"note": "Fientlig", "row_version": 1},
+                     token_from="/rutiner", follow_redirects=True))
+
+
+REFUSED = {
+    "timer_of_a_billion_years": (lambda x: into(x, timer("P999999999Y")), "H_in", "at most 10 years"),
+    "due_rule_of_a_billion_years": (lambda x: with_due_rule(x, "P999999999Y"), "Task_utredning",
+                                    "at most 10 years"),
+    "loop_maximum_of_1000": (lambda x: into(x, standard_loop(maximum=1000)), "H_loop", "at most 100 rounds"),
+    "cardinality_of_10000": (lambda x: into(x, multi_instance("10000")), "H_in", "at most 100 instances"),
+    "bad_loop_condition": (lambda x: into(x, standard_loop("n.__class__ is None")), "H_loop",
+                           "loop condition refused"),
+    "loop_condition_that_imports": (lambda x: into(x, standard_loop("__import__('os')")), "H_loop",
+                                    "loop condition refused"),
+    "parallel_cycle": (lambda x: into(x, parallel_cycle()), "stodkedja", "could not even start"),
+}
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_a_hostile_routine_is_refused_at_publish_with_a_clear_problem(editor, chain, db, name):
+    change, element, problem = REFUSED[name]
+    page = publish(editor, chain, change)
+    assert "publicerades inte" in page and element in page and problem in page
+    assert newest_version(db, "stodkedja").version == 1  # nothing was published
+
+
+def snapshot(db, case_id: int) -> tuple[Any, ...]:
+    """Everything a step could change about a case, but its error and its step_failed events."""
+    where = {"id": case_id}
+    with db.read() as s:
+        case = s.execute(sql("SELECT state, row_version, status FROM cases WHERE id = :id"), where).one()
+        rows = s.execute(sql("SELECT id, state, assignee_id, data FROM tasks WHERE case_id = :id "
+                             "ORDER BY id"), where).all()
+        timers = s.execute(sql("SELECT bpmn_id, due_at FROM timers WHERE case_id = :id ORDER BY bpmn_id"),
+                           where).all()
+        cases = s.execute(sql("SELECT count(*) FROM cases")).scalar()
+    kinds = [e.kind for e in audit.events(db, case_id=case_id) if e.kind != "step_failed"]
+    return bytes(case.state), case.row_version, case.status, [tuple(r) for r in rows], timers, cases, kinds
+
+
+def ready(db, case_id: int) -> list:
+    return tasks.list_tasks(db, case_id=case_id, state="ready")
+
+
+def error_of(db, case_id: int) -> str | None:
+    with db.read() as s:
+        return s.execute(sql("SELECT error FROM cases WHERE id = :id"), {"id": case_id}).scalar()
+
+
+@pytest.mark.parametrize("name", AT_RUN_TIME)
+def test_a_hostile_routine_caught_at_run_time_stops_its_case_visibly_and_changes_nothing(
+        app, editor, chain, db, people, name):
+    fragment, said = AT_RUN_TIME[name]
+    assert "är publicerad" in publish(editor, chain, lambda x: into(x, fragment))
+    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    task = ready(db, case.id)[0]
+    before = snapshot(db, case.id)
+    teacher = app.test_client()
+    login(teacher, "teacher")
+
+    response = post(teacher, f"/uppgifter/{task.id}", ANSWER)
+
+    assert response.status_code == 422 and "rutinen stannade på ett fel" in text(response)
+    assert "Läser långsamt och tappar fokus." in text(response)  # what the teacher wrote is still there
+    assert snapshot(db, case.id) == before  # the failing step left nothing behind
+    assert said in error_of(db, case.id)
+    failed = [e for e in audit.events(db, case_id=case.id) if e.kind == "step_failed"]
+    assert len(failed) == 1 and said in failed[0].data["message"] and failed[0].actor_id == people.teacher
+    rektor = app.test_client()
+    login(rektor, "rektor")
+    page = text(rektor.get(f"/arenden/{case.id}"))
+    assert "Ärendet har stannat" in page and said in page and "Ärendet stannade" in page  # box and timeline
+    owners_page = text(editor.get("/rutiner/stodkedja"))  # the process owner sees it without pupil data
+    assert "har stannat på ett fel i rutinen" in owners_page and f"#{case.id}" in owners_page
+    assert said in owners_page and "Alva" not in owners_page
+
+
+def test_a_later_step_that_succeeds_clears_the_error(app, db, people, chain):
+    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    with db.write() as s:
+        s.execute(sql("UPDATE cases SET error = 'gammalt fel' WHERE id = :id"), {"id": case.id})
+    teacher = app.test_client()
+    login(teacher, "teacher")
+    done = post(teacher, f"/uppgifter/{ready(db, case.id)[0].id}", ANSWER)
+    assert done.status_code == 302 and error_of(db, case.id) is None
+
+
+# --- other users' requests while a hostile evaluation runs ----------------------------------------------
+
+def _session(site: str, username: str) -> requests.Session:
+    http = requests.Session()
+    token = TOKEN.search(http.get(f"{site}/logga-in", timeout=30).text).group(1)
+    response = http.post(f"{site}/logga-in", data={"csrf_token": token, "username": username,
+                                                   "password": PASSWORD}, allow_redirects=False, timeout=30)
+    assert response.status_code == 302
+    return http
+
+
+def _complete(http: requests.Session, site: str, task_id: Any) -> requests.Response:
+    page = http.get(f"{site}/uppgifter/{task_id}", timeout=30).text
+    form = {"csrf_token": TOKEN.search(page).group(1), **ANSWER}
+    return http.post(f"{site}/uppgifter/{task_id}", data=form, allow_redirects=False, timeout=60)
+
+
+def answered_meanwhile(site: str, hostile: Callable[[], requests.Response]) -> tuple[requests.Response,
+                                                                                       list[float]]:
+    """Run `hostile` in a thread; until it returns, another user asks for pages, one after another.
+    Returns its response and how long each other request took."""
+    other = _session(site, "mentor")
+    result: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: result.update(response=hostile()))
+    thread.start()
+    times = []
+    try:
+        while thread.is_alive():
+            started = time.monotonic()
+            page = other.get(f"{site}/uppgifter", timeout=30)
+            times.append(time.monotonic() - started)
+            assert page.status_code == 200
+            static = other.get(f"{site}/static/elevflow.css", timeout=30)
+            assert static.status_code == 200
+    finally:
+        thread.join()
+        other.close()
+    return result["response"], times
+
+
+@contextmanager
+def embedded(db_url: str) -> Iterator[str]:
+    """The web app on Werkzeug's threaded server (what `elevflow demo` runs), in this process."""
+    from werkzeug.serving import make_server
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET,
+                      "EMBEDDED_SCHEDULER": False})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server.daemon_threads = False
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+        close_app(app)
+
+
+@contextmanager
+def gunicorn(db_url: str) -> Iterator[str]:
+    """The web app under gunicorn, two workers of two threads each, forked after loading the app
+    (--preload); the socket is bound here first, so requests simply wait until a worker is up."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    env = {**os.environ, "ELEVFLOW_DATABASE_URL": db_url, "ELEVFLOW_SECRET_KEY": SECRET,
+           "ELEVFLOW_EMBEDDED_SCHEDULER": "false"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--preload", "-w", "2", "--threads", "2", "-b",
+         f"fd://{listener.fileno()}", "--log-level", "warning", "webui:create_app()"],
+        cwd=ROOT, env=env, pass_fds=[listener.fileno()])
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        server.terminate()
+        server.wait(60)
+        listener.close()
+
+
+SERVERS = {"embedded": embedded, "gunicorn": gunicorn}
+
+
+@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize("name", SLOW)
+def test_other_users_are_answered_while_a_hostile_evaluation_runs(editor, chain, db, db_url, people, server,
+                                                                   name):
+    fragment, said = AT_RUN_TIME[name]
+    assert "är publicerad" in publish(editor, chain, lambda x: into(x, fragment))
+    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    task = ready(db, case.id)[0]
+    before = snapshot(db, case.id)
+    with SERVERS[server](db_url) as site:
+        teacher = _session(site, "teacher")
+        response, times = answered_meanwhile(site, lambda: _complete(teacher, site, task.id))
+        teacher.close()
+    assert response.status_code == 422
+    assert len(times) >= 3 and max(times) < NORMAL_TIME, times  # answered all along, each in normal time
+    assert snapshot(db, case.id) == before and said in error_of(db, case.id)
