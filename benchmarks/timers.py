@@ -1,39 +1,71 @@
-"""Timer benchmark: firing 10,000 due timers among 100,000 open cases, and an idle scan's cost.
+"""Timer benchmark: firing 10,000 due timers among 100,000 open cases and 1,000,000 closed tasks.
 
 10,000 real cases wait in a task with a one-second boundary timer (benchmarks/fixtures/paminnelse); the
-other 90,000 open cases (bulk rows, see bulk.py) wait on timers hours away. Then it measures
+other 90,000 open cases (bulk rows, see bulk.py) wait on timers hours away; 1,000,000 closed task rows of
+200,000 ended cases (and 100,000 sent e-mails) stand for years of history. Then it measures
   - the time to fire all due timers (each firing loads its case, runs the escalation and saves it),
   - the cost of one scheduler scan when nothing is due (timers alone, and a whole scheduler round:
-    timers, deadline notices, digests, e-mail), p50 and p95 over repeated scans.
+    timers, deadline notices, digests, e-mail), p50 and p95 over repeated scans,
+  - a round that queues the daily digest for 50 users,
+  - the longest background transaction of all of the above: on SQLite, how long the write lock was
+    held (every write transaction takes it at BEGIN), which every user's step waits behind.
 On SQLite, and on PostgreSQL when ELEVFLOW_BENCH_POSTGRES_URL (or the local default) answers.
 Prints a table, and as its last line one JSON object with the same figures.
-Usage: python benchmarks/timers.py [--due N] [--open N]
+Usage: python benchmarks/timers.py [--due N] [--open N] [--closed N]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from bulk import fill_open_cases, fresh_postgres  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from bulk import POSTGRES_URL, fill_closed_tasks, fill_open_cases, fresh_postgres  # noqa: E402
+from sqlalchemy import func, select, update  # noqa: E402
 
-from engine import Database, deploy_path, org, scheduler, start_case, timers, upgrade  # noqa: E402  # noqa: E402
-from engine.models import Timer  # noqa: E402
+from engine import Database, deploy_path, org, scheduler, start_case, timers, upgrade  # noqa: E402
+from engine.models import Timer, User  # noqa: E402
+
+DIGEST_USERS = 50
+
+
+class TimedDatabase(Database):
+    """A Database that notes how long each write transaction lasted (on SQLite: held the write lock)."""
+
+    def __init__(self, url: str):
+        super().__init__(url)
+        self.held: list[float] = []
+
+    @contextmanager
+    def _timed(self, inner) -> Iterator:
+        t0 = time.perf_counter()
+        try:
+            with inner as handle:
+                yield handle
+        finally:
+            self.held.append(time.perf_counter() - t0)
+
+    def transaction(self):  # type: ignore[override]
+        return self._timed(super().transaction())
+
+    def write(self):  # type: ignore[override]
+        return self._timed(super().write())
 
 FIXTURE = ROOT / "benchmarks" / "fixtures" / "paminnelse"
 
 
-def prepare(db: Database, due: int, open_cases: int) -> None:
+def prepare(db: Database, due: int, open_cases: int, closed: int) -> None:
     upgrade(db)
     deploy_path(db, FIXTURE, shared_dir=FIXTURE / "none")
     with db.write() as s:
@@ -42,6 +74,15 @@ def prepare(db: Database, due: int, open_cases: int) -> None:
         org.assign_role(s, user.id, unit.id, "specialpedagog")
         pupil = org.add_pupil(s, unit.id, "Bench", "Elev")
         user_id, pupil_id = user.id, pupil.id
+        for i in range(DIGEST_USERS):  # they take the daily digest
+            reader = org.add_user(s, uuid.uuid4().hex, f"Sammanfattning {i}", f"digest{i}@example.se")
+            org.assign_role(s, reader.id, unit.id, "rektor")  # the escalations wait in the rektor's lane
+    with db.write() as s:
+        s.execute(update(User).where(User.email.like("digest%")).values(daily_digest=True))
+    t0 = time.perf_counter()
+    fill_closed_tasks(db, closed, sent_emails=closed // 10)
+    print(f"  {db.dialect}: {closed:,} closed tasks written in {time.perf_counter() - t0:.0f} s",
+          file=sys.stderr)
     fill_open_cases(db, open_cases - due, timers_in=timedelta(hours=6))
     for _ in range(due):
         start_case(db, "paminnelse", pupil_id=pupil_id, by=user_id)
@@ -57,9 +98,24 @@ def scans(fn, runs: int = 200) -> tuple[float, float]:
     return statistics.median(times) * 1000, statistics.quantiles(times, n=20)[-1] * 1000
 
 
-def measure(db: Database, due: int, open_cases: int) -> dict:
-    prepare(db, due, open_cases)
+def digest_round(db: TimedDatabase) -> float:
+    """Milliseconds of the round that queues today's digests (SMTP configured but unreachable: the
+    e-mails stay queued; only the digests' claims and counts are measured)."""
+    os.environ["ELEVFLOW_SMTP_HOST"], os.environ["ELEVFLOW_SMTP_PORT"] = "127.0.0.1", "9"
+    noon = datetime.now(timezone.utc).replace(hour=11, minute=0)  # after the digest hour in Sweden
+    try:
+        t0 = time.perf_counter()
+        done = scheduler.run_once(db, noon)
+        assert done.digests == DIGEST_USERS, done
+        return (time.perf_counter() - t0) * 1000
+    finally:
+        del os.environ["ELEVFLOW_SMTP_HOST"], os.environ["ELEVFLOW_SMTP_PORT"]
+
+
+def measure(db: TimedDatabase, due: int, open_cases: int, closed: int) -> dict:
+    prepare(db, due, open_cases, closed)
     db.live.clear()  # fire from the stored state, as a scheduler on another host would
+    db.held.clear()
     t0 = time.perf_counter()
     fired = timers.fire_due(db)
     seconds = time.perf_counter() - t0
@@ -68,35 +124,44 @@ def measure(db: Database, due: int, open_cases: int) -> dict:
     assert fired == due, f"fired {fired}, expected {due}"
     idle_p50, idle_p95 = scans(lambda: timers.fire_one(db))
     round_p50, round_p95 = scans(lambda: scheduler.run_once(db), runs=50)
+    digest_ms = digest_round(db)
     return {"fired": fired, "fire_seconds": seconds, "fired_per_s": fired / seconds, "timers_left": left,
             "idle_timer_scan_p50_ms": idle_p50, "idle_timer_scan_p95_ms": idle_p95,
-            "idle_round_p50_ms": round_p50, "idle_round_p95_ms": round_p95}
+            "idle_round_p50_ms": round_p50, "idle_round_p95_ms": round_p95, "digest_round_ms": digest_ms,
+            "background_tx_max_ms": max(db.held) * 1000, "background_tx_p95_ms":
+                statistics.quantiles(db.held, n=20)[-1] * 1000, "background_transactions": len(db.held)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--due", type=int, default=10_000)
     parser.add_argument("--open", type=int, default=100_000)
+    parser.add_argument("--closed", type=int, default=1_000_000)
     args = parser.parse_args()
-    results: dict = {"due": args.due, "open_cases": args.open}
+    results: dict = {"due": args.due, "open_cases": args.open, "closed_tasks": args.closed}
     with tempfile.TemporaryDirectory() as tmp:
-        db = Database(f"sqlite:///{Path(tmp) / 'timers.db'}")
-        results["sqlite"] = measure(db, args.due, args.open)
+        db = TimedDatabase(f"sqlite:///{Path(tmp) / 'timers.db'}")
+        results["sqlite"] = measure(db, args.due, args.open, args.closed)
         db.dispose()
     pg = fresh_postgres()
     if pg is not None:
-        results["postgresql"] = measure(pg, args.due, args.open)
+        pg.dispose()
+        pg = TimedDatabase(POSTGRES_URL)
+        results["postgresql"] = measure(pg, args.due, args.open, args.closed)
         pg.dispose()
 
-    print(f"Timer benchmark: {args.due:,} due timers among {args.open:,} open cases\n")
+    print(f"Timer benchmark: {args.due:,} due timers among {args.open:,} open cases, "
+          f"{args.closed:,} closed tasks\n")
     print(f"{'':12}{'fire all':>10}{'timers/s':>10}{'idle scan p50':>15}{'p95':>8}"
-          f"{'idle round p50':>16}{'p95':>8}")
+          f"{'idle round p50':>16}{'p95':>8}{'digest round':>14}{'longest tx':>12}")
     for key in ("sqlite", "postgresql"):
         if key in results:
             r = results[key]
             print(f"{key:12}{r['fire_seconds']:>9.1f}s{r['fired_per_s']:>10.0f}{r['idle_timer_scan_p50_ms']:>13.2f}ms"
-                  f"{r['idle_timer_scan_p95_ms']:>6.2f}ms{r['idle_round_p50_ms']:>14.2f}ms{r['idle_round_p95_ms']:>6.2f}ms")
-    print("\nTargets: fire all under 60 s on SQLite; an idle scan under 50 ms")
+                  f"{r['idle_timer_scan_p95_ms']:>6.2f}ms{r['idle_round_p50_ms']:>14.2f}ms{r['idle_round_p95_ms']:>6.2f}ms"
+                  f"{r['digest_round_ms']:>12.0f}ms{r['background_tx_max_ms']:>10.1f}ms")
+    print("\nTargets: fire all under 60 s on SQLite; an idle round's p95 under 50 ms; no background "
+          "transaction (on SQLite: write lock held) over 50 ms")
     print(json.dumps(results))
 
 

@@ -261,6 +261,9 @@ class TaskRow(Base):
         Index("ix_tasks_pool_open", "unit_id", "role", "due_at",
               postgresql_where=text("state = 'ready' AND assignee_id IS NULL"),
               sqlite_where=text("state = 'ready' AND assignee_id IS NULL")),
+        # the scheduler's next deadline notice: open tasks only, so closed ones never slow it down
+        Index("ix_tasks_notice_open", "notice_at", postgresql_where=text("state = 'ready'"),
+              sqlite_where=text("state = 'ready'")),
     )
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)  # SpiffWorkflow's task id
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -280,7 +283,7 @@ class TaskRow(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Reminders and escalation: when the next notice is due, and how far the task has come
     # (0 none sent, 1 reminded, 2 escalated to the rektor, 3 escalated to the huvudman).
-    notice_at: Mapped[datetime | None] = mapped_column(index=True)
+    notice_at: Mapped[datetime | None]
     notice_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
