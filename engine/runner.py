@@ -4,6 +4,17 @@ A step is whatever one user action or one timer sets off: the workflow runs unti
 then the case state, the task rows, the timer rows and the audit events are written together, or not at
 all. The case row's `row_version` is the optimistic lock: a step only saves if nobody saved in between.
 Its statements run on the bare DB-API connection (see dbapi.py), since every user action pays for them.
+
+Lock order (PostgreSQL; SQLite has one writer at a time): every transaction that writes takes its row
+locks in this order, and never the other way round, so two of them can wait for each other but never
+deadlock:
+  1. the case row (`lock_case`, the timer claim's `FOR NO KEY UPDATE OF c`, and `tasks.complete_task`,
+     which locks the case before the task even though it is given the task),
+  2. task rows of that case (a completion's task, the tasks a step cancels; claims, releases and
+     deadline notices lock a task row without its case, which is a prefix of this order),
+  3. the audit head, always last (`audit.append`, at the end of the transaction).
+Rows that merely refer to a case or task (notifications, drafts, new task rows) take only key-share
+locks, which these FOR NO KEY UPDATE locks do not block.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from . import cases, runner
-from .dbapi import Sql, Tx
+from .dbapi import RETRYABLE, Sql, Tx
 from .store import Database
 
 RETRY_AFTER = timedelta(minutes=5)
@@ -60,7 +60,7 @@ def fire_one(db: Database, now: datetime | None = None) -> bool:
 
 def _transient(exc: BaseException) -> bool:
     """A deadlock or serialization failure: PostgreSQL's word that trying again will work."""
-    return getattr(exc, "sqlstate", None) in {"40P01", "40001"}
+    return getattr(exc, "sqlstate", None) in RETRYABLE
 
 
 def _fire(db: Database, tx: Tx, case_id: int, now: datetime) -> runner.Run | None:
