@@ -139,6 +139,11 @@ class Run:
         except SpiffWorkflowException as exc:
             raise translate(exc) from exc
 
+    def moved(self) -> bool:
+        """Whether the workflow got anywhere since `begin`: some task completed (a timer that fired, too)."""
+        return any(t.state == TaskState.COMPLETED and t.id not in self.done_before
+                   for t in all_tasks(self.workflow))
+
     def finish(self, completed: set[UUID] | None = None, status: str | None = None) -> None:
         """Work out task rows, timers and audit events from the step, then save it all.
 
