@@ -108,7 +108,9 @@ class LoginAttempt(Base):
     username: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
-    success: Mapped[bool] = mapped_column(Boolean)
+    success: Mapped[bool | None] = mapped_column(Boolean)  # None: its password check never finished
+    # refused by the login limit without its password being looked at (not a failure: see ratelimit.py)
+    refused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class RoleAssignment(Base):

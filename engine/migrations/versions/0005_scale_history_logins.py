@@ -1,4 +1,7 @@
-"""history-independent background work: open tasks' notices in a partial index; closed tasks' working aids gone
+"""history-independent background work; login attempts that are refused or unfinished
+
+Open tasks' notices get a partial index; closed tasks' working aids are deleted. Login attempts may be
+unfinished (success NULL: the password check was cut off) or refused by the limit (not a failure).
 
 The scheduler's deadline-notice claim looked for the earliest notice_at among every task row, closed ones
 included; a partial index over open tasks keeps it one index entry however many tasks were closed. The
@@ -29,9 +32,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_tasks_notice_open', ['notice_at'], unique=False,
                               postgresql_where=sa.text("state = 'ready'"),
                               sqlite_where=sa.text("state = 'ready'"))
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.alter_column('success', existing_type=sa.Boolean(), nullable=True)
+        batch_op.add_column(sa.Column('refused', sa.Boolean(), server_default=sa.text('false'),
+                                      nullable=False))
 
 
 def downgrade() -> None:
+    op.execute("UPDATE login_attempts SET success = false WHERE success IS NULL")
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.drop_column('refused')
+        batch_op.alter_column('success', existing_type=sa.Boolean(), nullable=False)
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_tasks_notice_open', postgresql_where=sa.text("state = 'ready'"),
                             sqlite_where=sa.text("state = 'ready'"))
