@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from . import audit, cases, definitions, demo, org, scheduler, schema, settings, tasks
-from .cli_context import Context, deploy_folder, deploy_shipped, pass_ctx
+from .cli_context import NO_DATABASE, Context, deploy_folder, deploy_shipped, pass_ctx
 from .cli_demo import demo_command, users_group
 from .cli_import import import_group
 from .cli_routines import check_command, export_command, message_command, migrate_command
@@ -18,10 +19,15 @@ from .errors import ElevflowError, FormValidationError
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--database", envvar="ELEVFLOW_DATABASE_URL", metavar="URL",
-              help="Database URL (default: ELEVFLOW_DATABASE_URL, else sqlite:///instance/elevflow.db).")
+              help="Database URL (default: ELEVFLOW_DATABASE_URL, else instance/elevflow.db in the Elevflow "
+              "folder, wherever you run the command).")
 @click.pass_context
 def main(ctx: click.Context, database: str | None) -> None:
-    """Elevflow: the student health routines of a school as BPMN processes that run and log every step."""
+    """Elevflow: the student health routines of a school as BPMN processes that run and log every step.
+
+    Every command exits with code 3 when its database cannot be reached, does not exist or has no
+    Elevflow tables (only `init` and `demo` create one), and 2 on a refused request or bad input.
+    """
     ctx.obj = Context(database)
     ctx.call_on_close(ctx.obj.close)
 
@@ -35,8 +41,9 @@ def init(ctx: Context, with_demo: bool, no_deploy: bool) -> None:
     """Create or upgrade the database, then deploy every shipped routine in processes/.
 
     Safe to run again: the schema is only upgraded, and a routine whose files have not changed gets no
-    new version.
+    new version. This command and `demo` are the only ones that create a database.
     """
+    ctx.may_create = True
     schema.upgrade(ctx.db)
     click.echo(f"Database ready: {ctx.db.engine.url.render_as_string(hide_password=True)}")
     if with_demo:
@@ -192,7 +199,8 @@ def audit_group() -> None:
 def audit_verify(ctx: Context) -> None:
     """Check the whole chain; name the first event that was edited, inserted or deleted.
 
-    Exits 0 when the chain is intact, 1 when it is broken.
+    Exits 0 when the chain is intact, 1 when it is broken, 3 when the database cannot be reached (or does
+    not exist, or has no Elevflow tables): an alert can tell tampering from an outage.
     """
     verdict = audit.verify(ctx.db)
     if verdict.ok:
@@ -283,3 +291,7 @@ def run() -> None:
     except ElevflowError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except (OperationalError, InterfaceError) as exc:  # the database went away during the command
+        reason = str(exc.orig or exc).strip().splitlines()
+        click.echo(f"error: the database stopped answering: {reason[0] if reason else exc}", err=True)
+        sys.exit(NO_DATABASE)
