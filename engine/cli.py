@@ -195,20 +195,41 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option("--expect-head", metavar="SEQ:HASH",
+              help="A head `elevflow audit head` printed earlier: the chain must still hold that event.")
 @pass_ctx
-def audit_verify(ctx: Context) -> None:
+def audit_verify(ctx: Context, expect_head: str | None) -> None:
     """Check the whole chain; name the first event that was edited, inserted or deleted.
+
+    With --expect-head, also check that the chain still holds the event an earlier `audit head` named
+    (the chain alone cannot show that an older backup was restored, or that it was rewritten whole).
 
     Exits 0 when the chain is intact, 1 when it is broken, 3 when the database cannot be reached (or does
     not exist, or has no Elevflow tables): an alert can tell tampering from an outage.
     """
-    verdict = audit.verify(ctx.db)
+    try:
+        expected = audit.Head.parse(expect_head) if expect_head is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--expect-head") from None
+    verdict = audit.verify(ctx.db, expect=expected)
     if verdict.ok:
-        click.echo(f"audit log intact: {verdict.checked} events verified")
+        click.echo(f"audit log intact: {verdict.checked} events verified"
+                   + (f", event {expected.seq} is the expected head's" if expected is not None else ""))
         return
     click.echo(f"audit log BROKEN at event {verdict.broken_seq}: {verdict.reason} "
                f"({verdict.checked} events before it verified)", err=True)
     sys.exit(1)
+
+
+@audit_group.command("head")
+@pass_ctx
+def audit_head(ctx: Context) -> None:
+    """Print the newest event's sequence number and hash, as SEQ:HASH.
+
+    Write it down now and then somewhere the database's administrators cannot change (a log server, a
+    signed e-mail); `audit verify --expect-head SEQ:HASH` then shows whether the chain still holds it.
+    """
+    click.echo(str(audit.head(ctx.db)))
 
 
 @audit_group.command("log")
