@@ -53,7 +53,11 @@ class FormValidationError(ElevflowError):
 
 
 class DataNotJSONError(ElevflowError):
-    """Task or case data holds a value that is not plain JSON."""
+    """Task or case data holds a value that is not plain JSON. `path` names the key, when known."""
+
+    def __init__(self, message: str, path: str | None = None):
+        self.path = path
+        super().__init__(message)
 
 
 class ConflictError(ElevflowError):
