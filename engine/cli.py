@@ -7,17 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.exc import InterfaceError, OperationalError
 
-from . import audit, cases, definitions, demo, org, scheduler, schema, settings, tasks
-from .cli_context import NO_DATABASE, Context, deploy_folder, deploy_shipped, pass_ctx
+from . import audit, cases, definitions, demo, jsondata, org, scheduler, schema, settings, tasks
+from .cli_context import ID, Context, ElevflowGroup, deploy_folder, deploy_shipped, pass_ctx
 from .cli_demo import demo_command, users_group
 from .cli_import import import_group
 from .cli_routines import check_command, export_command, message_command, migrate_command
-from .errors import ElevflowError, FormValidationError
+from .errors import DataNotJSONError, FormValidationError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ElevflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--database", envvar="ELEVFLOW_DATABASE_URL", metavar="URL",
               help="Database URL (default: ELEVFLOW_DATABASE_URL, else instance/elevflow.db in the Elevflow "
               "folder, wherever you run the command).")
@@ -82,7 +81,7 @@ def versions(ctx: Context, key: str | None) -> None:
 
 @main.command("start")
 @click.argument("key")
-@click.option("--pupil", type=int, required=True, help="The pupil's id.")
+@click.option("--pupil", type=ID, required=True, help="The pupil's id.")
 @click.option("--as", "username", required=True, help="Who starts the case (a username).")
 @click.option("--data", default="{}", help="Initial case data as a JSON object.")
 @pass_ctx
@@ -95,7 +94,7 @@ def start(ctx: Context, key: str, pupil: int, username: str, data: str) -> None:
 
 @main.command("cases")
 @click.option("--status", type=click.Choice(["running", "completed", "cancelled"]))
-@click.option("--unit", type=int, help="Only cases at this school unit id.")
+@click.option("--unit", type=ID, help="Only cases at this school unit id.")
 @pass_ctx
 def list_cases(ctx: Context, status: str | None, unit: int | None) -> None:
     """List cases, newest first."""
@@ -105,7 +104,7 @@ def list_cases(ctx: Context, status: str | None, unit: int | None) -> None:
 
 
 @main.command("tasks")
-@click.option("--case", "case_id", type=int, help="Only this case's tasks (all states).")
+@click.option("--case", "case_id", type=ID, help="Only this case's tasks (all states).")
 @click.option("--user", "username", help="A user's inbox: assigned to them or open to their roles.")
 @click.option("--state", type=click.Choice(["ready", "completed", "cancelled"]))
 @pass_ctx
@@ -147,7 +146,7 @@ def show_task(ctx: Context, task_id: str) -> None:
 def complete(ctx: Context, task_id: str, username: str, data: str) -> None:
     """Complete a task with form data; the case then runs on to its next wait."""
     if data.startswith("@"):
-        data = Path(data[1:]).read_text(encoding="utf-8")
+        data = _read_data_file(data[1:])
     try:
         row = tasks.complete_task(ctx.db, task_id, _json(data), by=ctx.user_id(username))
     except FormValidationError as exc:
@@ -160,19 +159,22 @@ def complete(ctx: Context, task_id: str, username: str, data: str) -> None:
 
 
 @main.command()
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=ID)
 @click.option("--as", "username", required=True, help="Who cancels it (the unit's rektor).")
 @click.option("--reason", required=True, help="Why the case ends early (kept in the audit log).")
 @pass_ctx
 def cancel(ctx: Context, case_id: int, username: str, reason: str) -> None:
     """Cancel a running case."""
+    if not reason.strip():
+        raise click.BadParameter("give the reason the case ends early", param_hint="--reason")
     case = cases.cancel_case(ctx.db, case_id, by=ctx.user_id(username), reason=reason)
     click.echo(f"case {case.id} {case.status}")
 
 
 @main.command("scheduler")
 @click.option("--once", is_flag=True, help="Do one round of due work and exit (for cron or a check).")
-@click.option("--interval", type=int, help="Seconds between rounds (default: ELEVFLOW_SCHEDULER_INTERVAL).")
+@click.option("--interval", type=click.IntRange(1, 86_400),
+              help="Seconds between rounds (default: ELEVFLOW_SCHEDULER_INTERVAL).")
 @pass_ctx
 def scheduler_command(ctx: Context, once: bool, interval: int | None) -> None:
     """Fire due BPMN timers, send deadline reminders and escalations, e-mail and daily digests.
@@ -233,7 +235,7 @@ def audit_head(ctx: Context) -> None:
 
 
 @audit_group.command("log")
-@click.option("--case", "case_id", type=int, help="Only this case's events.")
+@click.option("--case", "case_id", type=ID, help="Only this case's events.")
 @click.option("--limit", default=100, show_default=True)
 @pass_ctx
 def audit_log(ctx: Context, case_id: int | None, limit: int) -> None:
@@ -272,7 +274,7 @@ def breaks_add(ctx: Context, name: str, first_day: str, last_day: str, unit_code
 
 
 @breaks_group.command("remove")
-@click.argument("break_id", type=int)
+@click.argument("break_id", type=ID)
 @pass_ctx
 def breaks_remove(ctx: Context, break_id: int) -> None:
     """Remove a recorded break."""
@@ -288,13 +290,33 @@ def show_settings() -> None:
 
 
 def _json(text: str) -> dict[str, Any]:
+    """--data: a JSON object Elevflow can store (see jsondata.py), or a clear refusal."""
     try:
-        value = json.loads(text)
+        value = jsondata.loads(text, "the data")
     except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc}") from None
+        raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--data") from None
+    except DataNotJSONError as exc:
+        raise click.BadParameter(str(exc), param_hint="--data") from None
     if not isinstance(value, dict):
-        raise click.BadParameter("must be a JSON object")
+        raise click.BadParameter("must be a JSON object", param_hint="--data")
+    try:
+        jsondata.ensure_json(value, "the data")
+    except DataNotJSONError as exc:
+        raise click.BadParameter(str(exc), param_hint="--data") from None
     return value
+
+
+def _read_data_file(name: str) -> str:
+    """The text of --data @FILE: a UTF-8 file that exists, or a clear refusal."""
+    try:
+        return Path(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise click.BadParameter(f"no file {name!r}", param_hint="--data") from None
+    except UnicodeDecodeError as exc:
+        raise click.BadParameter(f"{name!r} is not UTF-8 text (byte {exc.start})",
+                                 param_hint="--data") from None
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {name!r}: {exc.strerror}", param_hint="--data") from None
 
 
 main.add_command(import_group)
@@ -307,12 +329,4 @@ main.add_command(message_command)
 
 
 def run() -> None:
-    try:
-        main(standalone_mode=True)
-    except ElevflowError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except (OperationalError, InterfaceError) as exc:  # the database went away during the command
-        reason = str(exc.orig or exc).strip().splitlines()
-        click.echo(f"error: the database stopped answering: {reason[0] if reason else exc}", err=True)
-        sys.exit(NO_DATABASE)
+    main(standalone_mode=True)

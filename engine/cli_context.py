@@ -7,14 +7,22 @@ from typing import Any
 
 import click
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from . import definitions, org, schema, settings
-from .errors import DefinitionError
+from .errors import DefinitionError, ElevflowError
 from .store import Database
 
 #: The exit code of every command that cannot use its database: unreachable, missing, or not set up.
 NO_DATABASE = 3
+#: A number naming a row (a case, a pupil, a unit, a break, a version): what the id columns hold.
+ID = click.IntRange(1, 2**31 - 1)
+
+
+class Refused(click.ClickException):
+    """The engine refused the request (bad input, no right, a conflict): its message, exit code 2."""
+
+    exit_code = 2
 
 
 class DatabaseUnavailable(click.ClickException):
@@ -90,6 +98,21 @@ def _require_file(url: str) -> None:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+class ElevflowGroup(click.Group):
+    """The `elevflow` group: an engine refusal or a database that stops answering ends a command with
+    its message and exit code (2, 3), never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ElevflowError as exc:
+            raise Refused(str(exc)) from None
+        except (OperationalError, InterfaceError) as exc:
+            reason = str(exc.orig or exc).strip().splitlines()
+            raise DatabaseUnavailable("the database stopped answering: "
+                                      f"{reason[0] if reason else exc}") from None
 
 
 def deploy_folder(ctx: Context, path: Path, note: str, by: int | None) -> list[Any]:

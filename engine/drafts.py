@@ -142,6 +142,8 @@ def save_filter(db: Database, owner: int, name: str, query: dict[str, Any],
     name = name.strip()
     if not name or len(name) > 200:
         raise ValueError("a filter needs a name of at most 200 characters")
+    if not name.isprintable():
+        raise ValueError("a filter's name cannot hold control characters (a NUL, a line break, ...)")
     if type(query) is not dict:
         raise TypeError("a filter's query is an object")
     ensure_json(query, "filter")

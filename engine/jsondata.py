@@ -67,6 +67,22 @@ def within_depth(value: Any, limit: int = MAX_DEPTH) -> bool:
     return True
 
 
+def holds_nul(value: Any) -> bool:
+    """Whether a parsed JSON value has a NUL character in any string or key (checked without recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def loads(text: str | bytes, where: str, limit: int = MAX_DEPTH) -> Any:
     """Parse JSON text that must nest at most `limit` levels. Invalid JSON raises json.JSONDecodeError as
     json.loads does; too deep a document raises DataNotJSONError (whatever the parser's own limit)."""

@@ -195,7 +195,7 @@ class Run:
                                                             "unit_id": self.case.unit_id}) is None:
                 raise WorkflowError(f"task {meta.name!r} goes to the person in {meta.assignee_from!r}, but "
                                     f"{task.data.get(meta.assignee_from)!r} is no active member of staff at "
-                                    "this school unit", element_id=meta.bpmn_id)
+                                    "this school unit", element_id=meta.bpmn_id, data_key=meta.assignee_from)
         due = None
         rule = deadlines.rule_for(self.case.process_key, meta.bpmn_id, meta.due_rule)
         if rule:

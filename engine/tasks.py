@@ -11,7 +11,14 @@ from sqlalchemy import select
 
 from . import access, assignment, cases, runner, worklist
 from .dbapi import Sql, Tx
-from .errors import ConflictError, FormValidationError, NotFoundError, PermissionDeniedError
+from .errors import (
+    ConflictError,
+    FormValidationError,
+    NotFoundError,
+    NotStaffError,
+    PermissionDeniedError,
+    WorkflowError,
+)
 from .jsondata import ensure_json
 from .models import Case, TaskRow
 from .store import Database
@@ -128,7 +135,8 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
     3. Refuse a task that is no longer ready (ConflictError names who completed it and when), a user who
        is neither its assignee nor a holder of its lane's role at the unit, and — if the caller says which
        case version it saw — a case that has moved on since.
-    4. Validate the data against the task's JSON Schema (FormValidationError maps field to messages).
+    4. Validate the data against the task's JSON Schema (FormValidationError maps field to messages;
+       NotStaffError, one of them, when a field names someone a later task cannot go to).
     5. Run the step. If `within` is given, call it now with the transaction and a StepContext: what it
        writes commits or rolls back with the step (an exception from it undoes the whole step).
     6. Write case state (guarded by row_version), task rows, timers and audit events.
@@ -185,7 +193,12 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
                                             "delegation_id": delegation, "data_sha256": digest})
         tx.execute(MARK_COMPLETED, {"id": tx.uuid(task_id), "now": tx.time(now), "by": by,
                                     "data": tx.json(data)})
-        run.finish(completed={task_id})
+        try:
+            run.finish(completed={task_id})
+        except WorkflowError as exc:  # the form named someone a later task cannot go to
+            if exc.data_key is not None and exc.data_key in data:
+                raise NotStaffError({exc.data_key: [str(exc)]}) from exc
+            raise
         cases.start_linked(db, run)
     runner.keep_live(db, run)
     return Completed(task_id, row.name, row.case_id, run.case.status, run.case.row_version)

@@ -44,8 +44,9 @@ class Filter:
         unit = str(args.get("enhet", "") or "")
         due = str(args.get("forfallo", "") or "")
         sort = str(args.get("sortera", "") or "")
-        return cls(routine=str(args.get("rutin", "") or "")[:200],
-                   unit=int(unit) if unit.isdigit() else None,
+        routine = str(args.get("rutin", "") or "")[:200]
+        return cls(routine="" if "\x00" in routine else routine,  # no routine's key holds a NUL
+                   unit=int(unit) if unit.isdigit() and len(unit) <= 18 else None,  # ids fit in 64 bits
                    due=due if due in DUE_FILTERS else "",
                    unclaimed=str(args.get("ej_tagna", "")) == "1",
                    follow_up=str(args.get("uppfoljning", "")) == "1",

@@ -119,3 +119,37 @@ def test_a_database_that_does_not_answer_is_named_with_its_own_exit_code():
     assert result.exit_code == NO_DATABASE  # a broken chain exits 1: an alert can tell them apart
     assert "cannot reach the database postgresql+psycopg://elevflow@127.0.0.1:9/elevflow" in result.output
     assert "Traceback" not in result.output
+
+
+def test_bad_input_on_the_command_line_gets_a_clear_error_and_changes_nothing(db, db_url, people, chain,
+                                                                               tmp_path):
+    runner = CliRunner()
+
+    def refused(*args: str) -> str:
+        result = runner.invoke(main, ["--database", db_url, *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        return result.output
+
+    start = ["start", "stodkedja", "--pupil", str(people.pupil), "--as", "teacher"]
+    deep = '{"a": ' + "[" * 5000 + "]" * 5000 + "}"
+    assert "nested deeper than 32 levels" in refused(*start, "--data", deep)
+    assert "too large to store" in refused(*start, "--data", '{"a": ' + "9" * 30 + "}")
+    assert "NUL character" in refused(*start, "--data", '{"a": "x\\u0000y"}')
+    assert "not valid JSON" in refused(*start, "--data", "{")
+    assert "99999999999999999999" in refused("start", "stodkedja", "--pupil", "99999999999999999999",
+                                             "--as", "teacher")
+    assert "no user 'nobody'" in refused("start", "stodkedja", "--pupil", str(people.pupil), "--as", "nobody")
+    ok = runner.invoke(main, ["--database", db_url, *start])
+    assert ok.exit_code == 0, ok.output
+    task_id = ok.output.splitlines()[1].split()[0]
+    (tmp_path / "latin1.json").write_bytes('{"beskrivning": "Läser"}'.encode("latin-1"))
+    missing = f"@{tmp_path / 'nope.json'}"
+    assert "no file" in refused("complete", task_id, "--as", "teacher", "--data", missing)
+    assert "is not UTF-8 text" in refused("complete", task_id, "--as", "teacher", "--data",
+                                          f"@{tmp_path / 'latin1.json'}")
+    assert "give the reason" in refused("cancel", "1", "--as", "rektor", "--reason", "   ")
+    assert "not in the range" in refused("cancel", str(2**40), "--as", "rektor", "--reason", "Flyttat")
+    cases = runner.invoke(main, ["--database", db_url, "cases"]).output.splitlines()
+    assert len(cases) == 1 and "running" in cases[0]  # only the one started properly, still running
+    assert f"{task_id}  case 1" in runner.invoke(main, ["--database", db_url, "tasks"]).output

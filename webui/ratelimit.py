@@ -34,7 +34,9 @@ class Outcome:
 
 
 def _key(username: str) -> str:
-    return username.strip().casefold()[:200]
+    """The username as the log and the limits count it (a NUL, which no database text holds and no
+    username has, is kept visible as U+FFFD)."""
+    return username.strip().casefold()[:200].replace("\x00", "\ufffd")
 
 
 def record(db: Database, username: str, address: str, success: bool | None,
@@ -97,8 +99,9 @@ def password_login(db: Database, username: str, password: str, address: str) -> 
     if by_user > config["LOGIN_ATTEMPTS"] or by_address > config["LOGIN_ATTEMPTS_PER_ADDRESS"]:
         _settle(db, attempt_id, False, refused=True)
         return Outcome(None, limited=True)
-    with db.read() as session:
-        user = session.scalars(select(User).where(User.username == username.strip())).first()
+    with db.read() as session:  # a username holding a NUL belongs to nobody (and is no text to query)
+        user = None if "\x00" in username else session.scalars(
+            select(User).where(User.username == username.strip())).first()
     stored = user.password_hash if user is not None and user.active else None
     if not passwords.verify_password(stored, password) or user is None:
         _settle(db, attempt_id, False)

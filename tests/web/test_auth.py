@@ -291,3 +291,11 @@ def test_without_a_provider_its_pages_do_not_exist(client):
     assert client.get("/logga-in/oidc").status_code == 404
     assert client.get("/logga-in/oidc/svar").status_code == 404
     assert "kommunens inloggning" not in text(client.get("/logga-in"))
+
+
+def test_a_username_holding_a_nul_character_is_a_wrong_login_that_is_counted(client, db):
+    response = login(client, "teach\x00er")
+    assert response.status_code == 200 and "Fel användarnamn eller lösenord." in text(response)
+    with db.read() as s:
+        [row] = s.scalars(select(LoginAttempt)).all()
+    assert (row.username, row.success) == ("teach\ufffder", False)

@@ -192,3 +192,37 @@ def test_a_nul_character_or_a_huge_number_in_a_field_is_refused_beside_it(client
         assert "osynligt styrtecken" in text(response)
     assert tasks.get_task(db, open_task.id).state == "ready"
     assert drafts.load_draft(db, open_task.id, open_task.assignee_id or 0) is None
+
+
+NAMING = bpmn_builder.process("""<bpmn:userTask id="Task_1" name="Utse utredare">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="formJsonSchemaFilename" value="svar.json"/>
+      </spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="Task_1" targetRef="Task_2"/>
+    <bpmn:userTask id="Task_2" name="Utred">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="assigneeFrom" value="utredare"/>
+      </spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Task_2" targetRef="End_1"/>
+    <bpmn:endEvent id="End_1"/>""", lane="Rektor", lane_nodes=("Task_1", "Task_2"), key="utse")
+
+
+def test_naming_someone_who_is_not_staff_at_the_unit_is_refused_beside_the_field(client, db, people,
+                                                                                 tmp_path):
+    folder = tmp_path / "utse"
+    (folder / "forms").mkdir(parents=True)
+    (folder / "utse.bpmn").write_text(NAMING, encoding="utf-8")
+    form = {**bpmn_builder.FORM, "properties": {"utredare": {"type": "integer", "title": "Utredare"}}}
+    (folder / "forms" / "svar.json").write_text(json.dumps(form), encoding="utf-8")
+    deploy_path(db, folder)
+    case = start_case(db, "utse", pupil_id=people.pupil, by=people.rektor)
+    [task] = tasks.list_tasks(db, case_id=case.id, state="ready")
+    login(client, "rektor")
+    html, version, token = _open_form(client, task.id)
+    for named in (people.outsider, 424242, 10**30):  # another unit's teacher; nobody; no id at all
+        response = client.post(f"/uppgifter/{task.id}", data={"csrf_token": token, "_row_version": version,
+                                                               "_opened_at": OPENED.search(html).group(1),
+                                                               "f.utredare": str(named)})
+        assert response.status_code == 422, named
+        assert "Personen arbetar inte på elevens skolenhet" in text(response) or named == 10**30
+    assert tasks.get_task(db, task.id).state == "ready"

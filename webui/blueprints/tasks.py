@@ -27,6 +27,7 @@ from engine.errors import (
     DataNotJSONError,
     FormValidationError,
     NotFoundError,
+    NotStaffError,
     PermissionDeniedError,
     WorkflowError,
 )
@@ -151,6 +152,10 @@ def _sign(task_id: UUID, raw: MultiDict, data: dict[str, Any], seen: int | None)
 def _refused(task_id: UUID, raw: MultiDict, data: dict[str, Any], seen: int | None, exc: Exception) -> Any:
     """Show the form again after the engine refused it: field errors, or someone else was first."""
     database = extensions.db()
+    if isinstance(exc, NotStaffError):
+        return _page(_open(task_id, log=False), raw, seen, {field: [_(
+            "Personen arbetar inte på elevens skolenhet och kan inte få uppgiften. Välj någon annan.")]
+            for field in exc.errors}, status=422)
     if isinstance(exc, FormValidationError):
         view = _open(task_id, log=False)
         return _page(view, raw, seen, _messages(view, data, exc.errors), status=422)
