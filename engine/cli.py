@@ -236,7 +236,7 @@ def audit_head(ctx: Context) -> None:
 
 @audit_group.command("log")
 @click.option("--case", "case_id", type=ID, help="Only this case's events.")
-@click.option("--limit", default=100, show_default=True)
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1_000_000))
 @pass_ctx
 def audit_log(ctx: Context, case_id: int | None, limit: int) -> None:
     """Print audit events in order."""
