@@ -12,7 +12,6 @@ from .drafts import (
     filters_for,
     follow_ups_due,
     load_draft,
-    purge_drafts,
     save_draft,
     save_filter,
     set_follow_up,
@@ -57,7 +56,7 @@ __all__ = [
     "can_view_case", "open_case", "visible_cases", "access_history", "case_timeline", "task_data_for",
     "release_medical", "NotVisibleError",
     # a user's own drafts, follow-ups and saved filters (drafts.py)
-    "save_draft", "load_draft", "delete_draft", "purge_drafts", "set_follow_up", "follow_ups_due",
+    "save_draft", "load_draft", "delete_draft", "set_follow_up", "follow_ups_due",
     "save_filter", "filters_for", "delete_filter",
     # decision documents and signing (documents.py, signing.py)
     "render_decision", "sign_decision", "decision_document", "verify_document",

@@ -94,9 +94,47 @@ class Verdict:
     reason: str = ""
 
 
-def verify(db: Database, batch: int = 5000) -> Verdict:
-    """Walk the whole chain; name the first event that was edited, inserted or deleted."""
+@dataclass(frozen=True)
+class Head:
+    """The newest link of the chain: its sequence number and hash. Written down outside the database
+    (`elevflow audit head`), it lets `verify` tell a chain that lost or rewrote events after it."""
+
+    seq: int
+    hash: bytes
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash.hex()}"
+
+    @classmethod
+    def parse(cls, text: str) -> Head:
+        seq, _, digest = text.strip().partition(":")
+        try:
+            head = cls(int(seq), bytes.fromhex(digest))
+        except ValueError:
+            head = None
+        if head is None or head.seq < 0 or len(head.hash) != 32 or not seq.isdigit():
+            raise ValueError(f"{text.strip()[:80]!r} is not an audit head: SEQ:HASH, as `elevflow audit "
+                             "head` prints it (a number, a colon and 64 hexadecimal digits)")
+        return head
+
+
+def head(db: Database) -> Head:
+    """The chain's newest link, as its head row holds it."""
+    with db.read() as session:
+        row = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
+    return Head(row.seq, bytes(row.hash))
+
+
+def verify(db: Database, batch: int = 5000, expect: Head | None = None) -> Verdict:
+    """Walk the whole chain; name the first event that was edited, inserted or deleted.
+
+    With `expect`, a head written down earlier, the chain must also still hold that very event: a chain
+    that ends before it (an older backup restored, or the newest events deleted together with the head)
+    or holds another event in its place (rewritten from there or before) is broken too — which the
+    chain alone, being consistent, cannot show.
+    """
     expected_seq, prev, checked = 1, GENESIS, 0
+    anchored = GENESIS if expect is not None and expect.seq == 0 else None
     with db.read() as session:
         for row in _rows(session, batch):
             if row.seq != expected_seq:
@@ -107,13 +145,24 @@ def verify(db: Database, batch: int = 5000) -> Verdict:
                 return Verdict(False, checked, row.seq, "its link to the event before it is broken")
             if _digest(prev, row.seq, row.at, row) != row.hash:
                 return Verdict(False, checked, row.seq, "its content does not match its hash (edited)")
+            if expect is not None and row.seq == expect.seq:
+                anchored = bytes(row.hash)
             prev, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
-        head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
-    if head.seq != checked or head.hash != prev:
-        return Verdict(False, checked, checked + 1 if head.seq > checked else head.seq,
-                       f"the chain ends at event {checked} but its head says {head.seq}: "
-                       "events were deleted from the end" if head.seq > checked else
+        stored = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
+    if stored.seq != checked or stored.hash != prev:
+        return Verdict(False, checked, checked + 1 if stored.seq > checked else stored.seq,
+                       f"the chain ends at event {checked} but its head says {stored.seq}: "
+                       "events were deleted from the end" if stored.seq > checked else
                        "the head does not match the last event")
+    if expect is not None and anchored is None:
+        return Verdict(False, checked, checked + 1,
+                       f"the chain ends at event {checked}, but the expected head is event {expect.seq}: "
+                       f"events {checked + 1} to {expect.seq} (and any after) are missing — an older backup "
+                       "was restored, or the newest events were deleted together with the head")
+    if expect is not None and anchored != expect.hash:
+        return Verdict(False, checked, expect.seq,
+                       f"event {expect.seq} is not the expected one (its hash differs): the chain was "
+                       "rewritten at or before it, or another backup's events followed a restore")
     return Verdict(True, checked)
 
 

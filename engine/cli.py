@@ -8,22 +8,27 @@ from typing import Any
 
 import click
 
-from . import audit, cases, definitions, demo, org, scheduler, schema, settings, tasks
-from .cli_context import Context, deploy_folder, deploy_shipped, pass_ctx
+from . import audit, cases, definitions, demo, jsondata, org, scheduler, schema, settings, tasks
+from .cli_context import ID, Context, ElevflowGroup, deploy_folder, deploy_shipped, pass_ctx
 from .cli_demo import demo_command, users_group
 from .cli_import import import_group
 from .cli_routines import check_command, export_command, message_command, migrate_command
 from .cli_sign import sign_command
-from .errors import ElevflowError, FormValidationError
+from .errors import DataNotJSONError, FormValidationError
 from .specs import CANCEL_GROUNDS
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ElevflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--database", envvar="ELEVFLOW_DATABASE_URL", metavar="URL",
-              help="Database URL (default: ELEVFLOW_DATABASE_URL, else sqlite:///instance/elevflow.db).")
+              help="Database URL (default: ELEVFLOW_DATABASE_URL, else instance/elevflow.db in the Elevflow "
+              "folder, wherever you run the command).")
 @click.pass_context
 def main(ctx: click.Context, database: str | None) -> None:
-    """Elevflow: the student health routines of a school as BPMN processes that run and log every step."""
+    """Elevflow: the student health routines of a school as BPMN processes that run and log every step.
+
+    Every command exits with code 3 when its database cannot be reached, does not exist or has no
+    Elevflow tables (only `init` and `demo` create one), and 2 on a refused request or bad input.
+    """
     ctx.obj = Context(database)
     ctx.call_on_close(ctx.obj.close)
 
@@ -37,8 +42,9 @@ def init(ctx: Context, with_demo: bool, no_deploy: bool) -> None:
     """Create or upgrade the database, then deploy every shipped routine in processes/.
 
     Safe to run again: the schema is only upgraded, and a routine whose files have not changed gets no
-    new version.
+    new version. This command and `demo` are the only ones that create a database.
     """
+    ctx.may_create = True
     schema.upgrade(ctx.db)
     click.echo(f"Database ready: {ctx.db.engine.url.render_as_string(hide_password=True)}")
     if with_demo:
@@ -77,8 +83,8 @@ def versions(ctx: Context, key: str | None) -> None:
 
 @main.command("start")
 @click.argument("key")
-@click.option("--pupil", type=int, help="The pupil's id (a routine for a pupil).")
-@click.option("--unit", type=int, help="The school unit's id (a unit-level routine; or another unit than "
+@click.option("--pupil", type=ID, help="The pupil's id (a routine for a pupil).")
+@click.option("--unit", type=ID, help="The school unit's id (a unit-level routine; or another unit than "
               "the pupil's).")
 @click.option("--as", "username", required=True, help="Who starts the case (a username).")
 @click.option("--data", default="{}", help="Initial case data as a JSON object.")
@@ -93,7 +99,7 @@ def start(ctx: Context, key: str, pupil: int | None, unit: int | None, username:
 
 @main.command("cases")
 @click.option("--status", type=click.Choice(["running", "completed", "cancelled"]))
-@click.option("--unit", type=int, help="Only cases at this school unit id.")
+@click.option("--unit", type=ID, help="Only cases at this school unit id.")
 @pass_ctx
 def list_cases(ctx: Context, status: str | None, unit: int | None) -> None:
     """List cases, newest first."""
@@ -104,7 +110,7 @@ def list_cases(ctx: Context, status: str | None, unit: int | None) -> None:
 
 
 @main.command("tasks")
-@click.option("--case", "case_id", type=int, help="Only this case's tasks (all states).")
+@click.option("--case", "case_id", type=ID, help="Only this case's tasks (all states).")
 @click.option("--user", "username", help="A user's inbox: assigned to them or open to their roles.")
 @click.option("--state", type=click.Choice(["ready", "completed", "cancelled"]))
 @pass_ctx
@@ -146,7 +152,7 @@ def show_task(ctx: Context, task_id: str) -> None:
 def complete(ctx: Context, task_id: str, username: str, data: str) -> None:
     """Complete a task with form data; the case then runs on to its next wait (a decision: `sign`)."""
     if data.startswith("@"):
-        data = Path(data[1:]).read_text(encoding="utf-8")
+        data = _read_data_file(data[1:])
     try:
         row = tasks.complete_task(ctx.db, task_id, _json(data), by=ctx.user_id(username))
     except FormValidationError as exc:
@@ -159,7 +165,7 @@ def complete(ctx: Context, task_id: str, username: str, data: str) -> None:
 
 
 @main.command()
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=ID)
 @click.option("--as", "username", required=True, help="Who cancels it (the unit's rektor).")
 @click.option("--reason", required=True, help="Why the case ends early (kept in the audit log).")
 @click.option("--ground", type=click.Choice(sorted(CANCEL_GROUNDS)),
@@ -168,13 +174,16 @@ def complete(ctx: Context, task_id: str, username: str, data: str) -> None:
 @pass_ctx
 def cancel(ctx: Context, case_id: int, username: str, reason: str, ground: str | None) -> None:
     """Cancel a running case."""
+    if not reason.strip():
+        raise click.BadParameter("give the reason the case ends early", param_hint="--reason")
     case = cases.cancel_case(ctx.db, case_id, by=ctx.user_id(username), reason=reason, ground=ground)
     click.echo(f"case {case.id} {case.status}")
 
 
 @main.command("scheduler")
 @click.option("--once", is_flag=True, help="Do one round of due work and exit (for cron or a check).")
-@click.option("--interval", type=int, help="Seconds between rounds (default: ELEVFLOW_SCHEDULER_INTERVAL).")
+@click.option("--interval", type=click.IntRange(1, 86_400),
+              help="Seconds between rounds (default: ELEVFLOW_SCHEDULER_INTERVAL).")
 @pass_ctx
 def scheduler_command(ctx: Context, once: bool, interval: int | None) -> None:
     """Fire due BPMN timers, send deadline reminders and escalations, e-mail and daily digests.
@@ -197,24 +206,46 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option("--expect-head", metavar="SEQ:HASH",
+              help="A head `elevflow audit head` printed earlier: the chain must still hold that event.")
 @pass_ctx
-def audit_verify(ctx: Context) -> None:
+def audit_verify(ctx: Context, expect_head: str | None) -> None:
     """Check the whole chain; name the first event that was edited, inserted or deleted.
 
-    Exits 0 when the chain is intact, 1 when it is broken.
+    With --expect-head, also check that the chain still holds the event an earlier `audit head` named
+    (the chain alone cannot show that an older backup was restored, or that it was rewritten whole).
+
+    Exits 0 when the chain is intact, 1 when it is broken, 3 when the database cannot be reached (or does
+    not exist, or has no Elevflow tables): an alert can tell tampering from an outage.
     """
-    verdict = audit.verify(ctx.db)
+    try:
+        expected = audit.Head.parse(expect_head) if expect_head is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--expect-head") from None
+    verdict = audit.verify(ctx.db, expect=expected)
     if verdict.ok:
-        click.echo(f"audit log intact: {verdict.checked} events verified")
+        click.echo(f"audit log intact: {verdict.checked} events verified"
+                   + (f", event {expected.seq} is the expected head's" if expected is not None else ""))
         return
     click.echo(f"audit log BROKEN at event {verdict.broken_seq}: {verdict.reason} "
                f"({verdict.checked} events before it verified)", err=True)
     sys.exit(1)
 
 
+@audit_group.command("head")
+@pass_ctx
+def audit_head(ctx: Context) -> None:
+    """Print the newest event's sequence number and hash, as SEQ:HASH.
+
+    Write it down now and then somewhere the database's administrators cannot change (a log server, a
+    signed e-mail); `audit verify --expect-head SEQ:HASH` then shows whether the chain still holds it.
+    """
+    click.echo(str(audit.head(ctx.db)))
+
+
 @audit_group.command("log")
-@click.option("--case", "case_id", type=int, help="Only this case's events.")
-@click.option("--limit", default=100, show_default=True)
+@click.option("--case", "case_id", type=ID, help="Only this case's events.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1_000_000))
 @pass_ctx
 def audit_log(ctx: Context, case_id: int | None, limit: int) -> None:
     """Print audit events in order."""
@@ -252,7 +283,7 @@ def breaks_add(ctx: Context, name: str, first_day: str, last_day: str, unit_code
 
 
 @breaks_group.command("remove")
-@click.argument("break_id", type=int)
+@click.argument("break_id", type=ID)
 @pass_ctx
 def breaks_remove(ctx: Context, break_id: int) -> None:
     """Remove a recorded break."""
@@ -268,13 +299,33 @@ def show_settings() -> None:
 
 
 def _json(text: str) -> dict[str, Any]:
+    """--data: a JSON object Elevflow can store (see jsondata.py), or a clear refusal."""
     try:
-        value = json.loads(text)
+        value = jsondata.loads(text, "the data")
     except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc}") from None
+        raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--data") from None
+    except DataNotJSONError as exc:
+        raise click.BadParameter(str(exc), param_hint="--data") from None
     if not isinstance(value, dict):
-        raise click.BadParameter("must be a JSON object")
+        raise click.BadParameter("must be a JSON object", param_hint="--data")
+    try:
+        jsondata.ensure_json(value, "the data")
+    except DataNotJSONError as exc:
+        raise click.BadParameter(str(exc), param_hint="--data") from None
     return value
+
+
+def _read_data_file(name: str) -> str:
+    """The text of --data @FILE: a UTF-8 file that exists, or a clear refusal."""
+    try:
+        return Path(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise click.BadParameter(f"no file {name!r}", param_hint="--data") from None
+    except UnicodeDecodeError as exc:
+        raise click.BadParameter(f"{name!r} is not UTF-8 text (byte {exc.start})",
+                                 param_hint="--data") from None
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {name!r}: {exc.strerror}", param_hint="--data") from None
 
 
 main.add_command(import_group)
@@ -288,8 +339,4 @@ main.add_command(sign_command)
 
 
 def run() -> None:
-    try:
-        main(standalone_mode=True)
-    except ElevflowError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    main(standalone_mode=True)

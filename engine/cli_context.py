@@ -6,22 +6,76 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from . import definitions, org, settings
-from .errors import DefinitionError
+from . import definitions, org, schema, settings
+from .errors import DefinitionError, ElevflowError
 from .store import Database
+
+#: The exit code of every command that cannot use its database: unreachable, missing, or not set up.
+NO_DATABASE = 3
+#: A number naming a row (a case, a pupil, a unit, a break, a version): what the id columns hold.
+ID = click.IntRange(1, 2**31 - 1)
+
+
+class Refused(click.ClickException):
+    """The engine refused the request (bad input, no right, a conflict): its message, exit code 2."""
+
+    exit_code = 2
+
+
+class DatabaseUnavailable(click.ClickException):
+    """The database cannot be reached, does not exist, or has no Elevflow tables (exit code 3)."""
+
+    exit_code = NO_DATABASE
+
+
+def unreachable(url: str, exc: BaseException) -> DatabaseUnavailable:
+    """The error for a database that did not answer, with the driver's first line of why."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return DatabaseUnavailable(f"cannot reach the database {shown(url)}: "
+                               f"{reason[0] if reason else exc.__class__.__name__}")
+
+
+def shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
 
 
 class Context:
+    """The database a command works on. Only `init` and `demo` set `may_create`: every other command
+    refuses a database that does not exist (rather than creating an empty one where it was run) or that
+    has no Elevflow tables, with a message saying what to do."""
+
     def __init__(self, url: str | None):
         self.url = url
+        self.may_create = False
         self._db: Database | None = None
 
     @property
     def db(self) -> Database:
         if self._db is None:
-            self._db = Database(self.url)
+            url = self.url or settings.get("ELEVFLOW_DATABASE_URL")
+            if not self.may_create:
+                _require_file(url)
+            self._db = Database(url)
+            if not self.may_create:
+                self._require_schema(url)
         return self._db
+
+    def _require_schema(self, url: str) -> None:
+        assert self._db is not None
+        try:
+            revision = schema.current_revision(self._db)
+        except DBAPIError as exc:
+            raise unreachable(url, exc) from None
+        if revision is None:
+            raise DatabaseUnavailable(f"the database {shown(url)} has no Elevflow tables; create them with "
+                                      "`elevflow init` (or check ELEVFLOW_DATABASE_URL / --database)")
+        if revision != schema.head_revision():
+            raise DatabaseUnavailable(f"the database {shown(url)} has revision {revision} of Elevflow's "
+                                      f"tables, this Elevflow needs {schema.head_revision()}; upgrade it "
+                                      "with `elevflow init`")
 
     def close(self) -> None:
         if self._db is not None:
@@ -31,7 +85,34 @@ class Context:
         return org.user_by_username(self.db, username).id if username else None
 
 
+def _require_file(url: str) -> None:
+    """A SQLite database must exist already: connecting would create an empty file."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    if not Path(parsed.database).is_file():
+        where = Path(parsed.database).resolve()
+        raise DatabaseUnavailable(f"there is no Elevflow database at {where}; create it with "
+                                  "`elevflow init`, or say which one to use with ELEVFLOW_DATABASE_URL or "
+                                  "--database")
+
+
 pass_ctx = click.make_pass_decorator(Context)
+
+
+class ElevflowGroup(click.Group):
+    """The `elevflow` group: an engine refusal or a database that stops answering ends a command with
+    its message and exit code (2, 3), never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ElevflowError as exc:
+            raise Refused(str(exc)) from None
+        except (OperationalError, InterfaceError) as exc:
+            reason = str(exc.orig or exc).strip().splitlines()
+            raise DatabaseUnavailable("the database stopped answering: "
+                                      f"{reason[0] if reason else exc}") from None
 
 
 def deploy_folder(ctx: Context, path: Path, note: str, by: int | None) -> list[Any]:

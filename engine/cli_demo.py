@@ -32,6 +32,7 @@ def demo_command(ctx: Context, no_serve: bool, port: int) -> None:
     running inside it, until Ctrl-C. Safe to run again. For trying Elevflow only: the demo passwords are
     printed and known to everyone, so never load real people or pupils into a demo database.
     """
+    ctx.may_create = True
     schema.upgrade(ctx.db)
     demo.load(ctx.db)
     deploy_shipped(ctx)

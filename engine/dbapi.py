@@ -21,6 +21,13 @@ from uuid import UUID
 
 from sqlalchemy.engine import Engine
 
+from .errors import ConflictError
+
+#: PostgreSQL's word that a transaction lost a race and trying again would work (deadlock detected,
+#: serialization failure). The lock order (runner.py) should make them impossible; if one still comes,
+#: the caller gets the conflict it would have got had it lost the race the ordinary way.
+RETRYABLE = frozenset({"40P01", "40001"})
+
 
 class Sql:
     """One statement, written with :name parameters, rendered for sqlite3 and psycopg."""
@@ -130,8 +137,11 @@ def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: A
         yield tx
         raw.commit()
         tx.stats.commits += 1
-    except BaseException:
+    except BaseException as exc:
         raw.rollback()
+        if getattr(exc, "sqlstate", None) in RETRYABLE:
+            raise ConflictError("someone else changed the same case at the same moment; "
+                                "reload it and try again") from exc
         raise
     finally:
         if own:

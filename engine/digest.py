@@ -62,17 +62,24 @@ def send_digests(db: Database, now: datetime | None = None) -> int:
 
 def count_waiting(tx: Tx, user_id: int, now: datetime) -> tuple[int, int]:
     """(open tasks the user's inbox shows, how many of them are overdue at `now`)."""
+    row = tx.first(*waiting_query(tx, user_id, now))
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def waiting_query(tx: Tx, user_id: int, now: datetime) -> tuple[Sql, dict[str, object]]:
+    """The statement counting a user's waiting tasks, and its parameters. Like the inbox (worklist.py):
+    the user's own open tasks, and each (unit, lane) pair's unclaimed ones, each one range of a partial
+    index on open tasks, so the count never reads a closed task."""
     pairs = sorted({(unit, lane) for unit, role in tx.all(ROLES, {"id": user_id})
                     for lane in access.lanes_served_by(role)})
     params: dict[str, object] = {"user_id": user_id, "now": tx.time(now)}
-    pool = []
+    parts = ["SELECT due_at FROM tasks WHERE state = 'ready' AND assignee_id = :user_id"]
     for i, (unit, lane) in enumerate(pairs):
-        pool.append(f"(unit_id = :unit{i} AND role = :lane{i})")
+        parts.append(f"""SELECT due_at FROM tasks WHERE state = 'ready' AND assignee_id IS NULL
+            AND unit_id = :unit{i} AND role = :lane{i}""")
         params[f"unit{i}"], params[f"lane{i}"] = unit, lane
-    in_pool = f" OR (assignee_id IS NULL AND ({' OR '.join(pool)}))" if pool else ""
-    row = tx.first(Sql(f"""SELECT count(*), count(CASE WHEN due_at < :now THEN 1 END) FROM tasks
-        WHERE state = 'ready' AND (assignee_id = :user_id{in_pool})"""), params)
-    return (int(row[0]), int(row[1])) if row else (0, 0)
+    return Sql(f"""SELECT count(*), count(CASE WHEN due_at < :now THEN 1 END)
+        FROM ({" UNION ALL ".join(parts)}) AS waiting"""), params
 
 
 def digest_text(today: str, waiting: int, overdue: int) -> tuple[str, str]:

@@ -1,9 +1,8 @@
 """A user's own working aids: form drafts, personal follow-up dates, saved inbox filters.
 
 A draft is the form data a user saved without completing the task: theirs alone, plain JSON, never
-validated against the form (a half-filled form is the point). Only a ready task has drafts; once the task
-is completed or cancelled its drafts are ignored, and `purge_drafts` (the scheduler's housekeeping)
-deletes them. Signing a decision deletes the task's drafts in its own transaction.
+validated against the form (a half-filled form is the point). Only a ready task has drafts: the step that
+completes or cancels a task deletes its drafts and follow-up dates (runner.Run.finish).
 """
 from __future__ import annotations
 
@@ -30,9 +29,6 @@ SAVE_DRAFT = Sql("""INSERT INTO task_drafts (task_id, user_id, data, saved_at) V
     :data, :now) ON CONFLICT (task_id, user_id) DO UPDATE SET data = excluded.data,
     saved_at = excluded.saved_at""")
 DELETE_DRAFT = Sql("DELETE FROM task_drafts WHERE task_id = :task_id AND user_id = :user_id")
-_CLOSED = "SELECT id FROM tasks WHERE state <> 'ready'"
-PURGE_DRAFTS = Sql(f"DELETE FROM task_drafts WHERE task_id IN ({_CLOSED})")
-PURGE_FOLLOW_UPS = Sql(f"DELETE FROM follow_ups WHERE task_id IN ({_CLOSED})")
 SET_FOLLOW_UP = Sql("""INSERT INTO follow_ups (task_id, user_id, on_date) VALUES (:task_id, :user_id, :on)
     ON CONFLICT (task_id, user_id) DO UPDATE SET on_date = excluded.on_date""")
 DELETE_FOLLOW_UP = Sql("DELETE FROM follow_ups WHERE task_id = :task_id AND user_id = :user_id")
@@ -88,12 +84,6 @@ def load_draft(db: Database, task_id: UUID | str, user_id: int) -> dict[str, Any
 def delete_draft(db: Database, task_id: UUID | str, user_id: int) -> None:
     with db.transaction() as tx:
         tx.execute(DELETE_DRAFT, {"task_id": tx.uuid(UUID(str(task_id))), "user_id": user_id})
-
-
-def purge_drafts(db: Database) -> int:
-    """Delete the drafts and follow-up dates of tasks no longer open; return how many rows went."""
-    with db.transaction() as tx:
-        return tx.rowcount(PURGE_DRAFTS, {}) + tx.rowcount(PURGE_FOLLOW_UPS, {})
 
 
 # --- follow-ups ------------------------------------------------------------------------------------------
@@ -152,6 +142,8 @@ def save_filter(db: Database, owner: int, name: str, query: dict[str, Any],
     name = name.strip()
     if not name or len(name) > 200:
         raise ValueError("a filter needs a name of at most 200 characters")
+    if not name.isprintable():
+        raise ValueError("a filter's name cannot hold control characters (a NUL, a line break, ...)")
     if type(query) is not dict:
         raise TypeError("a filter's query is an object")
     ensure_json(query, "filter")

@@ -64,8 +64,17 @@ class FormValidationError(ElevflowError):
         super().__init__("; ".join(f"{k or '(form)'}: {', '.join(v)}" for k, v in errors.items()))
 
 
+class NotStaffError(FormValidationError):
+    """Submitted data names, for a later task to go to, someone who is not active staff at the case's
+    school unit. `errors` maps the field to the message, like any form error."""
+
+
 class DataNotJSONError(ElevflowError):
-    """Task or case data holds a value that is not plain JSON."""
+    """Task or case data holds a value that is not plain JSON. `path` names the key, when known."""
+
+    def __init__(self, message: str, path: str | None = None):
+        self.path = path
+        super().__init__(message)
 
 
 class ConflictError(ElevflowError):
@@ -92,8 +101,9 @@ class SigningRequiredError(PermissionDeniedError):
 class WorkflowError(ElevflowError):
     """The process itself failed while running (for example a script raised)."""
 
-    def __init__(self, message: str, element_id: str | None = None):
+    def __init__(self, message: str, element_id: str | None = None, data_key: str | None = None):
         self.element_id = element_id
+        self.data_key = data_key  # the data key whose value made it fail, when one did
         super().__init__(message)
 
 

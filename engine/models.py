@@ -122,7 +122,9 @@ class LoginAttempt(Base):
     username: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
-    success: Mapped[bool] = mapped_column(Boolean)
+    success: Mapped[bool | None] = mapped_column(Boolean)  # None: its password check never finished
+    # refused by the login limit without its password being looked at (not a failure: see ratelimit.py)
+    refused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class RoleAssignment(Base):
@@ -292,6 +294,9 @@ class TaskRow(Base):
         Index("ix_tasks_pool_open", "unit_id", "role", "due_at",
               postgresql_where=text("state = 'ready' AND assignee_id IS NULL"),
               sqlite_where=text("state = 'ready' AND assignee_id IS NULL")),
+        # the scheduler's next deadline notice: open tasks only, so closed ones never slow it down
+        Index("ix_tasks_notice_open", "notice_at", postgresql_where=text("state = 'ready'"),
+              sqlite_where=text("state = 'ready'")),
     )
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)  # SpiffWorkflow's task id
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -314,7 +319,7 @@ class TaskRow(Base):
     medical_author: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # Reminders and escalation: when the next notice is due, and how far the task has come
     # (0 none sent, 1 reminded, 2 escalated to the rektor, 3 escalated to the huvudman).
-    notice_at: Mapped[datetime | None] = mapped_column(index=True)
+    notice_at: Mapped[datetime | None]
     notice_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 

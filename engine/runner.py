@@ -4,6 +4,17 @@ A step is whatever one user action or one timer sets off: the workflow runs unti
 then the case state, the task rows, the timer rows and the audit events are written together, or not at
 all. The case row's `row_version` is the optimistic lock: a step only saves if nobody saved in between.
 Its statements run on the bare DB-API connection (see dbapi.py), since every user action pays for them.
+
+Lock order (PostgreSQL; SQLite has one writer at a time): every transaction that writes takes its row
+locks in this order, and never the other way round, so two of them can wait for each other but never
+deadlock:
+  1. the case row (`lock_case`, the timer claim's `FOR NO KEY UPDATE OF c`, and `tasks.complete_task`,
+     which locks the case before the task even though it is given the task),
+  2. task rows of that case (a completion's task, the tasks a step cancels; claims, releases and
+     deadline notices lock a task row without its case, which is a prefix of this order),
+  3. the audit head, always last (`audit.append`, at the end of the transaction).
+Rows that merely refer to a case or task (notifications, drafts, new task rows) take only key-share
+locks, which these FOR NO KEY UPDATE locks do not block.
 """
 from __future__ import annotations
 
@@ -23,7 +34,7 @@ from SpiffWorkflow.task import Task, TaskState
 
 from . import assignment, audit, bounds, deadlines, state
 from .dbapi import Sql, Tx
-from .errors import ConflictError, DataNotJSONError, SandboxError, WorkflowError
+from .errors import ConflictError, DataNotJSONError, NotStaffError, SandboxError, WorkflowError
 from .models import parse_id
 from .notify import notify
 from .sandbox import script_engine
@@ -37,6 +48,13 @@ INSERT_TASK = Sql("""INSERT INTO tasks (id, case_id, process_key, bpmn_id, name,
     :process_key, :bpmn_id, :name, :role, :unit_id, :pupil_id, :assignee_id, 'ready', :form, :created_at,
     :due_at, :notice_at, 0)""")
 DELETE_TIMERS = Sql("DELETE FROM timers WHERE case_id = :case_id")
+# A closed task's working aids (its drafts and follow-up dates) go in the step that closes it, so no
+# housekeeping ever has to look for them among the closed tasks of years (one statement on PostgreSQL).
+DROP_WORKING_AIDS = {
+    "sqlite": [Sql("DELETE FROM task_drafts WHERE task_id = :task_id"),
+               Sql("DELETE FROM follow_ups WHERE task_id = :task_id")],
+    "postgresql": [Sql("""WITH drafts AS (DELETE FROM task_drafts WHERE task_id = :task_id)
+        DELETE FROM follow_ups WHERE task_id = :task_id""")]}
 INSERT_TIMER = Sql("INSERT INTO timers (case_id, bpmn_id, due_at) VALUES (:case_id, :bpmn_id, :due_at)")
 SAVE_CASE = Sql("""UPDATE cases SET state = :state, row_version = :new_version, status = :status,
     ended_at = :ended_at, serializer_version = :serializer, error = NULL, error_at = NULL
@@ -102,6 +120,7 @@ class Run:
     timers_before: list[tuple[str, datetime]] = field(default_factory=list)
     spawned: list[tuple[str, int | None]] = field(default_factory=list)  # (process key, pupil) linked cases
     to_notify: list[tuple[int, UUID]] = field(default_factory=list)  # (user, task) given a new task
+    submitted: frozenset[str] = frozenset()  # the keys of the form a user submitted in this step
 
     def event(self, kind: str, **data: Any) -> None:
         self.events.append(audit.Event(kind, self.actor_id, self.case.id, self.case.pupil_id,
@@ -124,11 +143,17 @@ class Run:
         except RecursionError as exc:
             raise bounds.too_deep() from exc
 
+    def moved(self) -> bool:
+        """Whether the workflow got anywhere since `begin`: some task completed (a timer that fired, too)."""
+        return any(t.state == TaskState.COMPLETED and t.id not in self.done_before
+                   for t in all_tasks(self.workflow))
+
     def finish(self, completed: set[UUID] | None = None, status: str | None = None) -> None:
         """Work out task rows, timers and audit events from the step, then save it all.
 
         `completed` names the human tasks the step completed (their rows are written by the caller);
-        `status` ends the case another way than by reaching its end (``cancelled``).
+        `status` ends the case another way than by reaching its end (``cancelled``). Every task the step
+        closed, completed or cancelled, loses its drafts and follow-up dates here, in the same step.
         """
         completed = completed or set()
         for task in all_tasks(self.workflow):
@@ -141,11 +166,17 @@ class Run:
             elif isinstance(getattr(spec, "event_definition", None), TimerEventDefinition):
                 self.event("timer_fired", bpmn_id=spec.bpmn_id, name=spec.bpmn_name)
         open_after = ready_human_tasks(self.workflow)
+        closed = list(completed)
         for task_id, task in self.open_before.items():
             if task_id in open_after or task_id in completed:
                 continue
             self.tx.execute(CANCEL_TASK, {"id": self.tx.uuid(task_id), "now": self.tx.time(self.now)})
             self.event("task_cancelled", task_id=str(task_id), bpmn_id=task.task_spec.bpmn_id)
+            closed.append(task_id)
+        if closed:
+            rows = [{"task_id": self.tx.uuid(task_id)} for task_id in closed]
+            for statement in DROP_WORKING_AIDS[self.tx.dialect]:
+                self.tx.executemany(statement, rows)
         for task_id, task in open_after.items():
             if task_id not in self.open_before:
                 self._new_task_row(task)
@@ -189,12 +220,18 @@ class Run:
         a role its lane serves at the pupil's unit, or a written delegation for its decision
         (`assignment.may_take`). Anyone else — a routine's script naming its author, a mistyped id — is
         refused: the task waits in its lane's pool, and the case's history says so (`assignee_refused`),
-        for the rektor and the lane to see. The case never stops on it."""
+        for the rektor and the lane to see. The case never stops on it. Only when the form the user has
+        just submitted named them (`submitted`) is the step refused instead, beside that field
+        (NotStaffError), so they can choose someone else."""
         named = task.data.get(meta.assignee_from)
         user_id = parse_id(named)
         if user_id is not None and assignment.may_take(self.tx, user_id, self.case.unit_id, meta.role,
                                                        meta.decision, meta.non_delegable, self.now):
             return user_id
+        if meta.assignee_from in self.submitted:  # the user's own form named them: say so beside the field
+            raise NotStaffError({meta.assignee_from: [
+                f"task {meta.name!r} goes to the person in {meta.assignee_from!r}, but {named!r} is no "
+                "active member of staff at this school unit who may take it"]})
         self.event("assignee_refused", task_id=str(task.id), bpmn_id=meta.bpmn_id, name=meta.name,
                    role=meta.role, field=meta.assignee_from, named_id=user_id,
                    named=None if user_id is not None or named is None else repr(named)[:100])

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from . import digest, drafts, mailer, notices, settings, timers
+from . import digest, mailer, notices, settings, timers
 from .store import Database
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,6 @@ def run_once(db: Database, now: datetime | None = None) -> Round:
     done.notices = notices.fire_due(db, now)
     done.digests = digest.send_digests(db, now)
     done.emails = mailer.send_due(db, now)
-    drafts.purge_drafts(db)  # drafts of tasks that were completed or cancelled since
     if done:
         log.info("scheduler round: %s", asdict(done))
     return done

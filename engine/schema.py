@@ -43,8 +43,17 @@ def upgrade(db: Database) -> None:
                 raw.execute("PRAGMA foreign_keys=ON")
 
 
+def head_revision() -> str | None:
+    """The newest revision the migrations know."""
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def current_revision(db: Database) -> str | None:
+    """The revision the database is at (None: it has no Elevflow tables)."""
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
 def is_current(db: Database) -> bool:
     """Whether the database is at the newest revision."""
-    head = ScriptDirectory.from_config(_config()).get_current_head()
-    with db.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+    return current_revision(db) == head_revision()

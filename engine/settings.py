@@ -14,6 +14,8 @@ from typing import Any, Callable
 from .errors import ElevflowError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: Where the embedded database and the demo's secret key live: resolved once, never the working directory.
+INSTANCE_DIR = PROJECT_ROOT / "instance"
 
 
 def _choice(*allowed: str) -> Callable[[str], str]:
@@ -84,9 +86,12 @@ class Setting:
 
 
 SETTINGS: list[Setting] = [
-    Setting("ELEVFLOW_DATABASE_URL", "sqlite:///instance/elevflow.db", str,
-            "SQLAlchemy URL of the database. SQLite (the default, a file relative to the working directory) "
-            "for one machine; postgresql+psycopg://user@host/db for production and several workers."),
+    Setting("ELEVFLOW_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'elevflow.db'}", str,
+            "SQLAlchemy URL of the database. SQLite (the default: instance/elevflow.db in the Elevflow "
+            "folder, an absolute path, whatever the working directory) for one machine; "
+            "postgresql+psycopg://user@host/db for production and several workers. Only `elevflow init` and "
+            "`elevflow demo` create a database; every other command refuses one that does not exist or has "
+            "no Elevflow tables."),
     Setting("ELEVFLOW_PROCESSES_DIR", str(PROJECT_ROOT / "processes"), str,
             "Folder of the shipped routines that `elevflow init` deploys; `shared/` in it holds the "
             "processes that call activities reach."),

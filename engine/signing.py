@@ -36,7 +36,6 @@ DELEGATION = Sql("SELECT document, valid_from FROM delegations WHERE id = :id")
 INSERT_RECORD = Sql("""INSERT INTO decision_records (case_id, task_id, decision, signer_id, delegation_id,
     signed_at, document_sha256, document, reauthenticated_at) VALUES (:case_id, :task_id, :decision,
     :signer_id, :delegation_id, :signed_at, :sha, :document, :reauth) RETURNING id""")
-DELETE_DRAFTS = Sql("DELETE FROM task_drafts WHERE task_id = :task_id")
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,6 @@ def sign_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
             "case_id": step.case_id, "task_id": tx.uuid(step.task_id), "decision": step.decision,
             "signer_id": step.by, "delegation_id": step.delegation_id, "signed_at": tx.time(step.now),
             "sha": sha, "document": document, "reauth": tx.time(reauthenticated_at)})
-        tx.execute(DELETE_DRAFTS, {"task_id": tx.uuid(step.task_id)})
         step.audit_data.update(document_sha256=sha, decision_record_id=made["id"])
         made.update(decision=step.decision, sha=sha, delegation_id=step.delegation_id, at=step.now)
 

@@ -38,13 +38,18 @@ def form_errors(schema_validator: Any, data: dict[str, Any]) -> dict[str, list[s
 
 
 # The task, its case and the user's roles at the task's unit (a row per role; one with NULL if none);
-# on PostgreSQL the task and case rows are locked (on SQLite the transaction holds the write lock).
+# on SQLite the transaction holds the write lock. On PostgreSQL the case row is locked FIRST (the CTE,
+# which the join makes run before the outer rows are locked), then the task row — the lock order of
+# every step (see runner.py) — and the outer lock re-reads both rows as the last committed step left them.
 _TASK_FOR_STEP = """SELECT t.id, t.case_id, t.process_key, t.bpmn_id, t.name, t.role, t.unit_id, t.pupil_id,
     t.assignee_id, t.state, t.form, t.completed_at, t.completed_by, c.process_version_id, c.status,
-    c.row_version, r.role FROM tasks t JOIN cases c ON c.id = t.case_id
+    c.row_version, r.role FROM tasks t JOIN cases c ON c.id = t.case_id{locked}
     LEFT JOIN role_assignments r ON r.unit_id = t.unit_id AND r.user_id = :user_id WHERE t.id = :id"""
-TASK_FOR_STEP = {"sqlite": Sql(_TASK_FOR_STEP),
-                 "postgresql": Sql(_TASK_FOR_STEP + " FOR NO KEY UPDATE OF t, c")}
+_CASE_FIRST = """WITH locked AS (SELECT id FROM cases WHERE id = (SELECT case_id FROM tasks WHERE id = :id)
+    FOR NO KEY UPDATE) """
+TASK_FOR_STEP = {"sqlite": Sql(_TASK_FOR_STEP.format(locked="")),
+                 "postgresql": Sql(_CASE_FIRST + _TASK_FOR_STEP.format(
+                     locked=" JOIN locked ON locked.id = c.id") + " FOR NO KEY UPDATE OF t, c")}
 MARK_COMPLETED = Sql("""UPDATE tasks SET state = 'completed', completed_at = :now, completed_by = :by,
     data = :data, due_at = COALESCE(:due_at, due_at), medical_author = :medical
     WHERE id = :id AND state = 'ready'""")
@@ -130,14 +135,16 @@ def run_step(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int
 
     Algorithm (one transaction; any failure leaves everything as it was):
     1. Refuse data that is not plain JSON.
-    2. Read the task with its case, locking both rows (PostgreSQL: FOR UPDATE, so two completions of
-       one case queue instead of interleaving, and the second sees what the first wrote; SQLite: the
-       write lock taken at BEGIN).
+    2. Read the task with its case, locking both rows, the case's first (PostgreSQL: FOR NO KEY UPDATE,
+       so two completions of one case queue instead of interleaving, and the second sees what the first
+       wrote; and a timer step, which locks the case and then cancels the task, queues too instead of
+       deadlocking; SQLite: the write lock taken at BEGIN).
     3. Refuse a task that is no longer ready (ConflictError names who completed it and when), a user who
        is neither its assignee nor a holder of its lane's role at the unit, and — if the caller says which
        case version it saw — a case that has moved on since.
     4. Validate the data against the task's JSON Schema (FormValidationError maps field to messages).
        For a decision: check the signer's right, and refuse it unless it is being signed.
+       NotStaffError, one of them, when the form names someone a later task cannot go to).
     5. Run the step. If `within` is given, call it now with the transaction and a StepContext: what it
        writes commits or rolls back with the step (an exception from it undoes the whole step).
     6. Write case state (guarded by row_version), task rows, timers and audit events. A task whose
@@ -220,6 +227,7 @@ def _complete(db: Database, task_id: UUID, data: dict[str, Any], by: int, expect
         tx.execute(MARK_COMPLETED, {"id": tx.uuid(task_id), "now": tx.time(now), "by": by,
                                     "data": tx.json(data), "due_at": tx.time(due),
                                     "medical": bool(held & MEDICAL_ROLES)})
+        run.submitted = frozenset(data)
         with failures.routine_step(row.case_id):
             run.finish(completed={task_id})
             cases.start_linked(db, run)

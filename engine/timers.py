@@ -8,7 +8,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from . import cases, failures, runner
-from .dbapi import Sql, Tx
+from .dbapi import RETRYABLE, Sql, Tx
 from .store import Database
 
 RETRY_AFTER = timedelta(minutes=5)
@@ -19,6 +19,11 @@ _NEXT_DUE = """SELECT t.id, t.case_id FROM timers t JOIN cases c ON c.id = t.cas
     ORDER BY t.due_at LIMIT 1"""
 NEXT_DUE = {"sqlite": Sql(_NEXT_DUE), "postgresql": Sql(_NEXT_DUE + " FOR NO KEY UPDATE OF c SKIP LOCKED")}
 POSTPONE = Sql("UPDATE timers SET due_at = :later WHERE id = :id AND due_at <= :now")
+STILL_DUE = Sql("SELECT 1 FROM timers WHERE id = :id AND due_at <= :now")
+
+
+class _NothingFired(Exception):
+    """The claimed timer's case had nothing to fire (its clock says not yet): the step is undone."""
 
 
 def fire_one(db: Database, now: datetime | None = None) -> bool:
@@ -28,11 +33,17 @@ def fire_one(db: Database, now: datetime | None = None) -> bool:
        LOCKED, so several schedulers each take a different case and skip one a user is stepping;
        SQLite: the write lock taken at BEGIN). Timer rows change only under their case's lock, so
        claiming through the case cannot deadlock with a step.
-    2. Load its case, let SpiffWorkflow fire every timer that is due, run on, save the step (the step
+    2. Under the case's lock, read the timer row again. On PostgreSQL the claim's snapshot may predate
+       the commit of another scheduler that fired this very timer an instant earlier: the case row is
+       re-read as that step left it, but the (unlocked) timer row is not, so the claim can name a timer
+       that is gone. Then there is nothing to do — stepping the case anyway saved an empty step (state
+       rewritten, version bumped, no audit event).
+    3. Load its case, let SpiffWorkflow fire every timer that is due, run on, save the step (the step
        rewrites the case's timer rows, removing the fired ones).
-    3. If the step fired nothing (the clock said not yet) or failed (rolled back to a savepoint), push
-       the row's due_at forward so the loop cannot spin on it — unless it failed only because it met
-       a concurrent step (a deadlock), when the next call simply claims it again.
+    4. If the step fired nothing (the workflow's clock says not yet) it is undone — a step that changes
+       nothing is never saved — and the row's due_at is pushed forward so the loop cannot spin on it;
+       the same if it failed (rolled back to a savepoint) — unless it failed only because it met a
+       concurrent step (a deadlock), when the next call simply claims it again.
     Rows are locked FOR NO KEY UPDATE: it excludes other steps but not the foreign-key checks of
     rows that merely refer to the case (a notification, a log entry), so those never deadlock with it.
     """
@@ -45,7 +56,11 @@ def fire_one(db: Database, now: datetime | None = None) -> bool:
         timer_id, case_id = claimed
         try:
             with tx.savepoint(), failures.routine_step(case_id):
-                run = _fire(db, tx, case_id, now)
+                run = _fire(db, tx, timer_id, case_id, now)
+        except _NothingFired:
+            log.info("timer %s of case %s is not due by the case's own clock; trying again after %s",
+                     timer_id, case_id, RETRY_AFTER)
+            run = None
         except Exception as exc:  # a broken case must not stop every other case's timers
             if _transient(exc):  # lost a race with another step: the next call claims it again
                 log.info("timer %s of case %s met a concurrent step (%s); retrying", timer_id, case_id, exc)
@@ -62,18 +77,22 @@ def fire_one(db: Database, now: datetime | None = None) -> bool:
 
 def _transient(exc: BaseException) -> bool:
     """A deadlock or serialization failure: PostgreSQL's word that trying again will work."""
-    return getattr(exc, "sqlstate", None) in {"40P01", "40001"}
+    return getattr(exc, "sqlstate", None) in RETRYABLE
 
 
-def _fire(db: Database, tx: Tx, case_id: int, now: datetime) -> runner.Run | None:
+def _fire(db: Database, tx: Tx, timer_id: int, case_id: int, now: datetime) -> runner.Run | None:
     case = runner.lock_case(tx, case_id)
     if case is None or case.status != "running":
         tx.execute(runner.DELETE_TIMERS, {"case_id": case_id})
         return None
+    if tx.first(STILL_DUE, {"id": timer_id, "now": tx.time(now)}) is None:
+        return None  # another scheduler fired it after our claim's snapshot was taken
     run = runner.load(tx, db, case, None, now)
     run.begin()
     run.workflow.refresh_timers()
     run.advance()
+    if not run.moved():
+        raise _NothingFired(timer_id)
     run.finish()
     cases.start_linked(db, run)
     return run

@@ -45,7 +45,8 @@ class Filter:
         unit = str(args.get("enhet", "") or "")
         due = str(args.get("forfallo", "") or "")
         sort = str(args.get("sortera", "") or "")
-        return cls(routine=str(args.get("rutin", "") or "")[:200],
+        routine = str(args.get("rutin", "") or "")[:200]
+        return cls(routine="" if "\x00" in routine else routine,  # no routine's key holds a NUL
                    unit=parse_id(unit),
                    due=due if due in DUE_FILTERS else "",
                    unclaimed=str(args.get("ej_tagna", "")) == "1",

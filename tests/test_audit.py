@@ -7,8 +7,9 @@ from conftest import REPORT
 from sqlalchemy import delete, select, update
 
 from engine import complete_task, list_tasks, start_case, verify_audit
+from engine.audit import Head
 from engine.cli import main
-from engine.models import AuditEvent
+from engine.models import AuditEvent, AuditHead
 
 
 @pytest.fixture
@@ -94,6 +95,55 @@ def test_rehashing_a_forged_event_still_breaks_the_next_link(db, logged):
         event.hash = _digest(event.prev_hash, event.seq, event.at, event)
     verdict = verify_audit(db)
     assert (verdict.ok, verdict.broken_seq) == (False, 4) and "link" in verdict.reason
+
+
+def head_cli(db_url) -> str:
+    result = CliRunner().invoke(main, ["--database", db_url, "audit", "head"])
+    assert result.exit_code == 0, result.output
+    return result.output.strip()
+
+
+def cut_back_to(db, seq) -> None:
+    """What restoring a backup taken at event `seq` leaves: the chain and its head, consistent, shorter."""
+    with db.write() as s:
+        last = s.get(AuditEvent, seq)
+        s.execute(delete(AuditEvent).where(AuditEvent.seq > seq))
+        s.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=last.hash))
+
+
+def test_the_head_names_the_newest_event_by_number_and_hash(db, db_url, logged):
+    with db.read() as s:
+        newest = s.get(AuditEvent, logged)
+    assert head_cli(db_url) == f"{logged}:{newest.hash.hex()}"
+    result = CliRunner().invoke(main, ["--database", db_url, "audit", "verify", "--expect-head",
+                                       head_cli(db_url)])
+    assert result.exit_code == 0 and f"event {logged} is the expected head's" in result.output
+
+
+def test_an_expected_head_catches_a_chain_cut_short_together_with_its_head(db, db_url, logged):
+    anchor = head_cli(db_url)
+    cut_back_to(db, logged - 3)
+    assert verify_cli(db_url).exit_code == 0  # consistent in itself: the chain alone cannot tell
+    result = CliRunner().invoke(main, ["--database", db_url, "audit", "verify", "--expect-head", anchor])
+    assert result.exit_code == 1
+    assert f"BROKEN at event {logged - 2}: the chain ends at event {logged - 3}, but the expected head " \
+           f"is event {logged}" in result.output
+
+
+def test_an_expected_head_catches_a_chain_that_went_on_differently(db, db_url, people, logged):
+    anchor = head_cli(db_url)
+    cut_back_to(db, logged - 3)
+    for _ in range(2):  # new work after the cut: the numbers pass the anchor's again, with other events
+        start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    assert verify_audit(db).ok
+    verdict = verify_audit(db, expect=Head.parse(anchor))
+    assert (verdict.ok, verdict.broken_seq) == (False, logged) and "not the expected one" in verdict.reason
+
+
+def test_an_expected_head_that_is_not_one_is_refused(db_url, logged):
+    for bad in ("12", "12:abc", "x:" + "0" * 64, "-1:" + "0" * 64):
+        result = CliRunner().invoke(main, ["--database", db_url, "audit", "verify", "--expect-head", bad])
+        assert result.exit_code == 2 and "is not an audit head" in result.output
 
 
 def test_setting_and_clearing_a_password_is_audited_without_the_password(db, people):

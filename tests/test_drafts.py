@@ -1,10 +1,12 @@
 """A user's own drafts, follow-up dates and saved filters."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
+import time_machine
 from conftest import REPORT
+from sqlalchemy import func, select
 
 from engine import (
     ConflictError,
@@ -12,6 +14,7 @@ from engine import (
     NotFoundError,
     NotVisibleError,
     PermissionDeniedError,
+    cancel_case,
     complete_task,
     delete_draft,
     delete_filter,
@@ -20,12 +23,13 @@ from engine import (
     list_tasks,
     load_draft,
     org,
-    purge_drafts,
     save_draft,
     save_filter,
     set_follow_up,
     start_case,
 )
+from engine.models import FollowUp, TaskDraft
+from engine.scheduler import run_once
 
 
 @pytest.fixture
@@ -75,16 +79,51 @@ def test_a_draft_must_be_a_json_object(db, people, task):
     assert load_draft(db, task.id, people.teacher) is None
 
 
-def test_a_completed_tasks_drafts_are_ignored_and_purged(db, people, task):
+def working_aids(db, task_id) -> int:
+    """How many drafts and follow-up dates are stored for a task."""
+    with db.read() as s:
+        return (s.scalar(select(func.count()).select_from(TaskDraft).where(TaskDraft.task_id == task_id))
+                + s.scalar(select(func.count()).select_from(FollowUp).where(FollowUp.task_id == task_id)))
+
+
+def test_completing_a_task_deletes_its_drafts_and_follow_ups_in_the_same_step(db, people, task):
     save_draft(db, task.id, people.teacher, {"beskrivning": "utkast"})
     save_draft(db, task.id, people.mentor, {"beskrivning": "utkast"})
     set_follow_up(db, task.id, people.teacher, "2026-01-20")
+    assert working_aids(db, task.id) == 3
     complete_task(db, task.id, REPORT, by=people.teacher)
+    assert working_aids(db, task.id) == 0  # no housekeeping round needed
     assert load_draft(db, task.id, people.teacher) is None
     with pytest.raises(ConflictError, match="already completed"):
         save_draft(db, task.id, people.teacher, {"beskrivning": "för sent"})
-    assert purge_drafts(db) == 3  # two drafts and a follow-up date
-    assert purge_drafts(db) == 0
+
+
+def investigation(db, people, when):
+    """The open investigation (Specialpedagog lane, two-week boundary timer) of a case started at `when`,
+    with a draft and a follow-up date on it."""
+    with time_machine.travel(when, tick=False):
+        case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+        complete_task(db, list_tasks(db, case_id=case.id, state="ready")[0].id, REPORT, by=people.teacher)
+        task = list_tasks(db, case_id=case.id, state="ready")[0]
+        save_draft(db, task.id, people.specialpedagog, {"bedomning": "halvfärdig"})
+        set_follow_up(db, task.id, people.specialpedagog, "2026-12-01")
+    assert working_aids(db, task.id) == 2
+    return task
+
+
+def test_a_task_cancelled_by_its_boundary_timer_loses_its_drafts_in_the_timers_step(db, people, chain):
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+    task = investigation(db, people, start)
+    with time_machine.travel(start + timedelta(days=15), tick=False):
+        assert run_once(db).timers == 1
+    assert list_tasks(db, case_id=task.case_id, state="cancelled")[0].id == task.id
+    assert working_aids(db, task.id) == 0
+
+
+def test_a_cancelled_cases_open_tasks_lose_their_drafts(db, people, chain):
+    task = investigation(db, people, datetime.now(timezone.utc))
+    cancel_case(db, task.case_id, by=people.rektor, reason="Eleven har flyttat")
+    assert working_aids(db, task.id) == 0
 
 
 def test_follow_ups_come_due_on_their_date_for_open_tasks_of_visible_cases(db, people, task, chain):

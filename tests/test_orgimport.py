@@ -311,6 +311,32 @@ def test_ss12000_without_required_files_or_with_bad_json(tmp_path):
     assert caught.value.problems[-1] == f"{folder}: no duties.json (needed: organisations, persons, duties)"
 
 
+def test_a_nul_character_in_a_csv_source_is_a_located_problem_and_imports_nothing(db, tmp_path):
+    before = counts(db)
+    folder = copy(CSV, tmp_path)
+    edit(folder / "personal.csv", "p-1004;kim.kurator;Kim;Kurator;kim.kurator@exempelby.se;;91230001",
+         "p-1004;kim.kurator;Ki\x00m;Kurator;kim.kurator@exempelby.se;;91230001")
+    with pytest.raises(OrganisationImportError) as caught:
+        import_csv(db, folder)
+    problem = "personal.csv, line 7: 'fornamn': a NUL character, which no record can hold"
+    assert problem in caught.value.problems
+    assert counts(db) == before
+
+
+def test_a_nul_character_or_endless_nesting_in_ss12000_is_a_located_problem(db, tmp_path):
+    def change(files):
+        files["persons"]["persons"][0]["givenName"] = "Ann\x00a"
+    assert "persons.json, $.persons[0]: holds a NUL character, which no record can hold" in \
+        broken_ss12000(tmp_path / "nul", change)
+    folder = copy(SS12000, tmp_path / "deep")
+    (folder / "groups.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    before = counts(db)
+    with pytest.raises(OrganisationImportError) as caught:
+        import_ss12000(db, folder)
+    assert "groups.json: nested deeper than 16 levels: not SS 12000 data" in caught.value.problems
+    assert counts(db) == before
+
+
 def test_a_dry_run_reports_the_changes_and_writes_nothing(db):
     dry = import_csv(db, CSV, dry_run=True)
     assert dry.dry_run and dry.counts["staff"].added == 8 and "would change" in dry.summary()

@@ -37,8 +37,10 @@ def render_settings() -> str:
              "parse stops Elevflow with a message naming it). `NAME_FILE` may name a file holding the value,",
              "for secrets. `elevflow settings` prints the values in force.", ""]
     for s in settings.SETTINGS:
-        default = ("Default: the `processes/` folder of this checkout" if s.name == "ELEVFLOW_PROCESSES_DIR"
-                   else f"Default: `{s.default or '(empty)'}`")
+        default = {"ELEVFLOW_PROCESSES_DIR": "Default: the `processes/` folder of this checkout",
+                   "ELEVFLOW_DATABASE_URL": "Default: `sqlite:///` and the absolute path of "
+                                            "`instance/elevflow.db` in this checkout",
+                   }.get(s.name, f"Default: `{s.default or '(empty)'}`")
         lines += [f"## `{s.name}`", "", s.help, "", default, ""]
     return "\n".join(lines)
 

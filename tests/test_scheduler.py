@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 
 from engine import Database, complete_task, list_tasks, start_case, verify_audit
 from engine.cli import main
-from engine.models import AuditEvent, Timer
+from engine.models import AuditEvent, Case, Timer
 from engine.scheduler import run_once, start_background
+from engine.timers import RETRY_AFTER, fire_one
 
 
 def waiting_cases(db, people, count, when):
@@ -26,6 +27,11 @@ def waiting_cases(db, people, count, when):
             complete_task(db, list_tasks(db, case_id=case.id, state="ready")[0].id, REPORT, by=people.teacher)
             ids.append(case.id)
     return ids
+
+
+def row_versions(db, cases) -> dict[int, int]:
+    with db.read() as s:
+        return dict(s.execute(select(Case.id, Case.row_version).where(Case.id.in_(cases))).all())
 
 
 def scheduler_process(url, barrier):
@@ -43,8 +49,9 @@ def scheduler_process(url, barrier):
 def test_three_schedulers_on_postgresql_do_each_piece_of_work_once(db, db_url, people, chain):
     if not db_url.startswith("postgresql"):
         pytest.skip("several scheduler hosts share a PostgreSQL database")
-    count = 24
+    count = 48
     cases = waiting_cases(db, people, count, datetime.now(timezone.utc) - timedelta(days=20))
+    versions_before = row_versions(db, cases)
     ctx = multiprocessing.get_context("spawn")
     with ctx.Manager() as manager:
         barrier = manager.Barrier(3)
@@ -63,6 +70,9 @@ def test_three_schedulers_on_postgresql_do_each_piece_of_work_once(db, db_url, p
         assert s.scalar(select(func.count()).select_from(Timer)) == 0
     assert fired == {case: 1 for case in cases}
     assert escalations == {case: 1 for case in cases}
+    # one step per case, and no empty one: a scheduler that claimed a timer another had just fired
+    # used to save its case again (state rewritten, version bumped, no audit event)
+    assert row_versions(db, cases) == {case: version + 1 for case, version in versions_before.items()}
     assert notices and max(notices.values()) == 1
     for case in cases:
         assert [t.bpmn_id for t in list_tasks(db, case_id=case, state="ready")] == ["Task_paminnelse"]
@@ -77,6 +87,28 @@ def test_timers_that_fell_due_while_nothing_ran_fire_at_the_first_round(db, peop
         assert not run_once(db)  # a second round finds nothing
     for case in cases:
         assert list_tasks(db, case_id=case, state="ready")[0].bpmn_id == "Task_paminnelse"
+
+
+def test_a_timer_whose_case_has_nothing_to_fire_saves_no_empty_step(db, people, chain):
+    """A timer row claimed as due while the case's workflow has nothing to fire — its clock says not yet,
+    or another scheduler fired it an instant before — changes nothing but the row's next try."""
+    started = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+    [case] = waiting_cases(db, people, 1, started)
+    version = row_versions(db, [case])[case]
+    with db.read() as s:
+        last_event = s.scalar(select(func.max(AuditEvent.seq)))
+    claimed_at = started + timedelta(days=15)
+    with time_machine.travel(started + timedelta(days=1), tick=False):  # the workflow's clock: not yet
+        assert fire_one(db, claimed_at) is True
+    assert row_versions(db, [case]) == {case: version}
+    with db.read() as s:
+        assert s.scalar(select(func.max(AuditEvent.seq))) == last_event
+        assert s.scalar(select(Timer.due_at).where(Timer.case_id == case)) == claimed_at + RETRY_AFTER
+    assert [t.bpmn_id for t in list_tasks(db, case_id=case, state="ready")] == ["Task_utredning"]
+    with time_machine.travel(claimed_at + RETRY_AFTER, tick=False):  # now it is due by both clocks
+        assert fire_one(db) is True
+    assert row_versions(db, [case]) == {case: version + 1}
+    assert [t.bpmn_id for t in list_tasks(db, case_id=case, state="ready")] == ["Task_paminnelse"]
 
 
 def test_a_round_with_nothing_due_loads_no_case(db, people, chain, monkeypatch):

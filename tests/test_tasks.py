@@ -125,14 +125,18 @@ DECISION = """<bpmn:userTask id="Task_1" name="Utse beslutsfattare">
     <bpmn:endEvent id="End_1"/>"""
 
 
-def decision_case(db, people, kind, non_delegable, named=None):
+def decision_case(db, people, kind, non_delegable, named=None, in_case_data=False):
+    """A case whose second task (a decision) goes to the person the first task's form names — or, with
+    `in_case_data`, whom the case's data already names (as a routine's script could)."""
     body = DECISION.replace("KIND", kind).replace("NONDELEGABLE", non_delegable)
     form = {**FORM, "properties": {"beslutsfattare": {"type": "integer"}}}
     deploy(db, {"t.bpmn": process(body, lane="Rektor", lane_nodes=("Task_1", "Task_2"))},
            {"svar.json": json.dumps(form)})
-    case = start_case(db, "testprocess", pupil_id=people.pupil, by=people.rektor)
     named = people.specialpedagog if named is None else named
-    complete_task(db, ready(db, case.id)[0].id, {"beslutsfattare": named}, by=people.rektor)
+    start_data = {"beslutsfattare": named} if in_case_data else {}
+    case = start_case(db, "testprocess", pupil_id=people.pupil, by=people.rektor, data=start_data)
+    complete_task(db, ready(db, case.id)[0].id, {} if in_case_data else {"beslutsfattare": named},
+                  by=people.rektor)
     [task] = ready(db, case.id)
     return case, task
 
@@ -166,7 +170,7 @@ def test_a_task_goes_to_the_person_named_in_case_data(db, people):
 
 
 def test_a_non_delegable_decision_refuses_any_signer_but_the_rektor(db, people):
-    case, task = decision_case(db, people, "sarskild_undervisningsgrupp", "true")
+    case, task = decision_case(db, people, "sarskild_undervisningsgrupp", "true", in_case_data=True)
     assert task.assignee_id is None  # nobody but the rektor may be named for it
     with pytest.raises(PermissionDeniedError):
         complete_task(db, task.id, {}, by=people.specialpedagog)
@@ -183,7 +187,7 @@ def test_a_task_named_for_someone_who_may_not_take_it_waits_in_its_lane_with_a_n
     from engine.visibility import case_timeline
     named = {"unknown": 424242, "outsider": people.outsider, "teacher": people.teacher, "beyond_ids": 2**40,
              "processagare": add_process_owner(db, people.unit) if who == "processagare" else 0}[who]
-    case, task = decision_case(db, people, "atgardsprogram", "false", named=named)
+    case, task = decision_case(db, people, "atgardsprogram", "false", named=named, in_case_data=True)
     assert (task.bpmn_id, task.assignee_id) == ("Task_2", None)
     assert [t.id for t in inbox(db, people.rektor)] == [task.id]
     assert not any(t.case_id == case.id for t in inbox(db, people.outsider) + inbox(db, people.teacher))
@@ -195,6 +199,26 @@ def test_a_task_named_for_someone_who_may_not_take_it_waits_in_its_lane_with_a_n
     assert "”Beslut”" in note and "fältet beslutsfattare" in note and "väntar på alla som har rollen" in note
     sign_decision(db, task.id, {}, by=people.rektor,  # the case goes on
                   reauthenticated_at=datetime.now(timezone.utc))
+
+
+def test_a_task_named_for_an_unknown_user_or_an_outsider_fails_and_changes_nothing(db, people):
+    body = DECISION.replace("KIND", "atgardsprogram").replace("NONDELEGABLE", "false")
+    form = {**FORM, "properties": {"beslutsfattare": {"type": "integer"}}}
+    deploy(db, {"t.bpmn": process(body, lane="Rektor", lane_nodes=("Task_1", "Task_2"))},
+           {"svar.json": json.dumps(form)})
+    case = start_case(db, "testprocess", pupil_id=people.pupil, by=people.rektor)
+    [task] = ready(db, case.id)
+    from engine.errors import FormValidationError, NotStaffError
+    for named in (424242, people.outsider):  # nobody; someone at another unit
+        with pytest.raises(NotStaffError) as caught:  # a form error on the field that named them
+            complete_task(db, task.id, {"beslutsfattare": named}, by=people.rektor)
+        assert isinstance(caught.value, FormValidationError)
+        [(field, [message])] = caught.value.errors.items()
+        assert field == "beslutsfattare" and "no active member of staff at this school unit" in message
+    with pytest.raises(NotStaffError):  # a teacher at the unit may not take the rektor's decision either
+        complete_task(db, task.id, {"beslutsfattare": people.teacher}, by=people.rektor)
+    assert ready(db, case.id)[0].id == task.id
+    assert inbox(db, people.outsider) == []
 
 
 def race(db_url, task_id, user, barrier, results):

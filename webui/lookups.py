@@ -72,7 +72,7 @@ def search_pupils(db: Database, unit_ids: Iterable[int], term: str, limit: int =
     identity: they are not listed)."""
     units = set(unit_ids)
     term = " ".join(term.split())
-    if not units or len(term) < 2:
+    if not units or len(term) < 2 or "\x00" in term:  # no name holds a NUL (nor can a query's text)
         return []
     full_name = Pupil.given_name + " " + Pupil.family_name
     columns = (Pupil.given_name, Pupil.family_name, full_name, Pupil.class_name)

@@ -90,6 +90,10 @@ def read_rows(path: Path, problems: Problems) -> list[Row] | None:
                                 f"(separator {delimiter!r}; quote values that contain it)")
             continue
         values = {key: cell.strip() for key, cell in zip(header, record, strict=True)}
+        nul = [key for key, value in values.items() if "\x00" in value]
+        if nul:
+            problems.add(where, f"{', '.join(map(repr, nul))}: a NUL character, which no record can hold")
+            continue
         for key, required in columns.items():
             if required and key in values and not values[key]:
                 problems.add(where, f"empty {key!r}")

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import DataNotJSONError
+from ..jsondata import holds_nul, loads
 from .model import Problems, Where
+
+MAX_DEPTH = 16  # SS 12000 records nest a few levels; anything deeper is not one
 
 KINDS = ("organisations", "persons", "duties", "groups", "placements")
 REQUIRED = ("organisations", "persons", "duties")
@@ -84,9 +88,12 @@ def read_folder(folder: Path, problems: Problems, notes: list[str]) -> dict[str,
             continue
         found.add(kind)
         try:
-            body = json.loads(path.read_text(encoding="utf-8-sig"))
+            body = loads(path.read_text(encoding="utf-8-sig"), path.name, limit=MAX_DEPTH)
         except UnicodeDecodeError:
             problems.add(path.name, "not UTF-8 text")
+            continue
+        except DataNotJSONError:
+            problems.add(path.name, f"nested deeper than {MAX_DEPTH} levels: not SS 12000 data")
             continue
         except json.JSONDecodeError as exc:
             problems.add(Where(path.name, exc.lineno), f"not valid JSON: {exc.msg} (column {exc.colno})")
@@ -99,6 +106,9 @@ def read_folder(folder: Path, problems: Problems, notes: list[str]) -> dict[str,
             where = Where(path.name, path=f"$.{key}[{i}]" if key else f"$[{i}]")
             if not isinstance(item, dict):
                 problems.add(where, "not an object")
+                continue
+            if holds_nul(item):
+                problems.add(where, "holds a NUL character, which no record can hold")
                 continue
             record = Record(item, where)
             if not record.id:

@@ -11,9 +11,9 @@ from sqlalchemy import func, select, update
 
 from engine import passwords
 from engine.models import LoginAttempt, User
-from webui import sessions
+from webui import ratelimit, sessions
 
-from .conftest import PASSWORD, csrf, login, post, text
+from .conftest import PASSWORD, PEOPLE, csrf, login, post, text
 
 
 def test_login_with_the_right_password_opens_the_inbox(client):
@@ -93,6 +93,46 @@ def test_too_many_failures_from_one_address_are_refused(make_app):
     elsewhere = client.application.test_client()
     response = login(elsewhere, "teacher", environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert response.status_code == 302
+
+
+def test_attempts_refused_while_locked_out_do_not_extend_the_lockout(client):
+    start = datetime.now(timezone.utc) - timedelta(minutes=30)
+    with time_machine.travel(start, tick=False):
+        for _ in range(5):
+            login(client, "teacher", "wrong password!")
+    with time_machine.travel(start + timedelta(minutes=10), tick=False):  # someone keeps trying
+        for password in ["wrong password!"] * 5 + [PASSWORD] * 5:
+            assert login(client, "teacher", password).status_code == 429
+    with time_machine.travel(start + timedelta(minutes=16), tick=False):  # the five failures are old now
+        assert login(client, "teacher").status_code == 302
+
+
+def test_an_addresss_lockout_ends_with_its_window_however_long_it_is_tried(make_app, db):
+    client = make_app(LOGIN_ATTEMPTS_PER_ADDRESS=3).test_client()
+    start = datetime.now(timezone.utc) - timedelta(minutes=30)
+    with time_machine.travel(start, tick=False):
+        for username in ("mentor", "rektor", "outsider"):
+            login(client, username, "wrong password!")
+    for minutes in (5, 10, 14):  # a busy school behind one address: everyone is refused meanwhile
+        with time_machine.travel(start + timedelta(minutes=minutes), tick=False):
+            for username in PEOPLE:
+                assert login(client, username).status_code == 429
+    with time_machine.travel(start + timedelta(minutes=16), tick=False):
+        assert login(client, "teacher").status_code == 302
+    with db.read() as s:
+        refused = s.scalar(select(func.count()).select_from(LoginAttempt).where(LoginAttempt.refused))
+    assert refused == 15  # kept in the security log as refused, not as failures
+
+
+def test_logins_cut_off_by_a_worker_crash_count_only_while_they_could_still_be_running(app, client, db):
+    start = datetime.now(timezone.utc) - timedelta(minutes=30)
+    with time_machine.travel(start, tick=False):
+        for _ in range(6):  # what six workers killed while checking the password leave behind
+            ratelimit.record(db, "teacher", "127.0.0.1", None)
+    with time_machine.travel(start + ratelimit.IN_FLIGHT / 2, tick=False):  # they may still be checking
+        assert login(client, "teacher").status_code == 429
+    with time_machine.travel(start + ratelimit.IN_FLIGHT + timedelta(seconds=1), tick=False):
+        assert login(client, "teacher").status_code == 302
 
 
 def test_an_outdated_hash_is_upgraded_at_login(client, db, monkeypatch):
@@ -251,3 +291,11 @@ def test_without_a_provider_its_pages_do_not_exist(client):
     assert client.get("/logga-in/oidc").status_code == 404
     assert client.get("/logga-in/oidc/svar").status_code == 404
     assert "kommunens inloggning" not in text(client.get("/logga-in"))
+
+
+def test_a_username_holding_a_nul_character_is_a_wrong_login_that_is_counted(client, db):
+    response = login(client, "teach\x00er")
+    assert response.status_code == 200 and "Fel användarnamn eller lösenord." in text(response)
+    with db.read() as s:
+        [row] = s.scalars(select(LoginAttempt)).all()
+    assert (row.username, row.success) == ("teach\ufffder", False)

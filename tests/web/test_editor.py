@@ -145,3 +145,21 @@ def test_a_shared_process_of_the_draft_opens_in_the_editor(browser, db, owner):
                          headers={"X-CSRFToken": csrf(browser, "/rutiner")})
     assert saved.status_code == 200
     assert 'value="P2W"' in editing.get(db, draft_id, by=owner).files["overklagande.bpmn"]
+
+
+def test_deeply_nested_json_is_refused_clearly_by_the_form_editor_and_the_draft_save(browser, chain, db,
+                                                                                     owner):
+    draft_id = open_draft(browser, chain)
+    before = editing.get(db, draft_id, by=owner)
+    for depth in (40, 100_000):  # deeper than any form; deeper than the JSON parser goes
+        schema = '{"type": "object", "x": ' + "[" * depth + "]" * depth + "}"
+        assert "nästlat i fler än 32 nivåer" in preview(browser, draft_id, schema)
+        refused = post(browser, f"/rutiner/utkast/{draft_id}/formular",
+                       {"namn": "djup.json", "schema": schema}, token_from="/rutiner")
+        assert refused.status_code == 400 and "nästlat i fler än 32 nivåer" in text(refused)
+    body = '{"bpmn": "<x/>", "seen": 0, "deep": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    saved = browser.post(f"/rutiner/utkast/{draft_id}/spara", data=body, content_type="application/json",
+                         headers={"X-CSRFToken": csrf(browser, "/rutiner")})
+    assert saved.status_code == 400 and saved.get_json()["error"] == "Ogiltig begäran."
+    after = editing.get(db, draft_id, by=owner)
+    assert (after.forms, after.files, after.row_version) == (before.forms, before.files, before.row_version)

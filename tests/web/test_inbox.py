@@ -4,10 +4,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import time_machine
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from engine import start_case, tasks
-from engine.models import Pupil, TaskRow
+from engine.models import Pupil, SavedFilter, TaskRow
 from engine.notify import local_date
 
 from .conftest import login, post, text
@@ -106,3 +106,15 @@ def test_a_role_the_lane_does_not_serve_cannot_claim(make_app, db, open_task):
     assert str(open_task.id) not in text(client.get("/uppgifter"))
     assert post(client, f"/uppgifter/{open_task.id}/ta").status_code == 403
     assert tasks.get_task(db, open_task.id).assignee_id is None
+
+
+def test_nul_characters_and_huge_numbers_in_filters_are_refused_or_ignored(client, db, open_task):
+    login(client, "teacher")
+    for query in ("?rutin=stod%00kedja", "?enhet=99999999999999999999999"):
+        page = client.get("/uppgifter" + query)
+        assert page.status_code == 200 and str(open_task.id) in text(page)  # the part that is no filter
+    for name in ("Mina\x00uppgifter", "Två\nrader"):
+        saved = post(client, "/uppgifter/filter", {"namn": name, "rutin": "stodkedja"}, follow_redirects=True)
+        assert saved.status_code == 200 and "Filtrets namn får bara innehålla vanliga tecken" in text(saved)
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(SavedFilter)) == 0

@@ -63,3 +63,9 @@ def test_when_the_first_task_is_someone_elses_the_starter_goes_to_the_inbox(make
     response = post(client, f"/elever/{people.pupil}/starta", {"rutin": "stodkedja"})
     assert response.headers["Location"] == "/uppgifter"
     assert "har startats" in text(client.get("/uppgifter"))
+
+
+def test_a_search_holding_a_nul_character_finds_nobody_instead_of_failing(client):
+    login(client, "teacher")
+    response = client.get("/elever?q=Al%00va")
+    assert response.status_code == 200 and "0 elever hittades" in text(response)

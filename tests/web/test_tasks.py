@@ -1,17 +1,20 @@
 """The task page over HTTP: a teacher starts a case and completes its first step through the form."""
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
+import bpmn_builder
 from sqlalchemy import select
 
-from engine import tasks
+from engine import deploy_path, drafts, start_case, tasks
 from engine.models import Case, TaskRow
 
 from .conftest import csrf, login, post, text
 
 ROW_VERSION = re.compile(r'name="_row_version" value="(\d+)"')
+OPENED = re.compile(r'name="_opened_at" value="([^"]+)"')
 
 
 def _open_form(client, task_id):
@@ -129,3 +132,97 @@ def test_adding_and_removing_rows_shows_the_form_again_without_sending_it(client
         "csrf_token": token, "_row_version": version, "f.behov": "ja", "_action": "add:nothing"})
     assert response.status_code == 200 and tasks.get_task(db, utredning.id).state == "ready"
     assert 'value="ja" checked' in text(response)
+
+
+PARALLEL = bpmn_builder.HEAD + """  <bpmn:process id="parallellt" name="Två spår" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_1"><bpmn:lane id="Lane_1" name="Lärare">
+      <bpmn:flowNodeRef>Task_1</bpmn:flowNodeRef><bpmn:flowNodeRef>Task_2</bpmn:flowNodeRef>
+    </bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_1"/>
+    <bpmn:sequenceFlow id="Flow_s" sourceRef="StartEvent_1" targetRef="Split"/>
+    <bpmn:parallelGateway id="Split"/>
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="Split" targetRef="Task_1"/>
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Split" targetRef="Task_2"/>
+    """ + bpmn_builder.user_task("Task_1") + bpmn_builder.user_task("Task_2") + """
+    <bpmn:sequenceFlow id="Flow_1j" sourceRef="Task_1" targetRef="Join"/>
+    <bpmn:sequenceFlow id="Flow_2j" sourceRef="Task_2" targetRef="Join"/>
+    <bpmn:parallelGateway id="Join"/>
+    <bpmn:sequenceFlow id="Flow_e" sourceRef="Join" targetRef="End_1"/>
+    <bpmn:endEvent id="End_1"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_form_refused_because_another_branch_moved_on_can_be_sent_again(client, db, people, tmp_path):
+    folder = tmp_path / "parallellt"
+    (folder / "forms").mkdir(parents=True)
+    (folder / "parallellt.bpmn").write_text(PARALLEL, encoding="utf-8")
+    (folder / "forms" / "svar.json").write_text(json.dumps(bpmn_builder.FORM), encoding="utf-8")
+    deploy_path(db, folder)
+    case = start_case(db, "parallellt", pupil_id=people.pupil, by=people.teacher)
+    mine, other = sorted(tasks.list_tasks(db, case_id=case.id, state="ready"), key=lambda t: t.bpmn_id)
+    login(client, "teacher")
+    html, version, token = _open_form(client, mine.id)
+    tasks.complete_task(db, other.id, {"svar": "Det andra spåret"}, by=people.mentor)  # meanwhile
+    refused = client.post(f"/uppgifter/{mine.id}", data={"csrf_token": token, "_row_version": version,
+                                                          "_opened_at": OPENED.search(html).group(1),
+                                                          "f.svar": "Mitt svar"})
+    assert refused.status_code == 409
+    page = text(refused)
+    assert "Någon annan har ändrat ärendet" in page
+    assert "”Uppgift Task_2” slutfördes (Mentor)" in page  # what changed, and who did it
+    assert ">Mitt svar<" in page and tasks.get_task(db, mine.id).state == "ready"
+    again = client.post(f"/uppgifter/{mine.id}", data={"csrf_token": token,
+                                                        "_row_version": ROW_VERSION.search(page).group(1),
+                                                        "_opened_at": OPENED.search(page).group(1),
+                                                        "f.svar": "Mitt svar"})
+    assert again.status_code == 302  # sent as it was kept: it goes through now
+    assert tasks.get_task(db, mine.id).data == {"svar": "Mitt svar"}
+
+
+def test_a_nul_character_or_a_huge_number_in_a_field_is_refused_beside_it(client, db, open_task):
+    login(client, "teacher")
+    html, version, token = _open_form(client, open_task.id)
+    for action in ("", "utkast"):
+        response = client.post(f"/uppgifter/{open_task.id}", data={
+            "csrf_token": token, "_row_version": version, "_action": action, "f.anmalan_datum": "2025-03-14",
+            "f.beskrivning": "Svårt att komma igång\x00 med skrivuppgifter."})
+        assert response.status_code == 422
+        assert "osynligt styrtecken" in text(response)
+    assert tasks.get_task(db, open_task.id).state == "ready"
+    assert drafts.load_draft(db, open_task.id, open_task.assignee_id or 0) is None
+
+
+NAMING = bpmn_builder.process("""<bpmn:userTask id="Task_1" name="Utse utredare">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="formJsonSchemaFilename" value="svar.json"/>
+      </spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="Task_1" targetRef="Task_2"/>
+    <bpmn:userTask id="Task_2" name="Utred">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="assigneeFrom" value="utredare"/>
+      </spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Task_2" targetRef="End_1"/>
+    <bpmn:endEvent id="End_1"/>""", lane="Rektor", lane_nodes=("Task_1", "Task_2"), key="utse")
+
+
+def test_naming_someone_who_is_not_staff_at_the_unit_is_refused_beside_the_field(client, db, people,
+                                                                                 tmp_path):
+    folder = tmp_path / "utse"
+    (folder / "forms").mkdir(parents=True)
+    (folder / "utse.bpmn").write_text(NAMING, encoding="utf-8")
+    form = {**bpmn_builder.FORM, "properties": {"utredare": {"type": "integer", "title": "Utredare"}}}
+    (folder / "forms" / "svar.json").write_text(json.dumps(form), encoding="utf-8")
+    deploy_path(db, folder)
+    case = start_case(db, "utse", pupil_id=people.pupil, by=people.rektor)
+    [task] = tasks.list_tasks(db, case_id=case.id, state="ready")
+    login(client, "rektor")
+    html, version, token = _open_form(client, task.id)
+    for named in (people.outsider, 424242, 10**30):  # another unit's teacher; nobody; no id at all
+        response = client.post(f"/uppgifter/{task.id}", data={"csrf_token": token, "_row_version": version,
+                                                               "_opened_at": OPENED.search(html).group(1),
+                                                               "f.utredare": str(named)})
+        assert response.status_code == 422, named
+        assert "Personen arbetar inte på elevens skolenhet" in text(response) or named == 10**30
+    assert tasks.get_task(db, task.id).state == "ready"

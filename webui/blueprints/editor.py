@@ -15,9 +15,9 @@ from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, rende
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from engine import editing
+from engine import editing, jsondata
 from engine.access import NO_LANE
-from engine.errors import ConflictError, DefinitionError, NotFoundError
+from engine.errors import ConflictError, DataNotJSONError, DefinitionError, NotFoundError
 from engine.models import RoutineDraft
 from engine.roles import ROLES
 from engine.validation import check_form
@@ -121,9 +121,15 @@ def save(draft_id: int) -> Any:
     """{"bpmn": xml, "seen": row_version, "file": name (default: the routine's own)} ->
     {"row_version": n}; 400 with problems, 409 on a clash."""
     _draft(draft_id)
-    body = request.get_json(silent=True) or request.form  # JSON from the page's script, or a plain post
+    try:
+        body = request.get_json(silent=True) or request.form  # JSON from the page's script, or a post
+    except RecursionError:  # nested past what the parser takes: no request of ours
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
     bpmn, seen, file_name = body.get("bpmn"), str(body.get("seen", "")), body.get("file") or None
-    if not isinstance(bpmn, str) or not seen.isdigit() or not isinstance(file_name, (str, type(None))):
+    if (not isinstance(bpmn, str) or not seen.isdigit() or len(seen) > 18
+            or not isinstance(file_name, (str, type(None)))):
         return jsonify({"error": _("Ogiltig begäran.")}), 400
     try:
         saved = editing.save(extensions.db(), draft_id, by=g.user.id, seen=int(seen), bpmn=bpmn,
@@ -209,12 +215,14 @@ def save_form(draft_id: int) -> Any:
         return _form_page(found, name, text, [_("Ge formuläret ett filnamn med små bokstäver, siffror och "
                                                "understreck som slutar på .json.")], 400)
     try:
-        schema = json.loads(text)
+        schema = jsondata.loads(text, "the form")
         editing.save(extensions.db(), draft_id, by=g.user.id, seen=request.form.get("row_version", type=int)
                      if request.form.get("row_version") else found.row_version, forms={name: schema})
     except json.JSONDecodeError as exc:
         return _form_page(found, name, text, [_("Inte giltig JSON (rad %(line)d): %(why)s", line=exc.lineno,
                                                 why=exc.msg)], 400)
+    except DataNotJSONError:
+        return _form_page(found, name, text, [_too_deep()], 400)
     except DefinitionError as exc:
         return _form_page(found, name, text, [p.message for p in exc.problems], 400)
     except ConflictError:
@@ -233,11 +241,18 @@ def preview_form(draft_id: int) -> Any:
     return render_template("editor/preview.html", preview=preview, schema_errors=errors)
 
 
+def _too_deep() -> str:
+    return _("Formuläret är nästlat i fler än %(levels)d nivåer. Inget formulär behöver så många.",
+             levels=jsondata.MAX_DEPTH)
+
+
 def _preview(text: str) -> tuple[list[forms.Field] | None, list[str]]:
     try:
-        schema = json.loads(text)
+        schema = jsondata.loads(text, "the form")
     except json.JSONDecodeError as exc:
         return None, [_("Inte giltig JSON (rad %(line)d): %(why)s", line=exc.lineno, why=exc.msg)]
+    except DataNotJSONError:
+        return None, [_too_deep()]
     why = check_form("preview", schema)
     if why:
         return None, [why]

@@ -62,6 +62,10 @@ def save_filter() -> Any:
     if not name:
         flash(_("Ge filtret ett namn."), "error")
         return redirect(url_for("inbox.index", **chosen.query()))
+    if not name[:200].isprintable():
+        flash(_("Filtrets namn får bara innehålla vanliga tecken, inga radbrytningar eller styrtecken."),
+              "error")
+        return redirect(url_for("inbox.index", **chosen.query()))
     try:
         drafts.save_filter(extensions.db(), g.user.id, name[:200], chosen.query(), shared_with_role=role)
     except (PermissionDeniedError, ValueError):

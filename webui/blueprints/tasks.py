@@ -2,7 +2,7 @@
 claiming and releasing tasks; one's own follow-up date."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 from uuid import UUID
 
@@ -24,12 +24,15 @@ from werkzeug.datastructures import MultiDict
 from engine import appeals, assignment, drafts, failures, formcheck, signing, tasks, taskview, visibility
 from engine.errors import (
     ConflictError,
+    DataNotJSONError,
     FormValidationError,
     NotFoundError,
+    NotStaffError,
     PermissionDeniedError,
     RoutineRefusal,
     WorkflowError,
 )
+from engine.jsondata import ensure_json
 from engine.notify import local_date
 from engine.taskview import TaskView
 
@@ -99,6 +102,10 @@ def submit(task_id: UUID) -> Any:
     except NotFoundError:
         abort(404)
     data = forms.parse(form.schema or EMPTY_FORM, raw)
+    try:
+        ensure_json(data, "form")
+    except DataNotJSONError as exc:  # e.g. a NUL character typed or pasted into a field
+        return _page(_open(task_id), raw, seen, {_field(exc.path): [_unstorable()]}, status=422)
     if action == "utkast":
         return _save_draft(task_id, data)
     if action == "forhandsgranska" and form.decision:
@@ -175,6 +182,10 @@ def _sign(task_id: UUID, raw: MultiDict, data: dict[str, Any], seen: int | None)
 def _refused(task_id: UUID, raw: MultiDict, data: dict[str, Any], seen: int | None, exc: Exception) -> Any:
     """Show the form again after the engine refused it: field errors, or someone else was first."""
     database = extensions.db()
+    if isinstance(exc, NotStaffError):
+        return _page(_open(task_id), raw, seen, {field: [_(
+            "Personen arbetar inte på elevens skolenhet och kan inte få uppgiften. Välj någon annan.")]
+            for field in exc.errors}, status=422)
     if isinstance(exc, FormValidationError):
         view = _open(task_id)
         return _page(view, raw, seen, _messages(view, data, exc.errors, exc.details), status=422)
@@ -184,9 +195,51 @@ def _refused(task_id: UUID, raw: MultiDict, data: dict[str, Any], seen: int | No
         return _taken()
     if view.state != "ready" or tasks.get_task(database, task_id).state != "ready":
         return _taken()
-    flash(_("Någon annan har ändrat ärendet sedan du öppnade sidan, så det du skrev har inte sparats. "
-            "Ladda om sidan för att se det senaste, och skicka igen."), "error")
-    return _page(view, raw, seen, {}, status=409)
+    # The task is still open to this user and nobody else changed it (taken by someone else, it would
+    # have been refused above): what changed was elsewhere in the case. Say what, and show the form
+    # with what they typed against the case as it is now, so sending it again can succeed.
+    changes = _changes_since(view, request.form.get("_opened_at", ""))
+    said = [_("Någon annan har ändrat ärendet sedan du öppnade sidan, så det du skrev har inte sparats än.")]
+    if changes:
+        said.append(_("Det här har hänt: %(changes)s.", changes="; ".join(changes)))
+    said.append(_("Uppgiften är fortfarande öppen för dig och det du skrev finns kvar. Kontrollera det mot "
+                  "ändringen och skicka igen."))
+    flash(" ".join(said), "error")
+    return _page(view, raw, view.case_row_version, {}, status=409, opened_at=_now())
+
+
+#: What a case's timeline says about another step, of the kinds that move a case on.
+CHANGES = frozenset({"task_completed", "task_cancelled", "timer_fired", "message_received", "case_migrated",
+                     "decision_signed", "task_assigned", "task_released"})
+MAX_CHANGES = 5
+
+
+def _changes_since(view: TaskView, opened_at: str) -> list[str]:
+    """What happened in the case since the page was opened, as its timeline says it (newest last)."""
+    try:
+        since = datetime.fromisoformat(opened_at)
+    except ValueError:
+        return []
+    if since.tzinfo is None:
+        return []
+    timeline = visibility.case_timeline(extensions.db(), g.user.id, view.case_id)
+    said = [f"{entry.text} ({entry.actor_name})" for entry in timeline
+            if entry.at > since and entry.kind in CHANGES]
+    return said[-MAX_CHANGES:]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def _unstorable() -> str:
+    return _("Det här går inte att spara: fältet innehåller ett osynligt styrtecken eller ett för stort tal. "
+             "Ändra det och försök igen.")
+
+
+def _field(path: str | None) -> str:
+    """A form field's path from a data path (rows are `a[0].b` in data, `a.0.b` in the form)."""
+    return (path or "").replace("[", ".").replace("]", "")
 
 
 def _stopped(task_id: UUID, raw: MultiDict, seen: int | None, exc: Exception) -> Any:
@@ -234,7 +287,9 @@ def _messages(view: TaskView, data: dict[str, Any], engine_errors: dict[str, lis
 
 
 def _page(view: TaskView, raw: MultiDict, row_version: int | None, errors: dict[str, list[str]], *,
-          status: int = 200, sign_error: str = "") -> Any:
+          status: int = 200, sign_error: str = "", opened_at: str | None = None) -> Any:
+    """The task page. `opened_at`, sent back with the form, is when the user first saw the case as
+    `row_version` has it (kept across a form shown again, new when the version is)."""
     schema = view.schema or EMPTY_FORM
     closed = view.state != "ready"
     language = select_locale()
@@ -245,6 +300,7 @@ def _page(view: TaskView, raw: MultiDict, row_version: int | None, errors: dict[
     return render_template(
         "tasks/task.html", task=view, fields=fields, summary=forms.summary(fields, errors),
         row_version=row_version, closed=closed, form_title=schema.get("title"),
+        opened_at=opened_at or request.form.get("_opened_at") or _now(),
         form_description=schema.get("description"), instructions=view.meta.instructions if view.meta else "",
         due=local_date(view.due_at) if view.due_at else "", sign_error=sign_error,
         needs_password=view.is_decision and g.user.has_password,

@@ -2,15 +2,19 @@
 
 An empty field is left out of the data, so "required" is what the schema says about it and an optional
 date left empty is not an invalid date. A value that does not read as its type (letters in a number) is
-passed on as typed, so validation names it beside the field and the form shows it again unchanged.
+passed on as typed, so validation names it beside the field and the form shows it again unchanged; so is
+a number too large to store (beyond 64 bits, or beyond a float's range).
 """
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from werkzeug.datastructures import MultiDict
+
+from engine.jsondata import MAX_INT, MIN_INT
 
 from .schema import MAX_ROWS, PREFIX, ROWS, choices, join, main_type, properties, widget
 
@@ -71,15 +75,23 @@ def _typed(schema: dict[str, Any], text: str) -> Any:
         kind = JSON_TYPES.get(type(choices(schema)[0][0]))
     try:
         if kind == "integer":
-            return int(text.replace(" ", "").replace("\u00a0", ""))
+            return _storable(int(text.replace(" ", "").replace("\u00a0", "")), text)
         if kind == "number":
             number = float(text.replace(" ", "").replace("\u00a0", "").replace(",", "."))
-            return int(number) if number.is_integer() and "." not in text and "," not in text else number
+            if not math.isfinite(number):
+                return text
+            whole = number.is_integer() and "." not in text and "," not in text
+            return _storable(int(number), text) if whole else number
         if kind == "boolean":
             return {"true": True, "false": False}.get(text, text)
     except ValueError:
         return text
     return text
+
+
+def _storable(number: int, text: str) -> int | str:
+    """An integer the database can hold (64 bits), or the text as typed, for validation to name."""
+    return number if MIN_INT <= number <= MAX_INT else text
 
 
 def _datetime(text: str) -> str:
