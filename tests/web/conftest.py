@@ -83,3 +83,20 @@ def login(client: FlaskClient, username: str, password: str = PASSWORD, **kwargs
 
 def text(response: Any) -> str:
     return response.get_data(as_text=True)
+
+
+@pytest.fixture
+def owner(db: Any, people: Any) -> int:
+    """A process owner at the people's unit, with a password to log in with."""
+    from editing_helpers import add_process_owner
+    user = add_process_owner(db, people.unit)
+    passwords.set_password(db, "processagare", PASSWORD)
+    return user
+
+
+@pytest.fixture
+def browser(app: Flask, owner: int) -> FlaskClient:
+    """The process owner, logged in to the web app (the routine editor's user)."""
+    client = app.test_client()
+    assert login(client, "processagare").status_code == 302
+    return client

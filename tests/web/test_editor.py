@@ -7,26 +7,11 @@ import json
 import re
 from pathlib import Path
 
-import pytest
-from editing_helpers import ESCAPE, add_process_owner, with_escape, with_follow_up
+from editing_helpers import ESCAPE, with_escape, with_follow_up
 
-from engine import deploy_path, editing, get_case, passwords, start_case
+from engine import deploy_path, editing, get_case, start_case
 
-from .conftest import PASSWORD, csrf, login, post, text
-
-
-@pytest.fixture
-def owner(db, people):
-    user = add_process_owner(db, people.unit)
-    passwords.set_password(db, "processagare", PASSWORD)
-    return user
-
-
-@pytest.fixture
-def browser(app, owner):
-    client = app.test_client()
-    assert login(client, "processagare").status_code == 302
-    return client
+from .conftest import csrf, login, post, text
 
 
 def open_draft(browser, chain) -> int:

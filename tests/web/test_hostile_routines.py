@@ -33,7 +33,7 @@ from hostile_routines import (
 )
 from sqlalchemy import text as sql
 
-from engine import audit, passwords, start_case, tasks
+from engine import audit, start_case, tasks
 from engine.editing import newest_version
 from webui import close_app, create_app
 
@@ -45,18 +45,9 @@ NORMAL_TIME = 2.0  # seconds: generous for a login page, far below any hostile e
 
 
 @pytest.fixture
-def owner(db, people):
-    from editing_helpers import add_process_owner
-    user = add_process_owner(db, people.unit)
-    passwords.set_password(db, "processagare", PASSWORD)
-    return user
-
-
-@pytest.fixture
-def editor(app, owner):
-    client = app.test_client()
-    assert login(client, "processagare").status_code == 302
-    return client
+def editor(browser):
+    """The process owner's logged-in client (tests/web/conftest.py), who publishes the routines."""
+    return browser
 
 
 def publish(editor, chain, change: Callable[[str], str]) -> str:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from editing_helpers import add_process_owner
 from sqlalchemy import select
 
-from engine import PermissionDeniedError, complete_task, list_tasks, passwords, start_case
+from engine import PermissionDeniedError, complete_task, list_tasks, start_case
 from engine.models import AccessLogEntry, AuditEvent, ProcessVersion
 
-from .conftest import PASSWORD, csrf, login, post, text
+from .conftest import csrf, login, post, text
 from .test_cases import REPORT
 
 NAMES_HIMSELF = """<bpmn:scriptTask id="Script_utse" name="Utse utredare" scriptFormat="python">
@@ -38,20 +37,6 @@ def naming_himself(xml: str, owner: int) -> str:
     return xml.replace("<bpmn:flowNodeRef>Task_anmalan</bpmn:flowNodeRef>",
                        "<bpmn:flowNodeRef>Task_anmalan</bpmn:flowNodeRef>\n"
                        "        <bpmn:flowNodeRef>Script_utse</bpmn:flowNodeRef>")
-
-
-@pytest.fixture
-def owner(db, people):
-    user = add_process_owner(db, people.unit)
-    passwords.set_password(db, "processagare", PASSWORD)
-    return user
-
-
-@pytest.fixture
-def browser(app, owner):
-    client = app.test_client()
-    assert login(client, "processagare").status_code == 302
-    return client
 
 
 def publish(browser, chain, edit) -> str:
