@@ -125,12 +125,7 @@ class _Worker:
         if self.process.poll() is None:
             self.process.kill()
         code = self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
+        self._close_pipes()
         return code
 
     def stop(self) -> None:
@@ -145,13 +140,16 @@ class _Worker:
 
     def forget(self) -> None:
         """In a forked child: drop the parent's worker without touching it (it is not our child)."""
+        self._close_pipes()
+        self.process.returncode = 0  # not ours to wait for; keeps Popen from warning about it
+
+    def _close_pipes(self) -> None:
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 try:
                     stream.close()
                 except OSError:
                     pass
-        self.process.returncode = 0  # not ours to wait for; keeps Popen from warning about it
 
 
 def _monotonic() -> float:
