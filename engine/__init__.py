@@ -26,6 +26,7 @@ from .errors import (
     NotFoundError,
     PermissionDeniedError,
     Problem,
+    RoutineRefusal,
     SandboxError,
     SigningRequiredError,
     WorkflowError,
@@ -50,7 +51,7 @@ __all__ = [
     "list_cases", "case_data", "complete_task", "get_task", "inbox", "list_tasks", "verify_audit",
     "ElevflowError", "DefinitionError", "Problem", "SandboxError", "FormValidationError", "DataNotJSONError",
     "ConflictError", "NotFoundError", "PermissionDeniedError", "SigningRequiredError", "WorkflowError",
-    "CaseSubjectError",
+    "CaseSubjectError", "RoutineRefusal",
     "StepContext",
     # need-to-know and the access log (visibility.py)
     "can_view_case", "open_case", "visible_cases", "access_history", "case_timeline", "task_data_for",

@@ -16,10 +16,11 @@ from werkzeug.datastructures import MultiDict
 
 from engine import (
     FormValidationError,
+    RoutineRefusal,
     SigningRequiredError,
-    WorkflowError,
     case_data,
     complete_task,
+    get_case,
     get_task,
     list_tasks,
     passwords,
@@ -27,7 +28,7 @@ from engine import (
     timers,
     verify_audit,
 )
-from engine.models import DecisionRecord, Guardian, PupilGuardian
+from engine.models import AuditEvent, DecisionRecord, Guardian, PupilGuardian
 from engine.tasks import task_info
 from webui import close_app, create_app, forms
 
@@ -117,8 +118,12 @@ def test_a_last_day_on_a_holiday_moves_and_a_late_appeal_is_registered_and_dismi
         assert registration.due_at is None  # a standing door for an appeal, never overdue
 
         clock.move_to(datetime(2026, 12, 28, 12, 0, tzinfo=UTC))  # the last day: the watch may not close yet
-        with pytest.raises(WorkflowError, match="först när överklagandetiden har gått ut"):
+        with pytest.raises(RoutineRefusal, match="först när överklagandetiden har gått ut"):
             complete_task(db, registration.id, rs.CLOSE, by=rektor)
+        # the routine refused the rektor's step on purpose: it did not fail, so the case is not stopped
+        assert get_case(db, case_id).error is None
+        with db.read() as s:
+            assert s.scalars(select(AuditEvent).where(AuditEvent.kind == "step_failed")).all() == []
         clock.move_to(closes - timedelta(minutes=1))  # 23:59 on the last day, Swedish time
         assert timers.fire_due(db) == 0
         clock.move_to(closes + timedelta(seconds=30))
