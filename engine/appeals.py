@@ -9,7 +9,8 @@ The routine's own script (processes/shared/delgivning.bpmn) works the same dates
 (engine.helpers.statutory_last_day, end_of_day) to set its timer; this module shows them (case page, task
 page) and proposes the timeliness assessment (45 §) from them: callers pass the task entries of a case they
 have already opened through engine.visibility. It also proposes the recipients of a delivery: the pupil's
-guardians (33 § förvaltningslagen: the parties are told of the decision).
+guardians (33 § förvaltningslagen: the parties are told of the decision), and the pupil too from 16 years of
+age (29 kap. 12 § skollagen: a pupil of 16 speaks for themselves).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from typing import Any
 from .dbapi import Sql
 from .helpers import end_of_day, statutory_last_day
 from .store import Database
+from .terms import STOCKHOLM
 
 #: The field a delivery form records its recipients in, and the appeal forms' fields read here.
 RECIPIENTS = "delgivning_mottagare"
@@ -31,20 +33,36 @@ APPELLANT = "overklagande_klagande"
 GUARDIANS = Sql("""SELECT g.given_name, g.family_name, g.protected_identity FROM guardians g
     JOIN pupil_guardians pg ON pg.guardian_id = g.id WHERE pg.pupil_id = :pupil AND g.active = :active
     ORDER BY g.family_name, g.given_name, g.id""")
-#: How a guardian with a protected identity is named in a form (their name is never shown).
+PUPIL = Sql("SELECT given_name, family_name, protected_identity, birth_date FROM pupils WHERE id = :pupil")
+#: How a guardian or pupil with a protected identity is named in a form (their name is never shown).
 PROTECTED_GUARDIAN = "Vårdnadshavare med skyddade personuppgifter"
+PROTECTED_PUPIL = "Elev med skyddade personuppgifter"
+#: From this age a pupil speaks for themselves (29 kap. 12 § skollagen) and receives decisions too.
+OWN_VOICE_AGE = 16
 
 
-def proposed_recipients(db: Database, pupil_id: int) -> dict[str, Any]:
-    """A delivery form's data as proposed before anyone typed: a row per active guardian of the pupil
-    (named, unless their identity is protected), the appeal instructions given. How and when each
-    received the decision is left for the rektor; so is adding the pupil, who from 16 years of age speaks
-    for themselves (29 kap. 12 § skollagen) — Elevflow holds no date of birth."""
+def age_on(born: date, day: date) -> int:
+    """Whole years from `born` to `day` (one born on 29 February gets a year older on 1 March)."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def proposed_recipients(db: Database, pupil_id: int | None, opened_at: datetime) -> dict[str, Any]:
+    """A delivery form's data as proposed before anyone typed: the pupil when 16 or older on the day the
+    delivery task opened (`opened_at`, Swedish date), then a row per active guardian of the pupil; each
+    named unless their identity is protected; the appeal instructions given. How and when each received
+    the decision is left for the rektor; so is adding a pupil whose birth date Elevflow does not hold."""
     with db.snapshot() as tx:
-        rows = tx.all(GUARDIANS, {"pupil": pupil_id, "active": True})
-    return {"delgivning_overklagandehanvisning": True, RECIPIENTS: [
-        {"mottagare_namn": PROTECTED_GUARDIAN if protected else f"{given} {family}",
-         "mottagare_roll": "vardnadshavare"} for given, family, protected in rows]}
+        pupil = tx.first(PUPIL, {"pupil": pupil_id}) if pupil_id is not None else None
+        rows = tx.all(GUARDIANS, {"pupil": pupil_id, "active": True}) if pupil_id is not None else []
+    recipients = []
+    if pupil is not None and pupil[3] is not None:
+        given, family, protected, born = pupil
+        if age_on(date.fromisoformat(str(born)), opened_at.astimezone(STOCKHOLM).date()) >= OWN_VOICE_AGE:
+            recipients.append({"mottagare_namn": PROTECTED_PUPIL if protected else f"{given} {family}",
+                               "mottagare_roll": "elev"})
+    recipients += [{"mottagare_namn": PROTECTED_GUARDIAN if protected else f"{given} {family}",
+                    "mottagare_roll": "vardnadshavare"} for given, family, protected in rows]
+    return {"delgivning_overklagandehanvisning": True, RECIPIENTS: recipients}
 
 
 def last_day(received: date) -> date:

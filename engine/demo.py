@@ -4,13 +4,16 @@ Every name here is invented. `elevflow init --demo` loads it once (it does nothi
 """
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, select
 
 from . import org
 from .models import User
 from .store import Database
 
-UNITS = [("91230001", "Ekbackens skola"), ("91230002", "Sjöviksskolan")]
+UNITS = [("91230001", "Ekbackens skola", "Box 101, 123 45 Exempelby"),  # code, name, postal address
+         ("91230002", "Sjöviksskolan", "Sjövägen 2, 123 46 Exempelby")]
 STAFF = [  # username, name, role, unit index
     ("rektor.ek", "Rut Rektorsson", "rektor", 0),
     ("larare.ek", "Lars Lärarsson", "larare", 0),
@@ -41,7 +44,7 @@ def load(db: Database) -> bool:
         if session.scalar(select(func.count()).select_from(User)):
             return False
         kommun = org.add_organiser(session, "Exempelby kommun", "demo-kommun")
-        units = [org.add_unit(session, code, name, kommun.id) for code, name in UNITS]
+        units = [org.add_unit(session, code, name, kommun.id, address) for code, name, address in UNITS]
         for username, name, role, unit_index in STAFF:
             user = org.add_user(session, username, name, f"{username}@exempelby.se")
             for unit in units if unit_index is None else [units[unit_index]]:
@@ -49,5 +52,6 @@ def load(db: Database) -> bool:
         for i in range(30):
             unit = units[i % 2]
             org.add_pupil(session, unit.id, GIVEN[i % len(GIVEN)], FAMILY[(i * 7) % len(FAMILY)],
-                          f"{7 + i % 3}{'AB'[i % 2]}", external_id=f"demo-elev-{i + 1}")
+                          f"{7 + i % 3}{'AB'[i % 2]}", external_id=f"demo-elev-{i + 1}",
+                          birth_date=date(2013 - i % 3, 1 + i % 12, 1 + i % 28))  # class 7: born 2013
     return True

@@ -72,6 +72,21 @@ LABELS: dict[str, dict[str, str]] = {
                              "avsluta": "Programmet avslutas – nytt beslut"},
 }
 APPEAL_HEADING = "Hur man överklagar beslutet"
+
+
+def appeal_address(unit_name: str | None, case_id: int | None, unit_address: str | None) -> str:
+    """Where to send the appeal: to the decision-maker, the school unit, which reconsiders the decision and
+    then forwards the appeal to the board (45–46 §§ förvaltningslagen). Never a blank: with no postal
+    address recorded, the school unit by name; with no name either, the school unit that decided."""
+    unit = f"skolenheten {unit_name}" if unit_name else "den skolenhet som fattade beslutet"
+    address = (unit_address or "").strip()
+    to = f"{unit_name}, {address}" if unit_name and address else unit
+    marked = f" och märkas med ärendenummer {case_id}" if case_id is not None else ""
+    return (f"Överklagandet ska skickas eller lämnas till {to}{marked}. Skicka det inte direkt till "
+            "Skolväsendets överklagandenämnd: beslutsfattaren på skolenheten tar emot överklagandet och "
+            "lämnar det vidare till nämnden.")
+
+
 #: Decisions about a pupil: each prints the pupil's view and the best-interest assessment.
 ABOUT_THE_PUPIL = PROGRAMME_KINDS - {"program"} | {"ej_atgardsprogram", "avslut_atgardsprogram"}
 CHILD_HEADING = "Elevens åsikt och barnets bästa"
@@ -82,10 +97,11 @@ RECEIPT_COLUMNS = ("Mottagare", "Mottaget datum", "Hur beslutet lämnades")
 RECEIPT_HEADING = "Delgivning"
 
 
-def appeal_instructions(unit_name: str, case_id: int | None = None) -> tuple[str, ...]:
+def appeal_instructions(unit_name: str, case_id: int | None = None,
+                        unit_address: str | None = None) -> tuple[str, ...]:
     """Överklagandehänvisning (28 kap. 16 § skollagen; 33 och 43–46 §§ förvaltningslagen; lag 1930:173),
-    naming the case whose number the appellant should give."""
-    number = f" Ange ärendets nummer, {case_id}, i överklagandet." if case_id is not None else ""
+    naming where the appeal is sent (the decision-maker's school unit, at its postal address when one is
+    recorded) and the case number the appellant should mark it with."""
     return (
         "Beslutet kan överklagas hos Skolväsendets överklagandenämnd (28 kap. 16 § skollagen).",
         "Vem får överklaga: eleven själv om eleven har fyllt 16 år, annars elevens vårdnadshavare. "
@@ -93,8 +109,7 @@ def appeal_instructions(unit_name: str, case_id: int | None = None) -> tuple[str
         "Så gör du: överklagandet ska vara skriftligt. Skriv vilket beslut du överklagar, vilken ändring du "
         "vill ha och varför. Skriv ditt namn, din adress, ditt telefonnummer eller din e-postadress, och "
         "underteckna överklagandet.",
-        f"Skicka eller lämna överklagandet till beslutsfattaren på {unit_name or MISSING}, inte direkt till "
-        f"nämnden.{number}",
+        appeal_address(unit_name, case_id, unit_address),
         "Överklagandet måste ha kommit in inom tre veckor från den dag du fick del av beslutet. Infaller "
         "den sista dagen på en lördag, söndag, helgdag, midsommarafton, julafton eller nyårsafton räcker det "
         "att det kommer in nästa vardag. Kommer det in för sent kan det avvisas.",
@@ -209,7 +224,7 @@ def _body(kind: str, d: dict[str, Any]) -> list[Section]:
 
 def decision_content(kind: str, data: dict[str, Any], *, signer_name: str, delegation_ref: str | None,
                      signed_at: datetime, unit_name: str, pupil_name: str | None,
-                     case_id: int | None = None) -> Document:
+                     case_id: int | None = None, unit_address: str | None = None) -> Document:
     """The document's content: the parties, the decision's own sections, the reasons, who decided and
     when, how to appeal and the receipt record (the programme itself, kind "program", has neither).
     `pupil_name` None: a unit-level case's decision, which names the school unit only."""
@@ -238,7 +253,8 @@ def decision_content(kind: str, data: dict[str, Any], *, signer_name: str, deleg
     rows.append(("Signerat", f"elektroniskt i Elevflow {local:%Y-%m-%d} kl. {local:%H.%M}"))
     sections.append(Section("Beslutsfattare", rows=tuple(rows)))
     if kind != "program":
-        sections.append(Section(APPEAL_HEADING, paragraphs=appeal_instructions(unit_name, case_id)))
+        sections.append(Section(APPEAL_HEADING, paragraphs=appeal_instructions(unit_name, case_id,
+                                                                                   unit_address)))
         sections.append(Section(RECEIPT_HEADING, table=(RECEIPT_COLUMNS, *[("", "", "")] * 3), paragraphs=(
             "Överklagandetiden räknas från den dag mottagaren fick del av beslutet. Skolan för in dagen för "
             "varje mottagare.",)))
@@ -252,12 +268,13 @@ DRAFT_NOTE = ("Detta är en förhandsgranskning. Beslutet är inte fattat förr�
 
 def render_decision(kind: str, data: dict[str, Any], *, signer_name: str, delegation_ref: str | None,
                     signed_at: datetime, unit_name: str, pupil_name: str | None, compress: bool = True,
-                    draft: bool = False, case_id: int | None = None) -> bytes:
+                    draft: bool = False, case_id: int | None = None,
+                    unit_address: str | None = None) -> bytes:
     """The decision as PDF bytes (same input, same bytes). A `draft` says so in its title and first
     section: what the signer reviews before signing."""
     document = decision_content(kind, data, signer_name=signer_name, delegation_ref=delegation_ref,
                                 signed_at=signed_at, unit_name=unit_name, pupil_name=pupil_name,
-                                case_id=case_id)
+                                case_id=case_id, unit_address=unit_address)
     if draft:
         document = Document(f"{DRAFT_MARK}: {document.title}", document.legal_ground,
                             (Section(DRAFT_MARK, paragraphs=(DRAFT_NOTE,)), *document.sections))

@@ -6,13 +6,14 @@ scheduler read them and never load a case's workflow state.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -93,6 +94,8 @@ class SchoolUnit(Base):
     code: Mapped[str] = mapped_column(String(50), unique=True)  # skolenhetskod
     name: Mapped[str] = mapped_column(String(200))
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)  # SS 12000 organisation id
+    # where appeals are sent (the appeal instructions on a decision); one line, e.g. "Box 1, 111 11 Ort"
+    postal_address: Mapped[str | None] = mapped_column(Text)
 
 
 class User(Base):
@@ -150,6 +153,7 @@ class Pupil(Base):
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     mentor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    birth_date: Mapped[date | None] = mapped_column(Date)  # from 16 the pupil receives decisions too
     # Sekretessmarkering or skyddad folkbokföring: shown to as few as possible, never in lists
     protected_identity: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 

@@ -22,8 +22,9 @@ def add_organiser(session: Session, name: str, external_id: str | None = None) -
     return row
 
 
-def add_unit(session: Session, code: str, name: str, organiser_id: int | None = None) -> SchoolUnit:
-    row = SchoolUnit(code=code, name=name, organiser_id=organiser_id)
+def add_unit(session: Session, code: str, name: str, organiser_id: int | None = None,
+             postal_address: str | None = None) -> SchoolUnit:
+    row = SchoolUnit(code=code, name=name, organiser_id=organiser_id, postal_address=postal_address)
     session.add(row)
     session.flush()
     return row
@@ -46,9 +47,10 @@ def assign_role(session: Session, user_id: int, unit_id: int, role: str) -> Role
 
 
 def add_pupil(session: Session, unit_id: int, given_name: str, family_name: str,
-              class_name: str | None = None, external_id: str | None = None) -> Pupil:
+              class_name: str | None = None, external_id: str | None = None,
+              birth_date: date | None = None) -> Pupil:
     row = Pupil(unit_id=unit_id, given_name=given_name, family_name=family_name, class_name=class_name,
-                external_id=external_id)
+                external_id=external_id, birth_date=birth_date)
     session.add(row)
     session.flush()
     return row

@@ -31,6 +31,7 @@ CLOCK_SKEW = timedelta(minutes=1)
 
 NAME = Sql("SELECT name FROM users WHERE id = :id")
 UNIT = Sql("SELECT name FROM school_units WHERE id = :id")
+UNIT_ADDRESS = Sql("SELECT postal_address FROM school_units WHERE id = :id")
 PUPIL = Sql("SELECT given_name, family_name FROM pupils WHERE id = :id")
 DELEGATION = Sql("SELECT document, valid_from FROM delegations WHERE id = :id")
 INSERT_RECORD = Sql("""INSERT INTO decision_records (case_id, task_id, decision, signer_id, delegation_id,
@@ -102,7 +103,7 @@ def sign_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
             step.decision, content, signer_name=tx.scalar(NAME, {"id": step.by}),
             delegation_ref=_delegation_ref(tx, step.delegation_id), signed_at=step.now,
             unit_name=tx.scalar(UNIT, {"id": step.unit_id}), pupil_name=_pupil_name(tx, step.pupil_id),
-            case_id=step.case_id)
+            case_id=step.case_id, unit_address=tx.scalar(UNIT_ADDRESS, {"id": step.unit_id}))
         sha = hashlib.sha256(document).hexdigest()
         made["id"] = tx.scalar(INSERT_RECORD, {
             "case_id": step.case_id, "task_id": tx.uuid(step.task_id), "decision": step.decision,
@@ -152,7 +153,7 @@ def preview_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *,
             meta.decision, content, signer_name=tx.scalar(NAME, {"id": by}),
             delegation_ref=_delegation_ref(tx, delegation), signed_at=now,
             unit_name=tx.scalar(UNIT, {"id": unit_id}), pupil_name=_pupil_name(tx, pupil_id), draft=True,
-            case_id=case_id)
+            case_id=case_id, unit_address=tx.scalar(UNIT_ADDRESS, {"id": unit_id}))
     return "utkast-" + _filename(meta.decision, case_id, now), document
 
 

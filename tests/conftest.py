@@ -155,8 +155,8 @@ class Org:
 def people(db: Database) -> Org:
     with db.write() as s:
         kommun = org.add_organiser(s, "Exempelby kommun")
-        a = org.add_unit(s, "10000001", "Ekskolan", kommun.id)
-        b = org.add_unit(s, "10000002", "Björkskolan", kommun.id)
+        a = org.add_unit(s, "10000001", "Ekskolan", kommun.id, "Box 12, 123 45 Exempelby")
+        b = org.add_unit(s, "10000002", "Björkskolan", kommun.id)  # no postal address recorded
         ids = {}
         for username, role, unit in [("teacher", "larare", a), ("mentor", "mentor", a),
                                      ("specialpedagog", "specialpedagog", a), ("rektor", "rektor", a),

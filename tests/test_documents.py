@@ -61,7 +61,7 @@ REQUIRED = {
     "avvisning_overklagande": DECISION_HEADINGS + ["Överklagandet"],
 }
 APPEAL_PHRASES = ["Skolväsendets överklagandenämnd", "fyllt 16 år", "två vårdnadshavare ska båda",
-                  "skriftligt", "vilken ändring", "underteckna", "till beslutsfattaren på Ekskolan",
+                  "skriftligt", "vilken ändring", "underteckna", "till skolenheten Ekskolan",
                   "inom tre veckor från den dag du fick del av beslutet", "kan det avvisas", "hjälp"]
 
 
@@ -189,6 +189,17 @@ def test_text_is_made_printable_with_the_shipped_font():
 def test_the_appeal_instructions_name_the_case_and_the_moved_last_day():
     """Issue 12: where to send the appeal and the case number to give; a last day on a holiday moves."""
     text = decision_content("atgardsprogram", PROGRAMME, **PARTIES, case_id=4711).text()
-    assert "Skicka eller lämna överklagandet till beslutsfattaren på Ekskolan" in text
-    assert "Ange ärendets nummer, 4711, i överklagandet." in text
+    assert ("Överklagandet ska skickas eller lämnas till skolenheten Ekskolan och märkas med ärendenummer "
+            "4711.") in text
+    assert "Skicka det inte direkt till Skolväsendets överklagandenämnd" in text
     assert "räcker det att det kommer in nästa vardag" in text
+
+
+def test_the_appeal_instructions_give_the_units_postal_address_and_never_a_blank():
+    with_address = decision_content("atgardsprogram", PROGRAMME, **PARTIES, case_id=12,
+                                    unit_address="Box 12, 123 45 Exempelby").text()
+    assert ("Överklagandet ska skickas eller lämnas till Ekskolan, Box 12, 123 45 Exempelby och märkas med "
+            "ärendenummer 12.") in with_address
+    blank = decision_content("atgardsprogram", PROGRAMME, **{**PARTIES, "unit_name": ""}, case_id=12,
+                             unit_address="  ").text()
+    assert "till den skolenhet som fattade beslutet och märkas med ärendenummer 12." in blank

@@ -35,6 +35,7 @@ from engine.orgimport import (
     rolemap,
 )
 from engine.orgimport.csvfile import COLUMNS, column_key
+from engine.orgimport.ss12000 import civic_birth_date
 
 CSV = FIXTURES / "org" / "csv"
 SS12000 = FIXTURES / "org" / "ss12000"
@@ -256,6 +257,11 @@ def test_ss12000_import(db):
         units = {u.id: u for u in s.scalars(select(SchoolUnit))}
         assert units[pupils["Pippilotta"].unit_id].code == "87654321"  # the current enrolment only
         assert units[pupils["Pippilotta"].unit_id].organiser_id == s.scalars(select(Organiser.id)).one()
+        # issue 12: where appeals are sent, and the birth date (birthDate, else the civicNo's date)
+        assert {u.code: u.postal_address for u in units.values()} == {
+            "12345678": "Skolgatan 1, 171 45 Solna", "87654321": None}
+        assert {name: p.birth_date for name, p in pupils.items()} == {
+            "Pippilotta": date(2015, 1, 1), "Annika": date(2010, 3, 4), "Olle": date(2018, 1, 1)}
         fredrik = s.scalars(select(Guardian).where(Guardian.given_name == "Fredrik")).one()
         children = s.scalars(select(Pupil.given_name).join(PupilGuardian)
                              .where(PupilGuardian.guardian_id == fredrik.id)).all()
@@ -264,6 +270,42 @@ def test_ss12000_import(db):
         assert (rut.username, rut.eppn, rut.name) == ("rut.rektor@solna.se", "rut.rektor@solna.se",
                                                       "Rut Rektorsson")
     assert not import_ss12000(db, SS12000, today=TODAY).changed
+
+
+def test_an_ss12000_address_or_birth_date_changes_and_a_missing_one_erases_none(db, tmp_path):
+    import_ss12000(db, SS12000, today=TODAY)
+    folder = copy(SS12000, tmp_path)
+    edit(folder / "organisations.json", '"streetAddress": "Skolgatan 1"', '"streetAddress": "Box 7"')
+    edit(folder / "persons.json", '"birthDate": "2010-03-04"', '"birthDate": "2010-03-05"')
+    edit(folder / "persons.json", '"value": "201801011234"', '"value": "unknown"')  # Olle: no date
+    report = import_ss12000(db, folder, today=TODAY)
+    assert ("updated unit 12345678 Solna Skolan: postal_address 'Skolgatan 1, 171 45 Solna' → "
+            "'Box 7, 171 45 Solna'") in report.lines
+    assert ("updated pupil Annika Settergren (cfd30f7a-5cbe-4079-b88a-f6cc9dda06d4): birth_date 2010-03-04 "
+            "→ 2010-03-05") in report.lines
+    with db.read() as s:
+        olle = s.scalars(select(Pupil).where(Pupil.given_name == "Olle")).one()
+    assert olle.birth_date == date(2018, 1, 1)  # a source that states no date erases none
+
+
+@pytest.mark.parametrize("civic_no, born", [
+    ("201501011234", date(2015, 1, 1)), ("20150101-1234", date(2015, 1, 1)),
+    ("150101-1234", date(2015, 1, 1)), ("150101+1234", date(1915, 1, 1)), ("991231-1234", date(1999, 12, 31)),
+    ("201501611234", date(2015, 1, 1)),  # samordningsnummer: day + 60
+    ("201513011234", None), ("1234", None),
+])
+def test_the_birth_date_in_a_civic_number(civic_no, born):
+    assert civic_birth_date(civic_no, TODAY) == born
+
+
+def test_a_bad_ss12000_address_or_birth_date_is_a_located_problem(tmp_path):
+    def change(files):
+        files["organisations"]["data"][1]["address"] = "Skolgatan 1"
+        files["persons"]["persons"][0]["birthDate"] = "2015-13-01"
+    problems = broken_ss12000(tmp_path, change)
+    assert ("organisations.json, $.data[1].address: not an address (an object with streetAddress, "
+            "postalCode, locality)") in problems
+    assert "persons.json, $.persons[0].birthDate: '2015-13-01' is not a date (YYYY-MM-DD)" in problems
 
 
 def broken_ss12000(tmp_path: Path, change) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 from bpmn_builder import process
 from click.testing import CliRunner
 from conftest import REPORT
+from routine_walks import document_text
 from sqlalchemy import func, select, update
 
 from engine import (
@@ -38,7 +39,7 @@ from engine import (
 from engine import runner as engine_runner
 from engine.assignment import grant_delegation, reassign, revoke_delegation
 from engine.cli import main
-from engine.models import AccessLogEntry, AuditEvent, DecisionRecord, LoginAttempt, Pupil
+from engine.models import AccessLogEntry, AuditEvent, DecisionRecord, LoginAttempt, Pupil, SchoolUnit
 from engine.signing import REAUTH_MAX_AGE
 
 DECISION = {"beslut": "atgardsprogram", "motivering": "Utredningen visar behov av särskilt stöd."}
@@ -113,7 +114,8 @@ def test_the_rektor_signs_the_task_completes_and_the_decision_is_recorded_in_the
     # the hash is reproducible from the same input
     again = render_decision("atgardsprogram", case_data(db, decision_task.case_id), signer_name="Rektor",
                             delegation_ref=None, signed_at=record.signed_at, unit_name="Ekskolan",
-                            pupil_name="Alva Andersson", case_id=decision_task.case_id)
+                            pupil_name="Alva Andersson", case_id=decision_task.case_id,
+                            unit_address="Box 12, 123 45 Exempelby")
     assert hashlib.sha256(again).hexdigest() == record.document_sha256
 
 
@@ -223,6 +225,24 @@ def test_the_document_is_downloaded_through_need_to_know_and_logged(db, people, 
     assert [tuple(r) for r in rows] == [(people.specialpedagog, "download_document", True),
                                         (people.outsider, "download_document", False),
                                         (people.outsider, "download_document", False)]
+
+
+def test_the_signed_document_says_where_to_send_the_appeal_and_the_case_number(db, people, decision_task):
+    """Issue 12: the appeal goes to the school unit at its postal address, marked with the case number."""
+    signed = sign_decision(db, decision_task.id, DECISION, by=people.rektor, reauthenticated_at=now())
+    text = document_text(decision_document(db, people.rektor, signed.decision_id)[1])
+    assert ("Överklagandet ska skickas eller lämnas till Ekskolan, Box 12, 123 45 Exempelby och märkas med "
+            f"ärendenummer {decision_task.case_id}.") in text
+
+
+def test_with_no_postal_address_the_appeal_goes_to_the_school_unit_by_name(db, people, decision_task):
+    with db.write() as s:
+        s.execute(update(SchoolUnit).where(SchoolUnit.id == people.unit).values(postal_address=None))
+    signed = sign_decision(db, decision_task.id, DECISION, by=people.rektor, reauthenticated_at=now())
+    text = document_text(decision_document(db, people.rektor, signed.decision_id)[1])
+    assert ("Överklagandet ska skickas eller lämnas till skolenheten Ekskolan och märkas med ärendenummer "
+            f"{decision_task.case_id}.") in text
+    assert "Ekskolan, ," not in text and "Box 12" not in text
 
 
 def test_a_protected_pupils_decision_goes_only_to_those_who_may_see_the_name(db, people, decision_task):

@@ -2,15 +2,17 @@
 
 1. The organiser: matched by external id, else by name; added or renamed.
 2. School units: matched by external id, else by skolenhetskod; added or updated. Units the source no
-   longer has are kept (cases refer to them) and named in a note.
+   longer has are kept (cases refer to them) and named in a note. A source that states no postal
+   address (CSV never does) keeps the address already recorded.
 3. Staff: matched by external id, else by EPPN or username if that user has no external id yet (a
    user made by hand is then adopted). Added, updated or reactivated. A user with an external id the
    source no longer has is deactivated, never deleted: cases refer to them.
 4. Roles: an assignment with source "import" that the source no longer states is deleted; a stated one
    that is missing is added with source "import". A hand-made assignment (source "manual") is never
    touched, and counts as present when the source states it too.
-5. Pupils: matched by external id; added, updated (unit, names, class, mentor, protected identity) or
-   reactivated. Pupils the source no longer has are deactivated, never deleted: cases refer to them.
+5. Pupils: matched by external id; added, updated (unit, names, class, mentor, protected identity, birth
+   date: one the source does not state is kept) or reactivated. Pupils the source no longer has are
+   deactivated, never deleted: cases refer to them.
 6. Guardians: the same, by external id. The links between the source's pupils and imported guardians are
    made to match the source; links to guardians added by hand stay.
 7. The import is written to the audit log with its counts (no names).
@@ -19,7 +21,7 @@ of the above and then rolls the transaction back, so its report is exactly what 
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -69,12 +71,16 @@ def _set(row: Any, values: dict[str, Any], show: dict[str, dict[int, str]] | Non
         if old != value:
             names = (show or {}).get(name)
             if names is None:
-                changes.append(f"{name} {old!r} → {value!r}")
+                changes.append(f"{name} {_shown(old)} → {_shown(value)}")
             else:
                 label = _LABELS.get(name, name)
                 changes.append(f"{label} {names.get(old, '(none)')} → {names.get(value, '(none)')}")
             setattr(row, name, value)
     return changes
+
+
+def _shown(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else repr(value)
 
 
 def _listed(what: str, names: list[str], limit: int = 10) -> str:
@@ -142,12 +148,13 @@ class _Reconcile:
             organiser_id = organiser.id if organiser is not None else (row.organiser_id if row else None)
             if row is None:
                 row = SchoolUnit(code=src.code, name=src.name, organiser_id=organiser_id,
-                                 external_id=src.external_id)
+                                 external_id=src.external_id, postal_address=src.postal_address)
                 self.s.add(row)
                 self.report.added("units", f"added unit {src.code} {src.name}")
             else:
                 values = {"code": src.code, "name": src.name, "organiser_id": organiser_id,
-                          "external_id": src.external_id or row.external_id}
+                          "external_id": src.external_id or row.external_id,
+                          "postal_address": src.postal_address or row.postal_address}
                 changes = _set(row, values, {"organiser_id": organisers})
                 self.changed("units", f"unit {src.code} {src.name}", changes)
             out[src.code] = row
@@ -222,6 +229,7 @@ class _Reconcile:
                       "mentor_id": users[src.mentor].id if src.mentor else None,
                       "protected_identity": src.protected, "active": True}
             row = by_ext.get(src.external_id)
+            values["birth_date"] = src.birth_date or (row.birth_date if row is not None else None)
             if row is None:
                 row = Pupil(external_id=src.external_id, **values)
                 self.s.add(row)

@@ -8,6 +8,7 @@ login. Only a model without problems is ever applied to the database.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from ..errors import ElevflowError
@@ -85,6 +86,7 @@ class UnitIn:
     name: str
     where: Where
     external_id: str | None = None
+    postal_address: str | None = None  # where appeals are sent; None: the source states none
 
 
 @dataclass
@@ -108,6 +110,7 @@ class PupilIn:
     class_name: str | None = None
     mentor: str | None = None  # the mentor's external id (a member of staff)
     protected: bool = False  # sekretessmarkering / skyddad folkbokföring
+    birth_date: date | None = None  # None: the source states none
 
 
 @dataclass

@@ -8,7 +8,9 @@
 4. Groups: a "Klass" group names its pupils' class. A pupil's mentor is the holder of a duty with the
    assignment role "Mentor" for a group the pupil is in (on the duty's `assignmentRole` or the
    group's `assignmentRoles`); in a "Mentor" group without those, the members who hold a duty.
-5. Guardians are the persons a pupil's `responsibles` name (relationType "Vårdnadshavare" or none),
+5. A school unit's postal address is its `address` (streetAddress, postalCode locality). A pupil's birth
+   date is their `birthDate`, else the date in their `civicNo`.
+6. Guardians are the persons a pupil's `responsibles` name (relationType "Vårdnadshavare" or none),
    or who name the pupil in their `_embedded.responsibleFor`.
 Staff are the persons who end up with at least one Elevflow role; their login is their first EPPN.
 """
@@ -72,7 +74,7 @@ class _Reader:
                 if code is None:
                     self.problems.add(r.at("schoolUnitCode"), "missing (a school unit needs one)")
                     continue
-                self.model.add_unit(UnitIn(code, name or code, r.where, r.id), self.problems)
+                self.model.add_unit(UnitIn(code, name or code, r.where, r.id, self.address(r)), self.problems)
                 self.orgs[r.id] = code
 
     def duty_records(self) -> None:
@@ -195,7 +197,7 @@ class _Reader:
                 self.model.notes.append(f"pupil {pid} has {len(mentors)} mentors; Elevflow keeps "
                                         f"{mentors[0]}")
             record = PupilIn(pid, r.text("givenName") or "", _family(r), code, r.where, self.classes.get(pid),
-                             mentors[0] if mentors else None)
+                             mentors[0] if mentors else None, birth_date=self.birth_date(r))
             self.model.add_pupil(record, self.problems)
             for i, resp in enumerate(r.list("responsibles")):
                 if isinstance(resp, dict) and resp.get("relationType") in GUARDIAN_RELATIONS:
@@ -214,6 +216,36 @@ class _Reader:
                         self.model.notes.append(f"{where}: {pupil} is no pupil here; link left aside")
         for what, count in sorted(self.ignored.items()):
             self.model.notes.append(f"left aside {count} × {what} (no Elevflow role)")
+
+    def address(self, r: Record) -> str | None:
+        """A school unit's postal address on one line ("streetAddress, postalCode locality"), or None."""
+        value = r.data.get("address")
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.problems.add(r.at("address"), "not an address (an object with streetAddress, postalCode, "
+                                               "locality)")
+            return None
+        parts = {k: value[k].strip() for k in ("streetAddress", "postalCode", "locality")
+                 if isinstance(value.get(k), str) and value[k].strip()}
+        town = " ".join(parts[k] for k in ("postalCode", "locality") if k in parts)
+        return ", ".join(p for p in (parts.get("streetAddress"), town) if p) or None
+
+    def birth_date(self, r: Record) -> date | None:
+        """A pupil's birthDate, else the date in their civicNo (personnummer or samordningsnummer)."""
+        stated = r.data.get("birthDate")
+        if stated is not None:
+            born = _iso_date(stated)
+            if born is None:
+                self.problems.add(r.at("birthDate"), f"{stated!r} is not a date (YYYY-MM-DD)")
+            return born
+        civic = r.data.get("civicNo")
+        value = civic.get("value") if isinstance(civic, dict) else None
+        born = civic_birth_date(value, date.fromisoformat(self.today)) if isinstance(value, str) else None
+        if born is None:
+            self.model.notes.append(f"pupil {r.id}: no birthDate and no date in the civicNo; the birth date "
+                                    "stays unknown")
+        return born
 
     def named(self, r: Record) -> None:
         for field in ("givenName", "familyName"):
@@ -250,6 +282,36 @@ def read_ss12000_folder(folder: Path, today: date | None = None) -> Organisation
     reader.model.check(reader.problems)
     reader.problems.raise_if_any()
     return reader.model
+
+
+def civic_birth_date(civic_no: str, today: date) -> date | None:
+    """The birth date a personnummer or samordningsnummer (day + 60) holds: YYYYMMDD-NNNN or
+    YYMMDD-NNNN (a "+" for those 100 or older); None if it holds none."""
+    digits = "".join(c for c in civic_no if c.isdigit())
+    if len(digits) == 12:
+        year, rest = int(digits[:4]), digits[4:8]
+    elif len(digits) == 10:
+        century = today.year - today.year % 100
+        year = century + int(digits[:2])
+        if year > today.year:
+            year -= 100
+        if "+" in civic_no:
+            year -= 100
+        rest = digits[2:6]
+    else:
+        return None
+    month, day = int(rest[:2]), int(rest[2:])
+    try:
+        return date(year, month, day - 60 if day > 60 else day)
+    except ValueError:
+        return None
+
+
+def _iso_date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+    except ValueError:
+        return None
 
 
 def _first(values: list[Any]) -> str | None:

@@ -28,7 +28,8 @@ from engine import (
     timers,
     verify_audit,
 )
-from engine.models import AuditEvent, DecisionRecord, Guardian, PupilGuardian
+from engine.appeals import age_on
+from engine.models import AuditEvent, DecisionRecord, Guardian, Pupil, PupilGuardian
 from engine.tasks import task_info
 from webui import close_app, create_app, forms
 
@@ -230,3 +231,50 @@ def test_the_delivery_form_proposes_the_guardians_and_refuses_a_receipt_date_aft
             assert get_task(db, task.id).state == "ready"
         finally:
             close_app(app)
+
+
+def proposed_names(db_url: str, task_id) -> list[tuple[str, str]]:
+    """The recipients (name, role) the delivery form proposes to the rektor."""
+    shown = page(db_url, "rektor", f"/uppgifter/{task_id}")
+    names = re.findall(r'name="f\.delgivning_mottagare\.(\d+)\.mottagare_namn"[^>]*value="([^"]*)"', shown)
+    role = r'name="f\.delgivning_mottagare\.(\d+)\.mottagare_roll" value="(\w+)"[^>]*checked'
+    roles = dict(re.findall(role, shown))
+    return [(name, roles.get(row, "")) for row, name in names]
+
+
+def test_the_delivery_proposes_the_pupil_who_is_16_on_the_day_it_opens(db, db_url):
+    """Issue 12: a pupil of 16 speaks for themselves (29 kap. 12 § skollagen), so the delivery proposes the
+    pupil too; one who is 15 on the day the delivery opened is not proposed, even when 16 by the time the
+    rektor looks; a protected pupil is not named."""
+    school = build_school(db, ["sarskilt_stod"])
+    passwords.set_password(db, "rektor", PASSWORD)
+    with db.write() as s:
+        guardian = Guardian(given_name="Anna", family_name="Andersson")
+        s.add(guardian)
+        s.flush()
+        s.add(PupilGuardian(pupil_id=school.pupil, guardian_id=guardian.id))
+        pupil = s.get(Pupil, school.pupil)
+        pupil.birth_date = date(2010, 12, 7)
+        name = f"{pupil.given_name} {pupil.family_name}"
+    with time_machine.travel(datetime(2026, 12, 7, 9, 0, tzinfo=UTC), tick=False):
+        case_id = drive(db, school, NO_PROGRAMME, "Task_delge_beslut")
+        task = the(db, case_id, "Task_delge_beslut")
+        assert proposed_names(db_url, task.id) == [(name, "elev"), ("Anna Andersson", "vardnadshavare")]
+        with db.write() as s:
+            s.get(Pupil, school.pupil).protected_identity = True
+        assert proposed_names(db_url, task.id) == [("Elev med skyddade personuppgifter", "elev"),
+                                                   ("Anna Andersson", "vardnadshavare")]
+    with db.write() as s:
+        pupil = s.get(Pupil, school.pupil)
+        pupil.birth_date, pupil.protected_identity = date(2010, 12, 8), False  # 16 the day after it opened
+    with time_machine.travel(datetime(2026, 12, 9, 9, 0, tzinfo=UTC), tick=False):
+        assert proposed_names(db_url, task.id) == [("Anna Andersson", "vardnadshavare")]
+
+
+@pytest.mark.parametrize("born, day, age", [
+    (date(2010, 12, 7), date(2026, 12, 7), 16), (date(2010, 12, 8), date(2026, 12, 7), 15),
+    (date(2008, 2, 29), date(2024, 2, 28), 15), (date(2008, 2, 29), date(2024, 2, 29), 16),
+    (date(2008, 2, 29), date(2025, 2, 28), 16), (date(2009, 2, 28), date(2025, 2, 28), 16),
+])
+def test_a_pupils_age_on_a_day(born, day, age):
+    assert age_on(born, day) == age

@@ -68,7 +68,7 @@ def task(task_id: UUID) -> Any:
         fields = schema.get("properties", {})
         proposed = dict(_appeal_context(view)[1])
         if appeals.RECIPIENTS in fields:
-            proposed.update(appeals.proposed_recipients(extensions.db(), view.pupil_id))
+            proposed.update(appeals.proposed_recipients(extensions.db(), view.pupil_id, view.created_at))
         filled = {k: v for k, v in proposed.items() if k in fields} or None
     return _page(view, forms.to_raw(schema, filled), view.case_row_version, {})
 
