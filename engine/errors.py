@@ -65,8 +65,9 @@ class FormValidationError(ElevflowError):
 
 
 class NotStaffError(FormValidationError):
-    """Submitted data names, for a later task to go to, someone who is not active staff at the case's
-    school unit. `errors` maps the field to the message, like any form error."""
+    """The submitted form names, for a task its own step opens, someone who may not take it: not active
+    staff holding a role the task's lane serves at the case's school unit (nor a written delegation for
+    its decision). `errors` maps the field to the message, like any form error."""
 
 
 class DataNotJSONError(ElevflowError):

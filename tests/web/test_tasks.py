@@ -224,5 +224,5 @@ def test_naming_someone_who_is_not_staff_at_the_unit_is_refused_beside_the_field
                                                                "_opened_at": OPENED.search(html).group(1),
                                                                "f.utredare": str(named)})
         assert response.status_code == 422, named
-        assert "Personen arbetar inte på elevens skolenhet" in text(response) or named == 10**30
+        assert "Personen kan inte få uppgiften" in text(response) or named == 10**30
     assert tasks.get_task(db, task.id).state == "ready"

@@ -184,7 +184,8 @@ def _refused(task_id: UUID, raw: MultiDict, data: dict[str, Any], seen: int | No
     database = extensions.db()
     if isinstance(exc, NotStaffError):
         return _page(_open(task_id), raw, seen, {field: [_(
-            "Personen arbetar inte på elevens skolenhet och kan inte få uppgiften. Välj någon annan.")]
+            "Personen kan inte få uppgiften: hen har inte den roll på elevens skolenhet som uppgiften kräver "
+            "(eller arbetar inte där). Välj någon annan.")]
             for field in exc.errors}, status=422)
     if isinstance(exc, FormValidationError):
         view = _open(task_id)
