@@ -167,6 +167,9 @@ def test_the_follow_up_runs_beside_the_appeal_whose_steps_are_due_within_a_week_
         act(db, school, the(db, case_id, "Task_delge_beslut"), {})
         assert [t.bpmn_id for t in ready(db, case_id)] == ["Task_registrera_overklagande", "Task_uppfoljning"]
         clock.move_to(datetime(2026, 3, 12, 8, 0, tzinfo=UTC))
+        with pytest.raises(FormValidationError, match="overklagande_inkom_datum"):  # arrives tomorrow
+            act(db, school, the(db, case_id, "Task_registrera_overklagande"),
+                {"overklagande_inkommet": "ja", "overklagande_inkom_datum": "2026-03-13"})
         act(db, school, the(db, case_id, "Task_registrera_overklagande"),
             {"overklagande_inkommet": "ja", "overklagande_inkom_datum": "2026-03-09"})
         came_in = datetime(2026, 3, 9, tzinfo=UTC)
