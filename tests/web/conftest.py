@@ -100,3 +100,17 @@ def browser(app: Flask, owner: int) -> FlaskClient:
     client = app.test_client()
     assert login(client, "processagare").status_code == 302
     return client
+
+
+def publish(client: FlaskClient, chain: Any, edit: Callable[[str], str],
+            note: str = "Ändrad i testet") -> str:
+    """As the process owner `client`: open a draft of `chain`'s version in the editor, change its diagram
+    with `edit`, save and publish it; the page that follows (published, or the problems that refused it)."""
+    opened = post(client, f"/rutiner/version/{chain.id}/redigera", token_from="/rutiner")
+    draft_id = int(re.search(r"/rutiner/utkast/(\d+)$", opened.headers["Location"]).group(1))
+    xml = text(client.get(f"/rutiner/utkast/{draft_id}/diagram.bpmn"))
+    saved = client.post(f"/rutiner/utkast/{draft_id}/spara", json={"bpmn": edit(xml), "seen": 0},
+                        headers={"X-CSRFToken": csrf(client, "/rutiner")})
+    assert saved.status_code == 200
+    return text(post(client, f"/rutiner/utkast/{draft_id}/publicera", {"note": note, "row_version": 1},
+                     token_from="/rutiner", follow_redirects=True))

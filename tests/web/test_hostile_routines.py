@@ -8,7 +8,6 @@ gunicorn with two workers, measured with concurrent requests while the hostile e
 from __future__ import annotations
 
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from engine import audit, start_case, tasks
 from engine.editing import newest_version
 from webui import close_app, create_app
 
-from .conftest import PASSWORD, SECRET, TOKEN, csrf, login, post, text
+from .conftest import PASSWORD, SECRET, TOKEN, login, post, publish, text
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSWER = {"f.anmalan_datum": "2026-11-20", "f.beskrivning": "Läser långsamt och tappar fokus."}
@@ -48,18 +47,6 @@ NORMAL_TIME = 2.0  # seconds: generous for a login page, far below any hostile e
 def editor(browser):
     """The process owner's logged-in client (tests/web/conftest.py), who publishes the routines."""
     return browser
-
-
-def publish(editor, chain, change: Callable[[str], str]) -> str:
-    """Open the routine in the editor, change its diagram, save and publish; the page that follows."""
-    opened = post(editor, f"/rutiner/version/{chain.id}/redigera", token_from="/rutiner")
-    draft_id = int(re.search(r"/rutiner/utkast/(\d+)$", opened.headers["Location"]).group(1))
-    xml = text(editor.get(f"/rutiner/utkast/{draft_id}/diagram.bpmn"))
-    saved = editor.post(f"/rutiner/utkast/{draft_id}/spara", json={"bpmn": change(xml), "seen": 0},
-                        headers={"X-CSRFToken": csrf(editor, "/rutiner")})
-    assert saved.status_code == 200
-    return text(post(editor, f"/rutiner/utkast/{draft_id}/publicera", {"note": "Fientlig", "row_version": 1},
-                     token_from="/rutiner", follow_redirects=True))
 
 
 REFUSED = {
@@ -79,7 +66,7 @@ REFUSED = {
 @pytest.mark.parametrize("name", REFUSED)
 def test_a_hostile_routine_is_refused_at_publish_with_a_clear_problem(editor, chain, db, name):
     change, element, problem = REFUSED[name]
-    page = publish(editor, chain, change)
+    page = publish(editor, chain, change, note="Fientlig")
     assert "publicerades inte" in page and element in page and problem in page
     assert newest_version(db, "stodkedja").version == 1  # nothing was published
 
@@ -111,7 +98,7 @@ def error_of(db, case_id: int) -> str | None:
 def test_a_hostile_routine_caught_at_run_time_stops_its_case_visibly_and_changes_nothing(
         app, editor, chain, db, people, name):
     fragment, said = AT_RUN_TIME[name]
-    assert "är publicerad" in publish(editor, chain, lambda x: into(x, fragment))
+    assert "är publicerad" in publish(editor, chain, lambda x: into(x, fragment), note="Fientlig")
     case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
     task = ready(db, case.id)[0]
     before = snapshot(db, case.id)
@@ -233,7 +220,7 @@ SERVERS = {"embedded": embedded, "gunicorn": gunicorn}
 def test_other_users_are_answered_while_a_hostile_evaluation_runs(editor, chain, db, db_url, people, server,
                                                                    name):
     fragment, said = AT_RUN_TIME[name]
-    assert "är publicerad" in publish(editor, chain, lambda x: into(x, fragment))
+    assert "är publicerad" in publish(editor, chain, lambda x: into(x, fragment), note="Fientlig")
     case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
     task = ready(db, case.id)[0]
     before = snapshot(db, case.id)

@@ -7,15 +7,13 @@ his inbox and notifications stay empty, and the case shows the rektor why the ta
 """
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 
 from engine import PermissionDeniedError, complete_task, list_tasks, start_case
 from engine.models import AccessLogEntry, AuditEvent, ProcessVersion
 
-from .conftest import csrf, login, post, text
+from .conftest import login, post, publish, text
 from .test_cases import REPORT
 
 NAMES_HIMSELF = """<bpmn:scriptTask id="Script_utse" name="Utse utredare" scriptFormat="python">
@@ -39,21 +37,8 @@ def naming_himself(xml: str, owner: int) -> str:
                        "        <bpmn:flowNodeRef>Script_utse</bpmn:flowNodeRef>")
 
 
-def publish(browser, chain, edit) -> str:
-    """Open a draft of the test chain, change its diagram with `edit`, and publish it: the page after."""
-    opened = post(browser, f"/rutiner/version/{chain.id}/redigera", token_from="/rutiner")
-    draft_id = int(re.search(r"/rutiner/utkast/(\d+)$", opened.headers["Location"]).group(1))
-    xml = text(browser.get(f"/rutiner/utkast/{draft_id}/diagram.bpmn"))
-    saved = browser.post(f"/rutiner/utkast/{draft_id}/spara", json={"bpmn": edit(xml), "seen": 0},
-                         headers={"X-CSRFToken": csrf(browser, "/rutiner")})
-    assert saved.status_code == 200
-    return text(post(browser, f"/rutiner/utkast/{draft_id}/publicera", {"note": "Utredaren utses automatiskt",
-                                                                         "row_version": 1},
-                     token_from="/rutiner", follow_redirects=True))
-
-
 def test_a_routine_naming_its_author_gives_him_no_case(app, browser, db, people, owner, chain):
-    page = publish(browser, chain, lambda xml: naming_himself(xml, owner))
+    page = publish(browser, chain, lambda xml: naming_himself(xml, owner), note="Utredaren utses automatiskt")
     assert "Version 2 av ”Stödkedja (test)” är publicerad" in page
     case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
     [report] = list_tasks(db, case_id=case.id, state="ready")
