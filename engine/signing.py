@@ -30,8 +30,7 @@ REAUTH_MAX_AGE = timedelta(minutes=5)
 CLOCK_SKEW = timedelta(minutes=1)
 
 NAME = Sql("SELECT name FROM users WHERE id = :id")
-UNIT = Sql("SELECT name FROM school_units WHERE id = :id")
-UNIT_ADDRESS = Sql("SELECT postal_address FROM school_units WHERE id = :id")
+UNIT = Sql("SELECT name, postal_address FROM school_units WHERE id = :id")
 PUPIL = Sql("SELECT given_name, family_name FROM pupils WHERE id = :id")
 DELEGATION = Sql("SELECT document, valid_from FROM delegations WHERE id = :id")
 INSERT_RECORD = Sql("""INSERT INTO decision_records (case_id, task_id, decision, signer_id, delegation_id,
@@ -93,17 +92,9 @@ def sign_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
             raise WorkflowError(f"{step.name!r} is no decision; complete it as an ordinary task",
                                 element_id=step.bpmn_id)
         _require_recent(reauthenticated_at, step.now)
-        content = dict(step.task_data)
-        for key in visibility.unreleased_medical_keys(tx, step.case_id) - set(step.data):  # OSL 25:1
-            content.pop(key, None)
-        follower = content.get("uppfoljning_ansvarig")
-        if isinstance(follower, int) and not isinstance(follower, bool):
-            content["uppfoljning_ansvarig_namn"] = tx.scalar(NAME, {"id": follower})
-        document = documents.render_decision(
-            step.decision, content, signer_name=tx.scalar(NAME, {"id": step.by}),
-            delegation_ref=_delegation_ref(tx, step.delegation_id), signed_at=step.now,
-            unit_name=tx.scalar(UNIT, {"id": step.unit_id}), pupil_name=_pupil_name(tx, step.pupil_id),
-            case_id=step.case_id, unit_address=tx.scalar(UNIT_ADDRESS, {"id": step.unit_id}))
+        document = _render(tx, step.decision, step.task_data, step.data, case_id=step.case_id,
+                           unit_id=step.unit_id, pupil_id=step.pupil_id, signer_id=step.by,
+                           delegation_id=step.delegation_id, at=step.now)
         sha = hashlib.sha256(document).hexdigest()
         made["id"] = tx.scalar(INSERT_RECORD, {
             "case_id": step.case_id, "task_id": tx.uuid(step.task_id), "decision": step.decision,
@@ -142,19 +133,30 @@ def preview_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *,
             raise WorkflowError(f"{rights.name!r} is no open decision", element_id=bpmn_id)
         workflow = state.load(raw, version, parsed.spec, parsed.subprocess_specs, script_engine())
         content = {**workflow.get_task_from_id(UUID(str(task_id))).data, **data}
-        for key in visibility.unreleased_medical_keys(tx, case_id) - set(data):
-            content.pop(key, None)
-        follower = content.get("uppfoljning_ansvarig")
-        if isinstance(follower, int) and not isinstance(follower, bool):
-            content["uppfoljning_ansvarig_namn"] = tx.scalar(NAME, {"id": follower})
         delegation = None if "rektor" in rights.held else \
             assignment.active_delegation(tx, unit_id, by, meta.decision, now)
-        document = documents.render_decision(
-            meta.decision, content, signer_name=tx.scalar(NAME, {"id": by}),
-            delegation_ref=_delegation_ref(tx, delegation), signed_at=now,
-            unit_name=tx.scalar(UNIT, {"id": unit_id}), pupil_name=_pupil_name(tx, pupil_id), draft=True,
-            case_id=case_id, unit_address=tx.scalar(UNIT_ADDRESS, {"id": unit_id}))
+        document = _render(tx, meta.decision, content, data, case_id=case_id, unit_id=unit_id,
+                           pupil_id=pupil_id, signer_id=by, delegation_id=delegation, at=now, draft=True)
     return "utkast-" + _filename(meta.decision, case_id, now), document
+
+
+def _render(tx: Tx, decision: str, task_data: dict[str, Any], submitted: dict[str, Any], *, case_id: int,
+            unit_id: int, pupil_id: int | None, signer_id: int, delegation_id: int | None, at: datetime,
+            draft: bool = False) -> bytes:
+    """The decision document from the task's data, for signing and for its preview alike: without what
+    the medical part wrote and has not released (OSL 25:1; what the signer submits now is theirs), with
+    the follow-up owner's name, the unit's name and address and the pupil's name."""
+    content = dict(task_data)
+    for key in visibility.unreleased_medical_keys(tx, case_id) - set(submitted):
+        content.pop(key, None)
+    follower = content.get("uppfoljning_ansvarig")
+    if isinstance(follower, int) and not isinstance(follower, bool):
+        content["uppfoljning_ansvarig_namn"] = tx.scalar(NAME, {"id": follower})
+    unit_name, unit_address = tx.first(UNIT, {"id": unit_id}) or (None, None)
+    return documents.render_decision(
+        decision, content, signer_name=tx.scalar(NAME, {"id": signer_id}),
+        delegation_ref=_delegation_ref(tx, delegation_id), signed_at=at, unit_name=unit_name,
+        pupil_name=_pupil_name(tx, pupil_id), draft=draft, case_id=case_id, unit_address=unit_address)
 
 
 def _pupil_name(tx: Tx, pupil_id: int | None) -> str | None:
