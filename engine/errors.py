@@ -102,9 +102,8 @@ class SigningRequiredError(PermissionDeniedError):
 class WorkflowError(ElevflowError):
     """The process itself failed while running (for example a script raised)."""
 
-    def __init__(self, message: str, element_id: str | None = None, data_key: str | None = None):
+    def __init__(self, message: str, element_id: str | None = None):
         self.element_id = element_id
-        self.data_key = data_key  # the data key whose value made it fail, when one did
         super().__init__(message)
 
 
