@@ -121,6 +121,10 @@ def test_a_last_day_on_a_holiday_moves_and_a_late_appeal_is_registered_and_dismi
         clock.move_to(datetime(2026, 12, 28, 12, 0, tzinfo=UTC))  # the last day: the watch may not close yet
         with pytest.raises(RoutineRefusal, match="först när överklagandetiden har gått ut"):
             complete_task(db, registration.id, rs.CLOSE, by=rektor)
+        refused = submit(db_url, db, "rektor", registration, rs.CLOSE)  # the same on the web: said, 422
+        assert refused.status_code == 422
+        assert "Rutinen godtog inte uppgifterna" in text(refused) and "har gått ut" in text(refused)
+        assert "Ärendet har stannat" not in text(refused)
         # the routine refused the rektor's step on purpose: it did not fail, so the case is not stopped
         assert get_case(db, case_id).error is None
         with db.read() as s:
@@ -234,6 +238,24 @@ def test_the_delivery_form_proposes_the_guardians_and_refuses_a_receipt_date_aft
             assert get_task(db, task.id).state == "ready"
         finally:
             close_app(app)
+
+
+def submit(db_url: str, db, username: str, task, data: dict[str, Any]) -> Any:
+    """Open the task's page as `username` and send its form with `data`: the response."""
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET})
+    try:
+        client = app.test_client()
+        assert login(client, username).status_code == 302
+        shown = text(client.get(f"/uppgifter/{task.id}"))
+        token = shown.split('name="csrf_token" value="')[1].split('"')[0]
+        version = shown.split('name="_row_version" value="')[1].split('"')[0]
+        sent = MultiDict([*forms.to_raw(task_info(db, task)["form"], data).items(multi=True),
+                          ("csrf_token", token), ("_row_version", version)])
+        response = client.post(f"/uppgifter/{task.id}", data=sent, follow_redirects=True)
+        response.get_data()
+        return response
+    finally:
+        close_app(app)
 
 
 def proposed_names(db_url: str, task_id) -> list[tuple[str, str]]:

@@ -116,9 +116,6 @@ def submit(task_id: UUID) -> Any:
         done = tasks.complete_task(database, task_id, data, by=g.user.id, expected_row_version=seen)
     except (FormValidationError, ConflictError) as exc:
         return _refused(task_id, raw, data, seen, exc)
-    except RoutineRefusal as exc:  # a check in the routine (a script's assert) refused it; nothing was saved
-        flash(_("Rutinen godtog inte uppgifterna: %(why)s", why=str(exc).split(": ", 1)[-1]), "error")
-        return _page(_open(task_id), raw, seen, {}, status=422)
     except failures.ROUTINE_ERRORS as exc:
         return _stopped(task_id, raw, seen, exc)
     flash(_("Uppgiften ”%(name)s” är klar.", name=done.name), "success")
@@ -245,7 +242,12 @@ def _field(path: str | None) -> str:
 
 def _stopped(task_id: UUID, raw: MultiDict, seen: int | None, exc: Exception) -> Any:
     """The routine itself failed on this step (engine.failures): nothing was saved, the case records the
-    error for the rektor and the process owner, and the user keeps what they wrote."""
+    error for the rektor and the process owner, and the user keeps what they wrote. A check of the
+    routine's own that refused the step (a script's assert: RoutineRefusal) is said in its words; the
+    routine did not fail."""
+    if isinstance(exc, RoutineRefusal):
+        flash(_("Rutinen godtog inte uppgifterna: %(why)s", why=str(exc).split(": ", 1)[-1]), "error")
+        return _page(_open(task_id), raw, seen, {}, status=422)
     if failures.failed_case(exc) is None:
         raise exc
     current_app.logger.warning("case step failed in the routine: %s", exc)
