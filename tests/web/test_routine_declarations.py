@@ -1,6 +1,6 @@
-"""A routine's declared quality figures through the browser editor: a process owner who declares one
-publishes it, renaming the step it counts is refused at publish naming the step and the figure, and
-the figure reaches the follow-up page under the routine's own label."""
+"""A routine's declared quality figures and document sections through the browser editor: a process
+owner who declares one publishes it, renaming the step it reads is refused at publish naming the step
+and the figure or section, and a figure reaches the follow-up page under the routine's own label."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -21,12 +21,11 @@ def with_figure(xml: str) -> str:
     return xml.replace(PROCESS, PROCESS + FIGURE)
 
 
-def renamed(xml: str) -> str:
-    """Task_anmalan renamed as the modeler renames it: its id and every reference to it."""
-    for old, new in [('id="Task_anmalan"', 'id="Task_anmal"'), ('Ref="Task_anmalan"', 'Ref="Task_anmal"'),
-                     (">Task_anmalan<", ">Task_anmal<"),
-                     ('bpmnElement="Task_anmalan"', 'bpmnElement="Task_anmal"')]:
-        xml = xml.replace(old, new)
+def renamed(xml: str, old: str = "Task_anmalan", new: str = "Task_anmal") -> str:
+    """A step renamed as the modeler renames it: its id and every reference to it."""
+    for a, b in [(f'id="{old}"', f'id="{new}"'), (f'Ref="{old}"', f'Ref="{new}"'), (f">{old}<", f">{new}<"),
+                 (f'bpmnElement="{old}"', f'bpmnElement="{new}"')]:
+        xml = xml.replace(a, b)
     return xml
 
 
@@ -63,3 +62,17 @@ def test_a_routines_own_figure_reaches_the_follow_up_page(app, browser, db, chai
     login(rektor, "rektor")
     page = text(rektor.get("/kvalitet?rutin=stodkedja"))
     assert "Anmälningar i stödkedjan" in page
+
+
+SECTION = ('<bpmn:extensionElements><spiffworkflow:properties>'
+           '<spiffworkflow:property name="section:atgardsprogram:1" value="Motivering i korthet: '
+           'Task_beslut.motivering"/></spiffworkflow:properties></bpmn:extensionElements>')
+
+
+def test_renaming_a_step_a_document_section_reads_is_refused_at_publish(browser, db, chain):
+    with_section = lambda xml: xml.replace(PROCESS, PROCESS + SECTION)  # noqa: E731
+    assert "publicerades inte" not in publish(browser, chain, with_section, note="Ett eget avsnitt")
+    declared = versions(db)[-1]
+    page = publish(browser, declared, lambda xml: renamed(xml, "Task_beslut", "Task_besluta"), note="Nytt id")
+    assert "publicerades inte" in page and "section:atgardsprogram:1" in page and "Task_beslut" in page
+    assert [v.version for v in versions(db)] == [1, 2]
