@@ -603,15 +603,19 @@ def routines(db: Database) -> dict[str, str]:
 
 
 def check_ins(db: Database, units: Iterable[int]) -> list[tuple[str, int, int, str, str, datetime | None]]:
-    """The årshjul check-ins of these units: (task id, case id, unit id, unit name, state, completed at),
-    newest first — each is the moment a follow-up report is drawn up for."""
+    """The check-ins of these units (the steps a routine's `reportAt` names: the årshjul's avstämning):
+    (task id, case id, unit id, unit name, state, completed at), newest first — each is the moment a
+    follow-up report is drawn up for."""
+    steps = [and_(TaskRow.process_key == routine, TaskRow.bpmn_id.in_(measures.report_at))
+             for routine, measures in catalogue(db).measures.items() if measures.report_at]
+    if not steps:
+        return []
     with db.read() as session:
         rows = session.execute(
             select(TaskRow.id, TaskRow.case_id, TaskRow.unit_id, SchoolUnit.name, TaskRow.state,
                    TaskRow.completed_at)
             .join(SchoolUnit, SchoolUnit.id == TaskRow.unit_id)
-            .where(TaskRow.process_key == "arshjul", TaskRow.bpmn_id == "Task_ar_avstamning",
-                   TaskRow.unit_id.in_(list(units)), TaskRow.state.in_(("ready", "completed")))
+            .where(or_(*steps), TaskRow.unit_id.in_(list(units)), TaskRow.state.in_(("ready", "completed")))
             .order_by(TaskRow.created_at.desc())).all()
     return [(str(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]
 

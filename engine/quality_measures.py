@@ -15,7 +15,8 @@ deployed with. Each property is one figure:
 - `leadTime:KEY`: `FROM -> TO`, days from one point of a case to a later one; a point is a step id (its
   first completion in the case) or `decisions KIND ...` (the first signed decision of those kinds);
 - `label:KEY`: the figure's name where Elevflow has no name of its own for KEY;
-- `perUnit`: the counts (their keys) the per-school-unit table shows, in its order.
+- `perUnit`: the counts (their keys) the per-school-unit table shows, in its order;
+- `reportAt`: the steps (a unit's check-in, as the årshjul's) a follow-up report is drawn up for.
 
 `parse` reads the declarations; `check` refuses those that name a step, field, decision kind or ground
 the routine does not have, so renaming a step that a figure counts is refused at deploy and publish.
@@ -30,6 +31,7 @@ from .specs import CANCEL_GROUNDS, TaskMeta
 
 KINDS = ("count", "breakdown", "leadTime", "label")
 PER_UNIT = "perUnit"
+REPORT_AT = "reportAt"
 KEY = re.compile(r"[a-z0-9_]+")
 SOURCES = ("answers", "decisions", "cancelled")
 
@@ -81,9 +83,10 @@ class Measures:
     lead_times: tuple[LeadTime, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
     per_unit: tuple[str, ...] = ()
+    report_at: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.counts or self.breakdowns or self.lead_times)
+        return bool(self.counts or self.breakdowns or self.lead_times or self.report_at)
 
 
 NONE = Measures()
@@ -91,7 +94,7 @@ NONE = Measures()
 
 def declares(name: str) -> bool:
     """Whether a process property is a figure's declaration (the others are the routine's own)."""
-    return name == PER_UNIT or name.split(":", 1)[0] in KINDS and ":" in name
+    return name in (PER_UNIT, REPORT_AT) or name.split(":", 1)[0] in KINDS and ":" in name
 
 
 def _items(text: str) -> list[str]:
@@ -108,12 +111,15 @@ def _point(text: str) -> Point:
 def parse(properties: dict[str, str]) -> tuple[Measures, list[tuple[str, str]]]:
     """The figures among a process's properties (name -> value, in document order), and what is wrong
     with their form: (property name, why)."""
-    counts, breakdowns, leads, labels, per_unit, problems = [], [], [], {}, (), []
+    counts, breakdowns, leads, labels, per_unit, report_at, problems = [], [], [], {}, (), (), []
     for name, value in properties.items():
         if not declares(name):
             continue
-        if name == PER_UNIT:
-            per_unit = tuple(_items(value))
+        if name in (PER_UNIT, REPORT_AT):
+            if name == PER_UNIT:
+                per_unit = tuple(_items(value))
+            else:
+                report_at = tuple(_items(value))
             continue
         kind, key = name.split(":", 1)
         if not KEY.fullmatch(key):
@@ -143,7 +149,7 @@ def parse(properties: dict[str, str]) -> tuple[Measures, list[tuple[str, str]]]:
                 problems.append((name, why))
             else:
                 breakdowns.append(found)
-    return Measures(tuple(counts), tuple(breakdowns), tuple(leads), labels, per_unit), problems
+    return Measures(tuple(counts), tuple(breakdowns), tuple(leads), labels, per_unit, report_at), problems
 
 
 def _breakdown(key: str, value: str) -> tuple[Any, str | None]:
@@ -201,6 +207,7 @@ def check(measures: Measures, tasks: dict[str, TaskMeta], forms: dict[str, Any])
             decisions(name, f"lead time {lead.key!r} starts or ends at", point.kinds)
     for breakdown in measures.breakdowns:
         problems += _check_breakdown(breakdown, tasks, forms, kinds)
+    steps(REPORT_AT, "reportAt names", measures.report_at)
     declared = {c.key for c in measures.counts}
     for key in measures.per_unit:
         if key not in declared:
@@ -260,7 +267,8 @@ def merge(older: Measures, newer: Measures) -> Measures:
         Breakdown(b.key, b.source, b.parts, tuple(dict.fromkeys((*b.answers, *old.answers))),
                   tuple(dict.fromkeys((*b.renames, *old.renames))))
         if (old := breakdowns.get((b.key, b.source))) else b for b in newer.breakdowns)
-    return Measures(merged_counts, merged_breakdowns, merged_leads, newer.labels, newer.per_unit)
+    return Measures(merged_counts, merged_breakdowns, merged_leads, newer.labels, newer.per_unit,
+                    _union(newer.report_at, older.report_at))
 
 
 def keys(measures: Measures) -> set[tuple[str, str]]:
@@ -274,4 +282,5 @@ def without(measures: Measures, taken: set[tuple[str, str]]) -> Measures:
     counts = tuple(c for c in measures.counts if ("count", c.key) not in taken)
     return Measures(counts, tuple(b for b in measures.breakdowns if ("breakdown", b.key) not in taken),
                     tuple(t for t in measures.lead_times if ("leadTime", t.key) not in taken),
-                    measures.labels, tuple(k for k in measures.per_unit if k in {c.key for c in counts}))
+                    measures.labels, tuple(k for k in measures.per_unit if k in {c.key for c in counts}),
+                    measures.report_at)
