@@ -197,7 +197,7 @@ def _check_process_properties(name: str, tree: etree._ElementTree, key: str) -> 
     return subject if subject in CASE_SUBJECTS else "pupil", problems
 
 
-def _check_measures(spec: BpmnProcessSpec, subprocesses: dict[str, BpmnProcessSpec],
+def _check_declarations(spec: BpmnProcessSpec, subprocesses: dict[str, BpmnProcessSpec],
                     forms: dict[str, Any], tree: etree._ElementTree, key: str,
                     file_name: str) -> tuple[dict[str, str], list[Problem]]:
     """The routine's properties, and whatever its declared quality figures and document sections name
@@ -321,8 +321,8 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
         bundle.names[key] = spec.description or key
         bundle.subjects[key], found = _check_process_properties(file_of[key], trees[file_of[key]], key)
         problems.extend(found)
-        bundle.properties[key], found = _check_measures(spec, subprocesses, forms, trees[file_of[key]], key,
-                                                        file_of[key])
+        bundle.properties[key], found = _check_declarations(spec, subprocesses, forms, trees[file_of[key]],
+                                                            key, file_of[key])
         problems.extend(found)
         bundle.readers[key], found = readers_of(trees[file_of[key]], key, file_of[key], bundle.subjects[key])
         problems.extend(found)
