@@ -104,7 +104,7 @@ def deploy(db: Database, files: dict[str, str], forms: dict[str, Any], *, librar
                 "key": key, "version": number, "content_hash": digest, "note": note})
             audit.append(dbapi.within(session, db.dialect, db.stats), [event], now)
             parsed.append(ParsedVersion(row.id, key, spec, subprocess_specs, bundle.forms,
-                                        bundle.subjects.get(key, "pupil")))
+                                        bundle.subjects.get(key, "pupil"), bundle.properties.get(key, {})))
             deployed.append(row)
     for version in parsed:  # only once committed: a rolled-back id may be handed out again
         db.specs.put(version)

@@ -224,17 +224,20 @@ def _body(kind: str, d: dict[str, Any]) -> list[Section]:
 
 def decision_content(kind: str, data: dict[str, Any], *, signer_name: str, delegation_ref: str | None,
                      signed_at: datetime, unit_name: str, pupil_name: str | None,
-                     case_id: int | None = None, unit_address: str | None = None) -> Document:
+                     case_id: int | None = None, unit_address: str | None = None,
+                     own: tuple[str | None, str, tuple[Section, ...]] = (None, "", ())) -> Document:
     """The document's content: the parties, the decision's own sections, the reasons, who decided and
     when, how to appeal and the receipt record (the programme itself, kind "program", has neither).
-    `pupil_name` None: a unit-level case's decision, which names the school unit only."""
-    title, ground = TITLES.get(kind, ("Beslut", ""))
+    `pupil_name` None: a unit-level case's decision, which names the school unit only. `own`: the title,
+    legal ground and sections the routine declares for the kind (engine/document_sections.py); its
+    sections follow the decision's own, and its title is used for a kind Elevflow has none for."""
+    title, ground = TITLES.get(kind) or ((own[0], own[1]) if own[0] else ("Beslut", ""))
     local = signed_at.astimezone(STOCKHOLM)
     decided_on = data.get(DATE_KEYS.get(kind, "beslut_ap_datum")) or local.date().isoformat()
     unit_row = ("Skolenhet", unit_name or MISSING)
     parties = Section("Skolenhet", rows=(unit_row,)) if pupil_name is None else \
         Section("Elev och skolenhet", rows=(("Elev", pupil_name or MISSING), unit_row))
-    sections = [parties, *_body(kind, data)]
+    sections = [parties, *_body(kind, data), *own[2]]
     if kind in ABOUT_THE_PUPIL:
         sections.append(Section(CHILD_HEADING, rows=(
             ("Hur elevens åsikt inhämtades", _v(data, "elevens_asikt_hur")),
@@ -268,13 +271,13 @@ DRAFT_NOTE = ("Detta är en förhandsgranskning. Beslutet är inte fattat förr�
 
 def render_decision(kind: str, data: dict[str, Any], *, signer_name: str, delegation_ref: str | None,
                     signed_at: datetime, unit_name: str, pupil_name: str | None, compress: bool = True,
-                    draft: bool = False, case_id: int | None = None,
-                    unit_address: str | None = None) -> bytes:
+                    draft: bool = False, case_id: int | None = None, unit_address: str | None = None,
+                    own: tuple[str | None, str, tuple[Section, ...]] = (None, "", ())) -> bytes:
     """The decision as PDF bytes (same input, same bytes). A `draft` says so in its title and first
     section: what the signer reviews before signing."""
     document = decision_content(kind, data, signer_name=signer_name, delegation_ref=delegation_ref,
                                 signed_at=signed_at, unit_name=unit_name, pupil_name=pupil_name,
-                                case_id=case_id, unit_address=unit_address)
+                                case_id=case_id, unit_address=unit_address, own=own)
     if draft:
         document = Document(f"{DRAFT_MARK}: {document.title}", document.legal_ground,
                             (Section(DRAFT_MARK, paragraphs=(DRAFT_NOTE,)), *document.sections))

@@ -1,8 +1,9 @@
 """Quality follow-up (domain brief §3 and §5): the step log as figures per school unit, routine and term.
 
 Everything is read from task rows (every human step a case took, with when it opened, was due and was
-done) and from the deployed routines (which decision each decision task records). Nothing here reads a
-case's workflow state or a pupil's name: the figures are aggregates.
+done) and from the deployed routines: which figures each declares (engine/quality_measures.py) and which
+decision each decision task records. Nothing here reads a case's workflow state or a pupil's name: the
+figures are aggregates.
 
 Who sees what (domain brief §4, docs/quality.md):
 
@@ -31,23 +32,12 @@ import orjson
 from sqlalchemy import and_, case, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
+from . import quality_measures as declared
 from .access import EHT_ROLES
 from .definitions import unit_routines
 from .errors import PermissionDeniedError
 from .models import Case, ProcessVersion, RoleAssignment, SchoolUnit, TaskRow, User
-from .quality_measures import (
-    ANSWERS,
-    BREAKDOWN_PARTS,
-    CANCELLED,
-    COUNT_KEYS,
-    COUNT_ROUTINE,
-    DECISION_COUNTS,
-    LEAD_TIMES,
-    OUTCOMES,
-    SPECIAL_FORMS,
-    STEP_COUNTS,
-    UNIT_KEYS,
-)
+from .quality_measures import Measures
 from .store import Database
 from .terms import Term, window
 
@@ -100,6 +90,7 @@ class Series:
     key: str
     routine: str
     by_term: dict[str, Cell]  # term key -> count
+    label: str = ""  # the name the routine declares (`label:KEY`), if any
 
 
 @dataclass(frozen=True)
@@ -109,6 +100,7 @@ class LeadTime:
     median: Cell  # days
     p90: Cell
     n: Cell  # how many cases
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -130,14 +122,15 @@ class Step:
 class Breakdown:
     key: str
     routine: str
-    parts: dict[str, Cell]
+    parts: dict[str, Cell]  # in the order the routine declares them
+    label: str = ""
 
 
 @dataclass(frozen=True)
 class UnitRow:
     unit_id: int
     name: str
-    counts: dict[str, Cell]  # UNIT_KEYS, and "forsenade" (overdue now) when one routine is chosen
+    counts: dict[str, Cell]  # the routines' perUnit counts, and "forsenade" (overdue now) for one routine
 
 
 @dataclass(frozen=True)
@@ -212,20 +205,38 @@ def _term_of(column: Any, terms: list[Term]) -> ColumnElement[Any]:
     return case(*[(and_(column >= t.start, column < t.end), literal(t.key)) for t in terms], else_=None)
 
 
-_DECISIONS: WeakKeyDictionary[Database, tuple[tuple[int, int], dict[tuple[str, str], str]]] = \
-    WeakKeyDictionary()
+#: The shipped routines' figures are shown in this order (as they always were); other routines follow by key.
+SHOWN_FIRST = ("sarskilt_stod", "krankande_behandling", "franvaro", "avvikelse", "arshjul")
 
 
-def decision_steps(db: Database) -> dict[tuple[str, str], str]:
-    """(routine, step) -> the kind of decision it records, from every deployed version's diagrams. Worked
-    out again only when a version was deployed since (versions never change)."""
+@dataclass(frozen=True)
+class Catalogue:
+    """What the deployed routines measure: per routine (in the order shown) the figures its newest version
+    declares, each counting what any of its versions declared under that key (a step renamed along with
+    its figure still counts the older cases); the decision each decision task records; and the answers
+    that are lists, (routine, step, field)."""
+
+    measures: dict[str, Measures]
+    decisions: dict[tuple[str, str], str]
+    listed: frozenset[tuple[str, str, str]]
+
+
+_CATALOGUES: WeakKeyDictionary[Database, tuple[tuple[int, int], Catalogue]] = WeakKeyDictionary()
+
+
+def catalogue(db: Database) -> Catalogue:
+    """Worked out from every deployed version's diagrams, again only when a version was deployed since
+    (versions never change). A figure key another routine (earlier in the order) already uses is left out."""
     with db.read() as session:
-        versions = session.execute(select(ProcessVersion.id, ProcessVersion.key)).all()
+        versions = session.execute(select(ProcessVersion.id, ProcessVersion.key)
+                                   .order_by(ProcessVersion.key, ProcessVersion.version)).all()
     signature = (len(versions), max((v for v, _ in versions), default=0))
-    cached = _DECISIONS.get(db)
+    cached = _CATALOGUES.get(db)
     if cached is not None and cached[0] == signature:
         return cached[1]
-    found: dict[tuple[str, str], str] = {}
+    decisions: dict[tuple[str, str], str] = {}
+    merged: dict[str, Measures] = {}
+    listed: set[tuple[str, str, str]] = set()
     for version_id, key in versions:
         parsed = db.specs.get(version_id)
         for spec in [parsed.spec, *parsed.subprocess_specs.values()]:
@@ -233,9 +244,29 @@ def decision_steps(db: Database) -> dict[tuple[str, str], str]:
                 if getattr(task_spec, "bpmn_id", None) and getattr(task_spec, "manual", False):
                     kind = parsed.meta(task_spec).decision
                     if kind:
-                        found[(key, task_spec.bpmn_id)] = kind
-    _DECISIONS[db] = (signature, found)
+                        decisions[(key, task_spec.bpmn_id)] = kind
+        measures, _ = declared.parse(parsed.properties)
+        merged[key] = declared.merge(merged.get(key, declared.NONE), measures)
+        tasks = parsed.user_tasks()
+        for breakdown in measures.breakdowns:
+            for answer in breakdown.answers:
+                form = parsed.forms.get(tasks[answer.step].form or "") if answer.step in tasks else None
+                if declared.form_fields(form).get(answer.field, {}).get("type") == "array":
+                    listed.add((key, answer.step, answer.field))
+    order = sorted(merged, key=lambda k: (SHOWN_FIRST.index(k) if k in SHOWN_FIRST else len(SHOWN_FIRST), k))
+    taken: set[tuple[str, str]] = set()
+    shown: dict[str, Measures] = {}
+    for key in order:
+        shown[key] = declared.without(merged[key], taken)
+        taken |= declared.keys(shown[key])
+    found = Catalogue({k: m for k, m in shown.items() if m}, decisions, frozenset(listed))
+    _CATALOGUES[db] = (signature, found)
     return found
+
+
+def decision_steps(db: Database) -> dict[tuple[str, str], str]:
+    """(routine, step) -> the kind of decision it records, from every deployed version's diagrams."""
+    return catalogue(db).decisions
 
 
 def dashboard(db: Database, scope: Scope, selection: Selection) -> Dashboard:
@@ -251,61 +282,63 @@ def dashboard(db: Database, scope: Scope, selection: Selection) -> Dashboard:
     exact = all(u in scope.exact for u in units)
     unit_level = unit_routines(db)  # their cases have no pupil: nothing to hide
     terms = window(selection.term, selection.trend)
-    decisions = decision_steps(db)
-    counted_steps = sorted({s for _, steps in STEP_COUNTS.values() for s in steps}
-                           | {step for (_, step), kind in decisions.items()
-                              if any(kind in kinds for _, kinds in DECISION_COUNTS.values())})
+    cat = catalogue(db)
+    decisions = cat.decisions
+    measured = {r: m for r, m in cat.measures.items() if selection.routine in (None, r)}
+    kinds = {r: {k for c in m.counts for k in c.kinds} | {p for b in m.breakdowns if b.source == "decisions"
+                                                          for p in b.parts} for r, m in measured.items()}
+    counted_steps = sorted({s for m in measured.values() for c in m.counts for s in c.steps}
+                           | {step for (r, step), kind in decisions.items() if kind in kinds.get(r, ())})
     with db.read() as session:
         conn = session.connection()
         if db.dialect == "postgresql":  # group in memory, not in sorted files on disk; this transaction only
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
-        counted, answers = _completed(conn, units, terms, selection, counted_steps)
-        cancelled = _cancelled(conn, units, terms, selection)
-        leads = _lead_times(conn, db.dialect, units, selection, decisions)
+        counted, answers = _completed(conn, units, terms, selection, counted_steps, cat)
+        cancelled = _cancelled(conn, units, terms, selection, cat)
+        leads = _lead_times(conn, db.dialect, units, selection, cat)
         step_rows, spent = _steps(conn, db.dialect, units, selection)
-    routine = selection.routine
-
-    def wanted(r: str) -> bool:
-        return routine is None or r == routine
 
     per_unit: dict[tuple[int, str, str], int] = defaultdict(int)  # (unit, term, figure) -> count
+    parts: dict[tuple[str, str, str], int] = defaultdict(int)  # (term, breakdown, part) -> count
     for (unit, term, process_key, bpmn_id), n in counted.items():
-        for key, (r, steps) in STEP_COUNTS.items():
-            if process_key == r and bpmn_id in steps:
-                per_unit[(unit, term, key)] += n
+        measures = measured.get(process_key)
+        if measures is None:
+            continue
         kind = decisions.get((process_key, bpmn_id))
-        for key, (r, kinds) in DECISION_COUNTS.items():
-            if process_key == r and kind in kinds:
-                per_unit[(unit, term, key)] += n
-        if process_key == "sarskilt_stod" and kind in SPECIAL_FORMS:
-            per_unit[(unit, term, "form:" + kind)] += n
-    for (unit, term, ground), n in cancelled.items():
-        per_unit[(unit, term, CANCELLED[0])] += n
-        per_unit[(unit, term, "ground:" + ground)] += n
+        for count in measures.counts:
+            if bpmn_id in count.steps or kind in count.kinds:
+                per_unit[(unit, term, count.key)] += n
+        for b in measures.breakdowns:
+            if b.source == "decisions" and kind in b.parts:
+                parts[(term, b.key, kind)] += n
+    for (unit, term, process_key, ground), n in cancelled.items():
+        for count in measured[process_key].counts:
+            if count.cancelled:
+                per_unit[(unit, term, count.key)] += n
+        for b in measured[process_key].breakdowns:
+            if b.source == "cancelled":
+                parts[(term, b.key, ground)] += n
     totals: dict[tuple[str, str], int] = defaultdict(int)
     for (_, term, key), n in per_unit.items():
         totals[(term, key)] += n
-    counts = [Series(k, COUNT_ROUTINE[k], {t.key: _count(totals[(t.key, k)], exact or COUNT_ROUTINE[k] in
-                                                         unit_level) for t in terms})
-              for k in COUNT_KEYS if wanted(COUNT_ROUTINE[k])]
+    counts = [Series(c.key, r, {t.key: _count(totals[(t.key, c.key)], exact or r in unit_level)
+                                for t in terms}, m.labels.get(c.key, ""))
+              for r, m in measured.items() for c in m.counts]
 
     breakdowns = []
-    for key, parts in BREAKDOWN_PARTS.items():
-        r = "sarskilt_stod" if key in ("sarskild_form", "overklagande_utfall", "avbrytande_grund") else (
-            "franvaro" if key.startswith("franvaro") else "krankande_behandling")
-        if not wanted(r):
-            continue
-        if key == "sarskild_form":
-            values = {p: totals[(selection.term.key, "form:" + p)] for p in parts}
-        elif key == "avbrytande_grund":
-            values = {p: totals[(selection.term.key, "ground:" + p)] for p in parts}
-        else:
-            values = {p: answers.get((key, p), 0) for p in parts}
-        breakdowns.append(Breakdown(key, r, protect({p: _count(v, exact) for p, v in values.items()})))
+    for r, m in measured.items():
+        for b in m.breakdowns:
+            if b.source == "answers":
+                values = {p: answers.get((b.key, p), 0) for p in b.parts}
+            else:
+                values = {p: parts[(selection.term.key, b.key, p)] for p in b.parts}
+            breakdowns.append(Breakdown(b.key, r, protect({p: _count(v, exact) for p, v in values.items()}),
+                                        m.labels.get(b.key, "")))
 
-    lead_times = [LeadTime(k, LEAD_TIMES[k][0], _measure(m, n, exact), _measure(p, n, exact),
-                           _measure(n, n, exact))
-                  for k, (m, p, n) in leads.items() if wanted(LEAD_TIMES[k][0])]
+    lead_times = [LeadTime(lt.key, r, _measure(leads[lt.key][0], leads[lt.key][2], exact),
+                           _measure(leads[lt.key][1], leads[lt.key][2], exact),
+                           _measure(leads[lt.key][2], leads[lt.key][2], exact), m.labels.get(lt.key, ""))
+                  for r, m in measured.items() for lt in m.lead_times if lt.key in leads]
 
     steps = []
     for (process_key, bpmn_id), row in sorted(step_rows.items()):
@@ -317,9 +350,9 @@ def dashboard(db: Database, scope: Scope, selection: Selection) -> Dashboard:
                           _count(row["open"], shown), _count(row["overdue"], shown),
                           _measure(med, row["passed"], shown), _measure(p90, row["passed"], shown)))
 
-    unit_keys = tuple(k for k in UNIT_KEYS if wanted(COUNT_ROUTINE[k]))
+    unit_keys = tuple(k for m in measured.values() for k in m.per_unit)
     unit_rows = _unit_rows(scope, units, per_unit, step_rows, selection.term.key, unit_keys,
-                           overdue=routine is not None, shown=routine in unit_level)
+                           overdue=selection.routine is not None, shown=selection.routine in unit_level)
     return Dashboard(selection, terms, exact, counts, lead_times, steps, breakdowns, unit_rows)
 
 
@@ -352,12 +385,12 @@ def _done_in(start: datetime, end: datetime, as_of: datetime) -> ColumnElement[b
                 TaskRow.completed_at <= as_of)
 
 
-def _completed(conn: Any, units: tuple[int, ...], terms: list[Term], selection: Selection,
-               steps: list[str]) -> tuple[dict[tuple[int, str, str, str], int], dict[tuple[str, str], int]]:
+def _completed(conn: Any, units: tuple[int, ...], terms: list[Term], selection: Selection, steps: list[str],
+               cat: Catalogue) -> tuple[dict[tuple[int, str, str, str], int], dict[tuple[str, str], int]]:
     """The completed steps of those counted, per unit, term, routine and step over the trend's terms (one
     grouped scan); and the answers given in the selected term's completed steps, per breakdown and value
     (grouped in the database; a list answer is split here)."""
-    term, as_of = selection.term, selection.as_of
+    as_of = selection.as_of
     where = [TaskRow.unit_id.in_(units)]
     if selection.routine:
         where.append(TaskRow.process_key == selection.routine)
@@ -367,74 +400,102 @@ def _completed(conn: Any, units: tuple[int, ...], terms: list[Term], selection: 
         .where(*where, TaskRow.bpmn_id.in_(steps), _done_in(terms[0].start, terms[-1].end, as_of))
         .group_by(TaskRow.unit_id, label, TaskRow.process_key, TaskRow.bpmn_id)).all()
     counted = {(u, t, p, b): n for u, t, p, b, n in rows if t is not None}
+    return counted, _answers(conn, where, selection, cat)
 
-    answered = sorted({step for step, _ in ANSWERS})
-    value = case(*[(TaskRow.bpmn_id == step, TaskRow.data[key].as_string())
-                   for (step, key) in ANSWERS if key != "kb_form"], else_=None).label("value")
-    forms = case((TaskRow.bpmn_id == "Task_kb_anmalan_rektor", TaskRow.data["kb_form"].as_string()),
-                 else_=None).label("forms")
+
+def _answers(conn: Any, where: list[Any], selection: Selection, cat: Catalogue) -> dict[tuple[str, str], int]:
+    """(breakdown, part) -> how many answers of the selected term's completed steps gave it. The fields
+    a step is read for are columns (one per field of the busiest step, lists apart), so one grouped scan
+    reads them all."""
+    readers: dict[tuple[str, str, str], list[Any]] = defaultdict(list)  # (routine, step, field) -> breakdowns
+    for routine, measures in cat.measures.items():
+        for b in measures.breakdowns:
+            for answer in b.answers:
+                readers[(routine, answer.step, answer.field)].append(b)
+    if not readers:
+        return {}
+    fields: dict[bool, dict[tuple[str, str], list[str]]] = {False: defaultdict(list), True: defaultdict(list)}
+    for routine, step, name in readers:
+        fields[(routine, step, name) in cat.listed][(routine, step)].append(name)
+    columns = []
+    for listed in (False, True):
+        for i in range(max((len(f) for f in fields[listed].values()), default=0)):
+            columns.append((listed, i, case(*[(and_(TaskRow.process_key == r, TaskRow.bpmn_id == b),
+                                                TaskRow.data[f[i]].as_string())
+                                               for (r, b), f in fields[listed].items() if len(f) > i],
+                                             else_=None).label(f"a{len(columns)}")))
+    answered = sorted({step for _, step, _ in readers})
     rows = conn.execute(
-        select(TaskRow.bpmn_id, value, forms, func.count())
-        .where(*where, TaskRow.bpmn_id.in_(answered), _done_in(term.start, term.end, as_of))
-        .group_by(TaskRow.bpmn_id, value, forms)).all()
+        select(TaskRow.process_key, TaskRow.bpmn_id, *[c for _, _, c in columns], func.count())
+        .where(*where, TaskRow.bpmn_id.in_(answered),
+               _done_in(selection.term.start, selection.term.end, selection.as_of))
+        .group_by(TaskRow.process_key, TaskRow.bpmn_id, *[c for _, _, c in columns])).all()
     found: dict[tuple[str, str], int] = defaultdict(int)
-    keys = {step: [(key, b) for (s, key), b in ANSWERS.items() if s == step] for step in answered}
-    for bpmn_id, answer, listed, n in rows:
-        for key, breakdown in keys[bpmn_id]:
-            if key == "kb_form":
-                for item in orjson.loads(listed) if listed else []:
-                    found[(breakdown, str(item))] += n
-            elif answer is not None:
-                text = {"1": "true", "0": "false"}.get(str(answer), str(answer))  # SQLite says 1 for true
-                found[(breakdown, OUTCOMES.get((key, text), text))] += n
-    return counted, found
+    for row in rows:
+        routine, step, n = row[0], row[1], row[-1]
+        for (listed, i, _), value in zip(columns, row[2:-1], strict=True):
+            names = fields[listed].get((routine, step), [])
+            if value is None or i >= len(names):
+                continue
+            if listed:
+                values = [str(item) for item in orjson.loads(value)]
+            else:
+                values = [{"1": "true", "0": "false"}.get(str(value), str(value))]  # SQLite says 1 for true
+            for b in readers[(routine, step, names[i])]:
+                renamed = {(f, v): p for f, v, p in b.renames}
+                for text in values:
+                    found[(b.key, renamed.get((names[i], text), text))] += n
+    return found
 
 
-def _cancelled(conn: Any, units: tuple[int, ...], terms: list[Term],
-               selection: Selection) -> dict[tuple[int, str, str], int]:
-    """Reported cases cancelled on an allowed ground, per unit, term (when cancelled) and ground."""
-    if selection.routine not in (None, CANCELLED[1]):
+def _cancelled(conn: Any, units: tuple[int, ...], terms: list[Term], selection: Selection,
+               cat: Catalogue) -> dict[tuple[int, str, str, str], int]:
+    """Cases cancelled on an allowed ground, of the routines that count them, per unit, term (when
+    cancelled), routine and ground."""
+    routines = sorted(r for r, m in cat.measures.items() if selection.routine in (None, r)
+                      and (any(c.cancelled for c in m.counts) or any(b.source == "cancelled"
+                                                                     for b in m.breakdowns)))
+    if not routines:
         return {}
     label = _term_of(Case.ended_at, terms).label("term")
     rows = conn.execute(
-        select(Case.unit_id, label, Case.cancel_ground, func.count())
-        .where(Case.unit_id.in_(units), Case.process_key == CANCELLED[1], Case.status == "cancelled",
+        select(Case.unit_id, label, Case.process_key, Case.cancel_ground, func.count())
+        .where(Case.unit_id.in_(units), Case.process_key.in_(routines), Case.status == "cancelled",
                Case.cancel_ground.is_not(None), Case.ended_at >= terms[0].start,
                Case.ended_at < terms[-1].end, Case.ended_at <= selection.as_of)
-        .group_by(Case.unit_id, label, Case.cancel_ground)).all()
-    return {(u, t, g): n for u, t, g, n in rows if t is not None}
+        .group_by(Case.unit_id, label, Case.process_key, Case.cancel_ground)).all()
+    return {(u, t, p, g): n for u, t, p, g, n in rows if t is not None}
 
 
-def _point(point: str, decisions: dict[tuple[str, str], str], routine: str) -> list[str]:
-    if point.startswith("decision:"):
-        kinds = set(point[len("decision:"):].split(","))
-        return sorted(b for (r, b), kind in decisions.items() if r == routine and kind in kinds) or ["-"]
-    return [point]
+def _point(point: declared.Point, decisions: dict[tuple[str, str], str], routine: str) -> tuple[str, ...]:
+    found = set(point.steps) | {b for (r, b), kind in decisions.items()
+                                if r == routine and kind in point.kinds}
+    return tuple(sorted(found)) or ("-",)
 
 
 def _lead_times(conn: Any, dialect: str, units: tuple[int, ...], selection: Selection,
-                decisions: dict[tuple[str, str], str]) -> dict[str, tuple[float | None, float | None, int]]:
+                cat: Catalogue) -> dict[str, tuple[float | None, float | None, int]]:
     """Median and 90th percentile, in days, of each lead time ending in the term: per case (of those
     with an end point completed in the term) the first completion of each point, then the spread over
     the cases (PostgreSQL: percentile_cont in the database; SQLite, which has none, gets the per-case
     times and interpolates the same way here). One query for every routine."""
     term, as_of = selection.term, selection.as_of
-    wanted = {k: v for k, v in LEAD_TIMES.items() if selection.routine in (None, v[0])}
+    wanted = {t.key: (r, _point(t.start, cat.decisions, r), _point(t.end, cat.decisions, r))
+              for r, m in cat.measures.items() if selection.routine in (None, r) for t in m.lead_times}
     if not wanted:
         return {}
     routines = sorted({r for r, _, _ in wanted.values()})
     points = sorted({(r, p) for r, a, b in wanted.values() for p in (a, b)})
-    steps = {point: _point(point[1], decisions, point[0]) for point in points}
-    columns = [func.min(case((and_(TaskRow.process_key == r, TaskRow.bpmn_id.in_(steps[(r, p)])),
+    columns = [func.min(case((and_(TaskRow.process_key == r, TaskRow.bpmn_id.in_(p)),
                               TaskRow.completed_at), else_=None)).label(f"p{i}")
                for i, (r, p) in enumerate(points)]
-    ends = sorted({s for r, _, b in wanted.values() for s in steps[(r, b)]})
+    ends = sorted({s for _, _, b in wanted.values() for s in b})
     ending = select(TaskRow.case_id).where(
         TaskRow.process_key.in_(routines), TaskRow.unit_id.in_(units), TaskRow.bpmn_id.in_(ends),
         _done_in(term.start, term.end, as_of))
     per_case = (select(TaskRow.case_id, *columns)
                 .where(TaskRow.process_key.in_(routines),
-                       TaskRow.bpmn_id.in_(sorted({s for found in steps.values() for s in found})),
+                       TaskRow.bpmn_id.in_(sorted({s for _, p in points for s in p})),
                        TaskRow.state == "completed", TaskRow.completed_at <= as_of,
                        TaskRow.case_id.in_(ending))
                 .group_by(TaskRow.case_id).cte("per_case"))
@@ -542,15 +603,19 @@ def routines(db: Database) -> dict[str, str]:
 
 
 def check_ins(db: Database, units: Iterable[int]) -> list[tuple[str, int, int, str, str, datetime | None]]:
-    """The årshjul check-ins of these units: (task id, case id, unit id, unit name, state, completed at),
-    newest first — each is the moment a follow-up report is drawn up for."""
+    """The check-ins of these units (the steps a routine's `reportAt` names: the årshjul's avstämning):
+    (task id, case id, unit id, unit name, state, completed at), newest first — each is the moment a
+    follow-up report is drawn up for."""
+    steps = [and_(TaskRow.process_key == routine, TaskRow.bpmn_id.in_(measures.report_at))
+             for routine, measures in catalogue(db).measures.items() if measures.report_at]
+    if not steps:
+        return []
     with db.read() as session:
         rows = session.execute(
             select(TaskRow.id, TaskRow.case_id, TaskRow.unit_id, SchoolUnit.name, TaskRow.state,
                    TaskRow.completed_at)
             .join(SchoolUnit, SchoolUnit.id == TaskRow.unit_id)
-            .where(TaskRow.process_key == "arshjul", TaskRow.bpmn_id == "Task_ar_avstamning",
-                   TaskRow.unit_id.in_(list(units)), TaskRow.state.in_(("ready", "completed")))
+            .where(or_(*steps), TaskRow.unit_id.in_(list(units)), TaskRow.state.in_(("ready", "completed")))
             .order_by(TaskRow.created_at.desc())).all()
     return [(str(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]
 

@@ -16,11 +16,12 @@ from uuid import UUID
 
 from sqlalchemy import select
 
-from . import assignment, documents, state, taskview, visibility
+from . import assignment, document_sections, documents, state, taskview, visibility
 from .dbapi import Sql, Tx
 from .errors import NotFoundError, PermissionDeniedError, WorkflowError
 from .models import AuditEvent, DecisionRecord
 from .sandbox import script_engine
+from .specs import ParsedVersion
 from .store import Database
 from .tasks import Completed, StepContext, run_step
 
@@ -94,7 +95,8 @@ def sign_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
         _require_recent(reauthenticated_at, step.now)
         document = _render(tx, step.decision, step.task_data, step.data, case_id=step.case_id,
                            unit_id=step.unit_id, pupil_id=step.pupil_id, signer_id=step.by,
-                           delegation_id=step.delegation_id, at=step.now)
+                           delegation_id=step.delegation_id, at=step.now,
+                           parsed=db.specs.get(step.version_id) if step.version_id else None)
         sha = hashlib.sha256(document).hexdigest()
         made["id"] = tx.scalar(INSERT_RECORD, {
             "case_id": step.case_id, "task_id": tx.uuid(step.task_id), "decision": step.decision,
@@ -136,16 +138,18 @@ def preview_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *,
         delegation = None if "rektor" in rights.held else \
             assignment.active_delegation(tx, unit_id, by, meta.decision, now)
         document = _render(tx, meta.decision, content, data, case_id=case_id, unit_id=unit_id,
-                           pupil_id=pupil_id, signer_id=by, delegation_id=delegation, at=now, draft=True)
+                           pupil_id=pupil_id, signer_id=by, delegation_id=delegation, at=now, draft=True,
+                           parsed=parsed)
     return "utkast-" + _filename(meta.decision, case_id, now), document
 
 
 def _render(tx: Tx, decision: str, task_data: dict[str, Any], submitted: dict[str, Any], *, case_id: int,
             unit_id: int, pupil_id: int | None, signer_id: int, delegation_id: int | None, at: datetime,
-            draft: bool = False) -> bytes:
+            draft: bool = False, parsed: ParsedVersion | None = None) -> bytes:
     """The decision document from the task's data, for signing and for its preview alike: without what
     the medical part wrote and has not released (OSL 25:1; what the signer submits now is theirs), with
-    the follow-up owner's name, the unit's name and address and the pupil's name."""
+    the follow-up owner's name, the unit's name and address and the pupil's name; and with the sections
+    the case's version declares for the kind (engine/document_sections.py)."""
     content = dict(task_data)
     for key in visibility.unreleased_medical_keys(tx, case_id) - set(submitted):
         content.pop(key, None)
@@ -156,7 +160,8 @@ def _render(tx: Tx, decision: str, task_data: dict[str, Any], submitted: dict[st
     return documents.render_decision(
         decision, content, signer_name=tx.scalar(NAME, {"id": signer_id}),
         delegation_ref=_delegation_ref(tx, delegation_id), signed_at=at, unit_name=unit_name,
-        pupil_name=_pupil_name(tx, pupil_id), draft=draft, case_id=case_id, unit_address=unit_address)
+        pupil_name=_pupil_name(tx, pupil_id), draft=draft, case_id=case_id, unit_address=unit_address,
+        own=document_sections.of_version(parsed, decision, content) if parsed else (None, "", ()))
 
 
 def _pupil_name(tx: Tx, pupil_id: int | None) -> str | None:

@@ -25,17 +25,22 @@ CASE_SUBJECT = "caseSubject"
 CASE_SUBJECTS = ("pupil", "unit")
 
 
-def case_subject(files: dict[str, str], key: str) -> str:
-    """What a case of process `key` is about, from its diagram: "pupil" or "unit". The files were
-    validated at deploy, so a value other than "unit" can only be "pupil" or no value at all."""
+def process_properties(files: dict[str, str], key: str) -> dict[str, str]:
+    """The properties on process `key` itself (name -> value, in document order): `caseSubject`, the
+    quality figures it declares (engine/quality_measures.py), ..."""
     for name, text in sorted(files.items()):
         if f'id="{key}"' not in text:
             continue
         tree, _ = bpmnxml.parse(text, name)
         if tree is not None and key in bpmnxml.process_ids(tree):
-            found = bpmnxml.process_properties(tree, key).get(CASE_SUBJECT)
-            return "unit" if found is not None and found.get("value") == "unit" else "pupil"
-    return "pupil"
+            return {n: p.get("value") or "" for n, p in bpmnxml.process_properties(tree, key).items()}
+    return {}
+
+
+def case_subject(properties: dict[str, str]) -> str:
+    """What a case of the process is about, from its properties: "pupil" or "unit". The files were
+    validated at deploy, so a value other than "unit" can only be "pupil" or no value at all."""
+    return "unit" if properties.get(CASE_SUBJECT) == "unit" else "pupil"
 
 
 #: The grounds on which a case may still be cancelled once it has reached a user task whose
@@ -94,6 +99,7 @@ class ParsedVersion:
     subprocess_specs: dict[str, BpmnProcessSpec]
     forms: dict[str, dict[str, Any]]
     subject: str = "pupil"  # what a case is about: "pupil" or "unit" (CASE_SUBJECT)
+    properties: dict[str, str] = field(default_factory=dict)  # the process's own (process_properties)
     _validators: dict[str, Draft202012Validator] = field(default_factory=dict)
     _meta: dict[int, TaskMeta] = field(default_factory=dict)
     _by_bpmn_id: dict[str, TaskMeta] | None = None
@@ -180,8 +186,9 @@ class SpecCache:
             raise NotFoundError(f"process version {version_id} does not exist")
         key, files, forms = stored
         parser = parse_files(files)
+        properties = process_properties(files, key)
         parsed = ParsedVersion(version_id, key, parser.get_spec(key), parser.get_subprocess_specs(key), forms,
-                               case_subject(files, key))
+                               case_subject(properties), properties)
         self.parses += 1
         self.put(parsed)
         return parsed

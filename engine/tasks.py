@@ -113,6 +113,7 @@ class StepContext:
     non_delegable: bool
     delegation_id: int | None
     audit_data: dict[str, Any] = field(default_factory=dict)
+    version_id: int | None = None  # the case's process version
 
 
 def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int,
@@ -212,7 +213,7 @@ def _complete(db: Database, task_id: UUID, data: dict[str, Any], by: int, expect
         if within is not None:
             context = StepContext(task_id, row.case_id, row.pupil_id, row.unit_id, row.process_key,
                                   row.bpmn_id, row.name, by, now, data, dict(task.data), meta.decision,
-                                  meta.non_delegable, delegation)
+                                  meta.non_delegable, delegation, version_id=case.process_version_id)
             within(tx, context)
             extra = context.audit_data
         digest = runner.data_digest(data)

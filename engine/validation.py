@@ -11,6 +11,9 @@
    timers, message payloads, service task parameters) and every script passes the sandbox's compile-time
    check; timers, due rules, loop maxima and fixed cardinalities stay within the bounds of engine.bounds.
 6. A routine's own properties are known, with a known value: `caseSubject` is "pupil" or "unit".
+7. The quality figures (engine/quality_measures.py) and decision documents' sections
+   (engine/document_sections.py) a routine declares name only steps, form fields, decision kinds and
+   cancel grounds it has: a step renamed in the editor that a figure or a section reads is refused.
 All problems are collected, each with file, line and element id, so a process owner can fix them at once.
 """
 from __future__ import annotations
@@ -28,7 +31,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from . import bounds, bpmnxml, deadlines, formcheck, sandbox, support
+from . import bounds, bpmnxml, deadlines, document_sections, formcheck, quality_measures, sandbox, support
 from .access import EHT_ROLES, NO_LANE
 from .bpmnxml import NS
 from .errors import DefinitionError, Problem, SandboxError
@@ -47,6 +50,7 @@ class Bundle:
     names: dict[str, str] = field(default_factory=dict)
     readers: dict[str, frozenset[str]] = field(default_factory=dict)  # process key -> roles seeing every case
     subjects: dict[str, str] = field(default_factory=dict)  # key -> what its cases are about (specs.py)
+    properties: dict[str, dict[str, str]] = field(default_factory=dict)  # key -> its process's properties
 
 
 # The roles that see every case of a routine at its unit unless its process names others (`visibleTo`):
@@ -177,16 +181,39 @@ def _check_process_properties(name: str, tree: etree._ElementTree, key: str) -> 
     problems = []
     found = bpmnxml.process_properties(tree, key)
     for prop_name, element in found.items():
+        if quality_measures.declares(prop_name) or document_sections.declares(prop_name):
+            continue
         if prop_name not in PROCESS_PROPERTIES:
             problems.append(Problem(f"unknown routine property {prop_name!r} (known: "
-                                    f"{', '.join(sorted(PROCESS_PROPERTIES))})", element_id=key,
-                                    line=element.sourceline, file=name))
+                                    f"{', '.join(sorted(PROCESS_PROPERTIES))}, and the figures it "
+                                    "declares: count:KEY, breakdown:KEY, leadTime:KEY, label:KEY, perUnit; "
+                                    "its documents' sections: document:KIND, section:KIND:N)",
+                                    element_id=key, line=element.sourceline, file=name))
         elif (allowed := PROCESS_PROPERTIES[prop_name]) is not None and element.get("value") not in allowed:
             problems.append(Problem(f"{prop_name} is {element.get('value')!r}; it must be one of "
                                     f"{', '.join(allowed)}", element_id=key, line=element.sourceline,
                                     file=name))
     subject = found[CASE_SUBJECT].get("value") if CASE_SUBJECT in found else "pupil"
     return subject if subject in CASE_SUBJECTS else "pupil", problems
+
+
+def _check_declarations(spec: BpmnProcessSpec, subprocesses: dict[str, BpmnProcessSpec],
+                    forms: dict[str, Any], tree: etree._ElementTree, key: str,
+                    file_name: str) -> tuple[dict[str, str], list[Problem]]:
+    """The routine's properties, and whatever its declared quality figures and document sections name
+    that it does not have: each problem names the process, the property (the figure or section) and the
+    step, field or kind."""
+    elements = bpmnxml.process_properties(tree, key)
+    properties = {n: e.get("value") or "" for n, e in elements.items()}
+    measures, found = quality_measures.parse(properties)
+    tasks = {meta.bpmn_id: meta for process in [spec, *subprocesses.values()]
+             for s in process.task_specs.values()
+             if getattr(s, "manual", False) and hasattr(s, "bpmn_id") and (meta := task_meta(s))}
+    found += quality_measures.check(measures, tasks, forms)
+    documents, malformed = document_sections.parse(properties)
+    found += malformed + document_sections.check(documents, tasks, forms)
+    return properties, [Problem(f"{prop}: {why}", element_id=key, line=elements[prop].sourceline,
+                                file=file_name) for prop, why in found]
 
 
 def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[str, etree._ElementTree],
@@ -293,6 +320,9 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
         bundle.specs[key] = (spec, subprocesses)
         bundle.names[key] = spec.description or key
         bundle.subjects[key], found = _check_process_properties(file_of[key], trees[file_of[key]], key)
+        problems.extend(found)
+        bundle.properties[key], found = _check_declarations(spec, subprocesses, forms, trees[file_of[key]],
+                                                            key, file_of[key])
         problems.extend(found)
         bundle.readers[key], found = readers_of(trees[file_of[key]], key, file_of[key], bundle.subjects[key])
         problems.extend(found)

@@ -22,8 +22,14 @@ def user_task(task_id: str = "Task_1", form: str | None = "svar.json", due: str 
 
 
 def process(body: str, lane: str | None = "Lärare", lane_nodes: tuple[str, ...] = ("Task_1",),
-            key: str = "testprocess", doctype: str = "") -> str:
+            key: str = "testprocess", doctype: str = "", properties: dict[str, str] | None = None) -> str:
+    """`properties`: the process's own (name -> value), e.g. caseSubject or the figures it declares."""
     lanes = ""
+    own = ""
+    if properties:
+        own = "<bpmn:extensionElements><spiffworkflow:properties>" + "".join(
+            f'<spiffworkflow:property name="{n}" value="{v}"/>' for n, v in properties.items()) + \
+            "</spiffworkflow:properties></bpmn:extensionElements>"
     if lane is not None:
         refs = "".join(f"<bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>" for n in lane_nodes)
         lanes = (f'<bpmn:laneSet id="LaneSet_1"><bpmn:lane id="Lane_1" name="{lane}">{refs}</bpmn:lane>'
@@ -31,7 +37,7 @@ def process(body: str, lane: str | None = "Lärare", lane_nodes: tuple[str, ...]
     head = HEAD.replace('<?xml version="1.0" encoding="UTF-8"?>\n',
                         '<?xml version="1.0" encoding="UTF-8"?>\n' + doctype)
     return f"""{head}  <bpmn:process id="{key}" name="Testprocess" isExecutable="true">
-    {lanes}
+    {own}{lanes}
     <bpmn:startEvent id="StartEvent_1"/>
     <bpmn:sequenceFlow id="Flow_s" sourceRef="StartEvent_1" targetRef="Task_1"/>
     {body}

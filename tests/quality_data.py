@@ -19,7 +19,7 @@ from test_routines import PROCESSES, SHARED, sample
 from engine import Database, complete_task, deploy_path, list_tasks, org, sign_decision, start_case
 from engine.tasks import task_info
 
-ROUTINES = ("sarskilt_stod", "krankande_behandling", "franvaro", "arshjul")
+ROUTINES = ("sarskilt_stod", "krankande_behandling", "franvaro", "avvikelse", "arshjul")
 STAFF = {"rektor": "rektor", "specialpedagog": "specialpedagog", "teacher": "larare", "mentor": "mentor",
          "kurator": "kurator", "skolpsykolog": "skolpsykolog"}
 LANE_USER = {"larare": "teacher", "mentor": "mentor", "rektor": "rektor", "specialpedagog": "specialpedagog",

@@ -17,10 +17,11 @@ from flask_babel import gettext as _
 
 from engine import documents
 from engine.quality import Cell, Dashboard
-from engine.quality_measures import BREAKDOWN_PARTS
 
 
 def measures() -> dict[str, str]:
+    """The names of the shipped routines' figures, in the user's language; a routine's own figure is
+    named by its `label:KEY` (docs/quality.md), else by its key."""
     return {
         "anmalningar": _("Anmälningar till rektor"),
         "utredningar": _("Inledda utredningar"),
@@ -64,6 +65,11 @@ def breakdowns() -> dict[str, str]:
         "franvaro_sarskilt_stod": _("Frånvaroutredningar: behov av särskilt stöd utreds"),
         "avbrytande_grund": _("Anmälda ärenden som avbrutits: skäl"),
     }
+
+
+def named(names: dict[str, str], key: str, label: str = "") -> str:
+    """A figure's or a part's name: Elevflow's own, translated; else the routine's label; else its key."""
+    return str(names[key]) if key in names else label or key
 
 
 def parts() -> dict[str, str]:
@@ -137,16 +143,18 @@ def tables(dash: Dashboard, routine_names: dict[str, str]) -> list[Table]:
     terms = [t.label for t in dash.terms]
     labels, leads, heads, names = measures(), lead_times(), breakdowns(), parts()
     found = [Table("per_termin", _("Antal per termin"), [_("Vad"), *terms],
-                   [[str(labels[s.key]), *[s.by_term[t.key] for t in dash.terms]] for s in dash.counts],
+                   [[named(labels, s.key, s.label), *[s.by_term[t.key] for t in dash.terms]]
+                    for s in dash.counts],
                    ["count"] * len(terms))]
     if dash.lead_times:
         found.append(Table("ledtider", _("Ledtider i dagar, %(term)s", term=dash.selection.term.label),
                            [_("Mellan"), _("Median"), _("90:e percentilen"), _("Antal ärenden")],
-                           [[str(leads[t.key]), t.median, t.p90, t.n] for t in dash.lead_times],
+                           [[named(leads, t.key, t.label), t.median, t.p90, t.n] for t in dash.lead_times],
                            ["days", "days", "count"]))
     for b in dash.breakdowns:
-        found.append(Table(b.key, f"{heads[b.key]}, {dash.selection.term.label}", [_("Vad"), _("Antal")],
-                           [[str(names[p]), b.parts[p]] for p in BREAKDOWN_PARTS[b.key]], ["count"]))
+        found.append(Table(b.key, f"{named(heads, b.key, b.label)}, {dash.selection.term.label}",
+                           [_("Vad"), _("Antal")], [[named(names, p), cell] for p, cell in b.parts.items()],
+                           ["count"]))
     if dash.steps:
         found.append(Table(
             "steg", _("Steg i rutinerna, %(term)s", term=dash.selection.term.label),
@@ -157,8 +165,9 @@ def tables(dash: Dashboard, routine_names: dict[str, str]) -> list[Table]:
             ["count", "share", "days", "days", "count", "count"]))
     if len(dash.units) > 1:
         keys = list(dash.units[0].counts)
+        declared = {s.key: s.label for s in dash.counts}
         found.append(Table("per_enhet", _("Per skolenhet, %(term)s", term=dash.selection.term.label),
-                           [_("Skolenhet"), *[str(labels[k]) for k in keys]],
+                           [_("Skolenhet"), *[named(labels, k, declared.get(k, "")) for k in keys]],
                            [[u.name, *[u.counts[k] for k in keys]] for u in dash.units],
                            ["count"] * len(keys)))
     return found

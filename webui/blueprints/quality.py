@@ -83,12 +83,14 @@ def index() -> Any:
     found = qt.tables(dash, routines)
     by_key = {s.key: s for s in dash.counts}
     labels = qt.measures()
-    series = [(str(labels[k]), [by_key[k].by_term[t.key] for t in dash.terms])
+    series = [(qt.named(labels, k), [by_key[k].by_term[t.key] for t in dash.terms])
               for k in TREND if k in by_key]
     trend = charts.trend("trend-title", _("Antal per termin"), [t.label for t in dash.terms], series) \
         if series else None
+    names = qt.lead_times()
     leads = charts.bars("lead-title", _("Ledtider: median och 90:e percentilen, dagar"),
-                        [(str(qt.lead_times()[t.key]), t.median, t.p90) for t in dash.lead_times], _("d")) \
+                        [(qt.named(names, t.key, t.label), t.median, t.p90) for t in dash.lead_times],
+                        _("d")) \
         if dash.lead_times else None
     return render_template("quality/index.html", dash=dash, tables=found, trend=trend, leads=leads,
                            show=qt.show, label_columns=qt.label_columns,

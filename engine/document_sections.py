@@ -1,0 +1,134 @@
+"""The decision documents' sections a routine declares in its diagram (docs/processes.md, "A decision
+document's own sections"), beside the quality figures and the same way: properties of its process.
+
+- `document:KIND`: `Title | legal ground` of the document of decision KIND (the `decision` a decision
+  task records), for a kind Elevflow has no document of its own for;
+- `section:KIND:N`: `Heading: STEP.FIELD ...`, the N-th section the routine adds to that document: one
+  row per field (its title in the step's form, the answer with its choice's title; a list of items
+  prints as a table, its columns the items' fields).
+
+`check` refuses a section naming a step, a field or a kind the routine does not have (a step renamed in
+the editor is refused at publish, naming the section and the step); `document` builds what
+engine/documents.py prints from the case's data and the version's forms.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .documents import MISSING, Section
+from .quality_measures import form_fields
+from .specs import ParsedVersion, TaskMeta
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A routine's own part of one kind's document: its title and legal ground (or None for Elevflow's
+    own) and its sections: (property, heading, ((step, field), ...))."""
+
+    title: str | None = None
+    legal_ground: str = ""
+    sections: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = ()
+
+
+def declares(name: str) -> bool:
+    return name.startswith(("document:", "section:"))
+
+
+def parse(properties: dict[str, str]) -> tuple[dict[str, Declared], list[tuple[str, str]]]:
+    """Per decision kind, what the routine declares for its document; and (property, why) for what is
+    not in the form above."""
+    titles: dict[str, tuple[str, str]] = {}
+    sections: dict[str, list[tuple[int, str, str, tuple[tuple[str, str], ...]]]] = {}
+    problems = []
+    for name, value in properties.items():
+        if not declares(name):
+            continue
+        parts = name.split(":")
+        if parts[0] == "document" and len(parts) == 2 and parts[1]:
+            title, _, ground = value.partition("|")
+            titles[parts[1]] = (title.strip(), ground.strip())
+            continue
+        heading, colon, fields = value.partition(":")
+        read = [tuple(item.split(".", 1)) for item in fields.split()]
+        if (len(parts) != 3 or not parts[1] or not parts[2].isdigit() or not colon or not heading.strip()
+                or not read or any(len(r) != 2 or not all(r) for r in read)):
+            problems.append((name, "a section is section:KIND:N = Heading: STEP.FIELD ..., a document "
+                                   "document:KIND = Title | legal ground"))
+            continue
+        sections.setdefault(parts[1], []).append(
+            (int(parts[2]), name, heading.strip(), tuple(read)))  # type: ignore[arg-type]
+    found = {}
+    for kind in sorted({*titles, *sections}):
+        title, ground = titles.get(kind, (None, ""))
+        ordered = sorted(sections.get(kind, []))
+        found[kind] = Declared(title, ground, tuple((p, h, r) for _, p, h, r in ordered))
+    return found, problems
+
+
+def check(declared: dict[str, Declared], tasks: dict[str, TaskMeta], forms: dict[str, Any]) -> list[
+        tuple[str, str]]:
+    """What the sections name that the routine does not have: (property, why)."""
+    kinds = {t.decision for t in tasks.values() if t.decision}
+    problems = []
+    for kind, document in declared.items():
+        if kind not in kinds:
+            problems.append((f"document:{kind}" if document.title is not None else document.sections[0][0],
+                             f"the document of decision kind {kind!r}, which no decision task of the routine "
+                             f"records (kinds: {', '.join(sorted(k for k in kinds if k)) or 'none'})"))
+        for prop, heading, read in document.sections:
+            for step, field in read:
+                task = tasks.get(step)
+                where = f"section {heading!r} of the {kind} document"
+                if task is None:
+                    problems.append((prop, f"{where} reads step {step!r}, which is not a user task of "
+                                           "the routine (renamed or removed? name the step it reads now)"))
+                elif field not in form_fields(forms.get(task.form or "")):
+                    problems.append((prop, f"{where} reads field {field!r} of step {step!r}, which its "
+                                           f"form {task.form or '(none)'} does not have"))
+    return problems
+
+
+def _text(value: Any, schema: dict[str, Any]) -> str:
+    if value is None or value == "" or value == []:
+        return MISSING
+    if isinstance(value, bool):
+        return "Ja" if value else "Nej"
+    if isinstance(value, list):
+        return ", ".join(_text(v, schema.get("items") or {}) for v in value)
+    choices = {c.get("const"): c.get("title") for c in schema.get("oneOf", []) if isinstance(c, dict)}
+    return str(choices.get(value) or value)
+
+
+def sections(declared: Declared, data: dict[str, Any], tasks: dict[str, TaskMeta],
+             forms: dict[str, Any]) -> tuple[Section, ...]:
+    """The declared sections with the case's answers: a row per field, a table for a list of items."""
+    found = []
+    for _, heading, read in declared.sections:
+        rows, table = [], ()
+        for step, name in read:
+            task = tasks.get(step)
+            schema = form_fields(forms.get(task.form or "") if task else None).get(name, {})
+            value = data.get(name)
+            items = form_fields(schema.get("items")) if schema.get("type") == "array" else {}
+            if items:
+                columns = list(items)
+                table = (tuple(str(items[c].get("title") or c) for c in columns),
+                         *[tuple(_text(item.get(c), items[c]) for c in columns)
+                           for item in value or [] if isinstance(item, dict)])
+                if len(table) == 1:
+                    table = (*table, tuple(MISSING for _ in columns))
+            else:
+                rows.append((str(schema.get("title") or name), _text(value, schema)))
+        found.append(Section(heading, rows=tuple(rows), table=table))
+    return tuple(found)
+
+
+def of_version(parsed: ParsedVersion, kind: str, data: dict[str, Any]) -> tuple[str | None, str,
+                                                                              tuple[Section, ...]]:
+    """The title, legal ground and sections a version declares for a kind of decision, with the case's
+    answers: what engine/documents.py's `own` takes (nothing declared: (None, "", ()))."""
+    declared = parse(parsed.properties)[0].get(kind)
+    if declared is None:
+        return None, "", ()
+    return declared.title, declared.legal_ground, sections(declared, data, parsed.user_tasks(), parsed.forms)

@@ -1,0 +1,78 @@
+"""A routine's declared quality figures and document sections through the browser editor: a process
+owner who declares one publishes it, renaming the step it reads is refused at publish naming the step
+and the figure or section, and a figure reaches the follow-up page under the routine's own label."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine import complete_task, list_tasks, start_case
+from engine.models import ProcessVersion
+
+from .conftest import login, publish, text
+
+FIGURE = ('<bpmn:extensionElements><spiffworkflow:properties>'
+          '<spiffworkflow:property name="count:anmalningar_test" value="Task_anmalan"/>'
+          '<spiffworkflow:property name="label:anmalningar_test" value="Anmälningar i stödkedjan"/>'
+          '</spiffworkflow:properties></bpmn:extensionElements>')
+PROCESS = '<bpmn:process id="stodkedja" name="Stödkedja (test)" isExecutable="true">'
+
+
+def with_figure(xml: str) -> str:
+    return xml.replace(PROCESS, PROCESS + FIGURE)
+
+
+def renamed(xml: str, old: str = "Task_anmalan", new: str = "Task_anmal") -> str:
+    """A step renamed as the modeler renames it: its id and every reference to it."""
+    for a, b in [(f'id="{old}"', f'id="{new}"'), (f'Ref="{old}"', f'Ref="{new}"'), (f">{old}<", f">{new}<"),
+                 (f'bpmnElement="{old}"', f'bpmnElement="{new}"')]:
+        xml = xml.replace(a, b)
+    return xml
+
+
+def versions(db) -> list[ProcessVersion]:
+    with db.read() as s:
+        return list(s.scalars(select(ProcessVersion).where(ProcessVersion.key == "stodkedja")
+                              .order_by(ProcessVersion.version)))
+
+
+def test_renaming_a_step_a_figure_counts_is_refused_at_publish(browser, db, chain):
+    assert "publicerades inte" not in publish(browser, chain, with_figure, note="Räkna anmälningarna")
+    declared = versions(db)[-1]
+    assert declared.version == 2
+
+    page = publish(browser, declared, renamed, note="Kortare id")
+    assert "publicerades inte" in page and "count:anmalningar_test" in page and "Task_anmalan" in page
+    assert "not a user task of the routine" in page
+    assert [v.version for v in versions(db)] == [1, 2]
+
+    both = publish(browser, declared,
+                   lambda xml: renamed(xml).replace('value="Task_anmalan"', 'value="Task_anmal"'),
+                   note="Kortare id, och figuren räknar det nya steget")
+    assert "publicerades inte" not in both
+    assert [v.version for v in versions(db)] == [1, 2, 3]
+
+
+def test_a_routines_own_figure_reaches_the_follow_up_page(app, browser, db, chain, people):
+    publish(browser, chain, with_figure, note="Räkna anmälningarna")
+    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    [task] = list_tasks(db, case_id=case.id, state="ready")
+    report = {"anmalan_datum": "2025-09-01", "beskrivning": "Svårt att komma igång med läsningen"}
+    complete_task(db, task.id, report, by=people.teacher)
+    rektor = app.test_client()
+    login(rektor, "rektor")
+    page = text(rektor.get("/kvalitet?rutin=stodkedja"))
+    assert "Anmälningar i stödkedjan" in page
+
+
+SECTION = ('<bpmn:extensionElements><spiffworkflow:properties>'
+           '<spiffworkflow:property name="section:atgardsprogram:1" value="Motivering i korthet: '
+           'Task_beslut.motivering"/></spiffworkflow:properties></bpmn:extensionElements>')
+
+
+def test_renaming_a_step_a_document_section_reads_is_refused_at_publish(browser, db, chain):
+    with_section = lambda xml: xml.replace(PROCESS, PROCESS + SECTION)  # noqa: E731
+    assert "publicerades inte" not in publish(browser, chain, with_section, note="Ett eget avsnitt")
+    declared = versions(db)[-1]
+    page = publish(browser, declared, lambda xml: renamed(xml, "Task_beslut", "Task_besluta"), note="Nytt id")
+    assert "publicerades inte" in page and "section:atgardsprogram:1" in page and "Task_beslut" in page
+    assert [v.version for v in versions(db)] == [1, 2]
