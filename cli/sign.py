@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select, update
 
-from . import passwords, settings, signing, tasks
-from .cli_context import Context, pass_ctx
-from .errors import FormValidationError, PermissionDeniedError
-from .models import LoginAttempt, User
+from engine import passwords, settings, signing, tasks
+from engine.errors import FormValidationError, PermissionDeniedError
+from engine.models import LoginAttempt, User
+
+from .context import Context, pass_ctx
 
 #: The client address the login log records for a re-authentication at the terminal.
 ADDRESS = "cli"
@@ -61,7 +62,7 @@ def sign_command(ctx: Context, task_id: str, username: str, data: str, pdf_path:
     is refused unchecked); it needs a local password. A decision cannot be completed with `elevflow
     complete`; this is the way from a terminal.
     """
-    from .cli import _json, _print_tasks  # the command module's own helpers; imported late (cycle)
+    from .commands import _json, _print_tasks  # the command module's own helpers; imported late (cycle)
 
     if data.startswith("@"):
         data = Path(data[1:]).read_text(encoding="utf-8")
