@@ -31,6 +31,7 @@ from .errors import (
     SigningRequiredError,
     WorkflowError,
 )
+from .models import MAX_ID, parse_id
 from .schema import upgrade
 from .signing import decision_document, sign_decision, verify_document
 from .store import Database
@@ -52,7 +53,7 @@ __all__ = [
     "ElevflowError", "DefinitionError", "Problem", "SandboxError", "FormValidationError", "DataNotJSONError",
     "ConflictError", "NotFoundError", "PermissionDeniedError", "SigningRequiredError", "WorkflowError",
     "CaseSubjectError", "RoutineRefusal",
-    "StepContext",
+    "StepContext", "MAX_ID", "parse_id",
     # need-to-know and the access log (visibility.py)
     "can_view_case", "open_case", "visible_cases", "access_history", "case_timeline", "task_data_for",
     "release_medical", "NotVisibleError",
