@@ -1,6 +1,9 @@
 """Elevflow's workflow engine: routines as BPMN, cases that run durably, every step logged.
 
-No web framework is imported here; the web app, the command line and the scheduler all use this API.
+No web framework is imported here; the web app, the command line and the scheduler all use this API: the
+names below, and the public modules (`PUBLIC_MODULES`, docs/engine.md "The public surface"). The web app
+may import nothing else of the engine (pyproject.toml's import contracts, tests/test_layers.py); the
+command line may.
 """
 from .audit import verify as verify_audit
 from .cases import cancel_case, case_data, get_case, list_cases, start_case
@@ -31,6 +34,7 @@ from .errors import (
     SigningRequiredError,
     WorkflowError,
 )
+from .models import MAX_ID, parse_id
 from .schema import upgrade
 from .signing import decision_document, sign_decision, verify_document
 from .store import Database
@@ -46,13 +50,22 @@ from .visibility import (
     visible_cases,
 )
 
+#: The engine's modules that the web app (and any other client) may use: its services and their vocabulary.
+#: The rest — storage, the step machinery, the sandbox, background work — are the engine's own.
+PUBLIC_MODULES = (
+    "appeals", "assignment", "casediagram", "cases", "definitions", "documents", "drafts", "editing",
+    "errors", "failures", "formcheck", "jsondata", "logins", "migration", "names", "notify", "people",
+    "pupils", "quality", "quality_measures", "roles", "scheduler", "settings", "signing", "tasks", "taskview",
+    "terms", "versiondiff", "visibility", "worklist",
+)
+
 __all__ = [
     "Database", "upgrade", "deploy", "deploy_path", "versions", "start_case", "cancel_case", "get_case",
     "list_cases", "case_data", "complete_task", "get_task", "inbox", "list_tasks", "verify_audit",
     "ElevflowError", "DefinitionError", "Problem", "SandboxError", "FormValidationError", "DataNotJSONError",
     "ConflictError", "NotFoundError", "PermissionDeniedError", "SigningRequiredError", "WorkflowError",
     "CaseSubjectError", "RoutineRefusal",
-    "StepContext",
+    "StepContext", "MAX_ID", "parse_id", "PUBLIC_MODULES",
     # need-to-know and the access log (visibility.py)
     "can_view_case", "open_case", "visible_cases", "access_history", "case_timeline", "task_data_for",
     "release_medical", "NotVisibleError",

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -142,3 +143,21 @@ def versions(db: Database, key: str | None = None) -> list[ProcessVersion]:
         if key:
             query = query.where(ProcessVersion.key == key)
         return list(session.scalars(query))
+
+
+def task_forms(db: Database, version_id: int) -> dict[str, dict[str, Any]]:
+    """The form (its JSON Schema) of each user task of a version that has one, by the task's BPMN id."""
+    parsed = db.specs.get(version_id)
+    return {bpmn_id: parsed.forms[meta.form] for bpmn_id, meta in parsed.user_tasks().items()
+            if meta.form and meta.form in parsed.forms}
+
+
+def forms(db: Database, version_id: int) -> dict[str, dict[str, Any]]:
+    """Every form (JSON Schema) a version holds, by its name."""
+    return dict(db.specs.get(version_id).forms)
+
+
+def form_validator(db: Database, version_id: int, form: str) -> Draft202012Validator:
+    """The validator of one of a version's forms, as `complete_task` checks with it (engine/formcheck.py:
+    blank required texts and date-time included)."""
+    return db.specs.get(version_id).validator(form)

@@ -19,13 +19,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import bpmnxml, definitions, settings
+from .access import NO_LANE
 from .errors import ConflictError, DefinitionError, NotFoundError, PermissionDeniedError, Problem
 from .models import ProcessVersion, RoleAssignment, RoutineDraft
+from .roles import ROLES, Role
 from .store import Database
 from .validation import check_form, validate
 
 OWNER_ROLE = "processagare"
 MAX_BPMN_BYTES = 2_000_000
+# RoutineDraft (what a draft is) and check_form (a form's schema checked as a deploy checks it) are part of
+# this module's surface too: the web's editor uses them from here.
+
+
+def lane_roles() -> list[Role]:
+    """The roles a lane may name: every role but the process owner's, which serves no lane."""
+    return [role for role in ROLES.values() if role.key not in NO_LANE]
 
 
 def is_process_owner(db: Database, user_id: int | None) -> bool:

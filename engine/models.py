@@ -126,7 +126,7 @@ class LoginAttempt(Base):
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
     success: Mapped[bool | None] = mapped_column(Boolean)  # None: its password check never finished
-    # refused by the login limit without its password being looked at (not a failure: see ratelimit.py)
+    # refused by the login limit without its password being looked at (not a failure: see logins.py)
     refused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 

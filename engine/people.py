@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import update
+
 from . import access
 from .dbapi import Sql, Tx
 from .editing import OWNER_ROLE
+from .models import User
 from .quality import FOLLOW_UP_ROLES
 from .store import Database
 
@@ -77,3 +80,9 @@ def roles_at(db: Database, user_id: int, unit_id: int) -> set[str]:
     """The roles a user holds at one school unit (access.roles_at_unit, in a read of its own)."""
     with db.snapshot() as tx:
         return access.roles_at_unit(tx, user_id, unit_id)
+
+
+def set_language(db: Database, user_id: int, language: str) -> None:
+    """Remember the language a user chose for the pages."""
+    with db.write() as session:
+        session.execute(update(User).where(User.id == user_id).values(language=language))

@@ -177,18 +177,22 @@ def _filename(decision: str, case_id: int, signed_at: datetime) -> str:
     return f"beslut-{decision.replace('_', '-')}-arende-{case_id}-{local:%Y%m%d}.pdf"
 
 
-def decision_document(db: Database, user_id: int, decision_id: int) -> tuple[str, bytes]:
+def decision_document(db: Database, user_id: int, decision_id: int,
+                      case_id: int | None = None) -> tuple[str, bytes]:
     """A signed decision's PDF for download, as (file name, bytes): through the case's need-to-know check,
     logged as "download_document". For a pupil with a protected identity only those who may see the name
-    may download it (it prints the name). The file name says nothing about the pupil."""
+    may download it (it prints the name). The file name says nothing about the pupil. With `case_id` (the
+    case an address names) a decision of another case is NotVisibleError too."""
     with db.read() as session:
-        case_id = session.scalar(select(DecisionRecord.case_id).where(DecisionRecord.id == decision_id))
-    visibility.log_access(db, user_id, case_id, "download_document", f"decision {decision_id}",
+        own_case = session.scalar(select(DecisionRecord.case_id).where(DecisionRecord.id == decision_id))
+    visibility.log_access(db, user_id, own_case, "download_document", f"decision {decision_id}",
                           need_name=True)
+    if case_id is not None and own_case != case_id:
+        raise visibility.NotVisibleError(f"decision {decision_id} is not one of case {case_id}'s")
     with db.read() as session:
         row = session.execute(select(DecisionRecord.decision, DecisionRecord.signed_at,
                                      DecisionRecord.document).where(DecisionRecord.id == decision_id)).one()
-    return _filename(row.decision, case_id, row.signed_at), bytes(row.document)
+    return _filename(row.decision, own_case, row.signed_at), bytes(row.document)
 
 
 def verify_document(db: Database, decision_id: int) -> bool:

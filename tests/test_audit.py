@@ -6,9 +6,9 @@ from click.testing import CliRunner
 from conftest import REPORT
 from sqlalchemy import delete, select, update
 
+from cli import main
 from engine import complete_task, list_tasks, start_case, verify_audit
 from engine.audit import Head
-from engine.cli import main
 from engine.models import AuditEvent, AuditHead
 
 

@@ -13,8 +13,8 @@ from bpmn_builder import FORM, process, user_task
 from click.testing import CliRunner
 from conftest import FIXTURES, ready
 
+from cli import main
 from engine import DefinitionError, SandboxError, complete_task, deploy, evalpool, start_case
-from engine.cli import main
 from engine.deadlines import check as check_due_rule
 from engine.deadlines import due_at
 from engine.sandbox import is_cheap, script_engine

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from routine_walks import drive
 from test_routines import START, build_school, ready_tasks
 
+from cli import main
 from engine import PermissionDeniedError, audit, cancel_case, get_case, notify, quality
-from engine.cli import main
 from engine.quality import Selection
 from engine.terms import Term
 

@@ -173,7 +173,7 @@ def test_a_policy_file_with_a_bad_rule_or_key_is_refused(tmp_path):
 def test_breaks_are_recorded_from_the_command_line_and_deadlines_follow(db, db_url, people):
     from click.testing import CliRunner
 
-    from engine.cli import main
+    from cli import main
     runner = CliRunner()
 
     def run(*args):

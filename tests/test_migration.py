@@ -12,6 +12,7 @@ from conftest import REPORT, ready
 from editing_helpers import add_process_owner, with_follow_up, with_report_due_in, without_report
 from sqlalchemy import select
 
+from cli import main
 from engine import (
     NotFoundError,
     PermissionDeniedError,
@@ -25,7 +26,6 @@ from engine import (
     start_case,
     verify_audit,
 )
-from engine.cli import main
 from engine.models import Timer
 
 START = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)

@@ -17,6 +17,7 @@ from lxml import etree
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
+from cli import main
 from engine import (
     ConflictError,
     PermissionDeniedError,
@@ -32,7 +33,6 @@ from engine import (
     verify_audit,
 )
 from engine.bpmnxml import NS
-from engine.cli import main
 from engine.editing import verdict
 from engine.models import Timer
 from engine.sandbox import script_engine

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from conftest import FIXTURES
 from sqlalchemy import func, select
 
+from cli import Context
+from cli.organisation import import_group
 from engine import org
-from engine.cli import Context
-from engine.cli_import import import_group
 from engine.models import (
     AuditEvent,
     Guardian,

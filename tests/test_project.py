@@ -11,8 +11,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from cli import main
 from engine import settings
-from engine.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 REGENERATE = os.environ.get("ELEVFLOW_REGENERATE_DOCS") == "1"

@@ -31,6 +31,7 @@ from lxml import etree
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
+from cli import main
 from engine import (
     Database,
     FormValidationError,
@@ -50,7 +51,6 @@ from engine import (
     timers,
     verify_audit,
 )
-from engine.cli import main
 from engine.holidays import is_public_holiday
 from engine.models import Case, Timer
 from engine.sandbox import script_engine

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from conftest import REPORT
 from sqlalchemy import func, select
 
+from cli import main
 from engine import Database, complete_task, list_tasks, start_case, verify_audit
-from engine.cli import main
 from engine.models import AuditEvent, Case, Timer
 from engine.scheduler import run_once, start_background
 from engine.timers import RETRY_AFTER, fire_one

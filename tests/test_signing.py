@@ -13,6 +13,7 @@ from conftest import REPORT
 from routine_walks import document_text
 from sqlalchemy import func, select, update
 
+from cli import main
 from engine import (
     FormValidationError,
     NotVisibleError,
@@ -38,7 +39,6 @@ from engine import (
 )
 from engine import runner as engine_runner
 from engine.assignment import grant_delegation, reassign, revoke_delegation
-from engine.cli import main
 from engine.models import AccessLogEntry, AuditEvent, DecisionRecord, LoginAttempt, Pupil, SchoolUnit
 from engine.signing import REAUTH_MAX_AGE
 

@@ -2,9 +2,9 @@
 
 Staff are matched on the `eppn` claim (eduPersonPrincipalName, as Skolfederation and most school
 identity providers give it), or `preferred_username` when there is no `eppn`, against users.eppn — never
-against the local username, which a provider might let people choose. Nobody is created at login: a
-person Elevflow does not know, or has made inactive, is refused. The provider's `auth_time`, when given,
-is when the person last proved who they are.
+against the local username, which a provider might let people choose (`engine.logins.federated_user`).
+Nobody is created at login: a person Elevflow does not know, or has made inactive, is refused. The
+provider's `auth_time`, when given, is when the person last proved who they are.
 """
 from __future__ import annotations
 
@@ -12,11 +12,8 @@ import time
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import select
 
 from engine.errors import ElevflowError
-from engine.models import User
-from engine.store import Database
 
 KEY = "elevflow_oidc"
 
@@ -53,16 +50,6 @@ def identity(claims: dict[str, Any]) -> str | None:
     """The person's federated identity from the provider's claims."""
     value = claims.get("eppn") or claims.get("preferred_username")
     return str(value).strip() if value else None
-
-
-def find_user(db: Database, claims: dict[str, Any]) -> User | None:
-    """The active user the claims name, or None."""
-    who = identity(claims)
-    if not who:
-        return None
-    with db.read() as session:
-        user = session.scalars(select(User).where(User.eppn == who)).first()
-    return user if user is not None and user.active else None
 
 
 def authenticated_at(claims: dict[str, Any]) -> float:

@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 
-from engine import people
-from engine.models import User
+from engine import logins, people
+from engine.logins import Account
 
-from . import extensions, ratelimit
+from . import extensions
 from .i18n import LANGUAGES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,7 +66,7 @@ def safe_next(target: str | None) -> str | None:
     return target.rstrip("?") or None
 
 
-def login_user(user: User, *, authenticated_at: float | None = None) -> None:
+def login_user(user: Account, *, authenticated_at: float | None = None) -> None:
     """Start a fresh session for `user` (nothing of the anonymous session is kept but a language chosen
     on the login page; otherwise the user's own)."""
     language = session.get("lang") if session.get("lang") in LANGUAGES else user.language
@@ -92,13 +92,21 @@ def authenticated_at() -> datetime | None:
     return datetime.fromtimestamp(auth_at, timezone.utc) if isinstance(auth_at, (int, float)) else None
 
 
+def login_limits() -> logins.Limits:
+    """The login limits this app was configured with (ELEVFLOW_LOGIN_*)."""
+    config = current_app.config
+    return logins.Limits(config["LOGIN_WINDOW_MINUTES"], config["LOGIN_ATTEMPTS"],
+                         config["LOGIN_ATTEMPTS_PER_ADDRESS"])
+
+
 def reauthenticate(password: str) -> bool:
     """Check the current user's password again (counted like a login, so it cannot be guessed at);
     on success the session's recent-authentication time is now."""
     user = g.get("user")
     if user is None:
         return False
-    outcome = ratelimit.password_login(extensions.db(), user.username, password, request.remote_addr or "")
+    outcome = logins.password_login(extensions.db(), user.username, password, request.remote_addr or "",
+                                    login_limits())
     if outcome.user is None or outcome.user.id != user.id:
         return False
     session["auth_at"] = time.time()

@@ -9,9 +9,9 @@ from argon2 import PasswordHasher, profiles
 from flask import jsonify, request
 from sqlalchemy import func, select, update
 
-from engine import passwords
+from engine import logins, passwords
 from engine.models import LoginAttempt, User
-from webui import ratelimit, sessions
+from webui import sessions
 
 from .conftest import PASSWORD, PEOPLE, csrf, login, post, text
 
@@ -128,10 +128,10 @@ def test_logins_cut_off_by_a_worker_crash_count_only_while_they_could_still_be_r
     start = datetime.now(timezone.utc) - timedelta(minutes=30)
     with time_machine.travel(start, tick=False):
         for _ in range(6):  # what six workers killed while checking the password leave behind
-            ratelimit.record(db, "teacher", "127.0.0.1", None)
-    with time_machine.travel(start + ratelimit.IN_FLIGHT / 2, tick=False):  # they may still be checking
+            logins.record(db, "teacher", "127.0.0.1", None)
+    with time_machine.travel(start + logins.IN_FLIGHT / 2, tick=False):  # they may still be checking
         assert login(client, "teacher").status_code == 429
-    with time_machine.travel(start + ratelimit.IN_FLIGHT + timedelta(seconds=1), tick=False):
+    with time_machine.travel(start + logins.IN_FLIGHT + timedelta(seconds=1), tick=False):
         assert login(client, "teacher").status_code == 302
 
 

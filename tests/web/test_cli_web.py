@@ -8,9 +8,9 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
+from cli import main
+from cli.demo import demo_secret
 from engine import demo, passwords
-from engine.cli import main
-from engine.cli_demo import demo_secret
 from engine.models import User
 from webui import close_app, create_app
 

@@ -17,13 +17,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy import update
 
-from engine.models import User
+from engine import logins, people
 
-from .. import extensions, oidc, ratelimit
+from .. import extensions, oidc
 from ..i18n import LANGUAGES
-from ..sessions import login_required, login_user, logout_user, public, safe_next
+from ..sessions import login_limits, login_required, login_user, logout_user, public, safe_next
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -45,7 +44,8 @@ def login() -> Any:
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        outcome = ratelimit.password_login(extensions.db(), username, password, request.remote_addr or "")
+        outcome = logins.password_login(extensions.db(), username, password, request.remote_addr or "",
+                                        login_limits())
         if outcome.user is not None:
             login_user(outcome.user)
             return _after_login(target)
@@ -100,9 +100,9 @@ def oidc_callback() -> Any:
         log.exception("OpenID Connect login failed")
         flash(_("Inloggningen via kommunens inloggningstjänst misslyckades. Försök igen."), "error")
         return redirect(url_for("auth.login"))
-    user = oidc.find_user(database, claims)
-    who = oidc.identity(claims) or "?"
-    ratelimit.record(database, who, request.remote_addr or "", user is not None)
+    who = oidc.identity(claims)
+    user = logins.federated_user(database, who)
+    logins.record(database, who or "?", request.remote_addr or "", user is not None)
     if user is None:
         flash(_("Du är inloggad hos kommunen men har inget konto i Elevflow. Kontakta den som "
                 "administrerar Elevflow i din kommun."), "error")
@@ -120,8 +120,7 @@ def language() -> Any:
     if chosen in LANGUAGES:
         session["lang"] = chosen
         if g.user is not None:
-            with extensions.db().write() as db_session:
-                db_session.execute(update(User).where(User.id == g.user.id).values(language=chosen))
+            people.set_language(extensions.db(), g.user.id, chosen)
     return redirect(safe_next(request.form.get("next")) or url_for("inbox.index"))
 
 

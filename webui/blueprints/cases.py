@@ -9,9 +9,19 @@ from uuid import UUID
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import appeals, documents, people, signing, taskview, visibility
+from engine import (
+    appeals,
+    casediagram,
+    definitions,
+    documents,
+    names,
+    parse_id,
+    people,
+    signing,
+    taskview,
+    visibility,
+)
 from engine.errors import ConflictError, NotFoundError, PermissionDeniedError
-from engine.models import parse_id
 from engine.notify import local_date
 from engine.visibility import NotVisibleError
 
@@ -49,21 +59,21 @@ def case(case_id: int) -> Any:
         abort(404)
     language = select_locale()
     held = people.roles_at(database, g.user.id, view.unit_id)
-    parsed = database.specs.get(view.process_version_id)
+    by_task = definitions.task_forms(database, view.process_version_id)
     return render_template(
         "cases/case.html", case=view, timeline=timeline, statuses=status_names(), day=local_date,
         when=lookups.local_time,
         open_tasks=[t for t in view.tasks if t.state == "ready"],
         done_tasks=[t for t in view.tasks if t.state == "completed"],
         lanes={t.id: lookups.role_name(t.role, language) for t in view.tasks},
-        completed=" ".join(casepage.completed_ids(database, case_id)),
-        current=" ".join(casepage.current_ids(view)),
+        completed=" ".join(casediagram.passed_elements(database, g.user.id, case_id)),
+        current=" ".join(casediagram.waiting_elements(view)),
         hidden=view.pupil_name == visibility.PROTECTED_NAME,
-        started_by=lookups.user_names(database, [view.started_by] if view.started_by else []).get(
+        started_by=names.user_names(database, [view.started_by] if view.started_by else []).get(
             view.started_by or 0),
         is_rektor="rektor" in held, medical=bool(held & visibility.MEDICAL_ROLES),
         decision_titles={kind: title for kind, (title, _ground) in documents.TITLES.items()},
-        readable={t.id: casepage.readable(parsed, t.bpmn_id, t.data) for t in view.tasks if t.data},
+        readable={t.id: casepage.readable(by_task, t.bpmn_id, t.data) for t in view.tasks if t.data},
         appeal_windows=appeals.windows(view.tasks))
 
 
@@ -103,10 +113,10 @@ def release_medical(case_id: int, task_id: UUID) -> Any:
 @login_required
 def diagram(case_id: int) -> Any:
     """The routine's BPMN, for the page's viewer. The case page has logged the look; this only checks."""
-    database = extensions.db()
-    if not visibility.can_view_case(database, g.user.id, case_id):
+    try:
+        xml = casediagram.diagram_xml(extensions.db(), g.user.id, case_id)
+    except NotVisibleError:
         abort(404)
-    xml = casepage.diagram_xml(database, case_id)
     if xml is None:
         abort(404)
     return Response(xml, mimetype="application/xml")
@@ -117,13 +127,10 @@ def diagram(case_id: int) -> Any:
 def decision(case_id: int, decision_id: int) -> Any:
     """A signed decision's PDF (logged as "download_document"; not for a protected pupil's name unless
     the user may see it)."""
-    database = extensions.db()
-    try:
-        filename, document = signing.decision_document(database, g.user.id, decision_id)
+    try:  # a decision of another case is not served under this one's address either
+        filename, document = signing.decision_document(extensions.db(), g.user.id, decision_id, case_id)
     except NotVisibleError:
         abort(404)
-    if casepage.decision_case(database, decision_id) != case_id:
-        abort(404)  # the decision belongs to another case: do not serve it under this one's address
     response = Response(document, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -15,12 +15,9 @@ from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, rende
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from engine import editing, jsondata
-from engine.access import NO_LANE
+from engine import editing, jsondata, names
+from engine.editing import RoutineDraft
 from engine.errors import ConflictError, DataNotJSONError, DefinitionError, NotFoundError
-from engine.models import RoutineDraft
-from engine.roles import ROLES
-from engine.validation import check_form
 
 from .. import extensions, forms, lookups
 from ..owners import owner_required, problem_dicts, verdict_heading
@@ -69,13 +66,13 @@ def draft(draft_id: int) -> Any:
     found = _draft(draft_id)
     file_name = _file(found)
     database = extensions.db()
-    names = lookups.user_names(database, [found.updated_by])
-    config = {"roles": [role.sv for role in ROLES.values() if role.key not in NO_LANE],
+    who = names.user_names(database, [found.updated_by])
+    config = {"roles": [role.sv for role in editing.lane_roles()],
               "forms": sorted(found.forms), "labels": _labels()}
     return render_template("editor/draft.html", draft=found, config=json.dumps(config, ensure_ascii=False),
                            file_name=file_name, files=[found.main_file, *sorted(set(found.files) - {
                                found.main_file})],
-                           updated_by=names.get(found.updated_by, ""), when=lookups.local_time,
+                           updated_by=who.get(found.updated_by, ""), when=lookups.local_time,
                            base=editing.get_version(database, found.base_version_id)
                            if found.base_version_id else None)
 
@@ -253,7 +250,7 @@ def _preview(text: str) -> tuple[list[forms.Field] | None, list[str]]:
         return None, [_("Inte giltig JSON (rad %(line)d): %(why)s", line=exc.lineno, why=exc.msg)]
     except DataNotJSONError:
         return None, [_too_deep()]
-    why = check_form("preview", schema)
+    why = editing.check_form("preview", schema)
     if why:
         return None, [why]
     return forms.build(schema, MultiDict(), {}), []

@@ -8,9 +8,8 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import cases, definitions, failures, people, taskview, visibility
+from engine import cases, definitions, failures, names, people, pupils, taskview
 from engine.errors import PermissionDeniedError
-from engine.models import Pupil
 
 from .. import extensions, lookups
 from ..sessions import login_required
@@ -25,11 +24,11 @@ def search() -> Any:
     database = extensions.db()
     units = people.case_units(database, g.user.id)
     term = request.args.get("q", "").strip()[:100]
-    found = lookups.search_pupils(database, units, term) if term else []
+    found = pupils.search(database, g.user.id, term) if term else []
     for_pupils, for_units = routines_by_subject(database)
     return render_template("pupils/search.html", term=term, pupils=found, too_short=0 < len(term) < 2,
                            routines=for_pupils, unit_routines=for_units,
-                           units=lookups.unit_names(database, units))
+                           units=names.unit_names(database, units))
 
 
 def routines_by_subject(database: Any) -> tuple[dict[str, str], dict[str, str]]:
@@ -45,9 +44,8 @@ def routines_by_subject(database: Any) -> tuple[dict[str, str], dict[str, str]]:
 def start(pupil_id: int) -> Any:
     """Start a routine for a pupil; go to its first task when that is the user's to do."""
     database = extensions.db()
-    units = people.case_units(database, g.user.id)
-    pupil = lookups.pupils(database, [pupil_id]).get(pupil_id)
-    if pupil is None or pupil.unit_id not in units or not pupil.active:
+    pupil = pupils.startable(database, g.user.id, pupil_id)
+    if pupil is None:
         abort(404)
     key = request.form.get("rutin", "")
     routines, _for_units = routines_by_subject(database)
@@ -106,11 +104,9 @@ def access(pupil_id: int) -> Any:
     Asking is logged too."""
     database = extensions.db()
     try:
-        rows = visibility.access_history(database, pupil_id, asked_by=g.user.id)
+        pupil, rows = pupils.access_history(database, pupil_id, asked_by=g.user.id)
     except PermissionDeniedError:
         abort(404)
-    with database.read() as session:
-        pupil = session.get(Pupil, pupil_id)
     return render_template("pupils/access.html", rows=rows, pupil=lookups.pupil_label(pupil, in_list=False),
                            actions=action_names(), when=lookups.local_time)
 

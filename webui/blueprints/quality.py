@@ -19,8 +19,7 @@ from flask import Blueprint, Response, abort, g, render_template, request
 from flask_babel import format_date
 from flask_babel import gettext as _
 
-from engine import definitions, quality
-from engine.models import parse_id
+from engine import definitions, parse_id, quality
 from engine.quality import Dashboard, Scope, Selection
 from engine.terms import Term, window
 

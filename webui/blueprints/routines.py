@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from engine import definitions, editing, failures, migration, versiondiff
+from engine import definitions, editing, failures, migration, names, versiondiff
 from engine.errors import ElevflowError, NotFoundError
 
 from .. import extensions, lookups
@@ -28,9 +28,9 @@ def index() -> Any:
     for version in definitions.versions(database):
         newest.setdefault(version.key, version)
     drafts = editing.drafts(database, by=g.user.id)
-    names = lookups.user_names(database, [d.updated_by for d in drafts])
+    who = names.user_names(database, [d.updated_by for d in drafts])
     return render_template("routines/index.html", routines=sorted(newest.values(), key=lambda v: v.name),
-                           drafts=drafts, names=names, when=lookups.local_time)
+                           drafts=drafts, names=who, when=lookups.local_time)
 
 
 @bp.get("/rutiner/<key>")
@@ -40,9 +40,9 @@ def history(key: str) -> Any:
     versions = definitions.versions(database, key)
     if not versions:
         abort(404)
-    names = lookups.user_names(database, [v.deployed_by for v in versions if v.deployed_by])
+    who = names.user_names(database, [v.deployed_by for v in versions if v.deployed_by])
     stopped = failures.stopped_cases(database, key, by=g.user.id)
-    return render_template("routines/history.html", key=key, versions=versions, names=names,
+    return render_template("routines/history.html", key=key, versions=versions, names=who,
                            when=lookups.local_time, stopped=stopped)
 
 
@@ -114,6 +114,6 @@ def migrate(key: str) -> Any:
 
 
 def _migration_page(key: str, target: Any, report: list[Any]) -> Any:
-    units = lookups.unit_names(extensions.db(), {m.unit_id for m in report})
+    units = names.unit_names(extensions.db(), {m.unit_id for m in report})
     return render_template("routines/migration.html", key=key, target=target, report=report, units=units,
                            movable=sum(1 for m in report if m.movable and not m.moved))

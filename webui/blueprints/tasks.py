@@ -21,7 +21,18 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from engine import appeals, assignment, drafts, failures, formcheck, signing, tasks, taskview, visibility
+from engine import (
+    appeals,
+    assignment,
+    definitions,
+    drafts,
+    failures,
+    formcheck,
+    signing,
+    tasks,
+    taskview,
+    visibility,
+)
 from engine.errors import (
     ConflictError,
     DataNotJSONError,
@@ -273,13 +284,15 @@ def _row_version() -> int | None:
 def _messages(view: TaskView, data: dict[str, Any], engine_errors: dict[str, list[str]],
               details: list[Any] = ()) -> dict[str, list[str]]:
     """The validation messages in the user's language; the engine's own for anything not explained."""
-    parsed = extensions.db().specs.get(view.process_version_id)
-    validator = parsed.validator(view.form) if view.form else None
+    database = extensions.db()
+    version = view.process_version_id
+    validator = definitions.form_validator(database, version, view.form) if view.form else None
     errors = forms.translate(validator, data) if validator is not None else {}
     for problem in details:
         if isinstance(problem, formcheck.DateProblem):
             title = next((str(f["properties"][problem.reference].get("title") or problem.reference)
-                          for f in parsed.forms.values() if problem.reference in (f.get("properties") or {})),
+                          for f in definitions.forms(database, version).values()
+                          if problem.reference in (f.get("properties") or {})),
                          problem.reference)
             errors.setdefault(problem.path, []).append(forms.date_message(
                 problem.rule, problem.reference, problem.other.isoformat(), title.lower()))
@@ -320,8 +333,8 @@ def _basis(view: TaskView) -> list[tuple[str, str, list[tuple[str, str]]]]:
     logged like the case page."""
     database = extensions.db()
     case = visibility.open_case(database, g.user.id, view.case_id, detail="beslutsunderlag")
-    parsed = database.specs.get(case.process_version_id)
-    return [(t.name, t.completed_by_name or "–", casepage.readable(parsed, t.bpmn_id, t.data))
+    by_task = definitions.task_forms(database, case.process_version_id)
+    return [(t.name, t.completed_by_name or "–", casepage.readable(by_task, t.bpmn_id, t.data))
             for t in case.tasks if t.state == "completed" and t.data and not t.withheld]
 
 

@@ -1,8 +1,12 @@
-"""Password logins, counted in the `login_attempts` table so the limits hold across every web worker.
+"""Logging in: password checks counted in the `login_attempts` table, so the limits hold across every web
+worker and the terminal; finding the person a federated login (OpenID Connect) names.
 
-At most ELEVFLOW_LOGIN_ATTEMPTS failures per username and ELEVFLOW_LOGIN_ATTEMPTS_PER_ADDRESS per client
-address within ELEVFLOW_LOGIN_WINDOW_MINUTES; beyond that a login is refused without looking at the
-password. The rows double as the security log of who tried to log in, from where, and when.
+At most `Limits.per_user` failures per username and `Limits.per_address` per client address within
+`Limits.window_minutes` (the web sets them from ELEVFLOW_LOGIN_ATTEMPTS, ..._PER_ADDRESS and
+ELEVFLOW_LOGIN_WINDOW_MINUTES; `elevflow sign` counts by username only); beyond that a login is refused
+without looking at the password. The rows double as the security log of who tried to log in, from where,
+and when: the web's logins, its re-authentications before signing, OpenID Connect logins and the
+terminal's (address "cli").
 
 Only a wrong password (or an unknown user) is a failure. An attempt refused because the limit was
 reached is logged as refused and does not count, or the lockout would extend itself for as long as
@@ -14,23 +18,45 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 
-from engine import passwords
-from engine.models import LoginAttempt, User
-from engine.store import Database
+from . import passwords
+from .models import LoginAttempt, User
+from .store import Database
 
 #: How long a password check may take: an attempt still unfinished after it was cut off by a crash.
 IN_FLIGHT = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
+class Limits:
+    """How many failed logins a window allows: per username, and per client address (None: not counted by
+    address, as at the terminal, where every signer's address is "cli")."""
+
+    window_minutes: int
+    per_user: int
+    per_address: int | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    """The person a login is for, as starting their session needs them."""
+
+    id: int
+    username: str
+    language: str
+
+
+@dataclass(frozen=True)
 class Outcome:
     """A login's result: the user (None when refused), and whether it was refused for too many tries."""
 
-    user: User | None
+    user: Account | None
     limited: bool = False
+
+
+def _account(user: User) -> Account:
+    return Account(user.id, user.username, user.language)
 
 
 def _key(username: str) -> str:
@@ -76,7 +102,7 @@ def failures(db: Database, username: str, address: str, since: datetime,
     return by_user, by_address
 
 
-def password_login(db: Database, username: str, password: str, address: str) -> Outcome:
+def password_login(db: Database, username: str, password: str, address: str, limits: Limits) -> Outcome:
     """Check a username and password, within the limits.
 
     Algorithm (several workers may run it at once for one username):
@@ -91,12 +117,11 @@ def password_login(db: Database, username: str, password: str, address: str) -> 
        parameters. A worker that dies before this leaves the attempt unfinished: it counts for
        IN_FLIGHT only (see `failures`).
     """
-    config = current_app.config
     now = datetime.now(timezone.utc)
     attempt_id = record(db, username, address, None, now)
-    since = now - timedelta(minutes=config["LOGIN_WINDOW_MINUTES"])
+    since = now - timedelta(minutes=limits.window_minutes)
     by_user, by_address = failures(db, username, address, since, now)
-    if by_user > config["LOGIN_ATTEMPTS"] or by_address > config["LOGIN_ATTEMPTS_PER_ADDRESS"]:
+    if by_user > limits.per_user or (limits.per_address is not None and by_address > limits.per_address):
         _settle(db, attempt_id, False, refused=True)
         return Outcome(None, limited=True)
     with db.read() as session:  # a username holding a NUL belongs to nobody (and is no text to query)
@@ -111,4 +136,15 @@ def password_login(db: Database, username: str, password: str, address: str) -> 
         if stored and passwords.needs_rehash(stored):
             session.execute(update(User).where(User.id == user.id)
                             .values(password_hash=passwords.hash_password(password)))
-    return Outcome(user)
+    return Outcome(_account(user))
+
+
+def federated_user(db: Database, identity: str | None) -> Account | None:
+    """The active user whose federated identity (users.eppn: the provider's `eppn` or
+    `preferred_username` claim) is `identity`, or None. Never matched against the local username, which
+    a provider might let people choose; nobody is created here."""
+    if not identity or "\x00" in identity:
+        return None
+    with db.read() as session:
+        user = session.scalars(select(User).where(User.eppn == identity)).first()
+    return _account(user) if user is not None and user.active else None

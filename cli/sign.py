@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
-from sqlalchemy import func, select, update
 
-from . import passwords, settings, signing, tasks
-from .cli_context import Context, pass_ctx
-from .errors import FormValidationError, PermissionDeniedError
-from .models import LoginAttempt, User
+from engine import logins, settings, signing, tasks
+from engine.errors import FormValidationError, PermissionDeniedError
+
+from .context import Context, pass_ctx
 
 #: The client address the login log records for a re-authentication at the terminal.
 ADDRESS = "cli"
@@ -21,28 +20,14 @@ def reauthenticate(ctx: Context, username: str, password: str) -> datetime:
     """Check the signer's password again, counted in the login log like a web login (so it cannot be
     guessed at: over ELEVFLOW_LOGIN_ATTEMPTS failures in the window it is refused unchecked); return
     when it succeeded. PermissionDeniedError when it does not."""
-    db, now = ctx.db, datetime.now(timezone.utc)
-    key = username.strip().casefold()[:200]
-    with db.write() as session:
-        attempt = LoginAttempt(username=key, address=ADDRESS, success=False, at=now)
-        session.add(attempt)
-        session.flush()
-        attempt_id = attempt.id
-    since = now - timedelta(minutes=int(settings.get("ELEVFLOW_LOGIN_WINDOW_MINUTES")))
-    with db.read() as session:
-        last_ok = session.scalar(select(func.max(LoginAttempt.at)).where(
-            LoginAttempt.username == key, LoginAttempt.success.is_(True), LoginAttempt.at >= since))
-        failed = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.username == key, LoginAttempt.success.is_(False),
-            LoginAttempt.at >= (max(since, last_ok) if last_ok else since))) or 0
-        user = session.scalars(select(User).where(User.username == username.strip())).first()
-    if failed > int(settings.get("ELEVFLOW_LOGIN_ATTEMPTS")):
+    now = datetime.now(timezone.utc)
+    limits = logins.Limits(int(settings.get("ELEVFLOW_LOGIN_WINDOW_MINUTES")),
+                           int(settings.get("ELEVFLOW_LOGIN_ATTEMPTS")))
+    outcome = logins.password_login(ctx.db, username, password, ADDRESS, limits)
+    if outcome.limited:
         raise PermissionDeniedError("too many failed attempts: wait a while and try again")
-    stored = user.password_hash if user is not None and user.active else None
-    if not passwords.verify_password(stored, password):
+    if outcome.user is None:
         raise PermissionDeniedError("wrong password: the decision was not signed")
-    with db.write() as session:
-        session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(success=True))
     return now
 
 
@@ -61,7 +46,7 @@ def sign_command(ctx: Context, task_id: str, username: str, data: str, pdf_path:
     is refused unchecked); it needs a local password. A decision cannot be completed with `elevflow
     complete`; this is the way from a terminal.
     """
-    from .cli import _json, _print_tasks  # the command module's own helpers; imported late (cycle)
+    from .commands import _json, _print_tasks  # the command module's own helpers; imported late (cycle)
 
     if data.startswith("@"):
         data = Path(data[1:]).read_text(encoding="utf-8")

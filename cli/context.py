@@ -9,9 +9,9 @@ import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from . import definitions, org, schema, settings
-from .errors import DefinitionError, ElevflowError
-from .store import Database
+from engine import definitions, org, schema, settings
+from engine.errors import DefinitionError, ElevflowError
+from engine.store import Database
 
 #: The exit code of every command that cannot use its database: unreachable, missing, or not set up.
 NO_DATABASE = 3

@@ -8,14 +8,15 @@ from typing import Any
 
 import click
 
-from . import audit, cases, definitions, demo, jsondata, org, scheduler, schema, settings, tasks
-from .cli_context import ID, Context, ElevflowGroup, deploy_folder, deploy_shipped, pass_ctx
-from .cli_demo import demo_command, users_group
-from .cli_import import import_group
-from .cli_routines import check_command, export_command, message_command, migrate_command
-from .cli_sign import sign_command
-from .errors import DataNotJSONError, FormValidationError
-from .specs import CANCEL_GROUNDS
+from engine import audit, cases, definitions, demo, jsondata, org, scheduler, schema, settings, tasks
+from engine.errors import DataNotJSONError, FormValidationError
+from engine.specs import CANCEL_GROUNDS
+
+from .context import ID, Context, ElevflowGroup, deploy_folder, deploy_shipped, pass_ctx
+from .demo import demo_command, users_group
+from .organisation import import_group
+from .routines import check_command, export_command, message_command, migrate_command
+from .sign import sign_command
 
 
 @click.group(cls=ElevflowGroup, context_settings={"help_option_names": ["-h", "--help"]})

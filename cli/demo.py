@@ -8,11 +8,12 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from . import definitions, demo, passwords, schema
-from .cli_context import Context, deploy_shipped, pass_ctx
-from .errors import NotFoundError
-from .models import User
-from .store import Database
+from engine import definitions, demo, passwords, schema
+from engine.errors import NotFoundError
+from engine.models import User
+from engine.store import Database
+
+from .context import Context, deploy_shipped, pass_ctx
 
 DEMO_PASSWORD_PREFIX = "demo-"
 
@@ -58,7 +59,7 @@ def demo_command(ctx: Context, no_serve: bool, port: int) -> None:
     click.echo("  elevflow audit verify")
     if no_serve:
         return
-    from webui import create_app  # the engine itself never needs the web app
+    from webui import create_app  # only the demo serves the web app (imported here: it is slow to load)
 
     app = create_app({"DATABASE_URL": ctx.db.url, "SECRET_KEY": demo_secret(Path("instance")),
                       "BASE_URL": f"http://127.0.0.1:{port}"})

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from . import editing, messages, migration
-from .cli_context import Context, pass_ctx
+from engine import editing, messages, migration
+
+from .context import Context, pass_ctx
 
 
 @click.command("check")

@@ -11,8 +11,8 @@ from typing import Protocol
 
 import click
 
-from .orgimport import ImportReport, OrganisationImportError, import_csv, import_ss12000
-from .store import Database
+from engine.orgimport import ImportReport, OrganisationImportError, import_csv, import_ss12000
+from engine.store import Database
 
 
 class HasDatabase(Protocol):
