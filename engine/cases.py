@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import select
 
-from . import access, audit, bounds, notify, runner, state
+from . import access, notify, runner, state
 from .dbapi import Sql, Tx
-from .errors import CaseSubjectError, ConflictError, NotFoundError, PermissionDeniedError
+from .errors import ConflictError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
 from .models import Case
 from .sandbox import script_engine
@@ -18,13 +17,6 @@ from .specs import CANCEL_GROUNDS
 from .store import Database
 
 _CASES = Case.__table__
-PUPIL_UNIT = Sql("SELECT unit_id FROM pupils WHERE id = :id")
-UNIT_EXISTS = Sql("SELECT 1 FROM school_units WHERE id = :id")
-LATEST_VERSION = Sql("SELECT id, version FROM process_versions WHERE key = :key "
-                     "ORDER BY version DESC LIMIT 1")
-INSERT_CASE = Sql("""INSERT INTO cases (process_version_id, process_key, pupil_id, unit_id, parent_case_id,
-    status, started_by, started_at, row_version, serializer_version, state) VALUES (:version_id, :key,
-    :pupil_id, :unit_id, :parent_id, 'running', :by, :now, 0, :serializer, :state) RETURNING id""")
 
 
 def start_case(db: Database, process_key: str, *, pupil_id: int | None = None, by: int | None,
@@ -48,77 +40,12 @@ def start_case(db: Database, process_key: str, *, pupil_id: int | None = None, b
     data = dict(data or {})
     ensure_json(data, "start data")
     now = datetime.now(timezone.utc)
-    with db.transaction() as tx:
-        run = start(db, tx, process_key, pupil_id, unit_id, by, data, now, parent=None)
-    runner.keep_live(db, run)
-    ref = run.case
+    with runner.step(db, "start", by, now) as step:
+        ref = step.open(process_key, pupil_id, unit_id, data).case
     return Case(id=ref.id, process_version_id=ref.process_version_id, process_key=ref.process_key,
                 pupil_id=ref.pupil_id, unit_id=ref.unit_id, parent_case_id=None, status=ref.status,
                 started_by=by, started_at=now, ended_at=now if ref.status != "running" else None,
                 row_version=ref.row_version, serializer_version=state.SERIALIZER_VERSION)
-
-
-def start(db: Database, tx: Tx, process_key: str, pupil_id: int | None, unit_id: int | None,
-          by: int | None, data: dict[str, Any], now: datetime, parent: runner.CaseRef | None) -> runner.Run:
-    """Start a case inside the caller's transaction; return its first step."""
-    version = tx.first(LATEST_VERSION, {"key": process_key})
-    if version is None:
-        raise NotFoundError(f"no routine {process_key!r} is deployed")
-    version_id, version_number = version
-    parsed = db.specs.get(version_id)
-    if parsed.unit_level:
-        if pupil_id is not None:
-            raise CaseSubjectError(f"{process_key!r} is a routine of the school unit: its cases have no "
-                                   "pupil; start it for a unit, without a pupil")
-        if unit_id is None:
-            raise CaseSubjectError(f"{process_key!r} is a routine of the school unit: say which unit")
-        if "elev_id" in data:
-            raise CaseSubjectError(f"{process_key!r} is a routine of the school unit: its data names no "
-                                   "pupil")
-    else:
-        if pupil_id is None:
-            raise CaseSubjectError(f"{process_key!r} is a routine for a pupil: say which pupil")
-        pupil_unit = tx.scalar(PUPIL_UNIT, {"id": pupil_id})
-        if pupil_unit is None:
-            raise NotFoundError(f"pupil {pupil_id} does not exist")
-        unit_id = unit_id or pupil_unit
-    if tx.first(UNIT_EXISTS, {"id": unit_id}) is None:
-        raise NotFoundError(f"school unit {unit_id} does not exist")
-    held = (access.require_role_at_unit(tx, by, unit_id, "start a case", roles=access.CASE_ROLES)
-            if by is not None else set())
-    try:
-        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine())
-    except RecursionError as exc:  # refused at deploy since; a version deployed before may still have it
-        raise bounds.too_deep(process_key) from exc
-    parent_id = parent.id if parent else None
-    case_id = tx.scalar(INSERT_CASE, {
-        "version_id": version_id, "key": process_key, "pupil_id": pupil_id, "unit_id": unit_id,
-        "parent_id": parent_id, "by": by, "now": tx.time(now), "serializer": state.SERIALIZER_VERSION,
-        "state": b"{}"})
-    known = {"arende_id": case_id, "skolenhet_id": unit_id, "startad_av": by,
-             "startad_av_roller": sorted(held), "startad_fran": parent.process_key if parent else None}
-    if pupil_id is not None:  # a unit-level case's data has no pupil key at all
-        known["elev_id"] = pupil_id
-    workflow.data.update({**data, **known})
-    workflow.task_tree.data.update(workflow.data)
-    case = runner.CaseRef(case_id, version_id, process_key, pupil_id, unit_id, "running", 0)
-    run = runner.Run(tx, case, parsed, workflow, by, now, db.breaks.is_off(unit_id))
-    run.event("case_started", key=process_key, version=version_number, parent_case_id=parent_id)
-    run.begin()
-    run.advance()
-    run.finish()
-    start_linked(db, run)
-    return run
-
-
-def start_linked(db: Database, run: runner.Run) -> None:
-    """Start the cases a step asked for with an `elevflow.start.<routine>` message, linked to it (for the
-    same pupil; a unit-level case can only start another unit-level one)."""
-    for key, pupil_id in run.spawned:
-        child = start(db, run.tx, key, pupil_id, run.case.unit_id, None, {}, run.now, parent=run.case)
-        audit.append(run.tx, [audit.Event("case_linked", run.actor_id, run.case.id, pupil_id,
-                                            run.case.unit_id, {"child_case_id": child.case.id, "key": key})],
-                     run.now)
 
 
 REACHED = Sql("SELECT DISTINCT bpmn_id FROM tasks WHERE case_id = :case_id")
@@ -147,30 +74,28 @@ def cancel_case(db: Database, case_id: int, *, by: int | None, reason: str,
         raise ValueError("a reason is required to cancel a case")
     if ground is not None and ground not in CANCEL_GROUNDS:
         raise ValueError(f"unknown ground {ground!r}; known: {', '.join(CANCEL_GROUNDS)}")
-    now = datetime.now(timezone.utc)
-    with db.transaction() as tx:
-        case = runner.lock_case(tx, case_id)
+    with runner.step(db, "cancel", by) as step:
+        case = step.lock(case_id)
         if case is None:
             raise NotFoundError(f"case {case_id} does not exist")
         if by is not None:
-            access.require_role_at_unit(tx, by, case.unit_id, "cancel a case", roles={"rektor"})
+            access.require_role_at_unit(step.tx, by, case.unit_id, "cancel a case", roles={"rektor"})
         if case.status != "running":
             raise ConflictError(f"case {case_id} is already {case.status}")
-        allowed = cancel_grounds(db, tx, case)
+        allowed = cancel_grounds(db, step.tx, case)
         if allowed is not None and ground not in allowed:
             said = " or ".join(f"{g} ({CANCEL_GROUNDS[g].lower()})" for g in allowed)
             raise PermissionDeniedError(
                 f"case {case_id} has been reported to the rektor, who may not refuse to have it investigated "
                 f"(3 kap. 7 § skollagen); it may be cancelled only on the ground {said}")
-        run = runner.load(tx, db, case, by, now)
-        run.begin()
+        run = step.load(case)
         run.workflow.cancel()
         run.event("case_cancelled", reason=reason, **({"ground": ground} if ground else {}))
-        run.finish(status="cancelled")
+        step.ending = "cancelled"
         if allowed is not None:
-            tx.execute(SET_GROUND, {"ground": ground, "id": case_id})
-            notify.notify_role(tx, case.unit_id, {"huvudman"}, "case_cancelled", case_id=case_id,
-                               task_id=None, now=now)
+            step.tx.execute(SET_GROUND, {"ground": ground, "id": case_id})
+            notify.notify_role(step.tx, case.unit_id, {"huvudman"}, "case_cancelled", case_id=case_id,
+                               task_id=None, now=step.now)
     return get_case(db, case_id)
 
 

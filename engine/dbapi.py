@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
@@ -39,10 +40,12 @@ class Sql:
 
 @dataclass
 class Stats:
-    """How many statements and commits the step path has sent, per Database (benchmarks read it)."""
+    """How many statements and commits the step path has sent, per Database (benchmarks read it), and
+    how many steps of each kind it committed (runner.step counts them)."""
 
     statements: int = 0
     commits: int = 0
+    steps: Counter[str] = field(default_factory=Counter)
 
 
 class Tx:
@@ -54,6 +57,11 @@ class Tx:
         self.cursor = raw.cursor()
         self.sqlite = dialect == "sqlite"
         self.stats = stats or Stats()
+        self.committed: list[Callable[[], None]] = []
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Do `action` once this transaction has committed (never, if it rolls back)."""
+        self.committed.append(action)
 
     # --- running statements ---------------------------------------------------------------------------
 
@@ -148,6 +156,8 @@ def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: A
             raw.close()
         else:
             raw.driver_connection.autocommit = True
+    for action in tx.committed:
+        action()
 
 
 @contextmanager

@@ -37,6 +37,17 @@ class LiveCases:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
+    def drop(self, case_id: int) -> None:
+        """Forget a case's workflow (a step of it failed: what it held may not be what the database holds)."""
+        with self._lock:
+            self._items.pop(case_id, None)
+
+    def held(self, case_id: int) -> int | None:
+        """The row version of the case's workflow held here, if one is (it stays held)."""
+        with self._lock:
+            found = self._items.get(case_id)
+            return found[0] if found is not None else None
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()

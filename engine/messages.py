@@ -4,13 +4,11 @@ one step, like completing a task: the case runs on to its next wait, all in one 
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.task import TaskState
 
-from . import access, cases, failures, runner, state
+from . import access, cases, runner, state
 from .errors import ConflictError, NotFoundError
 from .sandbox import script_engine
 from .store import Database
@@ -42,38 +40,25 @@ def deliver(db: Database, case_id: int, name: str, *, by: int | None) -> str:
 
     1. Lock the case row; refuse a user with no role at the case's unit, and an ended case.
     2. Refuse (ConflictError, naming what it waits for) a message the case is not waiting for.
-    3. Hand the message to SpiffWorkflow, run on, and save the step with its task rows, timer rows and a
-       `message_received` audit event.
+    3. Hand the message to SpiffWorkflow, run on, and save the step (runner.step) with its task rows,
+       timer rows and a `message_received` audit event. A routine's failure is recorded on the case.
     """
-    try:
-        return _deliver(db, case_id, name, by)
-    except failures.ROUTINE_ERRORS as exc:  # rolled back; now the case records why it stopped
-        failures.record_failure(db, exc, by)
-        raise
-
-
-def _deliver(db: Database, case_id: int, name: str, by: int | None) -> str:
-    now = datetime.now(timezone.utc)
-    with db.transaction() as tx:
-        case = runner.lock_case(tx, case_id)
+    with runner.step(db, "message", by) as step:
+        case = step.lock(case_id)
         if case is None:
             raise NotFoundError(f"case {case_id} does not exist")
         if by is not None:
-            access.require_role_at_unit(tx, by, case.unit_id, "record a message")
+            access.require_role_at_unit(step.tx, by, case.unit_id, "record a message")
         if case.status != "running":
             raise ConflictError(f"case {case_id} is already {case.status}")
-        run = runner.load(tx, db, case, by, now)
+        run = step.load(case)
         waiting = _waiting(run.workflow)
         if name not in waiting:
             expected = ", ".join(sorted(waiting)) or "no message"
             raise ConflictError(f"case {case_id} is not waiting for message {name!r} "
                                 f"(it waits for {expected})")
-        run.begin()
-        with failures.routine_step(case_id):
+        with step.routine():
             run.workflow.send_event(BpmnEvent(waiting[name], payload={}))
             run.event("message_received", name=name)
             run.advance()
-            run.finish()
-            cases.start_linked(db, run)
-    runner.keep_live(db, run)
     return run.case.status

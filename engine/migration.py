@@ -20,7 +20,6 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.util.diff import WorkflowDiff, diff_workflow, migrate_workflow
@@ -181,39 +180,34 @@ def migrate(db: Database, key: str, to_version: int | None = None, *, by: int,
         if not move.movable:
             continue
         try:
-            run = _move(db, move, new, target, key, by)
+            move.moved = _move(db, move, new, target, key, by)
         except ElevflowError as exc:  # this case's step failed and rolled back; the others still move
             log.warning("case %s could not move to %s v%s: %s", move.case_id, key, target.version, exc)
             move.movable, move.reasons = False, [f"moving it failed and changed nothing: {exc}"]
-            continue
-        if run is not None:
-            runner.keep_live(db, run)
-            move.moved = True
     return report
 
 
 def _move(db: Database, move: CaseMove, new: ParsedVersion, target: ProcessVersion, key: str,
-          by: int) -> runner.Run | None:
-    """One case's move, in its own transaction under its row lock; None when it may no longer move."""
-    now = datetime.now(timezone.utc)
-    with db.transaction() as tx:
-        case = runner.lock_case(tx, move.case_id)
+          by: int) -> bool:
+    """One case's move, a step of its own under its row lock (runner.step); False when it may no longer
+    move."""
+    with runner.step(db, "migration", by) as step:
+        case = step.lock(move.case_id)
         if case is None or case.status != "running":
             move.movable, move.reasons = False, ["it ended meanwhile"]
-            return None
-        run = runner.load(tx, db, case, by, now)
+            return False
+        run = step.load(case)
         old_version = case.process_version_id
         reasons, diffs = _assess(run.workflow, new, target.version)
         if reasons:  # a step ran since the dry run
             move.movable, move.reasons = False, reasons
-            return None
-        run.begin()
+            step.discard()
+            return False
         _apply(run.workflow, new, diffs)
         run.parsed = new
         run.advance()
-        tx.execute(SET_VERSION, {"version_id": target.id, "id": case.id})
+        step.tx.execute(SET_VERSION, {"version_id": target.id, "id": case.id})
         case.process_version_id = target.id
         run.event("case_migrated", key=key, from_version=move.from_version, to_version=target.version,
                   from_version_id=old_version, to_version_id=target.id)
-        run.finish()
-    return run
+    return True

@@ -5,6 +5,11 @@ then the case state, the task rows, the timer rows and the audit events are writ
 all. The case row's `row_version` is the optimistic lock: a step only saves if nobody saved in between.
 Its statements run on the bare DB-API connection (see dbapi.py), since every user action pays for them.
 
+Every state change of a case - starting it, completing or signing a task, cancelling it, a message, a
+timer, a move to a new version (`KINDS`) - is one `step`, the one step protocol: the caller's body locks,
+checks, loads and runs the case; `step` saves, commits and keeps the live cache the same way for every
+kind, and undoes a failed step the same way (its docstring has the algorithm).
+
 Lock order (PostgreSQL; SQLite has one writer at a time): every transaction that writes takes its row
 locks in this order, and never the other way round, so two of them can wait for each other but never
 deadlock:
@@ -12,16 +17,18 @@ deadlock:
      which locks the case before the task even though it is given the task),
   2. task rows of that case (a completion's task, the tasks a step cancels; claims, releases and
      deadline notices lock a task row without its case, which is a prefix of this order),
-  3. the audit head, always last (`audit.append`, at the end of the transaction).
+  3. the audit head, always last (`audit.append`, at the end of the transaction: `step` saves the run
+     after its body, so nothing a body writes comes after it).
 Rows that merely refer to a case or task (notifications, drafts, new task rows) take only key-share
 locks, which these FOR NO KEY UPDATE locks do not block.
 """
 from __future__ import annotations
 
 import hashlib
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any, Callable, Iterable
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Iterable, Iterator
 from uuid import UUID
 
 import orjson
@@ -32,9 +39,17 @@ from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task, TaskState
 
-from . import assignment, audit, bounds, deadlines, state
+from . import access, assignment, audit, bounds, deadlines, failures, state
 from .dbapi import Sql, Tx
-from .errors import ConflictError, DataNotJSONError, NotStaffError, SandboxError, WorkflowError
+from .errors import (
+    CaseSubjectError,
+    ConflictError,
+    DataNotJSONError,
+    NotFoundError,
+    NotStaffError,
+    SandboxError,
+    WorkflowError,
+)
 from .models import parse_id
 from .notify import notify
 from .sandbox import script_engine
@@ -63,6 +78,19 @@ CASE_COLUMNS = "id, process_version_id, process_key, pupil_id, unit_id, status, 
 LOCK_CASE = {"sqlite": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"),
              "postgresql": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id FOR NO KEY UPDATE")}
 CASE_STATE = Sql("SELECT state, serializer_version FROM cases WHERE id = :id")
+PUPIL_UNIT = Sql("SELECT unit_id FROM pupils WHERE id = :id")
+UNIT_EXISTS = Sql("SELECT 1 FROM school_units WHERE id = :id")
+LATEST_VERSION = Sql("SELECT id, version FROM process_versions WHERE key = :key "
+                     "ORDER BY version DESC LIMIT 1")
+INSERT_CASE = Sql("""INSERT INTO cases (process_version_id, process_key, pupil_id, unit_id, parent_case_id,
+    status, started_by, started_at, row_version, serializer_version, state) VALUES (:version_id, :key,
+    :pupil_id, :unit_id, :parent_id, 'running', :by, :now, 0, :serializer, :state) RETURNING id""")
+
+#: Every kind of state change of a case; each goes through `step`. True where a routine's failure in it
+#: is recorded on its case (failures.py): a case that could not start does not exist, cancelling runs no
+#: routine code, and a case that failed to move stays on its version as it was (the move's report says why).
+KINDS = {"start": False, "complete": True, "sign": True, "cancel": False, "message": True, "timer": True,
+         "migration": False}
 
 
 def all_tasks(workflow: BpmnWorkflow) -> Iterable[Task]:
@@ -299,10 +327,190 @@ def load(tx: Tx, db: Any, case: CaseRef, actor_id: int | None, now: datetime) ->
     return Run(tx, case, parsed, workflow, actor_id, now, db.breaks.is_off(case.unit_id))
 
 
-def keep_live(db: Any, run: Run) -> None:
-    """After the step's commit: keep the workflow for the case's next step, unless the case ended."""
-    if run.case.status == "running":
-        db.live.put(run.case.id, run.case.row_version, run.workflow)
+def new_case(db: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_id: int | None,
+              by: int | None, data: dict[str, Any], now: datetime, parent: CaseRef | None) -> Run:
+    """Insert a new case of the routine's newest version for a pupil (or a school unit) and return its
+    first step, begun, not yet run: what a start does before the workflow runs."""
+    version = tx.first(LATEST_VERSION, {"key": process_key})
+    if version is None:
+        raise NotFoundError(f"no routine {process_key!r} is deployed")
+    version_id, version_number = version
+    parsed = db.specs.get(version_id)
+    if parsed.unit_level:
+        if pupil_id is not None:
+            raise CaseSubjectError(f"{process_key!r} is a routine of the school unit: its cases have no "
+                                   "pupil; start it for a unit, without a pupil")
+        if unit_id is None:
+            raise CaseSubjectError(f"{process_key!r} is a routine of the school unit: say which unit")
+        if "elev_id" in data:
+            raise CaseSubjectError(f"{process_key!r} is a routine of the school unit: its data names no "
+                                   "pupil")
+    else:
+        if pupil_id is None:
+            raise CaseSubjectError(f"{process_key!r} is a routine for a pupil: say which pupil")
+        pupil_unit = tx.scalar(PUPIL_UNIT, {"id": pupil_id})
+        if pupil_unit is None:
+            raise NotFoundError(f"pupil {pupil_id} does not exist")
+        unit_id = unit_id or pupil_unit
+    if tx.first(UNIT_EXISTS, {"id": unit_id}) is None:
+        raise NotFoundError(f"school unit {unit_id} does not exist")
+    held = (access.require_role_at_unit(tx, by, unit_id, "start a case", roles=access.CASE_ROLES)
+            if by is not None else set())
+    try:
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine())
+    except RecursionError as exc:  # refused at deploy since; a version deployed before may still have it
+        raise bounds.too_deep(process_key) from exc
+    parent_id = parent.id if parent else None
+    case_id = tx.scalar(INSERT_CASE, {
+        "version_id": version_id, "key": process_key, "pupil_id": pupil_id, "unit_id": unit_id,
+        "parent_id": parent_id, "by": by, "now": tx.time(now), "serializer": state.SERIALIZER_VERSION,
+        "state": b"{}"})
+    known = {"arende_id": case_id, "skolenhet_id": unit_id, "startad_av": by,
+             "startad_av_roller": sorted(held), "startad_fran": parent.process_key if parent else None}
+    if pupil_id is not None:  # a unit-level case's data has no pupil key at all
+        known["elev_id"] = pupil_id
+    workflow.data.update({**data, **known})
+    workflow.task_tree.data.update(workflow.data)
+    case = CaseRef(case_id, version_id, process_key, pupil_id, unit_id, "running", 0)
+    run = Run(tx, case, parsed, workflow, by, now, db.breaks.is_off(unit_id))
+    run.event("case_started", key=process_key, version=version_number, parent_case_id=parent_id)
+    run.begin()
+    return run
+
+
+def start_linked(db: Any, run: Run) -> None:
+    """Start the cases a step asked for with an `elevflow.start.<routine>` message, linked to it (for the
+    same pupil; a unit-level case can only start another unit-level one), in the step's transaction."""
+    for key, pupil_id in run.spawned:
+        child = new_case(db, run.tx, key, pupil_id, run.case.unit_id, None, {}, run.now, parent=run.case)
+        child.advance()
+        child.finish()
+        start_linked(db, child)
+        audit.append(run.tx, [audit.Event("case_linked", run.actor_id, run.case.id, pupil_id,
+                                            run.case.unit_id, {"child_case_id": child.case.id, "key": key})],
+                     run.now)
+
+
+class Step:
+    """One state change of a case inside `step`: the transaction, the run the body loaded or opened, and
+    how the step ends (`completed`: the human tasks it completed, whose rows the body wrote; `ending`: a
+    status it ends the case with other than by reaching the end, ``cancelled``)."""
+
+    def __init__(self, db: Any, tx: Tx, kind: str, actor_id: int | None, now: datetime):
+        self.db, self.tx, self.kind, self.actor_id, self.now = db, tx, kind, actor_id, now
+        self.run: Run | None = None
+        self.completed: set[UUID] = set()
+        self.ending: str | None = None
+        self.saved = False
+
+    def lock(self, case_id: int) -> CaseRef | None:
+        """Lock the case row, the step's first lock (None: no such case)."""
+        return lock_case(self.tx, case_id)
+
+    def load(self, case: CaseRef) -> Run:
+        """The locked case's workflow for this step (the live one, or its stored state), begun."""
+        self.run = load(self.tx, self.db, case, self.actor_id, self.now)
+        self.run.begin()
+        return self.run
+
+    def open(self, process_key: str, pupil_id: int | None, unit_id: int | None,
+             data: dict[str, Any]) -> Run:
+        """A new case (`new_case`), run to its first wait."""
+        self.run = new_case(self.db, self.tx, process_key, pupil_id, unit_id, self.actor_id, data,
+                             self.now, parent=None)
+        self.run.advance()
+        return self.run
+
+    def routine(self) -> AbstractContextManager[None]:
+        """Around the body's code that runs the routine: a failure in it is the case's (`KINDS`)."""
+        if self.run is None or not KINDS[self.kind]:
+            return nullcontext()
+        return failures.routine_step(self.run.case.id)
+
+    def discard(self) -> None:
+        """Save nothing after all (a case judged again under its lock may no longer move)."""
+        if self.run is not None:
+            self.db.live.drop(self.run.case.id)
+        self.run = None
+
+    def _save(self) -> None:
+        """Save the run (case state, task rows, timers, linked cases, audit events last) and have its
+        workflow kept once the transaction it runs in commits."""
+        if self.run is None:
+            return
+        with self.routine():
+            self.run.finish(self.completed, self.ending)
+            start_linked(self.db, self.run)
+        self.saved = True
+        self.tx.after_commit(self._keep)
+
+    def _keep(self) -> None:
+        """After the commit: keep the workflow for the case's next step, unless the case ended."""
+        run = self.run
+        assert run is not None
+        if run.case.status == "running":
+            self.db.live.put(run.case.id, run.case.row_version, run.workflow)
+        self.db.stats.steps[self.kind] += 1
+
+    def _undone(self, exc: BaseException, inside: Tx | None) -> None:
+        """After the rollback: no cached workflow of the case is left, and a routine's failure is recorded
+        on its case (in the caller's transaction when the step ran inside one, else in one of its own)."""
+        if self.run is not None:
+            self.db.live.drop(self.run.case.id)
+        case_id = failures.failed_case(exc)
+        if case_id is None:
+            return
+        if inside is not None:
+            failures.record(inside, case_id, exc, self.actor_id, self.now)
+        else:
+            failures.record_failure(self.db, exc, self.actor_id)
+
+
+@contextmanager
+def step(db: Any, kind: str, actor_id: int | None, now: datetime | None = None, *,
+         inside: Tx | None = None) -> Iterator[Step]:
+    """The one step protocol, which every state change of a case runs in (`kind`: one of `KINDS`):
+
+        with runner.step(db, "cancel", by) as step:
+            case = step.lock(case_id)  # then the caller's checks
+            run = step.load(case)
+            run.workflow.cancel()
+
+    1. Begin a transaction (SQLite: BEGIN IMMEDIATE) - or, `inside` the caller's (the timer claim's), a
+       savepoint of it.
+    2. The body locks the case (`Step.lock`; a completion locks case and task in its one statement), checks,
+       loads (`Step.load`) or opens (`Step.open`) the case, and runs it; `Step.routine` around the
+       routine's own code. A body that loads nothing changes no case (its own writes still commit).
+    3. On leaving the body: finish the run - case state under its `row_version` (ConflictError if someone
+       saved in between), task rows, timer rows, the linked cases it starts, the audit events last.
+    4. Commit; then keep the workflow in the live cache (an ended case's is not kept) and count the step in
+       `db.stats.steps` by kind. Within a caller's transaction, both wait for that transaction's commit.
+    5. On any error: roll back (to the savepoint), drop the case's cached workflow, record a routine's
+       failure on its case (failures.py) after the rollback, and raise the error.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind of step {kind!r}; known: {', '.join(KINDS)}")
+    now = now or datetime.now(timezone.utc)
+    current: Step | None = None
+    try:
+        with _transaction(db, inside) as tx:
+            current = Step(db, tx, kind, actor_id, now)
+            yield current
+            current._save()
+    except BaseException as exc:
+        if current is not None:
+            current._undone(exc, inside)
+        raise
+
+
+@contextmanager
+def _transaction(db: Any, inside: Tx | None) -> Iterator[Tx]:
+    if inside is None:
+        with db.transaction() as tx:
+            yield tx
+    else:
+        with inside.savepoint():
+            yield inside
 
 
 def data_digest(data: dict[str, Any]) -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
 
-from . import access, assignment, cases, deadlines, failures, formcheck, runner, worklist
+from . import access, assignment, deadlines, formcheck, runner, worklist
 from .dbapi import Sql, Tx
 from .errors import (
     ConflictError,
@@ -113,7 +113,6 @@ class StepContext:
     non_delegable: bool
     delegation_id: int | None
     audit_data: dict[str, Any] = field(default_factory=dict)
-    version_id: int | None = None  # the case's process version
 
 
 def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int,
@@ -134,7 +133,7 @@ def run_step(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int
              signing: bool) -> Completed:
     """complete_task's work; `signing` is True only when engine.signing records the decision document.
 
-    Algorithm (one transaction; any failure leaves everything as it was):
+    Algorithm (one step of the step protocol, runner.step; any failure leaves everything as it was):
     1. Refuse data that is not plain JSON.
     2. Read the task with its case, locking both rows, the case's first (PostgreSQL: FOR NO KEY UPDATE,
        so two completions of one case queue instead of interleaving, and the second sees what the first
@@ -148,92 +147,89 @@ def run_step(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int
        NotStaffError, one of them, when the form names someone a later task cannot go to).
     5. Run the step. If `within` is given, call it now with the transaction and a StepContext: what it
        writes commits or rolls back with the step (an exception from it undoes the whole step).
-    6. Write case state (guarded by row_version), task rows, timers and audit events. A task whose
-       `dueFrom` key its own form fills (the day staff learned of a kränkning, for the report that is
-       due 24 hours after it) is due again from that date, so a late report is on record as late.
-    7. After the commit, keep the workflow in memory for the case's next step.
-    If the routine fails in steps 5-6 (engine.failures), everything is rolled back and then the case
-    records the error (shown on its page, audited); the error is raised to the caller as before.
+    6. Mark the task completed. A task whose `dueFrom` key its own form fills (the day staff learned of
+       a kränkning, for the report that is due 24 hours after it) is due again from that date, so a late
+       report is on record as late. The protocol then writes case state (guarded by row_version), task
+       rows, timers and audit events, commits, and keeps the workflow in memory for the case's next step.
+    If the routine fails in step 5 or in saving (engine.failures), everything is rolled back and then the
+    case records the error (shown on its page, audited); the error is raised to the caller as before.
     """
     task_id = _uuid(task_id)
     ensure_json(data, "submitted data")
-    try:
-        return _complete(db, task_id, data, by, expected_row_version, within, signing)
-    except failures.ROUTINE_ERRORS as exc:  # rolled back; now the case records why it stopped
-        failures.record_failure(db, exc, by)
-        raise
-
-
-def _complete(db: Database, task_id: UUID, data: dict[str, Any], by: int, expected_row_version: int | None,
-              within: Callable[[Tx, StepContext], None] | None, signing: bool) -> Completed:
-    now = datetime.now(timezone.utc)
-    with db.transaction() as tx:
-        rows = tx.all(TASK_FOR_STEP[tx.dialect], {"id": tx.uuid(task_id), "user_id": by})
-        if not rows:
-            raise NotFoundError(f"task {task_id} does not exist")
-        row = StepTask(*rows[0][:-1])
-        held = {r[-1] for r in rows if r[-1] is not None}
-        if row.state != "ready":
-            when = tx.read_time(row.completed_at)
-            raise ConflictError(f"task {row.name!r} is already {row.state}"
-                                + (f" (by user {row.completed_by} at {when:%Y-%m-%d %H:%M})"
-                                   if row.completed_by else ""))
-        _require_may_complete(row, by, held)
-        if expected_row_version is not None and row.row_version != expected_row_version:
-            raise ConflictError(f"case {row.case_id} was changed by someone else since you opened it; "
-                                "reload it and try again")
-        case = runner.CaseRef(row.case_id, row.process_version_id, row.process_key, row.pupil_id,
-                              row.unit_id, row.case_status, row.row_version)
-        if row.form:
-            errors = form_errors(db.specs.get(case.process_version_id).validator(row.form), data)
-            if errors:
-                raise FormValidationError(errors)
-        run = runner.load(tx, db, case, by, now)
-        task = run.workflow.get_task_from_id(task_id)
-        if row.form:  # date rules and case conditions, against the case's data before this step
-            errors, problems = formcheck.check_with_case(run.parsed.forms[row.form], data, task.data,
-                                                         formcheck.local_today(now))
-            if errors:
-                raise FormValidationError(errors, problems)
-        meta = run.parsed.meta(task.task_spec)
-        delegation = _signing_right(tx, row, meta, by, held, now) if meta.decision else None
-        if meta.decision and not signing:
-            raise SigningRequiredError(
-                f"{row.name!r} is a decision: it is completed only by signing it, which makes its decision "
-                "document (the web app's Signera, `elevflow sign`, or engine.signing.sign_decision)")
-        run.begin()
-        task.data.update(copy.deepcopy(data))  # a script may change what it reads; never the submitted record
-        with failures.routine_step(row.case_id):
-            try:
-                task.run()
-            except Exception as exc:  # SpiffWorkflow wraps script and expression errors
-                raise runner.translate(exc) from exc
-            run.advance()
-        extra: dict[str, Any] = {}
-        if within is not None:
-            context = StepContext(task_id, row.case_id, row.pupil_id, row.unit_id, row.process_key,
-                                  row.bpmn_id, row.name, by, now, data, dict(task.data), meta.decision,
-                                  meta.non_delegable, delegation, version_id=case.process_version_id)
-            within(tx, context)
-            extra = context.audit_data
-        digest = runner.data_digest(data)
-        due = _due_from_own_form(row, meta, data, run)
-        run.event("task_completed", task_id=str(task_id), bpmn_id=row.bpmn_id, name=row.name,
-                  fields=sorted(data), data_sha256=digest,
-                  **({"due_at": due.isoformat()} if due is not None else {}))
-        if meta.decision:  # the hook's keys are added; they never replace the engine's own
-            run.event("decision_signed", **{**extra, "task_id": str(task_id), "decision": meta.decision,
-                                            "non_delegable": meta.non_delegable, "signer_id": by,
-                                            "delegation_id": delegation, "data_sha256": digest})
-        tx.execute(MARK_COMPLETED, {"id": tx.uuid(task_id), "now": tx.time(now), "by": by,
-                                    "data": tx.json(data), "due_at": tx.time(due),
-                                    "medical": bool(held & MEDICAL_ROLES)})
-        run.submitted = frozenset(data)
-        with failures.routine_step(row.case_id):
-            run.finish(completed={task_id})
-            cases.start_linked(db, run)
-    runner.keep_live(db, run)
+    with runner.step(db, "sign" if signing else "complete", by) as step:
+        row = _complete(db, step, task_id, data, by, expected_row_version, within, signing)
+    run = step.run
+    assert run is not None
     return Completed(task_id, row.name, row.case_id, run.case.status, run.case.row_version)
+
+
+def _complete(db: Database, step: runner.Step, task_id: UUID, data: dict[str, Any], by: int,
+              expected_row_version: int | None, within: Callable[[Tx, StepContext], None] | None,
+              signing: bool) -> StepTask:
+    """Steps 2-5 of run_step inside the step protocol (which saves, commits and keeps the workflow)."""
+    tx, now = step.tx, step.now
+    rows = tx.all(TASK_FOR_STEP[tx.dialect], {"id": tx.uuid(task_id), "user_id": by})
+    if not rows:
+        raise NotFoundError(f"task {task_id} does not exist")
+    row = StepTask(*rows[0][:-1])
+    held = {r[-1] for r in rows if r[-1] is not None}
+    if row.state != "ready":
+        when = tx.read_time(row.completed_at)
+        raise ConflictError(f"task {row.name!r} is already {row.state}"
+                            + (f" (by user {row.completed_by} at {when:%Y-%m-%d %H:%M})"
+                               if row.completed_by else ""))
+    _require_may_complete(row, by, held)
+    if expected_row_version is not None and row.row_version != expected_row_version:
+        raise ConflictError(f"case {row.case_id} was changed by someone else since you opened it; "
+                            "reload it and try again")
+    case = runner.CaseRef(row.case_id, row.process_version_id, row.process_key, row.pupil_id,
+                          row.unit_id, row.case_status, row.row_version)
+    if row.form:
+        errors = form_errors(db.specs.get(case.process_version_id).validator(row.form), data)
+        if errors:
+            raise FormValidationError(errors)
+    run = step.load(case)
+    task = run.workflow.get_task_from_id(task_id)
+    if row.form:  # date rules and case conditions, against the case's data before this step
+        errors, problems = formcheck.check_with_case(run.parsed.forms[row.form], data, task.data,
+                                                     formcheck.local_today(now))
+        if errors:
+            raise FormValidationError(errors, problems)
+    meta = run.parsed.meta(task.task_spec)
+    delegation = _signing_right(tx, row, meta, by, held, now) if meta.decision else None
+    if meta.decision and not signing:
+        raise SigningRequiredError(
+            f"{row.name!r} is a decision: it is completed only by signing it, which makes its decision "
+            "document (the web app's Signera, `elevflow sign`, or engine.signing.sign_decision)")
+    task.data.update(copy.deepcopy(data))  # a script may change what it reads; never the submitted record
+    with step.routine():
+        try:
+            task.run()
+        except Exception as exc:  # SpiffWorkflow wraps script and expression errors
+            raise runner.translate(exc) from exc
+        run.advance()
+    extra: dict[str, Any] = {}
+    if within is not None:
+        context = StepContext(task_id, row.case_id, row.pupil_id, row.unit_id, row.process_key,
+                              row.bpmn_id, row.name, by, now, data, dict(task.data), meta.decision,
+                              meta.non_delegable, delegation, version_id=case.process_version_id)
+        within(tx, context)
+        extra = context.audit_data
+    digest = runner.data_digest(data)
+    due = _due_from_own_form(row, meta, data, run)
+    run.event("task_completed", task_id=str(task_id), bpmn_id=row.bpmn_id, name=row.name,
+              fields=sorted(data), data_sha256=digest,
+              **({"due_at": due.isoformat()} if due is not None else {}))
+    if meta.decision:  # the hook's keys are added; they never replace the engine's own
+        run.event("decision_signed", **{**extra, "task_id": str(task_id), "decision": meta.decision,
+                                        "non_delegable": meta.non_delegable, "signer_id": by,
+                                        "delegation_id": delegation, "data_sha256": digest})
+    tx.execute(MARK_COMPLETED, {"id": tx.uuid(task_id), "now": tx.time(now), "by": by,
+                                "data": tx.json(data), "due_at": tx.time(due),
+                                "medical": bool(held & MEDICAL_ROLES)})
+    run.submitted = frozenset(data)
+    step.completed = {task_id}
+    return row
 
 
 def _due_from_own_form(row: StepTask, meta: Any, data: dict[str, Any], run: runner.Run) -> datetime | None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
-from . import cases, failures, runner
-from .dbapi import RETRYABLE, Sql, Tx
+from . import runner
+from .dbapi import RETRYABLE, Sql
 from .store import Database
 
 RETRY_AFTER = timedelta(minutes=5)
@@ -39,39 +39,34 @@ def fire_one(db: Database, now: datetime | None = None) -> bool:
        that is gone. Then there is nothing to do — stepping the case anyway saved an empty step (state
        rewritten, version bumped, no audit event).
     3. Load its case, let SpiffWorkflow fire every timer that is due, run on, save the step (the step
-       rewrites the case's timer rows, removing the fired ones).
+       rewrites the case's timer rows, removing the fired ones): one step of the step protocol
+       (runner.step) in a savepoint of the claim's transaction, its workflow kept after that commits.
     4. If the step fired nothing (the workflow's clock says not yet) it is undone — a step that changes
        nothing is never saved — and the row's due_at is pushed forward so the loop cannot spin on it;
-       the same if it failed (rolled back to a savepoint) — unless it failed only because it met a
-       concurrent step (a deadlock), when the next call simply claims it again.
+       the same if it failed (rolled back to the savepoint; a routine's failure is then recorded on the
+       case) — unless it failed only because it met a concurrent step (a deadlock), when the next call
+       simply claims it again.
     Rows are locked FOR NO KEY UPDATE: it excludes other steps but not the foreign-key checks of
     rows that merely refer to the case (a notification, a log entry), so those never deadlock with it.
     """
     now = now or datetime.now(timezone.utc)
-    run = None
     with db.transaction() as tx:
         claimed = tx.first(NEXT_DUE[tx.dialect], {"now": tx.time(now)})
         if claimed is None:
             return False
         timer_id, case_id = claimed
         try:
-            with tx.savepoint(), failures.routine_step(case_id):
-                run = _fire(db, tx, timer_id, case_id, now)
+            with runner.step(db, "timer", None, now, inside=tx) as step:
+                _fire(step, timer_id, case_id)
         except _NothingFired:
             log.info("timer %s of case %s is not due by the case's own clock; trying again after %s",
                      timer_id, case_id, RETRY_AFTER)
-            run = None
         except Exception as exc:  # a broken case must not stop every other case's timers
             if _transient(exc):  # lost a race with another step: the next call claims it again
                 log.info("timer %s of case %s met a concurrent step (%s); retrying", timer_id, case_id, exc)
                 return True
             log.exception("timer %s of case %s failed; trying again after %s", timer_id, case_id, RETRY_AFTER)
-            if failures.failed_case(exc) is not None:  # the step is rolled back; the case says why
-                failures.record(tx, case_id, exc, None, now)
-            run = None
         tx.execute(POSTPONE, {"id": timer_id, "now": tx.time(now), "later": tx.time(now + RETRY_AFTER)})
-    if run is not None:
-        runner.keep_live(db, run)
     return True
 
 
@@ -80,22 +75,19 @@ def _transient(exc: BaseException) -> bool:
     return getattr(exc, "sqlstate", None) in RETRYABLE
 
 
-def _fire(db: Database, tx: Tx, timer_id: int, case_id: int, now: datetime) -> runner.Run | None:
-    case = runner.lock_case(tx, case_id)
+def _fire(step: runner.Step, timer_id: int, case_id: int) -> None:
+    case = step.lock(case_id)
     if case is None or case.status != "running":
-        tx.execute(runner.DELETE_TIMERS, {"case_id": case_id})
-        return None
-    if tx.first(STILL_DUE, {"id": timer_id, "now": tx.time(now)}) is None:
-        return None  # another scheduler fired it after our claim's snapshot was taken
-    run = runner.load(tx, db, case, None, now)
-    run.begin()
-    run.workflow.refresh_timers()
-    run.advance()
+        step.tx.execute(runner.DELETE_TIMERS, {"case_id": case_id})
+        return
+    if step.tx.first(STILL_DUE, {"id": timer_id, "now": step.tx.time(step.now)}) is None:
+        return  # another scheduler fired it after our claim's snapshot was taken
+    run = step.load(case)
+    with step.routine():
+        run.workflow.refresh_timers()
+        run.advance()
     if not run.moved():
         raise _NothingFired(timer_id)
-    run.finish()
-    cases.start_linked(db, run)
-    return run
 
 
 def fire_due(db: Database, now: datetime | None = None, limit: int | None = None) -> int:

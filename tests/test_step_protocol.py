@@ -1,0 +1,223 @@
+"""One step protocol: every kind of state change of a case runs through `runner.step`.
+
+Each kind — start, complete, sign, cancel, message, timer, migration — is driven through the public
+engine API, and each must show the protocol's marks: the step counted once under its kind
+(`db.stats.steps`), one commit, the case row one `row_version` further, the audit chain extended by
+that step's events alone (one time, consecutive numbers, this case), and afterwards the live cache
+holding the case's workflow at its new row version — or, for a case the step ended, holding none.
+"""
+from __future__ import annotations
+
+import ast
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import time_machine
+from bpmn_builder import FORM, process, user_task
+from conftest import REPORT, ready, sign
+from editing_helpers import add_process_owner, with_follow_up
+from sqlalchemy import func, select
+
+from engine import (
+    PermissionDeniedError,
+    cancel_case,
+    complete_task,
+    deploy,
+    editing,
+    get_case,
+    messages,
+    migration,
+    start_case,
+    verify_audit,
+)
+from engine.errors import NotStaffError
+from engine.models import AuditEvent
+from engine.runner import KINDS, step
+from engine.timers import fire_one
+
+ENGINE = Path(__file__).resolve().parent.parent / "engine"
+INVESTIGATION = {"behov": "ja", "bedomning": "Behöver stöd i läsförståelse."}
+
+
+@dataclass
+class Before:
+    steps: Counter
+    commits: int
+    seq: int
+    row_version: int | None
+
+
+def before(db, case_id=None) -> Before:
+    with db.read() as s:
+        seq = s.scalar(select(func.coalesce(func.max(AuditEvent.seq), 0)))
+    version = get_case(db, case_id).row_version if case_id is not None else None
+    return Before(Counter(db.stats.steps), db.stats.commits, seq, version)
+
+
+def assert_one_step(db, kind: str, seen: Before, case_id: int, *event_kinds: str) -> list[str]:
+    """The change since `seen` was one step of `kind` through the protocol, on `case_id`; return the kinds
+    of the audit events it wrote, which include `event_kinds`."""
+    assert db.stats.steps - seen.steps == Counter({kind: 1})
+    assert db.stats.commits - seen.commits == 1
+    case = get_case(db, case_id)
+    assert case.row_version == (seen.row_version + 1 if seen.row_version is not None else 1)
+    kept = case.row_version if case.status == "running" else None
+    assert db.live.held(case_id) == kept
+    with db.read() as s:
+        events = s.scalars(select(AuditEvent).where(AuditEvent.seq > seen.seq).order_by(AuditEvent.seq)).all()
+    assert [e.seq for e in events] == list(range(seen.seq + 1, seen.seq + 1 + len(events)))
+    assert {e.case_id for e in events} == {case_id}
+    assert len({e.at for e in events}) == 1  # written by one step, at one time
+    kinds = [e.kind for e in events]
+    assert set(event_kinds) <= set(kinds), kinds
+    assert verify_audit(db).ok
+    return kinds
+
+
+def started(db, people):
+    seen = before(db)
+    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    assert_one_step(db, "start", seen, case.id, "case_started", "task_created")
+    return case
+
+
+def test_starting_a_case_is_one_step(db, people, chain):
+    case = started(db, people)
+    assert db.live.held(case.id) == case.row_version == 1
+
+
+def test_completing_a_task_is_one_step(db, people, chain):
+    case = started(db, people)
+    seen = before(db, case.id)
+    complete_task(db, ready(db, case.id)[0].id, REPORT, by=people.teacher)
+    assert_one_step(db, "complete", seen, case.id, "task_completed", "task_created")
+
+
+def test_signing_a_decision_is_one_step(db, people, chain):
+    case = started(db, people)
+    complete_task(db, ready(db, case.id)[0].id, REPORT, by=people.teacher)
+    complete_task(db, ready(db, case.id)[0].id, INVESTIGATION, by=people.specialpedagog)
+    seen = before(db, case.id)
+    sign(db, ready(db, case.id)[0].id, {"beslut": "atgardsprogram", "motivering": "Utredningen visar behov."},
+         by=people.rektor)
+    kinds = assert_one_step(db, "sign", seen, case.id, "task_completed", "decision_signed", "case_completed")
+    assert "task_completed" in kinds and get_case(db, case.id).status == "completed"
+
+
+def test_cancelling_a_case_is_one_step(db, people, chain):
+    case = started(db, people)
+    seen = before(db, case.id)
+    cancel_case(db, case.id, by=people.rektor, reason="Eleven har flyttat.")
+    assert_one_step(db, "cancel", seen, case.id, "case_cancelled", "task_cancelled")
+    assert get_case(db, case.id).status == "cancelled" and ready(db, case.id) == []
+
+
+def test_a_timer_firing_is_one_step(db, people, chain):
+    with time_machine.travel(datetime.now(timezone.utc) - timedelta(days=15), tick=False):
+        case = started(db, people)
+        complete_task(db, ready(db, case.id)[0].id, REPORT, by=people.teacher)
+    seen = before(db, case.id)
+    assert fire_one(db) is True
+    assert_one_step(db, "timer", seen, case.id, "timer_fired", "task_cancelled", "task_created")
+    assert [t.bpmn_id for t in ready(db, case.id)] == ["Task_paminnelse"]
+
+
+MESSAGE = process(
+    """<bpmn:intermediateCatchEvent id="Catch_1">
+      <bpmn:messageEventDefinition id="Catch_1_def" messageRef="Message_1"/>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Catch_1"/>
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Catch_1" targetRef="Task_1"/>
+    """ + user_task() + """
+    <bpmn:sequenceFlow id="Flow_e" sourceRef="Task_1" targetRef="End_1"/>
+    <bpmn:endEvent id="End_1"/>""", key="meddelande").replace(
+    '<bpmn:sequenceFlow id="Flow_s" sourceRef="StartEvent_1" targetRef="Task_1"/>', "").replace(
+    "  <bpmn:process ", '  <bpmn:message id="Message_1" name="dokument_inkommit"/>\n  <bpmn:process ')
+
+
+def test_a_message_arriving_is_one_step(db, people):
+    deploy(db, {"meddelande.bpmn": MESSAGE}, {"svar.json": json.dumps(FORM)})
+    seen = before(db)
+    case = start_case(db, "meddelande", pupil_id=people.pupil, by=people.teacher)
+    assert_one_step(db, "start", seen, case.id, "case_started")
+    assert messages.waiting_messages(db, case.id) == ["dokument_inkommit"] and ready(db, case.id) == []
+    seen = before(db, case.id)
+    assert messages.deliver(db, case.id, "dokument_inkommit", by=people.teacher) == "running"
+    assert_one_step(db, "message", seen, case.id, "message_received", "task_created")
+
+
+def test_moving_a_case_to_a_new_version_is_one_step(db, people, chain):
+    case = started(db, people)
+    owner = add_process_owner(db, people.unit)
+    draft = editing.open_draft(db, chain.id, by=owner)
+    draft = editing.save(db, draft.id, by=owner, seen=0, bpmn=with_follow_up(draft.files[draft.main_file]))
+    version = editing.publish(db, draft.id, by=owner, note="ändring")
+    seen = before(db, case.id)
+    [move] = migration.migrate(db, "stodkedja", by=owner)
+    assert move.moved
+    assert_one_step(db, "migration", seen, case.id, "case_migrated")
+    assert get_case(db, case.id).process_version_id == version.id
+
+
+NAMED = process("""<bpmn:userTask id="Task_1" name="Utse ansvarig">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="formJsonSchemaFilename" value="svar.json"/>
+      </spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="Task_1" targetRef="Task_2"/>
+    <bpmn:userTask id="Task_2" name="Följ upp">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="assigneeFrom" value="ansvarig"/>
+      </spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Task_2" targetRef="End_1"/>
+    <bpmn:endEvent id="End_1"/>""", lane_nodes=("Task_1", "Task_2"), key="namngiven")
+
+
+def test_a_refused_change_is_no_step_and_a_failed_one_leaves_no_cached_workflow(db, people):
+    deploy(db, {"t.bpmn": NAMED}, {"svar.json": json.dumps({**FORM, "properties": {
+        "ansvarig": {"type": "integer"}}})})
+    case = start_case(db, "namngiven", pupil_id=people.pupil, by=people.teacher)
+    [task] = ready(db, case.id)
+    seen = before(db, case.id)
+    with pytest.raises(PermissionDeniedError):  # refused before its case was loaded: the cache stays
+        cancel_case(db, case.id, by=people.teacher, reason="Fel ärende.")
+    assert db.live.held(case.id) == seen.row_version == 1
+    # The form names an outsider (a teacher at another unit) for the next task, who may not take it: the
+    # step fails as it saves, after it loaded the case's workflow from the cache.
+    with pytest.raises(NotStaffError):
+        complete_task(db, task.id, {"ansvarig": people.outsider}, by=people.teacher)
+    assert db.stats.steps == seen.steps and db.stats.commits == seen.commits
+    assert get_case(db, case.id).row_version == seen.row_version
+    assert [t.id for t in ready(db, case.id)] == [task.id]
+    assert db.live.held(case.id) is None  # what it held is gone; the next step reads the stored state
+    misses = db.live.misses
+    complete_task(db, task.id, {"ansvarig": people.mentor}, by=people.teacher)
+    assert db.live.misses == misses + 1
+    assert_one_step(db, "complete", seen, case.id, "task_completed", "task_assigned")
+
+
+def test_an_unknown_kind_of_step_is_refused_before_anything_is_written(db):
+    commits = db.stats.commits
+    with pytest.raises(ValueError, match="unknown kind of step 'edit'"):
+        with step(db, "edit", None):
+            pass
+    assert db.stats.commits == commits
+
+
+def test_only_the_protocol_saves_a_case_or_keeps_its_workflow():
+    """Nothing but runner.py finishes a run (saving case, task rows, timers, audit) or puts a workflow in
+    the live cache; so a state change cannot bypass the protocol without this failing."""
+    found = []
+    for path in sorted(ENGINE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                name = node.func.attr
+                owner = node.func.value
+                if name == "finish" or (name == "put" and isinstance(owner, ast.Attribute)
+                                        and owner.attr == "live"):
+                    found.append(path.name)
+    assert set(found) == {"runner.py"}
+    assert set(KINDS) == {"start", "complete", "sign", "cancel", "message", "timer", "migration"}
