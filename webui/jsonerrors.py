@@ -34,7 +34,7 @@ def _why(msg: str) -> str:
     if msg.startswith("Extra data"):
         return _("det finns mer text efter det sista }.")
     if msg.startswith("Invalid") and "escape" in msg:
-        return _("ett bakåtsnedstreck (\\) i en text måste följas av \", \\\\, n eller t.")
+        return _("ett bakåtsnedstreck (\\) i en text skrivs \\\\.")
     return _("JSON-texten är felskriven här.")
 
 
