@@ -12,6 +12,7 @@ window.elevflowDiagram = function (decorate) {
     return;
   }
   var viewer = new window.BpmnJS({ container: box });
+  box.elevflowViewer = viewer;  // for the browser tests, which read its zoom
   var fallback = document.getElementById("diagram-fallback");
   window.fetch(box.getAttribute("data-src"), { credentials: "same-origin" })
     .then(function (response) {
