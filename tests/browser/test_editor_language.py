@@ -32,7 +32,7 @@ EVERY_ELEMENT = """async () => {
 
 def select(page, element_id: str) -> None:
     page.evaluate(f"(id) => {{ const m = {MODELER}; "
-                  "m.get('selection').select(m.get('elementRegistry').get(id)); }}", element_id)
+                  "m.get('selection').select(m.get('elementRegistry').get(id)); }", element_id)
 
 
 def title(page, selector: str) -> str | None:

@@ -45,7 +45,10 @@ window.elevflowDiagram = function (decorate) {
       }
       box.setAttribute("data-rendered", "true");
     })
-    .catch(function () {
+    .catch(function (error) {
+      if (window.console) {
+        window.console.error(error);
+      }
       if (fallback) {
         fallback.textContent = box.getAttribute("data-error") || fallback.textContent;
       }
