@@ -11,7 +11,8 @@ import re
 
 from sqlalchemy import select
 
-from . import audit, visibility
+from . import audit, bpmnxml, visibility
+from .bpmnxml import NS
 from .models import Case, ProcessVersion
 from .store import Database
 from .visibility import CaseView, NotVisibleError
@@ -58,3 +59,28 @@ def passed_elements(db: Database, user_id: int, case_id: int) -> list[str]:
 def waiting_elements(view: CaseView) -> list[str]:
     """The elements the case waits on now: its open tasks (of a case the user has opened)."""
     return list(dict.fromkeys(t.bpmn_id for t in view.tasks if t.state == "ready"))
+
+
+def flows(db: Database, version_id: int) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """Every sequence flow of a process version's files, by (source id, target id): the flow's name, the
+    target's name and the target's element kind (e.g. `endEvent`), names stripped. A case's timeline says
+    with it which way a gateway sent the case. Read once per version and kept with its parsed version
+    (versions never change once published)."""
+    parsed = db.specs.get(version_id)
+    if parsed._flows is None:
+        with db.read() as session:
+            files = session.scalar(select(ProcessVersion.files).where(ProcessVersion.id == version_id)) or {}
+        found: dict[tuple[str, str], tuple[str, str, str]] = {}
+        for name, text in sorted(files.items()):
+            tree, _problems = bpmnxml.parse(text, name)
+            if tree is None:
+                continue
+            named = {e.get("id"): ((e.get("name") or "").strip(), e.tag.rsplit("}", 1)[-1])
+                     for e in tree.xpath("descendant::*[@id]")}
+            for flow in tree.xpath("descendant::bpmn:sequenceFlow", namespaces=NS):
+                target = flow.get("targetRef") or ""
+                target_name, tag = named.get(target, ("", ""))
+                found[(flow.get("sourceRef") or "", target)] = ((flow.get("name") or "").strip(), target_name,
+                                                               tag)
+        parsed._flows = found
+    return parsed._flows

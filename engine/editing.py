@@ -23,6 +23,7 @@ from .access import NO_LANE
 from .errors import ConflictError, DefinitionError, NotFoundError, PermissionDeniedError, Problem
 from .models import ProcessVersion, RoleAssignment, RoutineDraft
 from .roles import ROLES, Role
+from .specs import CANCEL_GROUNDS
 from .store import Database
 from .validation import check_form, validate
 
@@ -35,6 +36,11 @@ MAX_BPMN_BYTES = 2_000_000
 def lane_roles() -> list[Role]:
     """The roles a lane may name: every role but the process owner's, which serves no lane."""
     return [role for role in ROLES.values() if role.key not in NO_LANE]
+
+
+def cancel_grounds() -> dict[str, str]:
+    """The grounds a task's `cancelGrounds` may list (key: what it says), for the editor to offer."""
+    return dict(CANCEL_GROUNDS)
 
 
 def is_process_owner(db: Database, user_id: int | None) -> bool:

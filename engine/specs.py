@@ -104,6 +104,7 @@ class ParsedVersion:
     _meta: dict[int, TaskMeta] = field(default_factory=dict)
     _by_bpmn_id: dict[str, TaskMeta] | None = None
     _assignee_fields: dict[str, frozenset[str]] | None = None
+    _flows: dict[tuple[str, str], tuple[str, str, str]] | None = None  # casediagram.flows
 
     @property
     def unit_level(self) -> bool:

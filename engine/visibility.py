@@ -449,38 +449,33 @@ def access_history(db: Database, pupil_id: int, *, asked_by: int, limit: int = 1
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    """One audit event of a case, said in Swedish."""
+    """One audit event of a case: its kind and what the web needs to say it (webui/timeline.py words it
+    in the reader's language). `params` may hold: task (the task's name), who (the assignee's name),
+    name (a gateway's or timer's name, else its BPMN id), bpmn_id, taken (the BPMN ids a gateway led
+    to), key (a linked routine), to (who an escalation went to: "rektor" or "huvudman"), field, named
+    (the user's name an assignee field gave), named_id, named_value, message, from_version and
+    to_version (a migration's)."""
 
     at: datetime
     kind: str
     actor_id: int | None
-    actor_name: str
-    text: str
+    actor_name: str | None  # None: Elevflow itself (a timer, the scheduler)
+    params: dict[str, Any]
 
 
-_SAID = {
-    "case_started": "Ärendet startades", "case_completed": "Ärendet avslutades",
-    "case_cancelled": "Ärendet avbröts", "task_created": "Uppgiften {task} skapades",
-    "task_assigned": "Uppgiften {task} lämnades till {who}",
-    "task_released": "Uppgiften {task} lämnades tillbaka",
-    "task_completed": "{task} slutfördes", "task_cancelled": "Uppgiften {task} avbröts",
-    "gateway_taken": "Vägval: {name}", "timer_fired": "Tidsgränsen {name} löpte ut",
-    "decision_signed": "Beslutet {task} signerades", "case_linked": "Ett kopplat ärende ({key}) startades",
-    "deadline_reminder": "Påminnelse om {task}",
-    "deadline_escalated": "Försenad uppgift {task} lyftes till {to}",
-    "medical_released": "Medicinska uppgifter i {task} lämnades ut",
-    "assignee_refused": "Uppgiften {task} gick inte till den som fältet {field} anger ({named}), eftersom "
-                        "bara den som har uppgiftens roll på skolenheten kan få den. Den väntar på alla som "
-                        "har rollen",
-    "step_failed": "Ärendet stannade{at}: {message}",
-}
-
-
-def _named(data: dict[str, Any], names: dict[int, str]) -> str:
-    """Who an `assignee_refused` event says was named: a user's name, an unknown id, or the value."""
-    if data.get("named_id"):
-        return names.get(data["named_id"]) or f"användare {data['named_id']}"
-    return "ingen" if data.get("named") in (None, "None") else str(data["named"])
+def _params(data: dict[str, Any], task: str | None, names: dict[int, str]) -> dict[str, Any]:
+    said: dict[str, Any] = {"task": task, "name": data.get("name") or data.get("bpmn_id") or "",
+                            "bpmn_id": data.get("bpmn_id"), "taken": list(data.get("taken") or []),
+                            "key": data.get("key", ""), "to": data.get("to", ""), "field": data.get("field"),
+                            "message": data.get("message", ""), "from_version": data.get("from_version"),
+                            "to_version": data.get("to_version")}
+    if data.get("assignee_id"):
+        said["who"] = names.get(data["assignee_id"])
+    if "named_id" in data or "named" in data:
+        said["named_id"] = data.get("named_id")
+        said["named"] = names.get(data["named_id"]) if data.get("named_id") else None
+        said["named_value"] = None if data.get("named") in (None, "None") else str(data["named"])
+    return said
 
 
 def case_timeline(db: Database, user_id: int, case_id: int) -> list[TimelineEntry]:
@@ -499,12 +494,6 @@ def case_timeline(db: Database, user_id: int, case_id: int) -> list[TimelineEntr
         task = None
         if "task_id" in e.data:
             task = e.data.get("name") or tasks.get(UUID(e.data["task_id"]))
-        said = _SAID.get(e.kind, e.kind).format(
-            task=f"”{task or '?'}”", who=names.get(e.data.get("assignee_id") or 0, "?"),
-            name=f"”{e.data.get('name') or e.data.get('bpmn_id', '')}”", key=e.data.get("key", ""),
-            to={"huvudman": "huvudmannen", "rektor": "rektor"}.get(e.data.get("to", ""), "?"),
-            named=_named(e.data, names), field=e.data.get("field"),
-            at=f" vid ”{e.data['bpmn_id']}”" if e.data.get("bpmn_id") else "",
-            message=e.data.get("message", ""))
-        entries.append(TimelineEntry(e.at, e.kind, e.actor_id, names.get(e.actor_id or 0, "Elevflow"), said))
+        entries.append(TimelineEntry(e.at, e.kind, e.actor_id, names.get(e.actor_id) if e.actor_id else None,
+                                     _params(e.data, task, names)))
     return entries

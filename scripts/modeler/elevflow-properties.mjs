@@ -1,16 +1,23 @@
 // The "Elevflow" group of the properties panel: what the engine reads from a diagram (engine/specs.py
-// task_meta, engine/roles.py). A lane's name is its role; a user task carries spiffworkflow:properties
-// (formJsonSchemaFilename, dueRule, dueFrom, assigneeFrom, decision, nonDelegable) and
-// spiffworkflow:instructionsForEndUser; a flow leaving a gateway its condition, a script task its script
-// (the panel's own providers edit those only for Camunda). Labels, roles and form names come from the
-// page (config.elevflow).
+// task_meta, engine/roles.py, engine/validation.py). A lane's name is its role; a user task carries
+// spiffworkflow:properties (formJsonSchemaFilename, dueRule, dueFrom, assigneeFrom, decision, nonDelegable,
+// personal, cancelGrounds) and spiffworkflow:instructionsForEndUser; the routine's process (the diagram
+// itself, or its pool) its own properties (caseSubject, visibleTo); a flow leaving a gateway its
+// condition, a script task its script (the panel's own providers edit those only for Camunda). Labels,
+// roles, cancel grounds and form names come from the page (config.elevflow).
 import { CheckboxEntry, SelectEntry, TextAreaEntry, TextFieldEntry } from '@bpmn-io/properties-panel';
 import { h } from '@bpmn-io/properties-panel/preact';
 import { useService } from 'bpmn-js-properties-panel';
 import { getBusinessObject, is } from 'bpmn-js/lib/util/ModelUtil';
 
+// Whose properties the element shows: a pool's are its process's (the routine's own properties).
+function owner(element) {
+  const bo = getBusinessObject(element);
+  return is(element, 'bpmn:Participant') && bo.get('processRef') ? bo.get('processRef') : bo;
+}
+
 function extension(element, type) {
-  const ext = getBusinessObject(element).get('extensionElements');
+  const ext = owner(element).get('extensionElements');
   return ext ? ext.get('values').find((value) => is(value, type)) : undefined;
 }
 
@@ -22,11 +29,12 @@ export function getProperty(element, name) {
 
 function ensureExtension(element, type, attrs, services) {
   const { modeling, bpmnFactory } = services;
-  const bo = getBusinessObject(element);
+  const bo = owner(element);
   let ext = bo.get('extensionElements');
   if (!ext) {
     ext = bpmnFactory.create('bpmn:ExtensionElements', { values: [] });
-    modeling.updateProperties(element, { extensionElements: ext });
+    ext.$parent = bo;
+    modeling.updateModdleProperties(element, bo, { extensionElements: ext });
   }
   let found = ext.get('values').find((value) => is(value, type));
   if (!found) {
@@ -100,6 +108,36 @@ function NonDelegable({ element, id }) {
     setValue: (value) => setProperty(element, 'nonDelegable', value ? 'true' : '', s) });
 }
 
+function Personal({ element, id }) {
+  const s = useServices();
+  return h(CheckboxEntry, { element, id, label: labels(s.config).personal || 'personal',
+    description: labels(s.config).personal_help,
+    getValue: () => getProperty(element, 'personal') === 'true',
+    setValue: (value) => setProperty(element, 'personal', value ? 'true' : '', s) });
+}
+
+// One checkbox per ground the engine knows (engine/specs.py CANCEL_GROUNDS), kept as a space-separated list.
+function CancelGround({ element, id, ground }) {
+  const s = useServices();
+  const chosen = () => getProperty(element, 'cancelGrounds').split(/\s+/).filter(Boolean);
+  return h(CheckboxEntry, { element, id, label: ground.label,
+    getValue: () => chosen().includes(ground.key),
+    setValue: (value) => {
+      const others = chosen().filter((key) => key !== ground.key);
+      setProperty(element, 'cancelGrounds', (value ? [ ...others, ground.key ] : others).join(' '), s);
+    } });
+}
+
+function CaseSubject({ element, id }) {
+  const s = useServices();
+  const l = labels(s.config);
+  return h(SelectEntry, { element, id, label: l.caseSubject || 'caseSubject', description: l.caseSubject_help,
+    getValue: () => getProperty(element, 'caseSubject') || 'pupil',
+    setValue: (value) => setProperty(element, 'caseSubject', value === 'unit' ? 'unit' : '', s),
+    getOptions: () => [ { value: 'pupil', label: l.subject_pupil || 'pupil' },
+      { value: 'unit', label: l.subject_unit || 'unit' } ] });
+}
+
 function Instructions({ element, id }) {
   const s = useServices();
   return h(TextAreaEntry, { element, id, label: labels(s.config).instructions || 'Instructions',
@@ -145,7 +183,19 @@ function leavesGateway(element) {
   return source && (is(source, 'bpmn:ExclusiveGateway') || is(source, 'bpmn:InclusiveGateway'));
 }
 
-function entries(element) {
+function isRoutine(element) {
+  return is(element, 'bpmn:Process') || (is(element, 'bpmn:Participant') && !!owner(element)
+    && is(owner(element), 'bpmn:Process'));
+}
+
+function entries(element, config) {
+  if (isRoutine(element)) {
+    return [
+      { id: 'elevflow-caseSubject', component: CaseSubject },
+      { id: 'elevflow-visibleTo', name: 'visibleTo',
+        component: (props) => h(PropertyText, { ...props, name: 'visibleTo' }) },
+    ];
+  }
   if (is(element, 'bpmn:SequenceFlow') && leavesGateway(element)) {
     return [ { id: 'elevflow-condition', component: Condition } ];
   }
@@ -164,6 +214,9 @@ function entries(element) {
       { id: 'elevflow-instructions', component: Instructions },
       text('decision'),
       { id: 'elevflow-nonDelegable', component: NonDelegable },
+      { id: 'elevflow-personal', component: Personal },
+      ...((config && config.cancelGrounds) || []).map((ground) => ({ id: `elevflow-cancel-${ground.key}`,
+        component: (props) => h(CancelGround, { ...props, ground }) })),
     ];
   }
   return [];
@@ -171,7 +224,7 @@ function entries(element) {
 
 export default function ElevflowPropertiesProvider(propertiesPanel, config) {
   this.getGroups = (element) => (groups) => {
-    const found = entries(element);
+    const found = entries(element, config);
     if (found.length) {
       const label = ((config && config.labels) || {}).group || 'Elevflow';
       groups.splice(1, 0, { id: 'elevflow', label, entries: found.map((e) => ({ ...e, element })) });

@@ -69,7 +69,7 @@ def test_a_step_added_in_the_editor_runs_in_new_cases_only(page, site, db, peopl
     old = start_case(db, "orosanmalan", pupil_id=people.pupil, by=people.teacher)
     open_editor(page, site)
     task_id = page.evaluate(ADD_TASK)
-    group(page, "General").get_by_label("Name", exact=True).fill("Arkivera anmälan")
+    group(page, "Allmänt").get_by_label("Namn", exact=True).fill("Arkivera anmälan")
     elevflow = group(page, "Elevflow")
     elevflow.get_by_label("Formulär").select_option("oro_aterkoppling.json")
     elevflow.get_by_label("Tidsfrist").fill("P1W")
@@ -138,7 +138,7 @@ def test_a_sandbox_escape_is_refused_and_marked_on_the_diagram(page, site, db):
     flow = page.locator('g.djs-connection[data-element-id="Flow_oro_kvarstar_till_oro_anmalan"]')
     assert "elevflow-problem" in flow.get_attribute("class")
     problems.first.get_by_role("button", name="Visa i diagrammet").click()
-    assert group(page, "General").get_by_label("ID", exact=True).input_value() == \
+    assert group(page, "Allmänt").get_by_label("ID", exact=True).input_value() == \
         "Flow_oro_kvarstar_till_oro_anmalan"
     screenshot(page, "web-redigera-fel")
 

@@ -108,7 +108,8 @@ def visit_every_route(app: Any, persona: str, samples: dict[str, Any]) -> dict[t
     data = {("pupils.start", "POST"): {"rutin": "stodkedja"}, ("auth.language", "POST"): {"lang": "sv"},
             ("pupils.start_for_unit", "POST"): {"rutin": "arshjul", "enhet": samples["unit_id"]},
             ("editor.save", "POST"): {"bpmn": samples["draft_bpmn"], "seen": 0},
-            ("editor.save_form", "POST"): {"namn": "ny.json", "schema": '{"type": "object"}'}}
+            ("editor.save_form", "POST"): {"namn": "ny.json", "schema": '{"type": "object"}'},
+            ("editor.discard", "POST"): {"bekrafta": "ja"}}
     per_route = {("editor.discard", "POST"): {"draft_id": samples["spare_draft_id"]}}  # the other stays
     query = {("routines.diff", "GET"): {"fran": 1, "till": 1}}
     seen = {}

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from engine import complete_task, list_tasks, org, passwords, sign_decision, start_case
 from engine.models import AccessLogEntry, Pupil, TaskRow
 
-from .conftest import PASSWORD, csrf, login, text
+from .conftest import PASSWORD, csrf, login, post, text
 
 CSRF_VALUE = re.compile(r'(?<=csrf-token" content=")[^"]+|(?<="X-CSRFToken": ")[^"]+'
                         r'|(?<=name="csrf_token" value=")[^"]+')
@@ -56,6 +56,20 @@ def log_rows(db, user_id, action="view_case"):
         return [(r.case_id, r.allowed) for r in s.scalars(
             select(AccessLogEntry).where(AccessLogEntry.user_id == user_id, AccessLogEntry.action == action)
             .order_by(AccessLogEntry.id))]
+
+
+def test_the_timeline_says_the_way_a_gateway_went_in_the_reader_s_language(app, db, people, case_id):
+    complete_task(db, ready(db, case_id)[0].id, {"behov": "ja", "bedomning": "Behov finns."},
+                  by=people.specialpedagog)
+    client = signed_in(app, "rektor")
+    html = text(client.get(f"/arenden/{case_id}"))
+    assert "Vägval ”Behov av särskilt stöd?”: ”Ja”, vidare till ”Besluta om åtgärdsprogram”" in html
+    assert "Uppgiften ”Utred behovet” skapades" in html and "Ärendet startades" in html
+    post(client, "/sprak", {"lang": "en"})
+    html = text(client.get(f"/arenden/{case_id}"))
+    assert "Decision point ”Behov av särskilt stöd?”: ”Ja”, on to ”Besluta om åtgärdsprogram”" in html
+    assert "The task ”Utred behovet” was created" in html and "The case was started" in html
+    assert "Ärendet startades" not in html and "skapades" not in html
 
 
 @pytest.mark.parametrize("persona", ["rektor", "specialpedagog", "teacher"])

@@ -108,6 +108,16 @@ def test_the_form_editor_previews_checks_and_saves(browser, chain, db, owner):
     broken = preview(browser, draft_id, '{"type": "object", "properties": {"a": {"type": 5}}}')
     assert "Schemat är inte giltigt" in broken
     assert "Inte giltig JSON" in preview(browser, draft_id, "{")
+    # said in Swedish with line and column, the faulty line shown with a mark under the place
+    trailing = '  "properties": {"a": {"type": "string"},}'
+    comma = preview(browser, draft_id, '{\n  "type": "object",\n' + trailing + '\n}')
+    assert "Inte giltig JSON på rad 3, tecken 42: här väntades ett namn inom dubbla citattecken" in comma
+    assert trailing.replace('"', "&#34;") + "\n" + " " * 41 + "^" in comma
+    assert "Expecting" not in comma
+    post(browser, "/sprak", {"lang": "en"}, token_from="/rutiner")
+    assert "Not valid JSON on line 1, character 11: a comma is missing here" in preview(
+        browser, draft_id, '{"a": "b" "c": 1}')
+    post(browser, "/sprak", {"lang": "sv"}, token_from="/rutiner")
     url = f"/rutiner/utkast/{draft_id}/formular"
     refused = post(browser, url, {"namn": "../x.json", "schema": json.dumps(schema)}, token_from="/rutiner")
     assert refused.status_code == 400
@@ -148,3 +158,28 @@ def test_deeply_nested_json_is_refused_clearly_by_the_form_editor_and_the_draft_
     assert saved.status_code == 400 and saved.get_json()["error"] == "Ogiltig begäran."
     after = editing.get(db, draft_id, by=owner)
     assert (after.forms, after.files, after.row_version) == (before.forms, before.files, before.row_version)
+
+
+def test_discarding_a_draft_is_confirmed_first(browser, chain):
+    """The page asks before it deletes (a folded confirmation with its own button); a post without the
+    confirmation keeps the draft."""
+    draft_id = open_draft(browser, chain)
+    page = text(browser.get(f"/rutiner/utkast/{draft_id}"))
+    assert "<summary>Kasta utkastet …</summary>" in page and 'name="bekrafta" value="ja"' in page
+    assert "Det går inte att ångra" in page
+    kept = post(browser, f"/rutiner/utkast/{draft_id}/kasta", token_from="/rutiner")
+    assert kept.headers["Location"] == f"/rutiner/utkast/{draft_id}"
+    assert "bekräfta att du vill kasta det" in text(browser.get(f"/rutiner/utkast/{draft_id}"))
+    gone = post(browser, f"/rutiner/utkast/{draft_id}/kasta", {"bekrafta": "ja"}, token_from="/rutiner")
+    assert gone.headers["Location"] == "/rutiner"
+    assert browser.get(f"/rutiner/utkast/{draft_id}").status_code == 404
+
+
+def test_the_modeler_is_told_the_language_and_the_routine_properties(browser, chain):
+    draft_id = open_draft(browser, chain)
+    page = text(browser.get(f"/rutiner/utkast/{draft_id}"))
+    assert "&#34;language&#34;: &#34;sv&#34;" in page and "Ärendet gäller" in page
+    assert "Får avbrytas härifrån bara för att: Eleven har flyttat från skolenheten" in page
+    post(browser, "/sprak", {"lang": "en"}, token_from="/rutiner")
+    page = text(browser.get(f"/rutiner/utkast/{draft_id}"))
+    assert "&#34;language&#34;: &#34;en&#34;" in page and "The case is about" in page

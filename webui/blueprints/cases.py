@@ -28,6 +28,7 @@ from engine.visibility import NotVisibleError
 from .. import casepage, extensions, lookups
 from ..i18n import select_locale
 from ..sessions import login_required
+from ..timeline import lines as timeline_lines
 
 bp = Blueprint("cases", __name__)
 PAGE = 100
@@ -61,7 +62,8 @@ def case(case_id: int) -> Any:
     held = people.roles_at(database, g.user.id, view.unit_id)
     by_task = definitions.task_forms(database, view.process_version_id)
     return render_template(
-        "cases/case.html", case=view, timeline=timeline, statuses=status_names(), day=local_date,
+        "cases/case.html", case=view, timeline=timeline_lines(database, timeline, view.process_version_id),
+        statuses=status_names(), day=local_date,
         when=lookups.local_time,
         open_tasks=[t for t in view.tasks if t.state == "ready"],
         done_tasks=[t for t in view.tasks if t.state == "completed"],

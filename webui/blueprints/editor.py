@@ -19,7 +19,8 @@ from engine import editing, jsondata, names
 from engine.editing import RoutineDraft
 from engine.errors import ConflictError, DataNotJSONError, DefinitionError, NotFoundError
 
-from .. import extensions, forms, lookups
+from .. import extensions, forms, jsonerrors, lookups
+from ..i18n import select_locale
 from ..owners import owner_required, problem_dicts, verdict_heading
 
 bp = Blueprint("editor", __name__)
@@ -68,7 +69,10 @@ def draft(draft_id: int) -> Any:
     database = extensions.db()
     who = names.user_names(database, [found.updated_by])
     config = {"roles": [role.sv for role in editing.lane_roles()],
-              "forms": sorted(found.forms), "labels": _labels()}
+              "forms": sorted(found.forms), "labels": _labels(), "language": select_locale(),
+              "cancelGrounds": [{"key": key, "label": _("Får avbrytas härifrån bara för att: %(ground)s",
+                                                         ground=_ground_names().get(key, said))}
+                                for key, said in editing.cancel_grounds().items()]}
     return render_template("editor/draft.html", draft=found, config=json.dumps(config, ensure_ascii=False),
                            file_name=file_name, files=[found.main_file, *sorted(set(found.files) - {
                                found.main_file})],
@@ -98,7 +102,23 @@ def _labels() -> dict[str, str]:
         "condition_help": _("Ett uttryck över ärendets data, t.ex. behov == \"ja\". Tomt på grindens "
                             "standardflöde."),
         "script": _("Skript"),
+        "personal": _("Personlig skyldighet (bara den som fältet anger gör steget)"),
+        "personal_help": _("Steget erbjuds aldrig hela banan och kan inte lämnas över, som en orosanmälan. "
+                           "Ange personen i ”Tilldelas personen i fältet”, t.ex. startad_av."),
+        "caseSubject": _("Ärendet gäller"),
+        "caseSubject_help": _("En elev, eller skolenheten utan någon elev (årshjul, avvikelser)."),
+        "subject_pupil": _("En elev"), "subject_unit": _("Skolenheten (ingen elev)"),
+        "visibleTo": _("Vilka roller ser rutinens ärenden"),
+        "visibleTo_help": _("Rollernas namn med kommatecken emellan, t.ex. Rektor, Kurator. Tomt: rektor och "
+                            "elevhälsan (för skolenhetens ärenden bara rektor). Den som får en uppgift i "
+                            "ärendet ser det alltid."),
     }
+
+
+def _ground_names() -> dict[str, str]:
+    """engine.specs.CANCEL_GROUNDS in the user's language."""
+    return {"elev_flyttat": _("Eleven har flyttat från skolenheten"),
+            "dubblett": _("Ärendet är en dubblett av ett annat ärende")}
 
 
 @bp.get("/rutiner/utkast/<int:draft_id>/diagram.bpmn")
@@ -174,7 +194,11 @@ def publish(draft_id: int) -> Any:
 @bp.post("/rutiner/utkast/<int:draft_id>/kasta")
 @owner_required
 def discard(draft_id: int) -> Any:
+    """Delete the draft, once the page's confirmation (`bekrafta`) says so."""
     _draft(draft_id)
+    if request.form.get("bekrafta") != "ja":
+        flash(_("Utkastet finns kvar: bekräfta att du vill kasta det."), "error")
+        return redirect(url_for("editor.draft", draft_id=draft_id))
     editing.discard(extensions.db(), draft_id, by=g.user.id)
     flash(_("Utkastet är borttaget."), "success")
     return redirect(url_for("routines.index"))
@@ -197,9 +221,9 @@ def form(draft_id: int) -> Any:
 
 def _form_page(found: RoutineDraft, name: str, text: str, errors: list[str] | None = None,
                status: int = 200) -> Any:
-    preview, schema_errors = _preview(text)
+    preview, schema_errors, excerpt = _preview(text)
     return render_template("editor/form.html", draft=found, name=name, text=text, errors=errors or [],
-                           preview=preview, schema_errors=schema_errors), status
+                           preview=preview, schema_errors=schema_errors, excerpt=excerpt), status
 
 
 @bp.post("/rutiner/utkast/<int:draft_id>/formular")
@@ -216,8 +240,7 @@ def save_form(draft_id: int) -> Any:
         editing.save(extensions.db(), draft_id, by=g.user.id, seen=request.form.get("row_version", type=int)
                      if request.form.get("row_version") else found.row_version, forms={name: schema})
     except json.JSONDecodeError as exc:
-        return _form_page(found, name, text, [_("Inte giltig JSON (rad %(line)d): %(why)s", line=exc.lineno,
-                                                why=exc.msg)], 400)
+        return _form_page(found, name, text, [jsonerrors.problem(exc).message], 400)
     except DataNotJSONError:
         return _form_page(found, name, text, [_too_deep()], 400)
     except DefinitionError as exc:
@@ -234,8 +257,8 @@ def save_form(draft_id: int) -> Any:
 def preview_form(draft_id: int) -> Any:
     """htmx: the form as a step would show it, or why the schema is not valid."""
     _draft(draft_id)
-    preview, errors = _preview(request.form.get("schema", ""))
-    return render_template("editor/preview.html", preview=preview, schema_errors=errors)
+    preview, errors, excerpt = _preview(request.form.get("schema", ""))
+    return render_template("editor/preview.html", preview=preview, schema_errors=errors, excerpt=excerpt)
 
 
 def _too_deep() -> str:
@@ -243,14 +266,16 @@ def _too_deep() -> str:
              levels=jsondata.MAX_DEPTH)
 
 
-def _preview(text: str) -> tuple[list[forms.Field] | None, list[str]]:
+def _preview(text: str) -> tuple[list[forms.Field] | None, list[str], str]:
+    """The form's fields as a step would show them; or why not, with the faulty line of the JSON."""
     try:
         schema = jsondata.loads(text, "the form")
     except json.JSONDecodeError as exc:
-        return None, [_("Inte giltig JSON (rad %(line)d): %(why)s", line=exc.lineno, why=exc.msg)]
+        found = jsonerrors.problem(exc)
+        return None, [found.message], found.excerpt
     except DataNotJSONError:
-        return None, [_too_deep()]
+        return None, [_too_deep()], ""
     why = editing.check_form("preview", schema)
     if why:
-        return None, [why]
-    return forms.build(schema, MultiDict(), {}), []
+        return None, [why], ""
+    return forms.build(schema, MultiDict(), {}), [], ""

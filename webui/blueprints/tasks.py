@@ -50,6 +50,7 @@ from engine.taskview import TaskView
 from .. import casepage, extensions, forms, lookups
 from ..i18n import select_locale
 from ..sessions import authenticated_at, login_required, reauthenticate, recently_authenticated, safe_next
+from ..timeline import lines as timeline_lines
 
 bp = Blueprint("tasks", __name__)
 EMPTY_FORM: dict[str, Any] = {"type": "object", "properties": {}}
@@ -231,9 +232,11 @@ def _changes_since(view: TaskView, opened_at: str) -> list[str]:
         return []
     if since.tzinfo is None:
         return []
-    timeline = visibility.case_timeline(extensions.db(), g.user.id, view.case_id)
-    said = [f"{entry.text} ({entry.actor_name})" for entry in timeline
-            if entry.at > since and entry.kind in CHANGES]
+    database = extensions.db()
+    timeline = [entry for entry in visibility.case_timeline(database, g.user.id, view.case_id)
+                if entry.at > since and entry.kind in CHANGES]
+    said = [f"{line.text} ({line.actor_name})"
+            for line in timeline_lines(database, timeline, view.process_version_id)]
     return said[-MAX_CHANGES:]
 
 

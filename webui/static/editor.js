@@ -1,7 +1,8 @@
 // The routine editor page: the bpmn-js Modeler with its properties panel (vendor/elevflow-modeler), the
 // draft loaded from and saved to the server, and the server's check shown on the diagram: each element a
 // problem names gets a red marker and a numbered badge, and the list below the toolbar selects it.
-// Publishing saves first, then checks, and only then submits the page's ordinary publish form.
+// Publishing saves first, then checks, and only then submits the page's ordinary publish form. The diagram
+// opens clear of the palette at a readable scale (viewport.js).
 (function () {
   "use strict";
   var box = document.getElementById("editor");
@@ -138,7 +139,13 @@
     .then(function (response) { return response.text(); })
     .then(function (xml) { return modeler.importXML(xml); })
     .then(function () {
-      modeler.get("canvas").zoom("fit-viewport");
+      var palette = canvasBox.querySelector(".djs-palette");
+      var place = function () {
+        window.elevflowPlace(modeler.get("canvas"), { minScale: 0.6, left: palette
+          ? palette.getBoundingClientRect().right - canvasBox.getBoundingClientRect().left : 0 });
+      };
+      place();
+      window.elevflowZoomButtons(modeler.get("canvas"), document.getElementById("editor-zoom"), place);
       modeler.on("commandStack.changed", function () {
         dirty = true;
         say(box.getAttribute("data-unsaved"));

@@ -18,3 +18,15 @@
     window.fetch(url, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": token.content } });
   });
 })();
+
+// Folded filters (details[data-open-wide]) open by themselves on a wide screen; on a phone they stay
+// folded, so the first task is on the first screen.
+(function () {
+  "use strict";
+  if (!window.matchMedia || !window.matchMedia("(min-width: 40.01rem)").matches) {
+    return;
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("details[data-open-wide]"), function (box) {
+    box.open = true;
+  });
+})();
