@@ -113,6 +113,7 @@ class StepContext:
     non_delegable: bool
     delegation_id: int | None
     audit_data: dict[str, Any] = field(default_factory=dict)
+    version_id: int | None = None  # the case's process version
 
 
 def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int,
