@@ -8,7 +8,7 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import select
 
-from . import access, audit, bounds, notify, runner, state
+from . import access, audit, bounds, codes, notify, runner, state
 from .dbapi import Sql, Tx
 from .errors import CaseSubjectError, ConflictError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
@@ -155,7 +155,7 @@ def cancel_case(db: Database, case_id: int, *, by: int | None, reason: str,
         if by is not None:
             access.require_role_at_unit(tx, by, case.unit_id, "cancel a case", roles={"rektor"})
         if case.status != "running":
-            raise ConflictError(f"case {case_id} is already {case.status}")
+            raise ConflictError("conflict.case_status", case=str(case_id), status=codes.state(case.status))
         allowed = cancel_grounds(db, tx, case)
         if allowed is not None and ground not in allowed:
             said = " or ".join(f"{g} ({CANCEL_GROUNDS[g].lower()})" for g in allowed)
