@@ -235,3 +235,20 @@ def test_other_users_are_answered_while_a_hostile_evaluation_runs(editor, chain,
     assert response.status_code == 422
     assert len(times) >= 3 and max(times) < NORMAL_TIME, times  # answered all along, each in normal time
     assert snapshot(db, case.id) == before and said in error_of(db, case.id)
+
+
+def test_a_stopped_case_says_its_error_in_the_readers_language(app, editor, chain, db, people):
+    """The error is kept as a code (cases.error_code) beside its English text: each reader gets theirs."""
+    fragment, said = AT_RUN_TIME["merge_split_loop"]
+    assert "är publicerad" in publish(editor, chain, lambda x: into(x, fragment), note="Fientlig")
+    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    teacher = app.test_client()
+    login(teacher, "teacher")
+    assert post(teacher, f"/uppgifter/{ready(db, case.id)[0].id}", ANSWER).status_code == 422
+    assert said in error_of(db, case.id)  # the English text stays for logs and the command line
+    rektor = app.test_client()
+    login(rektor, "rektor")
+    assert SHOWN["merge_split_loop"] in text(rektor.get(f"/arenden/{case.id}"))
+    post(rektor, "/sprak", {"lang": "en", "next": "/uppgifter"})
+    page = text(rektor.get(f"/arenden/{case.id}"))
+    assert "the routine seems to loop without end" in page and SHOWN["merge_split_loop"] not in page
