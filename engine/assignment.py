@@ -11,7 +11,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 
-from . import access, audit
+from . import access, audit, codes
 from .dbapi import Sql, Tx
 from .errors import ConflictError, NotFoundError, PermissionDeniedError
 from .models import Delegation, RoleAssignment, User
@@ -74,7 +74,7 @@ def _task(tx: Tx, task_id: UUID) -> _Task:
         raise NotFoundError(f"task {task_id} does not exist")
     task = _Task(tx.read_uuid(row[0]), *row[1:])
     if task.state != "ready":
-        raise ConflictError(f"task {task.name!r} is already {task.state}")
+        raise ConflictError("conflict.task_state", task=task.name, state=codes.state(task.state))
     return task
 
 
@@ -100,7 +100,7 @@ def may_take(tx: Tx, user_id: int, unit_id: int, lane_role: str | None, decision
 def _assign(tx: Tx, task: _Task, to: int | None, by: int, now: datetime, kind: str, **data: object) -> None:
     params = {"id": tx.uuid(task.id), "to": to, "was": task.assignee_id}
     if tx.rowcount(SET_ASSIGNEE[task.assignee_id is None], params) != 1:
-        raise ConflictError(f"task {task.name!r} was changed by someone else meanwhile")
+        raise ConflictError("conflict.task_changed", task=task.name)
     audit.append(tx, [audit.Event(kind, by, task.case_id, task.pupil_id, task.unit_id,
                                   {"task_id": str(task.id), **data})], now)
 
@@ -113,7 +113,7 @@ def claim(db: Database, task_id: UUID, *, by: int) -> None:
         if task.assignee_id == by:
             return
         if task.assignee_id is not None:
-            raise ConflictError(f"task {task.name!r} is already taken by user {task.assignee_id}")
+            raise ConflictError("conflict.task_taken", task=task.name, user=str(task.assignee_id))
         if not _may_serve(tx, by, task):
             raise PermissionDeniedError(f"user {by} may not take {task.name!r}: it is for "
                                         f"{task.role} at school unit {task.unit_id}")

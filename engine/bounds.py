@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from . import settings
+from .codes import Coded
 from .errors import SandboxError, WorkflowError
 
 _DAYS_PER = {"years": 366, "months": 31, "weeks": 7, "days": 1, "hours": 1 / 24, "minutes": 1 / 1440,
@@ -48,7 +49,7 @@ def _parse_duration(text: str) -> dict[str, Any] | None:
         return None
 
 
-def duration_problem(text: str, what: str = "a timer") -> str | None:
+def duration_problem(text: str, what: str = "what.a_timer") -> Coded | None:
     """Why the ISO-8601 duration `text` is too long, or None (also None if it does not parse)."""
     parsed = _parse_duration(text.strip())
     if parsed is None:
@@ -56,12 +57,11 @@ def duration_problem(text: str, what: str = "a timer") -> str | None:
     years = max_timer_years()
     days = sum(float(value) * _DAYS_PER.get(unit, 0) for unit, value in parsed.items())
     if days > years * 366:
-        return (f"{text.strip()!r} is too long for {what}: at most {years} years "
-                "(the organiser's setting ELEVFLOW_MAX_TIMER_YEARS)")
+        return Coded("timer.too_long", {"value": text.strip(), "what": Coded(what), "years": years})
     return None
 
 
-def timer_value_problem(value: str) -> str | None:
+def timer_value_problem(value: str) -> Coded | None:
     """Why a timer value (a duration, a date or a cycle) reaches too far, or None. Checked before
     SpiffWorkflow computes anything from it."""
     parts = value.strip().split("/")
@@ -77,7 +77,7 @@ def timer_value_problem(value: str) -> str | None:
     return None
 
 
-def date_problem(text: str) -> str | None:
+def date_problem(text: str) -> Coded | None:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -86,8 +86,7 @@ def date_problem(text: str) -> str | None:
         moment = moment.replace(tzinfo=timezone.utc)
     years = max_timer_years()
     if moment > datetime.now(timezone.utc) + timedelta(days=years * 366):
-        return (f"{text.strip()!r} lies too far ahead for a timer: at most {years} years "
-                "(the organiser's setting ELEVFLOW_MAX_TIMER_YEARS)")
+        return Coded("timer.too_far", {"value": text.strip(), "years": years})
     return None
 
 
@@ -119,34 +118,30 @@ class StepBudget:
         spec = task.task_spec
         if time.monotonic() > self.deadline:
             limit = settings.get("ELEVFLOW_MAX_STEP_SECONDS")
-            raise LimitError(f"the case's automatic steps took more than {limit:g} s without waiting for "
-                             f"anyone (last at {spec.bpmn_name or spec.bpmn_id!s}); the routine seems to "
-                             "loop without end (the organiser's setting ELEVFLOW_MAX_STEP_SECONDS)",
+            raise LimitError("limit.step_seconds", limit=f"{limit:g}",
+                             step=str(spec.bpmn_name or spec.bpmn_id),
                              element_id=getattr(spec, "bpmn_id", None))
         if self.left < 0:
             limit = settings.get("ELEVFLOW_MAX_STEP_TASKS")
-            raise LimitError(f"the case ran more than {limit:,} automatic steps without waiting for anyone "
-                             f"(last at {spec.bpmn_name or spec.bpmn_id!s}); the routine seems to loop "
-                             "without end (the organiser's setting ELEVFLOW_MAX_STEP_TASKS)",
+            raise LimitError("limit.step_tasks", limit=limit,
+                             step=str(spec.bpmn_name or spec.bpmn_id),
                              element_id=getattr(spec, "bpmn_id", None))
 
 
 def too_deep(element: str | None = None) -> LimitError:
     """The error for a RecursionError in SpiffWorkflow: a case's task tree too deep to follow."""
-    return LimitError("the routine loops or nests too deeply for the engine to follow (a loop of automatic "
-                      "steps that never waits for anyone, or a very long chain of steps)", element_id=element)
+    return LimitError("limit.too_deep", element_id=element)
 
 
-def _rounds_error(spec: Any, what: str) -> LimitError:
-    limit = max_loop_rounds()
-    return LimitError(f"{spec.bpmn_name or spec.bpmn_id} went beyond {limit:,} {what}; the case is stopped "
-                      "there (the organiser's setting ELEVFLOW_MAX_LOOP_ROUNDS)", element_id=spec.bpmn_id)
+def _rounds_error(spec: Any, what: Coded) -> LimitError:
+    return LimitError("limit.rounds", element_id=spec.bpmn_id, step=str(spec.bpmn_name or spec.bpmn_id),
+                      limit=max_loop_rounds(), what=what)
 
 
 def _guard_standard_loop(original: Any) -> Any:
     def create_child(self: Any, my_task: Any) -> Any:
         if len(my_task.internal_data.get("merged", [])) >= max_loop_rounds():
-            raise _rounds_error(self, "loop rounds")
+            raise _rounds_error(self, Coded("what.loop_rounds"))
         return original(self, my_task)
     create_child.elevflow_bounded = True  # type: ignore[attr-defined]
     return create_child
@@ -155,7 +150,7 @@ def _guard_standard_loop(original: Any) -> Any:
 def _guard_multi_instance(original: Any) -> Any:
     def create_child(self: Any, my_task: Any, *args: Any, **kwargs: Any) -> Any:
         if len(my_task.children) >= max_loop_rounds():
-            raise _rounds_error(self, "instances")
+            raise _rounds_error(self, Coded("what.instances"))
         return original(self, my_task, *args, **kwargs)
     create_child.elevflow_bounded = True  # type: ignore[attr-defined]
     return create_child
@@ -177,7 +172,7 @@ def check_cardinality(value: Any, spec: Any) -> None:
         raise WorkflowError(f"the number of instances of {spec.bpmn_name or spec.bpmn_id} must be a whole "
                             f"number, 0 or more, not {value!r}", element_id=spec.bpmn_id)
     if value > max_loop_rounds():
-        raise _rounds_error(spec, f"instances ({value:,} asked for)")
+        raise _rounds_error(spec, Coded("what.instances_asked", {"value": value}))
 
 
 # --- deploy time: values a diagram fixes (SandboxError, reported by engine.validation at the element) ---
@@ -186,10 +181,9 @@ def loop_maximum(source: str) -> None:
     try:
         value = int(source)
     except ValueError:
-        raise SandboxError(f"loopMaximum must be a whole number, not {source!r}") from None
+        raise SandboxError("loop.maximum_not_whole", value=source) from None
     if value > max_loop_rounds():
-        raise SandboxError(f"a loop may run at most {max_loop_rounds():,} rounds, not {value:,} (the "
-                           "organiser's setting ELEVFLOW_MAX_LOOP_ROUNDS)")
+        raise SandboxError("loop.maximum_too_many", limit=max_loop_rounds(), value=value)
 
 
 def cardinality(source: str) -> None:
@@ -198,7 +192,6 @@ def cardinality(source: str) -> None:
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return  # computed from the case's data: bounded when it runs
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise SandboxError(f"a number of instances must be a whole number, 0 or more, not {value!r}")
+        raise SandboxError("loop.cardinality_not_whole", value=repr(value))
     if value > max_loop_rounds():
-        raise SandboxError(f"a multi-instance task may have at most {max_loop_rounds():,} instances, not "
-                           f"{value:,} (the organiser's setting ELEVFLOW_MAX_LOOP_ROUNDS)")
+        raise SandboxError("loop.cardinality_too_many", limit=max_loop_rounds(), value=value)

@@ -40,14 +40,13 @@ def decode(data: bytes, file_name: str) -> tuple[str | None, list[Problem]]:
         try:
             codecs.lookup(codec)
         except LookupError:
-            return None, [Problem(f"the file says its encoding is {codec!r}, which Elevflow cannot read; "
-                                  "save it as UTF-8", line=1, file=file_name)]
+            return None, [Problem("xml.unknown_encoding", {"codec": codec}, line=1, file=file_name)]
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1 if codec.lower().replace("-", "") in {"utf8", "utf8sig"} \
             else None
-        return None, [Problem(f"the file is not valid {codec} text (at byte {exc.start:,}); save it as UTF-8",
+        return None, [Problem("xml.bad_encoding", {"codec": codec, "byte": exc.start},
                               line=line, file=file_name)]
     return as_utf8(text.lstrip("\ufeff")), []
 
@@ -71,19 +70,16 @@ def parse(text: str | bytes, file_name: str) -> tuple[etree._ElementTree | None,
     data = as_utf8(text).encode("utf-8")
     doctype = _DOCTYPE.search(data)
     if doctype:  # refused before any parser sees it: no entity is ever expanded or fetched
-        return None, [Problem("a DOCTYPE declaration (and so any entity) is not allowed in BPMN files",
-                              line=data.count(b"\n", 0, doctype.start()) + 1, file=file_name)]
+        return None, [Problem("xml.doctype", line=data.count(b"\n", 0, doctype.start()) + 1, file=file_name)]
     try:
         tree = etree.ElementTree(etree.fromstring(data, _PARSER))
     except etree.XMLSyntaxError as exc:
-        return None, [Problem(f"malformed XML: {exc.msg}", line=exc.lineno, file=file_name)]
+        return None, [Problem("xml.malformed", {"detail": exc.msg}, line=exc.lineno, file=file_name)]
     info = tree.docinfo
     if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
-        return None, [Problem("a DOCTYPE declaration (and so any entity) is not allowed in BPMN files",
-                              line=1, file=file_name)]
+        return None, [Problem("xml.doctype", line=1, file=file_name)]
     if tree.getroot().tag != f"{{{NS['bpmn']}}}definitions":
-        return None, [Problem("the root element is not bpmn:definitions (is this a BPMN 2.0 file?)",
-                              line=tree.getroot().sourceline, file=file_name)]
+        return None, [Problem("xml.not_bpmn", line=tree.getroot().sourceline, file=file_name)]
     return tree, []
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from . import access, notify, runner, state
+from . import access, codes, notify, runner, state
 from .dbapi import Sql, Tx
 from .errors import ConflictError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
@@ -81,7 +81,7 @@ def cancel_case(db: Database, case_id: int, *, by: int | None, reason: str,
         if by is not None:
             access.require_role_at_unit(step.tx, by, case.unit_id, "cancel a case", roles={"rektor"})
         if case.status != "running":
-            raise ConflictError(f"case {case_id} is already {case.status}")
+            raise ConflictError("conflict.case_status", case=str(case_id), status=codes.state(case.status))
         allowed = cancel_grounds(db, step.tx, case)
         if allowed is not None and ground not in allowed:
             said = " or ".join(f"{g} ({CANCEL_GROUNDS[g].lower()})" for g in allowed)

@@ -148,8 +148,7 @@ def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: A
     except BaseException as exc:
         raw.rollback()
         if getattr(exc, "sqlstate", None) in RETRYABLE:
-            raise ConflictError("someone else changed the same case at the same moment; "
-                                "reload it and try again") from exc
+            raise ConflictError("conflict.same_moment") from exc
         raise
     finally:
         if own:

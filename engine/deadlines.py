@@ -17,6 +17,7 @@ from typing import Callable
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from . import bounds, settings
+from .codes import Coded
 from .errors import ElevflowError
 from .helpers import add_business_days
 
@@ -24,18 +25,17 @@ _BUSINESS_DAYS = re.compile(r"^\s*(\d{1,3})\s*BD\s*$", re.IGNORECASE)
 _DURATION = re.compile(r"^\s*P(?=\d|T\d)[0-9WYMDTHS.,]*\s*$")
 
 
-def check(rule: str) -> str | None:
+def check(rule: str) -> Coded | None:
     """Why `rule` is not a valid due rule, or None when it is."""
     if _BUSINESS_DAYS.match(rule):
         return None
     if _DURATION.match(rule):
         try:
             TimerEventDefinition.parse_iso_duration(rule.strip())
-            return bounds.duration_problem(rule, "a due rule")
+            return bounds.duration_problem(rule, "what.a_due_rule")
         except Exception:  # SpiffWorkflow raises a bare Exception here
             pass
-    return (f"due rule {rule!r} is neither an ISO-8601 duration (P1W, P3D, PT24H) "
-            "nor a number of business days (5BD)")
+    return Coded("due.bad_rule", {"rule": rule})
 
 
 def due_at(rule: str, start: datetime, also_off: Callable[[date], bool] | None = None) -> datetime:
@@ -51,7 +51,7 @@ def due_at(rule: str, start: datetime, also_off: Callable[[date], bool] | None =
 def _delta(rule: str, start: datetime) -> timedelta:
     """A duration rule from `start` on, refused (LimitError) when longer than the organiser allows: the
     rule was checked when deployed, but the organiser may have lowered the bound since."""
-    problem = bounds.duration_problem(rule, "a due rule")
+    problem = bounds.duration_problem(rule, "what.a_due_rule")
     if problem:
         raise bounds.LimitError(problem)
     parsed = TimerEventDefinition.parse_iso_duration(rule.strip())

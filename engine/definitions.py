@@ -34,7 +34,7 @@ def read_folder(path: Path) -> tuple[dict[str, str], dict[str, str]]:
     folder = path if path.is_dir() else path.parent
     bpmn = [path] if path.is_file() else sorted(folder.glob("*.bpmn"))
     if not bpmn:
-        raise DefinitionError([Problem(f"no .bpmn file found in {path}")])
+        raise DefinitionError([Problem("file.no_bpmn_in_folder", {"path": str(path)})])
     files, forms, problems = {}, {}, []
     for p in bpmn:
         text, found = bpmnxml.decode(p.read_bytes(), p.name)
@@ -45,8 +45,7 @@ def read_folder(path: Path) -> tuple[dict[str, str], dict[str, str]]:
         try:
             forms[p.name] = p.read_bytes().decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            problems.append(Problem(f"a form must be UTF-8 text (JSON is), but byte {exc.start:,} is not",
-                                    file=p.name))
+            problems.append(Problem("form.not_utf8", {"byte": exc.start}, file=p.name))
     if problems:
         raise DefinitionError(problems)
     return files, forms
@@ -64,7 +63,7 @@ def deploy_path(db: Database, path: str | Path, *, by: int | None = None, note: 
     """Deploy the routine in a folder (or one .bpmn file with the forms/ beside it)."""
     path = Path(path)
     if not path.exists():
-        raise DefinitionError([Problem(f"{path} does not exist")])
+        raise DefinitionError([Problem("file.missing", {"path": str(path)})])
     files, forms = read_folder(path)
     shared = Path(shared_dir or Path(settings.get("ELEVFLOW_PROCESSES_DIR")) / "shared")
     shared_files, shared_forms = library(shared) if shared.resolve() != path.resolve() else ({}, {})
@@ -97,8 +96,7 @@ def deploy(db: Database, files: dict[str, str], forms: dict[str, Any], *, librar
             try:
                 session.flush()
             except IntegrityError:
-                raise ConflictError(f"{key} was deployed by someone else at the same moment; "
-                                    "deploy again") from None
+                raise ConflictError("conflict.deployed_same_moment", key=key) from None
             session.add_all(VersionReader(version_id=row.id, role=role)
                             for role in sorted(bundle.readers[key]))
             event = audit.Event("definition_deployed", by, data={

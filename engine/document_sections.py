@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .codes import Coded
 from .documents import MISSING, Section
 from .quality_measures import form_fields
 from .specs import ParsedVersion, TaskMeta
@@ -35,7 +36,7 @@ def declares(name: str) -> bool:
     return name.startswith(("document:", "section:"))
 
 
-def parse(properties: dict[str, str]) -> tuple[dict[str, Declared], list[tuple[str, str]]]:
+def parse(properties: dict[str, str]) -> tuple[dict[str, Declared], list[tuple[str, Coded]]]:
     """Per decision kind, what the routine declares for its document; and (property, why) for what is
     not in the form above."""
     titles: dict[str, tuple[str, str]] = {}
@@ -53,8 +54,7 @@ def parse(properties: dict[str, str]) -> tuple[dict[str, Declared], list[tuple[s
         read = [tuple(item.split(".", 1)) for item in fields.split()]
         if (len(parts) != 3 or not parts[1] or not parts[2].isdigit() or not colon or not heading.strip()
                 or not read or any(len(r) != 2 or not all(r) for r in read)):
-            problems.append((name, "a section is section:KIND:N = Heading: STEP.FIELD ..., a document "
-                                   "document:KIND = Title | legal ground"))
+            problems.append((name, Coded("decl.section_form")))
             continue
         sections.setdefault(parts[1], []).append(
             (int(parts[2]), name, heading.strip(), tuple(read)))  # type: ignore[arg-type]
@@ -67,25 +67,24 @@ def parse(properties: dict[str, str]) -> tuple[dict[str, Declared], list[tuple[s
 
 
 def check(declared: dict[str, Declared], tasks: dict[str, TaskMeta], forms: dict[str, Any]) -> list[
-        tuple[str, str]]:
+        tuple[str, Coded]]:
     """What the sections name that the routine does not have: (property, why)."""
     kinds = {t.decision for t in tasks.values() if t.decision}
-    problems = []
+    known = sorted(k for k in kinds if k) or Coded("what.none")
+    problems: list[tuple[str, Coded]] = []
     for kind, document in declared.items():
         if kind not in kinds:
             problems.append((f"document:{kind}" if document.title is not None else document.sections[0][0],
-                             f"the document of decision kind {kind!r}, which no decision task of the routine "
-                             f"records (kinds: {', '.join(sorted(k for k in kinds if k)) or 'none'})"))
+                             Coded("decl.document_kind", {"kind": kind, "kinds": known})))
         for prop, heading, read in document.sections:
             for step, field in read:
                 task = tasks.get(step)
-                where = f"section {heading!r} of the {kind} document"
+                where = {"heading": heading, "kind": kind, "step": step}
                 if task is None:
-                    problems.append((prop, f"{where} reads step {step!r}, which is not a user task of "
-                                           "the routine (renamed or removed? name the step it reads now)"))
+                    problems.append((prop, Coded("decl.section_step", where)))
                 elif field not in form_fields(forms.get(task.form or "")):
-                    problems.append((prop, f"{where} reads field {field!r} of step {step!r}, which its "
-                                           f"form {task.form or '(none)'} does not have"))
+                    problems.append((prop, Coded("decl.section_field", {
+                        **where, "field": field, "form": task.form or Coded("what.no_form")})))
     return problems
 
 

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from sqlalchemy import select, text
 
-from . import access
+from . import access, codes
 from .dbapi import Sql
 from .errors import ConflictError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
@@ -55,7 +55,7 @@ def _open_task(tx: Any, task_id: UUID | str) -> _Task:
         raise NotFoundError(f"task {task_id} does not exist")
     task = _Task(task_id, *row[1:])
     if task.state != "ready":
-        raise ConflictError(f"task {task.name!r} is already {task.state}")
+        raise ConflictError("conflict.task_state", task=task.name, state=codes.state(task.state))
     return task
 
 

@@ -135,11 +135,11 @@ def import_file(db: Database, file_name: str, text: str | bytes, *, by: int) -> 
     what `check` tells."""
     data = text.encode("utf-8") if isinstance(text, str) else text
     if len(data) > MAX_BPMN_BYTES:
-        raise DefinitionError([Problem(f"the file is larger than {MAX_BPMN_BYTES // 1_000_000} MB",
+        raise DefinitionError([Problem("file.too_large", {"mb": MAX_BPMN_BYTES // 1_000_000},
                                        file=file_name)])
     file_name = Path(file_name or "").name
     if not file_name.endswith(".bpmn"):
-        raise DefinitionError([Problem("only .bpmn files can be imported", file=file_name or None)])
+        raise DefinitionError([Problem("file.not_bpmn", file=file_name or None)])
     xml, problems = bpmnxml.decode(data, file_name)  # in the encoding it declares; stored as UTF-8
     if xml is None:
         raise DefinitionError(problems)
@@ -148,7 +148,7 @@ def import_file(db: Database, file_name: str, text: str | bytes, *, by: int) -> 
         raise DefinitionError(problems)
     keys = bpmnxml.executable_process_ids(tree) or bpmnxml.process_ids(tree)
     if not keys:
-        raise DefinitionError([Problem("the file holds no process", file=file_name)])
+        raise DefinitionError([Problem("file.no_process", file=file_name)])
     key = keys[0]
     now = datetime.now(timezone.utc)
     with db.write() as session:
@@ -203,14 +203,14 @@ def save(db: Database, draft_id: int, *, by: int, seen: int, bpmn: str | None = 
     problems: list[Problem] = []
     if bpmn is not None:
         if len(bpmn.encode("utf-8")) > MAX_BPMN_BYTES:
-            problems.append(Problem(f"the diagram is larger than {MAX_BPMN_BYTES // 1_000_000} MB"))
+            problems.append(Problem("draft.too_large", {"mb": MAX_BPMN_BYTES // 1_000_000}))
         else:
             problems += bpmnxml.parse(bpmn, "diagram")[1]
     for name, schema in (forms or {}).items():
         if not name.endswith(".json") or "/" in name or "\\" in name or name.startswith("."):
-            problems.append(Problem("a form's file name ends in .json and names no folder", file=name))
-        elif schema is not None and (why := check_form(name, schema)):
-            problems.append(Problem(why, file=name))
+            problems.append(Problem("draft.form_name", file=name))
+        elif schema is not None:
+            problems += [Problem(*why, file=name) for why in check_form(name, schema)]
     if problems:
         raise DefinitionError(problems)
     with db.write() as session:
@@ -218,7 +218,7 @@ def save(db: Database, draft_id: int, *, by: int, seen: int, bpmn: str | None = 
         draft = _locked(session, draft_id, seen)
         target = file_name or draft.main_file
         if target not in draft.files:
-            raise DefinitionError([Problem("the draft holds no such file", file=target)])
+            raise DefinitionError([Problem("draft.no_such_file", file=target)])
         if bpmn is not None:
             draft.files = {**draft.files, target: bpmnxml.as_utf8(bpmn)}  # stored, and exported, as UTF-8
         if forms:
@@ -240,8 +240,8 @@ def _locked(session: Session, draft_id: int, seen: int | None) -> RoutineDraft:
     if draft is None:
         raise NotFoundError(f"draft {draft_id} does not exist")
     if seen is not None and draft.row_version != seen:
-        raise ConflictError(f"draft {draft_id} was saved by someone else meanwhile "
-                            f"(at {draft.updated_at:%Y-%m-%d %H:%M}); reload it and make your change again")
+        raise ConflictError("conflict.draft_saved_at", draft=draft_id,
+                            at=f"{draft.updated_at:%Y-%m-%d %H:%M}")
     return draft
 
 
@@ -262,8 +262,7 @@ def check(db: Database, draft_id: int, *, by: int) -> Verdict:
 
 
 def _renamed(draft: RoutineDraft) -> Problem:
-    return Problem(f"the draft no longer holds an executable process {draft.key!r}: keep the process id "
-                   "(import the file as a new routine to start another one)", file=draft.main_file)
+    return Problem("draft.process_renamed", {"key": draft.key}, file=draft.main_file)
 
 
 def publish(db: Database, draft_id: int, *, by: int, note: str, seen: int | None = None) -> ProcessVersion:
@@ -286,14 +285,13 @@ def publish(db: Database, draft_id: int, *, by: int, note: str, seen: int | None
         raise ValueError("a change note is required to publish: say what changed and why")
     draft = get(db, draft_id, by=by)
     if seen is not None and draft.row_version != seen:
-        raise ConflictError(f"draft {draft_id} was saved by someone else meanwhile; reload it first")
+        raise ConflictError("conflict.draft_saved", draft=draft_id)
     with db.read() as session:
         newest = session.scalars(select(ProcessVersion).where(ProcessVersion.key == draft.key)
                                  .order_by(ProcessVersion.version.desc()).limit(1)).first()
     if newest is not None and newest.deployed_at > draft.created_at:
-        raise ConflictError(f"version {newest.version} of {draft.key} was published after this draft was "
-                            f"opened ({newest.deployed_at:%Y-%m-%d %H:%M}): open it again and redo the "
-                            "change")
+        raise ConflictError("conflict.version_published", version=newest.version, key=draft.key,
+                            at=f"{newest.deployed_at:%Y-%m-%d %H:%M}")
     main, library = _split(draft)
     versions = definitions.deploy(db, main, draft.forms, library_files=library, by=by, note=note.strip())
     mine = [v for v in versions if v.key == draft.key]
@@ -301,14 +299,16 @@ def publish(db: Database, draft_id: int, *, by: int, note: str, seen: int | None
         raise DefinitionError([_renamed(draft)])
     version = mine[0]
     if newest is not None and version.version <= newest.version:  # deploy found identical content
-        raise ConflictError(f"the draft is identical to version {version.version}: nothing to publish")
+        raise ConflictError("conflict.nothing_to_publish", version=version.version)
     with db.write() as session:
         _locked(session, draft_id, None)
         session.delete(session.get(RoutineDraft, draft_id))
     return version
 
 
-def discard(db: Database, draft_id: int, *, by: int) -> None:
+def discard(db: Database, draft_id: int, *, by: int, seen: int | None = None) -> None:
+    """Delete a draft; with `seen`, only the version of it the user saw (ConflictError if someone saved it
+    since: their work is not thrown away unseen)."""
     with db.write() as session:
         _require_owner(session, by, "discard drafts")
-        session.delete(_locked(session, draft_id, None))
+        session.delete(_locked(session, draft_id, seen))

@@ -1,21 +1,57 @@
-"""The errors the engine raises. Every one carries a message a person can act on."""
+"""The errors the engine raises. Every one carries a message a person can act on.
+
+An error a user may see is raised with a code of engine.codes and its parameters, e.g.
+`ConflictError("conflict.task_state", task=name, state=codes.state(state))` (or with a `Coded`): `code`
+and `params` let a user interface say it in the user's language, `str(exc)` is the English (for logs and
+the command line). Other errors carry English text only (`code` None): programming errors and refusals
+a user interface words itself by the error's class.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+from .codes import Coded, english, is_code
 
 
 class ElevflowError(Exception):
     """Base class of every error the engine raises on purpose."""
 
+    def __init__(self, message: str | Coded = "", /, **params: Any):
+        if isinstance(message, Coded):
+            message, params = message.code, {**message.params, **params}
+        self.code: str | None = message if is_code(message) else None
+        self.params: dict[str, Any] = params if self.code else {}
+        super().__init__(english(message, params) if self.code else message)
+
+    @property
+    def coded(self) -> Coded:
+        """The error as a coded message (English text under the code "plain.text" when it has no code)."""
+        return Coded(self.code, self.params) if self.code else Coded("plain.text", {"text": str(self)})
+
 
 @dataclass
 class Problem:
-    """One thing wrong with a deployment: where it is and what is wrong."""
+    """One thing wrong with a deployment: what is wrong (a code of engine.codes with its parameters) and
+    where it is. `message` is the English text."""
 
-    message: str
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
     element_id: str | None = None
     line: int | None = None
     file: str | None = None
+
+    def __post_init__(self) -> None:
+        if not is_code(self.code):
+            raise ValueError(f"unknown problem code {self.code!r}")
+
+    @property
+    def message(self) -> str:
+        return english(self.code, self.params)
+
+    @property
+    def coded(self) -> Coded:
+        return Coded(self.code, self.params)
 
     def __str__(self) -> str:
         where = []
@@ -39,9 +75,9 @@ class DefinitionError(ElevflowError):
 class SandboxError(ElevflowError):
     """An expression or script was refused by, or failed inside, the sandbox."""
 
-    def __init__(self, message: str, line: int | None = None):
+    def __init__(self, message: str | Coded, line: int | None = None, **params: Any):
         self.line = line
-        super().__init__(message)
+        super().__init__(message, **params)
 
 
 class RemoteError(ElevflowError):
@@ -102,9 +138,9 @@ class SigningRequiredError(PermissionDeniedError):
 class WorkflowError(ElevflowError):
     """The process itself failed while running (for example a script raised)."""
 
-    def __init__(self, message: str, element_id: str | None = None):
+    def __init__(self, message: str | Coded, element_id: str | None = None, **params: Any):
         self.element_id = element_id
-        super().__init__(message)
+        super().__init__(message, **params)
 
 
 class RoutineRefusal(WorkflowError):

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from . import audit, editing
+from . import audit, codes, editing
 from .dbapi import Sql, Tx
 from .errors import (
     DataNotJSONError,
@@ -36,7 +36,7 @@ MAX_MESSAGE = 2000
 log = logging.getLogger(__name__)
 
 CASE = Sql("SELECT pupil_id, unit_id FROM cases WHERE id = :id")
-SET_ERROR = Sql("UPDATE cases SET error = :error, error_at = :now WHERE id = :id")
+SET_ERROR = Sql("UPDATE cases SET error = :error, error_at = :now, error_code = :code WHERE id = :id")
 
 
 @contextmanager
@@ -65,7 +65,8 @@ def record(tx: Tx, case_id: int, exc: BaseException, actor_id: int | None,
         return
     message = str(exc)[:MAX_MESSAGE]
     log.warning("case %s stopped on an error in its routine: %s", case_id, message)
-    tx.execute(SET_ERROR, {"id": case_id, "error": message, "now": tx.time(now)})
+    coded = getattr(exc, "code", None) and codes.to_json(exc.coded)  # type: ignore[attr-defined]
+    tx.execute(SET_ERROR, {"id": case_id, "error": message, "now": tx.time(now), "code": tx.json(coded)})
     data: dict[str, Any] = {"message": message}
     element = getattr(exc, "element_id", None)
     if element:
@@ -91,6 +92,7 @@ class Stopped:
     version: int
     error: str
     at: datetime
+    error_code: codes.Coded | None = None  # the error as a code of engine.codes, when it has one
 
 
 def stopped_cases(db: Any, key: str, *, by: int) -> list[Stopped]:
@@ -99,8 +101,9 @@ def stopped_cases(db: Any, key: str, *, by: int) -> list[Stopped]:
         raise PermissionDeniedError(f"user {by} may not list stopped cases: that takes the process-owner "
                                     "role")
     with db.read() as session:
-        rows = session.execute(select(Case.id, ProcessVersion.version, Case.error, Case.error_at)
+        rows = session.execute(select(Case.id, ProcessVersion.version, Case.error, Case.error_at,
+                                      Case.error_code)
                                .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
                                .where(Case.process_key == key, Case.status == "running",
                                       Case.error.is_not(None)).order_by(Case.error_at.desc())).all()
-    return [Stopped(*row) for row in rows]
+    return [Stopped(*row[:4], codes.from_json(row[4])) for row in rows]

@@ -32,6 +32,8 @@ from zoneinfo import ZoneInfo
 
 from jsonschema import Draft202012Validator, SchemaError, ValidationError, validators
 
+from .codes import Coded
+
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 TODAY = "today"
 #: rule -> (English wording, whether the field's date must compare so with the reference's)
@@ -193,23 +195,24 @@ def _compare(sub: dict[str, Any], value: Any, here: dict[str, Any], top: dict[st
                 found.append(DateProblem(path, rule, reference, other))
 
 
-def rule_problems(schema: Any, where: str = "") -> list[str]:
+def rule_problems(schema: Any, where: str = "") -> list[Coded]:
     """What is wrong with a form's date rules and case conditions (for deploy)."""
-    problems: list[str] = []
+    problems: list[Coded] = []
     if not isinstance(schema, dict):
         return problems
     conditions = schema.get("caseConditions", []) if not where else []
     if not isinstance(conditions, list) or not all(
             isinstance(c, dict) and set(c) == {"if", "then"} and all(isinstance(c[k], dict) for k in c)
             for c in conditions):
-        problems.append("caseConditions must be a list of {\"if\": <schema>, \"then\": <schema>}")
+        problems.append(Coded("form.case_conditions"))
     else:
         for condition in conditions:
             for part in ("if", "then"):
                 try:
                     Draft202012Validator.check_schema(condition[part])
                 except SchemaError as exc:
-                    problems.append(f"caseConditions {part}: not a valid JSON Schema: {exc.message}")
+                    problems.append(Coded("form.case_condition_schema",
+                                          {"part": part, "detail": exc.message}))
     for key, sub in (schema.get("properties") or {}).items():
         if not isinstance(sub, dict):
             continue
@@ -219,9 +222,9 @@ def rule_problems(schema: Any, where: str = "") -> list[str]:
                 continue
             refs = sub[rule]
             if sub.get("format") not in DATE_FORMATS:
-                problems.append(f"{field}: {rule} is only for a field of format date or date-time")
+                problems.append(Coded("form.date_rule_format", {"field": field, "rule": rule}))
             if not isinstance(refs, list) or not refs or not all(isinstance(r, str) and r for r in refs):
-                problems.append(f"{field}: {rule} must be a list of references (\"today\" or a data key)")
+                problems.append(Coded("form.date_rule_references", {"field": field, "rule": rule}))
         problems += rule_problems(sub, field)
         if isinstance(sub.get("items"), dict):
             problems += rule_problems(sub["items"], field)

@@ -26,6 +26,7 @@ from RestrictedPython import limited_builtins, safe_builtins
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from .bounds import timer_value_problem
+from .codes import Coded
 from .errors import SandboxError
 from .holidays import is_public_holiday
 
@@ -211,8 +212,8 @@ _DATETIME = (r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:T(?:[01]\d|2[0-
 _TIMER_LITERAL = re.compile(
     rf"\s*(R\d*/(?:{_DATETIME}/{_DURATION}|{_DURATION}/{_DATETIME}|{_DURATION})|{_DURATION}|{_DATETIME})\s*")
 _NAIVE_TIME = re.compile(r"\d{4}-\d\d-\d\dT[\d:.]+")
-_TIMER_NEEDS = {"timeDate": "a date such as 2026-12-01T08:00:00+01:00",
-                "timeDuration": "a duration such as P7D or PT24H", "timeCycle": "a cycle such as R3/PT1H"}
+_TIMER_NEEDS = {"timeDate": Coded("timer.needs_date"), "timeDuration": Coded("timer.needs_duration"),
+                "timeCycle": Coded("timer.needs_cycle")}
 _TIMER_PARSERS: dict[str, Callable[[str], object]] = {
     "timeDate": TimerEventDefinition.get_datetime, "timeDuration": TimerEventDefinition.parse_iso_duration,
     "timeCycle": TimerEventDefinition.parse_iso_recurring_interval}
@@ -225,21 +226,20 @@ def timer_literal(source: str) -> str | None:
     return match.group(1) if match else None
 
 
-def timer_problem(value: str, kind: TimerKind | None = None) -> str | None:
+def timer_problem(value: str, kind: TimerKind | None = None) -> Coded | None:
     """Why `value` is not a timer value SpiffWorkflow can use (for the BPMN element `kind`, if given)."""
     actual: Any = {"R": "timeCycle", "P": "timeDuration"}.get(value[:1], "timeDate")
     if kind and kind != actual:
-        return f"{kind} needs {_TIMER_NEEDS[kind]}, not {value!r}"
+        return Coded("timer.wrong_kind", {"kind": kind, "needs": _TIMER_NEEDS[kind], "value": value})
     if any(_NAIVE_TIME.fullmatch(part) for part in value.split("/")):
-        return (f"{value!r} has a time of day but no UTC offset; add one, such as 2026-12-01T08:00:00+01:00 "
-                "(SpiffWorkflow would use the server's offset at start-up)")
+        return Coded("timer.no_offset", {"value": value})
     too_far = timer_value_problem(value)  # before SpiffWorkflow counts a duration out month by month
     if too_far:
         return too_far
     try:
         _TIMER_PARSERS[actual](value)
     except Exception as exc:  # SpiffWorkflow raises bare Exceptions here
-        return f"{value!r} is not a valid {actual}: {exc}"
+        return Coded("timer.invalid", {"value": value, "kind": actual, "detail": str(exc)})
     return None
 
 

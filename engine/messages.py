@@ -8,7 +8,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.task import TaskState
 
-from . import access, cases, runner, state
+from . import access, cases, codes, runner, state
 from .errors import ConflictError, NotFoundError
 from .sandbox import script_engine
 from .store import Database
@@ -50,13 +50,12 @@ def deliver(db: Database, case_id: int, name: str, *, by: int | None) -> str:
         if by is not None:
             access.require_role_at_unit(step.tx, by, case.unit_id, "record a message")
         if case.status != "running":
-            raise ConflictError(f"case {case_id} is already {case.status}")
+            raise ConflictError("conflict.case_status", case=str(case_id), status=codes.state(case.status))
         run = step.load(case)
         waiting = _waiting(run.workflow)
         if name not in waiting:
-            expected = ", ".join(sorted(waiting)) or "no message"
-            raise ConflictError(f"case {case_id} is not waiting for message {name!r} "
-                                f"(it waits for {expected})")
+            expected = sorted(waiting) or codes.Coded("what.no_message")
+            raise ConflictError("conflict.not_waiting", case=str(case_id), message=name, waiting=expected)
         with step.routine():
             run.workflow.send_event(BpmnEvent(waiting[name], payload={}))
             run.event("message_received", name=name)

@@ -285,6 +285,7 @@ class Case(Base):
     cancel_ground: Mapped[str | None] = mapped_column(String(40))
     error: Mapped[str | None] = mapped_column(Text)  # why its last step failed; cleared by the next one
     error_at: Mapped[datetime | None]
+    error_code: Mapped[dict[str, Any] | None]  # the same as a code of engine.codes (codes.to_json), if any
 
 
 class TaskRow(Base):

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .codes import Coded
 from .specs import CANCEL_GROUNDS, TaskMeta
 
 KINDS = ("count", "breakdown", "leadTime", "label")
@@ -108,7 +109,7 @@ def _point(text: str) -> Point:
     return Point(steps=tuple(words))
 
 
-def parse(properties: dict[str, str]) -> tuple[Measures, list[tuple[str, str]]]:
+def parse(properties: dict[str, str]) -> tuple[Measures, list[tuple[str, Coded]]]:
     """The figures among a process's properties (name -> value, in document order), and what is wrong
     with their form: (property name, why)."""
     counts, breakdowns, leads, labels, per_unit, report_at, problems = [], [], [], {}, (), (), []
@@ -123,7 +124,7 @@ def parse(properties: dict[str, str]) -> tuple[Measures, list[tuple[str, str]]]:
             continue
         kind, key = name.split(":", 1)
         if not KEY.fullmatch(key):
-            problems.append((name, f"a figure's key is lower-case letters, digits and _, not {key!r}"))
+            problems.append((name, Coded("decl.key_form", {"key": key})))
             continue
         if kind == "label":
             labels[key] = value.strip()
@@ -133,14 +134,14 @@ def parse(properties: dict[str, str]) -> tuple[Measures, list[tuple[str, str]]]:
             kinds = tuple(i.split("=", 1)[1] for i in items if i.startswith("decision="))
             odd = [i for i in items if "=" in i and not i.startswith("decision=")]
             if odd or not items:
-                problems.append((name, "a count lists step ids, decision=KIND or cancelled"
-                                       + (f", not {', '.join(odd)}" if odd else "")))
+                problems.append((name, Coded("decl.count_form_not", {"items": odd}) if odd
+                                 else Coded("decl.count_form")))
             counts.append(Count(key, steps, kinds, "cancelled" in items))
         elif kind == "leadTime":
             ends = value.split("->")
             start, end = (_point(ends[0]), _point(ends[1])) if len(ends) == 2 else (Point(), Point())
             if not (start.steps or start.kinds) or not (end.steps or end.kinds):
-                problems.append((name, "a lead time is FROM -> TO, each a step id or decisions KIND ..."))
+                problems.append((name, Coded("decl.lead_time_form")))
                 continue
             leads.append(LeadTime(key, start, end))
         else:
@@ -152,90 +153,86 @@ def parse(properties: dict[str, str]) -> tuple[Measures, list[tuple[str, str]]]:
     return Measures(tuple(counts), tuple(breakdowns), tuple(leads), labels, per_unit, report_at), problems
 
 
-def _breakdown(key: str, value: str) -> tuple[Any, str | None]:
+def _breakdown(key: str, value: str) -> tuple[Any, Coded | None]:
     head, colon, tail = value.partition(":")
     words = _items(head)
     if not colon or not words or words[0] not in SOURCES or not _items(tail):
-        return None, ("a breakdown is answers STEP.FIELD ...: PART ..., decisions: KIND ... "
-                      "or cancelled: GROUND ...")
+        return None, Coded("decl.breakdown_form")
     answers = []
     for item in words[1:]:
         step, dot, name = item.partition(".")
         if not dot or not step or not name:
-            return None, f"{item!r} is not STEP.FIELD"
+            return None, Coded("decl.not_step_field", {"item": item})
         answers.append(Answer(step, name))
     if words[0] == "answers" and not answers:
-        return None, "a breakdown of answers names the STEP.FIELD it reads"
+        return None, Coded("decl.answers_need_field")
     parts, renames = [], []
     for item in _items(tail):
         part, equals, given = item.partition("=")
         if equals:
             name, dot, answer = given.partition(".")
             if words[0] != "answers" or not dot:
-                return None, f"{item!r}: only a breakdown of answers names parts PART=FIELD.VALUE"
+                return None, Coded("decl.part_only_answers", {"item": item})
             renames.append((name, answer, part))
         parts.append(part)
     return Breakdown(key, words[0], tuple(parts), tuple(answers), tuple(renames)), None
 
 
-def check(measures: Measures, tasks: dict[str, TaskMeta], forms: dict[str, Any]) -> list[tuple[str, str]]:
+def check(measures: Measures, tasks: dict[str, TaskMeta], forms: dict[str, Any]) -> list[tuple[str, Coded]]:
     """What the declarations name that the routine does not have: (property name, why). `tasks` are the
     routine's user tasks by id (its called processes' included), `forms` its forms."""
     kinds = {t.decision for t in tasks.values() if t.decision}
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, Coded]] = []
 
-    def steps(name: str, what: str, ids: tuple[str, ...]) -> None:
-        for step in ids:
-            if step not in tasks:
-                problems.append((name, f"{what} step {step!r}, which is not a user task of the routine "
-                                       "(renamed or removed? name the step it counts now)"))
+    known = sorted(k for k in kinds if k) or Coded("what.none")
 
-    def decisions(name: str, what: str, named: tuple[str, ...]) -> None:
-        for kind in named:
-            if kind not in kinds:
-                problems.append((name, f"{what} decisions of kind {kind!r}, which no decision task of the "
-                                       f"routine records (kinds: {', '.join(sorted(kinds)) or 'none'})"))
+    def steps(name: str, code: str, key: str, ids: tuple[str, ...]) -> None:
+        problems.extend((name, Coded(code, {"key": key, "step": step})) for step in ids if step not in tasks)
+
+    def decisions(name: str, code: str, key: str, named: tuple[str, ...]) -> None:
+        problems.extend((name, Coded(code, {"key": key, "kind": kind, "kinds": known}))
+                        for kind in named if kind not in kinds)
 
     for count in measures.counts:
         name = f"count:{count.key}"
-        steps(name, f"count {count.key!r} counts", count.steps)
-        decisions(name, f"count {count.key!r} counts", count.kinds)
+        steps(name, "decl.count_step", count.key, count.steps)
+        decisions(name, "decl.count_decision", count.key, count.kinds)
     for lead in measures.lead_times:
         name = f"leadTime:{lead.key}"
         for point in (lead.start, lead.end):
-            steps(name, f"lead time {lead.key!r} starts or ends at", point.steps)
-            decisions(name, f"lead time {lead.key!r} starts or ends at", point.kinds)
+            steps(name, "decl.lead_step", lead.key, point.steps)
+            decisions(name, "decl.lead_decision", lead.key, point.kinds)
     for breakdown in measures.breakdowns:
         problems += _check_breakdown(breakdown, tasks, forms, kinds)
-    steps(REPORT_AT, "reportAt names", measures.report_at)
+    steps(REPORT_AT, "decl.report_at_step", "", measures.report_at)
     declared = {c.key for c in measures.counts}
     for key in measures.per_unit:
         if key not in declared:
-            problems.append((PER_UNIT, f"perUnit names {key!r}, which is no count of the routine"))
+            problems.append((PER_UNIT, Coded("decl.per_unit", {"key": key})))
     return problems
 
 
 def _check_breakdown(breakdown: Breakdown, tasks: dict[str, TaskMeta], forms: dict[str, Any],
-                     kinds: set[str | None]) -> list[tuple[str, str]]:
+                     kinds: set[str | None]) -> list[tuple[str, Coded]]:
     name, problems = f"breakdown:{breakdown.key}", []
     if breakdown.source == "decisions":
-        problems += [(name, f"breakdown {breakdown.key!r} counts decisions of kind {p!r}, which no decision "
-                            "task of the routine records") for p in breakdown.parts if p not in kinds]
+        problems += [(name, Coded("decl.breakdown_decision", {"key": breakdown.key, "kind": p}))
+                     for p in breakdown.parts if p not in kinds]
     if breakdown.source == "cancelled":
-        problems += [(name, f"breakdown {breakdown.key!r} counts cancellations on ground {p!r}, which is no "
-                            f"known ground ({', '.join(CANCEL_GROUNDS)})")
+        problems += [(name, Coded("decl.breakdown_ground", {"key": breakdown.key, "ground": p,
+                                                             "known": list(CANCEL_GROUNDS)}))
                      for p in breakdown.parts if p not in CANCEL_GROUNDS]
     for answer in breakdown.answers:
         task = tasks.get(answer.step)
         if task is None:
-            problems.append((name, f"breakdown {breakdown.key!r} reads step {answer.step!r}, which is "
-                                   "not a user task of the routine (renamed or removed? name the step it "
-                                   "reads now)"))
+            problems.append((name, Coded("decl.breakdown_step",
+                                         {"key": breakdown.key, "step": answer.step})))
         elif answer.field not in form_fields(forms.get(task.form or "")):
-            problems.append((name, f"breakdown {breakdown.key!r} reads field {answer.field!r} of step "
-                                   f"{answer.step!r}, which its form {task.form or '(none)'} does not have"))
+            problems.append((name, Coded("decl.breakdown_field", {
+                "key": breakdown.key, "field": answer.field, "step": answer.step,
+                "form": task.form or Coded("what.no_form")})))
     read = {a.field for a in breakdown.answers}
-    problems += [(name, f"breakdown {breakdown.key!r} names a part for field {f!r}, which it does not read")
+    problems += [(name, Coded("decl.breakdown_part", {"key": breakdown.key, "field": f}))
                  for f, _, _ in breakdown.renames if f not in read]
     return problems
 

@@ -72,7 +72,8 @@ DROP_WORKING_AIDS = {
         DELETE FROM follow_ups WHERE task_id = :task_id""")]}
 INSERT_TIMER = Sql("INSERT INTO timers (case_id, bpmn_id, due_at) VALUES (:case_id, :bpmn_id, :due_at)")
 SAVE_CASE = Sql("""UPDATE cases SET state = :state, row_version = :new_version, status = :status,
-    ended_at = :ended_at, serializer_version = :serializer, error = NULL, error_at = NULL
+    ended_at = :ended_at, serializer_version = :serializer, error = NULL, error_at = NULL,
+    error_code = NULL
     WHERE id = :id AND row_version = :version""")
 CASE_COLUMNS = "id, process_version_id, process_key, pupil_id, unit_id, status, row_version"
 LOCK_CASE = {"sqlite": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"),
@@ -290,8 +291,7 @@ class Run:
             "new_version": self.case.row_version + 1, "status": status or self.case.status,
             "ended_at": self.tx.time(self.now) if status else None, "serializer": state.SERIALIZER_VERSION})
         if saved != 1:
-            raise ConflictError(f"case {self.case.id} was changed by someone else meanwhile; "
-                                "reload it and try again")
+            raise ConflictError("conflict.case_changed", case=str(self.case.id))
         self.case.row_version += 1
         self.case.status = status or self.case.status
 

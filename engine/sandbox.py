@@ -488,8 +488,7 @@ def check_expression(source: str) -> None:
     """Refuse (SandboxError) a condition or other expression that the sandbox would not run."""
     literal = timer_literal(source)
     if literal:
-        raise SandboxError(f"{literal!r} is a timer value, not a condition or expression; a condition is "
-                           "true or false, such as beslut == 'atgardsprogram'")
+        raise SandboxError("timer.as_condition", literal=literal)
     _compiled("eval", source)
 
 
@@ -509,7 +508,7 @@ def check_timer(source: str, *, kind: TimerKind | None = None) -> None:
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             return  # computed when the timer starts
         if not isinstance(value, str):
-            raise SandboxError(f"a timer must be ISO-8601 text such as P7D, not {value!r}")
+            raise SandboxError("timer.not_text", value=repr(value))
     problem = timer_problem(value, kind)
     if problem:
         raise SandboxError(problem)
@@ -630,7 +629,7 @@ def _check_bounds(spec: Any, expression: str, value: Any) -> None:
     definition = getattr(spec, "event_definition", None)
     if isinstance(definition, TimerEventDefinition) and expression == definition.expression:
         if not isinstance(value, str):
-            raise SandboxError(f"a timer must be ISO-8601 text such as P7D, not {value!r}")
+            raise SandboxError("timer.not_text", value=repr(value))
         problem = timer_problem(value, _TIMER_KINDS.get(type(definition)))
         if problem:
             raise SandboxError(problem)

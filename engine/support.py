@@ -21,40 +21,32 @@ from .errors import Problem
 _GATEWAYS = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
              "complexGateway"}
 
+#: (the elements, the code of engine.codes that says why they cannot run and what to do instead)
 RULES: list[tuple[str, str]] = [
     ("/descendant::bpmn:serviceTask[not(bpmn:extensionElements/spiffworkflow:serviceTaskOperator)]",
-     "a service task calls an outside system, and Elevflow has no connectors: make it a user task "
-     "(a person does it) or a script task"),
-    ("//bpmn:businessRuleTask",
-     "a business rule task evaluates a DMN decision table, which Elevflow does not deploy: let a user "
-     "task record the decision and an exclusive gateway act on it"),
-    ("//bpmn:dataStore | //bpmn:dataStoreReference",
-     "a data store stands for an outside system; Elevflow keeps a case's data in the case: remove it "
-     "(data objects are fine)"),
-    ("//bpmn:complexGateway",
-     "complex gateways cannot run (SpiffWorkflow does not support them): use an exclusive, inclusive "
-     "or parallel gateway"),
+     "unsupported.service_task"),
+    ("//bpmn:businessRuleTask", "unsupported.business_rule_task"),
+    ("//bpmn:dataStore | //bpmn:dataStoreReference", "unsupported.data_store"),
+    ("//bpmn:complexGateway", "unsupported.complex_gateway"),
     ("//bpmn:compensateEventDefinition/.. | /descendant::*[@isForCompensation='true']",
-     "compensation cannot run (SpiffWorkflow does not support it): model the undoing as ordinary steps"),
+     "unsupported.compensation"),
     ("//bpmn:globalTask | //bpmn:globalUserTask | //bpmn:globalScriptTask | //bpmn:globalManualTask "
-     "| //bpmn:globalBusinessRuleTask",
-     "global tasks cannot run: put the task in the process, or call a process instead"),
+     "| //bpmn:globalBusinessRuleTask", "unsupported.global_task"),
 ]
 
 
 def unsupported(tree: etree._ElementTree, file_name: str) -> list[Problem]:
     """Every element of one BPMN document that Elevflow cannot run, with the reason and what to do."""
     problems = []
-    for xpath, why in RULES:
+    for xpath, code in RULES:
         for element in tree.xpath(xpath, namespaces=NS):
-            problems.append(Problem(why, element_id=element.get("id"), line=element.sourceline,
+            problems.append(Problem(code, element_id=element.get("id"), line=element.sourceline,
                                     file=file_name))
     ids = {e.get("id"): e for e in tree.xpath("//bpmn:process/descendant::*[@id]", namespaces=NS)}
     for flow in tree.xpath("/descendant::bpmn:sequenceFlow[bpmn:conditionExpression]",
                            namespaces=NS):
         source = ids.get(flow.get("sourceRef"))
         if source is not None and etree.QName(source).localname not in _GATEWAYS:
-            problems.append(Problem("a condition on a flow leaving a task or event cannot run: route the "
-                                    "flow through an exclusive gateway and put the condition there",
-                                    element_id=flow.get("id"), line=flow.sourceline, file=file_name))
+            problems.append(Problem("unsupported.flow_condition", element_id=flow.get("id"),
+                                    line=flow.sourceline, file=file_name))
     return problems

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 
-from . import access, assignment, deadlines, formcheck, runner, worklist
+from . import access, assignment, codes, deadlines, formcheck, runner, worklist
 from .dbapi import Sql, Tx
 from .errors import (
     ConflictError,
@@ -176,13 +176,13 @@ def _complete(db: Database, step: runner.Step, task_id: UUID, data: dict[str, An
     held = {r[-1] for r in rows if r[-1] is not None}
     if row.state != "ready":
         when = tx.read_time(row.completed_at)
-        raise ConflictError(f"task {row.name!r} is already {row.state}"
-                            + (f" (by user {row.completed_by} at {when:%Y-%m-%d %H:%M})"
-                               if row.completed_by else ""))
+        if row.completed_by:
+            raise ConflictError("conflict.task_done_by", task=row.name, state=codes.state(row.state),
+                                user=str(row.completed_by), at=f"{when:%Y-%m-%d %H:%M}")
+        raise ConflictError("conflict.task_state", task=row.name, state=codes.state(row.state))
     _require_may_complete(row, by, held)
     if expected_row_version is not None and row.row_version != expected_row_version:
-        raise ConflictError(f"case {row.case_id} was changed by someone else since you opened it; "
-                            "reload it and try again")
+        raise ConflictError("conflict.case_changed_since_opened", case=str(row.case_id))
     case = runner.CaseRef(row.case_id, row.process_version_id, row.process_key, row.pupil_id,
                           row.unit_id, row.case_status, row.row_version)
     if row.form:

@@ -34,6 +34,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from . import bounds, bpmnxml, deadlines, document_sections, formcheck, quality_measures, sandbox, support
 from .access import EHT_ROLES, NO_LANE
 from .bpmnxml import NS
+from .codes import Coded
 from .errors import DefinitionError, Problem, SandboxError
 from .parser import ElevflowParser
 from .roles import ROLES, role_for_lane
@@ -70,36 +71,31 @@ def readers_of(tree: etree._ElementTree, key: str, file_name: str,
     for name in (found[0].get("value") or "").split(","):
         role = role_for_lane(name)
         if role is None:
-            problems.append(Problem(f"visibleTo names {name.strip()!r}, which is not a known role",
+            problems.append(Problem("process.visible_to_unknown", {"name": name.strip()},
                                     element_id=key, line=found[0].sourceline, file=file_name))
         roles.add(role)
     return frozenset(r for r in roles if r), problems
 
 
 _EXPRESSION_CHECKS = [
-    ("descendant::bpmn:conditionExpression", sandbox.check_expression, "condition"),
-    ("descendant::bpmn:timeDuration", sandbox.check_timer, "timer"),
-    ("descendant::bpmn:timeDate", sandbox.check_timer, "timer"),
-    ("descendant::bpmn:timeCycle", sandbox.check_timer, "timer"),
-    ("descendant::bpmn:loopCardinality", sandbox.check_expression, "loop cardinality"),
-    ("descendant::bpmn:loopCardinality", bounds.cardinality, "loop cardinality"),
-    ("descendant::bpmn:completionCondition", sandbox.check_expression, "completion condition"),
-    ("descendant::bpmn:loopCondition", sandbox.check_expression, "loop condition"),
-    ("descendant::bpmn:standardLoopCharacteristics/@loopMaximum", bounds.loop_maximum, "loop maximum"),
+    ("descendant::bpmn:conditionExpression", sandbox.check_expression, "what.condition"),
+    ("descendant::bpmn:timeDuration", sandbox.check_timer, "what.timer"),
+    ("descendant::bpmn:timeDate", sandbox.check_timer, "what.timer"),
+    ("descendant::bpmn:timeCycle", sandbox.check_timer, "what.timer"),
+    ("descendant::bpmn:loopCardinality", sandbox.check_expression, "what.loop_cardinality"),
+    ("descendant::bpmn:loopCardinality", bounds.cardinality, "what.loop_cardinality"),
+    ("descendant::bpmn:completionCondition", sandbox.check_expression, "what.completion_condition"),
+    ("descendant::bpmn:loopCondition", sandbox.check_expression, "what.loop_condition"),
+    ("descendant::bpmn:standardLoopCharacteristics/@loopMaximum", bounds.loop_maximum, "what.loop_maximum"),
     ("descendant::bpmn:conditionalEventDefinition/bpmn:condition", sandbox.check_expression,
-     "event condition"),
-    ("descendant::spiffworkflow:messagePayload", sandbox.check_expression, "message payload"),
+     "what.event_condition"),
+    ("descendant::spiffworkflow:messagePayload", sandbox.check_expression, "what.message_payload"),
     ("descendant::spiffworkflow:serviceTaskOperator/descendant::spiffworkflow:parameter/@value",
-     sandbox.check_expression, "service task parameter"),
-    ("descendant::bpmn:scriptTask/bpmn:script", sandbox.check_script, "script"),
-    ("descendant::spiffworkflow:preScript", sandbox.check_script, "pre-script"),
-    ("descendant::spiffworkflow:postScript", sandbox.check_script, "post-script"),
+     sandbox.check_expression, "what.service_parameter"),
+    ("descendant::bpmn:scriptTask/bpmn:script", sandbox.check_script, "what.script"),
+    ("descendant::spiffworkflow:preScript", sandbox.check_script, "what.pre_script"),
+    ("descendant::spiffworkflow:postScript", sandbox.check_script, "what.post_script"),
 ]
-
-
-TOO_DEEP = ("SpiffWorkflow cannot read a process this deep: it follows a path step by step, and this one "
-            "has more steps one after another than it can follow (a few hundred); split it into processes "
-            "that call activities start")
 
 
 def _spiff_problem(exc: SpiffWorkflowException, trees: dict[str, etree._ElementTree]) -> Problem:
@@ -113,7 +109,8 @@ def _spiff_problem(exc: SpiffWorkflowException, trees: dict[str, etree._ElementT
                 file_name = file_name or name
                 break
     message = str(exc.args[0]) if exc.args else str(exc)
-    return Problem(message, element_id=element_id or None, line=int(line) if line else None, file=file_name)
+    return Problem("spiff.problem", {"detail": message}, element_id=element_id or None,
+                   line=int(line) if line else None, file=file_name)
 
 
 def _load_forms(raw: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
@@ -124,21 +121,21 @@ def _load_forms(raw: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[Pr
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as exc:
-                problems.append(Problem(f"form is not valid JSON: {exc.msg}", line=exc.lineno, file=name))
+                problems.append(Problem("form.not_json", {"detail": exc.msg}, line=exc.lineno, file=name))
                 continue
         forms[name] = value
     return forms, problems
 
 
-def check_form(name: str, schema: Any) -> str | None:
+def check_form(name: str, schema: Any) -> list[Coded]:
+    """What is wrong with a form (none when it is a valid JSON Schema object whose rules hold)."""
     if not isinstance(schema, dict) or schema.get("type") != "object":
-        return "a form must be a JSON Schema of type object"
+        return [Coded("form.not_object")]
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
-        return f"not a valid JSON Schema: {exc.message}"
-    problems = formcheck.rule_problems(schema)
-    return "; ".join(problems) if problems else None
+        return [Coded("form.bad_schema", {"detail": exc.message})]
+    return formcheck.rule_problems(schema)
 
 
 def _check_expressions(name: str, tree: etree._ElementTree) -> list[Problem]:
@@ -155,7 +152,8 @@ def _check_expressions(name: str, tree: etree._ElementTree) -> list[Problem]:
                 check(source)
             except SandboxError as exc:
                 line = element.sourceline + (exc.line - 1 if exc.line else 0)
-                problems.append(Problem(f"{what} refused: {exc}", element_id=bpmnxml.enclosing_id(element),
+                problems.append(Problem("expression.refused", {"what": Coded(what), "reason": exc.coded},
+                                        element_id=bpmnxml.enclosing_id(element),
                                         line=line, file=name))
     return problems
 
@@ -166,8 +164,8 @@ def _check_lanes(name: str, tree: etree._ElementTree) -> list[Problem]:
         role = role_for_lane(lane.get("name"))
         if role is None or role in NO_LANE:
             known = ", ".join(r.sv for r in ROLES.values() if r.key not in NO_LANE)
-            why = ("works on routines, never on cases" if role else "is not a known role")
-            problems.append(Problem(f"lane {lane.get('name')!r} {why} (the roles a lane may name: {known})",
+            code = "lane.not_for_cases" if role else "lane.unknown_role"
+            problems.append(Problem(code, {"lane": lane.get("name"), "known": known},
                                     element_id=lane.get("id"), line=lane.sourceline, file=name))
     return problems
 
@@ -184,14 +182,14 @@ def _check_process_properties(name: str, tree: etree._ElementTree, key: str) -> 
         if quality_measures.declares(prop_name) or document_sections.declares(prop_name):
             continue
         if prop_name not in PROCESS_PROPERTIES:
-            problems.append(Problem(f"unknown routine property {prop_name!r} (known: "
-                                    f"{', '.join(sorted(PROCESS_PROPERTIES))}, and the figures it "
-                                    "declares: count:KEY, breakdown:KEY, leadTime:KEY, label:KEY, perUnit; "
-                                    "its documents' sections: document:KIND, section:KIND:N)",
-                                    element_id=key, line=element.sourceline, file=name))
+            problems.append(Problem("process.unknown_property",
+                                    {"name": prop_name, "known": sorted(PROCESS_PROPERTIES)}, element_id=key,
+                                    line=element.sourceline, file=name))
         elif (allowed := PROCESS_PROPERTIES[prop_name]) is not None and element.get("value") not in allowed:
-            problems.append(Problem(f"{prop_name} is {element.get('value')!r}; it must be one of "
-                                    f"{', '.join(allowed)}", element_id=key, line=element.sourceline,
+            problems.append(Problem("process.bad_property",
+                                    {"name": prop_name, "value": element.get("value"),
+                                     "allowed": list(allowed)},
+                                    element_id=key, line=element.sourceline,
                                     file=name))
     subject = found[CASE_SUBJECT].get("value") if CASE_SUBJECT in found else "pupil"
     return subject if subject in CASE_SUBJECTS else "pupil", problems
@@ -212,7 +210,8 @@ def _check_declarations(spec: BpmnProcessSpec, subprocesses: dict[str, BpmnProce
     found += quality_measures.check(measures, tasks, forms)
     documents, malformed = document_sections.parse(properties)
     found += malformed + document_sections.check(documents, tasks, forms)
-    return properties, [Problem(f"{prop}: {why}", element_id=key, line=elements[prop].sourceline,
+    return properties, [Problem("decl.problem", {"property": prop, "reason": why}, element_id=key,
+                                line=elements[prop].sourceline,
                                 file=file_name) for prop, why in found]
 
 
@@ -229,21 +228,21 @@ def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[
 
         line = lines.get(meta.bpmn_id)
 
-        def problem(message: str, element: str = meta.bpmn_id, line: int | None = line) -> Problem:
-            return Problem(message, element_id=element, line=line, file=file_name)
+        def problem(code: str, params: dict[str, Any] | None = None, element: str = meta.bpmn_id,
+                    line: int | None = line) -> Problem:
+            return Problem(code, params or {}, element_id=element, line=line, file=file_name)
 
         if meta.lane is None:
-            problems.append(problem("user task is not in a lane: put it in the lane of its role"))
+            problems.append(problem("task.no_lane"))
         if meta.form is not None and meta.form not in forms:
-            problems.append(problem(f"form {meta.form!r} does not exist in the routine's forms/ folder"))
+            problems.append(problem("task.form_missing", {"form": meta.form}))
         if meta.due_rule is not None and (why := deadlines.check(meta.due_rule)):
-            problems.append(problem(why))
+            problems.append(problem(*why))
         if meta.personal and not meta.assignee_from:
-            problems.append(problem("a personal task must name who it goes to "
-                                    "(assigneeFrom, e.g. startad_av)"))
+            problems.append(problem("task.personal_no_assignee"))
         if unknown := [g for g in meta.cancel_grounds if g not in CANCEL_GROUNDS]:
-            problems.append(problem(f"cancelGrounds names unknown grounds {', '.join(unknown)} (known: "
-                                    f"{', '.join(CANCEL_GROUNDS)})"))
+            problems.append(problem("task.unknown_cancel_grounds", {"grounds": unknown,
+                                                                   "known": list(CANCEL_GROUNDS)}))
     return problems
 
 
@@ -276,7 +275,7 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
             problems.append(_spiff_problem(exc, trees))
             continue
         except Exception as exc:  # an input the parser did not foresee: a verdict, never a stack trace
-            problems.append(Problem(f"SpiffWorkflow cannot read this file: {exc!r}", file=name))
+            problems.append(Problem("spiff.cannot_read", {"detail": repr(exc)}, file=name))
             continue
         for pid in [*bpmnxml.process_ids(tree), *bpmnxml.embedded_subprocess_ids(tree)]:
             file_of.setdefault(pid, name)
@@ -285,36 +284,32 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
 
     keys = [pid for name in main for pid in bpmnxml.executable_process_ids(trees[name])]
     if not keys:
-        raise DefinitionError([Problem("no executable process: mark the routine's process "
-                                       "isExecutable=\"true\"", file=next(iter(main), None))])
+        raise DefinitionError([Problem("process.not_executable", file=next(iter(main), None))])
     bundle = Bundle(files={}, forms={})
     for key in keys:
         try:
             spec = parser.get_spec(key)
             subprocesses = parser.get_subprocess_specs(key)
         except RecursionError:
-            problems.append(Problem(TOO_DEEP, element_id=key, file=file_of.get(key)))
+            problems.append(Problem("process.too_deep", element_id=key, file=file_of.get(key)))
             continue
         except (ValidationException, SpiffWorkflowException) as exc:
             if "RecursionError" in str(exc) or isinstance(exc.__cause__ or exc.__context__, RecursionError):
-                problems.append(Problem(TOO_DEEP, element_id=key, file=file_of.get(key)))
+                problems.append(Problem("process.too_deep", element_id=key, file=file_of.get(key)))
             else:
                 problems.append(_spiff_problem(exc, trees))
             continue
         except Exception as exc:  # as above: name the process rather than fail
-            problems.append(Problem(f"SpiffWorkflow cannot build process {key!r}: {exc!r}",
+            problems.append(Problem("spiff.cannot_build", {"key": key, "detail": repr(exc)},
                                     element_id=key, file=file_of.get(key)))
             continue
         try:  # SpiffWorkflow lays out the paths ahead when a case starts: it must get through them
             BpmnWorkflow(spec, subprocesses, script_engine=sandbox.script_engine())
         except RecursionError:
-            problems.append(Problem(
-                "a case of this process could not even start: SpiffWorkflow, laying out its paths ahead, "
-                "goes round a loop without end (a loop through parallel gateways with no condition on "
-                "it?) or down a chain of steps too long to follow", element_id=key, file=file_of.get(key)))
+            problems.append(Problem("process.endless_start", element_id=key, file=file_of.get(key)))
             continue
         except Exception as exc:  # noqa: BLE001 - a verdict, never a stack trace
-            problems.append(Problem(f"SpiffWorkflow cannot start process {key!r}: {exc!r}",
+            problems.append(Problem("spiff.cannot_start", {"key": key, "detail": repr(exc)},
                                     element_id=key, file=file_of.get(key)))
             continue
         bundle.specs[key] = (spec, subprocesses)
@@ -339,8 +334,7 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
             for task_spec in process_spec.task_specs.values():
                 form = task_meta(task_spec).form if getattr(task_spec, "manual", False) else None
                 if form in forms and form not in bundle.forms:
-                    if why := check_form(form, forms[form]):
-                        problems.append(Problem(why, file=form))
+                    problems += [Problem(*why, file=form) for why in check_form(form, forms[form])]
                     bundle.forms[form] = forms[form]
     if problems:
         raise DefinitionError(_unique(problems))
@@ -350,7 +344,7 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
 def _unique(problems: list[Problem]) -> list[Problem]:
     seen, result = set(), []
     for p in problems:
-        key = (p.message, p.element_id, p.line, p.file)
+        key = (p.message, p.element_id, p.line, p.file)  # the English text: nested codes and lists too
         if key not in seen:
             seen.add(key)
             result.append(p)

@@ -52,7 +52,7 @@ def _elements(xml: str) -> dict[str, tuple[etree._Element, dict[str, Any]]]:
     content; identified children are compared on their own)."""
     tree, problems = bpmnxml.parse(xml, "diagram")
     if tree is None:
-        raise ConflictError(f"a stored version cannot be read: {problems[0]}")
+        raise ConflictError("conflict.version_unreadable", problem=problems[0].coded)
     found = {}
     for element in tree.iter():
         if not isinstance(element.tag, str) or element.get("id") is None:
@@ -116,7 +116,7 @@ def compare(db: Any, old_version_id: int, new_version_id: int) -> VersionDiff:
     """The diff between two versions of the same routine (main BPMN file and forms)."""
     old, new = get_version(db, old_version_id), get_version(db, new_version_id)
     if old.key != new.key:
-        raise ConflictError(f"versions {old_version_id} and {new_version_id} belong to different routines")
+        raise ConflictError("conflict.different_routines", old=str(old_version_id), new=str(new_version_id))
     added, removed, changed = diff_xml(old.files[main_file_of(old.files, old.key)],
                                        new.files[main_file_of(new.files, new.key)])
 

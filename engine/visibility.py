@@ -39,7 +39,7 @@ from uuid import UUID
 
 from sqlalchemy import bindparam, select, text
 
-from . import access, audit
+from . import access, audit, codes
 from .dbapi import Sql, Tx, within
 from .errors import ConflictError, NotFoundError, PermissionDeniedError
 from .models import AccessLogEntry as Log
@@ -213,6 +213,7 @@ class CaseView:
     decisions: list[DecisionEntry]
     process_version_id: int = 0
     error: str | None = None  # why the case's last step failed (engine.failures), until one succeeds
+    error_code: codes.Coded | None = None  # the same, coded (engine.codes), when the error had a code
 
 
 def open_case(db: Database, user_id: int, case_id: int, *, action: str = "view_case",
@@ -223,7 +224,7 @@ def open_case(db: Database, user_id: int, case_id: int, *, action: str = "view_c
         head = session.execute(
             select(Case.process_key, ProcessVersion.name, Case.status, Case.started_at, Case.ended_at,
                    Case.started_by, Case.row_version, SchoolUnit.name, Pupil.given_name, Pupil.family_name,
-                   Pupil.class_name, Case.process_version_id, Case.error)
+                   Pupil.class_name, Case.process_version_id, Case.error, Case.error_code)
             .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
             .join(SchoolUnit, SchoolUnit.id == Case.unit_id).outerjoin(Pupil, Pupil.id == Case.pupil_id)
             .where(Case.id == case_id)).one()
@@ -245,7 +246,7 @@ def open_case(db: Database, user_id: int, case_id: int, *, action: str = "view_c
         seen.protected, [_entry(t, released is not None, medical_ok, user_id, names) for t, released in rows],
         [DecisionEntry(d.id, d.task_id, d.decision, d.signer_id, names.get(d.signer_id), d.delegation_id,
                        d.signed_at, d.document_sha256) for d in signed], process_version_id=head[11],
-        error=head[12])
+        error=head[12], error_code=codes.from_json(head[13]))
 
 
 def _name(pupil_id: int | None, hidden: bool, given: str | None, family: str | None) -> str | None:
@@ -352,7 +353,7 @@ def release_medical(db: Database, task_id: UUID | str, by: int, reason: str) -> 
             raise PermissionDeniedError("only the school nurse or school doctor at the unit may release "
                                         "what the medical part recorded")
         if state != "completed":
-            raise ConflictError(f"{name!r} has recorded nothing yet ({state})")
+            raise ConflictError("conflict.nothing_recorded", name=name, state=codes.state(state))
         if tx.first(RELEASED, {"id": tx.uuid(task_id)}) is not None:
             return False
         tx.execute(INSERT_RELEASE, {"id": tx.uuid(task_id), "by": by, "now": tx.time(now), "reason": reason})

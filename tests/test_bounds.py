@@ -95,10 +95,10 @@ def test_a_worker_killed_from_outside_is_replaced():
 # --- timers, due rules, loops and steps -------------------------------------------------------------------
 
 def test_durations_and_dates_longer_than_the_organiser_allows_are_refused(monkeypatch):
-    assert "at most 10 years" in check_due_rule("P999999999Y")
+    assert "at most 10 years" in str(check_due_rule("P999999999Y"))  # a coded message, said in English
     assert check_due_rule("P9Y") is None
     monkeypatch.setenv("ELEVFLOW_MAX_TIMER_YEARS", "1")
-    assert "at most 1 years" in check_due_rule("P2Y")
+    assert "at most 1 years" in str(check_due_rule("P2Y"))
     with pytest.raises(Exception, match="ELEVFLOW_MAX_TIMER_YEARS"):  # a rule deployed before the change
         due_at("P2Y", datetime(2026, 12, 1, tzinfo=timezone.utc))
 

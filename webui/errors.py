@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
-from engine.errors import NotFoundError, PermissionDeniedError
+from engine.errors import ConflictError, NotFoundError, PermissionDeniedError
 from engine.visibility import NotVisibleError
+
+from .codes import say_error
 
 
 def _page(status: int, title: str, message: str) -> Any:
@@ -21,7 +23,17 @@ def _not_here(status: int) -> Any:
                    "visas bara för dem som arbetar med dem."))
 
 
+def _conflict(exc: ConflictError) -> Any:
+    """Someone else was first (a view that does not say it in its own words): what happened, in the
+    user's language, and what to do; nothing of this request was saved."""
+    current_app.logger.info("conflict: %s", exc)
+    return _page(409, _("Någon annan hann före"),
+                 _("%(what)s. Det du gjorde har inte sparats. Gå tillbaka, ladda om sidan och försök igen.",
+                   what=say_error(exc)[:1].upper() + say_error(exc)[1:]))
+
+
 def init_app(app: Flask) -> None:
+    app.register_error_handler(ConflictError, _conflict)
     app.register_error_handler(403, lambda _e: _not_here(403))
     app.register_error_handler(PermissionDeniedError, lambda _e: _not_here(403))
     app.register_error_handler(404, lambda _e: _not_here(404))

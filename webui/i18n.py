@@ -11,6 +11,8 @@ from flask import Flask, g, session
 from flask_babel import Babel, get_translations
 from markupsafe import Markup
 
+from .codes import say_coded
+
 LANGUAGES = {"sv": "Svenska", "en": "English"}
 DEFAULT = "sv"
 
@@ -48,4 +50,5 @@ def init_app(app: Flask) -> None:
     # markup, the %(name)s variables escaped into it. The catalog is looked up once per request.
     app.jinja_env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext)
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals["say_coded"] = say_coded  # an engine message (engine.codes) in this language
     app.jinja_env.globals["current_language"] = select_locale

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from flask import abort, g
 from flask_babel import gettext as _
 
+from .codes import say
 from .sessions import login_required
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,8 +34,9 @@ def nav_context() -> dict[str, Any]:
 
 
 def problem_dicts(problems: list[Any]) -> list[dict[str, Any]]:
-    return [{"message": p.message, "element_id": p.element_id, "line": p.line, "file": p.file}
-            for p in problems]
+    """Deploy problems for the editor's script: the message in the user's language, its code, and where."""
+    return [{"code": p.code, "message": say(p.code, p.params), "element_id": p.element_id, "line": p.line,
+             "file": p.file} for p in problems]
 
 
 def verdict_heading(runnable: bool) -> str:

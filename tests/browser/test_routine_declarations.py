@@ -35,7 +35,7 @@ def test_renaming_a_counted_step_in_the_editor_is_refused_and_the_figures_are_ke
     page.wait_for_selector("#editor[data-ready=true]")
     page.evaluate("""() => { const modeler = document.getElementById('canvas').elevflowModeler;
       modeler.get('selection').select(modeler.get('elementRegistry').get('Task_ar_avstamning')); }""")
-    group(page, "General").get_by_label("ID", exact=True).fill("Task_ar_check")
+    group(page, "Allmänt").get_by_label("ID", exact=True).fill("Task_ar_check")
     page.wait_for_timeout(600)  # the panel applies text after a short debounce
     page.get_by_label("Vad har ändrats och varför?").fill("Kortare id")
     page.get_by_role("button", name="Publicera som ny version").click()

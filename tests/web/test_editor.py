@@ -183,3 +183,66 @@ def test_the_modeler_is_told_the_language_and_the_routine_properties(browser, ch
     post(browser, "/sprak", {"lang": "en"}, token_from="/rutiner")
     page = text(browser.get(f"/rutiner/utkast/{draft_id}"))
     assert "&#34;language&#34;: &#34;en&#34;" in page and "The case is about" in page
+
+
+def _with_problems(xml: str) -> str:
+    """Three problems at once: a refused condition, a lane that is no role, a form that does not exist."""
+    return with_escape(xml).replace('name="Specialpedagog"', 'name="Vaktmästare"').replace(
+        'value="beslut.json"', 'value="saknas.json"')
+
+
+SWEDISH_PROBLEMS = ["villkoret godtogs inte: ", "simbanan ”Vaktmästare” är inte en känd roll",
+                    "formuläret ”saknas.json” finns inte i rutinens mapp forms/"]
+ENGLISH_PROBLEMS = ["condition refused: ", "lane 'Vaktmästare' is not a known role",
+                    "form 'saknas.json' does not exist in the routine's forms/ folder"]
+
+
+def _check_and_publish(browser, chain, saying: list[str], refused: str) -> None:
+    draft_id = open_draft(browser, chain)
+    xml = text(browser.get(f"/rutiner/utkast/{draft_id}/diagram.bpmn"))
+    assert save(browser, draft_id, _with_problems(xml), 0).status_code == 200
+    found = check(browser, draft_id).json
+    assert found["runnable"] is False
+    messages = " | ".join(p["message"] for p in found["problems"])
+    assert all(said in messages for said in saying), messages
+    assert {"expression.refused", "lane.unknown_role", "task.form_missing"} <= {
+        p["code"] for p in found["problems"]}
+    page = text(post(browser, f"/rutiner/utkast/{draft_id}/publicera", {"note": "försök", "row_version": 1},
+                     token_from="/rutiner", follow_redirects=True))
+    assert refused in page and all(said.replace("'", "&#39;") in page for said in saying), page
+
+
+def test_the_check_and_publish_verdicts_speak_swedish_to_a_swedish_user(browser, chain):
+    _check_and_publish(browser, chain, SWEDISH_PROBLEMS, "Utkastet publicerades inte.")
+
+
+def test_the_check_and_publish_verdicts_speak_english_to_an_english_user(browser, chain):
+    post(browser, "/sprak", {"lang": "en", "next": "/rutiner"}, token_from="/rutiner")
+    _check_and_publish(browser, chain, ENGLISH_PROBLEMS, "The draft was not published.")
+
+
+def test_discarding_a_draft_someone_saved_since_is_a_409_page_in_the_users_language(app, browser, chain):
+    draft_id = open_draft(browser, chain)
+    other = app.test_client()  # the same process owner in a second window
+    assert login(other, "processagare").status_code == 302
+    shown = text(browser.get(f"/rutiner/utkast/{draft_id}"))
+    seen = re.search(r'id="discard-row-version" value="(\d+)"', shown).group(1)
+    xml = text(other.get(f"/rutiner/utkast/{draft_id}/diagram.bpmn"))
+    assert save(other, draft_id, with_follow_up(xml), 0).status_code == 200  # saved meanwhile
+
+    stale = post(browser, f"/rutiner/utkast/{draft_id}/kasta", {"row_version": seen, "bekrafta": "ja"},
+                 token_from="/rutiner")
+    assert stale.status_code == 409
+    assert "Någon annan hann före" in text(stale)
+    assert f"Utkast {draft_id} sparades av någon annan under tiden" in text(stale)
+    assert browser.get(f"/rutiner/utkast/{draft_id}").status_code == 200  # their work is kept
+
+    post(browser, "/sprak", {"lang": "en", "next": "/rutiner"}, token_from="/rutiner")
+    stale = post(browser, f"/rutiner/utkast/{draft_id}/kasta", {"row_version": seen, "bekrafta": "ja"},
+                 token_from="/rutiner")
+    assert stale.status_code == 409 and "Someone else was first" in text(stale)
+    assert f"Draft {draft_id} was saved by someone else meanwhile" in text(stale)
+
+    fresh = post(browser, f"/rutiner/utkast/{draft_id}/kasta", {"row_version": 1, "bekrafta": "ja"},
+                 token_from="/rutiner")
+    assert fresh.status_code == 302 and browser.get(f"/rutiner/utkast/{draft_id}").status_code == 404

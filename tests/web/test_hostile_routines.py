@@ -50,17 +50,20 @@ def editor(browser):
 
 
 REFUSED = {
-    "timer_of_a_billion_years": (lambda x: into(x, timer("P999999999Y")), "H_in", "at most 10 years"),
+    "timer_of_a_billion_years": (lambda x: into(x, timer("P999999999Y")), "H_in", "högst 10 år"),
     "due_rule_of_a_billion_years": (lambda x: with_due_rule(x, "P999999999Y"), "Task_utredning",
-                                    "at most 10 years"),
-    "loop_maximum_of_1000": (lambda x: into(x, standard_loop(maximum=1000)), "H_loop", "at most 100 rounds"),
-    "cardinality_of_10000": (lambda x: into(x, multi_instance("10000")), "H_in", "at most 100 instances"),
+                                    "för lång för en tidsfrist: högst 10 år"),
+    "loop_maximum_of_1000": (lambda x: into(x, standard_loop(maximum=1000)), "H_loop", "högst 100 varv"),
+    "cardinality_of_10000": (lambda x: into(x, multi_instance("10000")), "H_in", "högst 100 instanser"),
     "bad_loop_condition": (lambda x: into(x, standard_loop("n.__class__ is None")), "H_loop",
-                           "loop condition refused"),
+                           "slingans villkor godtogs inte"),
     "loop_condition_that_imports": (lambda x: into(x, standard_loop("__import__('os')")), "H_loop",
-                                    "loop condition refused"),
-    "parallel_cycle": (lambda x: into(x, parallel_cycle()), "stodkedja", "could not even start"),
+                                    "slingans villkor godtogs inte"),
+    "parallel_cycle": (lambda x: into(x, parallel_cycle()), "stodkedja", "kunde inte ens starta"),
 }
+#: What the (Swedish) pages say for an error the engine gives a code (engine.codes); the others show the
+#: sandbox's or worker's own English text
+SHOWN = {"merge_split_loop": "rutinen verkar gå runt utan slut"}
 
 
 @pytest.mark.parametrize("name", REFUSED)
@@ -116,10 +119,11 @@ def test_a_hostile_routine_caught_at_run_time_stops_its_case_visibly_and_changes
     rektor = app.test_client()
     login(rektor, "rektor")
     page = text(rektor.get(f"/arenden/{case.id}"))
-    assert "Ärendet har stannat" in page and said in page and "Ärendet stannade" in page  # box and timeline
+    shown = SHOWN.get(name, said)
+    assert "Ärendet har stannat" in page and shown in page and "Ärendet stannade" in page  # box and timeline
     owners_page = text(editor.get("/rutiner/stodkedja"))  # the process owner sees it without pupil data
     assert "har stannat på ett fel i rutinen" in owners_page and f"#{case.id}" in owners_page
-    assert said in owners_page and "Alva" not in owners_page
+    assert shown in owners_page and "Alva" not in owners_page
 
 
 def test_a_later_step_that_succeeds_clears_the_error(app, db, people, chain):
@@ -231,3 +235,20 @@ def test_other_users_are_answered_while_a_hostile_evaluation_runs(editor, chain,
     assert response.status_code == 422
     assert len(times) >= 3 and max(times) < NORMAL_TIME, times  # answered all along, each in normal time
     assert snapshot(db, case.id) == before and said in error_of(db, case.id)
+
+
+def test_a_stopped_case_says_its_error_in_the_readers_language(app, editor, chain, db, people):
+    """The error is kept as a code (cases.error_code) beside its English text: each reader gets theirs."""
+    fragment, said = AT_RUN_TIME["merge_split_loop"]
+    assert "är publicerad" in publish(editor, chain, lambda x: into(x, fragment), note="Fientlig")
+    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    teacher = app.test_client()
+    login(teacher, "teacher")
+    assert post(teacher, f"/uppgifter/{ready(db, case.id)[0].id}", ANSWER).status_code == 422
+    assert said in error_of(db, case.id)  # the English text stays for logs and the command line
+    rektor = app.test_client()
+    login(rektor, "rektor")
+    assert SHOWN["merge_split_loop"] in text(rektor.get(f"/arenden/{case.id}"))
+    post(rektor, "/sprak", {"lang": "en", "next": "/uppgifter"})
+    page = text(rektor.get(f"/arenden/{case.id}"))
+    assert "the routine seems to loop without end" in page and SHOWN["merge_split_loop"] not in page

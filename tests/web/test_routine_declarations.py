@@ -42,7 +42,7 @@ def test_renaming_a_step_a_figure_counts_is_refused_at_publish(browser, db, chai
 
     page = publish(browser, declared, renamed, note="Kortare id")
     assert "publicerades inte" in page and "count:anmalningar_test" in page and "Task_anmalan" in page
-    assert "not a user task of the routine" in page
+    assert "som inte är en användaruppgift i rutinen" in page  # said in Swedish, the user's language
     assert [v.version for v in versions(db)] == [1, 2]
 
     both = publish(browser, declared,

@@ -20,6 +20,7 @@ from engine.editing import RoutineDraft
 from engine.errors import ConflictError, DataNotJSONError, DefinitionError, NotFoundError
 
 from .. import extensions, forms, jsonerrors, lookups
+from ..codes import say, say_coded, say_error, say_problem
 from ..i18n import select_locale
 from ..owners import owner_required, problem_dicts, verdict_heading
 
@@ -55,7 +56,8 @@ def import_file() -> Any:
         draft = editing.import_file(extensions.db(), upload.filename, upload.read(editing.MAX_BPMN_BYTES + 1),
                                     by=g.user.id)
     except DefinitionError as exc:
-        flash(_("Filen kunde inte importeras: %(why)s", why=str(exc)), "error")
+        flash(_("Filen kunde inte importeras: %(why)s", why="; ".join(say_problem(p) for p in exc.problems)),
+              "error")
         return redirect(url_for("routines.index"))
     return redirect(url_for("editor.draft", draft_id=draft.id))
 
@@ -181,10 +183,10 @@ def publish(draft_id: int) -> Any:
                                   seen=request.form.get("row_version", type=int))
     except DefinitionError as exc:
         flash(_("Utkastet publicerades inte. %(heading)s %(problems)s", heading=verdict_heading(False),
-                problems="; ".join(str(p) for p in exc.problems)), "error")
+                problems="; ".join(say_problem(p) for p in exc.problems)), "error")
         return redirect(url_for("editor.draft", draft_id=draft_id))
     except ConflictError as exc:
-        flash(_("Utkastet publicerades inte: %(why)s", why=str(exc)), "error")
+        flash(_("Utkastet publicerades inte: %(why)s", why=say_error(exc)), "error")
         return redirect(url_for("editor.draft", draft_id=draft_id))
     flash(_("Version %(version)d av ”%(name)s” är publicerad. Nya ärenden följer den; pågående ärenden "
             "stannar på sin version.", version=version.version, name=version.name), "success")
@@ -199,7 +201,8 @@ def discard(draft_id: int) -> Any:
     if request.form.get("bekrafta") != "ja":
         flash(_("Utkastet finns kvar: bekräfta att du vill kasta det."), "error")
         return redirect(url_for("editor.draft", draft_id=draft_id))
-    editing.discard(extensions.db(), draft_id, by=g.user.id)
+    # a ConflictError (someone saved the draft since the page was shown) is the 409 page of errors.py
+    editing.discard(extensions.db(), draft_id, by=g.user.id, seen=request.form.get("row_version", type=int))
     flash(_("Utkastet är borttaget."), "success")
     return redirect(url_for("routines.index"))
 
@@ -244,7 +247,7 @@ def save_form(draft_id: int) -> Any:
     except DataNotJSONError:
         return _form_page(found, name, text, [_too_deep()], 400)
     except DefinitionError as exc:
-        return _form_page(found, name, text, [p.message for p in exc.problems], 400)
+        return _form_page(found, name, text, [say(p.code, p.params) for p in exc.problems], 400)
     except ConflictError:
         return _form_page(found, name, text, [_("Någon annan har sparat utkastet under tiden. Ladda om "
                                                "sidan.")], 409)
@@ -277,5 +280,5 @@ def _preview(text: str) -> tuple[list[forms.Field] | None, list[str], str]:
         return None, [_too_deep()], ""
     why = editing.check_form("preview", schema)
     if why:
-        return None, [why], ""
+        return None, [say_coded(w) for w in why], ""
     return forms.build(schema, MultiDict(), {}), [], ""

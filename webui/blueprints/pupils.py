@@ -12,6 +12,7 @@ from engine import cases, definitions, failures, names, people, pupils, taskview
 from engine.errors import PermissionDeniedError
 
 from .. import extensions, lookups
+from ..codes import say_error
 from ..sessions import login_required
 
 bp = Blueprint("pupils", __name__)
@@ -84,7 +85,7 @@ def _not_started(key: str, routine: str, exc: Exception) -> Any:
     """The routine's first step failed: nothing was saved; say so, and who can fix it."""
     current_app.logger.warning("starting %s failed in the routine: %s", key, exc)
     flash(_("Ärendet kunde inte startas: rutinen ”%(routine)s” stannade på ett fel, så inget sparades. "
-            "Säg till processägaren. Fel: %(error)s", routine=routine, error=str(exc)), "error")
+            "Säg till processägaren. Fel: %(error)s", routine=routine, error=say_error(exc)), "error")
     return redirect(url_for("pupils.search", q=request.form.get("q", "")))
 
 

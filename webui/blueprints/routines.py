@@ -13,6 +13,7 @@ from engine import definitions, editing, failures, migration, names, versiondiff
 from engine.errors import ElevflowError, NotFoundError
 
 from .. import extensions, lookups
+from ..codes import say_error
 from ..owners import nav_context, owner_required
 
 bp = Blueprint("routines", __name__)
@@ -104,7 +105,7 @@ def migrate(key: str) -> Any:
     except NotFoundError:
         abort(404)
     except ElevflowError as exc:
-        flash(str(exc), "error")
+        flash(say_error(exc), "error")
         return redirect(url_for("routines.migration_plan", key=key))
     moved = sum(1 for m in report if m.moved)
     flash(ngettext("%(num)d ärende flyttades till version %(version)d.",

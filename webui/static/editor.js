@@ -106,6 +106,7 @@
       }
       rowVersion = answer.data.row_version;
       document.getElementById("publish-row-version").value = String(rowVersion);
+      document.getElementById("discard-row-version").value = String(rowVersion);
       box.setAttribute("data-row-version", String(rowVersion));
       dirty = false;
       say(answer.data.message);
