@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
-from engine import Database, org
+from engine import Engine, org
 from engine.models import Case, TaskRow, Timer
 
 ROLES = ["larare", "specialpedagog", "rektor", "kurator"]
@@ -21,7 +21,7 @@ POSTGRES_URL = os.environ.get("ELEVFLOW_BENCH_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/elevflow_bench")
 
 
-def fresh_postgres() -> Database | None:
+def fresh_postgres() -> Engine | None:
     """An empty PostgreSQL benchmark database (dropped and created), or None if none answers."""
     url = make_url(POSTGRES_URL)
     try:
@@ -33,15 +33,15 @@ def fresh_postgres() -> Database | None:
     except Exception as exc:  # no PostgreSQL here: its column is left out
         print(f"(PostgreSQL not reachable, skipping it: {exc.__class__.__name__})", file=sys.stderr)
         return None
-    return Database(POSTGRES_URL)
+    return Engine.from_settings(database_url=POSTGRES_URL)
 
 
-def fill_open_cases(db: Database, count: int, *, units: int = 200, timers_in: timedelta | None = None,
+def fill_open_cases(engine: Engine, count: int, *, units: int = 200, timers_in: timedelta | None = None,
                     batch: int = 5000) -> int:
     """Insert `count` open cases with one ready task each (and a timer `timers_in` from now, if given),
     spread over `units` new school units; return a user with teacher and specialpedagog roles at two."""
     now = datetime.now(timezone.utc)
-    with db.write() as s:
+    with engine.db.write() as s:
         version_id = s.execute(text("SELECT id FROM process_versions ORDER BY id LIMIT 1")).scalar()
         unit_ids = [org.add_unit(s, uuid.uuid4().hex[:12], f"Skola {i}").id for i in range(units)]
         pupil_ids = [org.add_pupil(s, u, "Elev", str(i)).id for i, u in enumerate(unit_ids)]
@@ -50,7 +50,7 @@ def fill_open_cases(db: Database, count: int, *, units: int = 200, timers_in: ti
             org.assign_role(s, user.id, unit, "larare")
             org.assign_role(s, user.id, unit, "specialpedagog")
         user_id = user.id
-    with db.write_engine.begin() as conn:
+    with engine.db.write_engine.begin() as conn:
         first = (conn.execute(text("SELECT coalesce(max(id), 0) FROM cases")).scalar() or 0) + 1
         for start in range(0, count, batch):
             ids = range(first + start, first + min(start + batch, count))
@@ -70,32 +70,32 @@ def fill_open_cases(db: Database, count: int, *, units: int = 200, timers_in: ti
                 conn.execute(insert(Timer.__table__), [
                     {"case_id": i, "bpmn_id": "Timer_frist",
                      "due_at": now + timers_in + timedelta(minutes=i % 600)} for i in ids])
-        if db.dialect == "postgresql":
+        if engine.db.dialect == "postgresql":
             conn.execute(text("SELECT setval('cases_id_seq', (SELECT max(id) FROM cases))"))
-    with db.write_engine.begin() as conn:
+    with engine.db.write_engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
     return user_id
 
 
-def fill_closed_tasks(db: Database, count: int, *, per_case: int = 5, sent_emails: int = 0) -> None:
+def fill_closed_tasks(engine: Engine, count: int, *, per_case: int = 5, sent_emails: int = 0) -> None:
     """Insert `count` closed task rows (completed, every fifth cancelled) of ended cases, `per_case` to a
     case, with the notice times and assignees years of use leave behind, and `sent_emails` sent e-mails.
     Generated inside the database (a million rows take seconds, not minutes); like fill_open_cases, the
     ended cases' state is a placeholder that nothing measured reads."""
     cases = -(-count // per_case)
-    with db.write() as s:
+    with engine.db.write() as s:
         version_id = s.execute(text("SELECT id FROM process_versions ORDER BY id LIMIT 1")).scalar()
         unit = org.add_unit(s, uuid.uuid4().hex[:12], "Historikskolan")
         pupil = org.add_pupil(s, unit.id, "Tidigare", "Elev")
         user = org.add_user(s, uuid.uuid4().hex, "Historik")
         org.assign_role(s, user.id, unit.id, "specialpedagog")
         ids = {"version": version_id, "unit": unit.id, "pupil": pupil.id, "user": user.id}
-    sqlite = db.dialect == "sqlite"
+    sqlite = engine.db.dialect == "sqlite"
     then = "'2020-08-17 08:00:00.000000'" if sqlite else "timestamptz '2020-08-17 08:00:00+00'"
     series = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) "
               "SELECT i FROM n") if sqlite else "SELECT generate_series(1, {count}) AS i"
     task_id = "lower(hex(randomblob(16)))" if sqlite else "gen_random_uuid()"
-    with db.write_engine.begin() as conn:
+    with engine.db.write_engine.begin() as conn:
         first = (conn.execute(text("SELECT coalesce(max(id), 0) FROM cases")).scalar() or 0) + 1
         conn.execute(text(f"""INSERT INTO cases (id, process_version_id, process_key, pupil_id, unit_id,
             status, started_at, ended_at, row_version, serializer_version, state)
@@ -114,7 +114,7 @@ def fill_closed_tasks(db: Database, count: int, *, per_case: int = 5, sent_email
                 send_after, sent_at, attempts)
                 SELECT 'historik@example.se', 'Elevflow', 'Skickat', {then}, {then}, {then}, 1
                 FROM ({series.format(count=sent_emails)}) AS s"""))
-        if db.dialect == "postgresql":
+        if engine.db.dialect == "postgresql":
             conn.execute(text("SELECT setval('cases_id_seq', (SELECT max(id) FROM cases))"))
-    with db.write_engine.begin() as conn:
+    with engine.db.write_engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")

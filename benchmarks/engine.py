@@ -33,7 +33,7 @@ from SpiffWorkflow.task import TaskState  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from engine import (  # noqa: E402
-    Database,
+    Engine,
     deploy_path,
     inbox,
     org,
@@ -52,10 +52,10 @@ STEPS_PER_CASE = 1 + len(ANSWERS)  # start + each completion
 
 def in_memory(parsed, cases: int) -> float:
     """Seconds for `cases` cases in plain SpiffWorkflow."""
-    engine = sandbox.script_engine()
+    script = sandbox.script_engine()
     started = time.perf_counter()
     for _ in range(cases):
-        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine)
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script)
         workflow.do_engine_steps()
         for answer in ANSWERS:
             task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
@@ -66,9 +66,9 @@ def in_memory(parsed, cases: int) -> float:
     return time.perf_counter() - started
 
 
-def setup(db: Database) -> tuple[int, int]:
-    upgrade(db)
-    with db.write() as s:
+def setup(engine: Engine) -> tuple[int, int]:
+    upgrade(engine)
+    with engine.db.write() as s:
         unit = org.add_unit(s, uuid.uuid4().hex[:12], "Benchskolan")
         user = org.add_user(s, uuid.uuid4().hex, "Bench")
         for role in ("larare", "specialpedagog", "rektor"):
@@ -77,65 +77,65 @@ def setup(db: Database) -> tuple[int, int]:
         return user.id, pupil.id
 
 
-def ready_task(db: Database, case_id: int):
-    with db.read() as s:
+def ready_task(engine: Engine, case_id: int):
+    with engine.db.read() as s:
         return s.execute(text("SELECT id FROM tasks WHERE case_id = :c AND state = 'ready'"),
                          {"c": case_id}).scalar()
 
 
-def persisted(db: Database, cases: int, user: int, pupil: int) -> tuple[float, int, int]:
+def persisted(engine: Engine, cases: int, user: int, pupil: int) -> tuple[float, int, int]:
     """Seconds spent in start_case and the engine steps for `cases` cases; statements and commits they sent
     (counted by the engine's step transactions: each user action is one)."""
-    spent, statements, commits = 0.0, db.stats.statements, db.stats.commits
+    spent, statements, commits = 0.0, engine.db.stats.statements, engine.db.stats.commits
     for _ in range(cases):
         t0 = time.perf_counter()
-        case = start_case(db, "stodkedja", pupil_id=pupil, by=user)
+        case = start_case(engine, "stodkedja", pupil_id=pupil, by=user)
         spent += time.perf_counter() - t0
         for answer in ANSWERS:
-            task_id = ready_task(db, case.id)
+            task_id = ready_task(engine, case.id)
             t0 = time.perf_counter()
             # The engine step itself. A decision is completed only by signing it, which also renders its
             # PDF (benchmarks/http.py times that); `signing=True` is the step signing runs, without it.
-            run_step(db, task_id, answer, by=user, expected_row_version=None, within=None, signing=True)
+            run_step(engine, task_id, answer, by=user, expected_row_version=None, within=None, signing=True)
             spent += time.perf_counter() - t0
-    return spent, db.stats.statements - statements, db.stats.commits - commits
+    return spent, engine.db.stats.statements - statements, engine.db.stats.commits - commits
 
 
-def sqlite_bytes(path: Path, db: Database) -> int:
+def sqlite_bytes(path: Path, engine: Engine) -> int:
     """Pages in use (the logical database, WAL included), times the page size."""
-    with db.engine.connect() as conn:
+    with engine.db.engine.connect() as conn:
         pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
         free = conn.exec_driver_sql("PRAGMA freelist_count").scalar()
         size = conn.exec_driver_sql("PRAGMA page_size").scalar()
     return (pages - free) * size
 
 
-def postgres_bytes(db: Database) -> int:
-    with db.engine.connect() as conn:
+def postgres_bytes(engine: Engine) -> int:
+    with engine.db.engine.connect() as conn:
         return int(conn.execute(text(
             "SELECT sum(pg_total_relation_size(quote_ident(tablename))) FROM pg_tables "
             "WHERE schemaname = 'public'")).scalar())
 
 
-def run_engine(db: Database, cases: int, size_of) -> dict:
-    user, pupil = setup(db)
-    deploy_path(db, FIXTURE, shared_dir=FIXTURE / "none")
-    persisted(db, max(5, cases // 10), user, pupil)  # warm-up: caches, connections
+def run_engine(engine: Engine, cases: int, size_of) -> dict:
+    user, pupil = setup(engine)
+    deploy_path(engine, FIXTURE, shared_dir=FIXTURE / "none")
+    persisted(engine, max(5, cases // 10), user, pupil)  # warm-up: caches, connections
     before = size_of()
-    seconds, statements, commits = persisted(db, cases, user, pupil)
+    seconds, statements, commits = persisted(engine, cases, user, pupil)
     after = size_of()
     return {"seconds": seconds, "steps_per_s": cases * STEPS_PER_CASE / seconds,
             "bytes_per_case": (after - before) / cases,
             "statements_per_case": statements / cases, "commits_per_case": commits / cases,
-            "live_hits": db.live.hits, "live_misses": db.live.misses}
+            "live_hits": engine.live.hits, "live_misses": engine.live.misses}
 
 
-def inbox_p95(db: Database, user_id: int, runs: int = 300) -> tuple[float, int]:
+def inbox_p95(engine: Engine, user_id: int, runs: int = 300) -> tuple[float, int]:
     times = []
     found = 0
     for _ in range(runs):
         t0 = time.perf_counter()
-        found = len(inbox(db, user_id))
+        found = len(inbox(engine, user_id))
         times.append(time.perf_counter() - t0)
     return statistics.quantiles(times, n=20)[-1] * 1000, found
 
@@ -149,7 +149,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
-        sqlite = Database(f"sqlite:///{path}")
+        sqlite = Engine.from_settings(database_url=f"sqlite:///{path}")
         results = {"cases": args.cases, "steps_per_case": STEPS_PER_CASE}
         results["sqlite"] = run_engine(sqlite, args.cases, lambda: sqlite_bytes(path, sqlite))
         parsed = sqlite.specs.get(1)
@@ -160,7 +160,7 @@ def main() -> None:
         results["sqlite"]["ratio"] = results["sqlite"]["seconds"] / memory_seconds
         user = fill_open_cases(sqlite, args.inbox_cases)
         results["sqlite"]["inbox_p95_ms"], results["sqlite"]["inbox_rows"] = inbox_p95(sqlite, user)
-        sqlite.dispose()
+        sqlite.close()
 
     pg = fresh_postgres()
     if pg is not None:
@@ -168,7 +168,7 @@ def main() -> None:
         results["postgresql"]["ratio"] = results["postgresql"]["seconds"] / memory_seconds
         user = fill_open_cases(pg, args.inbox_cases)
         results["postgresql"]["inbox_p95_ms"], results["postgresql"]["inbox_rows"] = inbox_p95(pg, user)
-        pg.dispose()
+        pg.close()
 
     print(f"Engine benchmark: {args.cases} cases x {STEPS_PER_CASE} steps; inbox over "
           f"{args.inbox_cases:,} open cases\n")

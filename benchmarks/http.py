@@ -48,7 +48,7 @@ import requests  # noqa: E402
 from bulk import POSTGRES_URL, fresh_postgres  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from engine import Database, deploy_path, org, passwords, start_case, upgrade  # noqa: E402
+from engine import Engine, deploy_path, org, passwords, start_case, upgrade  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "stodkedja"
 SECRET = "benchmark-secret-key-0123456789-abcdefghijklmnop"
@@ -63,12 +63,12 @@ ANSWERS = {"Task_anmalan": {"f.anmalan_datum": "2026-11-20",
                            "_sign": "1", "_password": PASSWORD}}
 
 
-def organisation(db: Database, staff: int) -> tuple[list[str], int]:
+def organisation(engine: Engine, staff: int) -> tuple[list[str], int]:
     """`staff` people holding the three lanes' roles at one unit, with passwords; a pupil there."""
-    upgrade(db)
-    deploy_path(db, FIXTURE, shared_dir=FIXTURE / "none")
+    upgrade(engine)
+    deploy_path(engine, FIXTURE, shared_dir=FIXTURE / "none")
     names = []
-    with db.write() as s:
+    with engine.db.write() as s:
         unit = org.add_unit(s, uuid.uuid4().hex[:12], "Mätskolan")
         for i in range(staff):
             user = org.add_user(s, f"staff{i}-{uuid.uuid4().hex[:6]}", f"Personal {i}")
@@ -77,7 +77,7 @@ def organisation(db: Database, staff: int) -> tuple[list[str], int]:
             names.append(user.username)
         pupil = org.add_pupil(s, unit.id, "Mät", "Elev").id
     for name in names:
-        passwords.set_password(db, name, PASSWORD)
+        passwords.set_password(engine, name, PASSWORD)
     return names, pupil
 
 
@@ -132,8 +132,8 @@ def complete(http: requests.Session, site: str, task_id: str, bpmn_id: str) -> r
     return http.post(f"{site}/uppgifter/{task_id}", data=form, allow_redirects=False)
 
 
-def open_tasks(db: Database) -> list[tuple[str, str]]:
-    with db.read() as s:
+def open_tasks(engine: Engine) -> list[tuple[str, str]]:
+    with engine.db.read() as s:
         rows = s.execute(text("SELECT id, bpmn_id FROM tasks WHERE state = 'ready' ORDER BY created_at"))
         return [(str(uuid.UUID(str(r.id))), r.bpmn_id) for r in rows]
 
@@ -153,26 +153,26 @@ def single_staff(tasks: int) -> dict | None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'http.db'}"
-        db = Database(url)
-        [username], pupil = organisation(db, 1)
-        with db.read() as s:
+        engine = Engine.from_settings(database_url=url)
+        [username], pupil = organisation(engine, 1)
+        with engine.db.read() as s:
             user_id = s.execute(text("SELECT id FROM users WHERE username = :u"), {"u": username}).scalar()
         for _ in range(tasks // 2):
-            start_case(db, "stodkedja", pupil_id=pupil, by=user_id)
+            start_case(engine, "stodkedja", pupil_id=pupil, by=user_id)
         times: dict[str, list[float]] = {"complete": [], "sign": []}
         with served(url, workers=1, threads=1) as site:
             http = requests.Session()
             t0 = time.perf_counter()
             login(http, site, username)
             login_ms = (time.perf_counter() - t0) * 1000
-            while batch := open_tasks(db):  # every case to its end: two completions and a signing each
+            while batch := open_tasks(engine):  # every case to its end: two completions and a signing each
                 for task_id, bpmn_id in batch:
                     t0 = time.perf_counter()
                     response = complete(http, site, task_id, bpmn_id)
                     elapsed = time.perf_counter() - t0
                     assert response.status_code in (302, 303), (response.status_code, response.text[:300])
                     times["sign" if bpmn_id == "Task_beslut" else "complete"].append(elapsed)
-        db.dispose()
+        engine.close()
     done = times["complete"][5:]  # the first few warm the worker's caches up
     return {"completions": len(times["complete"]), "login_ms": login_ms,
             "median_ms": statistics.median(done) * 1000, "p95_ms": pct(done, 95),
@@ -252,10 +252,10 @@ def concurrent_staff(staff: int, rounds: int, think: float, clients: int) -> dic
     if gunicorn() is None:
         print("(gunicorn not installed: pip install -e '.[bench]'; skipping (b))", file=sys.stderr)
         return None
-    db = fresh_postgres()
-    if db is None:
+    engine = fresh_postgres()
+    if engine is None:
         return None
-    names, pupil = organisation(db, staff)
+    names, pupil = organisation(engine, staff)
     try:
         with served(POSTGRES_URL, workers=2, threads=8) as site:
             shares = [names[i::clients] for i in range(clients)]
@@ -266,11 +266,11 @@ def concurrent_staff(staff: int, rounds: int, think: float, clients: int) -> dic
                 parts = pool.map(_client, [(site, share, pupil, rounds, think, everyone_in)
                                            for share in shares if share])
             wall = time.perf_counter() - t0
-        with db.read() as s:
+        with engine.db.read() as s:
             done = {str(uuid.UUID(str(r)))
                     for r in s.execute(text("SELECT id FROM tasks WHERE state = 'completed'")).scalars()}
     finally:
-        db.dispose()
+        engine.close()
     times = {k: [t for p in parts for t in p["times"][k]] for k in KINDS}
     errors = [e for p in parts for e in p["errors"]]
     lost = [t for p in parts for t in p["completed"] if t not in done]

@@ -33,7 +33,7 @@ from bulk import POSTGRES_URL, fresh_postgres  # noqa: E402
 from psycopg.types.json import Json  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from engine import Database, deploy_path, org, quality, upgrade  # noqa: E402
+from engine import Engine, deploy_path, org, quality, upgrade  # noqa: E402
 from engine.terms import Term  # noqa: E402
 
 PROCESSES = ROOT / "processes"
@@ -117,12 +117,12 @@ def copy(cur, table: str, rows: list[tuple]) -> None:
             out.write_row(row)
 
 
-def generate(db: Database, cases: int, events: int, seed: int = 7) -> dict:
+def generate(engine: Engine, cases: int, events: int, seed: int = 7) -> dict:
     """Organisation, routines and the bulk rows; returns the ids the measurement needs."""
     rng = random.Random(seed)
     for routine in ("sarskilt_stod", "krankande_behandling", "franvaro", "arshjul"):
-        deploy_path(db, PROCESSES / routine, shared_dir=PROCESSES / "shared")
-    with db.write() as s:
+        deploy_path(engine, PROCESSES / routine, shared_dir=PROCESSES / "shared")
+    with engine.db.write() as s:
         kommun = org.add_organiser(s, "Bänkby kommun")
         units = [org.add_unit(s, f"9{i:07d}", f"Skola {i}", kommun.id).id for i in range(UNITS)]
         pupils = [org.add_pupil(s, units[i % UNITS], "Elev", str(i)).id for i in range(UNITS * 10)]
@@ -135,7 +135,7 @@ def generate(db: Database, cases: int, events: int, seed: int = 7) -> dict:
         ids = {"huvudman": huvudman.id, "rektor": rektor.id, "units": units}
     now = datetime.now(timezone.utc)
     span = timedelta(days=365 * YEARS).total_seconds()
-    raw = db.write_engine.raw_connection()
+    raw = engine.db.write_engine.raw_connection()
     try:
         cur = raw.cursor()
         task_count = 0
@@ -168,7 +168,7 @@ def generate(db: Database, cases: int, events: int, seed: int = 7) -> dict:
         raw.commit()
     finally:
         raw.close()
-    with db.write_engine.connect() as conn:
+    with engine.db.write_engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         conn.exec_driver_sql("VACUUM ANALYZE")
     ids["tasks"] = task_count
@@ -194,36 +194,36 @@ def main() -> None:
     args = parser.parse_args()
     t0 = time.perf_counter()
     if args.reuse:
-        db = Database(POSTGRES_URL)
-        with db.read() as s:
+        engine = Engine.from_settings(database_url=POSTGRES_URL)
+        with engine.db.read() as s:
             users = dict(s.execute(text("SELECT username, id FROM users")).all())
             ids = {"huvudman": users["huvudman"], "rektor": users["rektor"],
                    "tasks": s.execute(text("SELECT count(*) FROM tasks")).scalar()}
             args.cases = s.execute(text("SELECT count(*) FROM cases")).scalar()
             args.events = s.execute(text("SELECT count(*) FROM audit_events")).scalar()
     else:
-        db = fresh_postgres()
-        if db is None:
+        engine = fresh_postgres()
+        if engine is None:
             sys.exit("this benchmark needs PostgreSQL (ELEVFLOW_BENCH_POSTGRES_URL)")
-        upgrade(db)
-        ids = generate(db, args.cases, args.events)
+        upgrade(engine)
+        ids = generate(engine, args.cases, args.events)
     generated = time.perf_counter() - t0
     term = Term.of(datetime.now(timezone.utc))
-    everyone = quality.scope_for(db, ids["huvudman"])
-    one = quality.scope_for(db, ids["rektor"])
+    everyone = quality.scope_for(engine, ids["huvudman"])
+    one = quality.scope_for(engine, ids["rektor"])
     results: dict = {"cases": args.cases, "audit_events": args.events, "task_rows": ids["tasks"],
                      "units": UNITS, "generate_seconds": round(generated, 1)}
     cases = {
         "huvudman_all_units": lambda: quality.dashboard(
-            db, everyone, quality.Selection(term, tuple(everyone.units))),
-        "rektor_one_unit": lambda: quality.dashboard(db, one, quality.Selection(term, tuple(one.units))),
+            engine, everyone, quality.Selection(term, tuple(everyone.units))),
+        "rektor_one_unit": lambda: quality.dashboard(engine, one, quality.Selection(term, tuple(one.units))),
         "process_view_all_units": lambda: quality.dashboard(
-            db, everyone, quality.Selection(term, tuple(everyone.units), routine="sarskilt_stod")),
+            engine, everyone, quality.Selection(term, tuple(everyone.units), routine="sarskilt_stod")),
     }
     for name, fn in cases.items():
         median, worst = timed(fn, args.runs)
         results[name] = {"median_s": round(median, 3), "max_s": round(worst, 3)}
-    db.dispose()
+    engine.close()
 
     print(f"Quality follow-up benchmark (PostgreSQL): {args.cases:,} cases, {ids['tasks']:,} task rows, "
           f"{args.events:,} audit events, {UNITS} school units, term {term.label}\n")

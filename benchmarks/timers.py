@@ -37,7 +37,7 @@ from bulk import POSTGRES_URL, fill_closed_tasks, fill_open_cases, fresh_postgre
 from sqlalchemy import func, select, update  # noqa: E402
 
 from engine import (  # noqa: E402  # noqa: E402
-    Database,
+    Engine,
     deploy_path,
     digest,
     mailer,
@@ -59,7 +59,7 @@ HISTORY_SCAN = {"sqlite": re.compile(r"\bSCAN (tasks|timers|outgoing_emails|t)\b
                 "postgresql": re.compile(r"Seq Scan on (tasks|timers|outgoing_emails)\b")}
 
 
-class TimedDatabase(Database):
+class TimedDatabase(Engine):
     """A Database that notes how long each write transaction lasted (on SQLite: held the write lock)."""
 
     def __init__(self, url: str):
@@ -85,10 +85,10 @@ class TimedDatabase(Database):
 FIXTURE = ROOT / "benchmarks" / "fixtures" / "paminnelse"
 
 
-def prepare(db: Database, due: int, open_cases: int, closed: int) -> None:
-    upgrade(db)
-    deploy_path(db, FIXTURE, shared_dir=FIXTURE / "none")
-    with db.write() as s:
+def prepare(engine: Engine, due: int, open_cases: int, closed: int) -> None:
+    upgrade(engine)
+    deploy_path(engine, FIXTURE, shared_dir=FIXTURE / "none")
+    with engine.db.write() as s:
         unit = org.add_unit(s, uuid.uuid4().hex[:12], "Timerskolan")
         user = org.add_user(s, uuid.uuid4().hex, "Bench")
         org.assign_role(s, user.id, unit.id, "specialpedagog")
@@ -97,31 +97,32 @@ def prepare(db: Database, due: int, open_cases: int, closed: int) -> None:
         for i in range(DIGEST_USERS):  # they take the daily digest
             reader = org.add_user(s, uuid.uuid4().hex, f"Sammanfattning {i}", f"digest{i}@example.se")
             org.assign_role(s, reader.id, unit.id, "rektor")  # the escalations wait in the rektor's lane
-    with db.write() as s:
+    with engine.db.write() as s:
         s.execute(update(User).where(User.email.like("digest%")).values(daily_digest=True))
     t0 = time.perf_counter()
-    fill_closed_tasks(db, closed, sent_emails=closed // 10)
-    print(f"  {db.dialect}: {closed:,} closed tasks written in {time.perf_counter() - t0:.0f} s",
+    fill_closed_tasks(engine, closed, sent_emails=closed // 10)
+    print(f"  {engine.db.dialect}: {closed:,} closed tasks written in {time.perf_counter() - t0:.0f} s",
           file=sys.stderr)
-    fill_open_cases(db, open_cases - due, timers_in=timedelta(hours=6))
+    fill_open_cases(engine, open_cases - due, timers_in=timedelta(hours=6))
     for _ in range(due):
-        start_case(db, "paminnelse", pupil_id=pupil_id, by=user_id)
+        start_case(engine, "paminnelse", pupil_id=pupil_id, by=user_id)
     time.sleep(1.5)  # the boundary timers are PT1S: now they are all due
 
 
-def plans(db: Database) -> dict[str, str]:
+def plans(engine: Engine) -> dict[str, str]:
     """How the database runs each query a scheduler round makes, on these tables: "index" when no plan
     step reads a whole table of history (tasks, timers, e-mails), else the offending step."""
     now = datetime.now(timezone.utc)
     queries: dict[str, tuple[Sql, dict]] = {
-        "timer claim": (timers.NEXT_DUE[db.dialect], {"now": now}),
-        "notice claim": (notices.NEXT[db.dialect], {"now": now}),
-        "e-mail claim": (mailer.NEXT_DUE[db.dialect], {"now": now, "max": mailer.MAX_ATTEMPTS}),
-        "drafts of a closed task": (runner.DROP_WORKING_AIDS[db.dialect][0], {"task_id": uuid.uuid4()}),
+        "timer claim": (timers.NEXT_DUE[engine.db.dialect], {"now": now}),
+        "notice claim": (notices.NEXT[engine.db.dialect], {"now": now}),
+        "e-mail claim": (mailer.NEXT_DUE[engine.db.dialect], {"now": now, "max": mailer.MAX_ATTEMPTS}),
+        "drafts of a closed task": (runner.DROP_WORKING_AIDS[engine.db.dialect][0],
+                                    {"task_id": uuid.uuid4()}),
         "a case's timers": (runner.DELETE_TIMERS, {"case_id": 1}),
     }
     found = {}
-    with db.snapshot() as tx:
+    with engine.db.snapshot() as tx:
         user_id = tx.scalar(Sql("SELECT min(id) FROM users WHERE daily_digest = :yes"), {"yes": True})
         queries["digest count"] = digest.waiting_query(tx, user_id, now)
         for name, (sql, params) in queries.items():
@@ -144,7 +145,7 @@ def scans(fn, runs: int = 200) -> tuple[float, float]:
     return statistics.median(times) * 1000, statistics.quantiles(times, n=20)[-1] * 1000
 
 
-def digest_round(db: TimedDatabase) -> float:
+def digest_round(engine: TimedDatabase) -> float:
     """Milliseconds of the round that queues today's digests (SMTP configured but unreachable: the
     e-mails stay queued; only the digests' claims and counts are measured)."""
     settings = {"ELEVFLOW_SMTP_HOST": "127.0.0.1", "ELEVFLOW_SMTP_PORT": "9",
@@ -152,7 +153,7 @@ def digest_round(db: TimedDatabase) -> float:
     os.environ.update(settings)
     try:
         t0 = time.perf_counter()
-        done = scheduler.run_once(db)
+        done = scheduler.run_once(engine)
         assert done.digests == DIGEST_USERS, done
         return (time.perf_counter() - t0) * 1000
     finally:
@@ -160,27 +161,27 @@ def digest_round(db: TimedDatabase) -> float:
             del os.environ[name]
 
 
-def measure(db: TimedDatabase, due: int, open_cases: int, closed: int) -> dict:
-    prepare(db, due, open_cases, closed)
-    db.live.clear()  # fire from the stored state, as a scheduler on another host would
-    db.phase = "firing"
+def measure(engine: TimedDatabase, due: int, open_cases: int, closed: int) -> dict:
+    prepare(engine, due, open_cases, closed)
+    engine.live.clear()  # fire from the stored state, as a scheduler on another host would
+    engine.phase = "firing"
     t0 = time.perf_counter()
-    fired = timers.fire_due(db)
+    fired = timers.fire_due(engine)
     seconds = time.perf_counter() - t0
-    with db.read() as s:
+    with engine.db.read() as s:
         left = s.scalar(select(func.count()).select_from(Timer))
     assert fired == due, f"fired {fired}, expected {due}"
-    db.phase = "catch-up"  # the reminders the escalations opened fall due at once: send them first
-    while scheduler.run_once(db):
+    engine.phase = "catch-up"  # the reminders the escalations opened fall due at once: send them first
+    while scheduler.run_once(engine):
         pass
-    db.phase = "idle"
-    idle_p50, idle_p95 = scans(lambda: timers.fire_one(db))
-    round_p50, round_p95 = scans(lambda: scheduler.run_once(db), runs=50)
-    db.phase = "digest"
-    digest_ms = digest_round(db)
-    query_plans = plans(db)
-    longest = {phase: max(held) * 1000 for phase, held in db.held.items() if phase != "setup"}
-    background = [t for phase, held in db.held.items() if phase != "setup" for t in held]
+    engine.phase = "idle"
+    idle_p50, idle_p95 = scans(lambda: timers.fire_one(engine))
+    round_p50, round_p95 = scans(lambda: scheduler.run_once(engine), runs=50)
+    engine.phase = "digest"
+    digest_ms = digest_round(engine)
+    query_plans = plans(engine)
+    longest = {phase: max(held) * 1000 for phase, held in engine.held.items() if phase != "setup"}
+    background = [t for phase, held in engine.held.items() if phase != "setup" for t in held]
     return {"fired": fired, "fire_seconds": seconds, "fired_per_s": fired / seconds, "timers_left": left,
             "idle_timer_scan_p50_ms": idle_p50, "idle_timer_scan_p95_ms": idle_p95,
             "idle_round_p50_ms": round_p50, "idle_round_p95_ms": round_p95, "digest_round_ms": digest_ms,
@@ -199,15 +200,15 @@ def main() -> None:
     args = parser.parse_args()
     results: dict = {"due": args.due, "open_cases": args.open, "closed_tasks": args.closed}
     with tempfile.TemporaryDirectory() as tmp:
-        db = TimedDatabase(f"sqlite:///{Path(tmp) / 'timers.db'}")
-        results["sqlite"] = measure(db, args.due, args.open, args.closed)
-        db.dispose()
+        engine = TimedDatabase(f"sqlite:///{Path(tmp) / 'timers.db'}")
+        results["sqlite"] = measure(engine, args.due, args.open, args.closed)
+        engine.close()
     pg = fresh_postgres()
     if pg is not None:
-        pg.dispose()
+        pg.close()
         pg = TimedDatabase(POSTGRES_URL)
         results["postgresql"] = measure(pg, args.due, args.open, args.closed)
-        pg.dispose()
+        pg.close()
 
     print(f"Timer benchmark: {args.due:,} due timers among {args.open:,} open cases, "
           f"{args.closed:,} closed tasks\n")

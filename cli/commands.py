@@ -46,10 +46,10 @@ def init(ctx: Context, with_demo: bool, no_deploy: bool) -> None:
     new version. This command and `demo` are the only ones that create a database.
     """
     ctx.may_create = True
-    schema.upgrade(ctx.db)
-    click.echo(f"Database ready: {ctx.db.engine.url.render_as_string(hide_password=True)}")
+    schema.upgrade(ctx.engine)
+    click.echo(f"Database ready: {ctx.engine.db.engine.url.render_as_string(hide_password=True)}")
     if with_demo:
-        loaded = demo.load(ctx.db)
+        loaded = demo.load(ctx.engine)
         click.echo("Demo organisation loaded." if loaded else "People exist already; no demo loaded.")
     if no_deploy:
         return
@@ -77,7 +77,7 @@ def deploy(ctx: Context, path: Path, note: str, username: str | None) -> None:
 @pass_ctx
 def versions(ctx: Context, key: str | None) -> None:
     """List deployed routine versions, newest first."""
-    for v in definitions.versions(ctx.db, key):
+    for v in definitions.versions(ctx.engine, key):
         click.echo(f"{v.key:24} v{v.version:<4} {v.deployed_at:%Y-%m-%d %H:%M}  "
                    f"{v.content_hash[:12]}  {v.note}")
 
@@ -92,10 +92,10 @@ def versions(ctx: Context, key: str | None) -> None:
 @pass_ctx
 def start(ctx: Context, key: str, pupil: int | None, unit: int | None, username: str, data: str) -> None:
     """Start a case of routine KEY for a pupil, or for a school unit (a unit-level routine)."""
-    case = cases.start_case(ctx.db, key, pupil_id=pupil, unit_id=unit, by=ctx.user_id(username),
+    case = cases.start_case(ctx.engine, key, pupil_id=pupil, unit_id=unit, by=ctx.user_id(username),
                             data=_json(data))
     click.echo(f"case {case.id} started ({case.status})")
-    _print_tasks(tasks.list_tasks(ctx.db, case_id=case.id, state="ready"))
+    _print_tasks(tasks.list_tasks(ctx.engine, case_id=case.id, state="ready"))
 
 
 @main.command("cases")
@@ -104,7 +104,7 @@ def start(ctx: Context, key: str, pupil: int | None, unit: int | None, username:
 @pass_ctx
 def list_cases(ctx: Context, status: str | None, unit: int | None) -> None:
     """List cases, newest first."""
-    for c in cases.list_cases(ctx.db, status=status, unit_id=unit):
+    for c in cases.list_cases(ctx.engine, status=status, unit_id=unit):
         pupil = "–" if c.pupil_id is None else c.pupil_id
         click.echo(f"{c.id:>6}  {c.process_key:24} pupil {pupil:<6} unit {c.unit_id:<4} {c.status:10} "
                    f"{c.started_at:%Y-%m-%d %H:%M}")
@@ -118,9 +118,9 @@ def list_cases(ctx: Context, status: str | None, unit: int | None) -> None:
 def list_tasks(ctx: Context, case_id: int | None, username: str | None, state: str | None) -> None:
     """List task rows: one case's, a user's inbox, or all ready ones."""
     if username:
-        rows = tasks.inbox(ctx.db, ctx.user_id(username))
+        rows = tasks.inbox(ctx.engine, ctx.user_id(username))
     else:
-        rows = tasks.list_tasks(ctx.db, case_id=case_id, state=state or (None if case_id else "ready"))
+        rows = tasks.list_tasks(ctx.engine, case_id=case_id, state=state or (None if case_id else "ready"))
     _print_tasks(rows)
 
 
@@ -136,8 +136,8 @@ def _print_tasks(rows: list[Any]) -> None:
 @pass_ctx
 def show_task(ctx: Context, task_id: str) -> None:
     """Show one task: its state, instructions and the form it expects."""
-    row = tasks.get_task(ctx.db, task_id)
-    info = tasks.task_info(ctx.db, row)
+    row = tasks.get_task(ctx.engine, task_id)
+    info = tasks.task_info(ctx.engine, row)
     click.echo(f"{row.name} — case {row.case_id}, {row.state}, lane {row.role}")
     if info["instructions"]:
         click.echo(info["instructions"])
@@ -155,14 +155,14 @@ def complete(ctx: Context, task_id: str, username: str, data: str) -> None:
     if data.startswith("@"):
         data = _read_data_file(data[1:])
     try:
-        row = tasks.complete_task(ctx.db, task_id, _json(data), by=ctx.user_id(username))
+        row = tasks.complete_task(ctx.engine, task_id, _json(data), by=ctx.user_id(username))
     except FormValidationError as exc:
         click.echo("The form is not valid:", err=True)
         for field, messages in exc.errors.items():
             click.echo(f"  {field or '(form)'}: {'; '.join(messages)}", err=True)
         sys.exit(1)
     click.echo(f"completed {row.name!r}; case {row.case_id} is {row.case_status}")
-    _print_tasks(tasks.list_tasks(ctx.db, case_id=row.case_id, state="ready"))
+    _print_tasks(tasks.list_tasks(ctx.engine, case_id=row.case_id, state="ready"))
 
 
 @main.command()
@@ -177,7 +177,7 @@ def cancel(ctx: Context, case_id: int, username: str, reason: str, ground: str |
     """Cancel a running case."""
     if not reason.strip():
         raise click.BadParameter("give the reason the case ends early", param_hint="--reason")
-    case = cases.cancel_case(ctx.db, case_id, by=ctx.user_id(username), reason=reason, ground=ground)
+    case = cases.cancel_case(ctx.engine, case_id, by=ctx.user_id(username), reason=reason, ground=ground)
     click.echo(f"case {case.id} {case.status}")
 
 
@@ -193,12 +193,12 @@ def scheduler_command(ctx: Context, once: bool, interval: int | None) -> None:
     claimed by one of them. Timers that fell due while nothing ran fire at the first round.
     """
     if once:
-        done = scheduler.run_once(ctx.db)
+        done = scheduler.run_once(ctx.engine)
         click.echo(f"timers {done.timers}, notices {done.notices}, e-mails {done.emails}, "
                    f"digests {done.digests}")
         return
     click.echo("Elevflow scheduler running; stop it with Ctrl-C.")
-    scheduler.run_forever(ctx.db, interval)
+    scheduler.run_forever(ctx.engine, interval)
 
 
 @main.group("audit")
@@ -223,7 +223,7 @@ def audit_verify(ctx: Context, expect_head: str | None) -> None:
         expected = audit.Head.parse(expect_head) if expect_head is not None else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--expect-head") from None
-    verdict = audit.verify(ctx.db, expect=expected)
+    verdict = audit.verify(ctx.engine, expect=expected)
     if verdict.ok:
         click.echo(f"audit log intact: {verdict.checked} events verified"
                    + (f", event {expected.seq} is the expected head's" if expected is not None else ""))
@@ -241,7 +241,7 @@ def audit_head(ctx: Context) -> None:
     Write it down now and then somewhere the database's administrators cannot change (a log server, a
     signed e-mail); `audit verify --expect-head SEQ:HASH` then shows whether the chain still holds it.
     """
-    click.echo(str(audit.head(ctx.db)))
+    click.echo(str(audit.head(ctx.engine)))
 
 
 @audit_group.command("log")
@@ -250,7 +250,7 @@ def audit_head(ctx: Context) -> None:
 @pass_ctx
 def audit_log(ctx: Context, case_id: int | None, limit: int) -> None:
     """Print audit events in order."""
-    for e in audit.events(ctx.db, case_id=case_id, limit=limit):
+    for e in audit.events(ctx.engine, case_id=case_id, limit=limit):
         click.echo(f"{e.seq:>7} {e.at:%Y-%m-%d %H:%M:%S} {e.kind:20} actor {e.actor_id!s:5} "
                    f"case {e.case_id!s:6} {json.dumps(e.data, ensure_ascii=False)}")
 
@@ -264,7 +264,7 @@ def breaks_group() -> None:
 @pass_ctx
 def breaks_list(ctx: Context) -> None:
     """List the recorded school breaks."""
-    for row, unit in org.breaks(ctx.db):
+    for row, unit in org.breaks(ctx.engine):
         click.echo(f"{row.id:>4}  {row.first_day} – {row.last_day}  {row.name:20} {unit}")
 
 
@@ -277,7 +277,7 @@ def breaks_list(ctx: Context) -> None:
 def breaks_add(ctx: Context, name: str, first_day: str, last_day: str, unit_code: str | None) -> None:
     """Record a break from FIRST_DAY to LAST_DAY (YYYY-MM-DD, both included), e.g. Sportlov."""
     try:
-        row = org.add_break(ctx.db, name, first_day, last_day, unit_code)
+        row = org.add_break(ctx.engine, name, first_day, last_day, unit_code)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     click.echo(f"break {row.id} recorded: {row.name} {row.first_day} – {row.last_day}")
@@ -288,7 +288,7 @@ def breaks_add(ctx: Context, name: str, first_day: str, last_day: str, unit_code
 @pass_ctx
 def breaks_remove(ctx: Context, break_id: int) -> None:
     """Remove a recorded break."""
-    org.remove_break(ctx.db, break_id)
+    org.remove_break(ctx.engine, break_id)
     click.echo(f"break {break_id} removed")
 
 

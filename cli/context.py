@@ -10,8 +10,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from engine import definitions, org, schema, settings
+from engine.core import Engine
 from engine.errors import DefinitionError, ElevflowError
-from engine.store import Database
 
 #: The exit code of every command that cannot use its database: unreachable, missing, or not set up.
 NO_DATABASE = 3
@@ -50,15 +50,15 @@ class Context:
     def __init__(self, url: str | None):
         self.url = url
         self.may_create = False
-        self._db: Database | None = None
+        self._db: Engine | None = None
 
     @property
-    def db(self) -> Database:
+    def engine(self) -> Engine:
         if self._db is None:
             url = self.url or settings.get("ELEVFLOW_DATABASE_URL")
             if not self.may_create:
                 _require_file(url)
-            self._db = Database(url)
+            self._db = Engine.from_settings(database_url=url)
             if not self.may_create:
                 self._require_schema(url)
         return self._db
@@ -82,7 +82,7 @@ class Context:
             self._db.dispose()
 
     def user_id(self, username: str | None) -> int | None:
-        return org.user_by_username(self.db, username).id if username else None
+        return org.user_by_username(self.engine, username).id if username else None
 
 
 def _require_file(url: str) -> None:
@@ -117,7 +117,7 @@ class ElevflowGroup(click.Group):
 
 def deploy_folder(ctx: Context, path: Path, note: str, by: int | None) -> list[Any]:
     try:
-        return definitions.deploy_path(ctx.db, path, by=by, note=note)
+        return definitions.deploy_path(ctx.engine, path, by=by, note=note)
     except DefinitionError as exc:
         click.echo(f"{path}: refused:", err=True)
         for problem in exc.problems:

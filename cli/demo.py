@@ -9,9 +9,9 @@ import click
 from sqlalchemy import select
 
 from engine import definitions, demo, passwords, schema
+from engine.core import Engine
 from engine.errors import NotFoundError
 from engine.models import User
-from engine.store import Database
 
 from .context import Context, deploy_shipped, pass_ctx
 
@@ -34,14 +34,14 @@ def demo_command(ctx: Context, no_serve: bool, port: int) -> None:
     printed and known to everyone, so never load real people or pupils into a demo database.
     """
     ctx.may_create = True
-    schema.upgrade(ctx.db)
-    demo.load(ctx.db)
+    schema.upgrade(ctx.engine)
+    demo.load(ctx.engine)
     deploy_shipped(ctx)
-    click.echo(f"Elevflow is ready on {ctx.db.engine.url.render_as_string(hide_password=True)}\n")
-    with_passwords = _only_demo_people(ctx.db)
+    click.echo(f"Elevflow is ready on {ctx.engine.db.engine.url.render_as_string(hide_password=True)}\n")
+    with_passwords = _only_demo_people(ctx.engine)
     if with_passwords:
         for username, *_rest in demo.STAFF:
-            passwords.set_password(ctx.db, username, DEMO_PASSWORD_PREFIX + username)
+            passwords.set_password(ctx.engine, username, DEMO_PASSWORD_PREFIX + username)
         click.echo("Demo logins (DEMO ONLY: these passwords are the same in every demo and printed here):")
     else:
         click.echo("This database has people who are not the demo organisation's, so no demo passwords "
@@ -51,7 +51,7 @@ def demo_command(ctx: Context, no_serve: bool, port: int) -> None:
         where = demo.UNITS[unit][1] if unit is not None else "all schools"
         password = DEMO_PASSWORD_PREFIX + username if with_passwords else "-"
         click.echo(f"  {username:14} {password:19} {name:22} {role:16} {where}")
-    click.echo("\nRoutines: " + ", ".join(sorted({v.key for v in definitions.versions(ctx.db)})))
+    click.echo("\nRoutines: " + ", ".join(sorted({v.key for v in definitions.versions(ctx.engine)})))
     click.echo("\nFrom a terminal, e.g. a support case (särskilt stöd) for pupil 1 at Ekbackens skola:")
     click.echo("  elevflow start sarskilt_stod --pupil 1 --as larare.ek")
     click.echo("  elevflow tasks --user larare.ek")
@@ -61,17 +61,17 @@ def demo_command(ctx: Context, no_serve: bool, port: int) -> None:
         return
     from webui import create_app  # only the demo serves the web app (imported here: it is slow to load)
 
-    app = create_app({"DATABASE_URL": ctx.db.url, "SECRET_KEY": demo_secret(Path("instance")),
+    app = create_app({"DATABASE_URL": ctx.engine.db.url, "SECRET_KEY": demo_secret(Path("instance")),
                       "BASE_URL": f"http://127.0.0.1:{port}"})
     click.echo(f"\nThe web app: http://127.0.0.1:{port}/  (log in as larare.ek with password "
                f"{DEMO_PASSWORD_PREFIX}larare.ek; stop with Ctrl-C)")
     app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
 
 
-def _only_demo_people(db: Database) -> bool:
+def _only_demo_people(engine: Engine) -> bool:
     """Whether every user in the database is one of the demo's made-up staff (so demo passwords, which
     everyone knows, can never open a real account)."""
-    with db.read() as session:
+    with engine.db.read() as session:
         usernames = set(session.scalars(select(User.username)))
     return bool(usernames) and usernames <= {username for username, *_rest in demo.STAFF}
 
@@ -109,7 +109,7 @@ def users_set_password(ctx: Context, username: str, password_stdin: bool) -> Non
         password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
     try:
         passwords.check_strength(password)
-        passwords.set_password(ctx.db, username, password)
+        passwords.set_password(ctx.engine, username, password)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="password") from None
     except NotFoundError as exc:

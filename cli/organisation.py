@@ -11,13 +11,13 @@ from typing import Protocol
 
 import click
 
+from engine.core import Engine
 from engine.orgimport import ImportReport, OrganisationImportError, import_csv, import_ss12000
-from engine.store import Database
 
 
 class HasDatabase(Protocol):
     @property
-    def db(self) -> Database: ...
+    def engine(self) -> Engine: ...
 
 
 FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -36,9 +36,9 @@ def import_group() -> None:
 
 
 def _run(obj: HasDatabase, folder: Path, dry_run: bool,
-         do: Callable[[Database, Path, bool], ImportReport]) -> None:
+         do: Callable[[Engine, Path, bool], ImportReport]) -> None:
     try:
-        report = do(obj.db, folder, dry_run)
+        report = do(obj.engine, folder, dry_run)
     except OrganisationImportError as exc:
         click.echo(f"{folder}: refused, nothing imported ({len(exc.problems)} problems):", err=True)
         for problem in exc.problems:
@@ -56,7 +56,7 @@ def csv_command(obj: HasDatabase, folder: Path, dry_run: bool) -> None:
 
     FOLDER holds skolenheter.csv, personal.csv, elever.csv and vardnadshavare.csv.
     """
-    _run(obj, folder, dry_run, lambda db, f, d: import_csv(db, f, dry_run=d))
+    _run(obj, folder, dry_run, lambda engine, f, d: import_csv(engine, f, dry_run=d))
 
 
 @import_group.command("ss12000")
@@ -69,4 +69,4 @@ def ss12000_command(obj: HasDatabase, folder: Path, dry_run: bool) -> None:
     FOLDER holds organisations, persons and duties (and groups, placements) as the SS 12000 API returns
     them: organisations.json, persons.json, persons-2.json (a further page), and so on.
     """
-    _run(obj, folder, dry_run, lambda db, f, d: import_ss12000(db, f, dry_run=d))
+    _run(obj, folder, dry_run, lambda engine, f, d: import_ss12000(engine, f, dry_run=d))

@@ -36,8 +36,8 @@ def check_command(path: Path) -> None:
 @pass_ctx
 def export_command(ctx: Context, key: str, number: int | None, output: Path | None) -> None:
     """Write routine KEY's BPMN file as deployed."""
-    version = migration.target_version(ctx.db, key, number)
-    _name, xml = editing.export_version(ctx.db, version.id)
+    version = migration.target_version(ctx.engine, key, number)
+    _name, xml = editing.export_version(ctx.engine, version.id)
     if output:
         output.write_text(xml, encoding="utf-8")
         click.echo(f"{key} v{version.version} written to {output}")
@@ -62,7 +62,7 @@ def migrate_command(ctx: Context, key: str, number: int | None, case_ids: tuple[
     by = ctx.user_id(username)
     assert by is not None
     act = migration.plan if dry_run else migration.migrate
-    report = act(ctx.db, key, number, by=by, case_ids=list(case_ids) or None)
+    report = act(ctx.engine, key, number, by=by, case_ids=list(case_ids) or None)
     if not report:
         click.echo(f"no running case of {key} is on another version")
     for move in report:
@@ -81,8 +81,8 @@ def message_command(ctx: Context, case_id: int, name: str | None, username: str 
     """Record that message NAME arrived for case CASE_ID (a receive task or message event waits for it);
     without NAME, list the messages the case waits for."""
     if name is None:
-        for waiting in messages.waiting_messages(ctx.db, case_id):
+        for waiting in messages.waiting_messages(ctx.engine, case_id):
             click.echo(waiting)
         return
-    status = messages.deliver(ctx.db, case_id, name, by=ctx.user_id(username))
+    status = messages.deliver(ctx.engine, case_id, name, by=ctx.user_id(username))
     click.echo(f"message {name!r} recorded; case {case_id} is {status}")

@@ -23,7 +23,7 @@ def reauthenticate(ctx: Context, username: str, password: str) -> datetime:
     now = datetime.now(timezone.utc)
     limits = logins.Limits(int(settings.get("ELEVFLOW_LOGIN_WINDOW_MINUTES")),
                            int(settings.get("ELEVFLOW_LOGIN_ATTEMPTS")))
-    outcome = logins.password_login(ctx.db, username, password, ADDRESS, limits)
+    outcome = logins.password_login(ctx.engine, username, password, ADDRESS, limits)
     if outcome.limited:
         raise PermissionDeniedError("too many failed attempts: wait a while and try again")
     if outcome.user is None:
@@ -55,7 +55,7 @@ def sign_command(ctx: Context, task_id: str, username: str, data: str, pdf_path:
     password = click.prompt(f"Password for {username} (signing needs it again)", hide_input=True)
     try:
         at = reauthenticate(ctx, username, password)
-        signed = signing.sign_decision(ctx.db, task_id, form, by=user_id, reauthenticated_at=at)
+        signed = signing.sign_decision(ctx.engine, task_id, form, by=user_id, reauthenticated_at=at)
     except FormValidationError as exc:
         click.echo("The form is not valid:", err=True)
         for field, messages in exc.errors.items():
@@ -65,7 +65,7 @@ def sign_command(ctx: Context, task_id: str, username: str, data: str, pdf_path:
     click.echo(f"signed {done.name!r} (decision {signed.decision_id}, sha256 {signed.document_sha256}); "
                f"case {done.case_id} is {done.case_status}")
     if pdf_path is not None:
-        name, document = signing.decision_document(ctx.db, user_id, signed.decision_id)
+        name, document = signing.decision_document(ctx.engine, user_id, signed.decision_id)
         pdf_path.write_bytes(document)
         click.echo(f"wrote {name} to {pdf_path}")
-    _print_tasks(tasks.list_tasks(ctx.db, case_id=done.case_id, state="ready"))
+    _print_tasks(tasks.list_tasks(ctx.engine, case_id=done.case_id, state="ready"))

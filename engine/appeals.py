@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from .core import Engine
 from .dbapi import Sql
 from .helpers import end_of_day, statutory_last_day
-from .store import Database
 from .terms import STOCKHOLM
 
 #: The field a delivery form records its recipients in, and the appeal forms' fields read here.
@@ -46,12 +46,12 @@ def age_on(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
-def proposed_recipients(db: Database, pupil_id: int | None, opened_at: datetime) -> dict[str, Any]:
+def proposed_recipients(engine: Engine, pupil_id: int | None, opened_at: datetime) -> dict[str, Any]:
     """A delivery form's data as proposed before anyone typed: the pupil when 16 or older on the day the
     delivery task opened (`opened_at`, Swedish date), then a row per active guardian of the pupil; each
     named unless their identity is protected; the appeal instructions given. How and when each received
     the decision is left for the rektor; so is adding a pupil whose birth date Elevflow does not hold."""
-    with db.snapshot() as tx:
+    with engine.db.snapshot() as tx:
         pupil = tx.first(PUPIL, {"pupil": pupil_id}) if pupil_id is not None else None
         rows = tx.all(GUARDIANS, {"pupil": pupil_id, "active": True}) if pupil_id is not None else []
     recipients = []

@@ -12,11 +12,11 @@ from uuid import UUID
 from sqlalchemy import select
 
 from . import access, audit, codes
+from .core import Engine
 from .dbapi import Sql, Tx
 from .errors import ConflictError, NotFoundError, PermissionDeniedError
 from .models import Delegation, RoleAssignment, User
 from .notify import notify
-from .store import Database
 
 # Decisions the rektor takes personally (Skollagen 3:9 second paragraph): never delegable.
 NON_DELEGABLE = frozenset({"sarskild_undervisningsgrupp", "enskild_undervisning", "distansundervisning",
@@ -59,10 +59,10 @@ class _Task:
     process_version_id: int = 0
 
 
-def _require_not_personal(db: Database, task: _Task) -> None:
+def _require_not_personal(engine: Engine, task: _Task) -> None:
     """A task its routine marks `personal` is its holder's own duty (e.g. an orosanmälan, 29 kap. 13 §
     skollagen): nobody else may make it in their name, so it is never released to a lane or handed on."""
-    meta = db.specs.get(task.process_version_id).user_tasks().get(task.bpmn_id)
+    meta = engine.specs.get(task.process_version_id).user_tasks().get(task.bpmn_id)
     if meta is not None and meta.personal:
         raise PermissionDeniedError(f"{task.name!r} is the personal duty of the one who holds it; "
                                     "it cannot be released or handed to someone else")
@@ -105,10 +105,10 @@ def _assign(tx: Tx, task: _Task, to: int | None, by: int, now: datetime, kind: s
                                   {"task_id": str(task.id), **data})], now)
 
 
-def claim(db: Database, task_id: UUID, *, by: int) -> None:
+def claim(engine: Engine, task_id: UUID, *, by: int) -> None:
     """Take an open task of one's lane at one's unit; it leaves the others' inboxes."""
     now = datetime.now(timezone.utc)
-    with db.transaction() as tx:
+    with engine.db.transaction() as tx:
         task = _task(tx, task_id)
         if task.assignee_id == by:
             return
@@ -120,21 +120,21 @@ def claim(db: Database, task_id: UUID, *, by: int) -> None:
         _assign(tx, task, by, by, now, "task_assigned", assignee_id=by, reason="claimed")
 
 
-def release(db: Database, task_id: UUID, *, by: int) -> None:
+def release(engine: Engine, task_id: UUID, *, by: int) -> None:
     """Give a taken task back to its lane (its holder, or the unit's rektor)."""
     now = datetime.now(timezone.utc)
-    with db.transaction() as tx:
+    with engine.db.transaction() as tx:
         task = _task(tx, task_id)
         if task.assignee_id is None:
             return
         if task.assignee_id != by and "rektor" not in access.roles_at_unit(tx, by, task.unit_id):
             raise PermissionDeniedError(f"only the person who has {task.name!r}, or the rektor, "
                                         "may release it")
-        _require_not_personal(db, task)
+        _require_not_personal(engine, task)
         _assign(tx, task, None, by, now, "task_released", previous_assignee_id=task.assignee_id)
 
 
-def reassign(db: Database, task_id: UUID, *, to: int, by: int, reason: str) -> None:
+def reassign(engine: Engine, task_id: UUID, *, to: int, by: int, reason: str) -> None:
     """Hand a task to someone else, with the reason (its holder, or the unit's rektor, may do this).
 
     The new holder must be able to do the task (`may_take`): hold a role its lane serves at the unit, or,
@@ -143,14 +143,14 @@ def reassign(db: Database, task_id: UUID, *, to: int, by: int, reason: str) -> N
     if not reason.strip():
         raise ValueError("a reason is required to reassign a task")
     now = datetime.now(timezone.utc)
-    with db.transaction() as tx:
+    with engine.db.transaction() as tx:
         task = _task(tx, task_id)
         if task.assignee_id != by and "rektor" not in access.roles_at_unit(tx, by, task.unit_id):
             raise PermissionDeniedError(f"only the person who has {task.name!r}, or the rektor, "
                                         "may reassign it")
-        _require_not_personal(db, task)
+        _require_not_personal(engine, task)
         version_id, bpmn_id = tx.first(TASK_DECISION, {"id": tx.uuid(task.id)})
-        meta = db.specs.get(version_id).user_tasks().get(bpmn_id)
+        meta = engine.specs.get(version_id).user_tasks().get(bpmn_id)
         decision, non_delegable = (meta.decision, meta.non_delegable) if meta else (None, False)
         if not may_take(tx, to, task.unit_id, task.role, decision, non_delegable, now):
             lacking = f" and no written delegation for {decision!r}" if decision else ""
@@ -161,9 +161,9 @@ def reassign(db: Database, task_id: UUID, *, to: int, by: int, reason: str) -> N
         notify(tx, to, "task_assigned", case_id=task.case_id, task_id=task.id, now=now)
 
 
-def candidates(db: Database, unit_id: int, lane_role: str) -> list[User]:
+def candidates(engine: Engine, unit_id: int, lane_role: str) -> list[User]:
     """The active users who may take a task of `lane_role` at a unit (the lane's role resolved)."""
-    with db.read() as session:
+    with engine.db.read() as session:
         return list(session.scalars(
             select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
             .where(RoleAssignment.unit_id == unit_id, User.active.is_(True),
@@ -179,7 +179,7 @@ def active_delegation(tx: Tx, unit_id: int, user_id: int, decision: str, now: da
                                          "now": tx.time(now)})
 
 
-def grant_delegation(db: Database, *, unit_id: int, delegate_id: int, decision: str, document: str, by: int,
+def grant_delegation(engine: Engine, *, unit_id: int, delegate_id: int, decision: str, document: str, by: int,
                      valid_from: datetime | None = None, valid_until: datetime | None = None) -> int:
     """Record the rektor's written delegation of a kind of decision; returns its id."""
     if decision in NON_DELEGABLE:
@@ -188,7 +188,7 @@ def grant_delegation(db: Database, *, unit_id: int, delegate_id: int, decision: 
     if not document.strip():
         raise ValueError("a delegation must name the written delegation order it rests on")
     now = datetime.now(timezone.utc)
-    with db.transaction() as tx:
+    with engine.db.transaction() as tx:
         if "rektor" not in access.roles_at_unit(tx, by, unit_id):
             raise PermissionDeniedError("only the unit's rektor may delegate decisions")
         if not access.roles_at_unit(tx, delegate_id, unit_id) - access.NO_LANE:
@@ -204,9 +204,9 @@ def grant_delegation(db: Database, *, unit_id: int, delegate_id: int, decision: 
     return delegation_id
 
 
-def revoke_delegation(db: Database, delegation_id: int, *, by: int) -> None:
+def revoke_delegation(engine: Engine, delegation_id: int, *, by: int) -> None:
     now = datetime.now(timezone.utc)
-    with db.transaction() as tx:
+    with engine.db.transaction() as tx:
         row = tx.first(DELEGATION[tx.dialect], {"id": delegation_id})
         if row is None:
             raise NotFoundError(f"delegation {delegation_id} does not exist")
@@ -220,7 +220,7 @@ def revoke_delegation(db: Database, delegation_id: int, *, by: int) -> None:
             "delegation_id": delegation_id, "delegate_id": delegate_id, "decision": decision})], now)
 
 
-def delegations(db: Database, unit_id: int) -> list[Delegation]:
-    with db.read() as session:
+def delegations(engine: Engine, unit_id: int) -> list[Delegation]:
+    with engine.db.read() as session:
         return list(session.scalars(select(Delegation).where(Delegation.unit_id == unit_id)
                                     .order_by(Delegation.id)))

@@ -20,9 +20,9 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .core import Engine
 from .dbapi import Sql, Tx
 from .models import AuditEvent, AuditHead
-from .store import Database
 
 GENESIS = bytes(32)
 
@@ -118,14 +118,14 @@ class Head:
         return head
 
 
-def head(db: Database) -> Head:
+def head(engine: Engine) -> Head:
     """The chain's newest link, as its head row holds it."""
-    with db.read() as session:
+    with engine.db.read() as session:
         row = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
     return Head(row.seq, bytes(row.hash))
 
 
-def verify(db: Database, batch: int = 5000, expect: Head | None = None) -> Verdict:
+def verify(engine: Engine, batch: int = 5000, expect: Head | None = None) -> Verdict:
     """Walk the whole chain; name the first event that was edited, inserted or deleted.
 
     With `expect`, a head written down earlier, the chain must also still hold that very event: a chain
@@ -135,7 +135,7 @@ def verify(db: Database, batch: int = 5000, expect: Head | None = None) -> Verdi
     """
     expected_seq, prev, checked = 1, GENESIS, 0
     anchored = GENESIS if expect is not None and expect.seq == 0 else None
-    with db.read() as session:
+    with engine.db.read() as session:
         for row in _rows(session, batch):
             if row.seq != expected_seq:
                 return Verdict(False, checked, expected_seq if row.seq > expected_seq else row.seq,
@@ -177,9 +177,9 @@ def _rows(session: Session, batch: int) -> Iterator[AuditEvent]:
         last = rows[-1].seq
 
 
-def events(db: Database, *, case_id: int | None = None, limit: int = 1000) -> list[AuditEvent]:
+def events(engine: Engine, *, case_id: int | None = None, limit: int = 1000) -> list[AuditEvent]:
     """Events in order, optionally of one case."""
-    with db.read() as session:
+    with engine.db.read() as session:
         query = select(AuditEvent).order_by(AuditEvent.seq).limit(limit)
         if case_id is not None:
             query = query.where(AuditEvent.case_id == case_id)

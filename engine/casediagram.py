@@ -13,24 +13,24 @@ from sqlalchemy import select
 
 from . import audit, bpmnxml, visibility
 from .bpmnxml import NS
+from .core import Engine
 from .models import Case, ProcessVersion
-from .store import Database
 from .visibility import CaseView, NotVisibleError
 
 #: Audit events whose `bpmn_id` marks an element the case has passed.
 PASSED = ("task_completed", "gateway_taken", "timer_fired")
 
 
-def _check(db: Database, user_id: int, case_id: int) -> None:
-    if not visibility.can_view_case(db, user_id, case_id):
+def _check(engine: Engine, user_id: int, case_id: int) -> None:
+    if not visibility.can_view_case(engine, user_id, case_id):
         raise NotVisibleError(f"case {case_id} does not exist or is not yours to see")
 
 
-def diagram_xml(db: Database, user_id: int, case_id: int) -> str | None:
+def diagram_xml(engine: Engine, user_id: int, case_id: int) -> str | None:
     """The BPMN XML of the case's own process version (the file that holds its executable process);
     None when the version holds no file."""
-    _check(db, user_id, case_id)
-    with db.read() as session:
+    _check(engine, user_id, case_id)
+    with engine.db.read() as session:
         row = session.execute(select(ProcessVersion.key, ProcessVersion.files)
                               .join(Case, Case.process_version_id == ProcessVersion.id)
                               .where(Case.id == case_id)).first()
@@ -44,12 +44,12 @@ def diagram_xml(db: Database, user_id: int, case_id: int) -> str | None:
     return str(files[sorted(files)[0]])
 
 
-def passed_elements(db: Database, user_id: int, case_id: int) -> list[str]:
+def passed_elements(engine: Engine, user_id: int, case_id: int) -> list[str]:
     """The elements the case has passed, from its audit trail: completed tasks, taken gateways, fired
     timers (in order, each once)."""
-    _check(db, user_id, case_id)
+    _check(engine, user_id, case_id)
     seen: dict[str, None] = {}
-    for event in audit.events(db, case_id=case_id, limit=100_000):
+    for event in audit.events(engine, case_id=case_id, limit=100_000):
         bpmn_id = event.data.get("bpmn_id") if event.kind in PASSED else None
         if bpmn_id:
             seen[str(bpmn_id)] = None
@@ -61,14 +61,14 @@ def waiting_elements(view: CaseView) -> list[str]:
     return list(dict.fromkeys(t.bpmn_id for t in view.tasks if t.state == "ready"))
 
 
-def flows(db: Database, version_id: int) -> dict[tuple[str, str], tuple[str, str, str]]:
+def flows(engine: Engine, version_id: int) -> dict[tuple[str, str], tuple[str, str, str]]:
     """Every sequence flow of a process version's files, by (source id, target id): the flow's name, the
     target's name and the target's element kind (e.g. `endEvent`), names stripped. A case's timeline says
     with it which way a gateway sent the case. Read once per version and kept with its parsed version
     (versions never change once published)."""
-    parsed = db.specs.get(version_id)
+    parsed = engine.specs.get(version_id)
     if parsed._flows is None:
-        with db.read() as session:
+        with engine.db.read() as session:
             files = session.scalar(select(ProcessVersion.files).where(ProcessVersion.id == version_id)) or {}
         found: dict[tuple[str, str], tuple[str, str, str]] = {}
         for name, text in sorted(files.items()):

@@ -8,18 +8,18 @@ from typing import Any
 from sqlalchemy import select
 
 from . import access, codes, notify, runner, state
+from .core import Engine
 from .dbapi import Sql, Tx
 from .errors import ConflictError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
 from .models import Case
 from .sandbox import script_engine
 from .specs import CANCEL_GROUNDS
-from .store import Database
 
 _CASES = Case.__table__
 
 
-def start_case(db: Database, process_key: str, *, pupil_id: int | None = None, by: int | None,
+def start_case(engine: Engine, process_key: str, *, pupil_id: int | None = None, by: int | None,
                unit_id: int | None = None, data: dict[str, Any] | None = None) -> Case:
     """Start the newest version of a routine for a pupil at their school unit (or the unit given).
 
@@ -40,7 +40,7 @@ def start_case(db: Database, process_key: str, *, pupil_id: int | None = None, b
     data = dict(data or {})
     ensure_json(data, "start data")
     now = datetime.now(timezone.utc)
-    with runner.step(db, "start", by, now) as step:
+    with runner.step(engine, "start", by, now) as step:
         ref = step.open(process_key, pupil_id, unit_id, data).case
     return Case(id=ref.id, process_version_id=ref.process_version_id, process_key=ref.process_key,
                 pupil_id=ref.pupil_id, unit_id=ref.unit_id, parent_case_id=None, status=ref.status,
@@ -52,17 +52,17 @@ REACHED = Sql("SELECT DISTINCT bpmn_id FROM tasks WHERE case_id = :case_id")
 SET_GROUND = Sql("UPDATE cases SET cancel_ground = :ground WHERE id = :id")
 
 
-def cancel_grounds(db: Database, tx: Tx, case: runner.CaseRef) -> tuple[str, ...] | None:
+def cancel_grounds(engine: Engine, tx: Tx, case: runner.CaseRef) -> tuple[str, ...] | None:
     """The grounds the case may still be cancelled on, or None if it may be cancelled for any reason:
     once a case has reached a user task with a `cancelGrounds` property (särskilt stöd: the rektor has the
     report, and may not refuse to have it investigated, 3 kap. 7 § skollagen), only on those."""
-    metas = db.specs.get(case.process_version_id).user_tasks()
+    metas = engine.specs.get(case.process_version_id).user_tasks()
     found = [g for (bpmn_id,) in tx.all(REACHED, {"case_id": case.id})
              for g in (metas[bpmn_id].cancel_grounds if bpmn_id in metas else ())]
     return tuple(dict.fromkeys(found)) if found else None
 
 
-def cancel_case(db: Database, case_id: int, *, by: int | None, reason: str,
+def cancel_case(engine: Engine, case_id: int, *, by: int | None, reason: str,
                 ground: str | None = None) -> Case:
     """End a running case early, cancelling its open tasks and timers; the reason goes in the log.
 
@@ -74,7 +74,7 @@ def cancel_case(db: Database, case_id: int, *, by: int | None, reason: str,
         raise ValueError("a reason is required to cancel a case")
     if ground is not None and ground not in CANCEL_GROUNDS:
         raise ValueError(f"unknown ground {ground!r}; known: {', '.join(CANCEL_GROUNDS)}")
-    with runner.step(db, "cancel", by) as step:
+    with runner.step(engine, "cancel", by) as step:
         case = step.lock(case_id)
         if case is None:
             raise NotFoundError(f"case {case_id} does not exist")
@@ -82,7 +82,7 @@ def cancel_case(db: Database, case_id: int, *, by: int | None, reason: str,
             access.require_role_at_unit(step.tx, by, case.unit_id, "cancel a case", roles={"rektor"})
         if case.status != "running":
             raise ConflictError("conflict.case_status", case=str(case_id), status=codes.state(case.status))
-        allowed = cancel_grounds(db, step.tx, case)
+        allowed = cancel_grounds(engine, step.tx, case)
         if allowed is not None and ground not in allowed:
             said = " or ".join(f"{g} ({CANCEL_GROUNDS[g].lower()})" for g in allowed)
             raise PermissionDeniedError(
@@ -96,18 +96,18 @@ def cancel_case(db: Database, case_id: int, *, by: int | None, reason: str,
             step.tx.execute(SET_GROUND, {"ground": ground, "id": case_id})
             notify.notify_role(step.tx, case.unit_id, {"huvudman"}, "case_cancelled", case_id=case_id,
                                task_id=None, now=step.now)
-    return get_case(db, case_id)
+    return get_case(engine, case_id)
 
 
-def get_case(db: Database, case_id: int) -> Case:
-    with db.read() as session:
+def get_case(engine: Engine, case_id: int) -> Case:
+    with engine.db.read() as session:
         case = session.get(Case, case_id)
         if case is None:
             raise NotFoundError(f"case {case_id} does not exist")
         return case
 
 
-def list_cases(db: Database, *, status: str | None = None, unit_id: int | None = None,
+def list_cases(engine: Engine, *, status: str | None = None, unit_id: int | None = None,
                pupil_id: int | None = None, limit: int = 200) -> list[Case]:
     query = select(Case).order_by(Case.id.desc()).limit(limit)
     if status:
@@ -116,17 +116,17 @@ def list_cases(db: Database, *, status: str | None = None, unit_id: int | None =
         query = query.where(Case.unit_id == unit_id)
     if pupil_id:
         query = query.where(Case.pupil_id == pupil_id)
-    with db.read() as session:
+    with engine.db.read() as session:
         return list(session.scalars(query))
 
 
-def case_data(db: Database, case_id: int) -> dict[str, Any]:
+def case_data(engine: Engine, case_id: int) -> dict[str, Any]:
     """The case's current data (the data of its newest finished step)."""
-    with db.read() as session:
+    with engine.db.read() as session:
         row = session.execute(select(_CASES).where(_CASES.c.id == case_id)).first()
         if row is None:
             raise NotFoundError(f"case {case_id} does not exist")
-        parsed = db.specs.get(row.process_version_id)
+        parsed = engine.specs.get(row.process_version_id)
         workflow = state.load(row.state, row.serializer_version, parsed.spec, parsed.subprocess_specs,
                               script_engine())
     return dict((workflow.last_task or workflow.task_tree).data)

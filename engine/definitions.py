@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, bpmnxml, dbapi, settings
+from .core import Engine
 from .errors import ConflictError, DefinitionError, Problem
 from .models import ProcessVersion, VersionReader
 from .specs import ParsedVersion
-from .store import Database
 from .validation import validate
 
 
@@ -58,7 +58,7 @@ def library(shared: Path) -> tuple[dict[str, str], dict[str, str]]:
     return read_folder(shared)
 
 
-def deploy_path(db: Database, path: str | Path, *, by: int | None = None, note: str = "",
+def deploy_path(engine: Engine, path: str | Path, *, by: int | None = None, note: str = "",
                 shared_dir: str | Path | None = None) -> list[ProcessVersion]:
     """Deploy the routine in a folder (or one .bpmn file with the forms/ beside it)."""
     path = Path(path)
@@ -67,10 +67,10 @@ def deploy_path(db: Database, path: str | Path, *, by: int | None = None, note: 
     files, forms = read_folder(path)
     shared = Path(shared_dir or Path(settings.get("ELEVFLOW_PROCESSES_DIR")) / "shared")
     shared_files, shared_forms = library(shared) if shared.resolve() != path.resolve() else ({}, {})
-    return deploy(db, files, {**shared_forms, **forms}, library_files=shared_files, by=by, note=note)
+    return deploy(engine, files, {**shared_forms, **forms}, library_files=shared_files, by=by, note=note)
 
 
-def deploy(db: Database, files: dict[str, str], forms: dict[str, Any], *, library_files: dict[str, str]
+def deploy(engine: Engine, files: dict[str, str], forms: dict[str, Any], *, library_files: dict[str, str]
            | None = None, by: int | None = None, note: str = "") -> list[ProcessVersion]:
     """Validate and store each executable process in `files` as a new version, unless unchanged.
 
@@ -79,7 +79,7 @@ def deploy(db: Database, files: dict[str, str], forms: dict[str, Any], *, librar
     bundle = validate(files, library_files or {}, forms)
     now = datetime.now(timezone.utc)
     deployed, parsed = [], []
-    with db.write() as session:
+    with engine.db.write() as session:
         for key, (spec, subprocess_specs) in bundle.specs.items():
             digest = content_hash(bundle.files, bundle.forms)
             existing = session.scalars(select(ProcessVersion).where(
@@ -101,23 +101,23 @@ def deploy(db: Database, files: dict[str, str], forms: dict[str, Any], *, librar
                             for role in sorted(bundle.readers[key]))
             event = audit.Event("definition_deployed", by, data={
                 "key": key, "version": number, "content_hash": digest, "note": note})
-            audit.append(dbapi.within(session, db.dialect, db.stats), [event], now)
+            audit.append(dbapi.within(session, engine.db.dialect, engine.db.stats), [event], now)
             parsed.append(ParsedVersion(row.id, key, spec, subprocess_specs, bundle.forms,
                                         bundle.subjects.get(key, "pupil"), bundle.properties.get(key, {})))
             deployed.append(row)
     for version in parsed:  # only once committed: a rolled-back id may be handed out again
-        db.specs.put(version)
+        engine.specs.put(version)
     return deployed
 
 
 ROUTINE_NAMES = dbapi.Sql("SELECT key, name FROM process_versions ORDER BY key, version")
 
 
-def routine_names(db: Database, tx: dbapi.Tx | None = None) -> dict[str, str]:
+def routine_names(engine: Engine, tx: dbapi.Tx | None = None) -> dict[str, str]:
     """Every deployed routine's key with its newest version's name, by name (a light read: no files)."""
     if tx is None:
-        with db.snapshot() as own:
-            return routine_names(db, own)
+        with engine.db.snapshot() as own:
+            return routine_names(engine, own)
     names = dict(tx.all(ROUTINE_NAMES))  # by version: the newest name wins
     return dict(sorted(names.items(), key=lambda item: item[1].casefold()))
 
@@ -126,36 +126,36 @@ NEWEST_VERSIONS = dbapi.Sql("""SELECT v.key, v.id FROM process_versions v WHERE 
     (SELECT MAX(n.version) FROM process_versions n WHERE n.key = v.key)""")
 
 
-def unit_routines(db: Database) -> frozenset[str]:
+def unit_routines(engine: Engine) -> frozenset[str]:
     """The deployed routines whose newest version runs as a case of a school unit, without a pupil (its
     diagram says `caseSubject` unit: specs.py): those are started for a unit, the others for a pupil."""
-    with db.snapshot() as tx:
+    with engine.db.snapshot() as tx:
         newest = tx.all(NEWEST_VERSIONS)
-    return frozenset(key for key, version_id in newest if db.specs.get(version_id).unit_level)
+    return frozenset(key for key, version_id in newest if engine.specs.get(version_id).unit_level)
 
 
-def versions(db: Database, key: str | None = None) -> list[ProcessVersion]:
+def versions(engine: Engine, key: str | None = None) -> list[ProcessVersion]:
     """Every deployed version, newest first per routine."""
-    with db.read() as session:
+    with engine.db.read() as session:
         query = select(ProcessVersion).order_by(ProcessVersion.key, ProcessVersion.version.desc())
         if key:
             query = query.where(ProcessVersion.key == key)
         return list(session.scalars(query))
 
 
-def task_forms(db: Database, version_id: int) -> dict[str, dict[str, Any]]:
+def task_forms(engine: Engine, version_id: int) -> dict[str, dict[str, Any]]:
     """The form (its JSON Schema) of each user task of a version that has one, by the task's BPMN id."""
-    parsed = db.specs.get(version_id)
+    parsed = engine.specs.get(version_id)
     return {bpmn_id: parsed.forms[meta.form] for bpmn_id, meta in parsed.user_tasks().items()
             if meta.form and meta.form in parsed.forms}
 
 
-def forms(db: Database, version_id: int) -> dict[str, dict[str, Any]]:
+def forms(engine: Engine, version_id: int) -> dict[str, dict[str, Any]]:
     """Every form (JSON Schema) a version holds, by its name."""
-    return dict(db.specs.get(version_id).forms)
+    return dict(engine.specs.get(version_id).forms)
 
 
-def form_validator(db: Database, version_id: int, form: str) -> Draft202012Validator:
+def form_validator(engine: Engine, version_id: int, form: str) -> Draft202012Validator:
     """The validator of one of a version's forms, as `complete_task` checks with it (engine/formcheck.py:
     blank required texts and date-time included)."""
-    return db.specs.get(version_id).validator(form)
+    return engine.specs.get(version_id).validator(form)

@@ -9,8 +9,8 @@ from datetime import date
 from sqlalchemy import func, select
 
 from . import org
+from .core import Engine
 from .models import User
-from .store import Database
 
 UNITS = [("91230001", "Ekbackens skola", "Box 101, 123 45 Exempelby"),  # code, name, postal address
          ("91230002", "Sjöviksskolan", "Sjövägen 2, 123 46 Exempelby")]
@@ -38,9 +38,9 @@ FAMILY = ["Ek", "Sjöberg", "Lind", "Holm", "Dahl", "Berg", "Strand", "Ström", 
           "Ås", "Hed", "Lund", "Vik", "Mo"]
 
 
-def load(db: Database) -> bool:
+def load(engine: Engine) -> bool:
     """Load the demo organisation into an empty database; return False if people already exist."""
-    with db.write() as session:
+    with engine.db.write() as session:
         if session.scalar(select(func.count()).select_from(User)):
             return False
         kommun = org.add_organiser(session, "Exempelby kommun", "demo-kommun")

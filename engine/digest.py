@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from . import access, mailer, settings
+from .core import Engine
 from .dbapi import Sql, Tx
 from .notify import STOCKHOLM
-from .store import Database
 
 #: The digest goes out on the first scheduler round after this hour, Swedish time.
 
@@ -25,7 +25,7 @@ EMAIL = Sql("SELECT email FROM users WHERE id = :id")
 ROLES = Sql("SELECT unit_id, role FROM role_assignments WHERE user_id = :id")
 
 
-def send_digests(db: Database, now: datetime | None = None) -> int:
+def send_digests(engine: Engine, now: datetime | None = None) -> int:
     """Queue today's digest for every user who takes one and has not had it; return how many were queued.
 
     Algorithm (one short transaction per user; several schedulers may run it at once):
@@ -45,11 +45,11 @@ def send_digests(db: Database, now: datetime | None = None) -> int:
     if local.hour < settings.get("ELEVFLOW_DIGEST_HOUR") or not mailer.enabled():
         return 0
     today = local.date().isoformat()
-    with db.transaction() as tx:
+    with engine.db.transaction() as tx:
         users = [user_id for (user_id,) in tx.all(CANDIDATES, {"yes": True, "today": today})]
     queued = 0
     for user_id in users:
-        with db.transaction() as tx:
+        with engine.db.transaction() as tx:
             if tx.rowcount(CLAIM_DAY, {"id": user_id, "yes": True, "today": today}) != 1:
                 continue
             waiting, overdue = count_waiting(tx, user_id, now)

@@ -14,12 +14,12 @@ from uuid import UUID
 from sqlalchemy import select, text
 
 from . import access, codes
+from .core import Engine
 from .dbapi import Sql
 from .errors import ConflictError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
 from .models import RoleAssignment, SavedFilter, TaskDraft, TaskRow
 from .roles import ROLES
-from .store import Database
 from .tasks import _require_may_complete
 from .visibility import VISIBLE_SQL, NotVisibleError, check
 from .worklist import FilterView, saved_filters
@@ -61,28 +61,28 @@ def _open_task(tx: Any, task_id: UUID | str) -> _Task:
 
 # --- drafts ----------------------------------------------------------------------------------------------
 
-def save_draft(db: Database, task_id: UUID | str, user_id: int, data: dict[str, Any]) -> None:
+def save_draft(engine: Engine, task_id: UUID | str, user_id: int, data: dict[str, Any]) -> None:
     """Keep the user's unfinished form data for a ready task they may complete (replaces their last)."""
     if type(data) is not dict:
         raise TypeError("a draft is an object of form fields")
     ensure_json(data, "draft")
     now = datetime.now(timezone.utc)
-    with db.transaction() as tx:
+    with engine.db.transaction() as tx:
         task = _open_task(tx, task_id)
         _require_may_complete(task, user_id, access.roles_at_unit(tx, user_id, task.unit_id))
         tx.execute(SAVE_DRAFT, {"task_id": tx.uuid(task.id), "user_id": user_id, "data": tx.json(data),
                                 "now": tx.time(now)})
 
 
-def load_draft(db: Database, task_id: UUID | str, user_id: int) -> dict[str, Any] | None:
+def load_draft(engine: Engine, task_id: UUID | str, user_id: int) -> dict[str, Any] | None:
     """The user's own draft for a task, or None (none saved, or the task is no longer open)."""
-    with db.read() as session:
+    with engine.db.read() as session:
         return session.scalar(select(TaskDraft.data).join(TaskRow, TaskRow.id == TaskDraft.task_id).where(
             TaskDraft.task_id == UUID(str(task_id)), TaskDraft.user_id == user_id, TaskRow.state == "ready"))
 
 
-def delete_draft(db: Database, task_id: UUID | str, user_id: int) -> None:
-    with db.transaction() as tx:
+def delete_draft(engine: Engine, task_id: UUID | str, user_id: int) -> None:
+    with engine.db.transaction() as tx:
         tx.execute(DELETE_DRAFT, {"task_id": tx.uuid(UUID(str(task_id))), "user_id": user_id})
 
 
@@ -106,10 +106,10 @@ def _iso(day: date | str) -> str:
         raise ValueError(f"{day!r} is not a date (YYYY-MM-DD)") from None
 
 
-def set_follow_up(db: Database, task_id: UUID | str, user_id: int, on_date: date | str | None) -> None:
+def set_follow_up(engine: Engine, task_id: UUID | str, user_id: int, on_date: date | str | None) -> None:
     """Set (or with None remove) the user's own follow-up date on an open task of a case they may see."""
     day = None if on_date is None else _iso(on_date)
-    with db.transaction() as tx:
+    with engine.db.transaction() as tx:
         if day is None:
             tx.execute(DELETE_FOLLOW_UP, {"task_id": tx.uuid(UUID(str(task_id))), "user_id": user_id})
             return
@@ -119,20 +119,20 @@ def set_follow_up(db: Database, task_id: UUID | str, user_id: int, on_date: date
         tx.execute(SET_FOLLOW_UP, {"task_id": tx.uuid(task.id), "user_id": user_id, "on": day})
 
 
-def follow_ups_due(db: Database, user_id: int, today: date | str) -> list[FollowUpDue]:
+def follow_ups_due(engine: Engine, user_id: int, today: date | str) -> list[FollowUpDue]:
     """The user's follow-ups due by `today` on tasks still open in cases they may still see."""
     query = text(f"""SELECT f.task_id, t.case_id, t.name, f.on_date, t.due_at FROM follow_ups f
         JOIN tasks t ON t.id = f.task_id JOIN cases ON cases.id = t.case_id
         WHERE f.user_id = :uid AND f.on_date <= :today AND t.state = 'ready' AND {VISIBLE_SQL}
         ORDER BY f.on_date, t.due_at""").columns(task_id=TaskRow.id.type, due_at=TaskRow.due_at.type)
-    with db.read() as session:
+    with engine.db.read() as session:
         rows = session.execute(query, {"uid": user_id, "yes": True, "today": _iso(today)}).all()
     return [FollowUpDue(*row) for row in rows]
 
 
 # --- saved filters ---------------------------------------------------------------------------------------
 
-def save_filter(db: Database, owner: int, name: str, query: dict[str, Any],
+def save_filter(engine: Engine, owner: int, name: str, query: dict[str, Any],
                 shared_with_role: str | None = None) -> int:
     """Save an inbox filter (replacing the owner's filter of the same name); returns its id.
 
@@ -147,7 +147,7 @@ def save_filter(db: Database, owner: int, name: str, query: dict[str, Any],
     if type(query) is not dict:
         raise TypeError("a filter's query is an object")
     ensure_json(query, "filter")
-    with db.write() as session:
+    with engine.db.write() as session:
         if shared_with_role is not None:
             if shared_with_role not in ROLES:
                 raise ValueError(f"unknown role {shared_with_role!r}")
@@ -166,15 +166,15 @@ def save_filter(db: Database, owner: int, name: str, query: dict[str, Any],
         return row.id
 
 
-def filters_for(db: Database, user_id: int) -> list[FilterView]:
+def filters_for(engine: Engine, user_id: int) -> list[FilterView]:
     """The user's own filters, then those shared with a role they hold at a unit where the owner holds it."""
-    with db.snapshot() as tx:
+    with engine.db.snapshot() as tx:
         return saved_filters(tx, user_id)
 
 
-def delete_filter(db: Database, filter_id: int, user_id: int) -> None:
+def delete_filter(engine: Engine, filter_id: int, user_id: int) -> None:
     """Delete a saved filter: its owner only."""
-    with db.write() as session:
+    with engine.db.write() as session:
         row = session.get(SavedFilter, filter_id)
         if row is None:
             raise NotFoundError(f"filter {filter_id} does not exist")

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from . import bpmnxml, definitions, settings
 from .access import NO_LANE
+from .core import Engine
 from .errors import ConflictError, DefinitionError, NotFoundError, PermissionDeniedError, Problem
 from .models import ProcessVersion, RoleAssignment, RoutineDraft
 from .roles import ROLES, Role
 from .specs import CANCEL_GROUNDS
-from .store import Database
 from .validation import check_form, validate
 
 OWNER_ROLE = "processagare"
@@ -43,10 +43,10 @@ def cancel_grounds() -> dict[str, str]:
     return dict(CANCEL_GROUNDS)
 
 
-def is_process_owner(db: Database, user_id: int | None) -> bool:
+def is_process_owner(engine: Engine, user_id: int | None) -> bool:
     if user_id is None:
         return False
-    with db.read() as session:
+    with engine.db.read() as session:
         return _holds_owner_role(session, user_id)
 
 
@@ -87,16 +87,16 @@ def main_file_of(files: dict[str, str], key: str) -> str:
     raise NotFoundError(f"no file holds process {key!r}")
 
 
-def get_version(db: Database, version_id: int) -> ProcessVersion:
-    with db.read() as session:
+def get_version(engine: Engine, version_id: int) -> ProcessVersion:
+    with engine.db.read() as session:
         row = session.get(ProcessVersion, version_id)
         if row is None:
             raise NotFoundError(f"process version {version_id} does not exist")
         return row
 
 
-def newest_version(db: Database, key: str) -> ProcessVersion:
-    with db.read() as session:
+def newest_version(engine: Engine, key: str) -> ProcessVersion:
+    with engine.db.read() as session:
         row = session.scalars(select(ProcessVersion).where(ProcessVersion.key == key)
                               .order_by(ProcessVersion.version.desc()).limit(1)).first()
         if row is None:
@@ -104,17 +104,17 @@ def newest_version(db: Database, key: str) -> ProcessVersion:
         return row
 
 
-def export_version(db: Database, version_id: int) -> tuple[str, str]:
+def export_version(engine: Engine, version_id: int) -> tuple[str, str]:
     """A version's own BPMN file: (file name, XML), as deployed."""
-    version = get_version(db, version_id)
+    version = get_version(engine, version_id)
     name = main_file_of(version.files, version.key)
     return name, version.files[name]
 
 
-def open_draft(db: Database, version_id: int, *, by: int) -> RoutineDraft:
+def open_draft(engine: Engine, version_id: int, *, by: int) -> RoutineDraft:
     """Start editing a deployed version: a new draft holding a copy of all its files."""
     now = datetime.now(timezone.utc)
-    with db.write() as session:
+    with engine.db.write() as session:
         _require_owner(session, by, "edit routines")
         version = session.get(ProcessVersion, version_id)
         if version is None:
@@ -128,7 +128,7 @@ def open_draft(db: Database, version_id: int, *, by: int) -> RoutineDraft:
         return draft
 
 
-def import_file(db: Database, file_name: str, text: str | bytes, *, by: int) -> RoutineDraft:
+def import_file(engine: Engine, file_name: str, text: str | bytes, *, by: int) -> RoutineDraft:
     """A draft from an uploaded .bpmn file. If its process is a deployed routine, the draft edits that
     routine (keeping its forms and shared processes); otherwise it starts a new one with the shared
     processes of processes/shared. The file must be safe, well-formed BPMN XML; whether it can run is
@@ -151,7 +151,7 @@ def import_file(db: Database, file_name: str, text: str | bytes, *, by: int) -> 
         raise DefinitionError([Problem("file.no_process", file=file_name)])
     key = keys[0]
     now = datetime.now(timezone.utc)
-    with db.write() as session:
+    with engine.db.write() as session:
         _require_owner(session, by, "import routines")
         base = session.scalars(select(ProcessVersion).where(ProcessVersion.key == key)
                                .order_by(ProcessVersion.version.desc()).limit(1)).first()
@@ -173,8 +173,8 @@ def import_file(db: Database, file_name: str, text: str | bytes, *, by: int) -> 
         return draft
 
 
-def get(db: Database, draft_id: int, *, by: int) -> RoutineDraft:
-    with db.read() as session:
+def get(engine: Engine, draft_id: int, *, by: int) -> RoutineDraft:
+    with engine.db.read() as session:
         _require_owner(session, by, "see drafts")
         draft = session.get(RoutineDraft, draft_id)
         if draft is None:
@@ -182,14 +182,14 @@ def get(db: Database, draft_id: int, *, by: int) -> RoutineDraft:
         return draft
 
 
-def drafts(db: Database, *, by: int) -> list[RoutineDraft]:
+def drafts(engine: Engine, *, by: int) -> list[RoutineDraft]:
     """Every open draft, newest change first (process owners share their drafts)."""
-    with db.read() as session:
+    with engine.db.read() as session:
         _require_owner(session, by, "see drafts")
         return list(session.scalars(select(RoutineDraft).order_by(RoutineDraft.updated_at.desc())))
 
 
-def save(db: Database, draft_id: int, *, by: int, seen: int, bpmn: str | None = None,
+def save(engine: Engine, draft_id: int, *, by: int, seen: int, bpmn: str | None = None,
          forms: dict[str, Any] | None = None, file_name: str | None = None) -> RoutineDraft:
     """Save a draft's BPMN and/or some of its forms (name -> JSON Schema, or None to remove one).
 
@@ -213,7 +213,7 @@ def save(db: Database, draft_id: int, *, by: int, seen: int, bpmn: str | None = 
             problems += [Problem(*why, file=name) for why in check_form(name, schema)]
     if problems:
         raise DefinitionError(problems)
-    with db.write() as session:
+    with engine.db.write() as session:
         _require_owner(session, by, "edit routines")
         draft = _locked(session, draft_id, seen)
         target = file_name or draft.main_file
@@ -251,9 +251,9 @@ def _split(draft: RoutineDraft) -> tuple[dict[str, str], dict[str, str]]:
     return main, library
 
 
-def check(db: Database, draft_id: int, *, by: int) -> Verdict:
+def check(engine: Engine, draft_id: int, *, by: int) -> Verdict:
     """Check a draft with exactly the rules deploy uses; store nothing."""
-    draft = get(db, draft_id, by=by)
+    draft = get(engine, draft_id, by=by)
     main, library = _split(draft)
     found = verdict(main, draft.forms, library)
     if found.runnable and draft.key not in found.keys:
@@ -265,7 +265,7 @@ def _renamed(draft: RoutineDraft) -> Problem:
     return Problem("draft.process_renamed", {"key": draft.key}, file=draft.main_file)
 
 
-def publish(db: Database, draft_id: int, *, by: int, note: str, seen: int | None = None) -> ProcessVersion:
+def publish(engine: Engine, draft_id: int, *, by: int, note: str, seen: int | None = None) -> ProcessVersion:
     """Deploy a draft as its routine's next version, with a change note; the draft is then deleted.
 
     A draft may start from any version (to go back to an older one). Refused (ConflictError) when
@@ -283,32 +283,32 @@ def publish(db: Database, draft_id: int, *, by: int, note: str, seen: int | None
     """
     if not note.strip():
         raise ValueError("a change note is required to publish: say what changed and why")
-    draft = get(db, draft_id, by=by)
+    draft = get(engine, draft_id, by=by)
     if seen is not None and draft.row_version != seen:
         raise ConflictError("conflict.draft_saved", draft=draft_id)
-    with db.read() as session:
+    with engine.db.read() as session:
         newest = session.scalars(select(ProcessVersion).where(ProcessVersion.key == draft.key)
                                  .order_by(ProcessVersion.version.desc()).limit(1)).first()
     if newest is not None and newest.deployed_at > draft.created_at:
         raise ConflictError("conflict.version_published", version=newest.version, key=draft.key,
                             at=f"{newest.deployed_at:%Y-%m-%d %H:%M}")
     main, library = _split(draft)
-    versions = definitions.deploy(db, main, draft.forms, library_files=library, by=by, note=note.strip())
+    versions = definitions.deploy(engine, main, draft.forms, library_files=library, by=by, note=note.strip())
     mine = [v for v in versions if v.key == draft.key]
     if not mine:
         raise DefinitionError([_renamed(draft)])
     version = mine[0]
     if newest is not None and version.version <= newest.version:  # deploy found identical content
         raise ConflictError("conflict.nothing_to_publish", version=version.version)
-    with db.write() as session:
+    with engine.db.write() as session:
         _locked(session, draft_id, None)
         session.delete(session.get(RoutineDraft, draft_id))
     return version
 
 
-def discard(db: Database, draft_id: int, *, by: int, seen: int | None = None) -> None:
+def discard(engine: Engine, draft_id: int, *, by: int, seen: int | None = None) -> None:
     """Delete a draft; with `seen`, only the version of it the user saw (ConflictError if someone saved it
     since: their work is not thrown away unseen)."""
-    with db.write() as session:
+    with engine.db.write() as session:
         _require_owner(session, by, "discard drafts")
         session.delete(_locked(session, draft_id, seen))

@@ -74,12 +74,12 @@ def record(tx: Tx, case_id: int, exc: BaseException, actor_id: int | None,
     audit.append(tx, [audit.Event("step_failed", actor_id, case_id, row[0], row[1], data)], now)
 
 
-def record_failure(db: Any, exc: BaseException, actor_id: int | None) -> None:
+def record_failure(engine: Any, exc: BaseException, actor_id: int | None) -> None:
     """After a step's transaction was rolled back: record its routine failure, if it was one."""
     case_id = failed_case(exc)
     if case_id is None:
         return
-    with db.transaction() as tx:
+    with engine.db.transaction() as tx:
         record(tx, case_id, exc, actor_id)
 
 
@@ -95,12 +95,12 @@ class Stopped:
     error_code: codes.Coded | None = None  # the error as a code of engine.codes, when it has one
 
 
-def stopped_cases(db: Any, key: str, *, by: int) -> list[Stopped]:
+def stopped_cases(engine: Any, key: str, *, by: int) -> list[Stopped]:
     """The running cases of routine `key` that stopped on an error, newest first (process owners only)."""
-    if not editing.is_process_owner(db, by):
+    if not editing.is_process_owner(engine, by):
         raise PermissionDeniedError(f"user {by} may not list stopped cases: that takes the process-owner "
                                     "role")
-    with db.read() as session:
+    with engine.db.read() as session:
         rows = session.execute(select(Case.id, ProcessVersion.version, Case.error, Case.error_at,
                                       Case.error_code)
                                .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)

@@ -21,8 +21,8 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import and_, func, or_, select, update
 
 from . import passwords
+from .core import Engine
 from .models import LoginAttempt, User
-from .store import Database
 
 #: How long a password check may take: an attempt still unfinished after it was cut off by a crash.
 IN_FLIGHT = timedelta(minutes=1)
@@ -65,10 +65,10 @@ def _key(username: str) -> str:
     return username.strip().casefold()[:200].replace("\x00", "\ufffd")
 
 
-def record(db: Database, username: str, address: str, success: bool | None,
+def record(engine: Engine, username: str, address: str, success: bool | None,
            now: datetime | None = None) -> int:
     """Write one login attempt (`success` None: its password is being checked now); return its id."""
-    with db.write() as session:
+    with engine.db.write() as session:
         row = LoginAttempt(username=_key(username), address=address[:64], success=success,
                            at=now or datetime.now(timezone.utc))
         session.add(row)
@@ -76,13 +76,13 @@ def record(db: Database, username: str, address: str, success: bool | None,
         return row.id
 
 
-def _settle(db: Database, attempt_id: int, success: bool, refused: bool = False) -> None:
-    with db.write() as session:
+def _settle(engine: Engine, attempt_id: int, success: bool, refused: bool = False) -> None:
+    with engine.db.write() as session:
         session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id)
                         .values(success=success, refused=refused))
 
 
-def failures(db: Database, username: str, address: str, since: datetime,
+def failures(engine: Engine, username: str, address: str, since: datetime,
              now: datetime | None = None) -> tuple[int, int]:
     """Failed attempts since `since`: for the username (only those after its last success), and for
     the address. Attempts still being checked count (so concurrent ones cannot pass the limit together),
@@ -91,7 +91,7 @@ def failures(db: Database, username: str, address: str, since: datetime,
     in_flight = (now or datetime.now(timezone.utc)) - IN_FLIGHT
     failed = or_(and_(LoginAttempt.success.is_(False), LoginAttempt.refused.is_(False)),
                  and_(LoginAttempt.success.is_(None), LoginAttempt.at >= in_flight))
-    with db.read() as session:
+    with engine.db.read() as session:
         last_ok = session.scalar(select(func.max(LoginAttempt.at)).where(
             LoginAttempt.username == key, LoginAttempt.success.is_(True), LoginAttempt.at >= since))
         start = max(since, last_ok) if last_ok is not None else since
@@ -102,7 +102,7 @@ def failures(db: Database, username: str, address: str, since: datetime,
     return by_user, by_address
 
 
-def password_login(db: Database, username: str, password: str, address: str, limits: Limits) -> Outcome:
+def password_login(engine: Engine, username: str, password: str, address: str, limits: Limits) -> Outcome:
     """Check a username and password, within the limits.
 
     Algorithm (several workers may run it at once for one username):
@@ -118,20 +118,20 @@ def password_login(db: Database, username: str, password: str, address: str, lim
        IN_FLIGHT only (see `failures`).
     """
     now = datetime.now(timezone.utc)
-    attempt_id = record(db, username, address, None, now)
+    attempt_id = record(engine, username, address, None, now)
     since = now - timedelta(minutes=limits.window_minutes)
-    by_user, by_address = failures(db, username, address, since, now)
+    by_user, by_address = failures(engine, username, address, since, now)
     if by_user > limits.per_user or (limits.per_address is not None and by_address > limits.per_address):
-        _settle(db, attempt_id, False, refused=True)
+        _settle(engine, attempt_id, False, refused=True)
         return Outcome(None, limited=True)
-    with db.read() as session:  # a username holding a NUL belongs to nobody (and is no text to query)
+    with engine.db.read() as session:  # a username holding a NUL belongs to nobody (and is no text to query)
         user = None if "\x00" in username else session.scalars(
             select(User).where(User.username == username.strip())).first()
     stored = user.password_hash if user is not None and user.active else None
     if not passwords.verify_password(stored, password) or user is None:
-        _settle(db, attempt_id, False)
+        _settle(engine, attempt_id, False)
         return Outcome(None)
-    with db.write() as session:
+    with engine.db.write() as session:
         session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(success=True))
         if stored and passwords.needs_rehash(stored):
             session.execute(update(User).where(User.id == user.id)
@@ -139,12 +139,12 @@ def password_login(db: Database, username: str, password: str, address: str, lim
     return Outcome(_account(user))
 
 
-def federated_user(db: Database, identity: str | None) -> Account | None:
+def federated_user(engine: Engine, identity: str | None) -> Account | None:
     """The active user whose federated identity (users.eppn: the provider's `eppn` or
     `preferred_username` claim) is `identity`, or None. Never matched against the local username, which
     a provider might let people choose; nobody is created here."""
     if not identity or "\x00" in identity:
         return None
-    with db.read() as session:
+    with engine.db.read() as session:
         user = session.scalars(select(User).where(User.eppn == identity)).first()
     return _account(user) if user is not None and user.active else None

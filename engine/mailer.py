@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import select
 
 from . import settings
+from .core import Engine
 from .dbapi import Sql, Tx
 from .models import OutgoingEmail
-from .store import Database
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class Claimed:
     attempts: int  # including the one now under way
 
 
-def send_due(db: Database, now: datetime | None = None, smtp_factory: SmtpFactory | None = None,
+def send_due(engine: Engine, now: datetime | None = None, smtp_factory: SmtpFactory | None = None,
              *, limit: int | None = None) -> int:
     """Send the e-mails that are due; return how many were delivered to the SMTP server.
 
@@ -112,25 +112,25 @@ def send_due(db: Database, now: datetime | None = None, smtp_factory: SmtpFactor
     smtp: Any = None
     try:
         while limit is None or handled < limit:
-            mail = _claim(db, now)
+            mail = _claim(engine, now)
             if mail is None:
                 break
             handled += 1
             try:
                 msg = message(mail, now)
             except ValueError as exc:  # e.g. a line break in the address: it can never be sent
-                _record_failure(db, mail, exc, now, permanent=True)
+                _record_failure(engine, mail, exc, now, permanent=True)
                 continue
             try:
                 if smtp is None:
                     smtp = smtp_factory()
                 smtp.send_message(msg)
             except (smtplib.SMTPException, OSError) as exc:
-                _record_failure(db, mail, exc, now)
+                _record_failure(engine, mail, exc, now)
                 if not _message_error(exc):  # the server is down or the connection broke
                     break
                 continue
-            _mark_sent(db, mail.id, now)
+            _mark_sent(engine, mail.id, now)
             sent += 1
     finally:
         if smtp is not None:
@@ -138,9 +138,9 @@ def send_due(db: Database, now: datetime | None = None, smtp_factory: SmtpFactor
     return sent
 
 
-def _claim(db: Database, now: datetime) -> Claimed | None:
+def _claim(engine: Engine, now: datetime) -> Claimed | None:
     while True:
-        with db.transaction() as tx:
+        with engine.db.transaction() as tx:
             row = tx.first(NEXT_DUE[tx.dialect], {"now": tx.time(now), "max": MAX_ATTEMPTS})
             if row is None:
                 return None
@@ -153,12 +153,12 @@ def _claim(db: Database, now: datetime) -> Claimed | None:
         # another scheduler leased it between our read and our update: look for the next one
 
 
-def _mark_sent(db: Database, mail_id: int, now: datetime) -> None:
-    with db.transaction() as tx:
+def _mark_sent(engine: Engine, mail_id: int, now: datetime) -> None:
+    with engine.db.transaction() as tx:
         tx.execute(MARK_SENT, {"id": mail_id, "now": tx.time(now)})
 
 
-def _record_failure(db: Database, mail: Claimed, exc: BaseException, now: datetime, *,
+def _record_failure(engine: Engine, mail: Claimed, exc: BaseException, now: datetime, *,
                     permanent: bool = False) -> None:
     give_up = permanent or _permanent(exc) or mail.attempts >= MAX_ATTEMPTS
     error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -168,7 +168,7 @@ def _record_failure(db: Database, mail: Claimed, exc: BaseException, now: dateti
     else:
         log.warning("e-mail %s to %s failed (attempt %s), retrying after %s: %s", mail.id, mail.to_address,
                     mail.attempts, backoff(mail.attempts), error)
-    with db.transaction() as tx:
+    with engine.db.transaction() as tx:
         tx.execute(MARK_FAILED, {"id": mail.id, "error": error,
                                  "retry_at": tx.time(now + backoff(mail.attempts)),
                                  "attempts": max(mail.attempts, MAX_ATTEMPTS) if give_up else mail.attempts})
@@ -231,9 +231,9 @@ def _close(smtp: Any) -> None:
         smtp.close()
 
 
-def failed(db: Database, limit: int = 100) -> list[OutgoingEmail]:
+def failed(engine: Engine, limit: int = 100) -> list[OutgoingEmail]:
     """E-mails given up (MAX_ATTEMPTS reached, or refused for good), newest first, with their errors."""
-    with db.read() as session:
+    with engine.db.read() as session:
         return list(session.scalars(
             select(OutgoingEmail)
             .where(OutgoingEmail.sent_at.is_(None), OutgoingEmail.attempts >= MAX_ATTEMPTS)

@@ -9,9 +9,9 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.task import TaskState
 
 from . import access, cases, codes, runner, state
+from .core import Engine
 from .errors import ConflictError, NotFoundError
 from .sandbox import script_engine
-from .store import Database
 
 
 def _waiting(workflow: object) -> dict[str, MessageEventDefinition]:
@@ -24,18 +24,18 @@ def _waiting(workflow: object) -> dict[str, MessageEventDefinition]:
     return found
 
 
-def waiting_messages(db: Database, case_id: int) -> list[str]:
+def waiting_messages(engine: Engine, case_id: int) -> list[str]:
     """The names of the messages a running case waits for (none for an ended case)."""
-    case = cases.get_case(db, case_id)
+    case = cases.get_case(engine, case_id)
     if case.status != "running":
         return []
-    parsed = db.specs.get(case.process_version_id)
+    parsed = engine.specs.get(case.process_version_id)
     workflow = state.load(case.state, case.serializer_version, parsed.spec, parsed.subprocess_specs,
                           script_engine())
     return sorted(_waiting(workflow))
 
 
-def deliver(db: Database, case_id: int, name: str, *, by: int | None) -> str:
+def deliver(engine: Engine, case_id: int, name: str, *, by: int | None) -> str:
     """Record that message `name` arrived for a case; return the case's status afterwards.
 
     1. Lock the case row; refuse a user with no role at the case's unit, and an ended case.
@@ -43,7 +43,7 @@ def deliver(db: Database, case_id: int, name: str, *, by: int | None) -> str:
     3. Hand the message to SpiffWorkflow, run on, and save the step (runner.step) with its task rows,
        timer rows and a `message_received` audit event. A routine's failure is recorded on the case.
     """
-    with runner.step(db, "message", by) as step:
+    with runner.step(engine, "message", by) as step:
         case = step.lock(case_id)
         if case is None:
             raise NotFoundError(f"case {case_id} does not exist")

@@ -27,12 +27,12 @@ from SpiffWorkflow.task import TaskState
 from sqlalchemy import select
 
 from . import editing, runner, state
+from .core import Engine
 from .dbapi import Sql
 from .errors import ElevflowError, NotFoundError, PermissionDeniedError
 from .models import Case, ProcessVersion
 from .sandbox import script_engine
 from .specs import ParsedVersion
-from .store import Database
 
 OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 PASSED = TaskState.COMPLETED | TaskState.ERROR | TaskState.CANCELLED
@@ -125,8 +125,8 @@ def _subject_changed(pupil_id: int | None, new: ParsedVersion, number: int) -> l
     return []
 
 
-def target_version(db: Database, key: str, to_version: int | None) -> ProcessVersion:
-    with db.read() as session:
+def target_version(engine: Engine, key: str, to_version: int | None) -> ProcessVersion:
+    with engine.db.read() as session:
         query = select(ProcessVersion).where(ProcessVersion.key == key)
         query = query.where(ProcessVersion.version == to_version) if to_version else \
             query.order_by(ProcessVersion.version.desc()).limit(1)
@@ -137,14 +137,14 @@ def target_version(db: Database, key: str, to_version: int | None) -> ProcessVer
     return found
 
 
-def plan(db: Database, key: str, to_version: int | None = None, *, by: int,
+def plan(engine: Engine, key: str, to_version: int | None = None, *, by: int,
          case_ids: list[int] | None = None) -> list[CaseMove]:
     """The dry run: every running case of `key` on another version, and whether it could move."""
-    if not editing.is_process_owner(db, by):
+    if not editing.is_process_owner(engine, by):
         raise PermissionDeniedError(f"user {by} may not move cases: that takes the process-owner role")
-    target = target_version(db, key, to_version)
-    new = db.specs.get(target.id)
-    with db.read() as session:
+    target = target_version(engine, key, to_version)
+    new = engine.specs.get(target.id)
+    with engine.db.read() as session:
         numbers = dict(session.execute(select(ProcessVersion.id, ProcessVersion.version)
                                        .where(ProcessVersion.key == key)).all())
         query = select(Case).where(Case.process_key == key, Case.status == "running",
@@ -156,7 +156,7 @@ def plan(db: Database, key: str, to_version: int | None = None, *, by: int,
         raise NotFoundError(f"cases {missing} are not running cases of {key!r} on another version")
     moves = []
     for case in rows:
-        parsed = db.specs.get(case.process_version_id)
+        parsed = engine.specs.get(case.process_version_id)
         workflow = state.load(case.state, case.serializer_version, parsed.spec, parsed.subprocess_specs,
                               script_engine())
         reasons = (_subject_changed(case.pupil_id, new, target.version)
@@ -166,32 +166,32 @@ def plan(db: Database, key: str, to_version: int | None = None, *, by: int,
     return moves
 
 
-def migrate(db: Database, key: str, to_version: int | None = None, *, by: int,
+def migrate(engine: Engine, key: str, to_version: int | None = None, *, by: int,
             case_ids: list[int] | None = None) -> list[CaseMove]:
     """Move every movable running case of `key` (or those in `case_ids`) to the version; audited.
 
     Returns the verdict for each case, with `moved` set on those that moved. A case that cannot move
     is left exactly as it was.
     """
-    report = plan(db, key, to_version, by=by, case_ids=case_ids)
-    target = target_version(db, key, to_version)
-    new = db.specs.get(target.id)
+    report = plan(engine, key, to_version, by=by, case_ids=case_ids)
+    target = target_version(engine, key, to_version)
+    new = engine.specs.get(target.id)
     for move in report:
         if not move.movable:
             continue
         try:
-            move.moved = _move(db, move, new, target, key, by)
+            move.moved = _move(engine, move, new, target, key, by)
         except ElevflowError as exc:  # this case's step failed and rolled back; the others still move
             log.warning("case %s could not move to %s v%s: %s", move.case_id, key, target.version, exc)
             move.movable, move.reasons = False, [f"moving it failed and changed nothing: {exc}"]
     return report
 
 
-def _move(db: Database, move: CaseMove, new: ParsedVersion, target: ProcessVersion, key: str,
+def _move(engine: Engine, move: CaseMove, new: ParsedVersion, target: ProcessVersion, key: str,
           by: int) -> bool:
     """One case's move, a step of its own under its row lock (runner.step); False when it may no longer
     move."""
-    with runner.step(db, "migration", by) as step:
+    with runner.step(engine, "migration", by) as step:
         case = step.lock(move.case_id)
         if case is None or case.status != "running":
             move.movable, move.reasons = False, ["it ended meanwhile"]

@@ -6,25 +6,25 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
+from .core import Engine
 from .models import SchoolUnit, User
-from .store import Database
 
 
-def unit_names(db: Database, ids: Iterable[int]) -> dict[int, str]:
+def unit_names(engine: Engine, ids: Iterable[int]) -> dict[int, str]:
     """The names of the given school units (an id that names none is left out)."""
     wanted = set(ids)
     if not wanted:
         return {}
-    with db.read() as session:
+    with engine.db.read() as session:
         rows = session.execute(select(SchoolUnit.id, SchoolUnit.name).where(SchoolUnit.id.in_(wanted)))
         return {unit_id: name for unit_id, name in rows}
 
 
-def user_names(db: Database, ids: Iterable[int]) -> dict[int, str]:
+def user_names(engine: Engine, ids: Iterable[int]) -> dict[int, str]:
     """The names of the given members of staff (an id that names none is left out)."""
     wanted = set(ids)
     if not wanted:
         return {}
-    with db.read() as session:
+    with engine.db.read() as session:
         rows = session.execute(select(User.id, User.name).where(User.id.in_(wanted)))
         return {user_id: name for user_id, name in rows}

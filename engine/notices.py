@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from . import access, audit, deadlines
+from .core import Engine
 from .dbapi import Sql
 from .notify import notify, notify_role
-from .store import Database
 
 _NEXT = """SELECT id, case_id, process_key, bpmn_id, role, unit_id, pupil_id, assignee_id, due_at,
     notice_level FROM tasks WHERE state = 'ready' AND notice_at <= :now ORDER BY notice_at LIMIT 1"""
@@ -20,7 +20,7 @@ ADVANCE = Sql("""UPDATE tasks SET notice_level = :level, notice_at = :next WHERE
     AND notice_level = :was""")
 
 
-def fire_one(db: Database, now: datetime | None = None) -> bool:
+def fire_one(engine: Engine, now: datetime | None = None) -> bool:
     """Send the earliest due notice; return whether there was one.
 
     1. Claim the open task whose notice_at is earliest and past (PostgreSQL: FOR UPDATE SKIP LOCKED, so
@@ -32,14 +32,14 @@ def fire_one(db: Database, now: datetime | None = None) -> bool:
        notice is sent once even if two schedulers raced past step 1 on SQLite's deferred reads.
     """
     now = now or datetime.now(timezone.utc)
-    with db.transaction() as tx:
+    with engine.db.transaction() as tx:
         row = tx.first(NEXT[tx.dialect], {"now": tx.time(now)})
         if row is None:
             return False
         task_id, case_id, routine, bpmn_id, role, unit_id, pupil_id, assignee_id, due_at, level = row
         due = tx.read_time(due_at)
         policy = deadlines.configured().policy(routine, bpmn_id)
-        off = db.breaks.is_off(unit_id)
+        off = engine.breaks.is_off(unit_id)
         if level == 0:
             kind, event, to = "reminder", "deadline_reminder", "holder"
             roles = access.roles_serving(role or "")  # used while nobody holds the task
@@ -65,9 +65,9 @@ def fire_one(db: Database, now: datetime | None = None) -> bool:
     return True
 
 
-def fire_due(db: Database, now: datetime | None = None, limit: int | None = None) -> int:
+def fire_due(engine: Engine, now: datetime | None = None, limit: int | None = None) -> int:
     """Send every notice that is due (or `limit`); return how many."""
     sent = 0
-    while (limit is None or sent < limit) and fire_one(db, now):
+    while (limit is None or sent < limit) and fire_one(engine, now):
         sent += 1
     return sent

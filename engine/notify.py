@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import CursorResult, func, select, update
 
 from . import mailer
+from .core import Engine
 from .dbapi import Sql, Tx
 from .errors import NotFoundError
 from .models import Case, Notification, TaskRow
-from .store import Database
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -179,9 +179,9 @@ class Unread:
                               ground=self.ground)
 
 
-def unread(db: Database, user_id: int, limit: int = 50) -> list[Unread]:
+def unread(engine: Engine, user_id: int, limit: int = 50) -> list[Unread]:
     """A user's unread notifications, newest first."""
-    with db.read() as session:
+    with engine.db.read() as session:
         rows = session.execute(
             select(Notification, TaskRow.name, TaskRow.due_at, Case.cancel_ground)
             .outerjoin(TaskRow, TaskRow.id == Notification.task_id)
@@ -192,30 +192,30 @@ def unread(db: Database, user_id: int, limit: int = 50) -> list[Unread]:
                        ground if n.kind == "case_cancelled" else None) for n, name, due, ground in rows]
 
 
-def count_unread(db: Database, user_id: int) -> int:
-    with db.read() as session:
+def count_unread(engine: Engine, user_id: int) -> int:
+    with engine.db.read() as session:
         return session.scalar(select(func.count()).select_from(Notification)
                               .where(Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
 
 
-def mark_read(db: Database, user_id: int, notification_ids: list[int], now: datetime | None = None) -> int:
+def mark_read(engine: Engine, user_id: int, notification_ids: list[int], now: datetime | None = None) -> int:
     """Mark some of the user's OWN notifications read; ids of anyone else's are ignored. Return how many
     changed."""
     ids = sorted({int(i) for i in notification_ids})
-    return _mark(db, user_id, ids, now) if ids else 0
+    return _mark(engine, user_id, ids, now) if ids else 0
 
 
-def mark_all_read(db: Database, user_id: int, now: datetime | None = None) -> int:
+def mark_all_read(engine: Engine, user_id: int, now: datetime | None = None) -> int:
     """Mark every unread notification of the user read; return how many."""
-    return _mark(db, user_id, None, now)
+    return _mark(engine, user_id, None, now)
 
 
-def _mark(db: Database, user_id: int, ids: list[int] | None, now: datetime | None) -> int:
+def _mark(engine: Engine, user_id: int, ids: list[int] | None, now: datetime | None) -> int:
     """Set read_at on the user's unread notifications (only those in `ids`, if given)."""
     statement = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
     if ids is not None:
         statement = statement.where(Notification.id.in_(ids))
     statement = statement.values(read_at=now or datetime.now(timezone.utc))
-    with db.write() as session:
+    with engine.db.write() as session:
         result = session.execute(statement, execution_options={"synchronize_session": False})
         return cast("CursorResult[Any]", result).rowcount

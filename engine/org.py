@@ -9,10 +9,10 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .core import Engine
 from .errors import NotFoundError
 from .models import Organiser, Pupil, RoleAssignment, SchoolBreak, SchoolUnit, User
 from .roles import ROLES
-from .store import Database
 
 
 def add_organiser(session: Session, name: str, external_id: str | None = None) -> Organiser:
@@ -56,7 +56,7 @@ def add_pupil(session: Session, unit_id: int, given_name: str, family_name: str,
     return row
 
 
-def add_break(db: Database, name: str, first_day: str, last_day: str,
+def add_break(engine: Engine, name: str, first_day: str, last_day: str,
               unit_code: str | None = None) -> SchoolBreak:
     """Record a school break (lov) that business days skip, for one unit (by skolenhetskod) or all."""
     try:
@@ -69,7 +69,7 @@ def add_break(db: Database, name: str, first_day: str, last_day: str,
         raise ValueError("a break longer than 100 days is surely a mistake")
     if not name.strip():
         raise ValueError("a break needs a name, e.g. Sportlov")
-    with db.write() as session:
+    with engine.db.write() as session:
         unit_id = None
         if unit_code:
             unit = session.scalars(select(SchoolUnit).where(SchoolUnit.code == unit_code)).first()
@@ -79,29 +79,29 @@ def add_break(db: Database, name: str, first_day: str, last_day: str,
         row = SchoolBreak(unit_id=unit_id, name=name.strip(), first_day=first.isoformat(),
                           last_day=last.isoformat())
         session.add(row)
-    db.breaks.refresh()
+    engine.breaks.refresh()
     return row
 
 
-def remove_break(db: Database, break_id: int) -> None:
-    with db.write() as session:
+def remove_break(engine: Engine, break_id: int) -> None:
+    with engine.db.write() as session:
         row = session.get(SchoolBreak, break_id)
         if row is None:
             raise NotFoundError(f"no school break {break_id}")
         session.delete(row)
-    db.breaks.refresh()
+    engine.breaks.refresh()
 
 
-def breaks(db: Database) -> list[tuple[SchoolBreak, str]]:
+def breaks(engine: Engine) -> list[tuple[SchoolBreak, str]]:
     """Every recorded break with the unit it applies to ("alla skolenheter" for all)."""
-    with db.read() as session:
+    with engine.db.read() as session:
         rows = session.execute(select(SchoolBreak, SchoolUnit.name).outerjoin(
             SchoolUnit, SchoolUnit.id == SchoolBreak.unit_id).order_by(SchoolBreak.first_day)).all()
         return [(row, unit or "alla skolenheter") for row, unit in rows]
 
 
-def user_by_username(db: Database, username: str) -> User:
-    with db.read() as session:
+def user_by_username(engine: Engine, username: str) -> User:
+    with engine.db.read() as session:
         user = session.scalars(select(User).where(User.username == username)).first()
         if user is None:
             raise NotFoundError(f"no user {username!r}")

@@ -14,10 +14,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
 from . import audit
+from .core import Engine
 from .dbapi import within
 from .errors import NotFoundError
 from .models import User
-from .store import Database
 
 #: The shortest password `set_password` accepts (NIST SP 800-63B asks for at least 8; staff here
 #: handle confidential pupil records, so more).
@@ -71,26 +71,26 @@ def needs_rehash(stored: str) -> bool:
         return True
 
 
-def set_password(db: Database, username: str, password: str, *, by: int | None = None) -> None:
+def set_password(engine: Engine, username: str, password: str, *, by: int | None = None) -> None:
     """Give a user a local password (checked by `check_strength`); NotFoundError if there is no such user.
     Audited as "password_set" (who, for whom; never the password or its hash). `by`: the acting user, or
     None for the operator at the command line."""
     check_strength(password)
-    _change(db, username, hash_password(password), "password_set", by)
+    _change(engine, username, hash_password(password), "password_set", by)
 
 
-def clear_password(db: Database, username: str, *, by: int | None = None) -> None:
+def clear_password(engine: Engine, username: str, *, by: int | None = None) -> None:
     """Take a user's local password away (they can then log in only through the login service).
     Audited as "password_cleared"."""
-    _change(db, username, None, "password_cleared", by)
+    _change(engine, username, None, "password_cleared", by)
 
 
-def _change(db: Database, username: str, hashed: str | None, kind: str, by: int | None) -> None:
-    with db.write() as session:
+def _change(engine: Engine, username: str, hashed: str | None, kind: str, by: int | None) -> None:
+    with engine.db.write() as session:
         user = session.scalars(select(User).where(User.username == username)).first()
         if user is None:
             raise NotFoundError(f"no user {username!r}")
         user.password_hash = hashed
         session.flush()
-        audit.append(within(session, db.dialect), [audit.Event(kind, by, data={
+        audit.append(within(session, engine.db.dialect), [audit.Event(kind, by, data={
             "user_id": user.id, "username": username})], datetime.now(timezone.utc))

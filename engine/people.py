@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from sqlalchemy import update
 
 from . import access
+from .core import Engine
 from .dbapi import Sql, Tx
 from .editing import OWNER_ROLE
 from .models import User
 from .quality import FOLLOW_UP_ROLES
-from .store import Database
 
 UNREAD = "(SELECT count(*) FROM notifications n WHERE n.user_id = users.id AND n.read_at IS NULL)"
 _FOLLOWS_UP = ", ".join(f"'{role}'" for role in sorted(FOLLOW_UP_ROLES))  # fixed role keys, never input
@@ -41,9 +41,9 @@ class CurrentUser:
     owns_processes: bool  # holds the process-owner role (editing.is_process_owner)
 
 
-def current_user(db: Database, user_id: int) -> CurrentUser | None:
+def current_user(engine: Engine, user_id: int) -> CurrentUser | None:
     """A user with their unread count, in one statement (None if there is no such user)."""
-    with db.snapshot() as tx:
+    with engine.db.snapshot() as tx:
         row = tx.first(USER, {"id": user_id})
     if row is None:
         return None
@@ -64,25 +64,25 @@ def units_of(tx: Tx, user_id: int) -> dict[int, set[str]]:
     return units
 
 
-def units(db: Database, user_id: int) -> dict[int, set[str]]:
+def units(engine: Engine, user_id: int) -> dict[int, set[str]]:
     """`units_of` in a read of its own."""
-    with db.snapshot() as tx:
+    with engine.db.snapshot() as tx:
         return units_of(tx, user_id)
 
 
-def case_units(db: Database, user_id: int) -> dict[int, set[str]]:
+def case_units(engine: Engine, user_id: int) -> dict[int, set[str]]:
     """The units where the user works on cases (holds a role but the process owner's), with their roles:
     where they may find pupils and start routines for them."""
-    return {unit: roles for unit, roles in units(db, user_id).items() if roles & access.CASE_ROLES}
+    return {unit: roles for unit, roles in units(engine, user_id).items() if roles & access.CASE_ROLES}
 
 
-def roles_at(db: Database, user_id: int, unit_id: int) -> set[str]:
+def roles_at(engine: Engine, user_id: int, unit_id: int) -> set[str]:
     """The roles a user holds at one school unit (access.roles_at_unit, in a read of its own)."""
-    with db.snapshot() as tx:
+    with engine.db.snapshot() as tx:
         return access.roles_at_unit(tx, user_id, unit_id)
 
 
-def set_language(db: Database, user_id: int, language: str) -> None:
+def set_language(engine: Engine, user_id: int, language: str) -> None:
     """Remember the language a user chose for the pages."""
-    with db.write() as session:
+    with engine.db.write() as session:
         session.execute(update(User).where(User.id == user_id).values(language=language))

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 
 from . import people, visibility
+from .core import Engine
 from .models import Pupil
-from .store import Database
 from .visibility import AccessEntry
 
 #: At most this many pupils are listed for one search.
@@ -45,14 +45,14 @@ def _patterns(term: str) -> set[str]:
     return {f"%{variant}%" for variant in (escaped, escaped.lower(), escaped.capitalize(), escaped.upper())}
 
 
-def search(db: Database, user_id: int, term: str, limit: int = SEARCH_LIMIT) -> list[PupilCard]:
+def search(engine: Engine, user_id: int, term: str, limit: int = SEARCH_LIMIT) -> list[PupilCard]:
     """Active pupils at the units where the user works on cases whose name or class matches `term` (at
     least two characters; `%` and `_` are searched for as themselves), by name. Never a pupil with a
     protected identity: they are not listed."""
-    return _search(db, people.case_units(db, user_id), term, limit)
+    return _search(engine, people.case_units(engine, user_id), term, limit)
 
 
-def _search(db: Database, unit_ids: Iterable[int], term: str, limit: int) -> list[PupilCard]:
+def _search(engine: Engine, unit_ids: Iterable[int], term: str, limit: int) -> list[PupilCard]:
     units = set(unit_ids)
     term = " ".join(term.split())
     if not units or len(term) < 2 or "\x00" in term:  # no name holds a NUL (nor can a query's text)
@@ -60,30 +60,30 @@ def _search(db: Database, unit_ids: Iterable[int], term: str, limit: int) -> lis
     full_name = Pupil.given_name + " " + Pupil.family_name
     columns = (Pupil.given_name, Pupil.family_name, full_name, Pupil.class_name)
     conditions = [column.ilike(pattern, escape="\\") for pattern in _patterns(term) for column in columns]
-    with db.read() as session:
+    with engine.db.read() as session:
         return [_card(p) for p in session.scalars(
             select(Pupil).where(Pupil.unit_id.in_(units), Pupil.active.is_(True),
                                 Pupil.protected_identity.is_(False), or_(*conditions))
             .order_by(Pupil.family_name, Pupil.given_name, Pupil.id).limit(limit))]
 
 
-def startable(db: Database, user_id: int, pupil_id: int) -> PupilCard | None:
+def startable(engine: Engine, user_id: int, pupil_id: int) -> PupilCard | None:
     """The pupil, if the user may start a routine for them: an active pupil at a unit where the user works
     on cases (a protected identity included: the starter knows whom they start it for). None otherwise,
     the same whether the pupil does not exist or is not the user's to find."""
-    units = people.case_units(db, user_id)
-    with db.read() as session:
+    units = people.case_units(engine, user_id)
+    with engine.db.read() as session:
         pupil = session.get(Pupil, pupil_id)
     if pupil is None or pupil.unit_id not in units or not pupil.active:
         return None
     return _card(pupil)
 
 
-def access_history(db: Database, pupil_id: int, *, asked_by: int,
+def access_history(engine: Engine, pupil_id: int, *, asked_by: int,
                    limit: int = 1000) -> tuple[PupilCard | None, list[AccessEntry]]:
     """The pupil and who opened their cases, for the rektor of the pupil's unit only
     (`visibility.access_history`: checked and logged there; PermissionDeniedError for anyone else)."""
-    rows = visibility.access_history(db, pupil_id, asked_by=asked_by, limit=limit)
-    with db.read() as session:
+    rows = visibility.access_history(engine, pupil_id, asked_by=asked_by, limit=limit)
+    with engine.db.read() as session:
         pupil = session.get(Pupil, pupil_id)
     return (_card(pupil) if pupil is not None else None), rows

@@ -34,11 +34,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from . import quality_measures as declared
 from .access import EHT_ROLES
+from .core import Engine
 from .definitions import unit_routines
 from .errors import PermissionDeniedError
 from .models import Case, ProcessVersion, RoleAssignment, SchoolUnit, TaskRow, User
 from .quality_measures import Measures
-from .store import Database
 from .terms import Term, window
 
 SMALL = 5  # counts under this are hidden from those without access to the cases behind them
@@ -61,9 +61,9 @@ class Scope:
         return bool(self.units)
 
 
-def scope_for(db: Database, user_id: int) -> Scope:
+def scope_for(engine: Engine, user_id: int) -> Scope:
     """The user's follow-up scope: units where they are active and hold rektor, an EHT role or huvudman."""
-    with db.read() as session:
+    with engine.db.read() as session:
         rows = session.execute(
             select(RoleAssignment.unit_id, RoleAssignment.role, SchoolUnit.name)
             .join(User, User.id == RoleAssignment.user_id)
@@ -221,24 +221,24 @@ class Catalogue:
     listed: frozenset[tuple[str, str, str]]
 
 
-_CATALOGUES: WeakKeyDictionary[Database, tuple[tuple[int, int], Catalogue]] = WeakKeyDictionary()
+_CATALOGUES: WeakKeyDictionary[Engine, tuple[tuple[int, int], Catalogue]] = WeakKeyDictionary()
 
 
-def catalogue(db: Database) -> Catalogue:
+def catalogue(engine: Engine) -> Catalogue:
     """Worked out from every deployed version's diagrams, again only when a version was deployed since
     (versions never change). A figure key another routine (earlier in the order) already uses is left out."""
-    with db.read() as session:
+    with engine.db.read() as session:
         versions = session.execute(select(ProcessVersion.id, ProcessVersion.key)
                                    .order_by(ProcessVersion.key, ProcessVersion.version)).all()
     signature = (len(versions), max((v for v, _ in versions), default=0))
-    cached = _CATALOGUES.get(db)
+    cached = _CATALOGUES.get(engine)
     if cached is not None and cached[0] == signature:
         return cached[1]
     decisions: dict[tuple[str, str], str] = {}
     merged: dict[str, Measures] = {}
     listed: set[tuple[str, str, str]] = set()
     for version_id, key in versions:
-        parsed = db.specs.get(version_id)
+        parsed = engine.specs.get(version_id)
         for spec in [parsed.spec, *parsed.subprocess_specs.values()]:
             for task_spec in spec.task_specs.values():
                 if getattr(task_spec, "bpmn_id", None) and getattr(task_spec, "manual", False):
@@ -260,16 +260,16 @@ def catalogue(db: Database) -> Catalogue:
         shown[key] = declared.without(merged[key], taken)
         taken |= declared.keys(shown[key])
     found = Catalogue({k: m for k, m in shown.items() if m}, decisions, frozenset(listed))
-    _CATALOGUES[db] = (signature, found)
+    _CATALOGUES[engine] = (signature, found)
     return found
 
 
-def decision_steps(db: Database) -> dict[tuple[str, str], str]:
+def decision_steps(engine: Engine) -> dict[tuple[str, str], str]:
     """(routine, step) -> the kind of decision it records, from every deployed version's diagrams."""
-    return catalogue(db).decisions
+    return catalogue(engine).decisions
 
 
-def dashboard(db: Database, scope: Scope, selection: Selection) -> Dashboard:
+def dashboard(engine: Engine, scope: Scope, selection: Selection) -> Dashboard:
     """Every figure of the follow-up for the selection, hidden as the viewer's scope demands.
 
     A viewer may narrow the units to some of their scope only where they see every case: otherwise the
@@ -280,23 +280,24 @@ def dashboard(db: Database, scope: Scope, selection: Selection) -> Dashboard:
         raise PermissionDeniedError("figures for some of your units only are shown where you may see every "
                                     "case behind them; choose all your units")
     exact = all(u in scope.exact for u in units)
-    unit_level = unit_routines(db)  # their cases have no pupil: nothing to hide
+    unit_level = unit_routines(engine)  # their cases have no pupil: nothing to hide
     terms = window(selection.term, selection.trend)
-    cat = catalogue(db)
+    cat = catalogue(engine)
     decisions = cat.decisions
     measured = {r: m for r, m in cat.measures.items() if selection.routine in (None, r)}
     kinds = {r: {k for c in m.counts for k in c.kinds} | {p for b in m.breakdowns if b.source == "decisions"
                                                           for p in b.parts} for r, m in measured.items()}
     counted_steps = sorted({s for m in measured.values() for c in m.counts for s in c.steps}
                            | {step for (r, step), kind in decisions.items() if kind in kinds.get(r, ())})
-    with db.read() as session:
+    with engine.db.read() as session:
         conn = session.connection()
-        if db.dialect == "postgresql":  # group in memory, not in sorted files on disk; this transaction only
+        # group in memory, not in sorted files on disk; this transaction only
+        if engine.db.dialect == "postgresql":
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
         counted, answers = _completed(conn, units, terms, selection, counted_steps, cat)
         cancelled = _cancelled(conn, units, terms, selection, cat)
-        leads = _lead_times(conn, db.dialect, units, selection, cat)
-        step_rows, spent = _steps(conn, db.dialect, units, selection)
+        leads = _lead_times(conn, engine.db.dialect, units, selection, cat)
+        step_rows, spent = _steps(conn, engine.db.dialect, units, selection)
 
     per_unit: dict[tuple[int, str, str], int] = defaultdict(int)  # (unit, term, figure) -> count
     parts: dict[tuple[str, str, str], int] = defaultdict(int)  # (term, breakdown, part) -> count
@@ -580,9 +581,9 @@ def _steps(conn: Any, dialect: str, units: tuple[int, ...], selection: Selection
 
 # --- the routine's diagram ------------------------------------------------------------------------------
 
-def routine_diagram(db: Database, routine: str) -> str | None:
+def routine_diagram(engine: Engine, routine: str) -> str | None:
     """The BPMN XML of the newest deployed version of a routine (the file holding its process)."""
-    with db.read() as session:
+    with engine.db.read() as session:
         files = session.scalar(select(ProcessVersion.files).where(ProcessVersion.key == routine)
                                .order_by(ProcessVersion.version.desc()).limit(1))
     if not files:
@@ -594,23 +595,23 @@ def routine_diagram(db: Database, routine: str) -> str | None:
     return str(files[sorted(files)[0]])
 
 
-def routines(db: Database) -> dict[str, str]:
+def routines(engine: Engine) -> dict[str, str]:
     """Deployed routines: key -> the newest version's name."""
-    with db.read() as session:
+    with engine.db.read() as session:
         rows = session.execute(select(ProcessVersion.key, ProcessVersion.name, ProcessVersion.version)
                                .order_by(ProcessVersion.key, ProcessVersion.version)).all()
     return {key: name for key, name, _ in rows}
 
 
-def check_ins(db: Database, units: Iterable[int]) -> list[tuple[str, int, int, str, str, datetime | None]]:
+def check_ins(engine: Engine, units: Iterable[int]) -> list[tuple[str, int, int, str, str, datetime | None]]:
     """The check-ins of these units (the steps a routine's `reportAt` names: the årshjul's avstämning):
     (task id, case id, unit id, unit name, state, completed at), newest first — each is the moment a
     follow-up report is drawn up for."""
     steps = [and_(TaskRow.process_key == routine, TaskRow.bpmn_id.in_(measures.report_at))
-             for routine, measures in catalogue(db).measures.items() if measures.report_at]
+             for routine, measures in catalogue(engine).measures.items() if measures.report_at]
     if not steps:
         return []
-    with db.read() as session:
+    with engine.db.read() as session:
         rows = session.execute(
             select(TaskRow.id, TaskRow.case_id, TaskRow.unit_id, SchoolUnit.name, TaskRow.state,
                    TaskRow.completed_at)

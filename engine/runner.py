@@ -317,17 +317,17 @@ def lock_case(tx: Tx, case_id: int) -> CaseRef | None:
     return CaseRef(*row) if row is not None else None
 
 
-def load(tx: Tx, db: Any, case: CaseRef, actor_id: int | None, now: datetime) -> Run:
+def load(tx: Tx, engine: Any, case: CaseRef, actor_id: int | None, now: datetime) -> Run:
     """The case's workflow: the live one if this worker holds the current version, else from its row."""
-    parsed = db.specs.get(case.process_version_id)
-    workflow = db.live.take(case.id, case.row_version)
+    parsed = engine.specs.get(case.process_version_id)
+    workflow = engine.live.take(case.id, case.row_version)
     if workflow is None:
         blob, version = tx.first(CASE_STATE, {"id": case.id})
         workflow = state.load(bytes(blob), version, parsed.spec, parsed.subprocess_specs, script_engine())
-    return Run(tx, case, parsed, workflow, actor_id, now, db.breaks.is_off(case.unit_id))
+    return Run(tx, case, parsed, workflow, actor_id, now, engine.breaks.is_off(case.unit_id))
 
 
-def new_case(db: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_id: int | None,
+def new_case(engine: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_id: int | None,
               by: int | None, data: dict[str, Any], now: datetime, parent: CaseRef | None) -> Run:
     """Insert a new case of the routine's newest version for a pupil (or a school unit) and return its
     first step, begun, not yet run: what a start does before the workflow runs."""
@@ -335,7 +335,7 @@ def new_case(db: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_id: i
     if version is None:
         raise NotFoundError(f"no routine {process_key!r} is deployed")
     version_id, version_number = version
-    parsed = db.specs.get(version_id)
+    parsed = engine.specs.get(version_id)
     if parsed.unit_level:
         if pupil_id is not None:
             raise CaseSubjectError(f"{process_key!r} is a routine of the school unit: its cases have no "
@@ -372,20 +372,20 @@ def new_case(db: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_id: i
     workflow.data.update({**data, **known})
     workflow.task_tree.data.update(workflow.data)
     case = CaseRef(case_id, version_id, process_key, pupil_id, unit_id, "running", 0)
-    run = Run(tx, case, parsed, workflow, by, now, db.breaks.is_off(unit_id))
+    run = Run(tx, case, parsed, workflow, by, now, engine.breaks.is_off(unit_id))
     run.event("case_started", key=process_key, version=version_number, parent_case_id=parent_id)
     run.begin()
     return run
 
 
-def start_linked(db: Any, run: Run) -> None:
+def start_linked(engine: Any, run: Run) -> None:
     """Start the cases a step asked for with an `elevflow.start.<routine>` message, linked to it (for the
     same pupil; a unit-level case can only start another unit-level one), in the step's transaction."""
     for key, pupil_id in run.spawned:
-        child = new_case(db, run.tx, key, pupil_id, run.case.unit_id, None, {}, run.now, parent=run.case)
+        child = new_case(engine, run.tx, key, pupil_id, run.case.unit_id, None, {}, run.now, parent=run.case)
         child.advance()
         child.finish()
-        start_linked(db, child)
+        start_linked(engine, child)
         audit.append(run.tx, [audit.Event("case_linked", run.actor_id, run.case.id, pupil_id,
                                             run.case.unit_id, {"child_case_id": child.case.id, "key": key})],
                      run.now)
@@ -396,8 +396,8 @@ class Step:
     how the step ends (`completed`: the human tasks it completed, whose rows the body wrote; `ending`: a
     status it ends the case with other than by reaching the end, ``cancelled``)."""
 
-    def __init__(self, db: Any, tx: Tx, kind: str, actor_id: int | None, now: datetime):
-        self.db, self.tx, self.kind, self.actor_id, self.now = db, tx, kind, actor_id, now
+    def __init__(self, engine: Any, tx: Tx, kind: str, actor_id: int | None, now: datetime):
+        self.engine, self.tx, self.kind, self.actor_id, self.now = engine, tx, kind, actor_id, now
         self.run: Run | None = None
         self.completed: set[UUID] = set()
         self.ending: str | None = None
@@ -409,14 +409,14 @@ class Step:
 
     def load(self, case: CaseRef) -> Run:
         """The locked case's workflow for this step (the live one, or its stored state), begun."""
-        self.run = load(self.tx, self.db, case, self.actor_id, self.now)
+        self.run = load(self.tx, self.engine, case, self.actor_id, self.now)
         self.run.begin()
         return self.run
 
     def open(self, process_key: str, pupil_id: int | None, unit_id: int | None,
              data: dict[str, Any]) -> Run:
         """A new case (`new_case`), run to its first wait."""
-        self.run = new_case(self.db, self.tx, process_key, pupil_id, unit_id, self.actor_id, data,
+        self.run = new_case(self.engine, self.tx, process_key, pupil_id, unit_id, self.actor_id, data,
                              self.now, parent=None)
         self.run.advance()
         return self.run
@@ -430,7 +430,7 @@ class Step:
     def discard(self) -> None:
         """Save nothing after all (a case judged again under its lock may no longer move)."""
         if self.run is not None:
-            self.db.live.drop(self.run.case.id)
+            self.engine.live.drop(self.run.case.id)
         self.run = None
 
     def _save(self) -> None:
@@ -440,7 +440,7 @@ class Step:
             return
         with self.routine():
             self.run.finish(self.completed, self.ending)
-            start_linked(self.db, self.run)
+            start_linked(self.engine, self.run)
         self.saved = True
         self.tx.after_commit(self._keep)
 
@@ -449,25 +449,25 @@ class Step:
         run = self.run
         assert run is not None
         if run.case.status == "running":
-            self.db.live.put(run.case.id, run.case.row_version, run.workflow)
-        self.db.stats.steps[self.kind] += 1
+            self.engine.live.put(run.case.id, run.case.row_version, run.workflow)
+        self.engine.db.stats.steps[self.kind] += 1
 
     def _undone(self, exc: BaseException, inside: Tx | None) -> None:
         """After the rollback: no cached workflow of the case is left, and a routine's failure is recorded
         on its case (in the caller's transaction when the step ran inside one, else in one of its own)."""
         if self.run is not None:
-            self.db.live.drop(self.run.case.id)
+            self.engine.live.drop(self.run.case.id)
         case_id = failures.failed_case(exc)
         if case_id is None:
             return
         if inside is not None:
             failures.record(inside, case_id, exc, self.actor_id, self.now)
         else:
-            failures.record_failure(self.db, exc, self.actor_id)
+            failures.record_failure(self.engine, exc, self.actor_id)
 
 
 @contextmanager
-def step(db: Any, kind: str, actor_id: int | None, now: datetime | None = None, *,
+def step(engine: Any, kind: str, actor_id: int | None, now: datetime | None = None, *,
          inside: Tx | None = None) -> Iterator[Step]:
     """The one step protocol, which every state change of a case runs in (`kind`: one of `KINDS`):
 
@@ -493,8 +493,8 @@ def step(db: Any, kind: str, actor_id: int | None, now: datetime | None = None, 
     now = now or datetime.now(timezone.utc)
     current: Step | None = None
     try:
-        with _transaction(db, inside) as tx:
-            current = Step(db, tx, kind, actor_id, now)
+        with _transaction(engine, inside) as tx:
+            current = Step(engine, tx, kind, actor_id, now)
             yield current
             current._save()
     except BaseException as exc:
@@ -504,9 +504,9 @@ def step(db: Any, kind: str, actor_id: int | None, now: datetime | None = None, 
 
 
 @contextmanager
-def _transaction(db: Any, inside: Tx | None) -> Iterator[Tx]:
+def _transaction(engine: Any, inside: Tx | None) -> Iterator[Tx]:
     if inside is None:
-        with db.transaction() as tx:
+        with engine.db.transaction() as tx:
             yield tx
     else:
         with inside.savepoint():

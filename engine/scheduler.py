@@ -15,7 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from . import digest, mailer, notices, settings, timers
-from .store import Database
+from .core import Engine
 
 log = logging.getLogger(__name__)
 
@@ -33,41 +33,41 @@ class Round:
         return any(asdict(self).values())
 
 
-def run_once(db: Database, now: datetime | None = None) -> Round:
+def run_once(engine: Engine, now: datetime | None = None) -> Round:
     """Do all work that is due now: timers first (they open tasks), then notices, digests, e-mail."""
     now = now or datetime.now(timezone.utc)
     done = Round()
-    done.timers = timers.fire_due(db, now)
-    done.notices = notices.fire_due(db, now)
-    done.digests = digest.send_digests(db, now)
-    done.emails = mailer.send_due(db, now)
+    done.timers = timers.fire_due(engine, now)
+    done.notices = notices.fire_due(engine, now)
+    done.digests = digest.send_digests(engine, now)
+    done.emails = mailer.send_due(engine, now)
     if done:
         log.info("scheduler round: %s", asdict(done))
     return done
 
 
-def _round(db: Database) -> None:
+def _round(engine: Engine) -> None:
     try:
-        run_once(db)
+        run_once(engine)
     except Exception:  # keep the scheduler alive; the next round tries again
         log.exception("scheduler round failed")
 
 
-def _add_job(scheduler: BackgroundScheduler | BlockingScheduler, db: Database, interval: int) -> None:
-    scheduler.add_job(_round, "interval", args=[db], seconds=interval, id="elevflow", max_instances=1,
+def _add_job(scheduler: BackgroundScheduler | BlockingScheduler, engine: Engine, interval: int) -> None:
+    scheduler.add_job(_round, "interval", args=[engine], seconds=interval, id="elevflow", max_instances=1,
                       coalesce=True, next_run_time=datetime.now(timezone.utc))
 
 
-def run_forever(db: Database, interval: int | None = None) -> None:
+def run_forever(engine: Engine, interval: int | None = None) -> None:
     """Run rounds every `interval` seconds until interrupted (the `elevflow scheduler` command)."""
     scheduler = BlockingScheduler(timezone=timezone.utc)
-    _add_job(scheduler, db, interval or settings.get("ELEVFLOW_SCHEDULER_INTERVAL"))
+    _add_job(scheduler, engine, interval or settings.get("ELEVFLOW_SCHEDULER_INTERVAL"))
     scheduler.start()
 
 
-def start_background(db: Database, interval: int | None = None) -> BackgroundScheduler:
+def start_background(engine: Engine, interval: int | None = None) -> BackgroundScheduler:
     """Run rounds in a background thread of this process (the web app's embedded scheduler)."""
     scheduler = BackgroundScheduler(timezone=timezone.utc)
-    _add_job(scheduler, db, interval or settings.get("ELEVFLOW_SCHEDULER_INTERVAL"))
+    _add_job(scheduler, engine, interval or settings.get("ELEVFLOW_SCHEDULER_INTERVAL"))
     scheduler.start()
     return scheduler

@@ -8,7 +8,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from .store import Database
+from .core import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -19,7 +19,7 @@ def _config() -> Config:
     return config
 
 
-def upgrade(db: Database) -> None:
+def upgrade(engine: Engine) -> None:
     """Bring the database to the newest revision (creating every table on an empty one).
 
     SQLite changes a column by rebuilding its table, which its foreign-key checks would refuse while
@@ -27,8 +27,8 @@ def upgrade(db: Database) -> None:
     transaction), every reference is checked before the commit, and they are on again after.
     """
     config = _config()
-    with db.write_engine.connect() as connection:
-        raw = connection.connection.driver_connection if db.dialect == "sqlite" else None
+    with engine.db.write_engine.connect() as connection:
+        raw = connection.connection.driver_connection if engine.db.dialect == "sqlite" else None
         if raw is not None:
             raw.execute("PRAGMA foreign_keys=OFF")
         try:
@@ -48,12 +48,12 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
-def current_revision(db: Database) -> str | None:
+def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None: it has no Elevflow tables)."""
-    with db.engine.connect() as connection:
+    with engine.db.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def is_current(db: Database) -> bool:
+def is_current(engine: Engine) -> bool:
     """Whether the database is at the newest revision."""
-    return current_revision(db) == head_revision()
+    return current_revision(engine) == head_revision()

@@ -17,12 +17,12 @@ from uuid import UUID
 from sqlalchemy import select
 
 from . import assignment, document_sections, documents, state, taskview, visibility
+from .core import Engine
 from .dbapi import Sql, Tx
 from .errors import NotFoundError, PermissionDeniedError, WorkflowError
 from .models import AuditEvent, DecisionRecord
 from .sandbox import script_engine
 from .specs import ParsedVersion
-from .store import Database
 from .tasks import Completed, StepContext, run_step
 
 #: How recently the signer must have given their password again (the web layer asks for it).
@@ -67,7 +67,7 @@ def _delegation_ref(tx: Tx, delegation_id: int | None) -> str | None:
     return f"nr {delegation_id}, {document}" + (f", gällande från {since:%Y-%m-%d}" if since else "")
 
 
-def sign_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int,
+def sign_decision(engine: Engine, task_id: UUID | str, data: dict[str, Any], *, by: int,
                   reauthenticated_at: datetime, now: datetime | None = None,
                   expected_row_version: int | None = None) -> SignedDecision:
     """Sign a decision task: complete it with `data` and record the decision document, all or nothing.
@@ -96,7 +96,7 @@ def sign_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
         document = _render(tx, step.decision, step.task_data, step.data, case_id=step.case_id,
                            unit_id=step.unit_id, pupil_id=step.pupil_id, signer_id=step.by,
                            delegation_id=step.delegation_id, at=step.now,
-                           parsed=db.specs.get(step.version_id) if step.version_id else None)
+                           parsed=engine.specs.get(step.version_id) if step.version_id else None)
         sha = hashlib.sha256(document).hexdigest()
         made["id"] = tx.scalar(INSERT_RECORD, {
             "case_id": step.case_id, "task_id": tx.uuid(step.task_id), "decision": step.decision,
@@ -105,7 +105,7 @@ def sign_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
         step.audit_data.update(document_sha256=sha, decision_record_id=made["id"])
         made.update(decision=step.decision, sha=sha, delegation_id=step.delegation_id, at=step.now)
 
-    completed = run_step(db, task_id, data, by=by, expected_row_version=expected_row_version,
+    completed = run_step(engine, task_id, data, by=by, expected_row_version=expected_row_version,
                          within=record, signing=True)
     return SignedDecision(made["id"], made["decision"], made["sha"], made["delegation_id"], made["at"],
                           completed)
@@ -115,21 +115,21 @@ TASK_OF_CASE = Sql("""SELECT c.id, c.state, c.serializer_version, c.process_vers
     t.pupil_id, t.unit_id FROM tasks t JOIN cases c ON c.id = t.case_id WHERE t.id = :id""")
 
 
-def preview_decision(db: Database, task_id: UUID | str, data: dict[str, Any], *,
+def preview_decision(engine: Engine, task_id: UUID | str, data: dict[str, Any], *,
                      by: int) -> tuple[str, bytes]:
     """The decision document as signing it now with `data` would make it, marked as a draft; nothing is
     stored or completed. Only for someone who may complete the task (PermissionDeniedError otherwise;
     WorkflowError for a task that is no open decision). Returns (file name, PDF bytes). The document
     names the pupil, so it is a look at the case: logged as "preview_document" (refused or not)."""
-    rights = taskview.rights(db, by, task_id)
-    visibility.log_access(db, by, rights.case_id, "preview_document", f"task {task_id}")
+    rights = taskview.rights(engine, by, task_id)
+    visibility.log_access(engine, by, rights.case_id, "preview_document", f"task {task_id}")
     if not rights.may_complete:
         raise PermissionDeniedError(f"user {by} may not work on task {task_id}")
     now = datetime.now(timezone.utc)
-    with db.snapshot() as tx:
+    with engine.db.snapshot() as tx:
         case_id, raw, version, version_id, bpmn_id, task_state, pupil_id, unit_id = tx.first(
             TASK_OF_CASE, {"id": tx.uuid(UUID(str(task_id)))})
-        parsed = db.specs.get(version_id)
+        parsed = engine.specs.get(version_id)
         meta = parsed.user_tasks().get(bpmn_id)
         if meta is None or not meta.decision or task_state != "ready":
             raise WorkflowError(f"{rights.name!r} is no open decision", element_id=bpmn_id)
@@ -177,35 +177,35 @@ def _filename(decision: str, case_id: int, signed_at: datetime) -> str:
     return f"beslut-{decision.replace('_', '-')}-arende-{case_id}-{local:%Y%m%d}.pdf"
 
 
-def decision_document(db: Database, user_id: int, decision_id: int,
+def decision_document(engine: Engine, user_id: int, decision_id: int,
                       case_id: int | None = None) -> tuple[str, bytes]:
     """A signed decision's PDF for download, as (file name, bytes): through the case's need-to-know check,
     logged as "download_document". For a pupil with a protected identity only those who may see the name
     may download it (it prints the name). The file name says nothing about the pupil. With `case_id` (the
     case an address names) a decision of another case is NotVisibleError too."""
-    with db.read() as session:
+    with engine.db.read() as session:
         own_case = session.scalar(select(DecisionRecord.case_id).where(DecisionRecord.id == decision_id))
-    visibility.log_access(db, user_id, own_case, "download_document", f"decision {decision_id}",
+    visibility.log_access(engine, user_id, own_case, "download_document", f"decision {decision_id}",
                           need_name=True)
     if case_id is not None and own_case != case_id:
         raise visibility.NotVisibleError(f"decision {decision_id} is not one of case {case_id}'s")
-    with db.read() as session:
+    with engine.db.read() as session:
         row = session.execute(select(DecisionRecord.decision, DecisionRecord.signed_at,
                                      DecisionRecord.document).where(DecisionRecord.id == decision_id)).one()
     return _filename(row.decision, own_case, row.signed_at), bytes(row.document)
 
 
-def verify_document(db: Database, decision_id: int) -> bool:
+def verify_document(engine: Engine, decision_id: int) -> bool:
     """Whether the stored document still matches its recorded hash, and that hash the one in the
     (hash-chained) audit event of its signing — so editing both bytes and hash in the table shows too."""
-    with db.read() as session:
+    with engine.db.read() as session:
         row = session.get(DecisionRecord, decision_id)
         if row is None:
             raise NotFoundError(f"decision {decision_id} does not exist")
         sha, case_id, task_id, document = row.document_sha256, row.case_id, row.task_id, bytes(row.document)
     if hashlib.sha256(document).hexdigest() != sha:
         return False
-    with db.read() as session:
+    with engine.db.read() as session:
         events = session.scalars(select(AuditEvent.data).where(AuditEvent.case_id == case_id,
                                                                AuditEvent.kind == "decision_signed")
                                  .order_by(AuditEvent.seq)).all()

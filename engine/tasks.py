@@ -11,6 +11,7 @@ from uuid import UUID
 from sqlalchemy import select
 
 from . import access, assignment, codes, deadlines, formcheck, runner, worklist
+from .core import Engine
 from .dbapi import Sql, Tx
 from .errors import (
     ConflictError,
@@ -22,7 +23,6 @@ from .errors import (
 from .jsondata import ensure_json
 from .models import Case, TaskRow
 from .roles import MEDICAL_ROLES
-from .store import Database
 
 
 def _uuid(task_id: UUID | str) -> UUID:
@@ -116,7 +116,7 @@ class StepContext:
     version_id: int | None = None  # the case's process version
 
 
-def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int,
+def complete_task(engine: Engine, task_id: UUID | str, data: dict[str, Any], *, by: int,
                   expected_row_version: int | None = None,
                   within: Callable[[Tx, StepContext], None] | None = None) -> Completed:
     """Complete a ready task with the submitted form data, and run the case on to its next wait.
@@ -125,11 +125,11 @@ def complete_task(db: Database, task_id: UUID | str, data: dict[str, Any], *, by
     signing it — engine.signing.sign_decision, `elevflow sign`, or Signera in the web app — so that it
     always gets its decision document.
     """
-    return run_step(db, task_id, data, by=by, expected_row_version=expected_row_version, within=within,
+    return run_step(engine, task_id, data, by=by, expected_row_version=expected_row_version, within=within,
                     signing=False)
 
 
-def run_step(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int,
+def run_step(engine: Engine, task_id: UUID | str, data: dict[str, Any], *, by: int,
              expected_row_version: int | None, within: Callable[[Tx, StepContext], None] | None,
              signing: bool) -> Completed:
     """complete_task's work; `signing` is True only when engine.signing records the decision document.
@@ -157,14 +157,14 @@ def run_step(db: Database, task_id: UUID | str, data: dict[str, Any], *, by: int
     """
     task_id = _uuid(task_id)
     ensure_json(data, "submitted data")
-    with runner.step(db, "sign" if signing else "complete", by) as step:
-        row = _complete(db, step, task_id, data, by, expected_row_version, within, signing)
+    with runner.step(engine, "sign" if signing else "complete", by) as step:
+        row = _complete(engine, step, task_id, data, by, expected_row_version, within, signing)
     run = step.run
     assert run is not None
     return Completed(task_id, row.name, row.case_id, run.case.status, run.case.row_version)
 
 
-def _complete(db: Database, step: runner.Step, task_id: UUID, data: dict[str, Any], by: int,
+def _complete(engine: Engine, step: runner.Step, task_id: UUID, data: dict[str, Any], by: int,
               expected_row_version: int | None, within: Callable[[Tx, StepContext], None] | None,
               signing: bool) -> StepTask:
     """Steps 2-5 of run_step inside the step protocol (which saves, commits and keeps the workflow)."""
@@ -186,7 +186,7 @@ def _complete(db: Database, step: runner.Step, task_id: UUID, data: dict[str, An
     case = runner.CaseRef(row.case_id, row.process_version_id, row.process_key, row.pupil_id,
                           row.unit_id, row.case_status, row.row_version)
     if row.form:
-        errors = form_errors(db.specs.get(case.process_version_id).validator(row.form), data)
+        errors = form_errors(engine.specs.get(case.process_version_id).validator(row.form), data)
         if errors:
             raise FormValidationError(errors)
     run = step.load(case)
@@ -272,38 +272,38 @@ def _require_may_complete(row: Any, user_id: int, held: set[str]) -> None:
                                                         if allowed else ""))
 
 
-def get_task(db: Database, task_id: UUID | str) -> TaskRow:
-    with db.read() as session:
+def get_task(engine: Engine, task_id: UUID | str) -> TaskRow:
+    with engine.db.read() as session:
         row = session.get(TaskRow, _uuid(task_id))
         if row is None:
             raise NotFoundError(f"task {task_id} does not exist")
         return row
 
 
-def inbox(db: Database, user_id: int, *, limit: int = 50) -> list[Any]:
+def inbox(engine: Engine, user_id: int, *, limit: int = 50) -> list[Any]:
     """A user's open tasks, soonest due first: assigned to them, or unclaimed in a lane their roles
     serve at their units (worklist.worklist, unfiltered; each item has the task's id, name, case, role,
     assignee and due date)."""
-    return worklist.worklist(db, user_id, limit=limit).items
+    return worklist.worklist(engine, user_id, limit=limit).items
 
 
-def list_tasks(db: Database, *, case_id: int | None = None, state: str | None = None,
+def list_tasks(engine: Engine, *, case_id: int | None = None, state: str | None = None,
                limit: int = 500) -> list[TaskRow]:
     query = select(TaskRow).order_by(TaskRow.created_at, TaskRow.id).limit(limit)
     if case_id is not None:
         query = query.where(TaskRow.case_id == case_id)
     if state:
         query = query.where(TaskRow.state == state)
-    with db.read() as session:
+    with engine.db.read() as session:
         return list(session.scalars(query))
 
 
-def task_info(db: Database, row: TaskRow) -> dict[str, Any]:
+def task_info(engine: Engine, row: TaskRow) -> dict[str, Any]:
     """A task's instructions, form schema, due rule and decision kind (None for an ordinary task), from
     its (cached) process version."""
-    with db.read() as session:
+    with engine.db.read() as session:
         case = session.get(Case, row.case_id)
-    parsed = db.specs.get(case.process_version_id)
+    parsed = engine.specs.get(case.process_version_id)
     meta = next((parsed.meta(s) for p in [parsed.spec, *parsed.subprocess_specs.values()]
                  for s in p.task_specs.values() if getattr(s, "bpmn_id", None) == row.bpmn_id), None)
     return {"instructions": meta.instructions if meta else "",

@@ -14,10 +14,10 @@ from typing import Any
 from uuid import UUID
 
 from . import access, people
+from .core import Engine
 from .dbapi import Sql, Tx
 from .errors import NotFoundError
 from .specs import TaskMeta
-from .store import Database
 from .visibility import LOG, PROTECTED_NAME, NotVisibleError, check
 
 TASK = Sql("""SELECT t.id, t.case_id, t.process_key, t.bpmn_id, t.name, t.role, t.unit_id, t.pupil_id,
@@ -100,7 +100,7 @@ def _uuid(task_id: UUID | str) -> UUID | None:
         return None
 
 
-def open_task(db: Database, user_id: int, task_id: UUID | str, *, log: bool = True) -> TaskView:
+def open_task(engine: Engine, user_id: int, task_id: UUID | str, *, log: bool = True) -> TaskView:
     """The task as `user_id` may see it. With `log` (a page view) the look goes to the access log,
     refused or not, as "view_task".
 
@@ -110,7 +110,7 @@ def open_task(db: Database, user_id: int, task_id: UUID | str, *, log: bool = Tr
     """
     wanted = _uuid(task_id)
     now = datetime.now(timezone.utc)
-    with (db.transaction() if log else db.snapshot()) as tx:
+    with (engine.db.transaction() if log else engine.db.snapshot()) as tx:
         row = tx.first(TASK, {"id": tx.uuid(wanted), "uid": user_id}) if wanted else None
         seen, allowed = check(tx, user_id, row[1]) if row else (None, False)
         if log:
@@ -120,19 +120,19 @@ def open_task(db: Database, user_id: int, task_id: UUID | str, *, log: bool = Tr
         if row is None or seen is None or not allowed:
             view = None
         else:
-            view = _view(db, tx, user_id, row, seen.named)
+            view = _view(engine, tx, user_id, row, seen.named)
     if view is None:
         raise NotVisibleError(f"task {task_id} does not exist, or you may not see it")
     return view
 
 
-def _view(db: Database, tx: Tx, user_id: int, row: tuple, named: bool) -> TaskView:
+def _view(engine: Engine, tx: Tx, user_id: int, row: tuple, named: bool) -> TaskView:
     (id_, case_id, process_key, bpmn_id, name, role, unit_id, pupil_id, assignee_id, state, form,
      created_at, due_at, completed_at, completed_by, row_version, status, version_id, routine, unit_name,
      given, family, klass, protected, assignee_name, completed_by_name, draft, draft_at, follow_up) = row
     held = frozenset(access.roles_at_unit(tx, user_id, unit_id))
     rights = _rights(user_id, role, state, assignee_id, held, name, case_id)
-    parsed = db.specs.get(version_id)
+    parsed = engine.specs.get(version_id)
     meta = parsed.user_tasks().get(bpmn_id)
     schema = parsed.forms.get(form) if form else None
     hidden = protected and not (named or rights.may_complete)
@@ -189,11 +189,11 @@ def _rights(user_id: int, role: str | None, state: str, assignee_id: int | None,
                   and (assignee_id == user_id or "rektor" in held))
 
 
-def rights(db: Database, user_id: int, task_id: UUID | str) -> Rights:
+def rights(engine: Engine, user_id: int, task_id: UUID | str) -> Rights:
     """What the user may do with a task (claim, release, complete) — without reading its case: for the
     buttons of a list, where the task may have moved on since the list was drawn."""
     wanted = _uuid(task_id)
-    with db.snapshot() as tx:
+    with engine.db.snapshot() as tx:
         row = tx.first(RIGHTS, {"id": tx.uuid(wanted)}) if wanted else None
         if row is None:
             raise NotFoundError(f"task {task_id} does not exist")
@@ -216,14 +216,14 @@ class FormOf:
     decision: str | None
 
 
-def form_of(db: Database, task_id: UUID | str) -> FormOf:
+def form_of(engine: Engine, task_id: UUID | str) -> FormOf:
     wanted = _uuid(task_id)
-    with db.snapshot() as tx:
+    with engine.db.snapshot() as tx:
         row = tx.first(FORM_OF, {"id": tx.uuid(wanted)}) if wanted else None
     if row is None:
         raise NotFoundError(f"task {task_id} does not exist")
     version_id, form, bpmn_id = row
-    parsed = db.specs.get(version_id)
+    parsed = engine.specs.get(version_id)
     meta = parsed.user_tasks().get(bpmn_id)
     return FormOf(parsed.forms.get(form) if form else None, meta.decision if meta else None)
 
@@ -232,9 +232,9 @@ FIRST_READY = Sql("""SELECT t.id, t.role, t.assignee_id, t.unit_id FROM tasks t
     WHERE t.case_id = :case_id AND t.state = 'ready' ORDER BY t.created_at""")
 
 
-def first_task_for(db: Database, user_id: int, case_id: int) -> UUID | None:
+def first_task_for(engine: Engine, user_id: int, case_id: int) -> UUID | None:
     """The first open task of a case the user may complete now (after starting it: go straight there)."""
-    with db.snapshot() as tx:
+    with engine.db.snapshot() as tx:
         for id_, role, assignee_id, unit_id in tx.all(FIRST_READY, {"case_id": case_id}):
             held = frozenset(access.roles_at_unit(tx, user_id, unit_id))
             if _rights(user_id, role, "ready", assignee_id, held).may_complete:

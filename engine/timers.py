@@ -8,8 +8,8 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from . import runner
+from .core import Engine
 from .dbapi import RETRYABLE, Sql
-from .store import Database
 
 RETRY_AFTER = timedelta(minutes=5)
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ class _NothingFired(Exception):
     """The claimed timer's case had nothing to fire (its clock says not yet): the step is undone."""
 
 
-def fire_one(db: Database, now: datetime | None = None) -> bool:
+def fire_one(engine: Engine, now: datetime | None = None) -> bool:
     """Fire the earliest due timer's case; return whether there was one.
 
     1. Claim the earliest due timer by locking its CASE row (PostgreSQL: FOR UPDATE OF cases SKIP
@@ -50,13 +50,13 @@ def fire_one(db: Database, now: datetime | None = None) -> bool:
     rows that merely refer to the case (a notification, a log entry), so those never deadlock with it.
     """
     now = now or datetime.now(timezone.utc)
-    with db.transaction() as tx:
+    with engine.db.transaction() as tx:
         claimed = tx.first(NEXT_DUE[tx.dialect], {"now": tx.time(now)})
         if claimed is None:
             return False
         timer_id, case_id = claimed
         try:
-            with runner.step(db, "timer", None, now, inside=tx) as step:
+            with runner.step(engine, "timer", None, now, inside=tx) as step:
                 _fire(step, timer_id, case_id)
         except _NothingFired:
             log.info("timer %s of case %s is not due by the case's own clock; trying again after %s",
@@ -90,9 +90,9 @@ def _fire(step: runner.Step, timer_id: int, case_id: int) -> None:
         raise _NothingFired(timer_id)
 
 
-def fire_due(db: Database, now: datetime | None = None, limit: int | None = None) -> int:
+def fire_due(engine: Engine, now: datetime | None = None, limit: int | None = None) -> int:
     """Fire due timers until none is left (or `limit`); return how many cases were stepped."""
     fired = 0
-    while (limit is None or fired < limit) and fire_one(db, now):
+    while (limit is None or fired < limit) and fire_one(engine, now):
         fired += 1
     return fired

@@ -112,9 +112,9 @@ def diff_xml(old_xml: str, new_xml: str) -> tuple[list[ElementChange], list[Elem
     return added, removed, sorted(changed, key=lambda c: order.get(c.id, 0))
 
 
-def compare(db: Any, old_version_id: int, new_version_id: int) -> VersionDiff:
+def compare(engine: Any, old_version_id: int, new_version_id: int) -> VersionDiff:
     """The diff between two versions of the same routine (main BPMN file and forms)."""
-    old, new = get_version(db, old_version_id), get_version(db, new_version_id)
+    old, new = get_version(engine, old_version_id), get_version(engine, new_version_id)
     if old.key != new.key:
         raise ConflictError("conflict.different_routines", old=str(old_version_id), new=str(new_version_id))
     added, removed, changed = diff_xml(old.files[main_file_of(old.files, old.key)],

@@ -40,6 +40,7 @@ from uuid import UUID
 from sqlalchemy import bindparam, select, text
 
 from . import access, audit, codes
+from .core import Engine
 from .dbapi import Sql, Tx, within
 from .errors import ConflictError, NotFoundError, PermissionDeniedError
 from .models import AccessLogEntry as Log
@@ -55,7 +56,6 @@ from .models import (
     User,
 )
 from .roles import MEDICAL_ROLES
-from .store import Database
 
 PROTECTED_NAME = "Skyddad identitet"
 WITHHELD = ("Uppgifterna förs av elevhälsans medicinska del och visas bara för skolsköterska och skolläkare, "
@@ -118,7 +118,7 @@ def check(tx: Tx, user_id: int, case_id: int) -> tuple[Seen | None, bool]:
     return Seen(case_id, pupil_id, unit_id, bool(protected), bool(named)), bool(visible)
 
 
-def log_access(db: Database, user_id: int, case_id: int | None, action: str, detail: str = "", *,
+def log_access(engine: Engine, user_id: int, case_id: int | None, action: str, detail: str = "", *,
                need_name: bool = False) -> Seen:
     """Check the user's right to a case and write its access-log row, in one short transaction.
 
@@ -128,7 +128,7 @@ def log_access(db: Database, user_id: int, case_id: int | None, action: str, det
        the user may not see the name, e.g. for a document that prints it).
     """
     now = datetime.now(timezone.utc)
-    with db.transaction() as tx:
+    with engine.db.transaction() as tx:
         seen, allowed = check(tx, user_id, case_id) if case_id is not None else (None, False)
         if seen is not None and need_name and seen.protected and not seen.named:
             allowed, detail = False, (detail + " (skyddad identitet)").strip()
@@ -140,9 +140,9 @@ def log_access(db: Database, user_id: int, case_id: int | None, action: str, det
     return seen
 
 
-def can_view_case(db: Database, user_id: int, case_id: int) -> bool:
+def can_view_case(engine: Engine, user_id: int, case_id: int) -> bool:
     """Whether the user may see the case (no log row: use it to decide what to show, not to show it)."""
-    with db.read() as session:
+    with engine.db.read() as session:
         row = session.execute(text(_CHECK), {"uid": user_id, "yes": True, "case_id": case_id}).first()
     return row is not None and bool(row[3])
 
@@ -216,11 +216,11 @@ class CaseView:
     error_code: codes.Coded | None = None  # the same, coded (engine.codes), when the error had a code
 
 
-def open_case(db: Database, user_id: int, case_id: int, *, action: str = "view_case",
+def open_case(engine: Engine, user_id: int, case_id: int, *, action: str = "view_case",
               detail: str = "") -> CaseView:
     """Check, log (always: allowed or refused) and return the case as the user may see it."""
-    seen = log_access(db, user_id, case_id, action, detail)
-    with db.read() as session:
+    seen = log_access(engine, user_id, case_id, action, detail)
+    with engine.db.read() as session:
         head = session.execute(
             select(Case.process_key, ProcessVersion.name, Case.status, Case.started_at, Case.ended_at,
                    Case.started_by, Case.row_version, SchoolUnit.name, Pupil.given_name, Pupil.family_name,
@@ -291,16 +291,16 @@ class TaskData:
     message: str = ""
 
 
-def task_data_for(db: Database, user_id: int, task_id: UUID | str) -> TaskData:
+def task_data_for(engine: Engine, user_id: int, task_id: UUID | str) -> TaskData:
     """The data submitted in a task, logged as "view_task"; held back by the medical zone if so ruled."""
     try:
         task_id = UUID(str(task_id))
     except ValueError:
-        log_access(db, user_id, None, "view_task", f"task {task_id}"[:300])  # logs, then refuses
-    with db.read() as session:
+        log_access(engine, user_id, None, "view_task", f"task {task_id}"[:300])  # logs, then refuses
+    with engine.db.read() as session:
         case_id = session.scalar(select(TaskRow.case_id).where(TaskRow.id == task_id))
-    seen = log_access(db, user_id, case_id, "view_task", f"task {task_id}")
-    with db.read() as session:
+    seen = log_access(engine, user_id, case_id, "view_task", f"task {task_id}")
+    with engine.db.read() as session:
         row, released = session.execute(select(TaskRow, MedicalRelease.task_id).outerjoin(
             MedicalRelease, MedicalRelease.task_id == TaskRow.id).where(TaskRow.id == task_id)).one()
         medical_ok = bool(_roles_at(session, user_id, seen.unit_id) & MEDICAL_ROLES)
@@ -333,7 +333,7 @@ INSERT_RELEASE = Sql("""INSERT INTO medical_releases (task_id, released_by, rele
     VALUES (:id, :by, :now, :reason)""")
 
 
-def release_medical(db: Database, task_id: UUID | str, by: int, reason: str) -> bool:
+def release_medical(engine: Engine, task_id: UUID | str, by: int, reason: str) -> bool:
     """A school nurse or doctor at the unit releases what the medical part recorded in a task (its lane
     is medical, or a nurse or doctor completed it) to everyone who sees the case, with consent or a legal
     exception named in `reason`. Audited; the reason itself stays in `medical_releases`, the audit event
@@ -342,7 +342,7 @@ def release_medical(db: Database, task_id: UUID | str, by: int, reason: str) -> 
         raise ValueError("a release needs its reason (the consent or the legal ground)")
     task_id = UUID(str(task_id))
     now = datetime.now(timezone.utc)
-    with db.transaction() as tx:
+    with engine.db.transaction() as tx:
         row = tx.first(RELEASE_TASK, {"id": tx.uuid(task_id)})
         if row is None:
             raise NotFoundError(f"task {task_id} does not exist")
@@ -382,7 +382,7 @@ class CaseSummary:
     pupil_class: str | None
 
 
-def visible_cases(db: Database, user_id: int, *, status: str | None = None, process_key: str | None = None,
+def visible_cases(engine: Engine, user_id: int, *, status: str | None = None, process_key: str | None = None,
                   unit_id: int | None = None, before_id: int | None = None,
                   limit: int = 100) -> list[CaseSummary]:
     """The cases the user may see, newest first: one query, scanning only the cases of the units where
@@ -401,7 +401,7 @@ def visible_cases(db: Database, user_id: int, *, status: str | None = None, proc
             query = query.where(column == value)
     if before_id is not None:
         query = query.where(Case.id < before_id)
-    with db.read() as session:
+    with engine.db.read() as session:
         rows = session.execute(query, {"uid": user_id, "yes": True}).all()
     return [CaseSummary(*r[:9], _name(r[8], bool(r[12]), r[9], r[10]), None if r[12] else r[11])
             for r in rows]
@@ -425,11 +425,11 @@ REKTOR_UNITS = Sql("""SELECT r.unit_id FROM role_assignments r JOIN users u ON u
     WHERE r.user_id = :uid AND r.role = 'rektor' AND u.active = :yes""")
 
 
-def access_history(db: Database, pupil_id: int, *, asked_by: int, limit: int = 1000) -> list[AccessEntry]:
+def access_history(engine: Engine, pupil_id: int, *, asked_by: int, limit: int = 1000) -> list[AccessEntry]:
     """Who opened this pupil's cases and when, newest first — for the rektor of the pupil's unit only
     (domain brief §4), and only the looks at cases of units where they are rektor. Asking is logged too."""
     now = datetime.now(timezone.utc)
-    with db.transaction() as tx:
+    with engine.db.transaction() as tx:
         unit_id = tx.scalar(PUPIL_UNIT, {"id": pupil_id})
         units = [u for (u,) in tx.all(REKTOR_UNITS, {"uid": asked_by, "yes": True})]
         allowed = unit_id is not None and unit_id in units
@@ -439,7 +439,7 @@ def access_history(db: Database, pupil_id: int, *, asked_by: int, limit: int = 1
     if not allowed:
         raise PermissionDeniedError("only the rektor of the pupil's school unit may see who opened the "
                                     "pupil's cases")
-    with db.read() as session:
+    with engine.db.read() as session:
         rows = session.execute(
             select(Log.at, Log.user_id, User.name, Log.case_id, Log.action, Log.allowed, Log.detail)
             .outerjoin(User, User.id == Log.user_id)
@@ -479,13 +479,13 @@ def _params(data: dict[str, Any], task: str | None, names: dict[int, str]) -> di
     return said
 
 
-def case_timeline(db: Database, user_id: int, case_id: int) -> list[TimelineEntry]:
+def case_timeline(engine: Engine, user_id: int, case_id: int) -> list[TimelineEntry]:
     """The case's audit events as readable entries, oldest first. Call it on a page that `open_case`
     already logged: it checks the right again but writes no second log row."""
-    if not can_view_case(db, user_id, case_id):
+    if not can_view_case(engine, user_id, case_id):
         raise NotVisibleError(f"case {case_id} does not exist, or you may not see it")
-    events = audit.events(db, case_id=case_id, limit=100_000)
-    with db.read() as session:
+    events = audit.events(engine, case_id=case_id, limit=100_000)
+    with engine.db.read() as session:
         tasks = dict(session.execute(select(TaskRow.id, TaskRow.name)
                                      .where(TaskRow.case_id == case_id)).all())
         names = _names(session, {e.actor_id for e in events}

@@ -15,10 +15,10 @@ from typing import Any
 from uuid import UUID
 
 from . import access, definitions
+from .core import Engine
 from .dbapi import Sql
 from .models import parse_id
 from .notify import STOCKHOLM
-from .store import Database
 
 SOON = timedelta(days=3)
 DUE_FILTERS = ("forsenade", "snart")
@@ -163,13 +163,13 @@ def _statement(pairs: int, mine: bool, routine: bool, unit: bool, due: str, foll
         ORDER BY {ordering}m.due_at NULLS LAST, m.created_at LIMIT :limit OFFSET :offset""")
 
 
-def worklist(db: Database, user_id: int, chosen: Filter = Filter(), *, limit: int = 100, offset: int = 0,
+def worklist(engine: Engine, user_id: int, chosen: Filter = Filter(), *, limit: int = 100, offset: int = 0,
              now: datetime | None = None, today: date | None = None) -> Worklist:
     """The user's open tasks as `chosen` asks, soonest due first (or by routine or unit, then due date);
     at most `limit` rows after skipping `offset`, `truncated` when there are more."""
     now = now or datetime.now(timezone.utc)
     today = today or now.astimezone(STOCKHOLM).date()
-    with db.snapshot() as tx:
+    with engine.db.snapshot() as tx:
         units: dict[int, set[str]] = {}
         unit_names: dict[int, str] = {}
         for unit_id, role, unit_name in tx.all(UNITS, {"user_id": user_id}):
@@ -187,7 +187,7 @@ def worklist(db: Database, user_id: int, chosen: Filter = Filter(), *, limit: in
         for i, (unit, lane) in enumerate(pairs):
             params[f"unit{i}"], params[f"lane{i}"] = unit, lane
         rows = tx.all(sql, params)
-        names = definitions.routine_names(db, tx)
+        names = definitions.routine_names(engine, tx)
         filters = saved_filters(tx, user_id)
         items = [_item(tx, row, user_id, units, names, now) for row in rows[:limit]]
     if chosen.sort == "rutin":  # by the routine's name (the statement sorted by key, near enough)

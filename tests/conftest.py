@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from engine import Database, deploy_path, list_tasks, org, sign_decision, upgrade
+from engine import Engine, deploy_path, list_tasks, org, sign_decision, upgrade
 
 T = TypeVar("T")
 # A teacher's report to the rektor that the test support chain (fixtures/stodkedja) accepts.
@@ -47,14 +47,14 @@ def _prepare_postgres() -> str | None:
         admin.dispose()
     except Exception as exc:  # any failure to connect means: no PostgreSQL here
         return f"PostgreSQL not reachable at {url.render_as_string(hide_password=True)}: {exc}"
-    engine = create_engine(url)
-    with engine.begin() as conn:
+    sa_engine = create_engine(url)
+    with sa_engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    database = Database(POSTGRES_URL)
+    sa_engine.dispose()
+    database = Engine.from_settings(database_url=POSTGRES_URL)
     upgrade(database)
-    database.dispose()
+    database.close()
     return None
 
 
@@ -72,11 +72,11 @@ def postgres_url() -> str:
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated empty SQLite database, copied for each test (migrating each time would be slow)."""
     path = tmp_path_factory.mktemp("template") / "template.db"
-    database = Database(f"sqlite:///{path}")
+    database = Engine.from_settings(database_url=f"sqlite:///{path}")
     upgrade(database)
-    with database.engine.connect() as conn:
+    with database.db.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    database.dispose()
+    database.close()
     return path
 
 
@@ -87,46 +87,47 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("postgres_url")
-    engine = create_engine(url)
-    with engine.begin() as conn:
+    sa_engine = create_engine(url)
+    with sa_engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
         conn.execute(text("UPDATE audit_head SET seq = 0, hash = :h WHERE id = 1"), {"h": bytes(32)})
-    engine.dispose()
+    sa_engine.dispose()
     return url
 
 
 @pytest.fixture
-def db(db_url: str):
-    database = Database(db_url)
+def engine(db_url: str):
+    database = Engine.from_settings(database_url=db_url)
     yield database
-    database.dispose()
+    database.close()
 
 
-def ready(db: Database, case_id: int) -> list:
+def ready(engine: Engine, case_id: int) -> list:
     """A case's open task rows."""
-    return list_tasks(db, case_id=case_id, state="ready")
+    return list_tasks(engine, case_id=case_id, state="ready")
 
 
-def sign(db: Database, task_id: Any, data: dict, *, by: int) -> Any:
+def sign(engine: Engine, task_id: Any, data: dict, *, by: int) -> Any:
     """Sign a decision task as `by`, just re-authenticated (a decision is completed only by signing it)."""
-    return sign_decision(db, task_id, data, by=by, reauthenticated_at=datetime.now(timezone.utc)).completed
+    return sign_decision(engine, task_id, data, by=by,
+                         reauthenticated_at=datetime.now(timezone.utc)).completed
 
 
-def concurrently(db_url: str, work: Callable[[Database], T], count: int = 2) -> list[T | BaseException]:
+def concurrently(db_url: str, work: Callable[[Engine], T], count: int = 2) -> list[T | BaseException]:
     """Run `work` in `count` threads released at one moment, each with its own Database (its own pool,
     like separate workers or hosts); return what each returned or the exception it raised."""
     barrier = threading.Barrier(count)
     outcomes: list[T | BaseException] = []
 
     def one() -> None:
-        database = Database(db_url)
+        database = Engine.from_settings(database_url=db_url)
         try:
             barrier.wait()
             outcomes.append(work(database))
         except BaseException as exc:  # handed back to the test, which asserts on it
             outcomes.append(exc)
         finally:
-            database.dispose()
+            database.close()
 
     threads = [threading.Thread(target=one) for _ in range(count)]
     for thread in threads:
@@ -152,8 +153,8 @@ class Org:
 
 
 @pytest.fixture
-def people(db: Database) -> Org:
-    with db.write() as s:
+def people(engine: Engine) -> Org:
+    with engine.db.write() as s:
         kommun = org.add_organiser(s, "Exempelby kommun")
         a = org.add_unit(s, "10000001", "Ekskolan", kommun.id, "Box 12, 123 45 Exempelby")
         b = org.add_unit(s, "10000002", "Björkskolan", kommun.id)  # no postal address recorded
@@ -170,6 +171,6 @@ def people(db: Database) -> Org:
 
 
 @pytest.fixture
-def chain(db: Database):
+def chain(engine: Engine):
     """The test support chain deployed: three user tasks, a gateway and a boundary timer."""
-    return deploy_path(db, FIXTURES / "stodkedja", shared_dir=FIXTURES / "shared")[0]
+    return deploy_path(engine, FIXTURES / "stodkedja", shared_dir=FIXTURES / "shared")[0]

@@ -18,8 +18,8 @@ FOLLOW_UP_TASK = """<bpmn:userTask id="Task_uppfoljning" name="Följ upp program
     """
 
 
-def add_process_owner(db: Any, unit_id: int, username: str = "processagare") -> int:
-    with db.write() as s:
+def add_process_owner(engine: Any, unit_id: int, username: str = "processagare") -> int:
+    with engine.db.write() as s:
         user = org.add_user(s, username, "Petra Processägare", f"{username}@example.se")
         org.assign_role(s, user.id, unit_id, "processagare")
         return user.id

@@ -24,36 +24,36 @@ VIEW = {"elevens_asikt_hur": "samtal", "elevens_asikt": "Eleven vill helst få h
                          "sitt."}
 
 
-def do(db: Any, school: Any, task: Any, answer: dict[str, Any]) -> None:
+def do(engine: Any, school: Any, task: Any, answer: dict[str, Any]) -> None:
     """Complete one task as the right person: a decision is signed by the rektor."""
-    data = form_data(task_info(db, task)["form"], answer, school)
+    data = form_data(task_info(engine, task)["form"], answer, school)
     if task.bpmn_id.startswith(("Task_beslut", "Task_besluta")):
-        sign_decision(db, task.id, data, by=school.users["rektor"],
+        sign_decision(engine, task.id, data, by=school.users["rektor"],
                       reauthenticated_at=datetime.now(timezone.utc))
         return
     user = rs.ASSIGNED.get(task.bpmn_id) or rs.LANE_USER[task.role]
-    complete_task(db, task.id, data, by=school.users[user])
+    complete_task(engine, task.id, data, by=school.users[user])
 
 
-def drive(db: Any, school: Any, clock: Any, answers: dict[str, Any], stop_at: str,
+def drive(engine: Any, school: Any, clock: Any, answers: dict[str, Any], stop_at: str,
           routine: str = "sarskilt_stod") -> Any:
     """Start a case and do its steps, a day apart, until `stop_at` is open; return that task."""
-    case = start_case(db, routine, pupil_id=school.pupil, by=school.users[rs.STARTER[routine]])
+    case = start_case(engine, routine, pupil_id=school.pupil, by=school.users[rs.STARTER[routine]])
     seen: dict[str, int] = {}
     for _ in range(60):
-        open_ = ready_tasks(db, case.id)
+        open_ = ready_tasks(engine, case.id)
         wanted = [t for t in open_ if t.bpmn_id == stop_at]
         if wanted:
             return wanted[0]
         doable = [t for t in open_ if t.bpmn_id != "Task_registrera_overklagande"]
         if not doable:  # only the appeal window is open: let it close
             clock.shift(timedelta(weeks=3, days=1))
-            assert timers.fire_due(db) >= 1
+            assert timers.fire_due(engine) >= 1
             continue
         task = doable[0]
         answer = answer_for(answers, task.bpmn_id, seen.get(task.bpmn_id, 0))
         seen[task.bpmn_id] = seen.get(task.bpmn_id, 0) + 1
-        do(db, school, task, answer)
+        do(engine, school, task, answer)
         clock.shift(timedelta(days=1))
     raise AssertionError(f"{stop_at} was never reached")
 

@@ -103,7 +103,7 @@ def test_durations_and_dates_longer_than_the_organiser_allows_are_refused(monkey
         due_at("P2Y", datetime(2026, 12, 1, tzinfo=timezone.utc))
 
 
-def test_a_computed_timer_beyond_the_bound_stops_the_case_with_a_recorded_error(db, people):
+def test_a_computed_timer_beyond_the_bound_stops_the_case_with_a_recorded_error(engine, people):
     body = user_task() + """
     <bpmn:sequenceFlow id="Flow_t" sourceRef="Task_1" targetRef="Timer_1"/>
     <bpmn:intermediateCatchEvent id="Timer_1"><bpmn:timerEventDefinition>
@@ -111,19 +111,19 @@ def test_a_computed_timer_beyond_the_bound_stops_the_case_with_a_recorded_error(
     </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
     <bpmn:sequenceFlow id="Flow_e" sourceRef="Timer_1" targetRef="End_1"/>
     <bpmn:endEvent id="End_1"/>"""
-    deploy(db, {"t.bpmn": process(body)}, FORMS)
-    case = start_case(db, "testprocess", pupil_id=people.pupil, by=people.teacher, data={"dagar": 10**7})
-    task = ready(db, case.id)[0]
+    deploy(engine, {"t.bpmn": process(body)}, FORMS)
+    case = start_case(engine, "testprocess", pupil_id=people.pupil, by=people.teacher, data={"dagar": 10**7})
+    task = ready(engine, case.id)[0]
     with pytest.raises(SandboxError, match="too long for a timer"):
-        complete_task(db, task.id, {"svar": "ja"}, by=people.teacher)
-    assert ready(db, case.id)[0].id == task.id
-    with db.read() as s:
+        complete_task(engine, task.id, {"svar": "ja"}, by=people.teacher)
+    assert ready(engine, case.id)[0].id == task.id
+    with engine.db.read() as s:
         from engine.models import Case, Timer
         assert "too long for a timer" in s.get(Case, case.id).error
         assert s.query(Timer).count() == 0
 
 
-def test_a_failed_timer_step_is_recorded_on_its_case(db, people):
+def test_a_failed_timer_step_is_recorded_on_its_case(engine, people):
     body = user_task() + """
     <bpmn:boundaryEvent id="Timer_1" attachedToRef="Task_1"><bpmn:timerEventDefinition>
       <bpmn:timeDuration xsi:type="bpmn:tFormalExpression">P1D</bpmn:timeDuration>
@@ -133,17 +133,17 @@ def test_a_failed_timer_step_is_recorded_on_its_case(db, people):
     <bpmn:sequenceFlow id="Flow_x" sourceRef="Script_1" targetRef="End_1"/>
     <bpmn:sequenceFlow id="Flow_e" sourceRef="Task_1" targetRef="End_1"/>
     <bpmn:endEvent id="End_1"/>"""
-    deploy(db, {"t.bpmn": process(body)}, FORMS)
-    case = start_case(db, "testprocess", pupil_id=people.pupil, by=people.teacher)
+    deploy(engine, {"t.bpmn": process(body)}, FORMS)
+    case = start_case(engine, "testprocess", pupil_id=people.pupil, by=people.teacher)
     from engine import audit
     from engine.models import Case
     from engine.timers import fire_due
     with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=2), tick=False):
-        assert fire_due(db, limit=1) == 1
-    with db.read() as s:
+        assert fire_due(engine, limit=1) == 1
+    with engine.db.read() as s:
         assert "took too long" in s.get(Case, case.id).error
-    assert [e.kind for e in audit.events(db, case_id=case.id)][-1] == "step_failed"
-    assert len(ready(db, case.id)) == 1  # the task is still open: the timer's step was rolled back
+    assert [e.kind for e in audit.events(engine, case_id=case.id)][-1] == "step_failed"
+    assert len(ready(engine, case.id)) == 1  # the task is still open: the timer's step was rolled back
 
 
 def test_every_expression_spiffworkflow_evaluates_is_checked_at_deploy():

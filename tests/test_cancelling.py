@@ -21,44 +21,44 @@ from engine.quality import Selection
 from engine.terms import Term
 
 
-def test_a_case_not_yet_reported_may_be_cancelled_for_any_reason(db):
-    school = build_school(db, ["sarskilt_stod"])
+def test_a_case_not_yet_reported_may_be_cancelled_for_any_reason(engine):
+    school = build_school(engine, ["sarskilt_stod"])
     with time_machine.travel(START, tick=False) as clock:
-        task = drive(db, school, clock, rs.SS, "Task_anmalan_rektor")
-        ended = cancel_case(db, task.case_id, by=school.users["rektor"], reason="Anpassningarna räckte")
+        task = drive(engine, school, clock, rs.SS, "Task_anmalan_rektor")
+        ended = cancel_case(engine, task.case_id, by=school.users["rektor"], reason="Anpassningarna räckte")
     assert (ended.status, ended.cancel_ground) == ("cancelled", None)
 
 
-def test_a_reported_case_is_cancelled_only_on_a_listed_ground_which_is_recorded_told_and_counted(db):
-    school = build_school(db, ["sarskilt_stod"])
+def test_a_reported_case_is_cancelled_only_on_a_listed_ground_which_is_recorded_told_and_counted(engine):
+    school = build_school(engine, ["sarskilt_stod"])
     rektor, huvudman = school.users["rektor"], school.users["huvudman"]
     with time_machine.travel(START, tick=False) as clock:
-        task = drive(db, school, clock, rs.SS, "Task_pedagogisk_kartlaggning")
+        task = drive(engine, school, clock, rs.SS, "Task_pedagogisk_kartlaggning")
         case_id = task.case_id
         for ground in (None, "for_mycket_arbete"):
             with pytest.raises((PermissionDeniedError, ValueError)) as refused:
-                cancel_case(db, case_id, by=rektor, reason="Vi hinner inte utreda", ground=ground)
+                cancel_case(engine, case_id, by=rektor, reason="Vi hinner inte utreda", ground=ground)
             assert "elev_flyttat" in str(refused.value) or "unknown ground" in str(refused.value)
-        assert get_case(db, case_id).status == "running"  # refused: nothing changed
-        assert [t.id for t in ready_tasks(db, case_id)] == [task.id]
-        assert notify.unread(db, huvudman) == []
+        assert get_case(engine, case_id).status == "running"  # refused: nothing changed
+        assert [t.id for t in ready_tasks(engine, case_id)] == [task.id]
+        assert notify.unread(engine, huvudman) == []
 
-        ended = cancel_case(db, case_id, by=rektor, reason="Familjen har flyttat till Malmö",
+        ended = cancel_case(engine, case_id, by=rektor, reason="Familjen har flyttat till Malmö",
                             ground="elev_flyttat")
         now = datetime.now(timezone.utc)
     assert (ended.status, ended.cancel_ground) == ("cancelled", "elev_flyttat")
-    [event] = [e for e in audit.events(db, case_id=case_id) if e.kind == "case_cancelled"]
+    [event] = [e for e in audit.events(engine, case_id=case_id) if e.kind == "case_cancelled"]
     assert event.data == {"reason": "Familjen har flyttat till Malmö", "ground": "elev_flyttat"}
 
-    [told] = notify.unread(db, huvudman)
+    [told] = notify.unread(engine, huvudman)
     assert told.line() == (f"Ärende {case_id} avbröts efter anmälan till rektor: eleven har flyttat från "
                            "skolenheten.")
-    assert all(n.kind != "case_cancelled" for n in notify.unread(db, school.users["teacher"]))
+    assert all(n.kind != "case_cancelled" for n in notify.unread(engine, school.users["teacher"]))
 
     term = Term.of(now)
     for who, value in (("rektor", 1), ("huvudman", None)):  # the huvudman sees a small count as hidden
-        scope = quality.scope_for(db, school.users[who])
-        dash = quality.dashboard(db, scope, Selection(term, tuple(scope.units), as_of=now))
+        scope = quality.scope_for(engine, school.users[who])
+        dash = quality.dashboard(engine, scope, Selection(term, tuple(scope.units), as_of=now))
         [series] = [s for s in dash.counts if s.key == "avbrutna_efter_anmalan"]
         [grounds] = [b for b in dash.breakdowns if b.key == "avbrytande_grund"]
         assert series.by_term[term.key].value == value
@@ -66,16 +66,16 @@ def test_a_reported_case_is_cancelled_only_on_a_listed_ground_which_is_recorded_
         assert series.by_term[term.key].suppressed == (value is None)
 
 
-def test_the_command_line_asks_for_the_ground_once_the_case_is_reported(db, db_url):
-    school = build_school(db, ["sarskilt_stod"])
+def test_the_command_line_asks_for_the_ground_once_the_case_is_reported(engine, db_url):
+    school = build_school(engine, ["sarskilt_stod"])
     with time_machine.travel(START, tick=False) as clock:
-        task = drive(db, school, clock, rs.SS, "Task_prova_utredning")
+        task = drive(engine, school, clock, rs.SS, "Task_prova_utredning")
     runner = CliRunner()
     base = ["--database", db_url, "cancel", str(task.case_id), "--as", "rektor",
             "--reason", "Dubbelregistrerat"]
     refused = runner.invoke(main, base)
     assert refused.exit_code == 2 and "elev_flyttat" in refused.output, refused.output  # names the grounds
-    assert get_case(db, task.case_id).status == "running"
+    assert get_case(engine, task.case_id).status == "running"
     done = runner.invoke(main, [*base, "--ground", "dubblett"])
     assert done.exit_code == 0, done.output
-    assert get_case(db, task.case_id).cancel_ground == "dubblett"
+    assert get_case(engine, task.case_id).cancel_ground == "dubblett"

@@ -102,11 +102,11 @@ def test_an_empty_postgresql_database_is_refused_and_left_alone(postgres_url):
         rendered = empty.render_as_string(hide_password=False)
         result = CliRunner().invoke(main, ["--database", rendered, "tasks"])
         assert result.exit_code == NO_DATABASE and "has no Elevflow tables" in result.output
-        engine = create_engine(empty)
-        with engine.connect() as conn:
+        sa_engine = create_engine(empty)
+        with sa_engine.connect() as conn:
             tables = "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
             assert conn.execute(text(tables)).scalar() == 0
-        engine.dispose()
+        sa_engine.dispose()
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{empty.database}"'))
@@ -121,7 +121,7 @@ def test_a_database_that_does_not_answer_is_named_with_its_own_exit_code():
     assert "Traceback" not in result.output
 
 
-def test_bad_input_on_the_command_line_gets_a_clear_error_and_changes_nothing(db, db_url, people, chain,
+def test_bad_input_on_the_command_line_gets_a_clear_error_and_changes_nothing(engine, db_url, people, chain,
                                                                                tmp_path):
     runner = CliRunner()
 

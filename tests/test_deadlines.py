@@ -58,31 +58,31 @@ def test_due_rules_count_business_days_across_holidays_and_keep_the_time_of_day(
         datetime(2027, 1, 4, 9, 0, tzinfo=timezone.utc)
 
 
-def test_a_school_break_pauses_business_days_for_its_unit_only(db, people, chain):
-    with db.write() as s:
+def test_a_school_break_pauses_business_days_for_its_unit_only(engine, people, chain):
+    with engine.db.write() as s:
         s.add(SchoolBreak(unit_id=people.unit, name="Sportlov", first_day="2027-02-22",
                           last_day="2027-02-26"))
-    db.breaks.refresh()
-    off = db.breaks.is_off(people.unit)
+    engine.breaks.refresh()
+    off = engine.breaks.is_off(people.unit)
     start = datetime(2027, 2, 19, 10, 0, tzinfo=timezone.utc)  # a Friday before the break
     assert due_at("1BD", start, off).date() == date(2027, 3, 1)
-    assert due_at("1BD", start, db.breaks.is_off(people.other_unit)).date() == date(2027, 2, 22)
+    assert due_at("1BD", start, engine.breaks.is_off(people.other_unit)).date() == date(2027, 2, 22)
 
 
-def test_a_task_due_in_business_days_skips_its_units_break(db, people, tmp_path, monkeypatch):
+def test_a_task_due_in_business_days_skips_its_units_break(engine, people, tmp_path, monkeypatch):
     rules = tmp_path / "frister.toml"
     rules.write_text('[stodkedja]\nTask_anmalan = "2BD"\n', encoding="utf-8")
     monkeypatch.setenv("ELEVFLOW_DEADLINES_FILE", str(rules))
     from conftest import FIXTURES
 
     from engine import deploy_path
-    deploy_path(db, FIXTURES / "stodkedja", shared_dir=FIXTURES / "none")
-    with db.write() as s:
+    deploy_path(engine, FIXTURES / "stodkedja", shared_dir=FIXTURES / "none")
+    with engine.db.write() as s:
         s.add(SchoolBreak(unit_id=None, name="Höstlov", first_day="2026-11-02", last_day="2026-11-06"))
-    db.breaks.refresh()
+    engine.breaks.refresh()
     with time_machine.travel(datetime(2026, 10, 30, 8, 0, tzinfo=timezone.utc), tick=False):  # Friday
-        case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-    [task] = list_tasks(db, case_id=case.id, state="ready")
+        case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    [task] = list_tasks(engine, case_id=case.id, state="ready")
     # the break's weekdays do not count: Monday 9 and Tuesday 10 November are the two business days
     assert task.due_at == datetime(2026, 11, 10, 8, 0, tzinfo=timezone.utc)
 
@@ -98,42 +98,42 @@ remind_before = "1BD"
 """
 
 
-def notes(db, user_id):
-    with db.read() as s:
+def notes(engine, user_id):
+    with engine.db.read() as s:
         return [n.kind for n in s.scalars(select(Notification).where(Notification.user_id == user_id)
                                           .order_by(Notification.id))]
 
 
-def test_reminder_then_escalation_to_rektor_then_huvudman(db, people, chain, tmp_path, monkeypatch):
+def test_reminder_then_escalation_to_rektor_then_huvudman(engine, people, chain, tmp_path, monkeypatch):
     rules = tmp_path / "frister.toml"
     rules.write_text(POLICY, encoding="utf-8")
     monkeypatch.setenv("ELEVFLOW_DEADLINES_FILE", str(rules))
-    with db.write() as s:
+    with engine.db.write() as s:
         boss = org.add_user(s, "huvudman", "Hanna Huvudman")
         org.assign_role(s, boss.id, people.unit, "huvudman")
         boss_id = boss.id
     # Monday 09:00; the report is due in a week (P1W): Monday 30 Nov 09:00
     with time_machine.travel(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc), tick=False):
-        case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-    [task] = list_tasks(db, case_id=case.id, state="ready")
-    with db.read() as s:
+        case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    [task] = list_tasks(engine, case_id=case.id, state="ready")
+    with engine.db.read() as s:
         row = s.get(TaskRow, task.id)
     assert row.notice_at == datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)  # 1BD before: Friday
     with time_machine.travel(datetime(2026, 11, 27, 8, 59, tzinfo=timezone.utc), tick=False):
-        assert notices.fire_due(db) == 0
+        assert notices.fire_due(engine) == 0
     with time_machine.travel(datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc), tick=False):
-        assert notices.fire_due(db) == 1
+        assert notices.fire_due(engine) == 1
     # unclaimed: everyone the Lärare lane serves at the unit is reminded, nobody else
-    assert notes(db, people.teacher) == ["reminder"] and notes(db, people.mentor) == ["reminder"]
-    assert notes(db, people.rektor) == [] and notes(db, people.outsider) == []
+    assert notes(engine, people.teacher) == ["reminder"] and notes(engine, people.mentor) == ["reminder"]
+    assert notes(engine, people.rektor) == [] and notes(engine, people.outsider) == []
     with time_machine.travel(datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc), tick=False):  # due + 1BD
-        assert notices.fire_due(db) == 1
-    assert notes(db, people.rektor) == ["escalation"] and notes(db, boss_id) == []
+        assert notices.fire_due(engine) == 1
+    assert notes(engine, people.rektor) == ["escalation"] and notes(engine, boss_id) == []
     with time_machine.travel(datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc), tick=False):  # due + 5BD
-        assert notices.fire_due(db) == 1
-        assert notices.fire_due(db) == 0  # nothing more, ever
-    assert notes(db, boss_id) == ["escalation"]
-    with db.read() as s:
+        assert notices.fire_due(engine) == 1
+        assert notices.fire_due(engine) == 0  # nothing more, ever
+    assert notes(engine, boss_id) == ["escalation"]
+    with engine.db.read() as s:
         trail = [(e.kind, e.data["to"]) for e in s.scalars(
             select(AuditEvent).where(AuditEvent.kind.in_(["deadline_reminder", "deadline_escalated"]))
             .order_by(AuditEvent.seq))]
@@ -141,23 +141,23 @@ def test_reminder_then_escalation_to_rektor_then_huvudman(db, people, chain, tmp
                      ("deadline_escalated", "huvudman")]
 
 
-def test_a_completed_task_is_not_reminded(db, people, chain):
+def test_a_completed_task_is_not_reminded(engine, people, chain):
     from engine import complete_task
     with time_machine.travel(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc), tick=False):
-        case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-        complete_task(db, list_tasks(db, case_id=case.id, state="ready")[0].id,
+        case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+        complete_task(engine, list_tasks(engine, case_id=case.id, state="ready")[0].id,
                       {"anmalan_datum": "2026-11-23", "beskrivning": "Läser långsamt, tappar fokus."},
                       by=people.teacher)
     with time_machine.travel(datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc), tick=False):
-        notices.fire_due(db)
-    assert notes(db, people.teacher) == [] and notes(db, people.mentor) == []
+        notices.fire_due(engine)
+    assert notes(engine, people.teacher) == [] and notes(engine, people.mentor) == []
 
 
-def test_notices_missed_while_everything_was_down_catch_up(db, people, chain):
+def test_notices_missed_while_everything_was_down_catch_up(engine, people, chain):
     with time_machine.travel(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc), tick=False):
-        start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+        start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
     with time_machine.travel(datetime(2027, 1, 20, tzinfo=timezone.utc), tick=False):
-        assert notices.fire_due(db) == 3  # reminder, then both escalations, in order
+        assert notices.fire_due(engine) == 3  # reminder, then both escalations, in order
 
 
 def test_a_policy_file_with_a_bad_rule_or_key_is_refused(tmp_path):
@@ -170,7 +170,7 @@ def test_a_policy_file_with_a_bad_rule_or_key_is_refused(tmp_path):
         load_config(bad)
 
 
-def test_breaks_are_recorded_from_the_command_line_and_deadlines_follow(db, db_url, people):
+def test_breaks_are_recorded_from_the_command_line_and_deadlines_follow(engine, db_url, people):
     from click.testing import CliRunner
 
     from cli import main
@@ -185,10 +185,10 @@ def test_breaks_are_recorded_from_the_command_line_and_deadlines_follow(db, db_u
     assert run("add", "Lov", "2027-02-22", "2027-02-26", "--unit", "999").exit_code != 0
     listed = run("list").output
     assert "Sportlov" in listed and "Ekskolan" in listed
-    db.breaks.refresh()
+    engine.breaks.refresh()
     start = datetime(2027, 2, 19, 10, 0, tzinfo=timezone.utc)
-    assert due_at("1BD", start, db.breaks.is_off(people.unit)).date() == date(2027, 3, 1)
+    assert due_at("1BD", start, engine.breaks.is_off(people.unit)).date() == date(2027, 3, 1)
     break_id = listed.split()[0]
     assert run("remove", break_id).exit_code == 0
-    db.breaks.refresh()
-    assert due_at("1BD", start, db.breaks.is_off(people.unit)).date() == date(2027, 2, 22)
+    engine.breaks.refresh()
+    assert due_at("1BD", start, engine.breaks.is_off(people.unit)).date() == date(2027, 2, 22)

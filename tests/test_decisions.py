@@ -42,35 +42,35 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def signed_text(db, school, task_id) -> str:
-    with db.read() as s:
+def signed_text(engine, school, task_id) -> str:
+    with engine.db.read() as s:
         record_id = s.scalar(select(DecisionRecord.id).where(DecisionRecord.task_id == task_id))
-    return document_text(decision_document(db, school.users["rektor"], record_id)[1])
+    return document_text(decision_document(engine, school.users["rektor"], record_id)[1])
 
 
 @pytest.mark.parametrize("decision", PUPIL_DECISIONS)
-def test_every_decision_about_a_pupil_records_and_prints_the_pupils_view_and_best_interest(db, decision):
-    school = build_school(db, ["sarskilt_stod"])
+def test_every_decision_about_a_pupil_records_and_prints_the_pupils_view_and_best_interest(engine, decision):
+    school = build_school(engine, ["sarskilt_stod"])
     with time_machine.travel(START, tick=False) as clock:
-        task = drive(db, school, clock, PUPIL_DECISIONS[decision], decision)
-        form = task_info(db, task)["form"]
+        task = drive(engine, school, clock, PUPIL_DECISIONS[decision], decision)
+        form = task_info(engine, task)["form"]
         assert {"elevens_asikt_hur", "elevens_asikt", "barnets_basta"} <= set(form["required"])
         data = form_data(form, VIEW, school)
         rektor = school.users["rektor"]
         for without in VIEW:
             with pytest.raises(FormValidationError) as refused:
-                sign_decision(db, task.id, {k: v for k, v in data.items() if k != without}, by=rektor,
+                sign_decision(engine, task.id, {k: v for k, v in data.items() if k != without}, by=rektor,
                               reauthenticated_at=now())
             assert refused.value.errors == {without: ["required"]}
         for blank in ("elevens_asikt", "barnets_basta"):
             with pytest.raises(FormValidationError) as refused:
-                sign_decision(db, task.id, {**data, blank: " \n\t "}, by=rektor, reauthenticated_at=now())
+                sign_decision(engine, task.id, {**data, blank: " \n\t "}, by=rektor, reauthenticated_at=now())
             assert list(refused.value.errors) == [blank]
-        assert get_task(db, task.id).state == "ready"  # refused: nothing changed
+        assert get_task(engine, task.id).state == "ready"  # refused: nothing changed
 
-        sign_decision(db, task.id, data, by=rektor, reauthenticated_at=now())
-    assert get_task(db, task.id).state == "completed"
-    text = signed_text(db, school, task.id)
+        sign_decision(engine, task.id, data, by=rektor, reauthenticated_at=now())
+    assert get_task(engine, task.id).state == "completed"
+    text = signed_text(engine, school, task.id)
     assert "Elevens åsikt och barnets bästa" in text
     assert "Hur elevens åsikt inhämtades Samtal med eleven" in text
     assert f"Elevens åsikt {VIEW['elevens_asikt']}" in text
@@ -78,50 +78,50 @@ def test_every_decision_about_a_pupil_records_and_prints_the_pupils_view_and_bes
     assert "1 kap. 10 § skollagen" in text
 
 
-def test_no_programme_despite_an_assessed_need_needs_reasons_and_the_document_gives_them(db):
-    school = build_school(db, ["sarskilt_stod"])
+def test_no_programme_despite_an_assessed_need_needs_reasons_and_the_document_gives_them(engine):
+    school = build_school(engine, ["sarskilt_stod"])
     answers = {**rs.SS, "Task_pedagogisk_bedomning": {"bedomning_sarskilt_stod": "behov"},
                "Task_prova_utredning": {"beslut_val": "ej_atgardsprogram"}}
     with time_machine.travel(START, tick=False) as clock:
-        task = drive(db, school, clock, answers, "Task_beslut_ej_atgardsprogram")
-        form = task_info(db, task)["form"]
+        task = drive(engine, school, clock, answers, "Task_beslut_ej_atgardsprogram")
+        form = task_info(engine, task)["form"]
         data = {k: v for k, v in form_data(form, VIEW, school).items() if k != "beslut_ej_avvikelse_skal"}
         rektor = school.users["rektor"]
         with pytest.raises(FormValidationError) as refused:
-            sign_decision(db, task.id, data, by=rektor, reauthenticated_at=now())
+            sign_decision(engine, task.id, data, by=rektor, reauthenticated_at=now())
         assert refused.value.errors == {"beslut_ej_avvikelse_skal": ["required"]}
         with pytest.raises(FormValidationError):
-            sign_decision(db, task.id, {**data, "beslut_ej_avvikelse_skal": "   "}, by=rektor,
+            sign_decision(engine, task.id, {**data, "beslut_ej_avvikelse_skal": "   "}, by=rektor,
                           reauthenticated_at=now())
-        assert get_task(db, task.id).state == "ready"
+        assert get_task(engine, task.id).state == "ready"
         reasons = "Sedan bedömningen har eleven bytt klass och når nu målen med extra anpassningar."
-        sign_decision(db, task.id, {**data, "beslut_ej_avvikelse_skal": reasons}, by=rektor,
+        sign_decision(engine, task.id, {**data, "beslut_ej_avvikelse_skal": reasons}, by=rektor,
                       reauthenticated_at=now())
-    text = signed_text(db, school, task.id)
+    text = signed_text(engine, school, task.id)
     assert "Pedagogisk bedömning Eleven är i behov av särskilt stöd" in text
     assert "Något åtgärdsprogram ska inte utarbetas för eleven." in text
     assert f"Skäl att avvika från den pedagogiska bedömningen {reasons}" in text
 
 
-def test_no_programme_when_no_need_was_assessed_asks_no_such_reasons(db):
-    school = build_school(db, ["sarskilt_stod"])
+def test_no_programme_when_no_need_was_assessed_asks_no_such_reasons(engine):
+    school = build_school(engine, ["sarskilt_stod"])
     with time_machine.travel(START, tick=False) as clock:
-        task = drive(db, school, clock, PUPIL_DECISIONS["Task_beslut_ej_atgardsprogram"],
+        task = drive(engine, school, clock, PUPIL_DECISIONS["Task_beslut_ej_atgardsprogram"],
                      "Task_beslut_ej_atgardsprogram")
-        form = task_info(db, task)["form"]
+        form = task_info(engine, task)["form"]
         data = {k: v for k, v in form_data(form, VIEW, school).items() if k != "beslut_ej_avvikelse_skal"}
-        sign_decision(db, task.id, data, by=school.users["rektor"], reauthenticated_at=now())
-    text = signed_text(db, school, task.id)
+        sign_decision(engine, task.id, data, by=school.users["rektor"], reauthenticated_at=now())
+    text = signed_text(engine, school, task.id)
     assert "Eleven är inte i behov av särskilt stöd" in text and "Skäl att avvika" not in text
 
 
-def test_the_rektor_can_send_an_investigation_that_found_a_need_back_instead(db):
+def test_the_rektor_can_send_an_investigation_that_found_a_need_back_instead(engine):
     """The route back: with no reasons to depart from the assessment, the investigation is completed."""
-    school = build_school(db, ["sarskilt_stod"])
+    school = build_school(engine, ["sarskilt_stod"])
     answers = {**rs.SS, "Task_pedagogisk_bedomning": {"bedomning_sarskilt_stod": "behov"},
                "Task_prova_utredning": [{"beslut_val": "komplettera_utredning",
                                          "beslut_val_kommentar": "Stämmer behovet efter klassbytet?"}]}
     with time_machine.travel(START, tick=False) as clock:
-        task = drive(db, school, clock, answers, "Task_prova_utredning")
-        do(db, school, task, answers["Task_prova_utredning"][0])
-    assert [t.bpmn_id for t in ready_tasks(db, task.case_id)] == ["Task_pedagogisk_kartlaggning"]
+        task = drive(engine, school, clock, answers, "Task_prova_utredning")
+        do(engine, school, task, answers["Task_prova_utredning"][0])
+    assert [t.bpmn_id for t in ready_tasks(engine, task.case_id)] == ["Task_pedagogisk_kartlaggning"]

@@ -9,70 +9,70 @@ from conftest import FIXTURES
 from sqlalchemy import func, select
 
 from engine import DefinitionError, deploy, deploy_path, versions
+from engine.core import Engine
 from engine.models import AuditEvent, ProcessVersion
-from engine.store import Database
 
 FORMS = {"svar.json": json.dumps(FORM)}
 
 
-def count_versions(db: Database) -> int:
-    with db.read() as s:
+def count_versions(engine: Engine) -> int:
+    with engine.db.read() as s:
         return s.scalar(select(func.count()).select_from(ProcessVersion))
 
 
-def refused(db: Database, xml: str, forms: dict[str, str] | None = None) -> DefinitionError:
-    before = count_versions(db)
+def refused(engine: Engine, xml: str, forms: dict[str, str] | None = None) -> DefinitionError:
+    before = count_versions(engine)
     with pytest.raises(DefinitionError) as info:
-        deploy(db, {"test.bpmn": xml}, FORMS if forms is None else forms, by=None)
-    assert count_versions(db) == before, "a refused deployment must store nothing"
+        deploy(engine, {"test.bpmn": xml}, FORMS if forms is None else forms, by=None)
+    assert count_versions(engine) == before, "a refused deployment must store nothing"
     return info.value
 
 
-def test_deploy_stores_an_immutable_version_with_hash_author_and_note(db, people):
-    [version] = deploy(db, {"test.bpmn": one_task()}, FORMS, by=people.rektor, note="första")
+def test_deploy_stores_an_immutable_version_with_hash_author_and_note(engine, people):
+    [version] = deploy(engine, {"test.bpmn": one_task()}, FORMS, by=people.rektor, note="första")
     assert (version.key, version.version, version.deployed_by, version.note) == \
         ("testprocess", 1, people.rektor, "första")
     assert len(version.content_hash) == 64 and version.deployed_at.tzinfo is not None
     assert version.forms == {"svar.json": FORM}
-    with db.read() as s:
+    with engine.db.read() as s:
         event = s.scalars(select(AuditEvent).where(AuditEvent.kind == "definition_deployed")).one()
     assert event.data["version"] == 1 and event.actor_id == people.rektor
 
 
-def test_identical_content_makes_no_new_version_and_changed_content_does(db):
-    first = deploy(db, {"test.bpmn": one_task()}, FORMS)[0]
-    again = deploy(db, {"test.bpmn": one_task()}, FORMS)[0]
-    assert again.id == first.id and count_versions(db) == 1
-    changed = deploy(db, {"test.bpmn": one_task(due="P2W")}, FORMS, note="längre frist")[0]
+def test_identical_content_makes_no_new_version_and_changed_content_does(engine):
+    first = deploy(engine, {"test.bpmn": one_task()}, FORMS)[0]
+    again = deploy(engine, {"test.bpmn": one_task()}, FORMS)[0]
+    assert again.id == first.id and count_versions(engine) == 1
+    changed = deploy(engine, {"test.bpmn": one_task(due="P2W")}, FORMS, note="längre frist")[0]
     assert changed.version == 2 and changed.content_hash != first.content_hash
-    assert [v.version for v in versions(db, "testprocess")] == [2, 1]
+    assert [v.version for v in versions(engine, "testprocess")] == [2, 1]
 
 
-def test_deploy_from_a_folder_takes_its_forms(db):
-    [version] = deploy_path(db, FIXTURES / "stodkedja", shared_dir=FIXTURES / "none")
+def test_deploy_from_a_folder_takes_its_forms(engine):
+    [version] = deploy_path(engine, FIXTURES / "stodkedja", shared_dir=FIXTURES / "none")
     assert version.key == "stodkedja"
     assert set(version.forms) == {"anmalan.json", "utredning.json", "beslut.json"}
 
 
-def test_a_version_is_parsed_once_and_then_served_from_the_cache(db):
-    version = deploy(db, {"test.bpmn": one_task()}, FORMS)[0]
-    fresh = Database(db.url)  # another worker: nothing cached yet
+def test_a_version_is_parsed_once_and_then_served_from_the_cache(engine):
+    version = deploy(engine, {"test.bpmn": one_task()}, FORMS)[0]
+    fresh = Engine.from_settings(database_url=engine.db.url)  # another worker: nothing cached yet
     try:
         first = fresh.specs.get(version.id)
         assert fresh.specs.get(version.id) is first
         assert fresh.specs.parses == 1
     finally:
-        fresh.dispose()
+        fresh.close()
 
 
-def test_malformed_xml_is_refused_with_its_line(db):
-    error = refused(db, one_task().replace("</bpmn:process>", "</bpmn:proces>"))
+def test_malformed_xml_is_refused_with_its_line(engine):
+    error = refused(engine, one_task().replace("</bpmn:process>", "</bpmn:proces>"))
     [problem] = error.problems
     assert "malformed XML" in problem.message and problem.line and problem.file == "test.bpmn"
 
 
 @pytest.mark.parametrize("where", ["attribute", "text"])
-def test_an_external_entity_is_refused_and_never_read(db, tmp_path, where):
+def test_an_external_entity_is_refused_and_never_read(engine, tmp_path, where):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOPSECRET")
     doctype = f'<!DOCTYPE bpmn:definitions [<!ENTITY x SYSTEM "file://{secret}">]>\n'
@@ -82,53 +82,53 @@ def test_an_external_entity_is_refused_and_never_read(db, tmp_path, where):
     else:
         xml = xml.replace('<bpmn:endEvent id="End_1"/>', '<bpmn:endEvent id="End_1">'
                           '<bpmn:documentation>&x;</bpmn:documentation></bpmn:endEvent>')
-    error = refused(db, xml)
+    error = refused(engine, xml)
     [problem] = error.problems
     assert "DOCTYPE" in problem.message and problem.line == 2 and "TOPSECRET" not in str(error)
 
 
-def test_a_lane_with_an_unknown_role_is_refused_naming_the_lane(db):
-    error = refused(db, one_task(lane="Vaktmästare"))
+def test_a_lane_with_an_unknown_role_is_refused_naming_the_lane(engine):
+    error = refused(engine, one_task(lane="Vaktmästare"))
     [problem] = error.problems
     assert problem.element_id == "Lane_1" and "Vaktmästare" in problem.message and problem.line
 
 
-def test_a_user_task_outside_any_lane_is_refused(db):
-    error = refused(db, one_task(lane=None))
+def test_a_user_task_outside_any_lane_is_refused(engine):
+    error = refused(engine, one_task(lane=None))
     assert any(p.element_id == "Task_1" and "not in a lane" in p.message for p in error.problems)
 
 
-def test_a_missing_form_is_refused_naming_the_task(db):
-    error = refused(db, one_task(form="saknas.json"))
+def test_a_missing_form_is_refused_naming_the_task(engine):
+    error = refused(engine, one_task(form="saknas.json"))
     [problem] = error.problems
     assert problem.element_id == "Task_1" and "saknas.json" in problem.message and problem.line
 
 
-def test_a_form_that_is_not_valid_json_schema_is_refused(db):
+def test_a_form_that_is_not_valid_json_schema_is_refused(engine):
     bad = {"svar.json": json.dumps({"type": "object", "properties": {"svar": {"type": "sträng"}}})}
-    error = refused(db, one_task(), bad)
+    error = refused(engine, one_task(), bad)
     assert error.problems[0].file == "svar.json" and "JSON Schema" in error.problems[0].message
 
 
-def test_a_form_that_is_not_json_is_refused_with_its_line(db):
-    error = refused(db, one_task(), {"svar.json": '{\n "type": "object",\n}'})
+def test_a_form_that_is_not_json_is_refused_with_its_line(engine):
+    error = refused(engine, one_task(), {"svar.json": '{\n "type": "object",\n}'})
     assert error.problems[0].file == "svar.json" and error.problems[0].line == 3
 
 
-def test_an_invalid_due_rule_is_refused(db):
-    error = refused(db, one_task(due="snart"))
+def test_an_invalid_due_rule_is_refused(engine):
+    error = refused(engine, one_task(due="snart"))
     assert "due rule 'snart'" in str(error)
 
 
-def test_bpmn_that_breaks_the_schema_is_refused_with_line(db):
+def test_bpmn_that_breaks_the_schema_is_refused_with_line(engine):
     xml = one_task().replace('<bpmn:endEvent id="End_1"/>',
                              '<bpmn:endEvent id="End_1"><bpmn:bogus/></bpmn:endEvent>')
-    error = refused(db, xml)
+    error = refused(engine, xml)
     assert error.problems[0].line
 
 
-def test_no_executable_process_is_refused(db):
-    error = refused(db, one_task().replace('isExecutable="true"', 'isExecutable="false"'))
+def test_no_executable_process_is_refused(engine):
+    error = refused(engine, one_task().replace('isExecutable="true"', 'isExecutable="false"'))
     assert "no executable process" in str(error)
 
 
@@ -137,30 +137,30 @@ def test_no_executable_process_is_refused(db):
     "__import__('os').system('true')",
     "open('/etc/passwd').read()",
 ])
-def test_a_sandbox_escape_in_a_condition_is_refused_at_the_flow(db, condition):
-    error = refused(db, gateway(condition))
+def test_a_sandbox_escape_in_a_condition_is_refused_at_the_flow(engine, condition):
+    error = refused(engine, gateway(condition))
     assert any(p.element_id == "Flow_yes" and p.line and "condition refused" in p.message
                for p in error.problems), error.problems
 
 
-def test_a_sandbox_escape_in_a_script_is_refused_at_the_script_line(db):
-    error = refused(db, script("x = 1\ny = [].__class__"))
+def test_a_sandbox_escape_in_a_script_is_refused_at_the_script_line(engine):
+    error = refused(engine, script("x = 1\ny = [].__class__"))
     [problem] = error.problems
     assert problem.element_id == "Script_1" and "script refused" in problem.message
     lines = script("x = 1\ny = [].__class__").splitlines()
     assert "y = [].__class__" in lines[problem.line - 1]
 
 
-def test_every_problem_is_reported_at_once(db):
+def test_every_problem_is_reported_at_once(engine):
     xml = process(user_task(form="saknas.json", due="snart") +
                   '<bpmn:sequenceFlow id="Flow_e" sourceRef="Task_1" targetRef="End_1"/>'
                   '<bpmn:endEvent id="End_1"/>',
                   lane="Okänd")
-    error = refused(db, xml)
+    error = refused(engine, xml)
     assert len(error.problems) == 3
 
 
-def test_iso_timer_literals_as_written_by_modelers_are_accepted(db):
+def test_iso_timer_literals_as_written_by_modelers_are_accepted(engine):
     body = user_task() + """
     <bpmn:boundaryEvent id="Timer_1" attachedToRef="Task_1">
       <bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">P7D</bpmn:timeDuration>
@@ -168,23 +168,23 @@ def test_iso_timer_literals_as_written_by_modelers_are_accepted(db):
     <bpmn:sequenceFlow id="Flow_t" sourceRef="Timer_1" targetRef="End_1"/>
     <bpmn:sequenceFlow id="Flow_e" sourceRef="Task_1" targetRef="End_1"/>
     <bpmn:endEvent id="End_1"/>"""
-    assert deploy(db, {"test.bpmn": process(body)}, FORMS)[0].version == 1
+    assert deploy(engine, {"test.bpmn": process(body)}, FORMS)[0].version == 1
 
 
-def test_the_shipped_routines_all_deploy(db):
+def test_the_shipped_routines_all_deploy(engine):
     from pathlib import Path
 
     from engine import settings
     root = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
     keys = set()
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "shared"):
-        keys |= {v.key for v in deploy_path(db, folder)}
+        keys |= {v.key for v in deploy_path(engine, folder)}
     assert {"sarskilt_stod", "krankande_behandling", "franvaro", "orosanmalan", "avvikelse",
             "arshjul"} <= keys
 
 
-def test_a_lane_of_the_process_owner_is_refused_naming_the_lane(db):
+def test_a_lane_of_the_process_owner_is_refused_naming_the_lane(engine):
     """A process owner shapes routines and works no case: no routine can put a step in his lane (#13)."""
     for name in ("Processägare", "processagare", "Process owner"):
-        [problem] = refused(db, one_task(lane=name)).problems
+        [problem] = refused(engine, one_task(lane=name)).problems
         assert problem.element_id == "Lane_1" and "works on routines, never on cases" in problem.message

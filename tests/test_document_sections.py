@@ -36,10 +36,10 @@ def routine(properties: dict[str, str]) -> str:
     return process(DECISION, lane="Rektor", key="samtal", properties=properties)
 
 
-def test_an_organisers_own_decision_prints_the_sections_its_routine_declares(db, people):
-    [version] = deploy(db, {"samtal.bpmn": routine(DECLARED)}, {"beslut.json": FORM})
+def test_an_organisers_own_decision_prints_the_sections_its_routine_declares(engine, people):
+    [version] = deploy(engine, {"samtal.bpmn": routine(DECLARED)}, {"beslut.json": FORM})
     data = {"omfattning": "vecka", "samtal": [{"vem": "Kurator", "when": "Tisdagar"}]}
-    own = of_version(db.specs.get(version.id), "samtalsstod", data)
+    own = of_version(engine.specs.get(version.id), "samtalsstod", data)
     document = decision_content("samtalsstod", data, signer_name="Rektor R", delegation_ref=None,
                                 signed_at=datetime(2026, 3, 2, 9, tzinfo=timezone.utc), unit_name="Ekskolan",
                                 pupil_name="Alva Andersson", own=own)
@@ -50,11 +50,11 @@ def test_an_organisers_own_decision_prints_the_sections_its_routine_declares(db,
     text = document.text()
     assert "Omfattning: En gång i veckan" in text and "Med vem | När\nKurator | Tisdagar" in text
 
-    case = start_case(db, "samtal", pupil_id=people.pupil, by=people.rektor)
-    [task] = list_tasks(db, case_id=case.id, state="ready")
-    sign_decision(db, task.id, {**data, "beslut_ap_motivering": "Behov"}, by=people.rektor,
+    case = start_case(engine, "samtal", pupil_id=people.pupil, by=people.rektor)
+    [task] = list_tasks(engine, case_id=case.id, state="ready")
+    sign_decision(engine, task.id, {**data, "beslut_ap_motivering": "Behov"}, by=people.rektor,
                   reauthenticated_at=datetime.now(timezone.utc))
-    with db.read() as s:
+    with engine.db.read() as s:
         [record] = s.query(DecisionRecord).all()
     assert record.decision == "samtalsstod" and bytes(record.document).startswith(b"%PDF-")
 
@@ -67,9 +67,9 @@ def test_an_organisers_own_decision_prints_the_sections_its_routine_declares(db,
     ({"section:annat:1": "Omfattning: Task_1.omfattning"}, "the document of decision kind 'annat', which no"),
     ({"section:samtalsstod": "Omfattning: Task_1.omfattning"}, "a section is section:KIND:N = Heading"),
 ])
-def test_a_section_naming_what_the_routine_lacks_is_refused(db, properties, message):
+def test_a_section_naming_what_the_routine_lacks_is_refused(engine, properties, message):
     with pytest.raises(DefinitionError) as refused:
-        deploy(db, {"samtal.bpmn": routine(properties)}, {"beslut.json": FORM})
+        deploy(engine, {"samtal.bpmn": routine(properties)}, {"beslut.json": FORM})
     [problem] = refused.value.problems
     assert message in problem.message and problem.element_id == "samtal"
     assert problem.message.startswith(next(iter(properties)) + ": ")

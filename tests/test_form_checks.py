@@ -22,85 +22,86 @@ def today() -> date:
     return datetime.now(timezone.utc).date()  # the clock stands at 07:30 UTC: the same date in Stockholm
 
 
-def refuses(db, task, data, by) -> FormValidationError:
+def refuses(engine, task, data, by) -> FormValidationError:
     with pytest.raises(FormValidationError) as refused:
-        complete_task(db, task.id, data, by=by)
-    assert get_task(db, task.id).state == "ready"
+        complete_task(engine, task.id, data, by=by)
+    assert get_task(engine, task.id).state == "ready"
     return refused.value
 
 
-def test_a_required_text_of_only_whitespace_is_refused_also_inside_a_list(db):
-    school = build_school(db, ["sarskilt_stod"])
+def test_a_required_text_of_only_whitespace_is_refused_also_inside_a_list(engine):
+    school = build_school(engine, ["sarskilt_stod"])
     with time_machine.travel(START, tick=False) as clock:
-        report = drive(db, school, clock, rs.SS, "Task_anmalan_rektor")
-        data = form_data(task_info(db, report)["form"], {}, school)
-        error = refuses(db, report, {**data, "anmalan_svarigheter": " \n\t"}, school.users["teacher"])
+        report = drive(engine, school, clock, rs.SS, "Task_anmalan_rektor")
+        data = form_data(task_info(engine, report)["form"], {}, school)
+        error = refuses(engine, report, {**data, "anmalan_svarigheter": " \n\t"}, school.users["teacher"])
         assert list(error.errors) == ["anmalan_svarigheter"]
-        complete_task(db, report.id, data, by=school.users["teacher"])
+        complete_task(engine, report.id, data, by=school.users["teacher"])
 
-        programme = drive(db, school, clock, rs.SS, "Task_utarbeta_atgardsprogram")
-        data = form_data(task_info(db, programme)["form"], rs.PROGRAMME, school)
+        programme = drive(engine, school, clock, rs.SS, "Task_utarbeta_atgardsprogram")
+        data = form_data(task_info(engine, programme)["form"], rs.PROGRAMME, school)
         data["uppfoljning_ansvarig"] = school.users["specialpedagog"]
         blank_need = {**data, "ap_behov": [{"omrade": "Matematik", "behov": "   "}]}
-        error = refuses(db, programme, blank_need, school.users["specialpedagog"])
+        error = refuses(engine, programme, blank_need, school.users["specialpedagog"])
         assert list(error.errors) == ["ap_behov.0.behov"]
 
 
-def test_dates_keep_the_order_the_forms_declare(db):
-    school = build_school(db, ["sarskilt_stod"])
+def test_dates_keep_the_order_the_forms_declare(engine):
+    school = build_school(engine, ["sarskilt_stod"])
     specialpedagog = school.users["specialpedagog"]
     with time_machine.travel(START, tick=False) as clock:
-        report = drive(db, school, clock, rs.SS, "Task_anmalan_rektor")
-        data = form_data(task_info(db, report)["form"], {}, school)
+        report = drive(engine, school, clock, rs.SS, "Task_anmalan_rektor")
+        data = form_data(task_info(engine, report)["form"], {}, school)
         tomorrow = (today() + timedelta(days=1)).isoformat()
-        error = refuses(db, report, {**data, "anmalan_datum": tomorrow}, school.users["teacher"])
+        error = refuses(engine, report, {**data, "anmalan_datum": tomorrow}, school.users["teacher"])
         assert error.details == [DateProblem("anmalan_datum", "dateNotAfter", "today", today())]
 
         # the programme: its follow-up lies after today
-        programme = drive(db, school, clock, rs.SS, "Task_utarbeta_atgardsprogram")
+        programme = drive(engine, school, clock, rs.SS, "Task_utarbeta_atgardsprogram")
         day = today()
-        data = form_data(task_info(db, programme)["form"], rs.PROGRAMME, school)
-        error = refuses(db, programme, {**data, "uppfoljning_datum": day.isoformat()}, specialpedagog)
+        data = form_data(task_info(engine, programme)["form"], rs.PROGRAMME, school)
+        error = refuses(engine, programme, {**data, "uppfoljning_datum": day.isoformat()}, specialpedagog)
         assert error.details == [DateProblem("uppfoljning_datum", "dateAfter", "today", day)]
         follow_up = day + timedelta(days=3)
-        complete_task(db, programme.id, {**data, "uppfoljning_datum": follow_up.isoformat()},
+        complete_task(engine, programme.id, {**data, "uppfoljning_datum": follow_up.isoformat()},
                       by=specialpedagog)
 
         # the decision: not after today, and before the follow-up it sets in motion
         clock.shift(timedelta(days=5))
-        [decision] = ready_tasks(db, programme.case_id)
-        data = form_data(task_info(db, decision)["form"], {}, school)
+        [decision] = ready_tasks(engine, programme.case_id)
+        data = form_data(task_info(engine, decision)["form"], {}, school)
         now = day + timedelta(days=5)
-        error = refuses(db, decision, {**data, "beslut_ap_datum": now.isoformat()}, school.users["rektor"])
+        error = refuses(engine, decision, {**data, "beslut_ap_datum": now.isoformat()},
+                        school.users["rektor"])
         assert error.details == [DateProblem("beslut_ap_datum", "dateBefore", "uppfoljning_datum", follow_up)]
         future = (now + timedelta(days=1)).isoformat()
-        error = refuses(db, decision, {**data, "beslut_ap_datum": future}, school.users["rektor"])
+        error = refuses(engine, decision, {**data, "beslut_ap_datum": future}, school.users["rektor"])
         assert {(p.rule, p.reference) for p in error.details} == {
             ("dateNotAfter", "today"), ("dateBefore", "uppfoljning_datum")}
         assert f"must be on or before today ({now.isoformat()})" in error.errors["beslut_ap_datum"]
 
 
-def test_a_receipt_cannot_be_dated_after_today_and_the_next_follow_up_lies_after_the_evaluation(db):
-    school = build_school(db, ["sarskilt_stod"])
+def test_a_receipt_cannot_be_dated_after_today_and_the_next_follow_up_lies_after_the_evaluation(engine):
+    school = build_school(engine, ["sarskilt_stod"])
     with time_machine.travel(START, tick=False) as clock:
-        delivery = drive(db, school, clock, rs.SS, "Task_delge_beslut")
-        form = task_info(db, delivery)["form"]
+        delivery = drive(engine, school, clock, rs.SS, "Task_delge_beslut")
+        form = task_info(engine, delivery)["form"]
         data = form_data(form, {}, school)
         tomorrow = (today() + timedelta(days=1)).isoformat()
         late = {**data, "delgivning_mottagare": [{**data["delgivning_mottagare"][0],
                                                   "mottaget_datum": tomorrow}]}
-        error = refuses(db, delivery, late, school.users["rektor"])
+        error = refuses(engine, delivery, late, school.users["rektor"])
         assert [p.path for p in error.details] == ["delgivning_mottagare.0.mottaget_datum"]
 
         # (a new case: the first one waits at its delivery)
-        follow_up = drive(db, school, clock, rs.SS, "Task_uppfoljning")
-        data = form_data(task_info(db, follow_up)["form"], {"utvardering_slutsats": "fortsatt"}, school)
+        follow_up = drive(engine, school, clock, rs.SS, "Task_uppfoljning")
+        data = form_data(task_info(engine, follow_up)["form"], {"utvardering_slutsats": "fortsatt"}, school)
         evaluated = data["utvardering_datum"]
         follower = school.users["specialpedagog"]
-        error = refuses(db, follow_up, {**data, "uppfoljning_datum": evaluated}, follower)
+        error = refuses(engine, follow_up, {**data, "uppfoljning_datum": evaluated}, follower)
         assert error.details == [DateProblem("uppfoljning_datum", "dateAfter", "utvardering_datum",
                                              date.fromisoformat(evaluated))]
-        complete_task(db, follow_up.id, data, by=follower)
+        complete_task(engine, follow_up.id, data, by=follower)
 
 
 STAMP = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
@@ -108,22 +109,22 @@ STAMP = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "obj
          "additionalProperties": False}
 
 
-def test_format_date_time_is_enforced(db, people):
-    deploy(db, {"test.bpmn": one_task()}, {"svar.json": STAMP})
-    case = start_case(db, "testprocess", pupil_id=people.pupil, by=people.teacher)
-    [task] = ready_tasks(db, case.id)
+def test_format_date_time_is_enforced(engine, people):
+    deploy(engine, {"test.bpmn": one_task()}, {"svar.json": STAMP})
+    case = start_case(engine, "testprocess", pupil_id=people.pupil, by=people.teacher)
+    [task] = ready_tasks(engine, case.id)
     for wrong in ("2026-01-12", "2026-01-12T10:00:00", "12/1 2026 10:00", "2026-01-12T25:00:00+01:00"):
-        error = refuses(db, task, {"tid": wrong}, people.teacher)
+        error = refuses(engine, task, {"tid": wrong}, people.teacher)
         assert list(error.errors) == ["tid"], wrong
-    complete_task(db, task.id, {"tid": "2026-01-12T10:00:00+01:00"}, by=people.teacher)
+    complete_task(engine, task.id, {"tid": "2026-01-12T10:00:00+01:00"}, by=people.teacher)
 
 
 @pytest.mark.parametrize("rule, problem", [
     ({"type": "string", "dateAfter": ["today"]}, "only for a field of format date"),
     ({"type": "string", "format": "date", "dateNotAfter": "today"}, "must be a list of references"),
 ])
-def test_a_form_with_a_malformed_date_rule_is_not_deployed(db, rule, problem):
+def test_a_form_with_a_malformed_date_rule_is_not_deployed(engine, rule, problem):
     form = {**STAMP, "properties": {"tid": rule}}
     with pytest.raises(DefinitionError) as refused:
-        deploy(db, {"test.bpmn": one_task()}, {"svar.json": form})
+        deploy(engine, {"test.bpmn": one_task()}, {"svar.json": form})
     assert problem in str(refused.value)

@@ -15,7 +15,7 @@ import time_machine
 from conftest import REPORT
 from sqlalchemy import create_engine, text
 
-from engine import ConflictError, Database, complete_task, list_tasks, start_case, verify_audit
+from engine import ConflictError, Engine, complete_task, list_tasks, start_case, verify_audit
 from engine.timers import fire_one
 
 ANSWER = {"behov": "ja", "bedomning": "Behöver stöd i läsförståelse."}
@@ -28,22 +28,23 @@ def postgres(db_url):
     return db_url
 
 
-def investigations_due(db, people, count):
+def investigations_due(engine, people, count):
     """`count` investigations (Specialpedagog lane) whose two-week boundary timer is due now."""
     with time_machine.travel(datetime.now(timezone.utc) - timedelta(days=15), tick=False):
         found = []
         for _ in range(count):
-            case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-            complete_task(db, list_tasks(db, case_id=case.id, state="ready")[0].id, REPORT, by=people.teacher)
-            found.append(list_tasks(db, case_id=case.id, state="ready")[0])
+            case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+            complete_task(engine, list_tasks(engine, case_id=case.id, state="ready")[0].id, REPORT,
+                          by=people.teacher)
+            found.append(list_tasks(engine, case_id=case.id, state="ready")[0])
     return found
 
 
-def in_thread(url: str, work: Callable[[Database], object], outcome: dict, key: str,
+def in_thread(url: str, work: Callable[[Engine], object], outcome: dict, key: str,
               start: threading.Barrier | None = None) -> threading.Thread:
     """Run `work` on a Database of its own (like another worker), keeping what it returned or raised."""
     def run() -> None:
-        database = Database(url)
+        database = Engine.from_settings(database_url=url)
         try:
             if start is not None:
                 start.wait()
@@ -51,13 +52,13 @@ def in_thread(url: str, work: Callable[[Database], object], outcome: dict, key: 
         except BaseException as exc:  # handed back to the test
             outcome[key] = exc
         finally:
-            database.dispose()
+            database.close()
     thread = threading.Thread(target=run)
     thread.start()
     return thread
 
 
-def complete(task_id, by) -> Callable[[Database], object]:
+def complete(task_id, by) -> Callable[[Engine], object]:
     return lambda database: complete_task(database, task_id, ANSWER, by=by)
 
 
@@ -73,11 +74,12 @@ def until(condition: Callable[[], bool], done: Callable[[], bool] = lambda: Fals
         assert datetime.now(timezone.utc) < deadline, "the expected lock wait never came"
 
 
-def test_a_completion_holding_the_case_makes_the_timer_pass_it_by_not_deadlock(db, postgres, people, chain,
+def test_a_completion_holding_the_case_makes_the_timer_pass_it_by_not_deadlock(engine, postgres, people,
+                                                                               chain,
                                                                                 caplog):
     """The interleaving that deadlocked: the completion has the task when the timer wants it."""
     caplog.set_level(logging.INFO, logger="engine.timers")
-    [task] = investigations_due(db, people, 1)
+    [task] = investigations_due(engine, people, 1)
     other = create_engine(postgres)
     outcome: dict = {}
     with other.connect() as blocker, other.connect() as watch:
@@ -95,18 +97,18 @@ def test_a_completion_holding_the_case_makes_the_timer_pass_it_by_not_deadlock(d
     assert outcome["completion"].case_status == "running"
     assert outcome["timer"] is False  # the case was a completion's: the timer had nothing to claim
     assert not [r for r in caplog.records if "concurrent step" in r.getMessage()]  # no deadlock met
-    assert [t.bpmn_id for t in list_tasks(db, case_id=task.case_id, state="ready")] == ["Task_beslut"]
-    assert fire_one(db) is False  # the boundary timer went with its task
-    assert verify_audit(db).ok
+    assert [t.bpmn_id for t in list_tasks(engine, case_id=task.case_id, state="ready")] == ["Task_beslut"]
+    assert fire_one(engine) is False  # the boundary timer went with its task
+    assert verify_audit(engine).ok
 
 
-def test_completions_racing_the_boundary_timer_lose_with_a_conflict_never_a_deadlock(db, postgres, people,
+def test_completions_racing_the_boundary_timer_lose_with_a_conflict_never_a_deadlock(engine, postgres, people,
                                                                                    chain, caplog):
     caplog.set_level(logging.INFO, logger="engine.timers")
     rounds = 30
     outcomes = []
     for _ in range(rounds):  # one due timer at a time, so the timer claims this round's case
-        [task] = investigations_due(db, people, 1)
+        [task] = investigations_due(engine, people, 1)
         outcome: dict = {}
         start = threading.Barrier(2)
         user_step = complete(task.id, people.specialpedagog)
@@ -119,12 +121,12 @@ def test_completions_racing_the_boundary_timer_lose_with_a_conflict_never_a_dead
         completion = outcome["completion"]
         assert not isinstance(completion, BaseException) or isinstance(completion, ConflictError), completion
         assert not isinstance(outcome["timer"], BaseException), outcome["timer"]
-        open_now = [t.bpmn_id for t in list_tasks(db, case_id=task.case_id, state="ready")]
+        open_now = [t.bpmn_id for t in list_tasks(engine, case_id=task.case_id, state="ready")]
         if isinstance(completion, ConflictError):  # the timer won: task cancelled, the reminder open
             assert "already cancelled" in str(completion)
             assert open_now == ["Task_paminnelse"]
         else:  # the user won: the timer went with the task
             assert open_now == ["Task_beslut"]
     assert not [r for r in caplog.records if "concurrent step" in r.getMessage()]
-    assert fire_one(db) is False
-    assert verify_audit(db).ok
+    assert fire_one(engine) is False
+    assert verify_audit(engine).ok

@@ -32,96 +32,96 @@ NURSE_SAYS = "Synundersökning: nedsatt syn på vänster öga, remiss skickad."
 NOT_MEDICAL = ("rektor", "kurator", "specialpedagog", "teacher", "skolpsykolog")
 
 
-def with_nurse(db, school):
-    with db.write() as s:
+def with_nurse(engine, school):
+    with engine.db.write() as s:
         nurse = org.add_user(s, "nurse", "Nurse", "nurse@example.se")
         org.assign_role(s, nurse.id, school.unit, "skolskoterska")
     school.users["nurse"] = nurse.id
     return nurse.id
 
 
-def samrad_by(db, school, clock, user: str):
-    task = drive(db, school, clock, rs.SS, "Task_samrad_elevhalsa")
-    data = form_data(task_info(db, task)["form"], {"samrad_bidrag": NURSE_SAYS}, school)
-    complete_task(db, task.id, data, by=school.users[user])
+def samrad_by(engine, school, clock, user: str):
+    task = drive(engine, school, clock, rs.SS, "Task_samrad_elevhalsa")
+    data = form_data(task_info(engine, task)["form"], {"samrad_bidrag": NURSE_SAYS}, school)
+    complete_task(engine, task.id, data, by=school.users[user])
     return task
 
 
-def entry(db, user_id, case_id, bpmn_id):
-    [found] = [t for t in open_case(db, user_id, case_id).tasks if t.bpmn_id == bpmn_id]
+def entry(engine, user_id, case_id, bpmn_id):
+    [found] = [t for t in open_case(engine, user_id, case_id).tasks if t.bpmn_id == bpmn_id]
     return found
 
 
-def test_the_nurses_entry_in_the_eht_consultation_is_withheld_until_she_releases_it(db):
-    school = build_school(db, ["sarskilt_stod"])
-    nurse = with_nurse(db, school)
+def test_the_nurses_entry_in_the_eht_consultation_is_withheld_until_she_releases_it(engine):
+    school = build_school(engine, ["sarskilt_stod"])
+    nurse = with_nurse(engine, school)
     with time_machine.travel(START, tick=False) as clock:
-        samrad = samrad_by(db, school, clock, "nurse")
+        samrad = samrad_by(engine, school, clock, "nurse")
     case_id = samrad.case_id
 
     for user in NOT_MEDICAL:
-        seen = entry(db, school.users[user], case_id, "Task_samrad_elevhalsa")
+        seen = entry(engine, school.users[user], case_id, "Task_samrad_elevhalsa")
         assert (seen.medical, seen.withheld, seen.data) == (True, True, None), user
         assert seen.completed_by_name == "Nurse"  # that it happened and who did it is not secret
-        shown = task_data_for(db, school.users[user], samrad.id)
+        shown = task_data_for(engine, school.users[user], samrad.id)
         assert (shown.withheld, shown.data, shown.message) == (True, None, WITHHELD), user
-    assert entry(db, nurse, case_id, "Task_samrad_elevhalsa").data["samrad_bidrag"] == NURSE_SAYS
+    assert entry(engine, nurse, case_id, "Task_samrad_elevhalsa").data["samrad_bidrag"] == NURSE_SAYS
 
     with pytest.raises(PermissionDeniedError):  # only the medical part releases its own records
-        release_medical(db, samrad.id, school.users["rektor"], "Rektor vill läsa")
-    assert release_medical(db, samrad.id, nurse, "Vårdnadshavarnas samtycke 2026-01-30")
+        release_medical(engine, samrad.id, school.users["rektor"], "Rektor vill läsa")
+    assert release_medical(engine, samrad.id, nurse, "Vårdnadshavarnas samtycke 2026-01-30")
     for user in NOT_MEDICAL:
-        seen = entry(db, school.users[user], case_id, "Task_samrad_elevhalsa")
+        seen = entry(engine, school.users[user], case_id, "Task_samrad_elevhalsa")
         assert seen.data["samrad_bidrag"] == NURSE_SAYS
 
 
-def test_the_same_step_done_by_the_kurator_is_not_the_medical_parts(db):
+def test_the_same_step_done_by_the_kurator_is_not_the_medical_parts(engine):
     """Decided by who wrote it, not by the lane: the kurator's samråd entry is the team's to read."""
-    school = build_school(db, ["sarskilt_stod"])
-    with_nurse(db, school)
+    school = build_school(engine, ["sarskilt_stod"])
+    with_nurse(engine, school)
     with time_machine.travel(START, tick=False) as clock:
-        samrad = samrad_by(db, school, clock, "kurator")
-    seen = entry(db, school.users["rektor"], samrad.case_id, "Task_samrad_elevhalsa")
+        samrad = samrad_by(engine, school, clock, "kurator")
+    seen = entry(engine, school.users["rektor"], samrad.case_id, "Task_samrad_elevhalsa")
     assert (seen.medical, seen.withheld, seen.data["samrad_bidrag"]) == (False, False, NURSE_SAYS)
 
 
-def test_what_the_nurse_wrote_stays_hers_after_she_leaves_the_unit(db):
+def test_what_the_nurse_wrote_stays_hers_after_she_leaves_the_unit(engine):
     """Authorship is recorded when the step is done, so a later change of roles releases nothing."""
-    school = build_school(db, ["sarskilt_stod"])
-    nurse = with_nurse(db, school)
+    school = build_school(engine, ["sarskilt_stod"])
+    nurse = with_nurse(engine, school)
     with time_machine.travel(START, tick=False) as clock:
-        samrad = samrad_by(db, school, clock, "nurse")
-    with db.write() as s:
+        samrad = samrad_by(engine, school, clock, "nurse")
+    with engine.db.write() as s:
         s.execute(delete(RoleAssignment).where(RoleAssignment.user_id == nurse))
-    assert entry(db, school.users["rektor"], samrad.case_id, "Task_samrad_elevhalsa").withheld
+    assert entry(engine, school.users["rektor"], samrad.case_id, "Task_samrad_elevhalsa").withheld
 
 
-def test_a_decision_document_does_not_print_what_the_medical_part_wrote(db):
+def test_a_decision_document_does_not_print_what_the_medical_part_wrote(engine):
     """The rektor appoints the nurse to follow the programme up (she is also the unit's specialpedagog,
     the role the follow-up's lane asks for); her evaluation is medical data, since she holds a medical
     role, so the end decision — a public document — does not print it until she has released it."""
-    school = build_school(db, ["sarskilt_stod"])
-    nurse = with_nurse(db, school)
-    with db.write() as s:
+    school = build_school(engine, ["sarskilt_stod"])
+    nurse = with_nurse(engine, school)
+    with engine.db.write() as s:
         org.assign_role(s, nurse, school.unit, "specialpedagog")
     answers = {**rs.SS, "Task_utarbeta_atgardsprogram": {**rs.PROGRAMME, "uppfoljning_ansvarig": "@nurse"}}
     with time_machine.travel(START, tick=False) as clock:
-        follow_up = drive(db, school, clock, answers, "Task_uppfoljning")
+        follow_up = drive(engine, school, clock, answers, "Task_uppfoljning")
         assert follow_up.assignee_id == nurse
         said = "Utvärdering: synen korrigerad med glasögon, läser nu i normal takt."
-        data = form_data(task_info(db, follow_up)["form"], {"utvardering_slutsats": "avsluta",
+        data = form_data(task_info(engine, follow_up)["form"], {"utvardering_slutsats": "avsluta",
                                                             "utvardering_utveckling": said}, school)
-        complete_task(db, follow_up.id, data, by=nurse)
-        with db.transaction() as tx:
+        complete_task(engine, follow_up.id, data, by=nurse)
+        with engine.db.transaction() as tx:
             assert {"utvardering_utveckling", "utvardering_slutsats"} <= unreleased_medical_keys(
                 tx, follow_up.case_id)
-        do(db, school, drive_to_open(db, follow_up.case_id, "Task_uppdaterad_bedomning"), {})
-        decision = drive_to_open(db, follow_up.case_id, "Task_beslut_avsluta")
-        do(db, school, decision, {"beslut_avslut_beslutsfattare": "rektor"})
-    text = signed_text(db, school, decision.id)
+        do(engine, school, drive_to_open(engine, follow_up.case_id, "Task_uppdaterad_bedomning"), {})
+        decision = drive_to_open(engine, follow_up.case_id, "Task_beslut_avsluta")
+        do(engine, school, decision, {"beslut_avslut_beslutsfattare": "rektor"})
+    text = signed_text(engine, school, decision.id)
     assert "Slutsats Programmet avslutas" not in text and "Slutsats —" in text
 
 
-def drive_to_open(db, case_id, bpmn_id):
-    [task] = [t for t in ready_tasks(db, case_id) if t.bpmn_id == bpmn_id]
+def drive_to_open(engine, case_id, bpmn_id):
+    [task] = [t for t in ready_tasks(engine, case_id) if t.bpmn_id == bpmn_id]
     return task

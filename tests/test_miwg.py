@@ -108,27 +108,27 @@ def document_request_in_a_lane() -> str:
     return etree.tostring(tree, encoding="unicode")
 
 
-def test_the_document_request_runs_end_to_end_on_the_timers(db, people):
+def test_the_document_request_runs_end_to_end_on_the_timers(engine, people):
     files = {"C.9.1.bpmn": document_request_in_a_lane()}
     assert verdict(files, {}).runnable
-    version = deploy(db, files, {})[0]
+    version = deploy(engine, files, {})[0]
     assert version.key == "requestDocument_en"
     start = datetime(2026, 3, 2, 7, 0, tzinfo=timezone.utc)
     with time_machine.travel(start, tick=False) as clock:
-        case = start_case(db, "requestDocument_en", pupil_id=people.pupil, by=people.rektor)
-        assert list_tasks(db, case_id=case.id, state="ready") == []  # waiting for the answer
+        case = start_case(engine, "requestDocument_en", pupil_id=people.pupil, by=people.rektor)
+        assert list_tasks(engine, case_id=case.id, state="ready") == []  # waiting for the answer
         for day in range(1, 7):  # R6/P1D: a reminder a day while no answer comes
             clock.move_to(start + timedelta(days=day, minutes=1))
-            assert timers.fire_due(db) == 1
-            assert list_tasks(db, case_id=case.id, state="ready") == []
+            assert timers.fire_due(engine) == 1
+            assert list_tasks(engine, case_id=case.id, state="ready") == []
         clock.move_to(start + timedelta(days=7, minutes=2))  # P7D: escalate to a phone call
-        timers.fire_due(db)
-        [call] = list_tasks(db, case_id=case.id, state="ready")
+        timers.fire_due(engine)
+        [call] = list_tasks(engine, case_id=case.id, state="ready")
         assert (call.bpmn_id, call.role) == ("UserTask_CallCustomer", "rektor")
-        complete_task(db, call.id, {}, by=people.rektor)
-    assert get_case(db, case.id).status == "completed"
-    stored = get_case(db, case.id)
-    parsed = db.specs.get(stored.process_version_id)
+        complete_task(engine, call.id, {}, by=people.rektor)
+    assert get_case(engine, case.id).status == "completed"
+    stored = get_case(engine, case.id)
+    parsed = engine.specs.get(stored.process_version_id)
     workflow = state.load(stored.state, stored.serializer_version, parsed.spec, parsed.subprocess_specs,
                           script_engine())
     done = Counter(t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED))
@@ -136,30 +136,30 @@ def test_the_document_request_runs_end_to_end_on_the_timers(db, people):
     assert done["UserTask_CallCustomer"] == 1 and done["EndEvent_TalkedToCustomer"] == 1
     assert done["EndEvent_GotDocument"] == 0
     assert any(e.kind == "timer_fired" and e.data["bpmn_id"] == "BoundaryEvent_2"
-               for e in audit.events(db, case_id=case.id))
-    assert verify_audit(db).ok
+               for e in audit.events(engine, case_id=case.id))
+    assert verify_audit(engine).ok
 
 
-def test_the_document_request_ends_when_the_document_comes(db, db_url, people):
-    deploy(db, {"C.9.1.bpmn": document_request_in_a_lane()}, {})
+def test_the_document_request_ends_when_the_document_comes(engine, db_url, people):
+    deploy(engine, {"C.9.1.bpmn": document_request_in_a_lane()}, {})
     start = datetime(2026, 3, 2, 7, 0, tzinfo=timezone.utc)
     with time_machine.travel(start, tick=False) as clock:
-        case = start_case(db, "requestDocument_en", pupil_id=people.pupil, by=people.rektor)
+        case = start_case(engine, "requestDocument_en", pupil_id=people.pupil, by=people.rektor)
         clock.move_to(start + timedelta(days=1, minutes=1))
-        assert timers.fire_due(db) == 1  # one reminder
-        assert messages.waiting_messages(db, case.id) == ["MESSAGE_documentReceived"]
+        assert timers.fire_due(engine) == 1  # one reminder
+        assert messages.waiting_messages(engine, case.id) == ["MESSAGE_documentReceived"]
         with pytest.raises(ConflictError, match="waits for MESSAGE_documentReceived"):
-            messages.deliver(db, case.id, "something_else", by=people.rektor)
+            messages.deliver(engine, case.id, "something_else", by=people.rektor)
         with pytest.raises(PermissionDeniedError):
-            messages.deliver(db, case.id, "MESSAGE_documentReceived", by=people.outsider)
+            messages.deliver(engine, case.id, "MESSAGE_documentReceived", by=people.outsider)
         result = CliRunner().invoke(main, ["--database", db_url, "message", str(case.id),
                                            "MESSAGE_documentReceived", "--as", "rektor"])
         assert result.exit_code == 0, result.output
-    stored = get_case(db, case.id)
+    stored = get_case(engine, case.id)
     assert stored.status == "completed"
-    with db.read() as session:
+    with engine.db.read() as session:
         assert session.scalars(select(Timer).where(Timer.case_id == case.id)).all() == []
-    kinds = [e.kind for e in audit.events(db, case_id=case.id)]
+    kinds = [e.kind for e in audit.events(engine, case_id=case.id)]
     assert "message_received" in kinds and kinds[-1] == "case_completed"
-    assert list_tasks(db, case_id=case.id, state="ready") == []
-    assert verify_audit(db).ok
+    assert list_tasks(engine, case_id=case.id, state="ready") == []
+    assert verify_audit(engine).ok

@@ -12,7 +12,7 @@ from conftest import concurrently
 from smtp_server import BASE_URL, Mailbox, serve
 from sqlalchemy import select, update
 
-from engine import Database, NotFoundError, digest, list_tasks, mailer, start_case
+from engine import Engine, NotFoundError, digest, list_tasks, mailer, start_case
 from engine.models import Notification, OutgoingEmail, TaskRow, User
 from engine.notify import count_unread, mark_all_read, mark_read, notify, notify_role, unread
 
@@ -27,45 +27,45 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
 
 
 @pytest.fixture
-def task(db, people, chain) -> TaskRow:
+def task(engine, people, chain) -> TaskRow:
     """The first task of a support case for Alva Andersson: "Anmäl till rektor", due in a week."""
     with time_machine.travel(NOW, tick=False):
-        case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-    [row] = list_tasks(db, case_id=case.id, state="ready")
+        case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    [row] = list_tasks(engine, case_id=case.id, state="ready")
     return row
 
 
-def emails(db: Database) -> list[OutgoingEmail]:
-    with db.read() as session:
+def emails(engine: Engine) -> list[OutgoingEmail]:
+    with engine.db.read() as session:
         return list(session.scalars(select(OutgoingEmail).order_by(OutgoingEmail.id)))
 
 
-def notifications(db: Database) -> list[Notification]:
-    with db.read() as session:
+def notifications(engine: Engine) -> list[Notification]:
+    with engine.db.read() as session:
         return list(session.scalars(select(Notification).order_by(Notification.id)))
 
 
-def set_user(db: Database, user_id: int, **values: object) -> None:
-    with db.write() as session:
+def set_user(engine: Engine, user_id: int, **values: object) -> None:
+    with engine.db.write() as session:
         session.execute(update(User).where(User.id == user_id).values(**values))
 
 
-def send(db: Database, user_id: int, kind: str, task: TaskRow | None, now: datetime = NOW) -> None:
-    with db.transaction() as tx:
+def send(engine: Engine, user_id: int, kind: str, task: TaskRow | None, now: datetime = NOW) -> None:
+    with engine.db.transaction() as tx:
         notify(tx, user_id, kind, case_id=task.case_id if task else None, task_id=task.id if task else None,
                now=now)
 
 
 # --- notify ---------------------------------------------------------------------------------------------
 
-def test_an_assigned_task_is_e_mailed_with_a_link_and_nothing_about_the_pupil(db, people, task, smtp):
-    send(db, people.teacher, "task_assigned", task)
-    [mail] = emails(db)
-    [note] = notifications(db)
+def test_an_assigned_task_is_e_mailed_with_a_link_and_nothing_about_the_pupil(engine, people, task, smtp):
+    send(engine, people.teacher, "task_assigned", task)
+    [mail] = emails(engine)
+    [note] = notifications(engine)
     assert note.emailed_at == NOW and note.task_id == task.id and note.case_id == task.case_id
     assert note.message == "Du har fått uppgiften ”Anmäl till rektor”."
     assert "Alva" not in note.message and "Andersson" not in note.message
-    assert mailer.send_due(db, now=NOW) == 1
+    assert mailer.send_due(engine, now=NOW) == 1
     [msg] = smtp.messages
     assert msg["To"] == "teacher@example.se" and msg["Subject"] == "Elevflow: en uppgift väntar på dig"
     body = msg.get_content()
@@ -76,47 +76,48 @@ def test_an_assigned_task_is_e_mailed_with_a_link_and_nothing_about_the_pupil(db
         assert trace not in body and trace not in headers and trace not in mail.subject
 
 
-def test_a_rolled_back_step_leaves_neither_notification_nor_e_mail(db, people, task, smtp):
-    with pytest.raises(RuntimeError), db.transaction() as tx:
+def test_a_rolled_back_step_leaves_neither_notification_nor_e_mail(engine, people, task, smtp):
+    with pytest.raises(RuntimeError), engine.db.transaction() as tx:
         notify(tx, people.teacher, "task_assigned", case_id=task.case_id, task_id=task.id, now=NOW)
         raise RuntimeError("the step failed after notifying")
-    assert notifications(db) == [] and emails(db) == []
-    assert mailer.send_due(db, now=NOW) == 0 and smtp.messages == []
+    assert notifications(engine) == [] and emails(engine) == []
+    assert mailer.send_due(engine, now=NOW) == 0 and smtp.messages == []
 
 
-def test_without_an_smtp_host_notifications_are_in_app_only(db, people, task, monkeypatch):
+def test_without_an_smtp_host_notifications_are_in_app_only(engine, people, task, monkeypatch):
     monkeypatch.delenv("ELEVFLOW_SMTP_HOST", raising=False)
-    send(db, people.teacher, "task_assigned", task)
-    [note] = notifications(db)
-    assert note.emailed_at is None and emails(db) == []
+    send(engine, people.teacher, "task_assigned", task)
+    [note] = notifications(engine)
+    assert note.emailed_at is None and emails(engine) == []
 
 
 @pytest.mark.parametrize("change", [{"daily_digest": True}, {"active": False}, {"email": None},
                                     {"email": ""}])
-def test_digest_takers_inactive_users_and_users_without_address_get_no_e_mail(db, people, task, smtp, change):
-    set_user(db, people.teacher, **change)
-    send(db, people.teacher, "task_assigned", task)
-    assert len(notifications(db)) == 1 and emails(db) == []
+def test_digest_takers_inactive_users_and_users_without_address_get_no_e_mail(engine, people, task, smtp,
+                                                                              change):
+    set_user(engine, people.teacher, **change)
+    send(engine, people.teacher, "task_assigned", task)
+    assert len(notifications(engine)) == 1 and emails(engine) == []
 
 
-def test_a_task_available_to_a_lane_is_in_app_only(db, people, task, smtp):
-    send(db, people.mentor, "task_available", task)
-    [note] = notifications(db)
+def test_a_task_available_to_a_lane_is_in_app_only(engine, people, task, smtp):
+    send(engine, people.mentor, "task_available", task)
+    [note] = notifications(engine)
     assert note.message == "Uppgiften ”Anmäl till rektor” väntar på någon i din roll."
-    assert emails(db) == []
+    assert emails(engine) == []
 
 
-def test_reminder_and_escalation_texts(db, people, task, smtp):
-    with db.write() as session:
+def test_reminder_and_escalation_texts(engine, people, task, smtp):
+    with engine.db.write() as session:
         session.execute(update(TaskRow).where(TaskRow.id == task.id).values(assignee_id=people.teacher))
-    send(db, people.teacher, "reminder", task)
-    assert notify_role_in_tx(db, people.unit, "rektor", "escalation", task) == [people.rektor]
-    reminder, escalation = notifications(db)
+    send(engine, people.teacher, "reminder", task)
+    assert notify_role_in_tx(engine, people.unit, "rektor", "escalation", task) == [people.rektor]
+    reminder, escalation = notifications(engine)
     assert reminder.message == "Påminnelse: uppgiften ”Anmäl till rektor” ska vara klar 2026-11-30."
     assert escalation.user_id == people.rektor
     assert escalation.message == ("Uppgiften ”Anmäl till rektor” är försenad "
                                   "(skulle ha varit klar 2026-11-30).")
-    first, second = emails(db)
+    first, second = emails(engine)
     assert first.subject == "Elevflow: påminnelse om en uppgift" and "senast 2026-11-30" in first.body
     assert "väntar fortfarande på dig." in first.body
     assert second.to_address == "rektor@example.se" and second.subject == "Elevflow: en uppgift är försenad"
@@ -125,79 +126,79 @@ def test_reminder_and_escalation_texts(db, people, task, smtp):
         assert all(trace not in mail.body for trace in PUPIL_TRACES)
 
 
-def test_a_reminder_of_a_task_nobody_has_taken_speaks_to_the_lane(db, people, task, smtp):
-    send(db, people.mentor, "reminder", task)
-    [mail] = emails(db)
+def test_a_reminder_of_a_task_nobody_has_taken_speaks_to_the_lane(engine, people, task, smtp):
+    send(engine, people.mentor, "reminder", task)
+    [mail] = emails(engine)
     assert "väntar fortfarande på någon i din roll." in mail.body and mail.to_address == "mentor@example.se"
 
 
-def notify_role_in_tx(db: Database, unit: int, role: str, kind: str, task: TaskRow) -> list[int]:
-    with db.transaction() as tx:
+def notify_role_in_tx(engine: Engine, unit: int, role: str, kind: str, task: TaskRow) -> list[int]:
+    with engine.db.transaction() as tx:
         return notify_role(tx, unit, {role}, kind, case_id=task.case_id, task_id=task.id, now=NOW)
 
 
-def test_a_notification_without_a_task_row_still_reads_well(db, people, smtp):
-    with db.transaction() as tx:
+def test_a_notification_without_a_task_row_still_reads_well(engine, people, smtp):
+    with engine.db.transaction() as tx:
         notify(tx, people.teacher, "reminder", case_id=None, task_id=uuid4(), now=NOW)
         notify(tx, people.teacher, "escalation", case_id=None, task_id=None, now=NOW)
-    assert [n.message for n in notifications(db)] == ["Påminnelse: en uppgift väntar på dig.",
+    assert [n.message for n in notifications(engine)] == ["Påminnelse: en uppgift väntar på dig.",
                                                       "En uppgift är försenad."]
-    assert emails(db)[1].body.count(f"{BASE_URL}/uppgifter\n") == 1
+    assert emails(engine)[1].body.count(f"{BASE_URL}/uppgifter\n") == 1
 
 
-def test_unknown_kinds_and_users_are_refused(db, people):
-    with pytest.raises(ValueError, match="unknown notification kind"), db.transaction() as tx:
+def test_unknown_kinds_and_users_are_refused(engine, people):
+    with pytest.raises(ValueError, match="unknown notification kind"), engine.db.transaction() as tx:
         notify(tx, people.teacher, "gossip", case_id=None, task_id=None, now=NOW)
-    with pytest.raises(NotFoundError), db.transaction() as tx:
+    with pytest.raises(NotFoundError), engine.db.transaction() as tx:
         notify(tx, 99999, "reminder", case_id=None, task_id=None, now=NOW)
 
 
 # --- the in-app list --------------------------------------------------------------------------------------
 
-def test_each_user_reads_and_marks_only_their_own_notifications(db, people, task):
+def test_each_user_reads_and_marks_only_their_own_notifications(engine, people, task):
     for minutes, user in enumerate([people.teacher, people.teacher, people.mentor]):
-        send(db, user, "task_available", task, now=NOW + timedelta(minutes=minutes))
-    mine = unread(db, people.teacher)
+        send(engine, user, "task_available", task, now=NOW + timedelta(minutes=minutes))
+    mine = unread(engine, people.teacher)
     assert [n.created_at for n in mine] == [NOW + timedelta(minutes=1), NOW]  # newest first
-    assert count_unread(db, people.teacher) == 2 and count_unread(db, people.outsider) == 0
-    [theirs] = unread(db, people.mentor)
-    assert mark_read(db, people.teacher, [theirs.id]) == 0  # someone else's: ignored
-    assert count_unread(db, people.mentor) == 1
-    assert mark_read(db, people.teacher, [mine[0].id, mine[0].id], now=NOW) == 1
-    assert mark_read(db, people.teacher, [mine[0].id]) == 0  # already read
-    assert [n.id for n in unread(db, people.teacher)] == [mine[1].id]
-    assert mark_read(db, people.teacher, []) == 0
-    assert mark_all_read(db, people.teacher) == 1 and count_unread(db, people.teacher) == 0
-    assert count_unread(db, people.mentor) == 1
-    assert len(unread(db, people.mentor, limit=0)) == 0
+    assert count_unread(engine, people.teacher) == 2 and count_unread(engine, people.outsider) == 0
+    [theirs] = unread(engine, people.mentor)
+    assert mark_read(engine, people.teacher, [theirs.id]) == 0  # someone else's: ignored
+    assert count_unread(engine, people.mentor) == 1
+    assert mark_read(engine, people.teacher, [mine[0].id, mine[0].id], now=NOW) == 1
+    assert mark_read(engine, people.teacher, [mine[0].id]) == 0  # already read
+    assert [n.id for n in unread(engine, people.teacher)] == [mine[1].id]
+    assert mark_read(engine, people.teacher, []) == 0
+    assert mark_all_read(engine, people.teacher) == 1 and count_unread(engine, people.teacher) == 0
+    assert count_unread(engine, people.mentor) == 1
+    assert len(unread(engine, people.mentor, limit=0)) == 0
 
 
 # --- the daily digest -------------------------------------------------------------------------------------
 
 @pytest.fixture
-def digest_day(db, people, chain, smtp):
+def digest_day(engine, people, chain, smtp):
     """Teacher takes the digest and has three open tasks: two in the teachers' lane (one overdue) and
     one assigned to them at another unit's case; mentor takes it too; rektor does not."""
     with time_machine.travel(NOW - timedelta(days=10), tick=False):
-        start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)  # due 3 days ago
+        start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)  # due 3 days ago
     with time_machine.travel(NOW, tick=False):
-        start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-        other = start_case(db, "stodkedja", pupil_id=people.other_pupil, by=people.outsider)
-    with db.write() as session:
+        start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+        other = start_case(engine, "stodkedja", pupil_id=people.other_pupil, by=people.outsider)
+    with engine.db.write() as session:
         session.execute(update(TaskRow).where(TaskRow.case_id == other.id).values(assignee_id=people.teacher))
     for user in (people.teacher, people.mentor, people.specialpedagog):
-        set_user(db, user, daily_digest=True)
+        set_user(engine, user, daily_digest=True)
     return people
 
 
-def digests(db: Database) -> dict[str, OutgoingEmail]:
-    return {m.to_address: m for m in emails(db)}
+def digests(engine: Engine) -> dict[str, OutgoingEmail]:
+    return {m.to_address: m for m in emails(engine)}
 
 
-def test_the_digest_counts_what_waits_and_goes_once_a_day(db, digest_day):
-    assert digest.send_digests(db, now=NOW) == 2
-    assert digest.send_digests(db, now=NOW + timedelta(hours=1)) == 0
-    sent = digests(db)
+def test_the_digest_counts_what_waits_and_goes_once_a_day(engine, digest_day):
+    assert digest.send_digests(engine, now=NOW) == 2
+    assert digest.send_digests(engine, now=NOW + timedelta(hours=1)) == 0
+    sent = digests(engine)
     assert set(sent) == {"teacher@example.se", "mentor@example.se"}  # specialpedagog: nothing waits
     teacher, mentor = sent["teacher@example.se"], sent["mentor@example.se"]
     assert teacher.subject == "Elevflow: dagens sammanfattning"
@@ -206,45 +207,46 @@ def test_the_digest_counts_what_waits_and_goes_once_a_day(db, digest_day):
     assert f"{BASE_URL}/uppgifter\n" in teacher.body and "2026-11-23" in teacher.body
     for trace in [*PUPIL_TRACES, "Bo", "Berg"]:
         assert trace not in teacher.body
-    with db.read() as session:
+    with engine.db.read() as session:
         days = dict(session.execute(select(User.username, User.last_digest_on)).all())
     assert days == {"teacher": "2026-11-23", "mentor": "2026-11-23", "specialpedagog": "2026-11-23",
                     "rektor": None, "outsider": None}
-    assert digest.send_digests(db, now=NOW + timedelta(days=8)) == 2  # a week on: all are late now
-    later = {m.to_address: m.body for m in emails(db)[2:]}
+    assert digest.send_digests(engine, now=NOW + timedelta(days=8)) == 2  # a week on: all are late now
+    later = {m.to_address: m.body for m in emails(engine)[2:]}
     assert "3 uppgifter väntar" in later["teacher@example.se"]
     assert "Av dem är 3 försenade." in later["teacher@example.se"]
     assert "Av dem är 2 försenade." in later["mentor@example.se"]
 
 
-def test_digest_takers_get_per_event_notices_in_app_only_and_the_digest_is_delivered(db, digest_day, smtp):
+def test_digest_takers_get_per_event_notices_in_app_only_and_the_digest_is_delivered(engine, digest_day,
+                                                                                     smtp):
     people = digest_day
-    [task] = list_tasks(db, state="ready", limit=1)
-    send(db, people.teacher, "task_assigned", task)
-    assert emails(db) == [] and count_unread(db, people.teacher) == 1
-    digest.send_digests(db, now=NOW)
-    assert mailer.send_due(db, now=NOW) == 2
+    [task] = list_tasks(engine, state="ready", limit=1)
+    send(engine, people.teacher, "task_assigned", task)
+    assert emails(engine) == [] and count_unread(engine, people.teacher) == 1
+    digest.send_digests(engine, now=NOW)
+    assert mailer.send_due(engine, now=NOW) == 2
     assert sorted(m["To"] for m in smtp.messages) == ["mentor@example.se", "teacher@example.se"]
 
 
-def test_no_digest_before_seven_swedish_time_nor_without_smtp(db, digest_day, monkeypatch):
+def test_no_digest_before_seven_swedish_time_nor_without_smtp(engine, digest_day, monkeypatch):
     early = datetime(2026, 11, 23, 5, 59, tzinfo=timezone.utc)  # 06:59 in Stockholm
-    assert digest.send_digests(db, now=early) == 0
+    assert digest.send_digests(engine, now=early) == 0
     monkeypatch.setenv("ELEVFLOW_SMTP_HOST", "")
-    assert digest.send_digests(db, now=NOW) == 0
+    assert digest.send_digests(engine, now=NOW) == 0
     monkeypatch.setenv("ELEVFLOW_SMTP_HOST", "127.0.0.1")
-    assert digest.send_digests(db, now=NOW) == 2  # the day was not used up meanwhile
+    assert digest.send_digests(engine, now=NOW) == 2  # the day was not used up meanwhile
 
 
-def test_the_swedish_day_decides(db, digest_day):
+def test_the_swedish_day_decides(engine, digest_day):
     late_evening = datetime(2026, 11, 23, 22, 30, tzinfo=timezone.utc)  # 23:30 on the 23rd in Stockholm
     just_after_midnight = datetime(2026, 11, 23, 23, 30, tzinfo=timezone.utc)  # 00:30 on the 24th
-    assert digest.send_digests(db, now=late_evening) == 2
-    assert digest.send_digests(db, now=just_after_midnight) == 0  # before seven on the 24th
-    assert digest.send_digests(db, now=just_after_midnight + timedelta(hours=7)) == 2
+    assert digest.send_digests(engine, now=late_evening) == 2
+    assert digest.send_digests(engine, now=just_after_midnight) == 0  # before seven on the 24th
+    assert digest.send_digests(engine, now=just_after_midnight + timedelta(hours=7)) == 2
 
 
-def test_two_schedulers_queue_one_digest_per_user(db, db_url, digest_day):
+def test_two_schedulers_queue_one_digest_per_user(engine, db_url, digest_day):
     counts = concurrently(db_url, lambda database: digest.send_digests(database, now=NOW))
     assert sum(counts) == 2
-    assert sorted(m.to_address for m in emails(db)) == ["mentor@example.se", "teacher@example.se"]
+    assert sorted(m.to_address for m in emails(engine)) == ["mentor@example.se", "teacher@example.se"]

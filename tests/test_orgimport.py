@@ -44,8 +44,8 @@ NOWHERE, NOBODY = "00000000-0000-0000-0000-00000000dead", "00000000-0000-0000-00
 TABLES = [Organiser, SchoolUnit, User, RoleAssignment, Pupil, Guardian, PupilGuardian]
 
 
-def counts(db) -> dict[str, int]:
-    with db.read() as s:
+def counts(engine) -> dict[str, int]:
+    with engine.db.read() as s:
         return {t.__tablename__: s.scalar(select(func.count()).select_from(t)) for t in TABLES}
 
 
@@ -59,27 +59,28 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
-def roles_of(db, username: str) -> set[tuple[str, str, str]]:
-    with db.read() as s:
+def roles_of(engine, username: str) -> set[tuple[str, str, str]]:
+    with engine.db.read() as s:
         rows = s.execute(select(SchoolUnit.code, RoleAssignment.role, RoleAssignment.source)
                          .join(RoleAssignment, RoleAssignment.unit_id == SchoolUnit.id)
                          .join(User, User.id == RoleAssignment.user_id).where(User.username == username))
         return {tuple(r) for r in rows}
 
 
-def test_csv_import_creates_the_whole_organisation(db):
-    report = import_csv(db, CSV)
+def test_csv_import_creates_the_whole_organisation(engine):
+    report = import_csv(engine, CSV)
     c = report.counts
     assert [c[kind].added for kind in c] == [1, 2, 8, 13, 4, 3, 4]  # organiser, units, ..., guardian links
     assert "added staff kim.kurator (Kim Kurator)" in report.lines
-    assert counts(db) == {"organisers": 1, "school_units": 2, "users": 8, "role_assignments": 13,
+    assert counts(engine) == {"organisers": 1, "school_units": 2, "users": 8, "role_assignments": 13,
                           "pupils": 4, "guardians": 3, "pupil_guardians": 4}
     # several roles at several units; huvudman with an empty unit holds it at every unit
-    assert roles_of(db, "lars.larare") == {("91230001", "larare", "import"), ("91230002", "larare", "import"),
+    assert roles_of(engine, "lars.larare") == {("91230001", "larare", "import"), ("91230002", "larare",
+                                                                                  "import"),
                                            ("91230002", "mentor", "import")}  # Cleo's mentor, at her unit
-    assert {r[:2] for r in roles_of(db, "hanna.huvudman")} == {("91230001", "huvudman"),
+    assert {r[:2] for r in roles_of(engine, "hanna.huvudman")} == {("91230001", "huvudman"),
                                                                ("91230002", "huvudman")}
-    with db.read() as s:
+    with engine.db.read() as s:
         units = {u.code: u for u in s.scalars(select(SchoolUnit))}
         assert units["91230002"].name == "Sjöviksskolan" and units["91230002"].organiser_id is not None
         alva = s.scalars(select(Pupil).where(Pupil.external_id == "e-2001")).one()
@@ -93,19 +94,19 @@ def test_csv_import_creates_the_whole_organisation(db):
         assert s.scalar(select(func.count()).where(PupilGuardian.guardian_id == britt.id)) == 2
         kim = s.scalars(select(User).where(User.username == "kim.kurator")).one()
         assert (kim.external_id, kim.email, kim.active) == ("p-1004", "kim.kurator@exempelby.se", True)
-    again = import_csv(db, CSV)
+    again = import_csv(engine, CSV)
     assert not again.changed and again.lines == [] and again.summary().endswith("changed: nothing")
 
 
-def test_a_changed_file_reports_exactly_the_change(db, tmp_path):
-    import_csv(db, CSV)
+def test_a_changed_file_reports_exactly_the_change(engine, tmp_path):
+    import_csv(engine, CSV)
     folder = copy(CSV, tmp_path)
     edit(folder / "personal.csv", "kim.kurator@exempelby.se", "kim.k@exempelby.se")
     edit(folder / "personal.csv", "p-1002;lars.larare;Lars;Lärarsson;lars.larare@exempelby.se;;91230001;"
                                   "Lärare\n", "")
     edit(folder / "elever.csv", "e-2004,Dan,Dahl,91230002,8B,", "e-2004,Dan,Dahl,91230002,9C,kim.kurator")
     edit(folder / "skolenheter.csv", "Sjöviksskolan", "Sjöviksskolan F-9")
-    report = import_csv(db, folder)
+    report = import_csv(engine, folder)
     assert report.lines == [
         "updated unit 91230002 Sjöviksskolan F-9: name 'Sjöviksskolan' → 'Sjöviksskolan F-9'",
         "updated staff kim.kurator: email 'kim.kurator@exempelby.se' → 'kim.k@exempelby.se'",
@@ -115,79 +116,79 @@ def test_a_changed_file_reports_exactly_the_change(db, tmp_path):
     ]
     roles, staff = report.counts["roles"], report.counts["staff"]
     assert (roles.added, roles.removed, staff.updated) == (1, 1, 1)
-    assert not import_csv(db, folder).changed
+    assert not import_csv(engine, folder).changed
 
 
-def test_a_person_gone_from_the_source_is_deactivated_and_keeps_manual_roles(db, tmp_path):
-    with db.write() as s:  # made by hand before the first import: adopted, not duplicated
+def test_a_person_gone_from_the_source_is_deactivated_and_keeps_manual_roles(engine, tmp_path):
+    with engine.db.write() as s:  # made by hand before the first import: adopted, not duplicated
         kim = org.add_user(s, "kim.kurator", "Kim K", None)
         hand_unit = org.add_unit(s, "91230001", "Ekbacken")
         org.assign_role(s, kim.id, hand_unit.id, "elevhalsopersonal")
-    first = import_csv(db, CSV)
+    first = import_csv(engine, CSV)
     assert ("updated staff kim.kurator: name 'Kim K' → 'Kim Kurator', "
             "email None → 'kim.kurator@exempelby.se', external_id None → 'p-1004'") in first.lines
     assert ("updated unit 91230001 Ekbackens skola: name 'Ekbacken' → 'Ekbackens skola', "
             "huvudman (none) → Exempelby kommun") in first.lines
-    assert counts(db)["users"] == 8 and counts(db)["school_units"] == 2
+    assert counts(engine)["users"] == 8 and counts(engine)["school_units"] == 2
     folder = copy(CSV, tmp_path)
     text = (folder / "personal.csv").read_text(encoding="utf-8-sig")
     (folder / "personal.csv").write_text("".join(line for line in text.splitlines(keepends=True)
                                                  if not line.startswith("p-1004")), encoding="utf-8")
-    report = import_csv(db, folder)
+    report = import_csv(engine, folder)
     assert report.lines == ["deactivated staff kim.kurator (Kim Kurator): not in the source",
                             "role kurator at Ekbackens skola removed from kim.kurator",
                             "role kurator at Sjöviksskolan removed from kim.kurator"]
-    assert roles_of(db, "kim.kurator") == {("91230001", "elevhalsopersonal", "manual")}
-    with db.read() as s:
+    assert roles_of(engine, "kim.kurator") == {("91230001", "elevhalsopersonal", "manual")}
+    with engine.db.read() as s:
         assert s.scalars(select(User.active).where(User.username == "kim.kurator")).one() is False
-    assert not import_csv(db, folder).changed
-    back = import_csv(db, CSV)
+    assert not import_csv(engine, folder).changed
+    back = import_csv(engine, CSV)
     assert back.lines[0] == "updated staff kim.kurator: active False → True"
     assert back.counts["roles"].added == 2
 
 
-def test_pupils_and_guardians_gone_from_the_source_are_deactivated_not_deleted(db, tmp_path):
-    import_csv(db, CSV)
+def test_pupils_and_guardians_gone_from_the_source_are_deactivated_not_deleted(engine, tmp_path):
+    import_csv(engine, CSV)
     folder = copy(CSV, tmp_path)
     edit(folder / "elever.csv", "e-2004,Dan,Dahl,91230002,8B,\n", "")
     edit(folder / "vardnadshavare.csv", "v-3003;Britt;Berg;britt.berg@example.se;;e-2003\n", "")
     edit(folder / "vardnadshavare.csv", "v-3002;Anders;Andersson;;070-765 43 21;e-2001\n", "")
-    report = import_csv(db, folder)
+    report = import_csv(engine, folder)
     assert report.lines == ["pupil Dan Dahl (e-2004) deactivated",
                             "guardian Anders Andersson (v-3002) deactivated",
                             "guardian Anders Andersson unlinked from pupil Alva Andersson",
                             "guardian Britt Berg unlinked from pupil Cleo Carlsson"]
-    assert counts(db)["pupils"] == 4 and not import_csv(db, folder).changed
-    with db.read() as s:
+    assert counts(engine)["pupils"] == 4 and not import_csv(engine, folder).changed
+    with engine.db.read() as s:
         assert not s.scalars(select(Pupil).where(Pupil.external_id == "e-2004")).one().active
-    report = import_csv(db, CSV)  # back in the source: active again
+    report = import_csv(engine, CSV)  # back in the source: active again
     assert "pupil Dan Dahl (e-2004): active False → True" in " ".join(report.lines) or \
         any("Dan Dahl" in line for line in report.lines)
-    with db.read() as s:
+    with engine.db.read() as s:
         assert s.scalars(select(Pupil).where(Pupil.external_id == "e-2004")).one().active
 
 
-def test_a_protected_identity_is_marked_and_the_import_is_audited(db, tmp_path):
+def test_a_protected_identity_is_marked_and_the_import_is_audited(engine, tmp_path):
     folder = copy(CSV, tmp_path)
     pupils = folder / "elever.csv"
     lines = pupils.read_text(encoding="utf-8-sig").splitlines()
     marked = [line + (",skyddad" if i == 0 else ",ja" if line.startswith("e-2004,") else ",")
               for i, line in enumerate(lines) if line]
     pupils.write_text("\n".join(marked) + "\n", encoding="utf-8")
-    import_csv(db, folder)
-    with db.read() as s:
+    import_csv(engine, folder)
+    with engine.db.read() as s:
         marked = {p.external_id for p in s.scalars(select(Pupil).where(Pupil.protected_identity.is_(True)))}
         [event] = s.scalars(select(AuditEvent).where(AuditEvent.kind == "organisation_imported")).all()
     assert marked == {"e-2004"}
     assert event.data["counts"]["pupils"]["added"] == 4 and "Dan" not in str(event.data)
     edit(pupils, ",,ja", ",,kanske")
     with pytest.raises(OrganisationImportError, match="skyddad must be ja or nej"):
-        import_csv(db, folder)
+        import_csv(engine, folder)
 
 
-def test_bad_rows_give_line_numbered_errors_and_import_nothing(db, tmp_path):
-    import_csv(db, CSV)
-    before = counts(db)
+def test_bad_rows_give_line_numbered_errors_and_import_nothing(engine, tmp_path):
+    import_csv(engine, CSV)
+    before = counts(engine)
     folder = copy(CSV, tmp_path)
     edit(folder / "personal.csv", "91230001;Kurator", "91230001;Trollkarl")
     edit(folder / "personal.csv", "p-1004;kim.kurator;Kim;Kurator;kim.kurator@exempelby.se;;91230002",
@@ -197,7 +198,7 @@ def test_bad_rows_give_line_numbered_errors_and_import_nothing(db, tmp_path):
     edit(folder / "elever.csv", "e-2004,Dan", "e-2001,Dan")
     edit(folder / "vardnadshavare.csv", ";e-2003", ";e-9999")
     with pytest.raises(OrganisationImportError) as caught:
-        import_csv(db, folder)
+        import_csv(engine, folder)
     assert caught.value.problems == [
         ("personal.csv, line 7: unknown role 'Trollkarl'; Elevflow roles: larare, mentor, rektor, "
          "specialpedagog, speciallarare, kurator, skolskoterska, skollakare, skolpsykolog, "
@@ -209,7 +210,7 @@ def test_bad_rows_give_line_numbered_errors_and_import_nothing(db, tmp_path):
         "elever.csv, line 5: pupil id 'e-2001' appears twice (first at elever.csv, line 2)",
         "vardnadshavare.csv, line 5: guardian v-3003: unknown pupil 'e-9999'",
     ]
-    assert counts(db) == before
+    assert counts(engine) == before
 
 
 def test_csv_files_excel_might_write(tmp_path):
@@ -231,21 +232,22 @@ def test_csv_files_excel_might_write(tmp_path):
         read_csv_folder(folder)
 
 
-def test_ss12000_import(db):
-    report = import_ss12000(db, SS12000, today=TODAY)
+def test_ss12000_import(engine):
+    report = import_ss12000(engine, SS12000, today=TODAY)
     c = report.counts
     assert [c[kind].added for kind in c] == [1, 2, 7, 13, 3, 2, 3]
     # Staff with no lane of their own are still staff: they report a child at risk or a kränkning.
     assert not [note for note in report.notes if "Annan personal" in note]
-    assert roles_of(db, "vera.vaktis@solna.se") == {("12345678", "personal", "import")}
+    assert roles_of(engine, "vera.vaktis@solna.se") == {("12345678", "personal", "import")}
     assert ("activities.json not read: Elevflow reads organisations, persons, duties, groups, placements"
             in report.notes)
-    assert roles_of(db, "kim.kurator@solna.se") == {
+    assert roles_of(engine, "kim.kurator@solna.se") == {
         ("12345678", "kurator", "import"), ("87654321", "kurator", "import"),
         ("87654321", "larare", "import"), ("87654321", "elevhalsopersonal", "import")}
-    assert {r[1] for r in roles_of(db, "sara.specped@solna.se")} == {"specialpedagog", "speciallarare"}
-    assert roles_of(db, "stina.skoterska@solna.se") == {("87654321", "skolskoterska", "import")}  # ended duty
-    with db.read() as s:
+    assert {r[1] for r in roles_of(engine, "sara.specped@solna.se")} == {"specialpedagog", "speciallarare"}
+    assert roles_of(engine, "stina.skoterska@solna.se") == {("87654321", "skolskoterska",
+                                                             "import")}  # ended duty
+    with engine.db.read() as s:
         users = {u.id: u for u in s.scalars(select(User))}
         pupils = {p.given_name.split()[0]: p for p in s.scalars(select(Pupil))}
         assert {name: (p.class_name, users[p.mentor_id].username if p.mentor_id else None)
@@ -269,21 +271,21 @@ def test_ss12000_import(db):
         rut = s.scalars(select(User).where(User.external_id == "3fa85f64-5717-4562-b3fc-2c963f66afa7")).one()
         assert (rut.username, rut.eppn, rut.name) == ("rut.rektor@solna.se", "rut.rektor@solna.se",
                                                       "Rut Rektorsson")
-    assert not import_ss12000(db, SS12000, today=TODAY).changed
+    assert not import_ss12000(engine, SS12000, today=TODAY).changed
 
 
-def test_an_ss12000_address_or_birth_date_changes_and_a_missing_one_erases_none(db, tmp_path):
-    import_ss12000(db, SS12000, today=TODAY)
+def test_an_ss12000_address_or_birth_date_changes_and_a_missing_one_erases_none(engine, tmp_path):
+    import_ss12000(engine, SS12000, today=TODAY)
     folder = copy(SS12000, tmp_path)
     edit(folder / "organisations.json", '"streetAddress": "Skolgatan 1"', '"streetAddress": "Box 7"')
     edit(folder / "persons.json", '"birthDate": "2010-03-04"', '"birthDate": "2010-03-05"')
     edit(folder / "persons.json", '"value": "201801011234"', '"value": "unknown"')  # Olle: no date
-    report = import_ss12000(db, folder, today=TODAY)
+    report = import_ss12000(engine, folder, today=TODAY)
     assert ("updated unit 12345678 Solna Skolan: postal_address 'Skolgatan 1, 171 45 Solna' → "
             "'Box 7, 171 45 Solna'") in report.lines
     assert ("updated pupil Annika Settergren (cfd30f7a-5cbe-4079-b88a-f6cc9dda06d4): birth_date 2010-03-04 "
             "→ 2010-03-05") in report.lines
-    with db.read() as s:
+    with engine.db.read() as s:
         olle = s.scalars(select(Pupil).where(Pupil.given_name == "Olle")).one()
     assert olle.birth_date == date(2018, 1, 1)  # a source that states no date erases none
 
@@ -353,37 +355,37 @@ def test_ss12000_without_required_files_or_with_bad_json(tmp_path):
     assert caught.value.problems[-1] == f"{folder}: no duties.json (needed: organisations, persons, duties)"
 
 
-def test_a_nul_character_in_a_csv_source_is_a_located_problem_and_imports_nothing(db, tmp_path):
-    before = counts(db)
+def test_a_nul_character_in_a_csv_source_is_a_located_problem_and_imports_nothing(engine, tmp_path):
+    before = counts(engine)
     folder = copy(CSV, tmp_path)
     edit(folder / "personal.csv", "p-1004;kim.kurator;Kim;Kurator;kim.kurator@exempelby.se;;91230001",
          "p-1004;kim.kurator;Ki\x00m;Kurator;kim.kurator@exempelby.se;;91230001")
     with pytest.raises(OrganisationImportError) as caught:
-        import_csv(db, folder)
+        import_csv(engine, folder)
     problem = "personal.csv, line 7: 'fornamn': a NUL character, which no record can hold"
     assert problem in caught.value.problems
-    assert counts(db) == before
+    assert counts(engine) == before
 
 
-def test_a_nul_character_or_endless_nesting_in_ss12000_is_a_located_problem(db, tmp_path):
+def test_a_nul_character_or_endless_nesting_in_ss12000_is_a_located_problem(engine, tmp_path):
     def change(files):
         files["persons"]["persons"][0]["givenName"] = "Ann\x00a"
     assert "persons.json, $.persons[0]: holds a NUL character, which no record can hold" in \
         broken_ss12000(tmp_path / "nul", change)
     folder = copy(SS12000, tmp_path / "deep")
     (folder / "groups.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
-    before = counts(db)
+    before = counts(engine)
     with pytest.raises(OrganisationImportError) as caught:
-        import_ss12000(db, folder)
+        import_ss12000(engine, folder)
     assert "groups.json: nested deeper than 16 levels: not SS 12000 data" in caught.value.problems
-    assert counts(db) == before
+    assert counts(engine) == before
 
 
-def test_a_dry_run_reports_the_changes_and_writes_nothing(db):
-    dry = import_csv(db, CSV, dry_run=True)
+def test_a_dry_run_reports_the_changes_and_writes_nothing(engine):
+    dry = import_csv(engine, CSV, dry_run=True)
     assert dry.dry_run and dry.counts["staff"].added == 8 and "would change" in dry.summary()
-    assert set(counts(db).values()) == {0}
-    assert import_csv(db, CSV).lines == dry.lines
+    assert set(counts(engine).values()) == {0}
+    assert import_csv(engine, CSV).lines == dry.lines
 
 
 @click.group()

@@ -28,11 +28,11 @@ from engine.terms import Term, window
 HT25, VT25 = Term(2025, 1), Term(2025, 0)
 
 
-def figures(db, q, who: str, *, units: list[str] | None = None, **kw):
-    scope = quality.scope_for(db, q.users[who])
+def figures(engine, q, who: str, *, units: list[str] | None = None, **kw):
+    scope = quality.scope_for(engine, q.users[who])
     chosen = tuple(q.units[u] for u in units) if units else tuple(scope.units)
     selection = Selection(kw.pop("term", HT25), chosen, as_of=kw.pop("as_of", qd.AS_OF), **kw)
-    return quality.dashboard(db, scope, selection)
+    return quality.dashboard(engine, scope, selection)
 
 
 def counts(dash, term: str = "ht2025") -> dict[str, float | None]:
@@ -73,9 +73,9 @@ def test_terms_follow_each_other_without_gaps():
 
 
 # ---------------------------------------------------------------------------------------- the figures
-def test_every_figure_of_the_rektors_unit_matches_the_hand_computed_value(db):
-    q = qd.build(db)
-    dash = figures(db, q, "rektor_a")
+def test_every_figure_of_the_rektors_unit_matches_the_hand_computed_value(engine):
+    q = qd.build(engine)
+    dash = figures(engine, q, "rektor_a")
     assert dash.exact and [u.name for u in dash.units] == ["Ekskolan"]
     assert counts(dash) == {"anmalningar": 4, "utredningar": 4, "atgardsprogram": 2, "sarskild_form": 1,
                             "ej_atgardsprogram": 1, "avslut_atgardsprogram": 0, "overklaganden": 1,
@@ -120,21 +120,21 @@ def test_every_figure_of_the_rektors_unit_matches_the_hand_computed_value(db):
     assert {k: c.value for k, c in unit.counts.items()} == {
         "anmalningar": 4, "utredningar": 4, "atgardsprogram": 2, "ej_atgardsprogram": 1, "sarskild_form": 1,
         "overklaganden": 1, "kb_anmalningar": 3, "franvaroutredningar": 1}
-    [unit] = figures(db, q, "rektor_a", routine="sarskilt_stod").units
+    [unit] = figures(engine, q, "rektor_a", routine="sarskilt_stod").units
     assert {k: c.value for k, c in unit.counts.items()} == {  # C1–C5 and the linked case wait past due
         "anmalningar": 4, "utredningar": 4, "atgardsprogram": 2, "ej_atgardsprogram": 1, "sarskild_form": 1,
         "overklaganden": 1, "forsenade": 6}
 
 
-def test_figures_as_they_stood_and_for_one_routine(db):
+def test_figures_as_they_stood_and_for_one_routine(engine):
     """A report for an earlier moment counts only what had happened by then; a routine narrows it."""
-    q = qd.build(db)
-    earlier = figures(db, q, "rektor_a", as_of=datetime(2025, 11, 9, tzinfo=timezone.utc))
+    q = qd.build(engine)
+    earlier = figures(engine, q, "rektor_a", as_of=datetime(2025, 11, 9, tzinfo=timezone.utc))
     assert counts(earlier)["kb_anmalningar"] == 2  # K3 was reported on 10 November
     survey = step(earlier, "Task_pedagogisk_kartlaggning")
     assert (survey.open_now.value, survey.overdue_now.value) == (2, 1)  # C4's was due 24 November
-    assert counts(figures(db, q, "rektor_a", term=VT25), "vt2025")["anmalningar"] == 1
-    kb = figures(db, q, "rektor_a", routine="krankande_behandling")
+    assert counts(figures(engine, q, "rektor_a", term=VT25), "vt2025")["anmalningar"] == 1
+    kb = figures(engine, q, "rektor_a", routine="krankande_behandling")
     assert set(counts(kb)) == {"kb_anmalningar", "kb_avslutade"}
     assert {s.routine for s in kb.steps} == {"krankande_behandling"}
     assert {t.key for t in kb.lead_times} == {"kb_till_huvudman", "kb_till_avslut"}
@@ -143,23 +143,23 @@ def test_figures_as_they_stood_and_for_one_routine(db):
 
 
 # ------------------------------------------------------------------------------------------ who sees what
-def test_the_follow_up_is_for_rektor_student_health_and_huvudman_only(db):
-    q = qd.build_org(db)
-    assert quality.scope_for(db, q.users["rektor_a"]) == quality.Scope({q.units["a"]: "Ekskolan"},
+def test_the_follow_up_is_for_rektor_student_health_and_huvudman_only(engine):
+    q = qd.build_org(engine)
+    assert quality.scope_for(engine, q.users["rektor_a"]) == quality.Scope({q.units["a"]: "Ekskolan"},
                                                                        frozenset({q.units["a"]}))
-    assert quality.scope_for(db, q.users["specialpedagog_b"]).exact == frozenset({q.units["b"]})
-    huvudman = quality.scope_for(db, q.users["huvudman"])
+    assert quality.scope_for(engine, q.users["specialpedagog_b"]).exact == frozenset({q.units["b"]})
+    huvudman = quality.scope_for(engine, q.users["huvudman"])
     assert list(huvudman.units.values()) == ["Björkskolan", "Ekskolan"] and huvudman.exact == frozenset()
     for nobody in ("teacher_a", "mentor_b"):
-        assert not quality.scope_for(db, q.users[nobody])
-    with db.write() as s:
+        assert not quality.scope_for(engine, q.users[nobody])
+    with engine.db.write() as s:
         s.get(User, q.users["rektor_a"]).active = False
-    assert not quality.scope_for(db, q.users["rektor_a"])
+    assert not quality.scope_for(engine, q.users["rektor_a"])
 
 
-def test_small_counts_are_hidden_from_the_huvudman_but_not_from_the_rektor(db):
-    q = qd.build(db)
-    dash = figures(db, q, "huvudman")
+def test_small_counts_are_hidden_from_the_huvudman_but_not_from_the_rektor(engine):
+    q = qd.build(engine)
+    dash = figures(engine, q, "huvudman")
     assert not dash.exact
     reports = {s.key: s for s in dash.counts}["anmalningar"]
     assert reports.by_term["ht2025"] == Cell(6, 6)  # four at Ekskolan, two at Björkskolan
@@ -178,15 +178,16 @@ def test_small_counts_are_hidden_from_the_huvudman_but_not_from_the_rektor(db):
     rows = {u.name: u.counts for u in dash.units}
     assert rows["Ekskolan"]["anmalningar"] == HIDDEN and rows["Björkskolan"]["anmalningar"] == HIDDEN
     assert "forsenade" not in rows["Ekskolan"]  # only per routine: see engine.quality._unit_rows
-    late = {u.name: u.counts["forsenade"] for u in figures(db, q, "huvudman", routine="sarskilt_stod").units}
+    late = {u.name: u.counts["forsenade"] for u in figures(engine, q, "huvudman",
+                                                           routine="sarskilt_stod").units}
     # Björkskolan's 2 overdue steps are hidden; Ekskolan's 6 would give them away from the total of 8.
     assert late == {"Björkskolan": HIDDEN, "Ekskolan": HIDDEN}
     assert rows["Ekskolan"]["atgardsprogram"] == HIDDEN
     assert rows["Björkskolan"]["atgardsprogram"] == Cell(0, 0)
 
     with pytest.raises(PermissionDeniedError):  # the whole minus the part would give hidden counts away
-        figures(db, q, "huvudman", units=["b"])
-    only_b = figures(db, q, "rektor_b")
+        figures(engine, q, "huvudman", units=["b"])
+    only_b = figures(engine, q, "rektor_b")
     assert only_b.exact and counts(only_b)["anmalningar"] == 2
     assert lead(only_b)["anmalan_till_utredning"] == (4.0, 6.4, 2)  # 1 and 7 days
 
@@ -200,16 +201,16 @@ def test_a_total_cannot_give_away_a_single_hidden_part():
     assert quality.percentile([], 0.5) is None
 
 
-def test_decision_kinds_come_from_the_deployed_routines_and_check_ins_are_listed(db):
-    q = qd.build(db)
-    kinds = quality.decision_steps(db)
+def test_decision_kinds_come_from_the_deployed_routines_and_check_ins_are_listed(engine):
+    q = qd.build(engine)
+    kinds = quality.decision_steps(engine)
     group = "sarskild_undervisningsgrupp"
     assert kinds[("sarskilt_stod", "Task_beslut_" + group)] == group
     assert kinds[("sarskilt_stod", "Task_besluta_avvisning")] == "avvisning_overklagande"
     assert kinds[("sarskilt_stod", "Task_beslut_ej_atgardsprogram")] == "ej_atgardsprogram"
-    found = quality.check_ins(db, [q.units["a"]])
+    found = quality.check_ins(engine, [q.units["a"]])
     assert [(c[1], c[3], c[4]) for c in found] == [(q.cases["y1"], "Ekskolan", "ready"),
                                                   (q.cases["y1"], "Ekskolan", "completed")]
-    assert quality.check_ins(db, [q.units["b"]]) == []
-    assert "Task_anmalan_rektor" in quality.routine_diagram(db, "sarskilt_stod")
-    assert quality.routine_diagram(db, "finns_inte") is None
+    assert quality.check_ins(engine, [q.units["b"]]) == []
+    assert "Task_anmalan_rektor" in quality.routine_diagram(engine, "sarskilt_stod")
+    assert quality.routine_diagram(engine, "finns_inte") is None

@@ -25,33 +25,33 @@ def rename_step(xml: str, old: str, new: str) -> str:
                   xml.replace(f">{old}<", f">{new}<"))
 
 
-def deploy_renamed(db, routine: str, old: str, new: str) -> DefinitionError:
+def deploy_renamed(engine, routine: str, old: str, new: str) -> DefinitionError:
     files, forms = read_folder(PROCESSES / routine)
     shared_files, shared_forms = library(SHARED)
     files = {name: rename_step(text, old, new) for name, text in files.items()}
     with pytest.raises(DefinitionError) as refused:
-        deploy(db, files, {**shared_forms, **forms}, library_files=shared_files)
+        deploy(engine, files, {**shared_forms, **forms}, library_files=shared_files)
     return refused.value
 
 
-def test_renaming_a_step_a_figure_counts_is_refused_naming_the_step_and_the_figure(db):
-    refused = deploy_renamed(db, "sarskilt_stod", "Task_utse_utredare", "Task_utse_utredaren")
+def test_renaming_a_step_a_figure_counts_is_refused_naming_the_step_and_the_figure(engine):
+    refused = deploy_renamed(engine, "sarskilt_stod", "Task_utse_utredare", "Task_utse_utredaren")
     found = {(p.element_id, p.message.split(": ")[0]) for p in refused.problems}  # the process, the figure
     assert ("sarskilt_stod", "count:utredningar") in found
     assert ("sarskilt_stod", "leadTime:anmalan_till_utredning") in found
     [problem] = [p for p in refused.problems if p.message.startswith("count:utredningar")]
     assert "'Task_utse_utredare'" in problem.message and "not a user task of the routine" in problem.message
     assert problem.file == "sarskilt_stod.bpmn" and problem.line
-    assert quality.routines(db) == {}  # nothing was stored
+    assert quality.routines(engine) == {}  # nothing was stored
 
 
-def test_a_step_in_a_called_process_is_checked_too(db):
+def test_a_step_in_a_called_process_is_checked_too(engine):
     """The appeal outcomes are read from the shared appeal process that särskilt stöd calls."""
     files, forms = read_folder(PROCESSES / "sarskilt_stod")
     shared_files, shared_forms = library(SHARED)
     shared_files = {n: rename_step(t, "Task_omprova_beslut", "Task_omprova") for n, t in shared_files.items()}
     with pytest.raises(DefinitionError) as refused:
-        deploy(db, files, {**shared_forms, **forms}, library_files=shared_files)
+        deploy(engine, files, {**shared_forms, **forms}, library_files=shared_files)
     [problem] = [p for p in refused.value.problems if "Task_omprova_beslut" in p.message]
     assert problem.message.startswith("breakdown:overklagande_utfall: ")
 
@@ -69,32 +69,32 @@ def test_a_step_in_a_called_process_is_checked_too(db):
     ({"count:samtal": "Task_1", "perUnit": "samtal andra"}, "perUnit names 'andra', which is no count"),
     ({"measure:samtal": "Task_1"}, "unknown routine property 'measure:samtal'"),
 ])
-def test_a_declaration_naming_what_the_routine_lacks_is_refused(db, properties, message):
+def test_a_declaration_naming_what_the_routine_lacks_is_refused(engine, properties, message):
     with pytest.raises(DefinitionError) as refused:
-        deploy(db, {"egen.bpmn": one_task(key="egen", properties=properties)}, {"svar.json": ANSWER_FORM})
+        deploy(engine, {"egen.bpmn": one_task(key="egen", properties=properties)}, {"svar.json": ANSWER_FORM})
     [problem] = refused.value.problems
     assert message in problem.message and problem.element_id == "egen"
 
 
-def test_an_organisers_own_routine_declares_its_own_figures(db, people):
+def test_an_organisers_own_routine_declares_its_own_figures(engine, people):
     declared = {"count:samtal": "Task_1", "label:samtal": "Genomförda samtal", "perUnit": "samtal",
                 "breakdown:svar": "answers Task_1.svar: ja nej", "label:svar": "Svar i samtalen",
                 "leadTime:till_samtal": "Task_1 -> Task_1"}
-    deploy(db, {"egen.bpmn": one_task(key="egen", properties=declared)}, {"svar.json": ANSWER_FORM})
-    deploy_path(db, PROCESSES / "franvaro", shared_dir=SHARED)  # another routine's figures stay its own
+    deploy(engine, {"egen.bpmn": one_task(key="egen", properties=declared)}, {"svar.json": ANSWER_FORM})
+    deploy_path(engine, PROCESSES / "franvaro", shared_dir=SHARED)  # another routine's figures stay its own
     for answer in ("ja", "ja", "nej"):
-        case = start_case(db, "egen", pupil_id=people.pupil, by=people.teacher)
-        [task] = list_tasks(db, case_id=case.id, state="ready")
-        complete_task(db, task.id, {"svar": answer}, by=people.teacher)
-    scope = quality.scope_for(db, people.rektor)
+        case = start_case(engine, "egen", pupil_id=people.pupil, by=people.teacher)
+        [task] = list_tasks(engine, case_id=case.id, state="ready")
+        complete_task(engine, task.id, {"svar": answer}, by=people.teacher)
+    scope = quality.scope_for(engine, people.rektor)
     now = datetime.now(timezone.utc)
     term = Term.of(now)
-    dash = quality.dashboard(db, scope, Selection(term, tuple(scope.units), routine="egen"))
+    dash = quality.dashboard(engine, scope, Selection(term, tuple(scope.units), routine="egen"))
     assert [(s.key, s.routine, s.label, s.by_term[term.key].value) for s in dash.counts] == [
         ("samtal", "egen", "Genomförda samtal", 3)]
     assert [(b.key, b.label, {p: c.value for p, c in b.parts.items()}) for b in dash.breakdowns] == [
         ("svar", "Svar i samtalen", {"ja": 2, "nej": 1})]
     assert [(t.key, t.median.value, t.n.value) for t in dash.lead_times] == [("till_samtal", 0.0, 3)]
-    every = quality.dashboard(db, scope, Selection(term, tuple(scope.units)))
+    every = quality.dashboard(engine, scope, Selection(term, tuple(scope.units)))
     assert [s.key for s in every.counts] == ["franvaroutredningar", "franvaro_avslutade", "samtal"]
     assert list(every.units[0].counts) == ["franvaroutredningar", "samtal"]

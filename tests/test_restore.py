@@ -20,7 +20,7 @@ from conftest import FIXTURES
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from engine import Database, deploy_path, upgrade
+from engine import Engine, deploy_path, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = re.compile(r"^## Backup and restore\n(.*?)(?=^## )", re.S | re.M)
@@ -57,9 +57,9 @@ def site(db_url: str, sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[s
         conn.execute(text(f'DROP DATABASE IF EXISTS "{own.database}"'))
         conn.execute(text(f'CREATE DATABASE "{own.database}"'))
     url = own.render_as_string(hide_password=False)
-    database = Database(url)
+    database = Engine.from_settings(database_url=url)
     upgrade(database)
-    database.dispose()
+    database.close()
     folder.mkdir()
     try:
         yield url, folder, {**env, "ELEVFLOW_DATABASE_URL": url, "PGHOST": own.host or "127.0.0.1",
@@ -77,11 +77,11 @@ def shell(block: str, folder: Path, env: dict[str, str], **more: str) -> subproc
 
 
 def deploy(url: str, routine: Path) -> None:
-    database = Database(url)
+    database = Engine.from_settings(database_url=url)
     try:
         deploy_path(database, routine, shared_dir=FIXTURES / "shared")
     finally:
-        database.dispose()
+        database.close()
 
 
 def test_restoring_an_older_backup_as_documented_is_caught_by_the_anchored_head(site, db_url):

@@ -33,7 +33,7 @@ from sqlalchemy import select
 
 from cli import main
 from engine import (
-    Database,
+    Engine,
     FormValidationError,
     PermissionDeniedError,
     audit,
@@ -121,9 +121,9 @@ class School:
     users: dict[str, int]  # username -> user id
 
 
-def build_school(db: Database, routines: list[str]) -> School:
+def build_school(engine: Engine, routines: list[str]) -> School:
     """One school unit with a person in every role the routines' lanes need, a pupil, and the routines."""
-    with db.write() as s:
+    with engine.db.write() as s:
         kommun = org.add_organiser(s, "Exempelby kommun")
         unit = org.add_unit(s, "20000001", "Ekskolan", kommun.id)
         users = {}
@@ -134,7 +134,7 @@ def build_school(db: Database, routines: list[str]) -> School:
         pupil = org.add_pupil(s, unit.id, "Alva", "Andersson", "7B")
         school = School(unit.id, pupil.id, users)
     for routine in routines:
-        deploy_path(db, PROCESSES / routine, shared_dir=SHARED)
+        deploy_path(engine, PROCESSES / routine, shared_dir=SHARED)
     return school
 
 
@@ -142,11 +142,11 @@ def routines_for(scenario: rs.Scenario) -> list[str]:
     return [scenario.routine, *scenario.linked]
 
 
-def start_for(db: Database, school: School, routine: str, by: int):
+def start_for(engine: Engine, school: School, routine: str, by: int):
     """Start a case as the routine says: for the school's pupil, or (a unit-level routine) for its unit."""
     if routine in rs.UNIT_LEVEL:
-        return start_case(db, routine, unit_id=school.unit, by=by)
-    return start_case(db, routine, pupil_id=school.pupil, by=by)
+        return start_case(engine, routine, unit_id=school.unit, by=by)
+    return start_case(engine, routine, pupil_id=school.pupil, by=by)
 
 
 # ------------------------------------------------------------------------------------------------ form data
@@ -226,46 +226,47 @@ class Walk:
     reached: set[tuple[str, str]]  # (process id, flow node id) of this case and the cases it started
 
 
-def ready_tasks(db: Database, case_id: int):
-    return list_tasks(db, case_id=case_id, state="ready")
+def ready_tasks(engine: Engine, case_id: int):
+    return list_tasks(engine, case_id=case_id, state="ready")
 
 
-def timers_of(db: Database, case_id: int) -> list[Timer]:
-    with db.read() as s:
+def timers_of(engine: Engine, case_id: int) -> list[Timer]:
+    with engine.db.read() as s:
         return list(s.scalars(select(Timer).where(Timer.case_id == case_id)))
 
 
-def do_task(db: Database, task, data: dict[str, Any], user_id: int) -> None:
+def do_task(engine: Engine, task, data: dict[str, Any], user_id: int) -> None:
     """Complete a task as `user_id`; a decision is signed (just re-authenticated), as it must be."""
     if task.bpmn_id in DECISIONS:
-        sign_decision(db, task.id, data, by=user_id, reauthenticated_at=datetime.now(timezone.utc))
+        sign_decision(engine, task.id, data, by=user_id, reauthenticated_at=datetime.now(timezone.utc))
     else:
-        complete_task(db, task.id, data, by=user_id)
+        complete_task(engine, task.id, data, by=user_id)
 
 
-def complete_as_the_right_person(db: Database, school: School, scenario: rs.Scenario, task, answer) -> None:
+def complete_as_the_right_person(engine: Engine, school: School, scenario: rs.Scenario, task, answer) -> None:
     """Check the task's lane and assignee, that a colleague without the right is refused, then do it."""
     assert task.role == rs.ROLE_OF[task.bpmn_id], task.bpmn_id
     assignee = rs.assignee(task.bpmn_id, scenario.started_by)
     assert task.assignee_id == (school.users[assignee] if assignee else None), task.bpmn_id
     user = assignee or scenario.by.get(task.bpmn_id) or rs.LANE_USER[task.role]
     refused = ("teacher" if assignee == "rektor" else "rektor") if assignee else rs.LANE_REFUSED[task.role]
-    data = form_data(task_info(db, task)["form"], answer, school)
+    data = form_data(task_info(engine, task)["form"], answer, school)
     with pytest.raises(PermissionDeniedError):
-        complete_task(db, task.id, data, by=school.users[refused])
-    assert task.id in {t.id for t in inbox(db, school.users[user])}, f"{task.bpmn_id} not in {user}'s inbox"
-    do_task(db, task, data, school.users[user])
+        complete_task(engine, task.id, data, by=school.users[refused])
+    assert task.id in {t.id for t in inbox(engine,
+                                           school.users[user])}, f"{task.bpmn_id} not in {user}'s inbox"
+    do_task(engine, task, data, school.users[user])
 
 
 def utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def window_end(db: Database, case_id: int) -> datetime:
+def window_end(engine: Engine, case_id: int) -> datetime:
     """When the appeal window of the case's latest delivery closes, worked out here from its receipt
     dates: three weeks after each, a last day on a weekend or public holiday (the eves included) moved to
     the next weekday (lag 1930:173), open to the end of the latest such day in Swedish time."""
-    delivered = [t for t in list_tasks(db, case_id=case_id, state="completed")
+    delivered = [t for t in list_tasks(engine, case_id=case_id, state="completed")
                  if t.bpmn_id == "Task_delge_beslut"]
     last = max(date.fromisoformat(r["mottaget_datum"]) for r in delivered[-1].data["delgivning_mottagare"])
     last += timedelta(weeks=3)
@@ -274,29 +275,29 @@ def window_end(db: Database, case_id: int) -> datetime:
     return datetime.combine(last + timedelta(days=1), time(0), tzinfo=STOCKHOLM)
 
 
-def let_the_timer_run_out(db: Database, clock: Any, case_id: int, waiting: list) -> tuple[str, Any]:
+def let_the_timer_run_out(engine: Engine, clock: Any, case_id: int, waiting: list) -> tuple[str, Any]:
     """Nothing fires a minute before the window closes; a minute after, the scheduler fires it — and the
     registration stays open, since an appeal can be registered at any time. Returns the path step and the
     task the timer sat on."""
-    [timer] = timers_of(db, case_id)
+    [timer] = timers_of(engine, case_id)
     [task] = [t for t in waiting if t.bpmn_id == TIMERS[timer.bpmn_id]]
-    assert utc(timer.due_at) == window_end(db, case_id)
+    assert utc(timer.due_at) == window_end(engine, case_id)
     clock.move_to(utc(timer.due_at) - timedelta(minutes=1))
-    assert timers.fire_due(db) == 0
+    assert timers.fire_due(engine) == 0
     clock.move_to(utc(timer.due_at) + timedelta(minutes=1))
-    assert timers.fire_due(db) == 1
-    assert get_task(db, task.id).state == "ready"
+    assert timers.fire_due(engine) == 1
+    assert get_task(engine, task.id).state == "ready"
     return f"timer:{timer.bpmn_id}", task.id
 
 
-def reached_nodes(db: Database, case_ids: list[int]) -> set[tuple[str, str]]:
+def reached_nodes(engine: Engine, case_ids: list[int]) -> set[tuple[str, str]]:
     """The flow nodes the cases reached: every COMPLETED task in their stored workflows (subprocesses
     included), plus what the audit log says was created, taken or fired."""
     found = set()
-    with db.read() as s:
+    with engine.db.read() as s:
         for case_id in case_ids:
             row = s.get(Case, case_id)
-            parsed = db.specs.get(row.process_version_id)
+            parsed = engine.specs.get(row.process_version_id)
             workflow = state.load(row.state, row.serializer_version, parsed.spec, parsed.subprocess_specs,
                                   script_engine())
             tasks = [*workflow.tasks.values(),
@@ -304,7 +305,7 @@ def reached_nodes(db: Database, case_ids: list[int]) -> set[tuple[str, str]]:
             found |= {(t.workflow.spec.name, t.task_spec.bpmn_id) for t in tasks
                       if t.state == TaskState.COMPLETED and t.task_spec.bpmn_id}
     for case_id in case_ids:
-        for event in audit.events(db, case_id=case_id, limit=100_000):
+        for event in audit.events(engine, case_id=case_id, limit=100_000):
             ids = [event.data.get("bpmn_id")] if event.kind in ("task_created", "timer_fired") else []
             if event.kind == "gateway_taken":
                 ids = [event.data["bpmn_id"], *event.data["taken"]]
@@ -312,7 +313,7 @@ def reached_nodes(db: Database, case_ids: list[int]) -> set[tuple[str, str]]:
     return found
 
 
-def walk(db: Database, school: School, scenario: rs.Scenario) -> Walk:
+def walk(engine: Engine, school: School, scenario: rs.Scenario) -> Walk:
     """Drive one case of the scenario's routine to its end through the engine API."""
     path: list[str] = []
     visits: Counter[str] = Counter()
@@ -320,26 +321,26 @@ def walk(db: Database, school: School, scenario: rs.Scenario) -> Walk:
     waited: set[Any] = set()
     with time_machine.travel(START, tick=False) as clock:
         starter = school.users[scenario.started_by]
-        case = start_for(db, school, scenario.routine, starter)
+        case = start_for(engine, school, scenario.routine, starter)
         for _ in range(MAX_STEPS):
-            assert timers.fire_due(db) == 0  # no timer falls due while people are at work
-            ready = ready_tasks(db, case.id)
+            assert timers.fire_due(engine) == 0  # no timer falls due while people are at work
+            ready = ready_tasks(engine, case.id)
             if not ready:
                 break
             chosen = next_step(scenario, ready, seen, visits, waited)
             if chosen is None:
-                step, task_id = let_the_timer_run_out(db, clock, case.id, ready)
+                step, task_id = let_the_timer_run_out(engine, clock, case.id, ready)
                 path.append(step)
                 waited.add(task_id)
                 continue
-            complete_as_the_right_person(db, school, scenario, *chosen)
+            complete_as_the_right_person(engine, school, scenario, *chosen)
             path.append(chosen[0].bpmn_id)
             clock.shift(timedelta(days=1))
         else:
             pytest.fail(f"{scenario.id}: no end after {MAX_STEPS} steps: {path[-6:]}")
-    with db.read() as s:
+    with engine.db.read() as s:
         children = list(s.scalars(select(Case.id).where(Case.parent_case_id == case.id)))
-    return Walk(case.id, path, reached_nodes(db, [case.id, *children]))
+    return Walk(case.id, path, reached_nodes(engine, [case.id, *children]))
 
 
 #: scenario id -> reached nodes, from the walks on SQLite in this session (the coverage check fills gaps).
@@ -348,18 +349,18 @@ WALKED: dict[str, set[tuple[str, str]]] = {}
 
 # -------------------------------------------------------------------------------------------- the scenarios
 @pytest.mark.parametrize("scenario", rs.SCENARIOS, ids=[s.id for s in rs.SCENARIOS])
-def test_routine_path(db, scenario):
+def test_routine_path(engine, scenario):
     """The scenario's case runs its expected path to its expected ends, as the right people do each step."""
-    school = build_school(db, routines_for(scenario))
-    result = walk(db, school, scenario)
+    school = build_school(engine, routines_for(scenario))
+    result = walk(engine, school, scenario)
 
     assert result.path == list(scenario.path)
-    case = get_case(db, result.case_id)
+    case = get_case(engine, result.case_id)
     assert case.status == "completed" and case.ended_at is not None
-    assert ready_tasks(db, case.id) == [] and timers_of(db, case.id) == []
-    assert {n for _, n in reached_nodes(db, [case.id]) if n in END_EVENTS} == scenario.ends
+    assert ready_tasks(engine, case.id) == [] and timers_of(engine, case.id) == []
+    assert {n for _, n in reached_nodes(engine, [case.id]) if n in END_EVENTS} == scenario.ends
 
-    events = audit.events(db, case_id=case.id, limit=100_000)
+    events = audit.events(engine, case_id=case.id, limit=100_000)
     done = [e.data["bpmn_id"] for e in events if e.kind == "task_completed"]
     assert done == [step for step in result.path if not step.startswith("timer:")]
     signed = [(e.data["decision"], e.data["non_delegable"], e.data["signer_id"])
@@ -368,60 +369,60 @@ def test_routine_path(db, scenario):
     assert [e.data["bpmn_id"] for e in events if e.kind == "timer_fired"] == \
         [step[len("timer:"):] for step in result.path if step.startswith("timer:")]
 
-    with db.read() as s:
+    with engine.db.read() as s:
         children = list(s.scalars(select(Case).where(Case.parent_case_id == case.id).order_by(Case.id)))
     assert [c.process_key for c in children] == list(scenario.linked)
     for child in children:
         assert (child.pupil_id, child.unit_id, child.status, child.started_by) == \
             (school.pupil, school.unit, "running", None)
-        first = [(t.bpmn_id, t.role) for t in ready_tasks(db, child.id)]
+        first = [(t.bpmn_id, t.role) for t in ready_tasks(engine, child.id)]
         assert first == [("Task_anmalan_rektor", "larare")]  # the report, not extra anpassningar
     assert [e.data["child_case_id"] for e in events if e.kind == "case_linked"] == [c.id for c in children]
 
     if scenario.data:
-        data = case_data(db, case.id)
+        data = case_data(engine, case.id)
         assert {k: data.get(k) for k in scenario.data} == scenario.data
-    assert verify_audit(db).ok
-    if db.dialect == "sqlite":
+    assert verify_audit(engine).ok
+    if engine.db.dialect == "sqlite":
         WALKED[scenario.id] = result.reached
 
 
-def walk_until(db: Database, school: School, routine: str, answers: dict[str, Any], stop_at: str):
+def walk_until(engine: Engine, school: School, routine: str, answers: dict[str, Any], stop_at: str):
     """Start a case and do its tasks (one open at a time) until `stop_at` is open; return that task."""
-    case = start_for(db, school, routine, school.users[rs.STARTER[routine]])
+    case = start_for(engine, school, routine, school.users[rs.STARTER[routine]])
     while True:
-        [task] = ready_tasks(db, case.id)
+        [task] = ready_tasks(engine, case.id)
         if task.bpmn_id == stop_at:
             return task
-        data = form_data(task_info(db, task)["form"], answer_for(answers, task.bpmn_id, 0), school)
+        data = form_data(task_info(engine, task)["form"], answer_for(answers, task.bpmn_id, 0), school)
         user = rs.assignee(task.bpmn_id, rs.STARTER[routine]) or rs.LANE_USER[task.role]
-        do_task(db, task, data, school.users[user])
+        do_task(engine, task, data, school.users[user])
 
 
-def test_a_non_delegable_decision_is_refused_to_everyone_but_the_rektor(db):
+def test_a_non_delegable_decision_is_refused_to_everyone_but_the_rektor(engine):
     """Skollagen 3:9: a special teaching group is decided by the rektor personally, by no colleague."""
-    school = build_school(db, ["sarskilt_stod"])
+    school = build_school(engine, ["sarskilt_stod"])
     group = {**rs.PROGRAMME, "sarskild_form": "sarskild_undervisningsgrupp"}
     answers = {**rs.SS, "Task_utarbeta_atgardsprogram": group}
     with time_machine.travel(START, tick=False):
-        task = walk_until(db, school, "sarskilt_stod", answers, "Task_beslut_sarskild_undervisningsgrupp")
-        data = form_data(task_info(db, task)["form"], {}, school)
+        task = walk_until(engine, school, "sarskilt_stod", answers, "Task_beslut_sarskild_undervisningsgrupp")
+        data = form_data(task_info(engine, task)["form"], {}, school)
         for username in ("specialpedagog", "kurator", "skolpsykolog", "teacher", "mentor", "huvudman"):
             with pytest.raises(PermissionDeniedError):
-                do_task(db, task, data, school.users[username])
-        assert [t.id for t in ready_tasks(db, task.case_id)] == [task.id]
-        do_task(db, task, data, school.users["rektor"])
-    assert [t.bpmn_id for t in ready_tasks(db, task.case_id)] == ["Task_delge_beslut"]
+                do_task(engine, task, data, school.users[username])
+        assert [t.id for t in ready_tasks(engine, task.case_id)] == [task.id]
+        do_task(engine, task, data, school.users["rektor"])
+    assert [t.bpmn_id for t in ready_tasks(engine, task.case_id)] == ["Task_delge_beslut"]
 
 
-def test_sarskilt_stod_investigation_deadlines_count_from_the_report_date(db):
+def test_sarskilt_stod_investigation_deadlines_count_from_the_report_date(engine):
     """Investigation started within a week of the report, decision chosen within five (domain brief 2.3)."""
-    school = build_school(db, ["sarskilt_stod"])
+    school = build_school(engine, ["sarskilt_stod"])
     answers = {**rs.SS, "Task_anmalan_rektor": {"anmalan_datum": "2026-01-05"}}
     with time_machine.travel(START, tick=False):
-        task = walk_until(db, school, "sarskilt_stod", answers, "Task_utarbeta_atgardsprogram")
+        task = walk_until(engine, school, "sarskilt_stod", answers, "Task_utarbeta_atgardsprogram")
     report = datetime(2026, 1, 5, tzinfo=timezone.utc)
-    due = {t.bpmn_id: t.due_at for t in list_tasks(db, case_id=task.case_id)}
+    due = {t.bpmn_id: t.due_at for t in list_tasks(engine, case_id=task.case_id)}
     assert {k: due[k] - report for k in ("Task_utse_utredare", "Task_pedagogisk_kartlaggning",
                                          "Task_samrad_elevhalsa", "Task_pedagogisk_bedomning",
                                          "Task_prova_utredning")} == {
@@ -431,19 +432,19 @@ def test_sarskilt_stod_investigation_deadlines_count_from_the_report_date(db):
     assert due["Task_utarbeta_atgardsprogram"] == START + timedelta(weeks=2)  # from when it was opened
 
 
-def test_a_check_in_cannot_set_the_count_that_the_process_keeps(db):
+def test_a_check_in_cannot_set_the_count_that_the_process_keeps(engine):
     """Every shipped form refuses fields it does not declare, so no one can type `avstamning_nr`."""
-    school = build_school(db, ["arshjul"])
+    school = build_school(engine, ["arshjul"])
     answers = {"Task_ar_planera": {"lasar": "2025/26", "antal_avstamningar": 2}}
     with time_machine.travel(START, tick=False):
-        task = walk_until(db, school, "arshjul", answers, "Task_ar_avstamning")
-        data = form_data(task_info(db, task)["form"], {}, school)
+        task = walk_until(engine, school, "arshjul", answers, "Task_ar_avstamning")
+        data = form_data(task_info(engine, task)["form"], {}, school)
         with pytest.raises(FormValidationError) as refused:
-            complete_task(db, task.id, {**data, "avstamning_nr": 2}, by=school.users["rektor"])
+            complete_task(engine, task.id, {**data, "avstamning_nr": 2}, by=school.users["rektor"])
         assert list(refused.value.errors) == [""] and "avstamning_nr" in refused.value.errors[""][0]
-        complete_task(db, task.id, data, by=school.users["rektor"])
-    assert case_data(db, task.case_id)["avstamning_nr"] == 1
-    assert [t.bpmn_id for t in ready_tasks(db, task.case_id)] == ["Task_ar_avstamning"]
+        complete_task(engine, task.id, data, by=school.users["rektor"])
+    assert case_data(engine, task.case_id)["avstamning_nr"] == 1
+    assert [t.bpmn_id for t in ready_tasks(engine, task.case_id)] == ["Task_ar_avstamning"]
 
 
 # --------------------------------------------------------------------------------------------- the coverage
@@ -453,14 +454,14 @@ def every_walk(sqlite_template: Path, tmp_path: Path) -> dict[str, set[tuple[str
     missing = [s for s in rs.SCENARIOS if s.id not in WALKED]
     if missing:
         shutil.copy(sqlite_template, tmp_path / "coverage.db")
-        db = Database(f"sqlite:///{tmp_path / 'coverage.db'}")
+        engine = Engine.from_settings(database_url=f"sqlite:///{tmp_path / 'coverage.db'}")
         try:
-            school = build_school(db, ROUTINES)
+            school = build_school(engine, ROUTINES)
             for scenario in missing:
-                WALKED[scenario.id] = walk(db, school, scenario).reached
-            assert verify_audit(db).ok
+                WALKED[scenario.id] = walk(engine, school, scenario).reached
+            assert verify_audit(engine).ok
         finally:
-            db.dispose()
+            engine.close()
     return {s.id: WALKED[s.id] for s in rs.SCENARIOS}
 
 
@@ -483,8 +484,8 @@ def test_the_coverage_check_notices_a_node_that_no_scenario_reaches(every_walk):
 
 # ----------------------------------------------------------------------------------------- the command line
 @pytest.mark.parametrize("routine", ROUTINES)
-def test_a_new_case_is_walked_to_its_end_from_the_command_line(db, db_url, routine):
-    school = build_school(db, [routine])
+def test_a_new_case_is_walked_to_its_end_from_the_command_line(engine, db_url, routine):
+    school = build_school(engine, [routine])
     runner = CliRunner()
 
     def run(*args: str) -> str:
@@ -505,7 +506,7 @@ def test_a_new_case_is_walked_to_its_end_from_the_command_line(db, db_url, routi
             ids = task_ids(out)
             if not ids:
                 break
-            task = min((get_task(db, i) for i in ids), key=lambda t: t.bpmn_id)
+            task = min((get_task(engine, i) for i in ids), key=lambda t: t.bpmn_id)
             shown = run("task", str(task.id))
             assert f"case {case_id}, ready, lane {rs.ROLE_OF[task.bpmn_id]}" in shown
             form = json.loads(shown[shown.index("\n{") + 1:])
@@ -516,10 +517,10 @@ def test_a_new_case_is_walked_to_its_end_from_the_command_line(db, db_url, routi
             path.append(task.bpmn_id)
             clock.shift(timedelta(days=1))
     assert f"case {case_id} is completed" in out
-    assert get_case(db, case_id).status == "completed"
-    assert get_case(db, case_id).pupil_id == (None if routine in rs.UNIT_LEVEL else school.pupil)
+    assert get_case(engine, case_id).status == "completed"
+    assert get_case(engine, case_id).pupil_id == (None if routine in rs.UNIT_LEVEL else school.pupil)
     listed = "pupil –" if routine in rs.UNIT_LEVEL else f"pupil {school.pupil} "
     assert re.search(rf"^\s+{case_id}\s+{routine}\s+{listed}", run("cases"), flags=re.MULTILINE)
     assert path == list(scenario.path)
-    assert {n for _, n in reached_nodes(db, [case_id]) if n in END_EVENTS} == scenario.ends
+    assert {n for _, n in reached_nodes(engine, [case_id]) if n in END_EVENTS} == scenario.ends
     assert "audit log intact" in run("audit", "verify")

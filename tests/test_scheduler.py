@@ -12,46 +12,47 @@ from conftest import REPORT
 from sqlalchemy import func, select
 
 from cli import main
-from engine import Database, complete_task, list_tasks, start_case, verify_audit
+from engine import Engine, complete_task, list_tasks, start_case, verify_audit
 from engine.models import AuditEvent, Case, Timer
 from engine.scheduler import run_once, start_background
 from engine.timers import RETRY_AFTER, fire_one
 
 
-def waiting_cases(db, people, count, when):
+def waiting_cases(engine, people, count, when):
     """`count` cases waiting in the investigation with its two-week boundary timer, started at `when`."""
     with time_machine.travel(when, tick=False):
         ids = []
         for _ in range(count):
-            case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-            complete_task(db, list_tasks(db, case_id=case.id, state="ready")[0].id, REPORT, by=people.teacher)
+            case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+            complete_task(engine, list_tasks(engine, case_id=case.id, state="ready")[0].id, REPORT,
+                          by=people.teacher)
             ids.append(case.id)
     return ids
 
 
-def row_versions(db, cases) -> dict[int, int]:
-    with db.read() as s:
+def row_versions(engine, cases) -> dict[int, int]:
+    with engine.db.read() as s:
         return dict(s.execute(select(Case.id, Case.row_version).where(Case.id.in_(cases))).all())
 
 
 def scheduler_process(url, barrier):
     """One scheduler host: rounds until a round finds nothing to do."""
-    db = Database(url)
+    engine = Engine.from_settings(database_url=url)
     try:
         barrier.wait()
         for _ in range(50):
-            if not run_once(db):
+            if not run_once(engine):
                 break
     finally:
-        db.dispose()
+        engine.close()
 
 
-def test_three_schedulers_on_postgresql_do_each_piece_of_work_once(db, db_url, people, chain):
+def test_three_schedulers_on_postgresql_do_each_piece_of_work_once(engine, db_url, people, chain):
     if not db_url.startswith("postgresql"):
         pytest.skip("several scheduler hosts share a PostgreSQL database")
     count = 48
-    cases = waiting_cases(db, people, count, datetime.now(timezone.utc) - timedelta(days=20))
-    versions_before = row_versions(db, cases)
+    cases = waiting_cases(engine, people, count, datetime.now(timezone.utc) - timedelta(days=20))
+    versions_before = row_versions(engine, cases)
     ctx = multiprocessing.get_context("spawn")
     with ctx.Manager() as manager:
         barrier = manager.Barrier(3)
@@ -61,7 +62,7 @@ def test_three_schedulers_on_postgresql_do_each_piece_of_work_once(db, db_url, p
         for p in procs:
             p.join(120)
         assert [p.exitcode for p in procs] == [0, 0, 0]
-    with db.read() as s:
+    with engine.db.read() as s:
         fired = Counter(s.scalars(select(AuditEvent.case_id).where(AuditEvent.kind == "timer_fired")))
         escalations = Counter(s.scalars(select(AuditEvent.case_id).where(
             AuditEvent.kind == "task_created", AuditEvent.data["bpmn_id"].as_string() == "Task_paminnelse")))
@@ -72,69 +73,69 @@ def test_three_schedulers_on_postgresql_do_each_piece_of_work_once(db, db_url, p
     assert escalations == {case: 1 for case in cases}
     # one step per case, and no empty one: a scheduler that claimed a timer another had just fired
     # used to save its case again (state rewritten, version bumped, no audit event)
-    assert row_versions(db, cases) == {case: version + 1 for case, version in versions_before.items()}
+    assert row_versions(engine, cases) == {case: version + 1 for case, version in versions_before.items()}
     assert notices and max(notices.values()) == 1
     for case in cases:
-        assert [t.bpmn_id for t in list_tasks(db, case_id=case, state="ready")] == ["Task_paminnelse"]
-    assert verify_audit(db).ok
+        assert [t.bpmn_id for t in list_tasks(engine, case_id=case, state="ready")] == ["Task_paminnelse"]
+    assert verify_audit(engine).ok
 
 
-def test_timers_that_fell_due_while_nothing_ran_fire_at_the_first_round(db, people, chain):
-    cases = waiting_cases(db, people, 3, datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc))
+def test_timers_that_fell_due_while_nothing_ran_fire_at_the_first_round(engine, people, chain):
+    cases = waiting_cases(engine, people, 3, datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc))
     with time_machine.travel(datetime(2027, 2, 1, 9, 0, tzinfo=timezone.utc), tick=False):
-        done = run_once(db)
+        done = run_once(engine)
         assert done.timers == 3 and done.notices > 0
-        assert not run_once(db)  # a second round finds nothing
+        assert not run_once(engine)  # a second round finds nothing
     for case in cases:
-        assert list_tasks(db, case_id=case, state="ready")[0].bpmn_id == "Task_paminnelse"
+        assert list_tasks(engine, case_id=case, state="ready")[0].bpmn_id == "Task_paminnelse"
 
 
-def test_a_timer_whose_case_has_nothing_to_fire_saves_no_empty_step(db, people, chain):
+def test_a_timer_whose_case_has_nothing_to_fire_saves_no_empty_step(engine, people, chain):
     """A timer row claimed as due while the case's workflow has nothing to fire — its clock says not yet,
     or another scheduler fired it an instant before — changes nothing but the row's next try."""
     started = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
-    [case] = waiting_cases(db, people, 1, started)
-    version = row_versions(db, [case])[case]
-    with db.read() as s:
+    [case] = waiting_cases(engine, people, 1, started)
+    version = row_versions(engine, [case])[case]
+    with engine.db.read() as s:
         last_event = s.scalar(select(func.max(AuditEvent.seq)))
     claimed_at = started + timedelta(days=15)
     with time_machine.travel(started + timedelta(days=1), tick=False):  # the workflow's clock: not yet
-        assert fire_one(db, claimed_at) is True
-    assert row_versions(db, [case]) == {case: version}
-    with db.read() as s:
+        assert fire_one(engine, claimed_at) is True
+    assert row_versions(engine, [case]) == {case: version}
+    with engine.db.read() as s:
         assert s.scalar(select(func.max(AuditEvent.seq))) == last_event
         assert s.scalar(select(Timer.due_at).where(Timer.case_id == case)) == claimed_at + RETRY_AFTER
-    assert [t.bpmn_id for t in list_tasks(db, case_id=case, state="ready")] == ["Task_utredning"]
+    assert [t.bpmn_id for t in list_tasks(engine, case_id=case, state="ready")] == ["Task_utredning"]
     with time_machine.travel(claimed_at + RETRY_AFTER, tick=False):  # now it is due by both clocks
-        assert fire_one(db) is True
-    assert row_versions(db, [case]) == {case: version + 1}
-    assert [t.bpmn_id for t in list_tasks(db, case_id=case, state="ready")] == ["Task_paminnelse"]
+        assert fire_one(engine) is True
+    assert row_versions(engine, [case]) == {case: version + 1}
+    assert [t.bpmn_id for t in list_tasks(engine, case_id=case, state="ready")] == ["Task_paminnelse"]
 
 
-def test_a_round_with_nothing_due_loads_no_case(db, people, chain, monkeypatch):
-    waiting_cases(db, people, 2, datetime.now(timezone.utc))
+def test_a_round_with_nothing_due_loads_no_case(engine, people, chain, monkeypatch):
+    waiting_cases(engine, people, 2, datetime.now(timezone.utc))
     from engine import runner
     loaded = []
     monkeypatch.setattr(runner.state, "load", lambda *a, **k: loaded.append(a) or None)
-    db.live.clear()
-    assert not run_once(db)
+    engine.live.clear()
+    assert not run_once(engine)
     assert loaded == []
 
 
 def test_the_command_runs_one_round(db_url, people, chain):
-    from engine import Database as D
-    db = D(db_url)
+    from engine import Engine as D
+    engine = D.from_settings(database_url=db_url)
     try:
-        waiting_cases(db, people, 1, datetime.now(timezone.utc) - timedelta(days=30))
+        waiting_cases(engine, people, 1, datetime.now(timezone.utc) - timedelta(days=30))
     finally:
-        db.dispose()
+        engine.close()
     result = CliRunner().invoke(main, ["--database", db_url, "scheduler", "--once"])
     assert result.exit_code == 0 and "timers 1" in result.output
 
 
-def test_the_background_scheduler_runs_rounds_in_this_process(db, people, chain):
+def test_the_background_scheduler_runs_rounds_in_this_process(engine, people, chain):
     import threading
-    cases = waiting_cases(db, people, 1, datetime.now(timezone.utc) - timedelta(days=30))
+    cases = waiting_cases(engine, people, 1, datetime.now(timezone.utc) - timedelta(days=30))
     done = threading.Event()
     from engine import scheduler as module
     original = module.run_once
@@ -146,9 +147,9 @@ def test_the_background_scheduler_runs_rounds_in_this_process(db, people, chain)
 
     module.run_once = watched
     try:
-        background = start_background(db, interval=3600)
+        background = start_background(engine, interval=3600)
         assert done.wait(10)
         background.shutdown()
     finally:
         module.run_once = original
-    assert list_tasks(db, case_id=cases[0], state="ready")[0].bpmn_id == "Task_paminnelse"
+    assert list_tasks(engine, case_id=cases[0], state="ready")[0].bpmn_id == "Task_paminnelse"

@@ -8,14 +8,14 @@ from engine import schema
 from engine.models import Base
 
 
-def test_migrations_match_the_models(db):
-    with db.engine.connect() as conn:
+def test_migrations_match_the_models(engine):
+    with engine.db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(context, Base.metadata)
     assert diff == [], diff
-    assert schema.is_current(db)
+    assert schema.is_current(engine)
 
 
-def test_upgrading_again_changes_nothing(db):
-    schema.upgrade(db)
-    assert schema.is_current(db)
+def test_upgrading_again_changes_nothing(engine):
+    schema.upgrade(engine)
+    assert schema.is_current(engine)

@@ -51,79 +51,81 @@ class Before:
     row_version: int | None
 
 
-def before(db, case_id=None) -> Before:
-    with db.read() as s:
+def before(engine, case_id=None) -> Before:
+    with engine.db.read() as s:
         seq = s.scalar(select(func.coalesce(func.max(AuditEvent.seq), 0)))
-    version = get_case(db, case_id).row_version if case_id is not None else None
-    return Before(Counter(db.stats.steps), db.stats.commits, seq, version)
+    version = get_case(engine, case_id).row_version if case_id is not None else None
+    return Before(Counter(engine.db.stats.steps), engine.db.stats.commits, seq, version)
 
 
-def assert_one_step(db, kind: str, seen: Before, case_id: int, *event_kinds: str) -> list[str]:
+def assert_one_step(engine, kind: str, seen: Before, case_id: int, *event_kinds: str) -> list[str]:
     """The change since `seen` was one step of `kind` through the protocol, on `case_id`; return the kinds
     of the audit events it wrote, which include `event_kinds`."""
-    assert db.stats.steps - seen.steps == Counter({kind: 1})
-    assert db.stats.commits - seen.commits == 1
-    case = get_case(db, case_id)
+    assert engine.db.stats.steps - seen.steps == Counter({kind: 1})
+    assert engine.db.stats.commits - seen.commits == 1
+    case = get_case(engine, case_id)
     assert case.row_version == (seen.row_version + 1 if seen.row_version is not None else 1)
     kept = case.row_version if case.status == "running" else None
-    assert db.live.held(case_id) == kept
-    with db.read() as s:
+    assert engine.live.held(case_id) == kept
+    with engine.db.read() as s:
         events = s.scalars(select(AuditEvent).where(AuditEvent.seq > seen.seq).order_by(AuditEvent.seq)).all()
     assert [e.seq for e in events] == list(range(seen.seq + 1, seen.seq + 1 + len(events)))
     assert {e.case_id for e in events} == {case_id}
     assert len({e.at for e in events}) == 1  # written by one step, at one time
     kinds = [e.kind for e in events]
     assert set(event_kinds) <= set(kinds), kinds
-    assert verify_audit(db).ok
+    assert verify_audit(engine).ok
     return kinds
 
 
-def started(db, people):
-    seen = before(db)
-    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-    assert_one_step(db, "start", seen, case.id, "case_started", "task_created")
+def started(engine, people):
+    seen = before(engine)
+    case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    assert_one_step(engine, "start", seen, case.id, "case_started", "task_created")
     return case
 
 
-def test_starting_a_case_is_one_step(db, people, chain):
-    case = started(db, people)
-    assert db.live.held(case.id) == case.row_version == 1
+def test_starting_a_case_is_one_step(engine, people, chain):
+    case = started(engine, people)
+    assert engine.live.held(case.id) == case.row_version == 1
 
 
-def test_completing_a_task_is_one_step(db, people, chain):
-    case = started(db, people)
-    seen = before(db, case.id)
-    complete_task(db, ready(db, case.id)[0].id, REPORT, by=people.teacher)
-    assert_one_step(db, "complete", seen, case.id, "task_completed", "task_created")
+def test_completing_a_task_is_one_step(engine, people, chain):
+    case = started(engine, people)
+    seen = before(engine, case.id)
+    complete_task(engine, ready(engine, case.id)[0].id, REPORT, by=people.teacher)
+    assert_one_step(engine, "complete", seen, case.id, "task_completed", "task_created")
 
 
-def test_signing_a_decision_is_one_step(db, people, chain):
-    case = started(db, people)
-    complete_task(db, ready(db, case.id)[0].id, REPORT, by=people.teacher)
-    complete_task(db, ready(db, case.id)[0].id, INVESTIGATION, by=people.specialpedagog)
-    seen = before(db, case.id)
-    sign(db, ready(db, case.id)[0].id, {"beslut": "atgardsprogram", "motivering": "Utredningen visar behov."},
+def test_signing_a_decision_is_one_step(engine, people, chain):
+    case = started(engine, people)
+    complete_task(engine, ready(engine, case.id)[0].id, REPORT, by=people.teacher)
+    complete_task(engine, ready(engine, case.id)[0].id, INVESTIGATION, by=people.specialpedagog)
+    seen = before(engine, case.id)
+    sign(engine, ready(engine, case.id)[0].id, {"beslut": "atgardsprogram",
+                                                "motivering": "Utredningen visar behov."},
          by=people.rektor)
-    kinds = assert_one_step(db, "sign", seen, case.id, "task_completed", "decision_signed", "case_completed")
-    assert "task_completed" in kinds and get_case(db, case.id).status == "completed"
+    kinds = assert_one_step(engine, "sign", seen, case.id, "task_completed", "decision_signed",
+                            "case_completed")
+    assert "task_completed" in kinds and get_case(engine, case.id).status == "completed"
 
 
-def test_cancelling_a_case_is_one_step(db, people, chain):
-    case = started(db, people)
-    seen = before(db, case.id)
-    cancel_case(db, case.id, by=people.rektor, reason="Eleven har flyttat.")
-    assert_one_step(db, "cancel", seen, case.id, "case_cancelled", "task_cancelled")
-    assert get_case(db, case.id).status == "cancelled" and ready(db, case.id) == []
+def test_cancelling_a_case_is_one_step(engine, people, chain):
+    case = started(engine, people)
+    seen = before(engine, case.id)
+    cancel_case(engine, case.id, by=people.rektor, reason="Eleven har flyttat.")
+    assert_one_step(engine, "cancel", seen, case.id, "case_cancelled", "task_cancelled")
+    assert get_case(engine, case.id).status == "cancelled" and ready(engine, case.id) == []
 
 
-def test_a_timer_firing_is_one_step(db, people, chain):
+def test_a_timer_firing_is_one_step(engine, people, chain):
     with time_machine.travel(datetime.now(timezone.utc) - timedelta(days=15), tick=False):
-        case = started(db, people)
-        complete_task(db, ready(db, case.id)[0].id, REPORT, by=people.teacher)
-    seen = before(db, case.id)
-    assert fire_one(db) is True
-    assert_one_step(db, "timer", seen, case.id, "timer_fired", "task_cancelled", "task_created")
-    assert [t.bpmn_id for t in ready(db, case.id)] == ["Task_paminnelse"]
+        case = started(engine, people)
+        complete_task(engine, ready(engine, case.id)[0].id, REPORT, by=people.teacher)
+    seen = before(engine, case.id)
+    assert fire_one(engine) is True
+    assert_one_step(engine, "timer", seen, case.id, "timer_fired", "task_cancelled", "task_created")
+    assert [t.bpmn_id for t in ready(engine, case.id)] == ["Task_paminnelse"]
 
 
 MESSAGE = process(
@@ -139,28 +141,30 @@ MESSAGE = process(
     "  <bpmn:process ", '  <bpmn:message id="Message_1" name="dokument_inkommit"/>\n  <bpmn:process ')
 
 
-def test_a_message_arriving_is_one_step(db, people):
-    deploy(db, {"meddelande.bpmn": MESSAGE}, {"svar.json": json.dumps(FORM)})
-    seen = before(db)
-    case = start_case(db, "meddelande", pupil_id=people.pupil, by=people.teacher)
-    assert_one_step(db, "start", seen, case.id, "case_started")
-    assert messages.waiting_messages(db, case.id) == ["dokument_inkommit"] and ready(db, case.id) == []
-    seen = before(db, case.id)
-    assert messages.deliver(db, case.id, "dokument_inkommit", by=people.teacher) == "running"
-    assert_one_step(db, "message", seen, case.id, "message_received", "task_created")
+def test_a_message_arriving_is_one_step(engine, people):
+    deploy(engine, {"meddelande.bpmn": MESSAGE}, {"svar.json": json.dumps(FORM)})
+    seen = before(engine)
+    case = start_case(engine, "meddelande", pupil_id=people.pupil, by=people.teacher)
+    assert_one_step(engine, "start", seen, case.id, "case_started")
+    assert messages.waiting_messages(engine, case.id) == ["dokument_inkommit"] and ready(engine,
+                                                                                         case.id) == []
+    seen = before(engine, case.id)
+    assert messages.deliver(engine, case.id, "dokument_inkommit", by=people.teacher) == "running"
+    assert_one_step(engine, "message", seen, case.id, "message_received", "task_created")
 
 
-def test_moving_a_case_to_a_new_version_is_one_step(db, people, chain):
-    case = started(db, people)
-    owner = add_process_owner(db, people.unit)
-    draft = editing.open_draft(db, chain.id, by=owner)
-    draft = editing.save(db, draft.id, by=owner, seen=0, bpmn=with_follow_up(draft.files[draft.main_file]))
-    version = editing.publish(db, draft.id, by=owner, note="ändring")
-    seen = before(db, case.id)
-    [move] = migration.migrate(db, "stodkedja", by=owner)
+def test_moving_a_case_to_a_new_version_is_one_step(engine, people, chain):
+    case = started(engine, people)
+    owner = add_process_owner(engine, people.unit)
+    draft = editing.open_draft(engine, chain.id, by=owner)
+    draft = editing.save(engine, draft.id, by=owner, seen=0,
+                         bpmn=with_follow_up(draft.files[draft.main_file]))
+    version = editing.publish(engine, draft.id, by=owner, note="ändring")
+    seen = before(engine, case.id)
+    [move] = migration.migrate(engine, "stodkedja", by=owner)
     assert move.moved
-    assert_one_step(db, "migration", seen, case.id, "case_migrated")
-    assert get_case(db, case.id).process_version_id == version.id
+    assert_one_step(engine, "migration", seen, case.id, "case_migrated")
+    assert get_case(engine, case.id).process_version_id == version.id
 
 
 NAMED = process("""<bpmn:userTask id="Task_1" name="Utse ansvarig">
@@ -176,35 +180,35 @@ NAMED = process("""<bpmn:userTask id="Task_1" name="Utse ansvarig">
     <bpmn:endEvent id="End_1"/>""", lane_nodes=("Task_1", "Task_2"), key="namngiven")
 
 
-def test_a_refused_change_is_no_step_and_a_failed_one_leaves_no_cached_workflow(db, people):
-    deploy(db, {"t.bpmn": NAMED}, {"svar.json": json.dumps({**FORM, "properties": {
+def test_a_refused_change_is_no_step_and_a_failed_one_leaves_no_cached_workflow(engine, people):
+    deploy(engine, {"t.bpmn": NAMED}, {"svar.json": json.dumps({**FORM, "properties": {
         "ansvarig": {"type": "integer"}}})})
-    case = start_case(db, "namngiven", pupil_id=people.pupil, by=people.teacher)
-    [task] = ready(db, case.id)
-    seen = before(db, case.id)
+    case = start_case(engine, "namngiven", pupil_id=people.pupil, by=people.teacher)
+    [task] = ready(engine, case.id)
+    seen = before(engine, case.id)
     with pytest.raises(PermissionDeniedError):  # refused before its case was loaded: the cache stays
-        cancel_case(db, case.id, by=people.teacher, reason="Fel ärende.")
-    assert db.live.held(case.id) == seen.row_version == 1
+        cancel_case(engine, case.id, by=people.teacher, reason="Fel ärende.")
+    assert engine.live.held(case.id) == seen.row_version == 1
     # The form names an outsider (a teacher at another unit) for the next task, who may not take it: the
     # step fails as it saves, after it loaded the case's workflow from the cache.
     with pytest.raises(NotStaffError):
-        complete_task(db, task.id, {"ansvarig": people.outsider}, by=people.teacher)
-    assert db.stats.steps == seen.steps and db.stats.commits == seen.commits
-    assert get_case(db, case.id).row_version == seen.row_version
-    assert [t.id for t in ready(db, case.id)] == [task.id]
-    assert db.live.held(case.id) is None  # what it held is gone; the next step reads the stored state
-    misses = db.live.misses
-    complete_task(db, task.id, {"ansvarig": people.mentor}, by=people.teacher)
-    assert db.live.misses == misses + 1
-    assert_one_step(db, "complete", seen, case.id, "task_completed", "task_assigned")
+        complete_task(engine, task.id, {"ansvarig": people.outsider}, by=people.teacher)
+    assert engine.db.stats.steps == seen.steps and engine.db.stats.commits == seen.commits
+    assert get_case(engine, case.id).row_version == seen.row_version
+    assert [t.id for t in ready(engine, case.id)] == [task.id]
+    assert engine.live.held(case.id) is None  # what it held is gone; the next step reads the stored state
+    misses = engine.live.misses
+    complete_task(engine, task.id, {"ansvarig": people.mentor}, by=people.teacher)
+    assert engine.live.misses == misses + 1
+    assert_one_step(engine, "complete", seen, case.id, "task_completed", "task_assigned")
 
 
-def test_an_unknown_kind_of_step_is_refused_before_anything_is_written(db):
-    commits = db.stats.commits
+def test_an_unknown_kind_of_step_is_refused_before_anything_is_written(engine):
+    commits = engine.db.stats.commits
     with pytest.raises(ValueError, match="unknown kind of step 'edit'"):
-        with step(db, "edit", None):
+        with step(engine, "edit", None):
             pass
-    assert db.stats.commits == commits
+    assert engine.db.stats.commits == commits
 
 
 def test_only_the_protocol_saves_a_case_or_keeps_its_workflow():

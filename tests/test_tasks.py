@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from engine import (
     ConflictError,
-    Database,
+    Engine,
     FormValidationError,
     NotFoundError,
     PermissionDeniedError,
@@ -29,85 +29,85 @@ from engine import (
 from engine.models import AuditEvent
 
 
-def audit_count(db):
-    with db.read() as s:
+def audit_count(engine):
+    with engine.db.read() as s:
         return s.scalar(select(func.count()).select_from(AuditEvent))
 
 
 @pytest.fixture
-def case(db, people, chain):
-    return start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+def case(engine, people, chain):
+    return start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
 
 
-def test_invalid_form_data_gives_per_field_errors_and_changes_nothing(db, people, case):
-    [task] = ready(db, case.id)
-    before = audit_count(db)
+def test_invalid_form_data_gives_per_field_errors_and_changes_nothing(engine, people, case):
+    [task] = ready(engine, case.id)
+    before = audit_count(engine)
     with pytest.raises(FormValidationError) as info:
-        complete_task(db, task.id, {"anmalan_datum": "igår", "beskrivning": "kort", "extra": 1},
+        complete_task(engine, task.id, {"anmalan_datum": "igår", "beskrivning": "kort", "extra": 1},
                       by=people.teacher)
     errors = info.value.errors
     assert set(errors) == {"anmalan_datum", "beskrivning", ""}
     assert "date" in errors["anmalan_datum"][0] and "short" in errors["beskrivning"][0]
-    assert ready(db, case.id)[0].id == task.id and audit_count(db) == before
-    assert get_case(db, case.id).row_version == case.row_version
+    assert ready(engine, case.id)[0].id == task.id and audit_count(engine) == before
+    assert get_case(engine, case.id).row_version == case.row_version
 
 
-def test_a_missing_required_field_is_named(db, people, case):
+def test_a_missing_required_field_is_named(engine, people, case):
     with pytest.raises(FormValidationError) as info:
-        complete_task(db, ready(db, case.id)[0].id, {"beskrivning": "tillräckligt lång text"},
+        complete_task(engine, ready(engine, case.id)[0].id, {"beskrivning": "tillräckligt lång text"},
                       by=people.teacher)
     assert info.value.errors == {"anmalan_datum": ["required"]}
 
 
-def test_data_that_is_not_json_is_refused(db, people, case):
+def test_data_that_is_not_json_is_refused(engine, people, case):
     from datetime import date
 
     from engine import DataNotJSONError
     with pytest.raises(DataNotJSONError, match="anmalan_datum.*date"):
-        complete_task(db, ready(db, case.id)[0].id, {**REPORT, "anmalan_datum": date(2026, 11, 20)},
+        complete_task(engine, ready(engine, case.id)[0].id, {**REPORT, "anmalan_datum": date(2026, 11, 20)},
                       by=people.teacher)
 
 
-def test_completing_a_task_twice_is_a_conflict_naming_who_did_it(db, people, case):
-    [task] = ready(db, case.id)
-    complete_task(db, task.id, REPORT, by=people.teacher)
-    before = audit_count(db)
+def test_completing_a_task_twice_is_a_conflict_naming_who_did_it(engine, people, case):
+    [task] = ready(engine, case.id)
+    complete_task(engine, task.id, REPORT, by=people.teacher)
+    before = audit_count(engine)
     with pytest.raises(ConflictError, match=f"already completed.*user {people.teacher}"):
-        complete_task(db, task.id, REPORT, by=people.mentor)
-    assert audit_count(db) == before
+        complete_task(engine, task.id, REPORT, by=people.mentor)
+    assert audit_count(engine) == before
 
 
-def test_a_case_changed_since_the_user_opened_it_is_a_conflict(db, people, case):
-    [task] = ready(db, case.id)
+def test_a_case_changed_since_the_user_opened_it_is_a_conflict(engine, people, case):
+    [task] = ready(engine, case.id)
     with pytest.raises(ConflictError, match="changed by someone else"):
-        complete_task(db, task.id, REPORT, by=people.teacher, expected_row_version=case.row_version - 1)
-    done = complete_task(db, task.id, REPORT, by=people.teacher, expected_row_version=case.row_version)
+        complete_task(engine, task.id, REPORT, by=people.teacher, expected_row_version=case.row_version - 1)
+    done = complete_task(engine, task.id, REPORT, by=people.teacher, expected_row_version=case.row_version)
     assert done.case_row_version == case.row_version + 1
 
 
-def test_only_holders_of_the_lane_role_at_the_unit_may_complete(db, people, case):
-    [task] = ready(db, case.id)
+def test_only_holders_of_the_lane_role_at_the_unit_may_complete(engine, people, case):
+    [task] = ready(engine, case.id)
     with pytest.raises(PermissionDeniedError):
-        complete_task(db, task.id, REPORT, by=people.outsider)  # a teacher, but at another unit
+        complete_task(engine, task.id, REPORT, by=people.outsider)  # a teacher, but at another unit
     with pytest.raises(PermissionDeniedError, match="larare or mentor"):
-        complete_task(db, task.id, REPORT, by=people.specialpedagog)  # right unit, wrong role
-    complete_task(db, task.id, REPORT, by=people.mentor)  # a mentor serves the teacher lane
+        complete_task(engine, task.id, REPORT, by=people.specialpedagog)  # right unit, wrong role
+    complete_task(engine, task.id, REPORT, by=people.mentor)  # a mentor serves the teacher lane
 
 
-def test_an_unknown_task_is_not_found(db, people, case):
+def test_an_unknown_task_is_not_found(engine, people, case):
     with pytest.raises(NotFoundError):
-        complete_task(db, "00000000-0000-0000-0000-000000000000", {}, by=people.teacher)
+        complete_task(engine, "00000000-0000-0000-0000-000000000000", {}, by=people.teacher)
     with pytest.raises(NotFoundError):
-        complete_task(db, "inte-ett-id", {}, by=people.teacher)
+        complete_task(engine, "inte-ett-id", {}, by=people.teacher)
 
 
-def test_inbox_shows_open_tasks_of_the_users_roles_at_their_units_only(db, people, case):
-    assert [t.id for t in inbox(db, people.teacher)] == [ready(db, case.id)[0].id]
-    assert [t.id for t in inbox(db, people.mentor)] == [ready(db, case.id)[0].id]
-    assert inbox(db, people.outsider) == [] and inbox(db, people.rektor) == []
-    complete_task(db, ready(db, case.id)[0].id, REPORT, by=people.teacher)
-    assert inbox(db, people.teacher) == []
-    assert [t.bpmn_id for t in inbox(db, people.specialpedagog)] == ["Task_utredning"]
+def test_inbox_shows_open_tasks_of_the_users_roles_at_their_units_only(engine, people, case):
+    assert [t.id for t in inbox(engine, people.teacher)] == [ready(engine, case.id)[0].id]
+    assert [t.id for t in inbox(engine, people.mentor)] == [ready(engine, case.id)[0].id]
+    assert inbox(engine, people.outsider) == [] and inbox(engine, people.rektor) == []
+    complete_task(engine, ready(engine, case.id)[0].id, REPORT, by=people.teacher)
+    assert inbox(engine, people.teacher) == []
+    assert [t.bpmn_id for t in inbox(engine, people.specialpedagog)] == ["Task_utredning"]
 
 
 DECISION = """<bpmn:userTask id="Task_1" name="Utse beslutsfattare">
@@ -125,43 +125,43 @@ DECISION = """<bpmn:userTask id="Task_1" name="Utse beslutsfattare">
     <bpmn:endEvent id="End_1"/>"""
 
 
-def decision_case(db, people, kind, non_delegable, named=None, in_case_data=False):
+def decision_case(engine, people, kind, non_delegable, named=None, in_case_data=False):
     """A case whose second task (a decision) goes to the person the first task's form names — or, with
     `in_case_data`, whom the case's data already names (as a routine's script could)."""
     body = DECISION.replace("KIND", kind).replace("NONDELEGABLE", non_delegable)
     form = {**FORM, "properties": {"beslutsfattare": {"type": "integer"}}}
-    deploy(db, {"t.bpmn": process(body, lane="Rektor", lane_nodes=("Task_1", "Task_2"))},
+    deploy(engine, {"t.bpmn": process(body, lane="Rektor", lane_nodes=("Task_1", "Task_2"))},
            {"svar.json": json.dumps(form)})
     named = people.specialpedagog if named is None else named
     start_data = {"beslutsfattare": named} if in_case_data else {}
-    case = start_case(db, "testprocess", pupil_id=people.pupil, by=people.rektor, data=start_data)
-    complete_task(db, ready(db, case.id)[0].id, {} if in_case_data else {"beslutsfattare": named},
+    case = start_case(engine, "testprocess", pupil_id=people.pupil, by=people.rektor, data=start_data)
+    complete_task(engine, ready(engine, case.id)[0].id, {} if in_case_data else {"beslutsfattare": named},
                   by=people.rektor)
-    [task] = ready(db, case.id)
+    [task] = ready(engine, case.id)
     return case, task
 
 
-def test_a_task_goes_to_the_person_named_in_case_data(db, people):
+def test_a_task_goes_to_the_person_named_in_case_data(engine, people):
     from engine.assignment import grant_delegation, revoke_delegation
-    first = grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog,
+    first = grant_delegation(engine, unit_id=people.unit, delegate_id=people.specialpedagog,
                              decision="atgardsprogram", document="Delegationsordning 2026-08-01 §4",
                              by=people.rektor)
-    case, task = decision_case(db, people, "atgardsprogram", "false")
+    case, task = decision_case(engine, people, "atgardsprogram", "false")
     assert task.assignee_id == people.specialpedagog
-    assert [t.id for t in inbox(db, people.specialpedagog)] == [task.id]
+    assert [t.id for t in inbox(engine, people.specialpedagog)] == [task.id]
     with pytest.raises(PermissionDeniedError, match="assigned to someone else"):
-        complete_task(db, task.id, {}, by=people.rektor)
-    revoke_delegation(db, first, by=people.rektor)
+        complete_task(engine, task.id, {}, by=people.rektor)
+    revoke_delegation(engine, first, by=people.rektor)
     with pytest.raises(PermissionDeniedError, match="no written delegation"):
-        complete_task(db, task.id, {}, by=people.specialpedagog)
-    delegation = grant_delegation(db, unit_id=people.unit, delegate_id=people.specialpedagog,
+        complete_task(engine, task.id, {}, by=people.specialpedagog)
+    delegation = grant_delegation(engine, unit_id=people.unit, delegate_id=people.specialpedagog,
                                   decision="atgardsprogram", document="Delegationsordning 2026-08-01 §4",
                                   by=people.rektor)
     with pytest.raises(SigningRequiredError):  # the right signer, but a decision is only ever signed
-        complete_task(db, task.id, {}, by=people.specialpedagog)
-    sign_decision(db, task.id, {}, by=people.specialpedagog,  # a delegable decision, delegated in writing
+        complete_task(engine, task.id, {}, by=people.specialpedagog)
+    sign_decision(engine, task.id, {}, by=people.specialpedagog,  # a delegable decision, delegated in writing
                   reauthenticated_at=datetime.now(timezone.utc))
-    with db.read() as s:
+    with engine.db.read() as s:
         signed = s.scalars(select(AuditEvent).where(AuditEvent.kind == "decision_signed")).one()
         assigned = s.scalars(select(AuditEvent).where(AuditEvent.kind == "task_assigned")).one()
     assert signed.data["decision"] == "atgardsprogram" and signed.data["signer_id"] == people.specialpedagog
@@ -169,74 +169,75 @@ def test_a_task_goes_to_the_person_named_in_case_data(db, people):
     assert assigned.data["assignee_id"] == people.specialpedagog
 
 
-def test_a_non_delegable_decision_refuses_any_signer_but_the_rektor(db, people):
-    case, task = decision_case(db, people, "sarskild_undervisningsgrupp", "true", in_case_data=True)
+def test_a_non_delegable_decision_refuses_any_signer_but_the_rektor(engine, people):
+    case, task = decision_case(engine, people, "sarskild_undervisningsgrupp", "true", in_case_data=True)
     assert task.assignee_id is None  # nobody but the rektor may be named for it
     with pytest.raises(PermissionDeniedError):
-        complete_task(db, task.id, {}, by=people.specialpedagog)
-    assert ready(db, case.id)[0].id == task.id
-    sign_decision(db, task.id, {}, by=people.rektor, reauthenticated_at=datetime.now(timezone.utc))
+        complete_task(engine, task.id, {}, by=people.specialpedagog)
+    assert ready(engine, case.id)[0].id == task.id
+    sign_decision(engine, task.id, {}, by=people.rektor, reauthenticated_at=datetime.now(timezone.utc))
 
 
 @pytest.mark.parametrize("who", ["unknown", "outsider", "teacher", "processagare", "beyond_ids"])
-def test_a_task_named_for_someone_who_may_not_take_it_waits_in_its_lane_with_a_note(db, people, who):
+def test_a_task_named_for_someone_who_may_not_take_it_waits_in_its_lane_with_a_note(engine, people, who):
     """Named in case data but not holding the lane's role at the pupil's unit (nor a delegation for the
     decision): the task goes to no one but its lane, and the case's history says why — it never stops."""
     from editing_helpers import add_process_owner
 
     from engine.visibility import case_timeline
     named = {"unknown": 424242, "outsider": people.outsider, "teacher": people.teacher, "beyond_ids": 2**40,
-             "processagare": add_process_owner(db, people.unit) if who == "processagare" else 0}[who]
-    case, task = decision_case(db, people, "atgardsprogram", "false", named=named, in_case_data=True)
+             "processagare": add_process_owner(engine, people.unit) if who == "processagare" else 0}[who]
+    case, task = decision_case(engine, people, "atgardsprogram", "false", named=named, in_case_data=True)
     assert (task.bpmn_id, task.assignee_id) == ("Task_2", None)
-    assert [t.id for t in inbox(db, people.rektor)] == [task.id]
-    assert not any(t.case_id == case.id for t in inbox(db, people.outsider) + inbox(db, people.teacher))
-    with db.read() as s:
+    assert [t.id for t in inbox(engine, people.rektor)] == [task.id]
+    assert not any(t.case_id == case.id for t in inbox(engine, people.outsider) + inbox(engine,
+                                                                                        people.teacher))
+    with engine.db.read() as s:
         refused = s.scalars(select(AuditEvent).where(AuditEvent.kind == "assignee_refused")).one()
         assert s.scalars(select(AuditEvent).where(AuditEvent.kind == "task_assigned")).all() == []
     assert refused.case_id == case.id and refused.data["field"] == "beslutsfattare"
-    [note] = [e.params for e in case_timeline(db, people.rektor, case.id) if e.kind == "assignee_refused"]
+    [note] = [e.params for e in case_timeline(engine, people.rektor, case.id) if e.kind == "assignee_refused"]
     assert (note["task"], note["field"]) == ("Beslut", "beslutsfattare")
     assert note["named_id"] == refused.data.get("named_id")
-    sign_decision(db, task.id, {}, by=people.rektor,  # the case goes on
+    sign_decision(engine, task.id, {}, by=people.rektor,  # the case goes on
                   reauthenticated_at=datetime.now(timezone.utc))
 
 
-def test_a_task_named_for_an_unknown_user_or_an_outsider_fails_and_changes_nothing(db, people):
+def test_a_task_named_for_an_unknown_user_or_an_outsider_fails_and_changes_nothing(engine, people):
     body = DECISION.replace("KIND", "atgardsprogram").replace("NONDELEGABLE", "false")
     form = {**FORM, "properties": {"beslutsfattare": {"type": "integer"}}}
-    deploy(db, {"t.bpmn": process(body, lane="Rektor", lane_nodes=("Task_1", "Task_2"))},
+    deploy(engine, {"t.bpmn": process(body, lane="Rektor", lane_nodes=("Task_1", "Task_2"))},
            {"svar.json": json.dumps(form)})
-    case = start_case(db, "testprocess", pupil_id=people.pupil, by=people.rektor)
-    [task] = ready(db, case.id)
+    case = start_case(engine, "testprocess", pupil_id=people.pupil, by=people.rektor)
+    [task] = ready(engine, case.id)
     from engine.errors import FormValidationError, NotStaffError
     for named in (424242, people.outsider):  # nobody; someone at another unit
         with pytest.raises(NotStaffError) as caught:  # a form error on the field that named them
-            complete_task(db, task.id, {"beslutsfattare": named}, by=people.rektor)
+            complete_task(engine, task.id, {"beslutsfattare": named}, by=people.rektor)
         assert isinstance(caught.value, FormValidationError)
         [(field, [message])] = caught.value.errors.items()
         assert field == "beslutsfattare" and "no active member of staff at this school unit" in message
     with pytest.raises(NotStaffError):  # a teacher at the unit may not take the rektor's decision either
-        complete_task(db, task.id, {"beslutsfattare": people.teacher}, by=people.rektor)
-    assert ready(db, case.id)[0].id == task.id
-    assert inbox(db, people.outsider) == []
+        complete_task(engine, task.id, {"beslutsfattare": people.teacher}, by=people.rektor)
+    assert ready(engine, case.id)[0].id == task.id
+    assert inbox(engine, people.outsider) == []
 
 
 def race(db_url, task_id, user, barrier, results):
     """One contender: its own Database (its own connection pool), released at the same moment."""
-    db = Database(db_url)
+    engine = Engine.from_settings(database_url=db_url)
     try:
         barrier.wait()
-        complete_task(db, task_id, REPORT, by=user)
+        complete_task(engine, task_id, REPORT, by=user)
         results.append("won")
     except ConflictError:
         results.append("conflict")
     finally:
-        db.dispose()
+        engine.close()
 
 
-def test_concurrent_completion_from_threads_has_exactly_one_winner(db, db_url, people, case):
-    [task] = ready(db, case.id)
+def test_concurrent_completion_from_threads_has_exactly_one_winner(engine, db_url, people, case):
+    [task] = ready(engine, case.id)
     contenders = 6
     barrier, results = threading.Barrier(contenders), []
     threads = [threading.Thread(target=race, args=(db_url, task.id, people.teacher, barrier, results))
@@ -246,21 +247,21 @@ def test_concurrent_completion_from_threads_has_exactly_one_winner(db, db_url, p
     for t in threads:
         t.join()
     assert sorted(results) == ["conflict"] * (contenders - 1) + ["won"]
-    assert [t.bpmn_id for t in ready(db, case.id)] == ["Task_utredning"]
-    with db.read() as s:
+    assert [t.bpmn_id for t in ready(engine, case.id)] == ["Task_utredning"]
+    with engine.db.read() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent)
                         .where(AuditEvent.kind == "task_completed")) == 1
-    assert verify_audit(db).ok
+    assert verify_audit(engine).ok
 
 
 def _process_race(db_url, task_id, user, barrier, results):
     race(db_url, task_id, user, barrier, results)
 
 
-def test_concurrent_completion_from_processes_has_exactly_one_winner(db, db_url, people, case):
+def test_concurrent_completion_from_processes_has_exactly_one_winner(engine, db_url, people, case):
     if not db_url.startswith("postgresql"):
         pytest.skip("several processes sharing one database is the PostgreSQL deployment")
-    [task] = ready(db, case.id)
+    [task] = ready(engine, case.id)
     ctx = multiprocessing.get_context("spawn")
     contenders = 4
     with ctx.Manager() as manager:
@@ -274,23 +275,24 @@ def test_concurrent_completion_from_processes_has_exactly_one_winner(db, db_url,
             p.join(60)
         outcome = sorted(results)
     assert outcome == ["conflict"] * (contenders - 1) + ["won"]
-    assert [t.bpmn_id for t in ready(db, case.id)] == ["Task_utredning"]
-    assert verify_audit(db).ok
+    assert [t.bpmn_id for t in ready(engine, case.id)] == ["Task_utredning"]
+    assert verify_audit(engine).ok
 
 
-def test_concurrent_steps_of_different_cases_all_land_and_the_chain_stays_whole(db, db_url, people, chain):
-    started = [start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher) for _ in range(8)]
-    tasks = [ready(db, c.id)[0].id for c in started]
+def test_concurrent_steps_of_different_cases_all_land_and_the_chain_stays_whole(engine, db_url, people,
+                                                                                chain):
+    started = [start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher) for _ in range(8)]
+    tasks = [ready(engine, c.id)[0].id for c in started]
     errors = []
 
     def work(task_id):
-        worker = Database(db_url)
+        worker = Engine.from_settings(database_url=db_url)
         try:
             complete_task(worker, task_id, REPORT, by=people.teacher)
         except Exception as exc:  # collected and asserted below
             errors.append(exc)
         finally:
-            worker.dispose()
+            worker.close()
 
     threads = [threading.Thread(target=work, args=(t,)) for t in tasks]
     for t in threads:
@@ -298,6 +300,6 @@ def test_concurrent_steps_of_different_cases_all_land_and_the_chain_stays_whole(
     for t in threads:
         t.join()
     assert errors == []
-    assert all(ready(db, c.id)[0].bpmn_id == "Task_utredning" for c in started)
-    verdict = verify_audit(db)
+    assert all(ready(engine, c.id)[0].bpmn_id == "Task_utredning" for c in started)
+    verdict = verify_audit(engine)
     assert verdict.ok, verdict

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import Database, scheduler
+from engine import Engine, scheduler
 
 from . import configuration, converters, errors, extensions, i18n, oidc, security, sessions
 from .blueprints import auth, cases, editor, inbox, notifications, pupils, quality, routines, tasks
@@ -34,7 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-    state = extensions.Elevflow(Database(app.config["DATABASE_URL"]))
+    state = extensions.Elevflow(Engine.from_settings(database_url=app.config["DATABASE_URL"]))
     app.extensions[extensions.KEY] = state
     for integration in (converters, i18n, security, sessions, oidc, errors):
         integration.init_app(app)
@@ -42,7 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.context_processor(_page_context)
     if app.config["EMBEDDED_SCHEDULER"] and not app.testing:
-        state.scheduler = scheduler.start_background(state.db)
+        state.scheduler = scheduler.start_background(state.engine)
         log.info("embedded scheduler started")
     if not app.testing:
         atexit.register(state.close)

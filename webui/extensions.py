@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from engine import Database
+from engine import Engine
 
 KEY = "elevflow"
 
@@ -15,7 +15,7 @@ KEY = "elevflow"
 class Elevflow:
     """The app's share of the engine: the Database every request uses, and the background scheduler."""
 
-    db: Database
+    engine: Engine
     scheduler: Any = None
     closed: bool = False
 
@@ -26,13 +26,13 @@ class Elevflow:
         self.closed = True
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)  # a round is one short transaction: let it finish
-        self.db.dispose()
+        self.engine.close()
 
 
 def state(app: Flask | None = None) -> Elevflow:
     return (app or current_app).extensions[KEY]
 
 
-def db() -> Database:
+def engine() -> Engine:
     """The current app's engine Database."""
-    return state().db
+    return state().engine

@@ -105,7 +105,7 @@ def reauthenticate(password: str) -> bool:
     user = g.get("user")
     if user is None:
         return False
-    outcome = logins.password_login(extensions.db(), user.username, password, request.remote_addr or "",
+    outcome = logins.password_login(extensions.engine(), user.username, password, request.remote_addr or "",
                                     login_limits())
     if outcome.user is None or outcome.user.id != user.id:
         return False
@@ -115,7 +115,7 @@ def reauthenticate(password: str) -> bool:
 
 def _open_reads() -> None:
     """Before each request: its reads share one database connection (engine Database.reads)."""
-    scope = extensions.db().reads()
+    scope = extensions.engine().db.reads()
     scope.__enter__()
     g._elevflow_reads = scope
 
@@ -145,7 +145,7 @@ def _load_user() -> None:
         flash(_("Du har loggats ut eftersom du inte har gjort något på %(minutes)s minuter.", minutes=idle),
               "info")
         return
-    user = people.current_user(extensions.db(), uid)
+    user = people.current_user(extensions.engine(), uid)
     if user is None or not user.active:
         session.clear()
         return

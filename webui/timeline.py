@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from engine import Database, casediagram
+from engine import Engine, casediagram
 from engine.visibility import TimelineEntry
 
 Flows = dict[tuple[str, str], tuple[str, str, str]]  # casediagram.flows
@@ -83,7 +83,7 @@ def said(entry: TimelineEntry, flows: Flows) -> str:
     return simple.get(kind, kind)
 
 
-def lines(db: Database, entries: list[TimelineEntry], version_id: int) -> list[Line]:
+def lines(engine: Engine, entries: list[TimelineEntry], version_id: int) -> list[Line]:
     """The timeline's entries, said; `version_id` is the case's routine version (its gateways' flows)."""
-    flows = casediagram.flows(db, version_id) if any(e.kind == "gateway_taken" for e in entries) else {}
+    flows = casediagram.flows(engine, version_id) if any(e.kind == "gateway_taken" for e in entries) else {}
     return [Line(e.at, e.kind, said(e, flows), e.actor_name or "Elevflow") for e in entries]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from ..store import Database
+from ..core import Engine
 from .apply import apply_organisation
 from .csvfile import read_csv_folder
 from .model import Organisation, OrganisationImportError
@@ -20,13 +20,13 @@ __all__ = ["ImportReport", "Organisation", "OrganisationImportError", "apply_org
            "import_ss12000", "read_csv_folder", "read_ss12000_folder"]
 
 
-def import_csv(db: Database, folder: Path, *, dry_run: bool = False) -> ImportReport:
+def import_csv(engine: Engine, folder: Path, *, dry_run: bool = False) -> ImportReport:
     """Import the CSV files in FOLDER; raise OrganisationImportError, writing nothing, on any problem."""
-    return apply_organisation(db, read_csv_folder(folder), dry_run=dry_run)
+    return apply_organisation(engine, read_csv_folder(folder), dry_run=dry_run)
 
 
-def import_ss12000(db: Database, folder: Path, *, dry_run: bool = False,
+def import_ss12000(engine: Engine, folder: Path, *, dry_run: bool = False,
                    today: date | None = None) -> ImportReport:
     """Import the SS 12000 JSON files in FOLDER; raise OrganisationImportError, writing nothing, on any
     problem. `today` decides which duties, enrolments and memberships are current."""
-    return apply_organisation(db, read_ss12000_folder(folder, today), dry_run=dry_run)
+    return apply_organisation(engine, read_ss12000_folder(folder, today), dry_run=dry_run)

@@ -29,8 +29,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import audit, dbapi
+from ..core import Engine
 from ..models import Guardian, Organiser, Pupil, PupilGuardian, RoleAssignment, SchoolUnit, User
-from ..store import Database
 from .model import GuardianIn, Organisation, OrganisationImportError, Problems
 from .report import ImportReport
 
@@ -39,12 +39,12 @@ class _DryRun(Exception):
     """Raised inside the transaction of a dry run, so that it rolls back."""
 
 
-def apply_organisation(db: Database, model: Organisation, *, dry_run: bool = False) -> ImportReport:
+def apply_organisation(engine: Engine, model: Organisation, *, dry_run: bool = False) -> ImportReport:
     """Reconcile the database with MODEL in one transaction; with dry_run, roll it back. Raises
     OrganisationImportError (and writes nothing) if the model conflicts with rows already there."""
     report = ImportReport(model.source, dry_run=dry_run, notes=list(model.notes))
     try:
-        with db.write() as session:
+        with engine.db.write() as session:
             _Reconcile(session, model, report).run()
             if dry_run:
                 raise _DryRun
@@ -52,7 +52,8 @@ def apply_organisation(db: Database, model: Organisation, *, dry_run: bool = Fal
             event = audit.Event("organisation_imported", None, data={
                 "source": model.source,
                 "counts": {kind: vars(c) for kind, c in report.counts.items()}})
-            audit.append(dbapi.within(session, db.dialect, db.stats), [event], datetime.now(timezone.utc))
+            audit.append(dbapi.within(session, engine.db.dialect, engine.db.stats), [event],
+                         datetime.now(timezone.utc))
     except _DryRun:
         pass
     except IntegrityError as exc:

@@ -17,11 +17,12 @@ from .test_web_walk import site  # noqa: F401  (site is a fixture)
 PROCESSES = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
 
 
-def test_the_case_page_draws_the_diagram_and_marks_where_the_case_stands(page, site, db, people):  # noqa: F811
-    deploy_path(db, PROCESSES / "franvaro", shared_dir=PROCESSES / "shared")
-    case = start_case(db, "franvaro", pupil_id=people.pupil, by=people.rektor)
-    [first] = list_tasks(db, case_id=case.id, state="ready")
-    complete_task(db, first.id, form_data(task_info(db, first)["form"], {}, None), by=people.mentor)
+def test_the_case_page_draws_the_diagram_and_marks_where_the_case_stands(page, site, engine,  # noqa: F811
+                                                                         people):
+    deploy_path(engine, PROCESSES / "franvaro", shared_dir=PROCESSES / "shared")
+    case = start_case(engine, "franvaro", pupil_id=people.pupil, by=people.rektor)
+    [first] = list_tasks(engine, case_id=case.id, state="ready")
+    complete_task(engine, first.id, form_data(task_info(engine, first)["form"], {}, None), by=people.mentor)
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     log_in(page, site, "rektor")
@@ -36,10 +37,10 @@ def test_the_case_page_draws_the_diagram_and_marks_where_the_case_stands(page, s
     screenshot(page, "case-page")
 
 
-def test_a_large_diagram_opens_readable_around_the_waiting_step(page, site, db, people):  # noqa: F811
-    deploy_path(db, PROCESSES / "sarskilt_stod", shared_dir=PROCESSES / "shared")
-    case = start_case(db, "sarskilt_stod", pupil_id=people.pupil, by=people.teacher)
-    [waiting] = list_tasks(db, case_id=case.id, state="ready")
+def test_a_large_diagram_opens_readable_around_the_waiting_step(page, site, engine, people):  # noqa: F811
+    deploy_path(engine, PROCESSES / "sarskilt_stod", shared_dir=PROCESSES / "shared")
+    case = start_case(engine, "sarskilt_stod", pupil_id=people.pupil, by=people.teacher)
+    [waiting] = list_tasks(engine, case_id=case.id, state="ready")
     log_in(page, site, "rektor")
     page.goto(f"{site}/arenden/{case.id}")
     page.wait_for_selector("#diagram[data-rendered=true]", timeout=15_000)
@@ -64,11 +65,11 @@ def test_a_large_diagram_opens_readable_around_the_waiting_step(page, site, db, 
     assert page.evaluate(scale) == opened
 
 
-def test_the_timeline_follows_the_reader_s_language(page, site, db, people, chain):  # noqa: F811
-    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-    complete_task(db, list_tasks(db, case_id=case.id, state="ready")[0].id,
+def test_the_timeline_follows_the_reader_s_language(page, site, engine, people, chain):  # noqa: F811
+    case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    complete_task(engine, list_tasks(engine, case_id=case.id, state="ready")[0].id,
                   {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt."}, by=people.teacher)
-    complete_task(db, list_tasks(db, case_id=case.id, state="ready")[0].id, {"behov": "ja"},
+    complete_task(engine, list_tasks(engine, case_id=case.id, state="ready")[0].id, {"behov": "ja"},
                   by=people.specialpedagog)
     log_in(page, site, "rektor")
     page.goto(f"{site}/arenden/{case.id}")

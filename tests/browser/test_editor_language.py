@@ -81,7 +81,7 @@ def test_the_diagram_opens_clear_of_the_palette_at_a_readable_zoom(page, site): 
     assert page.evaluate(f"() => {MODELER}.get('canvas').viewbox().scale") > placed["scale"]
 
 
-def test_the_elevflow_group_shows_the_routine_and_task_properties(page, site, db):  # noqa: F811
+def test_the_elevflow_group_shows_the_routine_and_task_properties(page, site, engine):  # noqa: F811
     open_editor(page, site)
     select(page, "Participant_orosanmalan")  # the pool: the routine's own properties
     elevflow = group(page, "Elevflow")

@@ -40,11 +40,11 @@ ADD_TASK = """() => {
 
 
 @pytest.fixture
-def site(db, db_url, people) -> Iterator[str]:
-    deploy_path(db, PROCESSES / "orosanmalan", shared_dir=PROCESSES / "shared")
-    add_process_owner(db, people.unit)
+def site(engine, db_url, people) -> Iterator[str]:
+    deploy_path(engine, PROCESSES / "orosanmalan", shared_dir=PROCESSES / "shared")
+    add_process_owner(engine, people.unit)
     for username in ("teacher", "rektor", "processagare"):
-        passwords.set_password(db, username, PASSWORD)
+        passwords.set_password(engine, username, PASSWORD)
     with serve(db_url) as address:
         yield address
 
@@ -65,8 +65,8 @@ def group(page, title: str):
     return page.locator("#properties")
 
 
-def test_a_step_added_in_the_editor_runs_in_new_cases_only(page, site, db, people):
-    old = start_case(db, "orosanmalan", pupil_id=people.pupil, by=people.teacher)
+def test_a_step_added_in_the_editor_runs_in_new_cases_only(page, site, engine, people):
+    old = start_case(engine, "orosanmalan", pupil_id=people.pupil, by=people.teacher)
     open_editor(page, site)
     task_id = page.evaluate(ADD_TASK)
     group(page, "Allmänt").get_by_label("Namn", exact=True).fill("Arkivera anmälan")
@@ -98,28 +98,30 @@ def test_a_step_added_in_the_editor_runs_in_new_cases_only(page, site, db, peopl
     page.get_by_label("Rutin för Alva Andersson").select_option("orosanmalan")
     page.get_by_role("button", name="Starta").click()
     page.wait_for_url("**/uppgifter/*")
-    [new_case_id] = {t.case_id for t in list_tasks(db, state="ready")} - {old.id}
-    assert get_case(db, new_case_id).process_version_id != get_case(db, old.id).process_version_id
+    [new_case_id] = {t.case_id for t in list_tasks(engine, state="ready")} - {old.id}
+    assert get_case(engine, new_case_id).process_version_id != get_case(engine, old.id).process_version_id
     # what the routine says about who sees and who makes the report survives the editor's round trip
-    parsed = db.specs.get(get_case(db, new_case_id).process_version_id)
+    parsed = engine.specs.get(get_case(engine, new_case_id).process_version_id)
     assert parsed.user_tasks()["Task_oro_anmalan"].personal
-    with db.read() as s:
+    with engine.db.read() as s:
         assert set(s.scalars(select(VersionReader.role).where(
-            VersionReader.version_id == get_case(db, new_case_id).process_version_id))) == {"rektor"}
+            VersionReader.version_id == get_case(engine, new_case_id).process_version_id))) == {"rektor"}
 
     for case_id in (old.id, new_case_id):
-        complete_task(db, list_tasks(db, case_id=case_id, state="ready")[0].id, REPORT, by=people.teacher)
-        complete_task(db, list_tasks(db, case_id=case_id, state="ready")[0].id, FEEDBACK, by=people.rektor)
-    assert get_case(db, old.id).status == "completed"  # the old version has no archiving step
-    [archive] = list_tasks(db, case_id=new_case_id, state="ready")
+        complete_task(engine, list_tasks(engine, case_id=case_id, state="ready")[0].id, REPORT,
+                      by=people.teacher)
+        complete_task(engine, list_tasks(engine, case_id=case_id, state="ready")[0].id, FEEDBACK,
+                      by=people.rektor)
+    assert get_case(engine, old.id).status == "completed"  # the old version has no archiving step
+    [archive] = list_tasks(engine, case_id=new_case_id, state="ready")
     assert (archive.bpmn_id, archive.name, archive.role, archive.form) == (
         task_id, "Arkivera anmälan", "rektor", "oro_aterkoppling.json")
     assert archive.due_at is not None
-    complete_task(db, archive.id, FEEDBACK, by=people.rektor)
-    assert get_case(db, new_case_id).status == "completed"
+    complete_task(engine, archive.id, FEEDBACK, by=people.rektor)
+    assert get_case(engine, new_case_id).status == "completed"
 
 
-def test_a_sandbox_escape_is_refused_and_marked_on_the_diagram(page, site, db):
+def test_a_sandbox_escape_is_refused_and_marked_on_the_diagram(page, site, engine):
     open_editor(page, site)
     page.evaluate("""() => { const modeler = document.getElementById('canvas').elevflowModeler;
       modeler.get('selection').select(modeler.get('elementRegistry').get('Flow_oro_kvarstar_till_oro_anmalan'));

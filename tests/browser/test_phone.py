@@ -43,8 +43,8 @@ def on_screen(locator, *, first_screen: bool = False) -> None:
         assert box["y"] + box["height"] <= HEIGHT, box
 
 
-def test_a_kränkning_is_reported_from_the_pupil_search_on_a_phone(phone, site, db):  # noqa: F811
-    deploy_path(db, PROCESSES / "krankande_behandling", shared_dir=PROCESSES / "shared")
+def test_a_kränkning_is_reported_from_the_pupil_search_on_a_phone(phone, site, engine):  # noqa: F811
+    deploy_path(engine, PROCESSES / "krankande_behandling", shared_dir=PROCESSES / "shared")
     log_in(phone, site, "teacher")
     fits(phone)
     phone.goto(f"{site}/elever?q=Alva")
@@ -62,9 +62,10 @@ def test_a_kränkning_is_reported_from_the_pupil_search_on_a_phone(phone, site, 
     screenshot(phone, "telefon-uppgift")
 
 
-def test_the_inbox_shows_labelled_cards_and_the_first_task_on_the_first_screen(phone, site, db, people):  # noqa: F811
+def test_the_inbox_shows_labelled_cards_and_the_first_task_on_the_first_screen(phone, site, engine,  # noqa: F811
+                                                                               people):
     for _ in range(3):
-        start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+        start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
     log_in(phone, site, "teacher")
     fits(phone)
     filters = phone.locator("details.filter-box")
@@ -81,11 +82,11 @@ def test_the_inbox_shows_labelled_cards_and_the_first_task_on_the_first_screen(p
     fits(phone)
 
 
-def test_an_opened_step_on_the_case_page_fits_a_phone(phone, site, db, people):  # noqa: F811
-    deploy_path(db, PROCESSES / "franvaro", shared_dir=PROCESSES / "shared")
-    case = start_case(db, "franvaro", pupil_id=people.pupil, by=people.rektor)
-    [first] = list_tasks(db, case_id=case.id, state="ready")
-    complete_task(db, first.id, form_data(task_info(db, first)["form"], {}, None), by=people.mentor)
+def test_an_opened_step_on_the_case_page_fits_a_phone(phone, site, engine, people):  # noqa: F811
+    deploy_path(engine, PROCESSES / "franvaro", shared_dir=PROCESSES / "shared")
+    case = start_case(engine, "franvaro", pupil_id=people.pupil, by=people.rektor)
+    [first] = list_tasks(engine, case_id=case.id, state="ready")
+    complete_task(engine, first.id, form_data(task_info(engine, first)["form"], {}, None), by=people.mentor)
     errors: list[str] = []
     phone.on("pageerror", lambda error: errors.append(str(error)))
     log_in(phone, site, "rektor")
@@ -96,7 +97,7 @@ def test_an_opened_step_on_the_case_page_fits_a_phone(phone, site, db, people): 
     on_screen(step.locator("dl"))
     fits(phone)
     screenshot(phone, "telefon-arende")
-    [task] = list_tasks(db, case_id=case.id, state="ready")
+    [task] = list_tasks(engine, case_id=case.id, state="ready")
     phone.goto(f"{site}/uppgifter/{task.id}")
     fits(phone)
     assert errors == []

@@ -10,10 +10,10 @@ from .conftest import screenshot
 from .test_web_walk import PASSWORD, log_in, site  # noqa: F401  (site is a fixture)
 
 
-def test_the_dashboard_and_the_heat_map_over_the_routine(page, site, db):  # noqa: F811
-    qd.build(db)
+def test_the_dashboard_and_the_heat_map_over_the_routine(page, site, engine):  # noqa: F811
+    qd.build(engine)
     for username in ("rektor_a", "huvudman"):
-        passwords.set_password(db, username, PASSWORD)
+        passwords.set_password(engine, username, PASSWORD)
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     log_in(page, site, "rektor_a")

@@ -19,15 +19,15 @@ PROCESSES = settings.PROJECT_ROOT / "processes"
 
 
 @pytest.fixture
-def site(db, db_url, people) -> Iterator[str]:
-    deploy_path(db, PROCESSES / "arshjul", shared_dir=PROCESSES / "shared")
-    add_process_owner(db, people.unit)
-    passwords.set_password(db, "processagare", PASSWORD)
+def site(engine, db_url, people) -> Iterator[str]:
+    deploy_path(engine, PROCESSES / "arshjul", shared_dir=PROCESSES / "shared")
+    add_process_owner(engine, people.unit)
+    passwords.set_password(engine, "processagare", PASSWORD)
     with serve(db_url) as address:
         yield address
 
 
-def test_renaming_a_counted_step_in_the_editor_is_refused_and_the_figures_are_kept(page, site, db):
+def test_renaming_a_counted_step_in_the_editor_is_refused_and_the_figures_are_kept(page, site, engine):
     log_in(page, site, "processagare")
     page.get_by_role("link", name="Rutiner").click()
     page.get_by_role("button", name="Redigera Årshjul för elevhälsoarbetet").click()
@@ -44,7 +44,7 @@ def test_renaming_a_counted_step_in_the_editor_is_refused_and_the_figures_are_ke
     listed = page.locator("#problem-list").inner_text()
     assert "count:arshjul_avstamningar" in listed and "Task_ar_avstamning" in listed
     assert "reportAt" in listed
-    with db.read() as s:
+    with engine.db.read() as s:
         [saved] = s.scalars(select(RoutineDraft)).all()
         assert s.scalars(select(ProcessVersion.version)).all() == [1]
     xml = saved.files[saved.main_file]

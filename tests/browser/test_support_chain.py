@@ -77,10 +77,10 @@ def fill(page: Any, schema: dict[str, Any], data: dict[str, Any]) -> None:
             controls.fill(value)
 
 
-def test_the_whole_support_chain_across_roles_in_the_browser(browser, db, db_url):
-    school = build_school(db, ["sarskilt_stod"])
+def test_the_whole_support_chain_across_roles_in_the_browser(browser, engine, db_url):
+    school = build_school(engine, ["sarskilt_stod"])
     for username in rs.PEOPLE:
-        passwords.set_password(db, username, PASSWORD)
+        passwords.set_password(engine, username, PASSWORD)
     tabs: dict[str, Any] = {}
     seen: dict[Any, int] = {}
     visits: Counter[str] = Counter()
@@ -101,16 +101,16 @@ def test_the_whole_support_chain_across_roles_in_the_browser(browser, db, db_url
         teacher.get_by_label("Rutin för Alva Andersson").select_option("sarskilt_stod")
         teacher.get_by_role("button", name="Starta").click()
         teacher.wait_for_url("**/uppgifter/*")  # the first step is the teacher's own: straight to it
-        [case_id] = {t.case_id for t in list_tasks(db, state="ready")}
+        [case_id] = {t.case_id for t in list_tasks(engine, state="ready")}
         while UNTIL not in path:
-            ready = list_tasks(db, case_id=case_id, state="ready")
+            ready = list_tasks(engine, case_id=case_id, state="ready")
             chosen = next_step(SCENARIO, ready, seen, visits, waited)
             if chosen is None:  # the appeal window has run out, as the scheduler sees it
-                for timer in timers_of(db, case_id):
+                for timer in timers_of(engine, case_id):
                     with time_machine.travel(utc(timer.due_at) + timedelta(minutes=1), tick=False):
-                        assert timers.fire_due(db) == 1
+                        assert timers.fire_due(engine) == 1
                 # (a window that was over when the decision was served closed in that very step)
-                fired = [e.data["bpmn_id"] for e in audit.events(db, case_id=case_id)
+                fired = [e.data["bpmn_id"] for e in audit.events(engine, case_id=case_id)
                          if e.kind == "timer_fired"]
                 assert fired == ["Timer_overklagandetid"]
                 path.append(f"timer:{fired[0]}")
@@ -123,7 +123,7 @@ def test_the_whole_support_chain_across_roles_in_the_browser(browser, db, db_url
             page.goto(f"{site}/uppgifter")
             page.get_by_role("link", name=task.name, exact=True).first.click()
             page.wait_for_url(f"**/uppgifter/{task.id}")
-            schema = task_info(db, task)["form"]
+            schema = task_info(engine, task)["form"]
             if task.bpmn_id == "Task_prova_rattidighet":  # proposed from the dates: late
                 assert page.locator('[name="f.overklagande_rattidighet"][value="for_sent"]').is_checked()
             fill(page, schema, form_data(schema, answer, school))
@@ -140,14 +140,14 @@ def test_the_whole_support_chain_across_roles_in_the_browser(browser, db, db_url
                 page.get_by_role("button", name="Slutför uppgiften").last.click()
                 page.wait_for_url(f"{site}/uppgifter**")
             assert page.locator(".error-summary").count() == 0, (task.bpmn_id, page.content()[:2000])
-            assert list_tasks(db, case_id=case_id, state="ready") != ready or task.bpmn_id in path
+            assert list_tasks(engine, case_id=case_id, state="ready") != ready or task.bpmn_id in path
             path.append(task.bpmn_id)
 
         assert path == PATH
-        with db.read() as s:
+        with engine.db.read() as s:
             signed = s.scalars(select(DecisionRecord.decision).where(DecisionRecord.case_id == case_id)).all()
         assert signed == ["enskild_undervisning", "avvisning_overklagande"]
-        assert get_case(db, case_id).status == "running"  # followed up; the programme goes on
+        assert get_case(engine, case_id).status == "running"  # followed up; the programme goes on
         rektor = tab("rektor")
         rektor.goto(f"{site}/arenden/{case_id}")
         rektor.wait_for_selector("#diagram[data-rendered=true]", timeout=15_000)

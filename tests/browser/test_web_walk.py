@@ -16,10 +16,10 @@ from .conftest import PASSWORD, ROOT, log_in, screenshot, serve
 
 
 @pytest.fixture
-def site(db, db_url, people, chain) -> Iterator[str]:
+def site(engine, db_url, people, chain) -> Iterator[str]:
     """The app served on a free local port, in a thread, on the test database."""
     for username in ("teacher", "specialpedagog", "rektor", "outsider"):
-        passwords.set_password(db, username, PASSWORD)
+        passwords.set_password(engine, username, PASSWORD)
     with serve(db_url) as address:
         yield address
 
@@ -33,7 +33,7 @@ def open_first_task(page, name: str) -> None:
     page.wait_for_url("**/uppgifter/*")
 
 
-def test_a_support_case_walked_across_roles_in_the_browser(page, site, db, people):
+def test_a_support_case_walked_across_roles_in_the_browser(page, site, engine, people):
     log_in(page, site, "teacher")
     screenshot(page, "web-inkorg-tom")
     page.goto(f"{site}/elever?q=Alva")
@@ -56,7 +56,7 @@ def test_a_support_case_walked_across_roles_in_the_browser(page, site, db, peopl
     page.get_by_label("Beskrivning av svårigheterna").fill("Läser långsamt och tappar fokus på lektionerna.")
     page.get_by_role("button", name="Slutför uppgiften").last.click()
     page.wait_for_url(f"{site}/uppgifter**")
-    [case_id] = {t.case_id for t in list_tasks(db, state="ready")}
+    [case_id] = {t.case_id for t in list_tasks(engine, state="ready")}
     log_out(page)
 
     log_in(page, site, "specialpedagog")
@@ -73,13 +73,13 @@ def test_a_support_case_walked_across_roles_in_the_browser(page, site, db, peopl
     page.get_by_label("Ditt lösenord").fill(PASSWORD)
     page.get_by_role("button", name="Signera beslutet").last.click()
     page.wait_for_url(f"{site}/arenden/{case_id}**")
-    assert get_case(db, case_id).status == "completed"
+    assert get_case(engine, case_id).status == "completed"
 
 
-def test_a_teacher_at_another_school_is_turned_away(page, site, db, people, chain):
+def test_a_teacher_at_another_school_is_turned_away(page, site, engine, people, chain):
     from engine import start_case
-    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-    [task] = list_tasks(db, case_id=case.id, state="ready")
+    case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    [task] = list_tasks(engine, case_id=case.id, state="ready")
     log_in(page, site, "outsider")
     response = page.goto(f"{site}/uppgifter/{task.id}")
     assert response.status in (403, 404)
@@ -92,20 +92,20 @@ def test_a_teacher_at_another_school_is_turned_away(page, site, db, people, chai
     screenshot(page, "web-annan-skola")
 
 
-def test_claiming_in_the_inbox_updates_the_list_in_place(page, site, db, people, chain):
+def test_claiming_in_the_inbox_updates_the_list_in_place(page, site, engine, people, chain):
     """With script, "Ta" sends the form through htmx and swaps in the new list and its message: the page
     itself stays (a value set on it survives)."""
     from engine import start_case
-    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
     log_in(page, site, "teacher")
     page.evaluate("window.elevflowMarker = 'still here'")
     page.get_by_role("button", name="Ta Anmäl till rektor").click()
     page.get_by_role("status").filter(has_text="Du har tagit uppgiften").wait_for()
     assert page.evaluate("window.elevflowMarker") == "still here"  # no page load: htmx swapped the list
     assert page.get_by_role("button", name="Lämna tillbaka Anmäl till rektor").count() == 1
-    assert list_tasks(db, case_id=case.id, state="ready")[0].assignee_id == people.teacher
+    assert list_tasks(engine, case_id=case.id, state="ready")[0].assignee_id == people.teacher
     screenshot(page, "web-inkorg-tagen")
     page.get_by_role("button", name="Lämna tillbaka Anmäl till rektor").click()
     page.get_by_role("status").filter(has_text="Du har lämnat tillbaka").wait_for()
     assert page.evaluate("window.elevflowMarker") == "still here"
-    assert list_tasks(db, case_id=case.id, state="ready")[0].assignee_id is None
+    assert list_tasks(engine, case_id=case.id, state="ready")[0].assignee_id is None

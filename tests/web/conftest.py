@@ -29,10 +29,10 @@ def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def make_app(db_url: str, db: Any, people: Any, chain: Any) -> Iterator[Callable[..., Flask]]:
+def make_app(db_url: str, engine: Any, people: Any, chain: Any) -> Iterator[Callable[..., Flask]]:
     """Build an app on the test database (config overrides as keyword arguments); closed afterwards."""
     for username in PEOPLE:
-        passwords.set_password(db, username, PASSWORD)
+        passwords.set_password(engine, username, PASSWORD)
     made: list[Flask] = []
 
     def make(**config: Any) -> Flask:
@@ -56,10 +56,10 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def open_task(db: Any, people: Any, chain: Any) -> Any:
+def open_task(engine: Any, people: Any, chain: Any) -> Any:
     """A case of stodkedja for the pupil at the teacher's unit, waiting on its first task (Lärare lane)."""
-    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-    return tasks.list_tasks(db, case_id=case.id, state="ready")[0]
+    case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    return tasks.list_tasks(engine, case_id=case.id, state="ready")[0]
 
 
 def csrf(client: FlaskClient, path: str = "/logga-in") -> str:
@@ -86,11 +86,11 @@ def text(response: Any) -> str:
 
 
 @pytest.fixture
-def owner(db: Any, people: Any) -> int:
+def owner(engine: Any, people: Any) -> int:
     """A process owner at the people's unit, with a password to log in with."""
     from editing_helpers import add_process_owner
-    user = add_process_owner(db, people.unit)
-    passwords.set_password(db, "processagare", PASSWORD)
+    user = add_process_owner(engine, people.unit)
+    passwords.set_password(engine, "processagare", PASSWORD)
     return user
 
 

@@ -39,22 +39,23 @@ VARIANTS: dict[tuple[str, str], list[dict[str, str]]] = {
 
 
 @pytest.fixture
-def walk_samples(db, people, chain) -> dict[str, Any]:
+def walk_samples(engine, people, chain) -> dict[str, Any]:
     """A case waiting on the teacher's report; one waiting on the rektor's decision; one with a signed
     decision."""
-    waiting = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-    [report] = list_tasks(db, case_id=waiting.id, state="ready")
+    waiting = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    [report] = list_tasks(engine, case_id=waiting.id, state="ready")
 
     def to_decision() -> Any:
-        case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-        complete_task(db, list_tasks(db, case_id=case.id, state="ready")[0].id, REPORT, by=people.teacher)
-        complete_task(db, list_tasks(db, case_id=case.id, state="ready")[0].id, {"behov": "ja"},
+        case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+        complete_task(engine, list_tasks(engine, case_id=case.id, state="ready")[0].id, REPORT,
+                      by=people.teacher)
+        complete_task(engine, list_tasks(engine, case_id=case.id, state="ready")[0].id, {"behov": "ja"},
                       by=people.specialpedagog)
-        return list_tasks(db, case_id=case.id, state="ready")[0]
+        return list_tasks(engine, case_id=case.id, state="ready")[0]
 
     decision_task = to_decision()
     signed_task = to_decision()
-    signed = signing.sign_decision(db, signed_task.id, {"beslut": "atgardsprogram"}, by=people.rektor,
+    signed = signing.sign_decision(engine, signed_task.id, {"beslut": "atgardsprogram"}, by=people.rektor,
                                    reauthenticated_at=datetime.now(timezone.utc))
     return {"teacher": {"task_id": report.id, "case_id": report.case_id},
             "rektor": {"task_id": decision_task.id, "case_id": decision_task.case_id,
@@ -69,16 +70,16 @@ def shows_pupil(response: Any, endpoint: str) -> bool:
     return "Alva" in response.get_data(as_text=True)
 
 
-def log_rows(db: Any, user_id: int) -> list[tuple[int | None, int | None, bool, str]]:
+def log_rows(engine: Any, user_id: int) -> list[tuple[int | None, int | None, bool, str]]:
     """The user's access-log rows, oldest first: (case, pupil, allowed, action)."""
-    with db.read() as s:
+    with engine.db.read() as s:
         return [tuple(r) for r in s.execute(select(AccessLogEntry.case_id, AccessLogEntry.pupil_id,
                                                    AccessLogEntry.allowed, AccessLogEntry.action)
                                              .where(AccessLogEntry.user_id == user_id)
                                              .order_by(AccessLogEntry.id))]
 
 
-def walk(app: Any, db: Any, username: str, user_id: int, samples: dict[str, Any],
+def walk(app: Any, engine: Any, username: str, user_id: int, samples: dict[str, Any],
          common: dict[str, Any]) -> tuple[set[tuple[str, str]], list[str]]:
     """Every route, every variant, as `username`: which routes showed the pupil, and which of those
     wrote no log row for the case they showed."""
@@ -97,15 +98,15 @@ def walk(app: Any, db: Any, username: str, user_id: int, samples: dict[str, Any]
                                   **(fields if method == "GET" else {}))
                 if method == "POST":
                     data = {"csrf_token": csrf(client, "/uppgifter"), "_row_version": "", **fields}
-                    before = len(log_rows(db, user_id))
+                    before = len(log_rows(engine, user_id))
                     response = client.post(url, data=data)
                 else:
-                    before = len(log_rows(db, user_id))
+                    before = len(log_rows(engine, user_id))
                     response = client.get(url)
                 assert response.status_code != 500, (route, fields)
                 if shows_pupil(response, rule.endpoint) and route not in LISTS:
                     showed.add(route)
-                    new = log_rows(db, user_id)[before:]
+                    new = log_rows(engine, user_id)[before:]
                     if not any(pupil_id == args["pupil_id"] for _, pupil_id, _, _ in new):
                         unlogged.append(f"{method} {url} {fields} -> {response.status_code}")
                 response.close()
@@ -113,9 +114,9 @@ def walk(app: Any, db: Any, username: str, user_id: int, samples: dict[str, Any]
 
 
 @pytest.mark.parametrize("persona", ["teacher", "rektor"])
-def test_every_route_that_shows_a_pupil_logs_the_look(app, db, people, drafts_for_walk, walk_samples,
+def test_every_route_that_shows_a_pupil_logs_the_look(app, engine, people, drafts_for_walk, walk_samples,
                                                       persona):
-    showed, unlogged = walk(app, db, persona, getattr(people, persona), walk_samples[persona],
+    showed, unlogged = walk(app, engine, persona, getattr(people, persona), walk_samples[persona],
                             drafts_for_walk)
     assert unlogged == []
     expected = {"teacher": {("tasks.task", "GET"), ("tasks.submit", "POST"), ("cases.case", "GET")},
@@ -125,13 +126,13 @@ def test_every_route_that_shows_a_pupil_logs_the_look(app, db, people, drafts_fo
 
 
 @pytest.fixture
-def drafts_for_walk(db, people, chain) -> dict[str, Any]:
+def drafts_for_walk(engine, people, chain) -> dict[str, Any]:
     """The other routes' arguments (the process owners' pages answer these people 404)."""
     return {"pupil_id": people.pupil, "filename": "elevflow.css", "decision_id": 1, "filter_id": 1,
             "key": "stodkedja", "version_id": chain.id, "draft_id": 1}
 
 
-def test_the_decision_preview_is_logged_as_such(app, db, people, walk_samples):
+def test_the_decision_preview_is_logged_as_such(app, engine, people, walk_samples):
     client = app.test_client()
     login(client, "rektor")
     task = walk_samples["rektor"]["task_id"]
@@ -139,5 +140,5 @@ def test_the_decision_preview_is_logged_as_such(app, db, people, walk_samples):
             "_action": "forhandsgranska"}
     response = client.post(f"/uppgifter/{task}", data=form)
     assert response.mimetype == "application/pdf"
-    assert log_rows(db, people.rektor)[-1] == (walk_samples["rektor"]["case_id"], people.pupil, True,
+    assert log_rows(engine, people.rektor)[-1] == (walk_samples["rektor"]["case_id"], people.pupil, True,
                                                "preview_document")

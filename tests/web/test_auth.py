@@ -44,19 +44,19 @@ def test_an_unknown_user_is_refused_with_the_same_message_after_the_same_work(cl
     assert len(checked) == 1  # an argon2 verification ran, against the dummy hash
 
 
-def test_an_inactive_user_cannot_log_in(client, db):
-    with db.write() as s:
+def test_an_inactive_user_cannot_log_in(client, engine):
+    with engine.db.write() as s:
         s.execute(update(User).where(User.username == "teacher").values(active=False))
     assert "Fel användarnamn eller lösenord." in text(login(client, "teacher"))
 
 
-def test_after_five_failures_even_the_right_password_is_refused(client, db):
+def test_after_five_failures_even_the_right_password_is_refused(client, engine):
     for _ in range(5):
         assert login(client, "teacher", "wrong password!").status_code == 200
     response = login(client, "teacher")
     assert response.status_code == 429
     assert "För många misslyckade inloggningar" in text(response)
-    with db.read() as s:
+    with engine.db.read() as s:
         rows = s.scalars(select(LoginAttempt).where(LoginAttempt.username == "teacher")).all()
     assert len(rows) == 6 and not any(r.success for r in rows)
 
@@ -107,7 +107,7 @@ def test_attempts_refused_while_locked_out_do_not_extend_the_lockout(client):
         assert login(client, "teacher").status_code == 302
 
 
-def test_an_addresss_lockout_ends_with_its_window_however_long_it_is_tried(make_app, db):
+def test_an_addresss_lockout_ends_with_its_window_however_long_it_is_tried(make_app, engine):
     client = make_app(LOGIN_ATTEMPTS_PER_ADDRESS=3).test_client()
     start = datetime.now(timezone.utc) - timedelta(minutes=30)
     with time_machine.travel(start, tick=False):
@@ -119,28 +119,28 @@ def test_an_addresss_lockout_ends_with_its_window_however_long_it_is_tried(make_
                 assert login(client, username).status_code == 429
     with time_machine.travel(start + timedelta(minutes=16), tick=False):
         assert login(client, "teacher").status_code == 302
-    with db.read() as s:
+    with engine.db.read() as s:
         refused = s.scalar(select(func.count()).select_from(LoginAttempt).where(LoginAttempt.refused))
     assert refused == 15  # kept in the security log as refused, not as failures
 
 
-def test_logins_cut_off_by_a_worker_crash_count_only_while_they_could_still_be_running(app, client, db):
+def test_logins_cut_off_by_a_worker_crash_count_only_while_they_could_still_be_running(app, client, engine):
     start = datetime.now(timezone.utc) - timedelta(minutes=30)
     with time_machine.travel(start, tick=False):
         for _ in range(6):  # what six workers killed while checking the password leave behind
-            logins.record(db, "teacher", "127.0.0.1", None)
+            logins.record(engine, "teacher", "127.0.0.1", None)
     with time_machine.travel(start + logins.IN_FLIGHT / 2, tick=False):  # they may still be checking
         assert login(client, "teacher").status_code == 429
     with time_machine.travel(start + logins.IN_FLIGHT + timedelta(seconds=1), tick=False):
         assert login(client, "teacher").status_code == 302
 
 
-def test_an_outdated_hash_is_upgraded_at_login(client, db, monkeypatch):
+def test_an_outdated_hash_is_upgraded_at_login(client, engine, monkeypatch):
     monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=16, parallelism=1))
-    with db.read() as s:
+    with engine.db.read() as s:
         before = s.scalar(select(User.password_hash).where(User.username == "teacher"))
     assert login(client, "teacher").status_code == 302
-    with db.read() as s:
+    with engine.db.read() as s:
         after = s.scalar(select(User.password_hash).where(User.username == "teacher"))
     assert after != before and "m=16" in after and passwords.verify_password(after, PASSWORD)
 
@@ -160,9 +160,9 @@ def test_the_session_ends_after_the_idle_timeout(client):
         assert "inte har gjort något på 30 minuter" in text(page)
 
 
-def test_a_user_made_inactive_is_logged_out_at_the_next_request(client, db):
+def test_a_user_made_inactive_is_logged_out_at_the_next_request(client, engine):
     login(client, "teacher")
-    with db.write() as s:
+    with engine.db.write() as s:
         s.execute(update(User).where(User.username == "teacher").values(active=False))
     assert client.get("/uppgifter").status_code == 302
 
@@ -237,8 +237,8 @@ def _oidc_app(make_app, claims):
     return app, provider
 
 
-def test_the_provider_logs_in_the_person_with_that_eppn(make_app, db):
-    with db.write() as s:
+def test_the_provider_logs_in_the_person_with_that_eppn(make_app, engine):
+    with engine.db.write() as s:
         s.execute(update(User).where(User.username == "teacher").values(eppn="tea@ekskolan.example"))
     app, provider = _oidc_app(make_app, {"eppn": "tea@ekskolan.example", "auth_time": 1_700_000_000})
     client = app.test_client()
@@ -251,22 +251,22 @@ def test_the_provider_logs_in_the_person_with_that_eppn(make_app, db):
     assert "Teacher" in text(client.get("/uppgifter"))
 
 
-def test_preferred_username_is_matched_against_eppn_never_the_local_username(make_app, db):
+def test_preferred_username_is_matched_against_eppn_never_the_local_username(make_app, engine):
     app, _ = _oidc_app(make_app, {"preferred_username": "teacher"})
     client = app.test_client()
     client.get("/logga-in/oidc")
     back = client.get("/logga-in/oidc/svar")
     assert back.headers["Location"] == "/logga-in"
     assert "har inget konto i Elevflow" in text(client.get("/logga-in"))
-    with db.write() as s:
+    with engine.db.write() as s:
         s.execute(update(User).where(User.username == "mentor").values(eppn="teacher"))
     client.get("/logga-in/oidc")
     client.get("/logga-in/oidc/svar")
     assert "Mentor" in text(client.get("/uppgifter"))
 
 
-def test_unknown_and_inactive_people_are_refused_and_logged(make_app, db):
-    with db.write() as s:
+def test_unknown_and_inactive_people_are_refused_and_logged(make_app, engine):
+    with engine.db.write() as s:
         s.execute(update(User).where(User.username == "teacher").values(eppn="tea@x", active=False))
     for claims in ({"eppn": "stranger@x"}, {"eppn": "tea@x"}, {}):
         app, _ = _oidc_app(make_app, claims)
@@ -274,7 +274,7 @@ def test_unknown_and_inactive_people_are_refused_and_logged(make_app, db):
         client.get("/logga-in/oidc")
         assert client.get("/logga-in/oidc/svar").headers["Location"] == "/logga-in"
         assert client.get("/uppgifter").status_code == 302
-    with db.read() as s:
+    with engine.db.read() as s:
         failed = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.success.is_(False))
         assert s.scalar(failed) == 3
 
@@ -293,9 +293,9 @@ def test_without_a_provider_its_pages_do_not_exist(client):
     assert "kommunens inloggning" not in text(client.get("/logga-in"))
 
 
-def test_a_username_holding_a_nul_character_is_a_wrong_login_that_is_counted(client, db):
+def test_a_username_holding_a_nul_character_is_a_wrong_login_that_is_counted(client, engine):
     response = login(client, "teach\x00er")
     assert response.status_code == 200 and "Fel användarnamn eller lösenord." in text(response)
-    with db.read() as s:
+    with engine.db.read() as s:
         [row] = s.scalars(select(LoginAttempt)).all()
     assert (row.username, row.success) == ("teach\ufffder", False)

@@ -134,10 +134,10 @@ def visit_every_route(app: Any, persona: str, samples: dict[str, Any]) -> dict[t
 
 
 @pytest.fixture
-def drafts(db, people, chain):
+def drafts(engine, people, chain):
     """Two drafts of stodkedja, opened by a process owner at the other unit: one to discard."""
-    owner = add_process_owner(db, people.other_unit, "draftowner")
-    return editing.open_draft(db, chain.id, by=owner), editing.open_draft(db, chain.id, by=owner)
+    owner = add_process_owner(engine, people.other_unit, "draftowner")
+    return editing.open_draft(engine, chain.id, by=owner), editing.open_draft(engine, chain.id, by=owner)
 
 
 def samples_for(people: Any, open_task: Any, drafts: Any) -> dict[str, Any]:
@@ -178,14 +178,14 @@ OTHER_ROLES: dict[str, tuple[str, str, dict[tuple[str, str], str]]] = {
 
 
 @pytest.mark.parametrize("username", sorted(OTHER_ROLES))
-def test_the_other_roles_of_the_domain_use_the_routes_as_their_like(app, db, people, open_task, drafts,
+def test_the_other_roles_of_the_domain_use_the_routes_as_their_like(app, engine, people, open_task, drafts,
                                                                      username):
     role, like, differences = OTHER_ROLES[username]
     if username != "mentor":  # the mentor is one of the fixture's people already
-        with db.write() as s:
+        with engine.db.write() as s:
             user = org.add_user(s, username, username.title(), f"{username}@example.se")
             org.assign_role(s, user.id, people.unit, role)
-        passwords.set_password(db, username, PASSWORD)
+        passwords.set_password(engine, username, PASSWORD)
     column = PERSONAS.index(like)
     expected = {route: differences.get(route, row[column]) for route, row in ROUTES.items()}
     assert visit_every_route(app, username, samples_for(people, open_task, drafts)) == expected

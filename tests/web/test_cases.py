@@ -20,26 +20,26 @@ REPORT = {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och ta
 DECISION = {"beslut": "atgardsprogram", "motivering": "Utredningen visar behov av särskilt stöd."}
 
 
-def ready(db, case_id):
-    return list_tasks(db, case_id=case_id, state="ready")
+def ready(engine, case_id):
+    return list_tasks(engine, case_id=case_id, state="ready")
 
 
 @pytest.fixture
-def case_id(db, people, chain):
+def case_id(engine, people, chain):
     """A stodkedja case the teacher started and reported in; it waits on the specialpedagog now, so a
     mentor at the unit (who serves the Lärare lane only) has no part in it."""
-    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-    complete_task(db, ready(db, case.id)[0].id, REPORT, by=people.teacher)
+    case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    complete_task(engine, ready(engine, case.id)[0].id, REPORT, by=people.teacher)
     return case.id
 
 
 @pytest.fixture
-def signed(db, people, case_id):
+def signed(engine, people, case_id):
     """The case at its decision, signed by the rektor: (case id, decision id)."""
-    complete_task(db, ready(db, case_id)[0].id, {"behov": "ja", "bedomning": "Behov finns."},
+    complete_task(engine, ready(engine, case_id)[0].id, {"behov": "ja", "bedomning": "Behov finns."},
                   by=people.specialpedagog)
-    [task] = ready(db, case_id)
-    done = sign_decision(db, task.id, DECISION, by=people.rektor,
+    [task] = ready(engine, case_id)
+    done = sign_decision(engine, task.id, DECISION, by=people.rektor,
                          reauthenticated_at=datetime.now(timezone.utc))
     return case_id, done.decision_id
 
@@ -51,15 +51,15 @@ def signed_in(app, username):
     return client
 
 
-def log_rows(db, user_id, action="view_case"):
-    with db.read() as s:
+def log_rows(engine, user_id, action="view_case"):
+    with engine.db.read() as s:
         return [(r.case_id, r.allowed) for r in s.scalars(
             select(AccessLogEntry).where(AccessLogEntry.user_id == user_id, AccessLogEntry.action == action)
             .order_by(AccessLogEntry.id))]
 
 
-def test_the_timeline_says_the_way_a_gateway_went_in_the_reader_s_language(app, db, people, case_id):
-    complete_task(db, ready(db, case_id)[0].id, {"behov": "ja", "bedomning": "Behov finns."},
+def test_the_timeline_says_the_way_a_gateway_went_in_the_reader_s_language(app, engine, people, case_id):
+    complete_task(engine, ready(engine, case_id)[0].id, {"behov": "ja", "bedomning": "Behov finns."},
                   by=people.specialpedagog)
     client = signed_in(app, "rektor")
     html = text(client.get(f"/arenden/{case_id}"))
@@ -73,7 +73,7 @@ def test_the_timeline_says_the_way_a_gateway_went_in_the_reader_s_language(app, 
 
 
 @pytest.mark.parametrize("persona", ["rektor", "specialpedagog", "teacher"])
-def test_the_unit_s_rektor_its_student_health_and_a_participant_see_the_case(app, db, people, case_id,
+def test_the_unit_s_rektor_its_student_health_and_a_participant_see_the_case(app, engine, people, case_id,
                                                                              persona):
     client = signed_in(app, persona)
     page = client.get(f"/arenden/{case_id}")
@@ -81,15 +81,15 @@ def test_the_unit_s_rektor_its_student_health_and_a_participant_see_the_case(app
     html = text(page)
     assert "Alva Andersson (7B)" in html and "Ekskolan" in html and "Teacher" in html  # pupil, unit, starter
     assert "Pågår" in html and "Utred behovet" in html  # status, and the open task with its link
-    assert f'href="/uppgifter/{ready(db, case_id)[0].id}"' in html
+    assert f'href="/uppgifter/{ready(engine, case_id)[0].id}"' in html
     assert "Ärendet startades" in html and "slutfördes" in html  # the timeline
     assert "Läser långsamt" in html  # the completed task's data
-    assert log_rows(db, getattr(people, persona)) == [(case_id, True)]
+    assert log_rows(engine, getattr(people, persona)) == [(case_id, True)]
 
 
 @pytest.mark.parametrize("persona", ["mentor", "outsider"])
 def test_a_teacher_without_a_part_and_one_at_another_school_get_404_and_a_logged_refusal(
-        app, db, people, case_id, persona):
+        app, engine, people, case_id, persona):
     client = signed_in(app, persona)
     refused = client.get(f"/arenden/{case_id}")
     missing = client.get("/arenden/999999")
@@ -101,12 +101,12 @@ def test_a_teacher_without_a_part_and_one_at_another_school_get_404_and_a_logged
 
     assert same(text(refused), f"/arenden/{case_id}") == same(text(missing), "/arenden/999999")
     assert "Alva" not in text(refused)
-    assert log_rows(db, getattr(people, persona)) == [(case_id, False), (999999, False)]
+    assert log_rows(engine, getattr(people, persona)) == [(case_id, False), (999999, False)]
     assert client.get(f"/arenden/{case_id}/diagram.bpmn").status_code == 404
 
 
-def test_a_protected_identity_is_shown_as_such(app, db, people, case_id):
-    with db.write() as s:
+def test_a_protected_identity_is_shown_as_such(app, engine, people, case_id):
+    with engine.db.write() as s:
         s.execute(update(Pupil).where(Pupil.id == people.pupil).values(protected_identity=True))
     client = signed_in(app, "specialpedagog")  # sees the case, but is not one who may see the name
     html = text(client.get(f"/arenden/{case_id}"))
@@ -116,7 +116,7 @@ def test_a_protected_identity_is_shown_as_such(app, db, people, case_id):
     assert "Alva Andersson" in text(client.get(f"/arenden/{case_id}"))
 
 
-def test_the_diagram_and_where_the_case_stands(app, db, case_id):
+def test_the_diagram_and_where_the_case_stands(app, engine, case_id):
     client = signed_in(app, "rektor")
     html = text(client.get(f"/arenden/{case_id}"))
     assert 'data-completed="Task_anmalan"' in html and 'data-current="Task_utredning"' in html
@@ -130,7 +130,7 @@ def test_the_diagram_and_where_the_case_stands(app, db, case_id):
     assert 'id="stodkedja"' in body and 'id="Task_anmalan"' in body
 
 
-def test_a_signed_decision_is_downloaded_and_logged(app, db, people, signed):
+def test_a_signed_decision_is_downloaded_and_logged(app, engine, people, signed):
     case_id, decision_id = signed
     client = signed_in(app, "rektor")
     html = text(client.get(f"/arenden/{case_id}"))
@@ -140,15 +140,15 @@ def test_a_signed_decision_is_downloaded_and_logged(app, db, people, signed):
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
     disposition = pdf.headers["Content-Disposition"]
     assert "attachment" in disposition and "Alva" not in disposition
-    assert log_rows(db, people.rektor, "download_document") == [(case_id, True)]
+    assert log_rows(engine, people.rektor, "download_document") == [(case_id, True)]
     assert client.get(f"/arenden/{case_id + 1}/beslut/{decision_id}.pdf").status_code == 404  # wrong case
     client = signed_in(app, "outsider")
     assert client.get(link).status_code == 404
-    assert log_rows(db, people.outsider, "download_document") == [(case_id, False)]
+    assert log_rows(engine, people.outsider, "download_document") == [(case_id, False)]
 
 
-def test_mina_arenden_lists_the_visible_cases_and_is_in_the_menu(app, db, people, case_id):
-    other = start_case(db, "stodkedja", pupil_id=people.other_pupil, by=people.outsider)
+def test_mina_arenden_lists_the_visible_cases_and_is_in_the_menu(app, engine, people, case_id):
+    other = start_case(engine, "stodkedja", pupil_id=people.other_pupil, by=people.outsider)
     client = signed_in(app, "rektor")
     html = text(client.get("/arenden"))
     assert f'href="/arenden/{case_id}"' in html and f'href="/arenden/{other.id}"' not in html
@@ -158,18 +158,18 @@ def test_mina_arenden_lists_the_visible_cases_and_is_in_the_menu(app, db, people
     assert "Du har inga ärenden att se." in text(client.get("/arenden?status=running"))
 
 
-def test_the_task_page_logs_the_look_and_links_to_the_case(app, db, people, case_id):
-    [task] = ready(db, case_id)
+def test_the_task_page_logs_the_look_and_links_to_the_case(app, engine, people, case_id):
+    [task] = ready(engine, case_id)
     client = signed_in(app, "specialpedagog")
     html = text(client.get(f"/uppgifter/{task.id}"))
     assert f'href="/arenden/{case_id}"' in html
-    assert log_rows(db, people.specialpedagog, "view_task") == [(case_id, True)]
+    assert log_rows(engine, people.specialpedagog, "view_task") == [(case_id, True)]
     client = signed_in(app, "outsider")
     assert client.get(f"/uppgifter/{task.id}").status_code == 404
-    assert log_rows(db, people.outsider, "view_task") == [(case_id, False)]
+    assert log_rows(engine, people.outsider, "view_task") == [(case_id, False)]
 
 
-def test_only_the_rektor_sees_who_opened_the_pupil_s_cases(app, db, people, case_id):
+def test_only_the_rektor_sees_who_opened_the_pupil_s_cases(app, engine, people, case_id):
     client = signed_in(app, "specialpedagog")
     client.get(f"/arenden/{case_id}")
     for persona in ("teacher", "specialpedagog", "mentor", "outsider"):
@@ -186,18 +186,18 @@ def test_only_the_rektor_sees_who_opened_the_pupil_s_cases(app, db, people, case
     assert client.get("/elever/999999/atkomst").status_code == 404
 
 
-def test_a_refused_user_with_a_password_elsewhere_learns_nothing(app, db, people, case_id):
-    with db.write() as s:  # a school nurse at the other school: an EHT role, but not at this unit
+def test_a_refused_user_with_a_password_elsewhere_learns_nothing(app, engine, people, case_id):
+    with engine.db.write() as s:  # a school nurse at the other school: an EHT role, but not at this unit
         nurse = org.add_user(s, "nurse", "Nurse", "nurse@example.se")
         org.assign_role(s, nurse.id, people.other_unit, "skolskoterska")
-    passwords.set_password(db, "nurse", PASSWORD)
+    passwords.set_password(engine, "nurse", PASSWORD)
     client = signed_in(app, "nurse")
     assert client.get(f"/arenden/{case_id}").status_code == 404
-    assert log_rows(db, nurse.id) == [(case_id, False)]
+    assert log_rows(engine, nurse.id) == [(case_id, False)]
 
 
-def test_what_the_medical_part_recorded_shows_the_placeholder(app, db, people, case_id):
-    with db.write() as s:  # let the completed report stand for a school nurse's record
+def test_what_the_medical_part_recorded_shows_the_placeholder(app, engine, people, case_id):
+    with engine.db.write() as s:  # let the completed report stand for a school nurse's record
         s.execute(update(TaskRow).where(TaskRow.case_id == case_id, TaskRow.state == "completed")
                   .values(role="skolskoterska"))
     client = signed_in(app, "rektor")
@@ -209,14 +209,14 @@ def test_what_the_medical_part_recorded_shows_the_placeholder(app, db, people, c
 
 
 def test_the_school_nurse_releases_a_medical_record_into_the_case_and_then_others_see_it(
-        app, db, people, case_id):
-    with db.write() as s:
+        app, engine, people, case_id):
+    with engine.db.write() as s:
         s.execute(update(TaskRow).where(TaskRow.case_id == case_id, TaskRow.state == "completed")
                   .values(role="skolskoterska"))
         nurse = org.add_user(s, "skoterska", "Sara Sköterska", "sara@example.se")
         org.assign_role(s, nurse.id, people.unit, "skolskoterska")
-    passwords.set_password(db, "skoterska", PASSWORD)
-    [task] = list_tasks(db, case_id=case_id, state="completed")
+    passwords.set_password(engine, "skoterska", PASSWORD)
+    [task] = list_tasks(engine, case_id=case_id, state="completed")
     rektor = signed_in(app, "rektor")
     assert "Lämna ut uppgifterna" not in text(rektor.get(f"/arenden/{case_id}"))
     refused = rektor.post(f"/arenden/{case_id}/uppgifter/{task.id}/lamna-ut",

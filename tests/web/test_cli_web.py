@@ -17,12 +17,12 @@ from webui import close_app, create_app
 from .conftest import SECRET
 
 
-def _hash(db: Any, username: str) -> str | None:
-    with db.read() as s:
+def _hash(engine: Any, username: str) -> str | None:
+    with engine.db.read() as s:
         return s.scalar(select(User.password_hash).where(User.username == username))
 
 
-def test_demo_sets_and_prints_a_password_for_every_demo_person(db_url, db, tmp_path, monkeypatch):
+def test_demo_sets_and_prints_a_password_for_every_demo_person(db_url, engine, tmp_path, monkeypatch):
     served: list[Flask] = []
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ELEVFLOW_EMBEDDED_SCHEDULER", "false")
@@ -32,7 +32,7 @@ def test_demo_sets_and_prints_a_password_for_every_demo_person(db_url, db, tmp_p
     assert "DEMO ONLY" in result.output
     for username, *_ in demo.STAFF:
         assert f"demo-{username}" in result.output
-        assert passwords.verify_password(_hash(db, username), f"demo-{username}")
+        assert passwords.verify_password(_hash(engine, username), f"demo-{username}")
     (app, options), = served
     try:
         assert options["host"] == "127.0.0.1" and options["port"] == 5000
@@ -44,11 +44,11 @@ def test_demo_sets_and_prints_a_password_for_every_demo_person(db_url, db, tmp_p
     assert again.exit_code == 0 and len(served) == 1
 
 
-def test_demo_never_sets_known_passwords_beside_real_people(db_url, db, people):
+def test_demo_never_sets_known_passwords_beside_real_people(db_url, engine, people):
     result = CliRunner().invoke(main, ["--database", db_url, "demo", "--no-serve"])
     assert result.exit_code == 0, result.output
     assert "no demo passwords were set" in result.output
-    assert _hash(db, "teacher") is None
+    assert _hash(engine, "teacher") is None
 
 
 def test_the_demo_secret_is_made_once_and_kept_private(tmp_path):
@@ -58,19 +58,19 @@ def test_the_demo_secret_is_made_once_and_kept_private(tmp_path):
     assert demo_secret(tmp_path / "instance") == key
 
 
-def test_users_set_password(db_url, db, people):
+def test_users_set_password(db_url, engine, people):
     runner = CliRunner()
     command = ["--database", db_url, "users", "set-password"]
     result = runner.invoke(main, [*command, "teacher", "--password-stdin"], input="a long enough password\n")
     assert result.exit_code == 0 and "password set for teacher" in result.output
-    assert passwords.verify_password(_hash(db, "teacher"), "a long enough password")
+    assert passwords.verify_password(_hash(engine, "teacher"), "a long enough password")
     short = runner.invoke(main, [*command, "teacher", "--password-stdin"], input="short\n")
     assert short.exit_code == 2 and "at least 12 characters" in short.output
     unknown = runner.invoke(main, [*command, "nobody", "--password-stdin"], input="a long enough password\n")
     assert unknown.exit_code == 2 and "no user 'nobody'" in unknown.output
     prompted = runner.invoke(main, [*command, "mentor"], input="another long password\n" * 2)
     assert prompted.exit_code == 0
-    assert passwords.verify_password(_hash(db, "mentor"), "another long password")
+    assert passwords.verify_password(_hash(engine, "mentor"), "another long password")
 
 
 def test_the_app_runs_the_scheduler_inside_it_unless_under_test(db_url):

@@ -44,8 +44,8 @@ def test_the_routines_page_lists_routines_and_the_header_links_it_for_owners_onl
     assert teacher.get("/rutiner").status_code == 404
 
 
-def test_edit_check_publish_and_compare(browser, chain, db, people):
-    old_case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+def test_edit_check_publish_and_compare(browser, chain, engine, people):
+    old_case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
     draft_id = open_draft(browser, chain)
     page = text(browser.get(f"/rutiner/utkast/{draft_id}"))
     config = json.loads(re.search(r'data-config="([^"]+)"', page).group(1).replace("&#34;", '"'))
@@ -74,13 +74,13 @@ def test_edit_check_publish_and_compare(browser, chain, db, people):
     assert "Petra Processägare" in history
     diff = text(browser.get("/rutiner/stodkedja/jamfor?fran=1&till=2"))
     assert 'data-added="' in diff and "Task_uppfoljning" in diff and "Följ upp programmet" in diff
-    assert get_case(db, old_case.id).process_version_id == chain.id
+    assert get_case(engine, old_case.id).process_version_id == chain.id
 
     plan = text(browser.get("/rutiner/stodkedja/flytta"))
     assert f"#{old_case.id}" in plan and "Kan flyttas" in plan
     moved = post(browser, "/rutiner/stodkedja/flytta", {"version": 2}, token_from="/rutiner")
     assert "1 ärende flyttades till version 2." in text(moved) and "Flyttat" in text(moved)
-    assert get_case(db, old_case.id).process_version_id != chain.id
+    assert get_case(engine, old_case.id).process_version_id != chain.id
 
 
 def test_import_and_export(browser, chain):
@@ -96,7 +96,7 @@ def test_import_and_export(browser, chain):
     assert "kunde inte importeras" in page and "DOCTYPE" in page
 
 
-def test_the_form_editor_previews_checks_and_saves(browser, chain, db, owner):
+def test_the_form_editor_previews_checks_and_saves(browser, chain, engine, owner):
     draft_id = open_draft(browser, chain)
     page = text(browser.get(f"/rutiner/utkast/{draft_id}/formular?namn=anmalan.json"))
     assert "Beskrivning av svårigheterna" in page and 'name="f.beskrivning"' in page  # the live preview
@@ -123,12 +123,12 @@ def test_the_form_editor_previews_checks_and_saves(browser, chain, db, owner):
     assert refused.status_code == 400
     saved = post(browser, url, {"namn": "orsak.json", "schema": json.dumps(schema)}, token_from="/rutiner")
     assert saved.status_code == 302
-    assert editing.get(db, draft_id, by=owner).forms["orsak.json"] == schema
+    assert editing.get(engine, draft_id, by=owner).forms["orsak.json"] == schema
 
 
-def test_a_shared_process_of_the_draft_opens_in_the_editor(browser, db, owner):
+def test_a_shared_process_of_the_draft_opens_in_the_editor(browser, engine, owner):
     processes = Path(__file__).resolve().parents[2] / "processes"
-    [version] = deploy_path(db, processes / "sarskilt_stod", shared_dir=processes / "shared")
+    [version] = deploy_path(engine, processes / "sarskilt_stod", shared_dir=processes / "shared")
     draft_id = open_draft(browser, version)
     page = text(browser.get(f"/rutiner/utkast/{draft_id}?fil=overklagande.bpmn"))
     assert 'data-file="overklagande.bpmn"' in page and "delgivning.bpmn" in page
@@ -139,13 +139,13 @@ def test_a_shared_process_of_the_draft_opens_in_the_editor(browser, db, owner):
     saved = browser.post(f"/rutiner/utkast/{draft_id}/spara", json=longer,
                          headers={"X-CSRFToken": csrf(browser, "/rutiner")})
     assert saved.status_code == 200
-    assert 'value="P2W"' in editing.get(db, draft_id, by=owner).files["overklagande.bpmn"]
+    assert 'value="P2W"' in editing.get(engine, draft_id, by=owner).files["overklagande.bpmn"]
 
 
-def test_deeply_nested_json_is_refused_clearly_by_the_form_editor_and_the_draft_save(browser, chain, db,
+def test_deeply_nested_json_is_refused_clearly_by_the_form_editor_and_the_draft_save(browser, chain, engine,
                                                                                      owner):
     draft_id = open_draft(browser, chain)
-    before = editing.get(db, draft_id, by=owner)
+    before = editing.get(engine, draft_id, by=owner)
     for depth in (40, 100_000):  # deeper than any form; deeper than the JSON parser goes
         schema = '{"type": "object", "x": ' + "[" * depth + "]" * depth + "}"
         assert "nästlat i fler än 32 nivåer" in preview(browser, draft_id, schema)
@@ -156,7 +156,7 @@ def test_deeply_nested_json_is_refused_clearly_by_the_form_editor_and_the_draft_
     saved = browser.post(f"/rutiner/utkast/{draft_id}/spara", data=body, content_type="application/json",
                          headers={"X-CSRFToken": csrf(browser, "/rutiner")})
     assert saved.status_code == 400 and saved.get_json()["error"] == "Ogiltig begäran."
-    after = editing.get(db, draft_id, by=owner)
+    after = editing.get(engine, draft_id, by=owner)
     assert (after.forms, after.files, after.row_version) == (before.forms, before.files, before.row_version)
 
 

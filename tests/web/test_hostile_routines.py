@@ -67,44 +67,44 @@ SHOWN = {"merge_split_loop": "rutinen verkar gå runt utan slut"}
 
 
 @pytest.mark.parametrize("name", REFUSED)
-def test_a_hostile_routine_is_refused_at_publish_with_a_clear_problem(editor, chain, db, name):
+def test_a_hostile_routine_is_refused_at_publish_with_a_clear_problem(editor, chain, engine, name):
     change, element, problem = REFUSED[name]
     page = publish(editor, chain, change, note="Fientlig")
     assert "publicerades inte" in page and element in page and problem in page
-    assert newest_version(db, "stodkedja").version == 1  # nothing was published
+    assert newest_version(engine, "stodkedja").version == 1  # nothing was published
 
 
-def snapshot(db, case_id: int) -> tuple[Any, ...]:
+def snapshot(engine, case_id: int) -> tuple[Any, ...]:
     """Everything a step could change about a case, but its error and its step_failed events."""
     where = {"id": case_id}
-    with db.read() as s:
+    with engine.db.read() as s:
         case = s.execute(sql("SELECT state, row_version, status FROM cases WHERE id = :id"), where).one()
         rows = s.execute(sql("SELECT id, state, assignee_id, data FROM tasks WHERE case_id = :id "
                              "ORDER BY id"), where).all()
         timers = s.execute(sql("SELECT bpmn_id, due_at FROM timers WHERE case_id = :id ORDER BY bpmn_id"),
                            where).all()
         cases = s.execute(sql("SELECT count(*) FROM cases")).scalar()
-    kinds = [e.kind for e in audit.events(db, case_id=case_id) if e.kind != "step_failed"]
+    kinds = [e.kind for e in audit.events(engine, case_id=case_id) if e.kind != "step_failed"]
     return bytes(case.state), case.row_version, case.status, [tuple(r) for r in rows], timers, cases, kinds
 
 
-def ready(db, case_id: int) -> list:
-    return tasks.list_tasks(db, case_id=case_id, state="ready")
+def ready(engine, case_id: int) -> list:
+    return tasks.list_tasks(engine, case_id=case_id, state="ready")
 
 
-def error_of(db, case_id: int) -> str | None:
-    with db.read() as s:
+def error_of(engine, case_id: int) -> str | None:
+    with engine.db.read() as s:
         return s.execute(sql("SELECT error FROM cases WHERE id = :id"), {"id": case_id}).scalar()
 
 
 @pytest.mark.parametrize("name", AT_RUN_TIME)
 def test_a_hostile_routine_caught_at_run_time_stops_its_case_visibly_and_changes_nothing(
-        app, editor, chain, db, people, name):
+        app, editor, chain, engine, people, name):
     fragment, said = AT_RUN_TIME[name]
     assert "är publicerad" in publish(editor, chain, lambda x: into(x, fragment), note="Fientlig")
-    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-    task = ready(db, case.id)[0]
-    before = snapshot(db, case.id)
+    case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    task = ready(engine, case.id)[0]
+    before = snapshot(engine, case.id)
     teacher = app.test_client()
     login(teacher, "teacher")
 
@@ -112,9 +112,9 @@ def test_a_hostile_routine_caught_at_run_time_stops_its_case_visibly_and_changes
 
     assert response.status_code == 422 and "rutinen stannade på ett fel" in text(response)
     assert "Läser långsamt och tappar fokus." in text(response)  # what the teacher wrote is still there
-    assert snapshot(db, case.id) == before  # the failing step left nothing behind
-    assert said in error_of(db, case.id)
-    failed = [e for e in audit.events(db, case_id=case.id) if e.kind == "step_failed"]
+    assert snapshot(engine, case.id) == before  # the failing step left nothing behind
+    assert said in error_of(engine, case.id)
+    failed = [e for e in audit.events(engine, case_id=case.id) if e.kind == "step_failed"]
     assert len(failed) == 1 and said in failed[0].data["message"] and failed[0].actor_id == people.teacher
     rektor = app.test_client()
     login(rektor, "rektor")
@@ -126,14 +126,14 @@ def test_a_hostile_routine_caught_at_run_time_stops_its_case_visibly_and_changes
     assert shown in owners_page and "Alva" not in owners_page
 
 
-def test_a_later_step_that_succeeds_clears_the_error(app, db, people, chain):
-    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-    with db.write() as s:
+def test_a_later_step_that_succeeds_clears_the_error(app, engine, people, chain):
+    case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    with engine.db.write() as s:
         s.execute(sql("UPDATE cases SET error = 'gammalt fel' WHERE id = :id"), {"id": case.id})
     teacher = app.test_client()
     login(teacher, "teacher")
-    done = post(teacher, f"/uppgifter/{ready(db, case.id)[0].id}", ANSWER)
-    assert done.status_code == 302 and error_of(db, case.id) is None
+    done = post(teacher, f"/uppgifter/{ready(engine, case.id)[0].id}", ANSWER)
+    assert done.status_code == 302 and error_of(engine, case.id) is None
 
 
 # --- other users' requests while a hostile evaluation runs ----------------------------------------------
@@ -221,31 +221,32 @@ SERVERS = {"embedded": embedded, "gunicorn": gunicorn}
 
 @pytest.mark.parametrize("server", SERVERS)
 @pytest.mark.parametrize("name", SLOW)
-def test_other_users_are_answered_while_a_hostile_evaluation_runs(editor, chain, db, db_url, people, server,
+def test_other_users_are_answered_while_a_hostile_evaluation_runs(editor, chain, engine, db_url, people,
+                                                                  server,
                                                                    name):
     fragment, said = AT_RUN_TIME[name]
     assert "är publicerad" in publish(editor, chain, lambda x: into(x, fragment), note="Fientlig")
-    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-    task = ready(db, case.id)[0]
-    before = snapshot(db, case.id)
+    case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    task = ready(engine, case.id)[0]
+    before = snapshot(engine, case.id)
     with SERVERS[server](db_url) as site:
         teacher = _session(site, "teacher")
         response, times = answered_meanwhile(site, lambda: _complete(teacher, site, task.id))
         teacher.close()
     assert response.status_code == 422
     assert len(times) >= 3 and max(times) < NORMAL_TIME, times  # answered all along, each in normal time
-    assert snapshot(db, case.id) == before and said in error_of(db, case.id)
+    assert snapshot(engine, case.id) == before and said in error_of(engine, case.id)
 
 
-def test_a_stopped_case_says_its_error_in_the_readers_language(app, editor, chain, db, people):
+def test_a_stopped_case_says_its_error_in_the_readers_language(app, editor, chain, engine, people):
     """The error is kept as a code (cases.error_code) beside its English text: each reader gets theirs."""
     fragment, said = AT_RUN_TIME["merge_split_loop"]
     assert "är publicerad" in publish(editor, chain, lambda x: into(x, fragment), note="Fientlig")
-    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
     teacher = app.test_client()
     login(teacher, "teacher")
-    assert post(teacher, f"/uppgifter/{ready(db, case.id)[0].id}", ANSWER).status_code == 422
-    assert said in error_of(db, case.id)  # the English text stays for logs and the command line
+    assert post(teacher, f"/uppgifter/{ready(engine, case.id)[0].id}", ANSWER).status_code == 422
+    assert said in error_of(engine, case.id)  # the English text stays for logs and the command line
     rektor = app.test_client()
     login(rektor, "rektor")
     assert SHOWN["merge_split_loop"] in text(rektor.get(f"/arenden/{case.id}"))

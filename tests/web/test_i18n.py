@@ -24,13 +24,13 @@ def test_pages_are_swedish_by_default(client):
     assert '<html lang="sv">' in page and "Mina uppgifter" in page and "Hoppa till innehållet" in page
 
 
-def test_the_language_switch_renders_english_and_is_remembered_for_the_user(client, make_app, db):
+def test_the_language_switch_renders_english_and_is_remembered_for_the_user(client, make_app, engine):
     login(client, "teacher")
     switched = post(client, "/sprak", {"lang": "en", "next": "/elever"})
     assert switched.headers["Location"] == "/elever"
     page = text(client.get("/uppgifter"))
     assert '<html lang="en">' in page and "My tasks" in page and "Mina uppgifter" not in page
-    with db.read() as s:
+    with engine.db.read() as s:
         assert s.scalar(select(User.language).where(User.username == "teacher")) == "en"
     later = make_app().test_client()
     login(later, "teacher")

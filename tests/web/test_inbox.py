@@ -40,18 +40,18 @@ def test_overdue_and_soon_due_tasks_are_marked_in_words(client, open_task):
         assert "Försenad" in late and 'class="overdue"' in late
 
 
-def test_a_pupil_with_a_protected_identity_is_not_named_in_the_inbox(client, db, open_task):
-    with db.write() as s:
+def test_a_pupil_with_a_protected_identity_is_not_named_in_the_inbox(client, engine, open_task):
+    with engine.db.write() as s:
         s.execute(update(Pupil).where(Pupil.id == open_task.pupil_id).values(protected_identity=True))
     login(client, "teacher")
     page = text(client.get("/uppgifter"))
     assert "Alva" not in page and "Elev med skyddade personuppgifter" in page
 
 
-def test_filters_and_ready_made_views(client, db, people, open_task):
-    second = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-    second_task = tasks.list_tasks(db, case_id=second.id, state="ready")[0]
-    with db.write() as s:  # the second one is overdue and taken by the mentor
+def test_filters_and_ready_made_views(client, engine, people, open_task):
+    second = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    second_task = tasks.list_tasks(engine, case_id=second.id, state="ready")[0]
+    with engine.db.write() as s:  # the second one is overdue and taken by the mentor
         s.execute(update(TaskRow).where(TaskRow.id == second_task.id).values(
             due_at=datetime.now(timezone.utc) - timedelta(days=1), assignee_id=people.teacher))
     login(client, "teacher")
@@ -72,11 +72,11 @@ def test_filters_and_ready_made_views(client, db, people, open_task):
     assert 'href="/uppgifter?forfallo=forsenade" aria-current="page"' in overdue
 
 
-def test_claim_and_release(client, make_app, db, people, open_task):
+def test_claim_and_release(client, make_app, engine, people, open_task):
     login(client, "teacher")
     taken = post(client, f"/uppgifter/{open_task.id}/ta", {"next": "/uppgifter?ej_tagna=1"})
     assert taken.headers["Location"] == "/uppgifter?ej_tagna=1"
-    assert tasks.get_task(db, open_task.id).assignee_id == people.teacher
+    assert tasks.get_task(engine, open_task.id).assignee_id == people.teacher
     page = text(client.get("/uppgifter"))
     assert "Du har tagit uppgiften" in page and f'action="/uppgifter/{open_task.id}/slapp"' in page
     mentor = make_app().test_client()
@@ -86,29 +86,29 @@ def test_claim_and_release(client, make_app, db, people, open_task):
     assert "Någon annan har redan tagit uppgiften" in text(mentor.get("/uppgifter"))
     assert post(mentor, f"/uppgifter/{open_task.id}/slapp").status_code == 403
     assert post(client, f"/uppgifter/{open_task.id}/slapp").status_code == 302
-    assert tasks.get_task(db, open_task.id).assignee_id is None
+    assert tasks.get_task(engine, open_task.id).assignee_id is None
     assert str(open_task.id) in text(mentor.get("/uppgifter"))
 
 
-def test_the_rektor_may_release_a_task_someone_took(make_app, db, people, open_task):
+def test_the_rektor_may_release_a_task_someone_took(make_app, engine, people, open_task):
     teacher = make_app().test_client()
     login(teacher, "teacher")
     post(teacher, f"/uppgifter/{open_task.id}/ta")
     rektor = make_app().test_client()
     login(rektor, "rektor")
     assert post(rektor, f"/uppgifter/{open_task.id}/slapp").status_code == 302
-    assert tasks.get_task(db, open_task.id).assignee_id is None
+    assert tasks.get_task(engine, open_task.id).assignee_id is None
 
 
-def test_a_role_the_lane_does_not_serve_cannot_claim(make_app, db, open_task):
+def test_a_role_the_lane_does_not_serve_cannot_claim(make_app, engine, open_task):
     client = make_app().test_client()
     login(client, "specialpedagog")
     assert str(open_task.id) not in text(client.get("/uppgifter"))
     assert post(client, f"/uppgifter/{open_task.id}/ta").status_code == 403
-    assert tasks.get_task(db, open_task.id).assignee_id is None
+    assert tasks.get_task(engine, open_task.id).assignee_id is None
 
 
-def test_nul_characters_and_huge_numbers_in_filters_are_refused_or_ignored(client, db, open_task):
+def test_nul_characters_and_huge_numbers_in_filters_are_refused_or_ignored(client, engine, open_task):
     login(client, "teacher")
     for query in ("?rutin=stod%00kedja", "?enhet=99999999999999999999999"):
         page = client.get("/uppgifter" + query)
@@ -116,5 +116,5 @@ def test_nul_characters_and_huge_numbers_in_filters_are_refused_or_ignored(clien
     for name in ("Mina\x00uppgifter", "Två\nrader"):
         saved = post(client, "/uppgifter/filter", {"namn": name, "rutin": "stodkedja"}, follow_redirects=True)
         assert saved.status_code == 200 and "Filtrets namn får bara innehålla vanliga tecken" in text(saved)
-    with db.read() as s:
+    with engine.db.read() as s:
         assert s.scalar(select(func.count()).select_from(SavedFilter)) == 0

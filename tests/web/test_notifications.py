@@ -8,36 +8,36 @@ from engine import notify
 from .conftest import login, post, text
 
 
-def _notify(db, user_id, task):
-    with db.transaction() as tx:
+def _notify(engine, user_id, task):
+    with engine.db.transaction() as tx:
         notify.notify(tx, user_id, "task_assigned", case_id=task.case_id, task_id=task.id,
                       now=datetime.now(timezone.utc))
 
 
-def test_unread_notifications_are_listed_counted_and_marked_read(client, db, people, open_task):
-    _notify(db, people.teacher, open_task)
-    _notify(db, people.teacher, open_task)
-    _notify(db, people.mentor, open_task)
+def test_unread_notifications_are_listed_counted_and_marked_read(client, engine, people, open_task):
+    _notify(engine, people.teacher, open_task)
+    _notify(engine, people.teacher, open_task)
+    _notify(engine, people.mentor, open_task)
     login(client, "teacher")
     assert "2 olästa" in text(client.get("/uppgifter"))
     page = text(client.get("/aviseringar"))
     assert page.count("Du har fått uppgiften ”Anmäl till rektor”.") == 2
     assert f'href="/uppgifter/{open_task.id}"' in page
-    first = notify.unread(db, people.teacher)[0]
+    first = notify.unread(engine, people.teacher)[0]
     post(client, "/aviseringar/las", {"id": str(first.id)}, token_from="/aviseringar")
     assert "1 oläst" in text(client.get("/aviseringar"))
-    mentors = notify.unread(db, people.mentor)[0]
+    mentors = notify.unread(engine, people.mentor)[0]
     post(client, "/aviseringar/las", {"id": str(mentors.id)}, token_from="/aviseringar")
-    assert notify.count_unread(db, people.mentor) == 1  # someone else's stays unread
+    assert notify.count_unread(engine, people.mentor) == 1  # someone else's stays unread
     post(client, "/aviseringar/las", {"alla": "1"}, token_from="/aviseringar")
     assert "Du har inga olästa aviseringar." in text(client.get("/aviseringar"))
-    assert notify.count_unread(db, people.teacher) == 0
+    assert notify.count_unread(engine, people.teacher) == 0
 
 
-def test_notifications_are_shown_in_the_readers_language(client, db, people, open_task):
+def test_notifications_are_shown_in_the_readers_language(client, engine, people, open_task):
     """Stored in Swedish, each line is said again in the language the reader chose."""
-    _notify(db, people.teacher, open_task)
-    with db.transaction() as tx:
+    _notify(engine, people.teacher, open_task)
+    with engine.db.transaction() as tx:
         notify.notify(tx, people.teacher, "escalation", case_id=open_task.case_id, task_id=None,
                       now=datetime.now(timezone.utc))
     login(client, "teacher")

@@ -19,10 +19,10 @@ from .conftest import PASSWORD, login, text
 
 
 @pytest.fixture
-def quality_org(db, app):
-    q = qd.build(db)
+def quality_org(engine, app):
+    q = qd.build(engine)
     for username in ("rektor_a", "rektor_b", "specialpedagog_a", "teacher_a", "huvudman"):
-        passwords.set_password(db, username, PASSWORD)
+        passwords.set_password(engine, username, PASSWORD)
     return q
 
 
@@ -147,7 +147,7 @@ HOSTILE_NAMES = {
 }
 
 
-def test_exports_never_hold_a_formula_a_routine_author_wrote(app, db, people, chain):
+def test_exports_never_hold_a_formula_a_routine_author_wrote(app, engine, people, chain):
     """Formula injection (#13 point 6): step and routine names come from routines, so every exported cell
     that could be read as a formula is text — prefixed with an apostrophe in the CSV, a string (never a
     formula) in the workbook."""
@@ -156,14 +156,14 @@ def test_exports_never_hold_a_formula_a_routine_author_wrote(app, db, people, ch
     from editing_helpers import add_process_owner
 
     from engine import editing, start_case
-    owner = add_process_owner(db, people.other_unit, "draftowner")
-    draft = editing.open_draft(db, chain.id, by=owner)
+    owner = add_process_owner(engine, people.other_unit, "draftowner")
+    draft = editing.open_draft(engine, chain.id, by=owner)
     xml = draft.files[draft.main_file]
     for old, new in HOSTILE_NAMES.items():
         xml = xml.replace(f'name="{old}"', f"name={quoteattr(new)}")
-    editing.save(db, draft.id, by=owner, seen=draft.row_version, bpmn=xml)
-    editing.publish(db, draft.id, by=owner, note="Nya namn")
-    start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)  # its report step is open now
+    editing.save(engine, draft.id, by=owner, seen=draft.row_version, bpmn=xml)
+    editing.publish(engine, draft.id, by=owner, note="Nya namn")
+    start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)  # its report step is open now
     rektor = app.test_client()
     login(rektor, "rektor")
 

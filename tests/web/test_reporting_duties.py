@@ -20,10 +20,10 @@ LATE = "försenad: skulle ha gjorts senast"
 
 
 @pytest.fixture
-def school(db):
-    built = build_school(db, ["orosanmalan", "krankande_behandling"])
+def school(engine):
+    built = build_school(engine, ["orosanmalan", "krankande_behandling"])
     for username in rs.PEOPLE:
-        passwords.set_password(db, username, PASSWORD)
+        passwords.set_password(engine, username, PASSWORD)
     return built
 
 
@@ -40,20 +40,21 @@ def signed_in(app, username):
     return client
 
 
-def test_a_fritidspedagog_starts_an_orosanmalan_from_the_start_page_and_no_teacher_opens_it(db, app, school):
+def test_a_fritidspedagog_starts_an_orosanmalan_from_the_start_page_and_no_teacher_opens_it(engine, app,
+                                                                                            school):
     reporter = signed_in(app, "fritidspedagog")
     page = text(reporter.get("/elever?q=Alva"))
     assert "Alva Andersson" in page and '<option value="orosanmalan">Orosanmälan</option>' in page
     started = post(reporter, f"/elever/{school.pupil}/starta", {"rutin": "orosanmalan"}, token_from="/elever")
-    [case_id] = {c.id for c in list_cases(db)}
-    [task] = ready_tasks(db, case_id)
+    [case_id] = {c.id for c in list_cases(engine)}
+    [task] = ready_tasks(engine, case_id)
     assert started.status_code == 302 and started.headers["Location"].endswith(f"/uppgifter/{task.id}")
     assert task.assignee_id == school.users["fritidspedagog"]
     assert reporter.get(f"/uppgifter/{task.id}").status_code == 200
     assert str(task.id) in text(reporter.get("/uppgifter"))
     given_back = post(reporter, f"/uppgifter/{task.id}/slapp", follow_redirects=True)
     assert "är en personlig skyldighet" in text(given_back)
-    assert ready_tasks(db, case_id)[0].assignee_id == school.users["fritidspedagog"]
+    assert ready_tasks(engine, case_id)[0].assignee_id == school.users["fritidspedagog"]
     for username in ("teacher", "mentor", "specialpedagog", "kurator"):
         colleague = signed_in(app, username)
         assert str(task.id) not in text(colleague.get("/uppgifter")), username
@@ -62,23 +63,23 @@ def test_a_fritidspedagog_starts_an_orosanmalan_from_the_start_page_and_no_teach
     assert signed_in(app, "rektor").get(f"/arenden/{task.case_id}").status_code == 200
 
 
-def test_a_late_report_of_a_krankning_is_marked_late_on_the_case_page(db, app, school):
+def test_a_late_report_of_a_krankning_is_marked_late_on_the_case_page(engine, app, school):
     with time_machine.travel(START, tick=False):
-        case = start_case(db, "krankande_behandling", pupil_id=school.pupil, by=school.users["teacher"])
-        [task] = ready_tasks(db, case.id)
+        case = start_case(engine, "krankande_behandling", pupil_id=school.pupil, by=school.users["teacher"])
+        [task] = ready_tasks(engine, case.id)
         learned = (START - timedelta(days=2)).isoformat()
-        data = form_data(task_info(db, task)["form"], {"kb_kannedom_datum": learned}, school)
-        complete_task(db, task.id, data, by=school.users["teacher"])
+        data = form_data(task_info(engine, task)["form"], {"kb_kannedom_datum": learned}, school)
+        complete_task(engine, task.id, data, by=school.users["teacher"])
         page = text(signed_in(app, "rektor").get(f"/arenden/{case.id}"))
     assert page.count(LATE) == 1
     assert LATE in page.split("<summary>Anmäla till rektor", 1)[1].split("</summary>")[0]
 
 
-def test_a_report_on_time_is_not_marked_late(db, app, school):
+def test_a_report_on_time_is_not_marked_late(engine, app, school):
     with time_machine.travel(START, tick=False):
-        case = start_case(db, "krankande_behandling", pupil_id=school.pupil, by=school.users["teacher"])
-        [task] = ready_tasks(db, case.id)
+        case = start_case(engine, "krankande_behandling", pupil_id=school.pupil, by=school.users["teacher"])
+        [task] = ready_tasks(engine, case.id)
         learned = (START - timedelta(hours=3)).isoformat()
-        data = form_data(task_info(db, task)["form"], {"kb_kannedom_datum": learned}, school)
-        complete_task(db, task.id, data, by=school.users["teacher"])
+        data = form_data(task_info(engine, task)["form"], {"kb_kannedom_datum": learned}, school)
+        complete_task(engine, task.id, data, by=school.users["teacher"])
         assert LATE not in text(signed_in(app, "rektor").get(f"/arenden/{case.id}"))

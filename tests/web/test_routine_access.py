@@ -37,17 +37,17 @@ def naming_himself(xml: str, owner: int) -> str:
                        "        <bpmn:flowNodeRef>Script_utse</bpmn:flowNodeRef>")
 
 
-def test_a_routine_naming_its_author_gives_him_no_case(app, browser, db, people, owner, chain):
+def test_a_routine_naming_its_author_gives_him_no_case(app, browser, engine, people, owner, chain):
     page = publish(browser, chain, lambda xml: naming_himself(xml, owner), note="Utredaren utses automatiskt")
     assert "Version 2 av ”Stödkedja (test)” är publicerad" in page
-    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-    [report] = list_tasks(db, case_id=case.id, state="ready")
-    complete_task(db, report.id, REPORT, by=people.teacher)
+    case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    [report] = list_tasks(engine, case_id=case.id, state="ready")
+    complete_task(engine, report.id, REPORT, by=people.teacher)
 
     # The investigation went to no one: it waits for the unit's specialpedagog, as its lane says.
-    [task] = list_tasks(db, case_id=case.id, state="ready")
+    [task] = list_tasks(engine, case_id=case.id, state="ready")
     assert (task.bpmn_id, task.assignee_id, task.role) == ("Task_utredning", None, "specialpedagog")
-    with db.read() as s:
+    with engine.db.read() as s:
         refused = s.scalars(select(AuditEvent).where(AuditEvent.kind == "assignee_refused")).one()
         assigned = s.scalars(select(AuditEvent).where(AuditEvent.kind == "task_assigned")).all()
     assert refused.case_id == case.id and refused.data["named_id"] == owner
@@ -59,7 +59,7 @@ def test_a_routine_naming_its_author_gives_him_no_case(app, browser, db, people,
     inbox = text(browser.get("/uppgifter"))
     assert "Alva" not in inbox and "Utred behovet" not in inbox
     assert "Alva" not in text(browser.get("/aviseringar"))
-    with db.read() as s:
+    with engine.db.read() as s:
         looks = s.scalars(select(AccessLogEntry).where(AccessLogEntry.user_id == owner)).all()
     assert looks and not any(look.allowed for look in looks)  # his tries are on record, refused
 
@@ -73,20 +73,21 @@ def test_a_routine_naming_its_author_gives_him_no_case(app, browser, db, people,
     assert "Utred behovet" in text(specialpedagog.get("/uppgifter"))
 
 
-def test_a_lane_of_the_process_owner_is_refused_at_publish(browser, db, chain):
+def test_a_lane_of_the_process_owner_is_refused_at_publish(browser, engine, chain):
     page = publish(browser, chain, lambda xml: xml.replace('name="Specialpedagog"', 'name="Processägare"'))
     assert "publicerades inte" in page and "Lane_specialpedagog" in page
     assert "arbetar med rutiner, aldrig med ärenden" in page  # the problem in the user's language
-    with db.read() as s:
+    with engine.db.read() as s:
         assert s.scalars(select(ProcessVersion.version).where(ProcessVersion.key == "stodkedja")).all() == [1]
 
 
-def test_a_process_owner_neither_finds_pupils_nor_starts_a_case_for_one(browser, db, people, owner, chain):
+def test_a_process_owner_neither_finds_pupils_nor_starts_a_case_for_one(browser, engine, people, owner,
+                                                                        chain):
     """Holding the process owner's role at every unit (as the organisation import gives it) opens no
     pupil: search finds nobody, starting is refused, and the engine refuses it too (#13)."""
     assert "Andersson" not in text(browser.get("/elever?q=Alva"))  # the term is shown again, no pupil
     assert post(browser, f"/elever/{people.pupil}/starta", {"rutin": "stodkedja"}).status_code == 404
     with pytest.raises(PermissionDeniedError, match="may not start a case"):
-        start_case(db, "stodkedja", pupil_id=people.pupil, by=owner)
-    with db.read() as s:
+        start_case(engine, "stodkedja", pupil_id=people.pupil, by=owner)
+    with engine.db.read() as s:
         assert s.scalars(select(AuditEvent).where(AuditEvent.kind == "case_started")).all() == []

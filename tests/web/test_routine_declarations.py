@@ -29,35 +29,35 @@ def renamed(xml: str, old: str = "Task_anmalan", new: str = "Task_anmal") -> str
     return xml
 
 
-def versions(db) -> list[ProcessVersion]:
-    with db.read() as s:
+def versions(engine) -> list[ProcessVersion]:
+    with engine.db.read() as s:
         return list(s.scalars(select(ProcessVersion).where(ProcessVersion.key == "stodkedja")
                               .order_by(ProcessVersion.version)))
 
 
-def test_renaming_a_step_a_figure_counts_is_refused_at_publish(browser, db, chain):
+def test_renaming_a_step_a_figure_counts_is_refused_at_publish(browser, engine, chain):
     assert "publicerades inte" not in publish(browser, chain, with_figure, note="Räkna anmälningarna")
-    declared = versions(db)[-1]
+    declared = versions(engine)[-1]
     assert declared.version == 2
 
     page = publish(browser, declared, renamed, note="Kortare id")
     assert "publicerades inte" in page and "count:anmalningar_test" in page and "Task_anmalan" in page
     assert "som inte är en användaruppgift i rutinen" in page  # said in Swedish, the user's language
-    assert [v.version for v in versions(db)] == [1, 2]
+    assert [v.version for v in versions(engine)] == [1, 2]
 
     both = publish(browser, declared,
                    lambda xml: renamed(xml).replace('value="Task_anmalan"', 'value="Task_anmal"'),
                    note="Kortare id, och figuren räknar det nya steget")
     assert "publicerades inte" not in both
-    assert [v.version for v in versions(db)] == [1, 2, 3]
+    assert [v.version for v in versions(engine)] == [1, 2, 3]
 
 
-def test_a_routines_own_figure_reaches_the_follow_up_page(app, browser, db, chain, people):
+def test_a_routines_own_figure_reaches_the_follow_up_page(app, browser, engine, chain, people):
     publish(browser, chain, with_figure, note="Räkna anmälningarna")
-    case = start_case(db, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-    [task] = list_tasks(db, case_id=case.id, state="ready")
+    case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    [task] = list_tasks(engine, case_id=case.id, state="ready")
     report = {"anmalan_datum": "2025-09-01", "beskrivning": "Svårt att komma igång med läsningen"}
-    complete_task(db, task.id, report, by=people.teacher)
+    complete_task(engine, task.id, report, by=people.teacher)
     rektor = app.test_client()
     login(rektor, "rektor")
     page = text(rektor.get("/kvalitet?rutin=stodkedja"))
@@ -69,10 +69,10 @@ SECTION = ('<bpmn:extensionElements><spiffworkflow:properties>'
            'Task_beslut.motivering"/></spiffworkflow:properties></bpmn:extensionElements>')
 
 
-def test_renaming_a_step_a_document_section_reads_is_refused_at_publish(browser, db, chain):
+def test_renaming_a_step_a_document_section_reads_is_refused_at_publish(browser, engine, chain):
     with_section = lambda xml: xml.replace(PROCESS, PROCESS + SECTION)  # noqa: E731
     assert "publicerades inte" not in publish(browser, chain, with_section, note="Ett eget avsnitt")
-    declared = versions(db)[-1]
+    declared = versions(engine)[-1]
     page = publish(browser, declared, lambda xml: renamed(xml, "Task_beslut", "Task_besluta"), note="Nytt id")
     assert "publicerades inte" in page and "section:atgardsprogram:1" in page and "Task_beslut" in page
-    assert [v.version for v in versions(db)] == [1, 2]
+    assert [v.version for v in versions(engine)] == [1, 2]

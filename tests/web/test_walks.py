@@ -56,19 +56,19 @@ def same(sent: Any, stored: Any) -> bool:
 
 
 @pytest.mark.parametrize("scenario", WALKS, ids=[s.id for s in WALKS])
-def test_a_routine_is_walked_to_its_end_through_the_web_forms(db, db_url, scenario):
-    school = build_school(db, routines_for(scenario))
+def test_a_routine_is_walked_to_its_end_through_the_web_forms(engine, db_url, scenario):
+    school = build_school(engine, routines_for(scenario))
     for username in rs.PEOPLE:
-        passwords.set_password(db, username, PASSWORD)
+        passwords.set_password(engine, username, PASSWORD)
     app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET})
     try:
-        path = walk(app, db, school, scenario)
+        path = walk(app, engine, school, scenario)
     finally:
         close_app(app)
     assert path == list(scenario.path)
 
 
-def walk(app: Any, db: Any, school: Any, scenario: rs.Scenario) -> list[str]:
+def walk(app: Any, engine: Any, school: Any, scenario: rs.Scenario) -> list[str]:
     path: list[str] = []
     visits: Counter[str] = Counter()
     seen: dict[Any, int] = {}
@@ -88,49 +88,49 @@ def walk(app: Any, db: Any, school: Any, scenario: rs.Scenario) -> list[str]:
             started = post(starter, f"/elever/{school.pupil}/starta", {"rutin": scenario.routine},
                            token_from="/elever")
         assert started.status_code == 302
-        with db.read() as s:
+        with engine.db.read() as s:
             case_id = s.scalar(select(func.max(Case.id)).where(Case.parent_case_id.is_(None)))
         for _ in range(MAX_STEPS):
-            ready = list_tasks(db, case_id=case_id, state="ready")
+            ready = list_tasks(engine, case_id=case_id, state="ready")
             if not ready:
                 break
             chosen = next_step(scenario, ready, seen, visits, waited)
             if chosen is None:  # the scenario lets the boundary timer run out, as the scheduler would
-                [timer] = timers_of(db, case_id)
+                [timer] = timers_of(engine, case_id)
                 clock.move_to(utc(timer.due_at) + timedelta(minutes=1))
-                assert timers.fire_due(db) == 1
+                assert timers.fire_due(engine) == 1
                 path.append(f"timer:{timer.bpmn_id}")
                 waited |= {t.id for t in ready if t.bpmn_id == TIMERS[timer.bpmn_id]}
                 continue
             task, answer = chosen
             user = (rs.assignee(task.bpmn_id, scenario.started_by) or scenario.by.get(task.bpmn_id)
                     or rs.LANE_USER[task.role])
-            complete_through_the_form(client_of(user), db, school, task, answer)
+            complete_through_the_form(client_of(user), engine, school, task, answer)
             path.append(task.bpmn_id)
             clock.shift(timedelta(days=1))
-    assert get_case(db, case_id).status == "completed"
-    assert get_case(db, case_id).pupil_id == (None if scenario.routine in rs.UNIT_LEVEL else school.pupil)
-    _every_decision_was_signed(db, case_id)
+    assert get_case(engine, case_id).status == "completed"
+    assert get_case(engine, case_id).pupil_id == (None if scenario.routine in rs.UNIT_LEVEL else school.pupil)
+    _every_decision_was_signed(engine, case_id)
     return path
 
 
-def _every_decision_was_signed(db: Any, case_id: int) -> None:
+def _every_decision_was_signed(engine: Any, case_id: int) -> None:
     """A decision completed through the web is always signed: one decision record per decision task."""
-    parsed = db.specs.get(get_case(db, case_id).process_version_id)
-    done = [t for t in list_tasks(db, case_id=case_id, state="completed")
+    parsed = engine.specs.get(get_case(engine, case_id).process_version_id)
+    done = [t for t in list_tasks(engine, case_id=case_id, state="completed")
             if parsed.user_tasks()[t.bpmn_id].decision]
-    with db.read() as s:
+    with engine.db.read() as s:
         signed = set(s.scalars(select(DecisionRecord.task_id).where(DecisionRecord.case_id == case_id)))
     assert {t.id for t in done} == signed
 
 
-def complete_through_the_form(client: Any, db: Any, school: Any, task: Any, answer: Any) -> None:
+def complete_through_the_form(client: Any, engine: Any, school: Any, task: Any, answer: Any) -> None:
     page = client.get(f"/uppgifter/{task.id}")
     assert page.status_code == 200, (task.bpmn_id, page.status_code)
     html = text(page)
     token = html.split('name="csrf_token" value="')[1].split('"')[0]
     version = html.split('name="_row_version" value="')[1].split('"')[0]
-    schema = task_info(db, task)["form"]
+    schema = task_info(engine, task)["form"]
     data = form_data(schema, answer, school)
     raw = forms.to_raw(schema, data)
     for name in raw:  # every value goes into a control the page drew
@@ -140,5 +140,5 @@ def complete_through_the_form(client: Any, db: Any, school: Any, task: Any, answ
         sent.add("_password", PASSWORD)
     response = client.post(f"/uppgifter/{task.id}", data=sent)
     assert response.status_code == 302, (task.bpmn_id, text(response).split("error-summary")[-1][:800])
-    stored = get_task(db, task.id)
+    stored = get_task(engine, task.id)
     assert stored.state == "completed" and same(data, stored.data), (task.bpmn_id, data, stored.data)

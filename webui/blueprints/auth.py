@@ -44,7 +44,7 @@ def login() -> Any:
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        outcome = logins.password_login(extensions.db(), username, password, request.remote_addr or "",
+        outcome = logins.password_login(extensions.engine(), username, password, request.remote_addr or "",
                                         login_limits())
         if outcome.user is not None:
             login_user(outcome.user)
@@ -91,7 +91,7 @@ def oidc_callback() -> Any:
     client = oidc.client()
     if client is None:
         abort(404)
-    database = extensions.db()
+    database = extensions.engine()
     try:
         token = client.authorize_access_token()
         userinfo = token.get("userinfo")  # the ID token's claims, verified by Authlib
@@ -120,7 +120,7 @@ def language() -> Any:
     if chosen in LANGUAGES:
         session["lang"] = chosen
         if g.user is not None:
-            people.set_language(extensions.db(), g.user.id, chosen)
+            people.set_language(extensions.engine(), g.user.id, chosen)
     return redirect(safe_next(request.form.get("next")) or url_for("inbox.index"))
 
 

@@ -42,7 +42,8 @@ def index() -> Any:
     pupil)."""
     status = request.args.get("status", "")
     before = request.args.get("fore", "")
-    rows = visibility.visible_cases(extensions.db(), g.user.id, status=status if status in STATUSES else None,
+    rows = visibility.visible_cases(extensions.engine(), g.user.id,
+                                    status=status if status in STATUSES else None,
                                     before_id=parse_id(before), limit=PAGE)
     return render_template("cases/index.html", cases=rows, status=status if status in STATUSES else "",
                            more=rows[-1].id if len(rows) >= PAGE else None, statuses=status_names(),
@@ -52,7 +53,7 @@ def index() -> Any:
 @bp.get("/arenden/<int:case_id>")
 @login_required
 def case(case_id: int) -> Any:
-    database = extensions.db()
+    database = extensions.engine()
     try:
         view = visibility.open_case(database, g.user.id, case_id)
         timeline = visibility.case_timeline(database, g.user.id, case_id)
@@ -84,7 +85,7 @@ def case(case_id: int) -> Any:
 def release_medical(case_id: int, task_id: UUID) -> Any:
     """The school nurse or doctor releases what a medical task recorded into the case, with the ground
     (the pupil's or guardians' consent, or the legal exception) — audited."""
-    database = extensions.db()
+    database = extensions.engine()
     reason = request.form.get("grund", "").strip()
     target = url_for("cases.case", case_id=case_id, _anchor="genomforda")
     try:
@@ -116,7 +117,7 @@ def release_medical(case_id: int, task_id: UUID) -> Any:
 def diagram(case_id: int) -> Any:
     """The routine's BPMN, for the page's viewer. The case page has logged the look; this only checks."""
     try:
-        xml = casediagram.diagram_xml(extensions.db(), g.user.id, case_id)
+        xml = casediagram.diagram_xml(extensions.engine(), g.user.id, case_id)
     except NotVisibleError:
         abort(404)
     if xml is None:
@@ -130,7 +131,7 @@ def decision(case_id: int, decision_id: int) -> Any:
     """A signed decision's PDF (logged as "download_document"; not for a protected pupil's name unless
     the user may see it)."""
     try:  # a decision of another case is not served under this one's address either
-        filename, document = signing.decision_document(extensions.db(), g.user.id, decision_id, case_id)
+        filename, document = signing.decision_document(extensions.engine(), g.user.id, decision_id, case_id)
     except NotVisibleError:
         abort(404)
     response = Response(document, mimetype="application/pdf")

@@ -30,7 +30,7 @@ FORM_NAME = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,80}\.json$")
 
 def _draft(draft_id: int) -> RoutineDraft:
     try:
-        return editing.get(extensions.db(), draft_id, by=g.user.id)
+        return editing.get(extensions.engine(), draft_id, by=g.user.id)
     except NotFoundError:
         abort(404)
 
@@ -39,7 +39,7 @@ def _draft(draft_id: int) -> RoutineDraft:
 @owner_required
 def open_draft(version_id: int) -> Any:
     try:
-        draft = editing.open_draft(extensions.db(), version_id, by=g.user.id)
+        draft = editing.open_draft(extensions.engine(), version_id, by=g.user.id)
     except NotFoundError:
         abort(404)
     return redirect(url_for("editor.draft", draft_id=draft.id))
@@ -53,7 +53,8 @@ def import_file() -> Any:
         flash(_("Välj en .bpmn-fil att importera."), "error")
         return redirect(url_for("routines.index"))
     try:
-        draft = editing.import_file(extensions.db(), upload.filename, upload.read(editing.MAX_BPMN_BYTES + 1),
+        draft = editing.import_file(extensions.engine(), upload.filename,
+                                    upload.read(editing.MAX_BPMN_BYTES + 1),
                                     by=g.user.id)
     except DefinitionError as exc:
         flash(_("Filen kunde inte importeras: %(why)s", why="; ".join(say_problem(p) for p in exc.problems)),
@@ -68,7 +69,7 @@ def draft(draft_id: int) -> Any:
     """The modeler page."""
     found = _draft(draft_id)
     file_name = _file(found)
-    database = extensions.db()
+    database = extensions.engine()
     who = names.user_names(database, [found.updated_by])
     config = {"roles": [role.sv for role in editing.lane_roles()],
               "forms": sorted(found.forms), "labels": _labels(), "language": select_locale(),
@@ -151,7 +152,7 @@ def save(draft_id: int) -> Any:
             or not isinstance(file_name, (str, type(None)))):
         return jsonify({"error": _("Ogiltig begäran.")}), 400
     try:
-        saved = editing.save(extensions.db(), draft_id, by=g.user.id, seen=int(seen), bpmn=bpmn,
+        saved = editing.save(extensions.engine(), draft_id, by=g.user.id, seen=int(seen), bpmn=bpmn,
                              file_name=file_name)
     except DefinitionError as exc:
         return jsonify({"error": _("Utkastet sparades inte."), "problems": problem_dicts(exc.problems)}), 400
@@ -165,7 +166,7 @@ def save(draft_id: int) -> Any:
 def check(draft_id: int) -> Any:
     """The saved draft checked with deploy's rules: JSON {"runnable", "heading", "problems"}."""
     _draft(draft_id)
-    found = editing.check(extensions.db(), draft_id, by=g.user.id)
+    found = editing.check(extensions.engine(), draft_id, by=g.user.id)
     return jsonify({"runnable": found.runnable, "heading": verdict_heading(found.runnable),
                     "problems": problem_dicts(found.problems)})
 
@@ -179,7 +180,7 @@ def publish(draft_id: int) -> Any:
         flash(_("Skriv vad som ändrats och varför innan du publicerar."), "error")
         return redirect(url_for("editor.draft", draft_id=draft_id))
     try:
-        version = editing.publish(extensions.db(), draft_id, by=g.user.id, note=note,
+        version = editing.publish(extensions.engine(), draft_id, by=g.user.id, note=note,
                                   seen=request.form.get("row_version", type=int))
     except DefinitionError as exc:
         flash(_("Utkastet publicerades inte. %(heading)s %(problems)s", heading=verdict_heading(False),
@@ -202,7 +203,8 @@ def discard(draft_id: int) -> Any:
         flash(_("Utkastet finns kvar: bekräfta att du vill kasta det."), "error")
         return redirect(url_for("editor.draft", draft_id=draft_id))
     # a ConflictError (someone saved the draft since the page was shown) is the 409 page of errors.py
-    editing.discard(extensions.db(), draft_id, by=g.user.id, seen=request.form.get("row_version", type=int))
+    editing.discard(extensions.engine(), draft_id, by=g.user.id, seen=request.form.get("row_version",
+                                                                                       type=int))
     flash(_("Utkastet är borttaget."), "success")
     return redirect(url_for("routines.index"))
 
@@ -240,7 +242,8 @@ def save_form(draft_id: int) -> Any:
                                                "understreck som slutar på .json.")], 400)
     try:
         schema = jsondata.loads(text, "the form")
-        editing.save(extensions.db(), draft_id, by=g.user.id, seen=request.form.get("row_version", type=int)
+        editing.save(extensions.engine(), draft_id, by=g.user.id, seen=request.form.get("row_version",
+                                                                                        type=int)
                      if request.form.get("row_version") else found.row_version, forms={name: schema})
     except json.JSONDecodeError as exc:
         return _form_page(found, name, text, [jsonerrors.problem(exc).message], 400)

@@ -28,7 +28,7 @@ def home() -> Any:
 @bp.get("/uppgifter")
 @login_required
 def index() -> Any:
-    database = extensions.db()
+    database = extensions.engine()
     chosen = Filter.read(request.args)
     page = request.args.get("sida", "1")
     page = max(1, min(int(page), 1000)) if page.isascii() and page.isdigit() else 1
@@ -67,7 +67,7 @@ def save_filter() -> Any:
               "error")
         return redirect(url_for("inbox.index", **chosen.query()))
     try:
-        drafts.save_filter(extensions.db(), g.user.id, name[:200], chosen.query(), shared_with_role=role)
+        drafts.save_filter(extensions.engine(), g.user.id, name[:200], chosen.query(), shared_with_role=role)
     except (PermissionDeniedError, ValueError):
         flash(_("Du kan bara dela ett filter med en roll som du själv har."), "error")
         return redirect(url_for("inbox.index", **chosen.query()))
@@ -80,7 +80,7 @@ def save_filter() -> Any:
 def delete_filter(filter_id: int) -> Any:
     """Delete one of one's own saved filters."""
     try:
-        drafts.delete_filter(extensions.db(), filter_id, g.user.id)
+        drafts.delete_filter(extensions.engine(), filter_id, g.user.id)
     except NotFoundError:
         abort(404)
     except PermissionDeniedError:

@@ -17,7 +17,7 @@ bp = Blueprint("notifications", __name__)
 @bp.get("/aviseringar")
 @login_required
 def index() -> Any:
-    rows = notify.unread(extensions.db(), g.user.id, limit=100)
+    rows = notify.unread(extensions.engine(), g.user.id, limit=100)
     return render_template("notifications/index.html", notifications=rows,
                            lines={n.id: n.line(_) for n in rows},
                            when={n.id: notify.local_date(n.created_at) for n in rows})
@@ -27,7 +27,7 @@ def index() -> Any:
 @login_required
 def mark_read() -> Any:
     """Mark one, some or all of one's own notifications read."""
-    database = extensions.db()
+    database = extensions.engine()
     if request.form.get("alla"):
         changed = notify.mark_all_read(database, g.user.id)
     else:

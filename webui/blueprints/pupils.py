@@ -22,7 +22,7 @@ bp = Blueprint("pupils", __name__)
 @login_required
 def search() -> Any:
     """Search by name or class among the pupils of the units the user works at (no one else's)."""
-    database = extensions.db()
+    database = extensions.engine()
     units = people.case_units(database, g.user.id)
     term = request.args.get("q", "").strip()[:100]
     found = pupils.search(database, g.user.id, term) if term else []
@@ -44,7 +44,7 @@ def routines_by_subject(database: Any) -> tuple[dict[str, str], dict[str, str]]:
 @login_required
 def start(pupil_id: int) -> Any:
     """Start a routine for a pupil; go to its first task when that is the user's to do."""
-    database = extensions.db()
+    database = extensions.engine()
     pupil = pupils.startable(database, g.user.id, pupil_id)
     if pupil is None:
         abort(404)
@@ -64,7 +64,7 @@ def start(pupil_id: int) -> Any:
 @login_required
 def start_for_unit() -> Any:
     """Start a unit-level routine for one of the user's school units: its case has no pupil."""
-    database = extensions.db()
+    database = extensions.engine()
     units = people.case_units(database, g.user.id)
     unit = request.form.get("enhet", "")
     if not unit.isdigit() or int(unit) not in units:
@@ -103,7 +103,7 @@ def _started(database: Any, case_id: int, routine: str) -> Any:
 def access(pupil_id: int) -> Any:
     """Who opened the pupil's cases, and when: for the rektor of the pupil's unit only (others: 404).
     Asking is logged too."""
-    database = extensions.db()
+    database = extensions.engine()
     try:
         pupil, rows = pupils.access_history(database, pupil_id, asked_by=g.user.id)
     except PermissionDeniedError:

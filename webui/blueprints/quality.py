@@ -33,7 +33,7 @@ TREND = ("anmalningar", "utredningar", "atgardsprogram", "kb_anmalningar", "fran
 
 
 def _scope() -> Scope:
-    scope = quality.scope_for(extensions.db(), g.user.id)
+    scope = quality.scope_for(extensions.engine(), g.user.id)
     if not scope:
         abort(404)
     return scope
@@ -74,7 +74,7 @@ def _filters(scope: Scope, selection: Selection, routines: dict[str, str]) -> di
 @login_required
 def index() -> Any:
     """The figures, filtered by unit, routine and term, with a trend chart and the lead times."""
-    database = extensions.db()
+    database = extensions.engine()
     scope = _scope()
     routines = definitions.routine_names(database)
     selection = _selection(scope, routines)
@@ -100,7 +100,7 @@ def index() -> Any:
 @login_required
 def export() -> Any:
     """The page's tables as CSV (default) or XLSX (`format=xlsx`), as the viewer may see them."""
-    database = extensions.db()
+    database = extensions.engine()
     scope = _scope()
     routines = definitions.routine_names(database)
     selection = _selection(scope, routines)
@@ -139,7 +139,7 @@ def _heat(dash: Dashboard, routine: str, xml: str) -> dict[str, dict[str, Any]]:
 def process() -> Any:
     """The routine's diagram with, per step, how many cases passed it, the median time spent there and
     how many are there now — coloured by that time, so one sees where the routine stalls."""
-    database = extensions.db()
+    database = extensions.engine()
     scope = _scope()
     routines = definitions.routine_names(database)
     if not routines:
@@ -161,7 +161,7 @@ def process() -> Any:
 def diagram() -> Any:
     """The newest deployed version of a routine's diagram, for the process view's viewer."""
     _scope()
-    xml = quality.routine_diagram(extensions.db(), request.args.get("rutin", ""))
+    xml = quality.routine_diagram(extensions.engine(), request.args.get("rutin", ""))
     if xml is None:
         abort(404)
     return Response(xml, mimetype="application/xml")
@@ -172,7 +172,7 @@ def diagram() -> Any:
 def check_ins() -> Any:
     """The årshjul's check-ins at the user's units, each with its report."""
     scope = _scope()
-    rows = quality.check_ins(extensions.db(), scope.units)
+    rows = quality.check_ins(extensions.engine(), scope.units)
     return render_template("quality/check_ins.html", rows=rows, scope=scope, day=_day)
 
 
@@ -186,7 +186,7 @@ def report(task_id: str) -> Any:
     """The follow-up report for one check-in: the unit's figures as they stood when it was done (or now,
     while it waits), for the term it falls in — small counts hidden for everyone, since the report is
     written to be attached to the quality report."""
-    database = extensions.db()
+    database = extensions.engine()
     scope = _scope()
     try:
         wanted = str(UUID(task_id))

@@ -24,7 +24,7 @@ bp.app_context_processor(nav_context)
 @owner_required
 def index() -> Any:
     """Every deployed routine with its newest version, the open drafts, and importing a .bpmn file."""
-    database = extensions.db()
+    database = extensions.engine()
     newest: dict[str, Any] = {}
     for version in definitions.versions(database):
         newest.setdefault(version.key, version)
@@ -37,7 +37,7 @@ def index() -> Any:
 @bp.get("/rutiner/<key>")
 @owner_required
 def history(key: str) -> Any:
-    database = extensions.db()
+    database = extensions.engine()
     versions = definitions.versions(database, key)
     if not versions:
         abort(404)
@@ -51,7 +51,7 @@ def history(key: str) -> Any:
 @owner_required
 def diff(key: str) -> Any:
     """What changed from one version (`fran`) to another (`till`), listed and coloured on both diagrams."""
-    database = extensions.db()
+    database = extensions.engine()
     versions = {v.version: v for v in definitions.versions(database, key)}
     old, new = versions.get(request.args.get("fran", type=int) or 0), versions.get(
         request.args.get("till", type=int) or 0)
@@ -66,8 +66,8 @@ def diff(key: str) -> Any:
 @owner_required
 def export(version_id: int) -> Any:
     try:
-        name, xml = editing.export_version(extensions.db(), version_id)
-        version = editing.get_version(extensions.db(), version_id)
+        name, xml = editing.export_version(extensions.engine(), version_id)
+        version = editing.get_version(extensions.engine(), version_id)
     except NotFoundError:
         abort(404)
     response = Response(xml, mimetype="application/xml")
@@ -80,7 +80,7 @@ def export(version_id: int) -> Any:
 @owner_required
 def migration_plan(key: str) -> Any:
     """The dry run: each running case on an older version, whether it can move to the newest, and why."""
-    database = extensions.db()
+    database = extensions.engine()
     try:
         target = migration.target_version(database, key, None)
         report = migration.plan(database, key, by=g.user.id)
@@ -94,7 +94,7 @@ def migration_plan(key: str) -> Any:
 def migrate(key: str) -> Any:
     """Move every case the dry run allows (judged again under each case's lock) to the version the page
     showed; a newer version published meanwhile is not taken without a new dry run."""
-    database = extensions.db()
+    database = extensions.engine()
     number = request.form.get("version", type=int)
     try:
         target = migration.target_version(database, key, None)
@@ -115,6 +115,6 @@ def migrate(key: str) -> Any:
 
 
 def _migration_page(key: str, target: Any, report: list[Any]) -> Any:
-    units = names.unit_names(extensions.db(), {m.unit_id for m in report})
+    units = names.unit_names(extensions.engine(), {m.unit_id for m in report})
     return render_template("routines/migration.html", key=key, target=target, report=report, units=units,
                            movable=sum(1 for m in report if m.movable and not m.moved))

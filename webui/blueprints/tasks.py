@@ -62,7 +62,7 @@ def _open(task_id: UUID, *, shown: bool = True) -> TaskView:
     exists. Every page that shows it — the form shown again after an error, after adding or removing a
     row, or after a refused signature too — is a look at the case, logged as "view_task" (refused or
     not). Only a request that shows nothing of it (`shown=False`: it redirects) is not logged."""
-    view = taskview.open_task(extensions.db(), g.user.id, task_id, log=shown)
+    view = taskview.open_task(extensions.engine(), g.user.id, task_id, log=shown)
     if not (view.may_complete or (view.state != "ready" and (
             view.serves or g.user.id in (view.completed_by, view.assignee_id)))):
         raise PermissionDeniedError(f"user {g.user.id} may not work on task {task_id}")
@@ -80,7 +80,7 @@ def task(task_id: UUID) -> Any:
         fields = schema.get("properties", {})
         proposed = dict(_appeal_context(view)[1])
         if appeals.RECIPIENTS in fields:
-            proposed.update(appeals.proposed_recipients(extensions.db(), view.pupil_id, view.created_at))
+            proposed.update(appeals.proposed_recipients(extensions.engine(), view.pupil_id, view.created_at))
         filled = {k: v for k, v in proposed.items() if k in fields} or None
     return _page(view, forms.to_raw(schema, filled), view.case_row_version, {})
 
@@ -93,7 +93,7 @@ def _appeal_context(view: TaskView) -> tuple[list[appeals.Window], dict[str, str
         return [], {}
     cached = g.get("_appeal_context")
     if cached is None:
-        case = visibility.open_case(extensions.db(), g.user.id, view.case_id, detail="överklagandetid")
+        case = visibility.open_case(extensions.engine(), g.user.id, view.case_id, detail="överklagandetid")
         cached = g._appeal_context = (appeals.windows(case.tasks), appeals.proposed_timeliness(case.tasks))
     return cached
 
@@ -103,7 +103,7 @@ def _appeal_context(view: TaskView) -> tuple[list[appeals.Window], dict[str, str
 def submit(task_id: UUID) -> Any:
     """Complete the task (or sign the decision) with the submitted form; or save it as a draft, or add
     or remove a row of the form, which shows the form again."""
-    database = extensions.db()
+    database = extensions.engine()
     raw = MultiDict((k, v) for k, v in request.form.items(multi=True) if k.startswith(("f.", "_rows.")))
     action = request.form.get("_action", "")
     seen = _row_version()
@@ -136,7 +136,7 @@ def submit(task_id: UUID) -> Any:
 
 def _save_draft(task_id: UUID, data: dict[str, Any]) -> Any:
     try:
-        drafts.save_draft(extensions.db(), task_id, g.user.id, data)
+        drafts.save_draft(extensions.engine(), task_id, g.user.id, data)
     except ConflictError:
         return _taken()
     flash(_("Utkastet är sparat. Bara du ser det, och uppgiften är inte klar förrän du slutför den."),
@@ -148,7 +148,7 @@ def _preview(task_id: UUID, data: dict[str, Any]) -> Any:
     """The decision document as it would be signed with what the form holds now, marked as a draft (in a
     new tab); nothing is stored."""
     try:
-        filename, document = signing.preview_decision(extensions.db(), task_id, data, by=g.user.id)
+        filename, document = signing.preview_decision(extensions.engine(), task_id, data, by=g.user.id)
     except (ConflictError, WorkflowError):
         return _taken()
     response = Response(document, mimetype="application/pdf")
@@ -173,7 +173,7 @@ def _sign(task_id: UUID, raw: MultiDict, data: dict[str, Any], seen: int | None)
         return _page(_open(task_id), raw, seen, {},
                      sign_error=_("Bekräfta att det är du genom att skriva ditt lösenord."), status=422)
     try:
-        signed = signing.sign_decision(extensions.db(), task_id, data, by=g.user.id,
+        signed = signing.sign_decision(extensions.engine(), task_id, data, by=g.user.id,
                                        reauthenticated_at=authenticated_at(), expected_row_version=seen)
     except (FormValidationError, ConflictError) as exc:
         return _refused(task_id, raw, data, seen, exc)
@@ -190,7 +190,7 @@ def _sign(task_id: UUID, raw: MultiDict, data: dict[str, Any], seen: int | None)
 
 def _refused(task_id: UUID, raw: MultiDict, data: dict[str, Any], seen: int | None, exc: Exception) -> Any:
     """Show the form again after the engine refused it: field errors, or someone else was first."""
-    database = extensions.db()
+    database = extensions.engine()
     if isinstance(exc, NotStaffError):
         return _page(_open(task_id), raw, seen, {field: [_(
             "Personen kan inte få uppgiften: hen har inte den roll på elevens skolenhet som uppgiften kräver "
@@ -232,7 +232,7 @@ def _changes_since(view: TaskView, opened_at: str) -> list[str]:
         return []
     if since.tzinfo is None:
         return []
-    database = extensions.db()
+    database = extensions.engine()
     timeline = [entry for entry in visibility.case_timeline(database, g.user.id, view.case_id)
                 if entry.at > since and entry.kind in CHANGES]
     said = [f"{line.text} ({line.actor_name})"
@@ -287,7 +287,7 @@ def _row_version() -> int | None:
 def _messages(view: TaskView, data: dict[str, Any], engine_errors: dict[str, list[str]],
               details: list[Any] = ()) -> dict[str, list[str]]:
     """The validation messages in the user's language; the engine's own for anything not explained."""
-    database = extensions.db()
+    database = extensions.engine()
     version = view.process_version_id
     validator = definitions.form_validator(database, version, view.form) if view.form else None
     errors = forms.translate(validator, data) if validator is not None else {}
@@ -334,7 +334,7 @@ def _basis(view: TaskView) -> list[tuple[str, str, list[tuple[str, str]]]]:
     """What a decision rests on: the case's completed steps with their data, as the signer may see them
     (the medical part's records only if released), for review beside the form. A look at the case:
     logged like the case page."""
-    database = extensions.db()
+    database = extensions.engine()
     case = visibility.open_case(database, g.user.id, view.case_id, detail="beslutsunderlag")
     by_task = definitions.task_forms(database, case.process_version_id)
     return [(t.name, t.completed_by_name or "–", casepage.readable(by_task, t.bpmn_id, t.data))
@@ -349,11 +349,11 @@ def _back() -> Any:
 @login_required
 def claim(task_id: UUID) -> Any:
     """Take an open task of one's lane: it leaves the others' inboxes."""
-    view = taskview.rights(extensions.db(), g.user.id, task_id)
+    view = taskview.rights(extensions.engine(), g.user.id, task_id)
     if not (view.may_claim or (view.held and view.assignee_id is not None)):
         abort(403)
     try:
-        assignment.claim(extensions.db(), task_id, by=g.user.id)
+        assignment.claim(extensions.engine(), task_id, by=g.user.id)
     except ConflictError:
         flash(_("Någon annan har redan tagit uppgiften, eller så är den redan klar."), "error")
         return _back()
@@ -365,11 +365,11 @@ def claim(task_id: UUID) -> Any:
 @login_required
 def release(task_id: UUID) -> Any:
     """Give a task back to everyone in its lane (its holder, or the unit's rektor)."""
-    view = taskview.rights(extensions.db(), g.user.id, task_id)
+    view = taskview.rights(extensions.engine(), g.user.id, task_id)
     if not (view.may_release or "rektor" in view.held or (view.assignee_id is None and view.may_claim)):
         abort(403)
     try:
-        assignment.release(extensions.db(), task_id, by=g.user.id)
+        assignment.release(extensions.engine(), task_id, by=g.user.id)
     except ConflictError:
         flash(_("Uppgiften hade redan ändrats av någon annan."), "error")
         return _back()
@@ -393,7 +393,7 @@ def follow_up(task_id: UUID) -> Any:
         flash(_("Skriv datumet som ÅÅÅÅ-MM-DD."), "error")
         return redirect(url_for("tasks.task", task_id=task_id))
     try:
-        drafts.set_follow_up(extensions.db(), task_id, g.user.id, day)
+        drafts.set_follow_up(extensions.engine(), task_id, g.user.id, day)
     except ConflictError:
         return _taken()
     if day is None:
