@@ -51,14 +51,23 @@ class Context:
         self.url = url
         self.may_create = False
         self._db: Engine | None = None
+        self._config: settings.Config | None = None
+
+    @property
+    def config(self) -> settings.Config:
+        """The settings, read from the environment once (the command line is an entry point)."""
+        if self._config is None:
+            self._config = settings.load({"DATABASE_URL": self.url} if self.url else None)
+        return self._config
 
     @property
     def engine(self) -> Engine:
+        """The one Engine every command of this invocation works with."""
         if self._db is None:
-            url = self.url or settings.get("ELEVFLOW_DATABASE_URL")
+            url = self.config.database_url
             if not self.may_create:
                 _require_file(url)
-            self._db = Engine.from_settings(database_url=url)
+            self._db = Engine(self.config)
             if not self.may_create:
                 self._require_schema(url)
         return self._db
@@ -79,7 +88,7 @@ class Context:
 
     def close(self) -> None:
         if self._db is not None:
-            self._db.dispose()
+            self._db.close()
 
     def user_id(self, username: str | None) -> int | None:
         return org.user_by_username(self.engine, username).id if username else None
@@ -127,7 +136,7 @@ def deploy_folder(ctx: Context, path: Path, note: str, by: int | None) -> list[A
 
 def deploy_shipped(ctx: Context) -> list[Any]:
     """Deploy every routine folder shipped in processes/ (an unchanged one gets no new version)."""
-    root = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
+    root = Path(ctx.config.processes_dir)
     deployed = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "shared"):
         if any(folder.glob("*.bpmn")):

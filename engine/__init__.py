@@ -7,6 +7,7 @@ command line may.
 """
 from .audit import verify as verify_audit
 from .cases import cancel_case, case_data, get_case, list_cases, start_case
+from .core import Engine
 from .definitions import deploy, deploy_path, versions
 from .documents import render_decision
 from .drafts import (
@@ -60,7 +61,8 @@ PUBLIC_MODULES = (
 )
 
 __all__ = [
-    "Database", "upgrade", "deploy", "deploy_path", "versions", "start_case", "cancel_case", "get_case",
+    "Database", "Engine", "upgrade", "deploy", "deploy_path", "versions", "start_case", "cancel_case",
+    "get_case",
     "list_cases", "case_data", "complete_task", "get_task", "inbox", "list_tasks", "verify_audit",
     "ElevflowError", "DefinitionError", "Problem", "SandboxError", "FormValidationError", "DataNotJSONError",
     "ConflictError", "NotFoundError", "PermissionDeniedError", "SigningRequiredError", "WorkflowError",

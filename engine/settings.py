@@ -3,11 +3,16 @@
 Each setting is an ``ELEVFLOW_*`` environment variable, parsed strictly; a value that does not parse is an
 error at start-up, never a silent default. ``ELEVFLOW_X_FILE`` may name a file holding the value (for
 secrets). The same list feeds ``elevflow settings`` and docs/settings.md (a test keeps them in step).
+
+This is the only module that reads the environment. The entry points (the command line, `create_app`,
+the benchmarks, the tests) call `load()` once for a `Config` and build an `engine.core.Engine` from it;
+everything below them reads `engine.config`.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -181,6 +186,80 @@ SETTINGS: list[Setting] = [
 ]
 
 
+PREFIX = "ELEVFLOW_"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting's parsed value, one field per ``ELEVFLOW_*`` name (lower case, without the prefix)."""
+
+    database_url: str
+    processes_dir: str
+    deadlines_file: str
+    sqlite_synchronous: str
+    live_cases: int
+    spec_cache_size: int
+    eval_workers: int
+    eval_cpu_seconds: int
+    eval_wall_seconds: float
+    eval_memory_mb: int
+    max_timer_years: int
+    max_loop_rounds: int
+    max_step_tasks: int
+    max_step_seconds: float
+    base_url: str
+    smtp_host: str
+    smtp_port: int
+    smtp_username: str
+    smtp_password: str
+    smtp_starttls: bool
+    mail_from: str
+    digest_hour: int
+    scheduler_interval: int
+    embedded_scheduler: bool
+    secret_key: str
+    session_idle_minutes: int
+    session_max_hours: int
+    login_attempts: int
+    login_attempts_per_address: int
+    login_window_minutes: int
+    trusted_proxies: int
+    oidc_issuer: str
+    oidc_client_id: str
+    oidc_client_secret: str
+    oidc_scopes: str
+
+
+def field_name(name: str) -> str:
+    """The Config field of setting `name` (ELEVFLOW_SMTP_HOST, SMTP_HOST or smtp_host: smtp_host)."""
+    return name.upper().removeprefix(PREFIX).lower()
+
+
+def load(overrides: Mapping[str, Any] | None = None) -> Config:
+    """The settings from the environment, each replaced by `overrides` where that names it (by its name,
+    with or without the prefix, in either case: what `create_app(...)` is given). A string override is
+    parsed as strictly as the environment's; other values are taken as they are. Keys that name no
+    setting are left to the caller (Flask's own, say)."""
+    given = {field_name(key): value for key, value in (overrides or {}).items()}
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        key = field_name(setting.name)
+        if key not in given:
+            values[key] = get(setting.name)
+        elif isinstance(given[key], str):
+            values[key] = _parse(setting, given[key])
+        else:
+            values[key] = given[key]
+    return Config(**values)
+
+
+def _parse(setting: Setting, raw: str) -> Any:
+    try:
+        return setting.parse(raw)
+    except ValueError as exc:
+        raise ElevflowError(f"{setting.name}={raw!r} is not valid: {exc}") from None
+
+
 def get(name: str) -> Any:
     """The parsed value of setting `name`, from the environment, its ``_FILE`` variant, or the default."""
     setting = next((s for s in SETTINGS if s.name == name), None)
@@ -192,7 +271,7 @@ def get(name: str) -> Any:
         raw = Path(file_name).read_text(encoding="utf-8").strip()
     if raw is None:
         raw = setting.default
-    try:
-        return setting.parse(raw)
-    except ValueError as exc:
-        raise ElevflowError(f"{name}={raw!r} is not valid: {exc}") from None
+    return _parse(setting, raw)
+
+
+assert [f.name for f in fields(Config)] == [field_name(s.name) for s in SETTINGS], "Config, SETTINGS differ"

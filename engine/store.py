@@ -1,4 +1,4 @@
-"""The database handle: connections, transactions, and per-process caches.
+"""The database handle: connections and transactions, nothing else (engine.core.Engine holds the rest).
 
 Write transactions are short and take the write lock up front, so two writers never both read and then
 collide: ``BEGIN IMMEDIATE`` on SQLite (which allows one writer at a time anyway), an ordinary
@@ -12,16 +12,12 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import dbapi, deadlines, settings
+from . import dbapi
 from .dbapi import Tx
-from .holidays import Breaks
-from .live import LiveCases
-from .models import ProcessVersion, SchoolBreak
-from .specs import SpecCache
 
 
 def _sqlite_engine(url: str, *, immediate: bool, synchronous: str) -> Engine:
@@ -64,28 +60,24 @@ class _Scope:
 
 
 class Database:
-    """One database: its engines, session factories and the cache of parsed process versions."""
+    """One database: its SQLAlchemy engines, session factories and statement counts. `synchronous` is
+    SQLite's synchronous pragma (the setting ELEVFLOW_SQLITE_SYNCHRONOUS)."""
 
-    def __init__(self, url: str | None = None):
-        self.url = url or settings.get("ELEVFLOW_DATABASE_URL")
+    def __init__(self, url: str, *, synchronous: str = "NORMAL"):
+        self.url = url
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            sync = settings.get("ELEVFLOW_SQLITE_SYNCHRONOUS")
-            self.engine = _sqlite_engine(self.url, immediate=False, synchronous=sync)
-            self.write_engine = _sqlite_engine(self.url, immediate=True, synchronous=sync)
+            self.engine = _sqlite_engine(self.url, immediate=False, synchronous=synchronous)
+            self.write_engine = _sqlite_engine(self.url, immediate=True, synchronous=synchronous)
         else:
             self.engine = create_engine(self.url, pool_pre_ping=True)
             self.write_engine = self.engine
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
-        deadlines.rule_for("", "", None)  # a broken deadlines file stops start-up, not a later step
-        self.specs = SpecCache(settings.get("ELEVFLOW_SPEC_CACHE_SIZE"), self._version_files)
-        self.live = LiveCases(settings.get("ELEVFLOW_LIVE_CASES"))
         self.stats = dbapi.Stats()
-        self.breaks = Breaks(self._school_breaks)
         self._reads: ContextVar[_Scope | None] = ContextVar(f"elevflow_reads_{id(self)}", default=None)
 
     @contextmanager
@@ -139,17 +131,6 @@ class Database:
         """A read-only look at the database."""
         with self._read_sessions() as session, session.begin():
             yield session
-
-    def _version_files(self, version_id: int) -> tuple[str, dict[str, str], dict[str, Any]] | None:
-        """(key, BPMN files, forms) of a deployed version, for the spec cache to parse."""
-        with self.read() as session:
-            row = session.get(ProcessVersion, version_id)
-            return (row.key, row.files, row.forms) if row is not None else None
-
-    def _school_breaks(self) -> list[tuple[int | None, str, str]]:
-        with self.read() as session:
-            return [tuple(row) for row in session.execute(  # type: ignore[misc]
-                select(SchoolBreak.unit_id, SchoolBreak.first_day, SchoolBreak.last_day))]
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import Engine, scheduler
+from engine import Engine, scheduler, settings
 
 from . import configuration, converters, errors, extensions, i18n, oidc, security, sessions
 from .blueprints import auth, cases, editor, inbox, notifications, pupils, quality, routines, tasks
@@ -24,17 +24,20 @@ BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, cases.bp, pupils.bp, notifications.bp
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """The web app, with one engine Database (app.extensions["elevflow"]) for all its requests.
+    """The web app, with one Engine (app.extensions["elevflow"]), built from the same settings as the
+    app's config (so an override given here reaches the engine too), for all its requests.
 
     Refuses to start (ElevflowError) without ELEVFLOW_SECRET_KEY, outside tests. Starts the embedded
     scheduler when ELEVFLOW_EMBEDDED_SCHEDULER is on and the app is not under test.
     """
     app = Flask(__name__)
-    app.config.update(configuration.load(dict(config or {})))
+    given = dict(config or {})
+    engine_config = settings.load(given)  # the one read of the environment, for the app and its engine
+    app.config.update(configuration.load(given, engine_config))
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-    state = extensions.Elevflow(Engine.from_settings(database_url=app.config["DATABASE_URL"]))
+    state = extensions.Elevflow(Engine(engine_config))
     app.extensions[extensions.KEY] = state
     for integration in (converters, i18n, security, sessions, oidc, errors):
         integration.init_app(app)

@@ -28,12 +28,10 @@ def is_local_http(base_url: str) -> bool:
     return parts.scheme == "http" and parts.hostname in {"localhost", "127.0.0.1", "::1"}
 
 
-def load(overrides: dict[str, Any]) -> dict[str, Any]:
-    """The app's config: each setting from `overrides` if given there, else from the environment."""
-    values: dict[str, Any] = {}
-    for setting in settings.SETTINGS:
-        key = setting.name.removeprefix(PREFIX)
-        values[key] = overrides[key] if key in overrides else settings.get(setting.name)
+def load(overrides: dict[str, Any], config: settings.Config) -> dict[str, Any]:
+    """The app's config: each setting from `config` (the environment's, with `overrides` applied by
+    settings.load), and the other keys `overrides` gives (Flask's own)."""
+    values: dict[str, Any] = {field.upper(): value for field, value in vars(config).items()}
     values.update(overrides)
     testing = bool(values.get("TESTING"))
     if not values.get("SECRET_KEY"):

@@ -13,14 +13,14 @@ KEY = "elevflow"
 
 @dataclass
 class Elevflow:
-    """The app's share of the engine: the Database every request uses, and the background scheduler."""
+    """The app's share of the engine: the one Engine every request uses, and the background scheduler."""
 
     engine: Engine
     scheduler: Any = None
     closed: bool = False
 
     def close(self) -> None:
-        """Stop the scheduler and close the database's connections (once)."""
+        """Stop the scheduler and close the engine (its connections and evaluation workers), once."""
         if self.closed:
             return
         self.closed = True
@@ -34,5 +34,5 @@ def state(app: Flask | None = None) -> Elevflow:
 
 
 def engine() -> Engine:
-    """The current app's engine Database."""
+    """The current app's Engine."""
     return state().engine
