@@ -6,7 +6,6 @@ date held in the task-data key the task's ``dueFrom`` names.
 """
 from __future__ import annotations
 
-import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from typing import Callable
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from . import bounds, settings
+from . import bounds
 from .codes import Coded
 from .errors import ElevflowError
 from .helpers import add_business_days
@@ -140,19 +139,10 @@ def load_overrides(path: str | Path) -> dict[tuple[str, str], str]:
     return load_config(path).overrides
 
 
-@functools.cache
-def _configured(path: str) -> Config:
-    return load_config(path) if path else Config()
-
-
-def configured() -> Config:
-    """The deadline configuration in force (ELEVFLOW_DEADLINES_FILE), read once per process."""
-    return _configured(settings.get("ELEVFLOW_DEADLINES_FILE"))
-
-
-def rule_for(routine: str, task_id: str, diagram_rule: str | None) -> str | None:
-    """The due rule in force: the organiser's override if it has one, else the diagram's."""
-    return configured().overrides.get((routine, task_id), diagram_rule)
+def rule_for(rules: Config, routine: str, task_id: str, diagram_rule: str | None) -> str | None:
+    """The due rule in force under `rules` (the engine's, from ELEVFLOW_DEADLINES_FILE): the organiser's
+    override if it has one, else the diagram's."""
+    return rules.overrides.get((routine, task_id), diagram_rule)
 
 
 def offset(moment: datetime, rule: str, sign: int,
@@ -165,9 +155,9 @@ def offset(moment: datetime, rule: str, sign: int,
     return moment + sign * _delta(rule, moment)
 
 
-def first_notice(due: datetime | None, routine: str, task_id: str, now: datetime,
+def first_notice(rules: Config, due: datetime | None, routine: str, task_id: str, now: datetime,
                  also_off: Callable[[date], bool] | None = None) -> datetime | None:
     """When a new task's first notice (the reminder) falls due: `remind_before` its due time."""
     if due is None:
         return None
-    return max(now, offset(due, configured().policy(routine, task_id).remind_before, -1, also_off))
+    return max(now, offset(due, rules.policy(routine, task_id).remind_before, -1, also_off))

@@ -38,7 +38,7 @@ def fire_one(engine: Engine, now: datetime | None = None) -> bool:
             return False
         task_id, case_id, routine, bpmn_id, role, unit_id, pupil_id, assignee_id, due_at, level = row
         due = tx.read_time(due_at)
-        policy = deadlines.configured().policy(routine, bpmn_id)
+        policy = engine.deadlines.policy(routine, bpmn_id)
         off = engine.breaks.is_off(unit_id)
         if level == 0:
             kind, event, to = "reminder", "deadline_reminder", "holder"

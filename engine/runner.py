@@ -142,6 +142,7 @@ class Run:
     actor_id: int | None
     now: datetime
     days_off: Callable[[date], bool] | None = None  # the unit's school breaks, for business days
+    rules: deadlines.Config = field(default_factory=deadlines.Config)  # the engine's deadline rules
     events: list[audit.Event] = field(default_factory=list)
     new_task_rows: list[dict[str, Any]] = field(default_factory=list)
     open_before: dict[UUID, Task] = field(default_factory=dict)
@@ -225,7 +226,7 @@ class Run:
         if meta.assignee_from:
             assignee = self._named_assignee(task, meta)
         due = None
-        rule = deadlines.rule_for(self.case.process_key, meta.bpmn_id, meta.due_rule)
+        rule = deadlines.rule_for(self.rules, self.case.process_key, meta.bpmn_id, meta.due_rule)
         if rule:
             start = deadlines.clock_start(task.data.get(meta.due_from) if meta.due_from else None, self.now)
             due = deadlines.due_at(rule, start, self.days_off)
@@ -234,8 +235,8 @@ class Run:
             "bpmn_id": meta.bpmn_id, "name": meta.name, "role": meta.role, "unit_id": self.case.unit_id,
             "pupil_id": self.case.pupil_id, "assignee_id": assignee, "form": meta.form,
             "created_at": self.tx.time(self.now), "due_at": self.tx.time(due),
-            "notice_at": self.tx.time(deadlines.first_notice(due, self.case.process_key, meta.bpmn_id,
-                                                             self.now, self.days_off)),
+            "notice_at": self.tx.time(deadlines.first_notice(self.rules, due, self.case.process_key,
+                                                             meta.bpmn_id, self.now, self.days_off)),
         })
         self.event("task_created", task_id=str(task.id), bpmn_id=meta.bpmn_id, name=meta.name,
                    role=meta.role, due_at=due.isoformat() if due else None)
@@ -324,7 +325,8 @@ def load(tx: Tx, engine: Any, case: CaseRef, actor_id: int | None, now: datetime
     if workflow is None:
         blob, version = tx.first(CASE_STATE, {"id": case.id})
         workflow = state.load(bytes(blob), version, parsed.spec, parsed.subprocess_specs, script_engine())
-    return Run(tx, case, parsed, workflow, actor_id, now, engine.breaks.is_off(case.unit_id))
+    return Run(tx, case, parsed, workflow, actor_id, now, engine.breaks.is_off(case.unit_id),
+               engine.deadlines)
 
 
 def new_case(engine: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_id: int | None,
@@ -372,7 +374,7 @@ def new_case(engine: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_i
     workflow.data.update({**data, **known})
     workflow.task_tree.data.update(workflow.data)
     case = CaseRef(case_id, version_id, process_key, pupil_id, unit_id, "running", 0)
-    run = Run(tx, case, parsed, workflow, by, now, engine.breaks.is_off(unit_id))
+    run = Run(tx, case, parsed, workflow, by, now, engine.breaks.is_off(unit_id), engine.deadlines)
     run.event("case_started", key=process_key, version=version_number, parent_case_id=parent_id)
     run.begin()
     return run

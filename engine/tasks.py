@@ -236,7 +236,7 @@ def _complete(engine: Engine, step: runner.Step, task_id: UUID, data: dict[str, 
 def _due_from_own_form(row: StepTask, meta: Any, data: dict[str, Any], run: runner.Run) -> datetime | None:
     """The task's due time counted from the date its own form gave for its `dueFrom` key, or None when
     the form gives none (the due time set when the task opened stands)."""
-    rule = deadlines.rule_for(row.process_key, row.bpmn_id, meta.due_rule)
+    rule = deadlines.rule_for(run.rules, row.process_key, row.bpmn_id, meta.due_rule)
     if not rule or not meta.due_from or not data.get(meta.due_from):
         return None
     return deadlines.due_at(rule, deadlines.clock_start(data[meta.due_from], run.now), run.days_off)

@@ -228,7 +228,7 @@ def test_an_organiser_overrides_a_deadline_without_touching_the_diagram(engine, 
     from engine import deadlines
     rules = tmp_path / "frister.toml"
     rules.write_text('[stodkedja]\nTask_anmalan = "3BD"\n', encoding="utf-8")
-    monkeypatch.setenv("ELEVFLOW_DEADLINES_FILE", str(rules))
+    monkeypatch.setattr(engine, "deadlines", deadlines.load_config(rules))
     with time_machine.travel(datetime(2026, 12, 4, 10, 0, tzinfo=timezone.utc), tick=False):  # a Friday
         case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
     assert ready(engine, case.id)[0].due_at == datetime(2026, 12, 9, 10, 0, tzinfo=timezone.utc)

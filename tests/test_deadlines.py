@@ -72,7 +72,7 @@ def test_a_school_break_pauses_business_days_for_its_unit_only(engine, people, c
 def test_a_task_due_in_business_days_skips_its_units_break(engine, people, tmp_path, monkeypatch):
     rules = tmp_path / "frister.toml"
     rules.write_text('[stodkedja]\nTask_anmalan = "2BD"\n', encoding="utf-8")
-    monkeypatch.setenv("ELEVFLOW_DEADLINES_FILE", str(rules))
+    monkeypatch.setattr(engine, "deadlines", load_config(rules))
     from conftest import FIXTURES
 
     from engine import deploy_path
@@ -107,7 +107,7 @@ def notes(engine, user_id):
 def test_reminder_then_escalation_to_rektor_then_huvudman(engine, people, chain, tmp_path, monkeypatch):
     rules = tmp_path / "frister.toml"
     rules.write_text(POLICY, encoding="utf-8")
-    monkeypatch.setenv("ELEVFLOW_DEADLINES_FILE", str(rules))
+    monkeypatch.setattr(engine, "deadlines", load_config(rules))
     with engine.db.write() as s:
         boss = org.add_user(s, "huvudman", "Hanna Huvudman")
         org.assign_role(s, boss.id, people.unit, "huvudman")
