@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from engine import logins, settings, signing, tasks
+from engine import logins, signing, tasks
 from engine.errors import FormValidationError, PermissionDeniedError
 
 from .context import Context, pass_ctx
@@ -21,8 +21,7 @@ def reauthenticate(ctx: Context, username: str, password: str) -> datetime:
     guessed at: over ELEVFLOW_LOGIN_ATTEMPTS failures in the window it is refused unchecked); return
     when it succeeded. PermissionDeniedError when it does not."""
     now = datetime.now(timezone.utc)
-    limits = logins.Limits(int(settings.get("ELEVFLOW_LOGIN_WINDOW_MINUTES")),
-                           int(settings.get("ELEVFLOW_LOGIN_ATTEMPTS")))
+    limits = logins.Limits(ctx.engine.config.login_window_minutes, ctx.engine.config.login_attempts)
     outcome = logins.password_login(ctx.engine, username, password, ADDRESS, limits)
     if outcome.limited:
         raise PermissionDeniedError("too many failed attempts: wait a while and try again")

@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, bpmnxml, dbapi, settings
+from . import audit, bpmnxml, dbapi
 from .core import Engine
 from .errors import ConflictError, DefinitionError, Problem
 from .models import ProcessVersion, VersionReader
@@ -65,7 +65,7 @@ def deploy_path(engine: Engine, path: str | Path, *, by: int | None = None, note
     if not path.exists():
         raise DefinitionError([Problem("file.missing", {"path": str(path)})])
     files, forms = read_folder(path)
-    shared = Path(shared_dir or Path(settings.get("ELEVFLOW_PROCESSES_DIR")) / "shared")
+    shared = Path(shared_dir or Path(engine.config.processes_dir) / "shared")
     shared_files, shared_forms = library(shared) if shared.resolve() != path.resolve() else ({}, {})
     return deploy(engine, files, {**shared_forms, **forms}, library_files=shared_files, by=by, note=note)
 

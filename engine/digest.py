@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from . import access, mailer, settings
+from . import access, mailer
 from .core import Engine
 from .dbapi import Sql, Tx
 from .notify import STOCKHOLM
@@ -42,7 +42,7 @@ def send_digests(engine: Engine, now: datetime | None = None) -> int:
     """
     now = now or datetime.now(timezone.utc)
     local = now.astimezone(STOCKHOLM)
-    if local.hour < settings.get("ELEVFLOW_DIGEST_HOUR") or not mailer.enabled():
+    if local.hour < engine.config.digest_hour or not engine.config.smtp_host.strip():
         return 0
     today = local.date().isoformat()
     with engine.db.transaction() as tx:

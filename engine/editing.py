@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import bpmnxml, definitions, settings
+from . import bpmnxml, definitions
 from .access import NO_LANE
 from .core import Engine
 from .errors import ConflictError, DefinitionError, NotFoundError, PermissionDeniedError, Problem
@@ -160,7 +160,7 @@ def import_file(engine: Engine, file_name: str, text: str | bytes, *, by: int) -
             files = {n: t for n, t in base.files.items() if n != old_main}
             forms = dict(base.forms)
         else:
-            shared = Path(settings.get("ELEVFLOW_PROCESSES_DIR")) / "shared"
+            shared = Path(engine.config.processes_dir) / "shared"
             files, raw_forms = definitions.library(shared)
             forms = {name: json.loads(schema) for name, schema in raw_forms.items()}
         files.pop(file_name, None)

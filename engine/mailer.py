@@ -25,6 +25,7 @@ from . import settings
 from .core import Engine
 from .dbapi import Sql, Tx
 from .models import OutgoingEmail
+from .settings import Config
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +105,10 @@ def send_due(engine: Engine, now: datetime | None = None, smtp_factory: SmtpFact
     tell. A crash before the send only delays the e-mail by LEASE.
     """
     if smtp_factory is None:
-        if not enabled():
+        if not engine.config.smtp_host.strip():
             return 0
-        smtp_factory = connect
+        config = engine.config
+        smtp_factory = lambda: connect(config)  # noqa: E731
     now = now or datetime.now(timezone.utc)
     sent = handled = 0
     smtp: Any = None
@@ -117,7 +119,7 @@ def send_due(engine: Engine, now: datetime | None = None, smtp_factory: SmtpFact
                 break
             handled += 1
             try:
-                msg = message(mail, now)
+                msg = message(engine.config, mail, now)
             except ValueError as exc:  # e.g. a line break in the address: it can never be sent
                 _record_failure(engine, mail, exc, now, permanent=True)
                 continue
@@ -193,9 +195,9 @@ def _permanent(exc: BaseException) -> bool:
     return False
 
 
-def message(mail: Claimed, now: datetime) -> EmailMessage:
+def message(config: Config, mail: Claimed, now: datetime) -> EmailMessage:
     """The e-mail as sent: UTF-8 plain text, with From, To, Subject, Date and a stable Message-ID."""
-    sender = settings.get("ELEVFLOW_MAIL_FROM")
+    sender = config.mail_from
     domain = sender.rpartition("@")[2] or "localhost"
     msg = EmailMessage()
     msg["From"] = sender
@@ -208,16 +210,14 @@ def message(mail: Claimed, now: datetime) -> EmailMessage:
     return msg
 
 
-def connect() -> smtplib.SMTP:
+def connect(config: Config) -> smtplib.SMTP:
     """A connection to the configured SMTP server: STARTTLS (certificate checked) and login if set."""
-    smtp = smtplib.SMTP(settings.get("ELEVFLOW_SMTP_HOST"), settings.get("ELEVFLOW_SMTP_PORT"),
-                        timeout=SMTP_TIMEOUT)
+    smtp = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=SMTP_TIMEOUT)
     try:
-        if settings.get("ELEVFLOW_SMTP_STARTTLS"):
+        if config.smtp_starttls:
             smtp.starttls(context=ssl.create_default_context())
-        username = settings.get("ELEVFLOW_SMTP_USERNAME")
-        if username:
-            smtp.login(username, settings.get("ELEVFLOW_SMTP_PASSWORD"))
+        if config.smtp_username:
+            smtp.login(config.smtp_username, config.smtp_password)
     except BaseException:
         smtp.close()
         raise

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from . import digest, mailer, notices, settings, timers
+from . import digest, mailer, notices, timers
 from .core import Engine
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class Round:
 
 def run_once(engine: Engine, now: datetime | None = None) -> Round:
     """Do all work that is due now: timers first (they open tasks), then notices, digests, e-mail."""
-    now = now or datetime.now(timezone.utc)
+    now = now or engine.clock()
     done = Round()
     done.timers = timers.fire_due(engine, now)
     done.notices = notices.fire_due(engine, now)
@@ -61,13 +61,13 @@ def _add_job(scheduler: BackgroundScheduler | BlockingScheduler, engine: Engine,
 def run_forever(engine: Engine, interval: int | None = None) -> None:
     """Run rounds every `interval` seconds until interrupted (the `elevflow scheduler` command)."""
     scheduler = BlockingScheduler(timezone=timezone.utc)
-    _add_job(scheduler, engine, interval or settings.get("ELEVFLOW_SCHEDULER_INTERVAL"))
+    _add_job(scheduler, engine, interval or engine.config.scheduler_interval)
     scheduler.start()
 
 
 def start_background(engine: Engine, interval: int | None = None) -> BackgroundScheduler:
     """Run rounds in a background thread of this process (the web app's embedded scheduler)."""
     scheduler = BackgroundScheduler(timezone=timezone.utc)
-    _add_job(scheduler, engine, interval or settings.get("ELEVFLOW_SCHEDULER_INTERVAL"))
+    _add_job(scheduler, engine, interval or engine.config.scheduler_interval)
     scheduler.start()
     return scheduler

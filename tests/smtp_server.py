@@ -1,6 +1,7 @@
 """A real SMTP server for tests: aiosmtpd on a free port of 127.0.0.1, and settings pointing at it."""
 from __future__ import annotations
 
+import dataclasses
 import email
 import socket
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+
+from engine import settings
 
 BASE_URL = "https://elevflow.example.se"
 
@@ -56,18 +59,28 @@ def start_server(mailbox: Mailbox, **smtp_options: Any) -> Controller:
     return controller
 
 
-def configure(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
-    monkeypatch.setenv("ELEVFLOW_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("ELEVFLOW_SMTP_PORT", str(port))
-    monkeypatch.setenv("ELEVFLOW_SMTP_STARTTLS", "false")
-    monkeypatch.setenv("ELEVFLOW_MAIL_FROM", "elevflow@skolan.example.se")
-    monkeypatch.setenv("ELEVFLOW_BASE_URL", BASE_URL)
+def configure(monkeypatch: pytest.MonkeyPatch, port: int, engine: Any = None) -> None:
+    """Point the settings at the server: the environment (for engines and apps made from here on) and
+    `engine`'s configuration, if given."""
+    values = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_STARTTLS": "false",
+              "MAIL_FROM": "elevflow@skolan.example.se", "BASE_URL": BASE_URL}
+    for name, value in values.items():
+        monkeypatch.setenv(f"ELEVFLOW_{name}", value)
+    if engine is not None:
+        reconfigure(monkeypatch, engine, **values)
 
 
-def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
+def reconfigure(monkeypatch: pytest.MonkeyPatch, engine: Any, **values: Any) -> None:
+    """Give a running engine other settings for one test (as a restart with them would)."""
+    loaded = settings.load(values)  # parsed as strictly as the environment
+    changed = {name: getattr(loaded, name) for name in map(settings.field_name, values)}
+    monkeypatch.setattr(engine, "config", dataclasses.replace(engine.config, **changed))
+
+
+def serve(monkeypatch: pytest.MonkeyPatch, engine: Any = None) -> Iterator[Mailbox]:
     """A real SMTP server on a free local port, and the settings pointing at it (for a fixture)."""
     mailbox = Mailbox(free_port())
     controller = start_server(mailbox)
-    configure(monkeypatch, mailbox.port)
+    configure(monkeypatch, mailbox.port, engine)
     yield mailbox
     controller.stop()

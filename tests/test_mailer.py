@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 from conftest import concurrently
-from smtp_server import Mailbox, configure, free_port, serve, start_server
+from smtp_server import Mailbox, configure, free_port, reconfigure, serve, start_server
 from sqlalchemy import select
 
 from engine import Engine, mailer
@@ -18,15 +18,15 @@ NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
-    yield from serve(monkeypatch)
+def smtp(monkeypatch: pytest.MonkeyPatch, engine) -> Iterator[Mailbox]:
+    yield from serve(monkeypatch, engine)
 
 
 @pytest.fixture
-def no_server(monkeypatch: pytest.MonkeyPatch) -> Mailbox:
+def no_server(monkeypatch: pytest.MonkeyPatch, engine) -> Mailbox:
     """Settings pointing at a local port where no SMTP server listens (yet)."""
     mailbox = Mailbox(free_port())
-    configure(monkeypatch, mailbox.port)
+    configure(monkeypatch, mailbox.port, engine)
     return mailbox
 
 
@@ -165,6 +165,7 @@ def test_a_scheduler_that_died_after_claiming_is_covered_by_the_lease(engine, sm
 def test_without_an_smtp_host_nothing_is_sent_and_the_outbox_waits(engine, smtp, monkeypatch):
     queue(engine, "a@example.se")
     monkeypatch.setenv("ELEVFLOW_SMTP_HOST", "")
+    reconfigure(monkeypatch, engine, SMTP_HOST="")
     assert not mailer.enabled()
     assert mailer.send_due(engine, now=NOW) == 0
     [row] = outbox(engine)
@@ -175,13 +176,12 @@ def test_login_when_a_username_is_configured(engine, monkeypatch):
     mailbox = Mailbox(free_port())
     controller = start_server(mailbox, authenticator=mailbox.authenticate, auth_require_tls=False)
     try:
-        configure(monkeypatch, mailbox.port)
-        monkeypatch.setenv("ELEVFLOW_SMTP_USERNAME", "elevflow")
-        monkeypatch.setenv("ELEVFLOW_SMTP_PASSWORD", "hemligt")
+        configure(monkeypatch, mailbox.port, engine)
+        reconfigure(monkeypatch, engine, SMTP_USERNAME="elevflow", SMTP_PASSWORD="hemligt")
         queue(engine, "a@example.se")
         assert mailer.send_due(engine, now=NOW) == 1
         assert mailbox.logins == [("elevflow", "hemligt")] and len(mailbox.messages) == 1
-        monkeypatch.setenv("ELEVFLOW_SMTP_PASSWORD", "fel")
+        reconfigure(monkeypatch, engine, SMTP_PASSWORD="fel")
         queue(engine, "b@example.se")
         assert mailer.send_due(engine, now=NOW) == 0
         assert "Authentication" in outbox(engine)[1].last_error

@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 import time_machine
 from conftest import concurrently
-from smtp_server import BASE_URL, Mailbox, serve
+from smtp_server import BASE_URL, Mailbox, reconfigure, serve
 from sqlalchemy import select, update
 
 from engine import Engine, NotFoundError, digest, list_tasks, mailer, start_case
@@ -21,9 +21,9 @@ PUPIL_TRACES = ["Alva", "Andersson", "7B", "stodkedja", "Stödkedja", "Anmäl ti
 
 
 @pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
+def smtp(monkeypatch: pytest.MonkeyPatch, engine) -> Iterator[Mailbox]:
     """A real SMTP server on 127.0.0.1 (aiosmtpd), and the settings pointing at it."""
-    yield from serve(monkeypatch)
+    yield from serve(monkeypatch, engine)
 
 
 @pytest.fixture
@@ -232,9 +232,9 @@ def test_digest_takers_get_per_event_notices_in_app_only_and_the_digest_is_deliv
 def test_no_digest_before_seven_swedish_time_nor_without_smtp(engine, digest_day, monkeypatch):
     early = datetime(2026, 11, 23, 5, 59, tzinfo=timezone.utc)  # 06:59 in Stockholm
     assert digest.send_digests(engine, now=early) == 0
-    monkeypatch.setenv("ELEVFLOW_SMTP_HOST", "")
+    reconfigure(monkeypatch, engine, SMTP_HOST="")
     assert digest.send_digests(engine, now=NOW) == 0
-    monkeypatch.setenv("ELEVFLOW_SMTP_HOST", "127.0.0.1")
+    reconfigure(monkeypatch, engine, SMTP_HOST="127.0.0.1")
     assert digest.send_digests(engine, now=NOW) == 2  # the day was not used up meanwhile
 
 
