@@ -8,17 +8,20 @@ from pathlib import Path
 import click
 
 from engine import editing, messages, migration
+from engine.bounds import Bounds
 
 from .context import Context, pass_ctx
 
 
 @click.command("check")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def check_command(path: Path) -> None:
+@pass_ctx
+def check_command(ctx: Context, path: Path) -> None:
     """Say whether the .bpmn file at PATH can run in Elevflow, and if not, which elements stand in the
     way and why (the forms/ folder beside it is read too). Exits 0 when it can run, 1 when not."""
     forms = {p.name: p.read_text(encoding="utf-8") for p in sorted((path.parent / "forms").glob("*.json"))}
-    found = editing.verdict({path.name: path.read_text(encoding="utf-8")}, forms)
+    found = editing.verdict({path.name: path.read_text(encoding="utf-8")}, forms, None,
+                            Bounds.of(ctx.config))
     if found.runnable:
         click.echo(f"{path.name}: runnable ({', '.join(found.keys)})")
         return

@@ -24,33 +24,34 @@ _BUSINESS_DAYS = re.compile(r"^\s*(\d{1,3})\s*BD\s*$", re.IGNORECASE)
 _DURATION = re.compile(r"^\s*P(?=\d|T\d)[0-9WYMDTHS.,]*\s*$")
 
 
-def check(rule: str) -> Coded | None:
-    """Why `rule` is not a valid due rule, or None when it is."""
+def check(rule: str, years: int = bounds.DEFAULT.timer_years) -> Coded | None:
+    """Why `rule` is not a valid due rule (or one longer than `years`), or None when it is."""
     if _BUSINESS_DAYS.match(rule):
         return None
     if _DURATION.match(rule):
         try:
             TimerEventDefinition.parse_iso_duration(rule.strip())
-            return bounds.duration_problem(rule, "what.a_due_rule")
+            return bounds.duration_problem(rule, "what.a_due_rule", years)
         except Exception:  # SpiffWorkflow raises a bare Exception here
             pass
     return Coded("due.bad_rule", {"rule": rule})
 
 
-def due_at(rule: str, start: datetime, also_off: Callable[[date], bool] | None = None) -> datetime:
+def due_at(rule: str, start: datetime, also_off: Callable[[date], bool] | None = None,
+           years: int = bounds.DEFAULT.timer_years) -> datetime:
     """When a task under `rule` whose clock started at `start` is due; business days skip weekends,
     public holidays and, through `also_off`, the unit's school breaks."""
     match = _BUSINESS_DAYS.match(rule)
     if match:
         day = add_business_days(start.date(), int(match.group(1)), also_off)
         return datetime.combine(day, start.timetz())
-    return start + _delta(rule, start)
+    return start + _delta(rule, start, years)
 
 
-def _delta(rule: str, start: datetime) -> timedelta:
+def _delta(rule: str, start: datetime, years: int = bounds.DEFAULT.timer_years) -> timedelta:
     """A duration rule from `start` on, refused (LimitError) when longer than the organiser allows: the
     rule was checked when deployed, but the organiser may have lowered the bound since."""
-    problem = bounds.duration_problem(rule, "what.a_due_rule")
+    problem = bounds.duration_problem(rule, "what.a_due_rule", years)
     if problem:
         raise bounds.LimitError(problem)
     parsed = TimerEventDefinition.parse_iso_duration(rule.strip())
@@ -96,8 +97,9 @@ class Config:
         return Policy(**merged)
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and check an organiser's deadline file (see docs/operations.md)."""
+def load_config(path: str | Path, years: int = bounds.DEFAULT.timer_years) -> Config:
+    """Read and check an organiser's deadline file (see docs/operations.md); no rule may be longer than
+    `years` (ELEVFLOW_MAX_TIMER_YEARS)."""
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -106,7 +108,7 @@ def load_config(path: str | Path) -> Config:
     policies: dict[tuple[str, ...], dict[str, str]] = {}
 
     def rule(where: str, value: object) -> str:
-        why = check(value) if isinstance(value, str) else "a rule must be a string"
+        why = check(value, years) if isinstance(value, str) else "a rule must be a string"
         if why:
             raise ElevflowError(f"deadlines file {path}: {where}: {why}")
         return value  # type: ignore[return-value]

@@ -76,7 +76,7 @@ def deploy(engine: Engine, files: dict[str, str], forms: dict[str, Any], *, libr
 
     Returns one version per executable process: the new one, or the existing identical one.
     """
-    bundle = validate(files, library_files or {}, forms)
+    bundle = validate(files, library_files or {}, forms, engine.bounds)
     now = datetime.now(timezone.utc)
     deployed, parsed = [], []
     with engine.db.write() as session:

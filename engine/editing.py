@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from . import bpmnxml, definitions
 from .access import NO_LANE
+from .bounds import DEFAULT, Bounds
 from .core import Engine
 from .errors import ConflictError, DefinitionError, NotFoundError, PermissionDeniedError, Problem
 from .models import ProcessVersion, RoleAssignment, RoutineDraft
@@ -69,10 +70,12 @@ class Verdict:
     keys: list[str]
 
 
-def verdict(files: dict[str, str], forms: dict[str, Any], library: dict[str, str] | None = None) -> Verdict:
-    """Check BPMN files (and forms) with deploy's rules without storing anything."""
+def verdict(files: dict[str, str], forms: dict[str, Any], library: dict[str, str] | None = None,
+            limits: Bounds = DEFAULT) -> Verdict:
+    """Check BPMN files (and forms) with deploy's rules, under the engine's bounds `limits`, without
+    storing anything."""
     try:
-        bundle = validate(files, library or {}, forms)
+        bundle = validate(files, library or {}, forms, limits)
     except DefinitionError as exc:
         return Verdict(False, exc.problems, [])
     return Verdict(True, [], list(bundle.specs))
@@ -255,7 +258,7 @@ def check(engine: Engine, draft_id: int, *, by: int) -> Verdict:
     """Check a draft with exactly the rules deploy uses; store nothing."""
     draft = get(engine, draft_id, by=by)
     main, library = _split(draft)
-    found = verdict(main, draft.forms, library)
+    found = verdict(main, draft.forms, library, engine.bounds)
     if found.runnable and draft.key not in found.keys:
         return Verdict(False, [_renamed(draft)], found.keys)
     return found

@@ -1,20 +1,21 @@
 """A pool of evaluation workers (engine.evalworker): routine authors' code runs there, never in the server.
 
-Each OS process that runs cases (a gunicorn worker, the embedded server, the CLI, the scheduler) has
-its own pool, made on its first evaluation; a process forked from one that had a pool (gunicorn after
-loading the app) starts afresh. A worker is a separate program started with fork+exec, so it inherits
-no locks, threads or connections from its parent, and is ready (imports done) before it is needed.
+Each Engine (engine.core) has its own pool, made on its first evaluation and stopped by `Engine.close`
+(or at exit); a process forked from one that had a pool (gunicorn after loading the app) starts afresh.
+A worker is a separate program started with fork+exec, so it inherits no locks, threads or connections
+from its parent, and is ready (imports done) before it is needed.
 
 A request takes an idle worker (or waits for one), sends it the source and the task data, and waits
 for the answer at most `wall_seconds`. A worker that overruns (the parent's watchdog, the kernel's
 RLIMIT_CPU, or RLIMIT_AS) is killed, reaped, and replaced; the request fails with a SandboxError that
-says which limit it met. Workers are stopped, and reaped, when the process exits (atexit).
+says which limit it met. Workers are stopped, and reaped, when the pool is closed.
 
-Limits come from the settings ELEVFLOW_EVAL_WORKERS, _CPU_SECONDS, _WALL_SECONDS and _MEMORY_MB.
+Limits come from the settings ELEVFLOW_EVAL_WORKERS, _CPU_SECONDS, _WALL_SECONDS and _MEMORY_MB, through
+the engine's configuration (`Limits.of`). A worker is given its memory and CPU limits on its command
+line, by the parent; it reads no settings and keeps no state beyond its own process.
 """
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import select
@@ -42,9 +43,9 @@ class Limits:
     memory_mb: int
 
     @classmethod
-    def configured(cls) -> Limits:
-        return cls(settings.get("ELEVFLOW_EVAL_WORKERS"), settings.get("ELEVFLOW_EVAL_CPU_SECONDS"),
-                   settings.get("ELEVFLOW_EVAL_WALL_SECONDS"), settings.get("ELEVFLOW_EVAL_MEMORY_MB"))
+    def of(cls, config: settings.Config) -> Limits:
+        return cls(config.eval_workers, config.eval_cpu_seconds, config.eval_wall_seconds,
+                   config.eval_memory_mb)
 
 
 class _Died(SandboxError):
@@ -277,38 +278,3 @@ def _rebuild(answer: dict[str, Any], limits: Limits) -> Exception:
         return SandboxError(f"the expression or script needed more than {limits.memory_mb} MB of memory "
                             "and was stopped", line)
     return RemoteError(kind, message, line)
-
-
-_pool: Pool | None = None
-_pool_pid = 0
-_pool_lock = threading.Lock()
-
-
-def pool() -> Pool:
-    """This process's pool, made on first use."""
-    global _pool, _pool_pid
-    with _pool_lock:
-        if _pool is None or _pool_pid != os.getpid():
-            _pool, _pool_pid = Pool(Limits.configured()), os.getpid()
-        return _pool
-
-
-def shutdown() -> None:
-    """Stop this process's workers (also run at exit); the next evaluation starts a new pool."""
-    global _pool
-    with _pool_lock:
-        found, _pool = (_pool if _pool_pid == os.getpid() else None), None
-    if found is not None:
-        found.close()
-
-
-def _after_fork_in_child() -> None:
-    global _pool, _pool_lock
-    _pool_lock = threading.Lock()
-    if _pool is not None:
-        _pool.forget()
-    _pool = None
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-atexit.register(shutdown)

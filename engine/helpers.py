@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from RestrictedPython import limited_builtins, safe_builtins
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from .bounds import timer_value_problem
+from .bounds import DEFAULT, timer_value_problem
 from .codes import Coded
 from .errors import SandboxError
 from .holidays import is_public_holiday
@@ -226,14 +226,16 @@ def timer_literal(source: str) -> str | None:
     return match.group(1) if match else None
 
 
-def timer_problem(value: str, kind: TimerKind | None = None) -> Coded | None:
-    """Why `value` is not a timer value SpiffWorkflow can use (for the BPMN element `kind`, if given)."""
+def timer_problem(value: str, kind: TimerKind | None = None,
+                  years: int = DEFAULT.timer_years) -> Coded | None:
+    """Why `value` is not a timer value SpiffWorkflow can use (for the BPMN element `kind`, if given), or
+    one reaching further than `years` (the organiser's ELEVFLOW_MAX_TIMER_YEARS)."""
     actual: Any = {"R": "timeCycle", "P": "timeDuration"}.get(value[:1], "timeDate")
     if kind and kind != actual:
         return Coded("timer.wrong_kind", {"kind": kind, "needs": _TIMER_NEEDS[kind], "value": value})
     if any(_NAIVE_TIME.fullmatch(part) for part in value.split("/")):
         return Coded("timer.no_offset", {"value": value})
-    too_far = timer_value_problem(value)  # before SpiffWorkflow counts a duration out month by month
+    too_far = timer_value_problem(value, years)  # before SpiffWorkflow counts a duration out month by month
     if too_far:
         return too_far
     try:

@@ -11,7 +11,6 @@ from SpiffWorkflow.task import TaskState
 from . import access, cases, codes, runner, state
 from .core import Engine
 from .errors import ConflictError, NotFoundError
-from .sandbox import script_engine
 
 
 def _waiting(workflow: object) -> dict[str, MessageEventDefinition]:
@@ -31,7 +30,7 @@ def waiting_messages(engine: Engine, case_id: int) -> list[str]:
         return []
     parsed = engine.specs.get(case.process_version_id)
     workflow = state.load(case.state, case.serializer_version, parsed.spec, parsed.subprocess_specs,
-                          script_engine())
+                          engine.script_engine)
     return sorted(_waiting(workflow))
 
 

@@ -31,7 +31,6 @@ from .core import Engine
 from .dbapi import Sql
 from .errors import ElevflowError, NotFoundError, PermissionDeniedError
 from .models import Case, ProcessVersion
-from .sandbox import script_engine
 from .specs import ParsedVersion
 
 OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -108,7 +107,7 @@ def _trial(workflow: BpmnWorkflow, new: ParsedVersion, number: int) -> list[str]
     try:
         _apply(workflow, new, diffs)
         state.load(state.dump(workflow), state.SERIALIZER_VERSION, new.spec, new.subprocess_specs,
-                   script_engine())
+                   workflow.script_engine)
     except Exception as exc:  # SpiffWorkflow could not carry this case's tree over: say so, move nothing
         return [f"SpiffWorkflow cannot carry the case over to version {number}: {exc}"]
     return []
@@ -158,7 +157,7 @@ def plan(engine: Engine, key: str, to_version: int | None = None, *, by: int,
     for case in rows:
         parsed = engine.specs.get(case.process_version_id)
         workflow = state.load(case.state, case.serializer_version, parsed.spec, parsed.subprocess_specs,
-                              script_engine())
+                              engine.script_engine)
         reasons = (_subject_changed(case.pupil_id, new, target.version)
                    or _trial(workflow, new, target.version))
         moves.append(CaseMove(case.id, case.pupil_id, case.unit_id, numbers[case.process_version_id],

@@ -497,7 +497,8 @@ def check_script(source: str) -> None:
     _compiled("exec", source)
 
 
-def check_timer(source: str, *, kind: TimerKind | None = None) -> None:
+def check_timer(source: str, *, kind: TimerKind | None = None,
+                years: int = bounds.DEFAULT.timer_years) -> None:
     """Refuse (SandboxError) a timer: an ISO-8601 literal (checked by SpiffWorkflow's own parser, and
     against `kind`, the BPMN element, when given) or an expression that computes one."""
     value = timer_literal(source)
@@ -509,7 +510,7 @@ def check_timer(source: str, *, kind: TimerKind | None = None) -> None:
             return  # computed when the timer starts
         if not isinstance(value, str):
             raise SandboxError("timer.not_text", value=repr(value))
-    problem = timer_problem(value, kind)
+    problem = timer_problem(value, kind, years)
     if problem:
         raise SandboxError(problem)
 
@@ -598,21 +599,32 @@ class BoundedEnvironment(SandboxEnvironment):
     (engine.evalpool) with bounded CPU time, memory and wall time, except expressions that `is_cheap`
     proves cheap, which run here. Refusals at compile time are raised here, before any worker is asked.
     A script's changes to data objects (`external_context`) are not carried back: scripts in Elevflow's
-    routines get none."""
+    routines get none.
+
+    `workers` gives the pool to ask (the engine's, `Engine.pool`); without it, only what runs here runs,
+    and anything else is refused (a script engine that only loads and checks routines needs no more)."""
+
+    def __init__(self, workers: Callable[[], Any] | None = None) -> None:
+        super().__init__()
+        self.workers = workers
+
+    def _pool(self) -> Any:
+        if self.workers is None:
+            raise SandboxError("no evaluation workers here: this script engine only loads and checks "
+                               "routines")
+        return self.workers()
 
     def evaluate(self, expression: str, context: dict[str, Any],
                  external_context: dict[str, Any] | None = None) -> Any:
         compiled = _compiled("eval", expression)
         if compiled.literal is not None or compiled.cheap:
             return super().evaluate(expression, context, external_context)
-        from .evalpool import pool
-        return pool().call("eval", expression, context, external_context or {})
+        return self._pool().call("eval", expression, context, external_context or {})
 
     def execute(self, script: str, context: dict[str, Any],
                 external_context: dict[str, Any] | None = None) -> bool:
         _compiled("exec", script)
-        from .evalpool import pool
-        data = pool().call("exec", script, context, external_context or {})
+        data = self._pool().call("exec", script, context, external_context or {})
         context.clear()
         context.update(data)
         return True
@@ -623,18 +635,18 @@ _TIMER_KINDS: dict[type, TimerKind] = {
     CycleTimerEventDefinition: "timeCycle"}
 
 
-def _check_bounds(spec: Any, expression: str, value: Any) -> None:
+def _check_bounds(spec: Any, expression: str, value: Any, limits: bounds.Bounds) -> None:
     """Refuse a timer value or a multi-instance cardinality beyond the engine's bounds (engine.bounds)
     before SpiffWorkflow works with it: a computed ``P999999999Y`` or a cardinality of 10,000."""
     definition = getattr(spec, "event_definition", None)
     if isinstance(definition, TimerEventDefinition) and expression == definition.expression:
         if not isinstance(value, str):
             raise SandboxError("timer.not_text", value=repr(value))
-        problem = timer_problem(value, _TIMER_KINDS.get(type(definition)))
+    problem = timer_problem(value, kind, years)
         if problem:
             raise SandboxError(problem)
     elif isinstance(spec, MultiInstanceTask) and expression == spec.cardinality:
-        bounds.check_cardinality(value, spec)
+        bounds.check_cardinality(value, spec, limits.loop_rounds)
 
 
 class SandboxScriptEngine(PythonScriptEngine):
@@ -642,13 +654,19 @@ class SandboxScriptEngine(PythonScriptEngine):
 
     Any failure is raised as SpiffWorkflow's WorkflowTaskException: the message ends with the cause's,
     `error_type` names the cause's class, `line_number` is set where known (else 0), `task` is the task
-    and ``__cause__`` is the original exception: a SandboxError for every refusal.
+    and ``__cause__`` is the original exception: a SandboxError for every refusal. `bounds` are the
+    organiser's limits that computed timers and cardinalities (and SpiffWorkflow's loops, engine.bounds)
+    are held to.
     """
+
+    def __init__(self, environment: BoundedEnvironment, limits: bounds.Bounds = bounds.DEFAULT) -> None:
+        super().__init__(environment=environment)
+        self.bounds = limits
 
     def evaluate(self, task: Any, expression: str, external_context: dict[str, Any] | None = None) -> Any:
         try:
             value = self.environment.evaluate(expression, task.data, external_context)
-            _check_bounds(task.task_spec, expression, value)
+            _check_bounds(task.task_spec, expression, value, self.bounds)
             return value
         except Exception as exc:
             what = f"Error evaluating expression {expression!r}"
@@ -676,9 +694,10 @@ class SandboxScriptEngine(PythonScriptEngine):
 
 
 bounds.install()
-_ENGINE = SandboxScriptEngine(environment=BoundedEnvironment())
 
 
-def script_engine() -> PythonScriptEngine:
-    """The shared sandboxed script engine (stateless but for the compile cache, so safe to share)."""
-    return _ENGINE
+def script_engine(workers: Callable[[], Any] | None = None,
+                  limits: bounds.Bounds = bounds.DEFAULT) -> SandboxScriptEngine:
+    """A sandboxed script engine that evaluates in `workers` (Engine.pool) under `limits`; each Engine
+    makes one (`Engine.script_engine`). Without workers it only loads and checks routines."""
+    return SandboxScriptEngine(BoundedEnvironment(workers), limits)

@@ -260,6 +260,12 @@ def _parse(setting: Setting, raw: str) -> Any:
         raise ElevflowError(f"{setting.name}={raw!r} is not valid: {exc}") from None
 
 
+def default(name: str) -> Any:
+    """The parsed default of setting `name` (what it is when the environment does not set it)."""
+    setting = next(s for s in SETTINGS if s.name == name)
+    return _parse(setting, setting.default)
+
+
 def get(name: str) -> Any:
     """The parsed value of setting `name`, from the environment, its ``_FILE`` variant, or the default."""
     setting = next((s for s in SETTINGS if s.name == name), None)

@@ -21,7 +21,6 @@ from .core import Engine
 from .dbapi import Sql, Tx
 from .errors import NotFoundError, PermissionDeniedError, WorkflowError
 from .models import AuditEvent, DecisionRecord
-from .sandbox import script_engine
 from .specs import ParsedVersion
 from .tasks import Completed, StepContext, run_step
 
@@ -133,7 +132,7 @@ def preview_decision(engine: Engine, task_id: UUID | str, data: dict[str, Any], 
         meta = parsed.user_tasks().get(bpmn_id)
         if meta is None or not meta.decision or task_state != "ready":
             raise WorkflowError(f"{rights.name!r} is no open decision", element_id=bpmn_id)
-        workflow = state.load(raw, version, parsed.spec, parsed.subprocess_specs, script_engine())
+        workflow = state.load(raw, version, parsed.spec, parsed.subprocess_specs, engine.script_engine)
         content = {**workflow.get_task_from_id(UUID(str(task_id))).data, **data}
         delegation = None if "rektor" in rights.held else \
             assignment.active_delegation(tx, unit_id, by, meta.decision, now)

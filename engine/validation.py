@@ -77,24 +77,44 @@ def readers_of(tree: etree._ElementTree, key: str, file_name: str,
     return frozenset(r for r in roles if r), problems
 
 
+def _expression(source: str, _limits: bounds.Bounds) -> None:
+    sandbox.check_expression(source)
+
+
+def _script(source: str, _limits: bounds.Bounds) -> None:
+    sandbox.check_script(source)
+
+
+def _timer(source: str, limits: bounds.Bounds) -> None:
+    sandbox.check_timer(source, years=limits.timer_years)
+
+
+def _cardinality(source: str, limits: bounds.Bounds) -> None:
+    bounds.cardinality(source, limits.loop_rounds)
+
+
+def _loop_maximum(source: str, limits: bounds.Bounds) -> None:
+    bounds.loop_maximum(source, limits.loop_rounds)
+
+
 _EXPRESSION_CHECKS = [
-    ("descendant::bpmn:conditionExpression", sandbox.check_expression, "what.condition"),
-    ("descendant::bpmn:timeDuration", sandbox.check_timer, "what.timer"),
-    ("descendant::bpmn:timeDate", sandbox.check_timer, "what.timer"),
-    ("descendant::bpmn:timeCycle", sandbox.check_timer, "what.timer"),
-    ("descendant::bpmn:loopCardinality", sandbox.check_expression, "what.loop_cardinality"),
-    ("descendant::bpmn:loopCardinality", bounds.cardinality, "what.loop_cardinality"),
-    ("descendant::bpmn:completionCondition", sandbox.check_expression, "what.completion_condition"),
-    ("descendant::bpmn:loopCondition", sandbox.check_expression, "what.loop_condition"),
-    ("descendant::bpmn:standardLoopCharacteristics/@loopMaximum", bounds.loop_maximum, "what.loop_maximum"),
-    ("descendant::bpmn:conditionalEventDefinition/bpmn:condition", sandbox.check_expression,
+    ("descendant::bpmn:conditionExpression", _expression, "what.condition"),
+    ("descendant::bpmn:timeDuration", _timer, "what.timer"),
+    ("descendant::bpmn:timeDate", _timer, "what.timer"),
+    ("descendant::bpmn:timeCycle", _timer, "what.timer"),
+    ("descendant::bpmn:loopCardinality", _expression, "what.loop_cardinality"),
+    ("descendant::bpmn:loopCardinality", _cardinality, "what.loop_cardinality"),
+    ("descendant::bpmn:completionCondition", _expression, "what.completion_condition"),
+    ("descendant::bpmn:loopCondition", _expression, "what.loop_condition"),
+    ("descendant::bpmn:standardLoopCharacteristics/@loopMaximum", _loop_maximum, "what.loop_maximum"),
+    ("descendant::bpmn:conditionalEventDefinition/bpmn:condition", _expression,
      "what.event_condition"),
-    ("descendant::spiffworkflow:messagePayload", sandbox.check_expression, "what.message_payload"),
+    ("descendant::spiffworkflow:messagePayload", _expression, "what.message_payload"),
     ("descendant::spiffworkflow:serviceTaskOperator/descendant::spiffworkflow:parameter/@value",
-     sandbox.check_expression, "what.service_parameter"),
-    ("descendant::bpmn:scriptTask/bpmn:script", sandbox.check_script, "what.script"),
-    ("descendant::spiffworkflow:preScript", sandbox.check_script, "what.pre_script"),
-    ("descendant::spiffworkflow:postScript", sandbox.check_script, "what.post_script"),
+     _expression, "what.service_parameter"),
+    ("descendant::bpmn:scriptTask/bpmn:script", _script, "what.script"),
+    ("descendant::spiffworkflow:preScript", _script, "what.pre_script"),
+    ("descendant::spiffworkflow:postScript", _script, "what.post_script"),
 ]
 
 
@@ -138,7 +158,7 @@ def check_form(name: str, schema: Any) -> list[Coded]:
     return formcheck.rule_problems(schema)
 
 
-def _check_expressions(name: str, tree: etree._ElementTree) -> list[Problem]:
+def _check_expressions(name: str, tree: etree._ElementTree, limits: bounds.Bounds) -> list[Problem]:
     problems = []
     for xpath, check, what in _EXPRESSION_CHECKS:
         for element in tree.xpath(xpath, namespaces=NS):
@@ -149,7 +169,7 @@ def _check_expressions(name: str, tree: etree._ElementTree) -> list[Problem]:
             if not source:
                 continue
             try:
-                check(source)
+                check(source, limits)
             except SandboxError as exc:
                 line = element.sourceline + (exc.line - 1 if exc.line else 0)
                 problems.append(Problem("expression.refused", {"what": Coded(what), "reason": exc.coded},
@@ -216,7 +236,7 @@ def _check_declarations(spec: BpmnProcessSpec, subprocesses: dict[str, BpmnProce
 
 
 def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[str, etree._ElementTree],
-                      file_of: dict[str, str]) -> list[Problem]:
+                      file_of: dict[str, str], limits: bounds.Bounds) -> list[Problem]:
     problems = []
     file_name = file_of.get(spec.name)
     tree = trees.get(file_name) if file_name else None
@@ -236,7 +256,7 @@ def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[
             problems.append(problem("task.no_lane"))
         if meta.form is not None and meta.form not in forms:
             problems.append(problem("task.form_missing", {"form": meta.form}))
-        if meta.due_rule is not None and (why := deadlines.check(meta.due_rule)):
+        if meta.due_rule is not None and (why := deadlines.check(meta.due_rule, limits.timer_years)):
             problems.append(problem(*why))
         if meta.personal and not meta.assignee_from:
             problems.append(problem("task.personal_no_assignee"))
@@ -246,10 +266,12 @@ def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[
     return problems
 
 
-def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str, Any]) -> Bundle:
+def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str, Any],
+             limits: bounds.Bounds = bounds.DEFAULT) -> Bundle:
     """Check a bundle; return it with its specs parsed, or raise DefinitionError listing every problem.
 
-    `main` holds the routine's own files, `library` the shared files its call activities may reach.
+    `main` holds the routine's own files, `library` the shared files its call activities may reach;
+    `limits` are the engine's bounds (engine.bounds) its timers, due rules and loops must keep within.
     """
     problems: list[Problem] = []
     trees: dict[str, etree._ElementTree] = {}
@@ -327,10 +349,10 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
 
     for name in bundle.files:
         problems.extend(_check_lanes(name, trees[name]))
-        problems.extend(_check_expressions(name, trees[name]))
+        problems.extend(_check_expressions(name, trees[name], limits))
     for spec, subprocesses in bundle.specs.values():
         for process_spec in [spec, *subprocesses.values()]:
-            problems.extend(_check_user_tasks(process_spec, forms, trees, file_of))
+            problems.extend(_check_user_tasks(process_spec, forms, trees, file_of, limits))
             for task_spec in process_spec.task_specs.values():
                 form = task_meta(task_spec).form if getattr(task_spec, "manual", False) else None
                 if form in forms and form not in bundle.forms:

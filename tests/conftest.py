@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from engine import Engine, deploy_path, list_tasks, org, sign_decision, upgrade
+from engine import Engine, deploy_path, evalpool, list_tasks, org, settings, sign_decision, upgrade
 
 T = TypeVar("T")
 # A teacher's report to the rektor that the test support chain (fixtures/stodkedja) accepts.
@@ -95,11 +95,29 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def workers():
+    """One pool of evaluation workers for the whole run, shared by the engines the fixtures make (each
+    process shares one in production too; starting workers for every test would be slow)."""
+    shared = evalpool.Pool(evalpool.Limits.of(settings.load()))
+    yield shared
+    shared.close()
+
+
 @pytest.fixture
-def engine(db_url: str):
-    database = Engine.from_settings(database_url=db_url)
+def engine(db_url: str, workers):
+    database = Engine.from_settings(database_url=db_url, workers=workers)
     yield database
     database.close()
+
+
+@pytest.fixture
+def evaluator():
+    """An engine for what needs no database (the script engine and its evaluation workers): its
+    database is an in-memory SQLite nobody opens."""
+    built = Engine.from_settings(database_url="sqlite://")
+    yield built
+    built.close()
 
 
 def ready(engine: Engine, case_id: int) -> list:

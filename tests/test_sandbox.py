@@ -375,11 +375,11 @@ BOUNDARY = """
 START = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
 
 
-def workflow(body: str) -> BpmnWorkflow:
+def workflow(evaluator: Any, body: str) -> BpmnWorkflow:
     parser = SpiffBpmnParser()
     parser.add_bpmn_str((HEAD + body + "</bpmn:process></bpmn:definitions>").encode(), "test.bpmn")
     return BpmnWorkflow(parser.get_spec("p"), parser.get_subprocess_specs("p"),
-                        script_engine=sandbox.script_engine())
+                        script_engine=evaluator.script_engine)
 
 
 def advance(traveller: Any, wf: BpmnWorkflow, delta: timedelta) -> None:
@@ -396,14 +396,15 @@ def reminders(wf: BpmnWorkflow) -> int:
     return completed(wf, "remind")
 
 
-def test_gateway_runs_in_the_sandbox() -> None:
-    wf = workflow(GATEWAY.format(script="beslut = 'atgardsprogram'", condition='beslut == "atgardsprogram"'))
+def test_gateway_runs_in_the_sandbox(evaluator) -> None:
+    wf = workflow(evaluator, GATEWAY.format(script="beslut = 'atgardsprogram'",
+                                            condition='beslut == "atgardsprogram"'))
     wf.do_engine_steps()
     assert wf.is_completed() and completed(wf, "yes") == 1 and completed(wf, "no") == 0
 
 
-def test_refused_gateway_condition_surfaces_as_workflow_task_exception() -> None:
-    wf = workflow(GATEWAY.format(script="beslut = 1", condition="().__class__.__base__"))
+def test_refused_gateway_condition_surfaces_as_workflow_task_exception(evaluator) -> None:
+    wf = workflow(evaluator, GATEWAY.format(script="beslut = 1", condition="().__class__.__base__"))
     with pytest.raises(WorkflowTaskException) as raised:
         wf.do_engine_steps()
     exc = raised.value
@@ -413,21 +414,22 @@ def test_refused_gateway_condition_surfaces_as_workflow_task_exception() -> None
     assert exc.task.task_spec.bpmn_id == "gw" and exc.line_number == 1
 
 
-def test_runtime_refusal_in_gateway_keeps_its_message() -> None:
-    wf = workflow(GATEWAY.format(script="n = int('1' + '0' * 10)", condition="len('a' * n) > 0"))
+def test_runtime_refusal_in_gateway_keeps_its_message(evaluator) -> None:
+    wf = workflow(evaluator, GATEWAY.format(script="n = int('1' + '0' * 10)", condition="len('a' * n) > 0"))
     with pytest.raises(WorkflowTaskException, match="the result would be too long") as raised:
         wf.do_engine_steps()
     assert isinstance(raised.value.__cause__, SandboxError)
 
 
-def test_ordinary_errors_keep_their_message() -> None:
-    wf = workflow(GATEWAY.format(script="n = 0", condition="1 / n > 0"))
+def test_ordinary_errors_keep_their_message(evaluator) -> None:
+    wf = workflow(evaluator, GATEWAY.format(script="n = 0", condition="1 / n > 0"))
     with pytest.raises(WorkflowTaskException, match="ZeroDivisionError: division by zero"):
         wf.do_engine_steps()
 
 
-def test_refused_script_surfaces_with_its_line() -> None:
-    wf = workflow(GATEWAY.format(script="a = 1&#10;b = 'x' * int('1' + '0' * 10)", condition="True"))
+def test_refused_script_surfaces_with_its_line(evaluator) -> None:
+    wf = workflow(evaluator, GATEWAY.format(script="a = 1&#10;b = 'x' * int('1' + '0' * 10)",
+                                            condition="True"))
     with pytest.raises(WorkflowTaskException) as raised:
         wf.do_engine_steps()
     exc = raised.value
@@ -489,9 +491,9 @@ def test_a_timer_literal_is_not_a_condition() -> None:
 
 
 @pytest.mark.parametrize("timer", ["P7D", "\n  P7D  \n", '"P7D"'])
-def test_boundary_duration_timer_fires(timer: str) -> None:
+def test_boundary_duration_timer_fires(timer: str, evaluator) -> None:
     with time_machine.travel(START, tick=False) as traveller:
-        wf = workflow(BOUNDARY.format(interrupting="true", kind="timeDuration", timer=timer))
+        wf = workflow(evaluator, BOUNDARY.format(interrupting="true", kind="timeDuration", timer=timer))
         wf.do_engine_steps()
         assert [event.value for event in wf.waiting_events()] == ["2026-12-08T08:00:00+00:00"]
         advance(traveller, wf, timedelta(days=6, hours=23))
@@ -500,9 +502,9 @@ def test_boundary_duration_timer_fires(timer: str) -> None:
         assert wf.is_completed() and reminders(wf) == 1
 
 
-def test_cycle_timer_fires_three_times() -> None:
+def test_cycle_timer_fires_three_times(evaluator) -> None:
     with time_machine.travel(START, tick=False) as traveller:
-        wf = workflow(BOUNDARY.format(interrupting="false", kind="timeCycle", timer="R3/PT1H"))
+        wf = workflow(evaluator, BOUNDARY.format(interrupting="false", kind="timeCycle", timer="R3/PT1H"))
         wf.do_engine_steps()
         assert [event.value for event in wf.waiting_events()] == ["2026-12-01T09:00:00+00:00"]
         counts = []
@@ -513,10 +515,10 @@ def test_cycle_timer_fires_three_times() -> None:
         assert not wf.is_completed() and wf.get_tasks(state=TaskState.READY, manual=True)
 
 
-def test_date_timer_fires_at_the_moment() -> None:
+def test_date_timer_fires_at_the_moment(evaluator) -> None:
     with time_machine.travel(datetime(2026, 12, 1, 6, 0, tzinfo=timezone.utc), tick=False) as traveller:
         body = BOUNDARY.format(interrupting="true", kind="timeDate", timer="2026-12-01T08:00:00+01:00")
-        wf = workflow(body)
+        wf = workflow(evaluator, body)
         wf.do_engine_steps()
         advance(traveller, wf, timedelta(minutes=59))  # 06:59 UTC is 07:59 in Sweden
         assert not wf.is_completed()

@@ -23,10 +23,11 @@ BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, cases.bp, pupils.bp, notifications.bp
               editor.bp)
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
+def create_app(config: dict[str, Any] | None = None, *, workers: Any = None) -> Flask:
     """The web app, with one Engine (app.extensions["elevflow"]), built from the same settings as the
     app's config (so an override given here reaches the engine too), for all its requests.
 
+    `workers`: a pool of evaluation workers for its engine to share (tests), instead of its own.
     Refuses to start (ElevflowError) without ELEVFLOW_SECRET_KEY, outside tests. Starts the embedded
     scheduler when ELEVFLOW_EMBEDDED_SCHEDULER is on and the app is not under test.
     """
@@ -37,7 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-    state = extensions.Elevflow(Engine(engine_config))
+    state = extensions.Elevflow(Engine(engine_config, workers=workers))
     app.extensions[extensions.KEY] = state
     for integration in (converters, i18n, security, sessions, oidc, errors):
         integration.init_app(app)
