@@ -128,14 +128,14 @@ def password_login(engine: Engine, username: str, password: str, address: str, l
         user = None if "\x00" in username else session.scalars(
             select(User).where(User.username == username.strip())).first()
     stored = user.password_hash if user is not None and user.active else None
-    if not passwords.verify_password(stored, password) or user is None:
+    if not passwords.verify_password(engine, stored, password) or user is None:
         _settle(engine, attempt_id, False)
         return Outcome(None)
     with engine.db.write() as session:
         session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(success=True))
-        if stored and passwords.needs_rehash(stored):
+        if stored and passwords.needs_rehash(engine, stored):
             session.execute(update(User).where(User.id == user.id)
-                            .values(password_hash=passwords.hash_password(password)))
+                            .values(password_hash=passwords.hash_password(engine, password)))
     return Outcome(_account(user))
 
 

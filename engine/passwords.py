@@ -25,17 +25,17 @@ MIN_LENGTH = 12
 #: The longest: hashing is deliberately slow, so an enormous password must not tie up a worker.
 MAX_LENGTH = 1024
 
-_hasher = PasswordHasher()
+#: Per hashing parameters, a hash of a password nobody has (a cache of constants, not a service).
 _dummies: dict[tuple[object, ...], str] = {}
 
 
-def _dummy() -> str:
-    """A hash of a password nobody has, made with the current parameters: what an unknown user's
+def _dummy(hasher: PasswordHasher) -> str:
+    """A hash of a password nobody has, made with the hasher's parameters: what an unknown user's
     password is checked against, so that costs the same as a real check."""
-    params = _hasher.time_cost, _hasher.memory_cost, _hasher.parallelism, _hasher.hash_len
+    params = hasher.time_cost, hasher.memory_cost, hasher.parallelism, hasher.hash_len
     found = _dummies.get(params)
     if found is None:
-        found = _dummies[params] = _hasher.hash("elevflow: no such user has a password")
+        found = _dummies[params] = hasher.hash("elevflow: no such user has a password")
     return found
 
 
@@ -47,26 +47,26 @@ def check_strength(password: str) -> None:
         raise ValueError(f"a password may have at most {MAX_LENGTH} characters")
 
 
-def hash_password(password: str) -> str:
-    """The argon2id hash to store for a password (a new random salt every time)."""
-    return _hasher.hash(password)
+def hash_password(engine: Engine, password: str) -> str:
+    """The argon2id hash to store for a password (a new random salt every time), by the engine's hasher."""
+    return engine.hasher.hash(password)
 
 
-def verify_password(stored: str | None, password: str) -> bool:
+def verify_password(engine: Engine, stored: str | None, password: str) -> bool:
     """Whether `password` matches the stored hash. `stored` None (no such user, or no local password)
     is never a match, but takes as long to refuse as a wrong password."""
     if len(password) > MAX_LENGTH:
         password = password[:MAX_LENGTH]  # still hashed, so the refusal takes the usual time
     try:
-        return _hasher.verify(stored or _dummy(), password) and stored is not None
+        return engine.hasher.verify(stored or _dummy(engine.hasher), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 
 
-def needs_rehash(stored: str) -> bool:
+def needs_rehash(engine: Engine, stored: str) -> bool:
     """Whether a hash was made with parameters weaker than today's (re-hash it at the next login)."""
     try:
-        return _hasher.check_needs_rehash(stored)
+        return engine.hasher.check_needs_rehash(stored)
     except InvalidHashError:
         return True
 
@@ -76,7 +76,7 @@ def set_password(engine: Engine, username: str, password: str, *, by: int | None
     Audited as "password_set" (who, for whom; never the password or its hash). `by`: the acting user, or
     None for the operator at the command line."""
     check_strength(password)
-    _change(engine, username, hash_password(password), "password_set", by)
+    _change(engine, username, hash_password(engine, password), "password_set", by)
 
 
 def clear_password(engine: Engine, username: str, *, by: int | None = None) -> None:

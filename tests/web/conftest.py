@@ -14,7 +14,7 @@ from argon2 import PasswordHasher, profiles
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import passwords, start_case, tasks
+from engine import core, passwords, start_case, tasks
 from webui import close_app, create_app
 
 PASSWORD = "correct horse battery staple"
@@ -25,18 +25,21 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @pytest.fixture(autouse=True)
 def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+    """Every engine made in the test (the test's own, the app's) hashes with the cheapest parameters."""
+    monkeypatch.setattr(core, "PasswordHasher", lambda: PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
 @pytest.fixture
-def make_app(db_url: str, engine: Any, people: Any, chain: Any) -> Iterator[Callable[..., Flask]]:
+def make_app(db_url: str, engine: Any, people: Any, chain: Any,
+             workers: Any) -> Iterator[Callable[..., Flask]]:
     """Build an app on the test database (config overrides as keyword arguments); closed afterwards."""
     for username in PEOPLE:
         passwords.set_password(engine, username, PASSWORD)
     made: list[Flask] = []
 
     def make(**config: Any) -> Flask:
-        app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET, **config})
+        app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET, **config},
+                         workers=workers)
         made.append(app)
         return app
 

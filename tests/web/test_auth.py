@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from engine import logins, passwords
 from engine.models import LoginAttempt, User
-from webui import sessions
+from webui import extensions, sessions
 
 from .conftest import PASSWORD, PEOPLE, csrf, login, post, text
 
@@ -38,7 +38,8 @@ def test_an_unknown_user_is_refused_with_the_same_message_after_the_same_work(cl
             checked.append(str(hash))
             return super().verify(hash, password)
 
-    monkeypatch.setattr(passwords, "_hasher", Counting.from_parameters(profiles.CHEAPEST))
+    monkeypatch.setattr(extensions.state(client.application).engine, "hasher",
+                        Counting.from_parameters(profiles.CHEAPEST))
     response = login(client, "nobody.here", PASSWORD)
     assert "Fel användarnamn eller lösenord." in text(response)
     assert len(checked) == 1  # an argon2 verification ran, against the dummy hash
@@ -136,13 +137,14 @@ def test_logins_cut_off_by_a_worker_crash_count_only_while_they_could_still_be_r
 
 
 def test_an_outdated_hash_is_upgraded_at_login(client, engine, monkeypatch):
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=16, parallelism=1))
+    app_engine = extensions.state(client.application).engine
+    monkeypatch.setattr(app_engine, "hasher", PasswordHasher(time_cost=1, memory_cost=16, parallelism=1))
     with engine.db.read() as s:
         before = s.scalar(select(User.password_hash).where(User.username == "teacher"))
     assert login(client, "teacher").status_code == 302
     with engine.db.read() as s:
         after = s.scalar(select(User.password_hash).where(User.username == "teacher"))
-    assert after != before and "m=16" in after and passwords.verify_password(after, PASSWORD)
+    assert after != before and "m=16" in after and passwords.verify_password(app_engine, after, PASSWORD)
 
 
 def test_the_session_ends_after_the_idle_timeout(client):

@@ -32,7 +32,7 @@ def test_demo_sets_and_prints_a_password_for_every_demo_person(db_url, engine, t
     assert "DEMO ONLY" in result.output
     for username, *_ in demo.STAFF:
         assert f"demo-{username}" in result.output
-        assert passwords.verify_password(_hash(engine, username), f"demo-{username}")
+        assert passwords.verify_password(engine, _hash(engine, username), f"demo-{username}")
     (app, options), = served
     try:
         assert options["host"] == "127.0.0.1" and options["port"] == 5000
@@ -63,14 +63,14 @@ def test_users_set_password(db_url, engine, people):
     command = ["--database", db_url, "users", "set-password"]
     result = runner.invoke(main, [*command, "teacher", "--password-stdin"], input="a long enough password\n")
     assert result.exit_code == 0 and "password set for teacher" in result.output
-    assert passwords.verify_password(_hash(engine, "teacher"), "a long enough password")
+    assert passwords.verify_password(engine, _hash(engine, "teacher"), "a long enough password")
     short = runner.invoke(main, [*command, "teacher", "--password-stdin"], input="short\n")
     assert short.exit_code == 2 and "at least 12 characters" in short.output
     unknown = runner.invoke(main, [*command, "nobody", "--password-stdin"], input="a long enough password\n")
     assert unknown.exit_code == 2 and "no user 'nobody'" in unknown.output
     prompted = runner.invoke(main, [*command, "mentor"], input="another long password\n" * 2)
     assert prompted.exit_code == 0
-    assert passwords.verify_password(_hash(engine, "mentor"), "another long password")
+    assert passwords.verify_password(engine, _hash(engine, "mentor"), "another long password")
 
 
 def test_the_app_runs_the_scheduler_inside_it_unless_under_test(db_url):
