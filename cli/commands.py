@@ -295,8 +295,9 @@ def breaks_remove(ctx: Context, break_id: int) -> None:
 @main.command("settings")
 def show_settings() -> None:
     """List every ELEVFLOW_* setting with its current value and what it does."""
+    config = settings.load()
     for s in settings.SETTINGS:
-        click.echo(f"{s.name}={settings.get(s.name)}\n    {s.help}")
+        click.echo(f"{s.name}={getattr(config, settings.field_name(s.name))}\n    {s.help}")
 
 
 def _json(text: str) -> dict[str, Any]:

@@ -158,7 +158,8 @@ def reassign(engine: Engine, task_id: UUID, *, to: int, by: int, reason: str) ->
                                         f"unit{lacking}")
         _assign(tx, task, to, by, now, "task_assigned", assignee_id=to, previous_assignee_id=task.assignee_id,
                 reason=reason)
-        notify(tx, to, "task_assigned", case_id=task.case_id, task_id=task.id, now=now)
+        notify(tx, to, "task_assigned", case_id=task.case_id, task_id=task.id, now=now,
+               config=engine.config)
 
 
 def candidates(engine: Engine, unit_id: int, lane_role: str) -> list[User]:

@@ -13,7 +13,6 @@ from .dbapi import Sql, Tx
 from .errors import ConflictError, NotFoundError, PermissionDeniedError
 from .jsondata import ensure_json
 from .models import Case
-from .sandbox import script_engine
 from .specs import CANCEL_GROUNDS
 
 _CASES = Case.__table__
@@ -95,7 +94,7 @@ def cancel_case(engine: Engine, case_id: int, *, by: int | None, reason: str,
         if allowed is not None:
             step.tx.execute(SET_GROUND, {"ground": ground, "id": case_id})
             notify.notify_role(step.tx, case.unit_id, {"huvudman"}, "case_cancelled", case_id=case_id,
-                               task_id=None, now=step.now)
+                               task_id=None, now=step.now, config=engine.config)
     return get_case(engine, case_id)
 
 
@@ -128,5 +127,5 @@ def case_data(engine: Engine, case_id: int) -> dict[str, Any]:
             raise NotFoundError(f"case {case_id} does not exist")
         parsed = engine.specs.get(row.process_version_id)
         workflow = state.load(row.state, row.serializer_version, parsed.spec, parsed.subprocess_specs,
-                              script_engine())
+                              engine.script_engine)
     return dict((workflow.last_task or workflow.task_tree).data)

@@ -42,7 +42,7 @@ def send_digests(engine: Engine, now: datetime | None = None) -> int:
     """
     now = now or datetime.now(timezone.utc)
     local = now.astimezone(STOCKHOLM)
-    if local.hour < engine.config.digest_hour or not engine.config.smtp_host.strip():
+    if local.hour < engine.config.digest_hour or not mailer.enabled(engine.config):
         return 0
     today = local.date().isoformat()
     with engine.db.transaction() as tx:
@@ -54,7 +54,7 @@ def send_digests(engine: Engine, now: datetime | None = None) -> int:
                 continue
             waiting, overdue = count_waiting(tx, user_id, now)
             if waiting:
-                subject, body = digest_text(today, waiting, overdue)
+                subject, body = digest_text(today, waiting, overdue, engine.config.base_url)
                 mailer.queue(tx, tx.scalar(EMAIL, {"id": user_id}).strip(), subject, body, now)
                 queued += 1
     return queued
@@ -82,7 +82,7 @@ def waiting_query(tx: Tx, user_id: int, now: datetime) -> tuple[Sql, dict[str, o
         FROM ({" UNION ALL ".join(parts)}) AS waiting"""), params
 
 
-def digest_text(today: str, waiting: int, overdue: int) -> tuple[str, str]:
+def digest_text(today: str, waiting: int, overdue: int, base_url: str) -> tuple[str, str]:
     """(subject, body) of a digest: two numbers and a link, nothing about any pupil."""
     tasks = "1 uppgift väntar" if waiting == 1 else f"{waiting} uppgifter väntar"
     if waiting == 1:
@@ -94,7 +94,7 @@ def digest_text(today: str, waiting: int, overdue: int) -> tuple[str, str]:
     body = "\n".join([
         "Hej!", "", f"Din dagliga sammanfattning från Elevflow, {today}:", "",
         f"{tasks} på dig eller på någon i din roll. {late}", "",
-        f"Öppna dina uppgifter: {mailer.link('uppgifter')}", "",
+        f"Öppna dina uppgifter: {mailer.link(base_url, 'uppgifter')}", "",
         "Av sekretesskäl står inget om elever eller ärenden i e-post. Logga in i Elevflow för att se mer.",
         "", "Det här är ett automatiskt meddelande från Elevflow. Svara inte på det.", ""])
     return "Elevflow: dagens sammanfattning", body

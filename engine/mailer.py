@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from . import settings
 from .core import Engine
 from .dbapi import Sql, Tx
 from .models import OutgoingEmail
@@ -53,14 +52,14 @@ MARK_FAILED = Sql("""UPDATE outgoing_emails SET last_error = :error, send_after 
     attempts = :attempts WHERE id = :id AND sent_at IS NULL""")
 
 
-def enabled() -> bool:
+def enabled(config: Config) -> bool:
     """Whether e-mail is configured at all (ELEVFLOW_SMTP_HOST is not empty)."""
-    return bool(settings.get("ELEVFLOW_SMTP_HOST").strip())
+    return bool(config.smtp_host.strip())
 
 
-def link(path: str) -> str:
-    """An absolute link into Elevflow for an e-mail: ELEVFLOW_BASE_URL joined with `path`."""
-    return settings.get("ELEVFLOW_BASE_URL").rstrip("/") + "/" + path.lstrip("/")
+def link(base_url: str, path: str) -> str:
+    """An absolute link into Elevflow for an e-mail: the base address (ELEVFLOW_BASE_URL) and `path`."""
+    return base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
 def queue(tx: Tx, to_address: str, subject: str, body: str, now: datetime) -> None:
@@ -105,7 +104,7 @@ def send_due(engine: Engine, now: datetime | None = None, smtp_factory: SmtpFact
     tell. A crash before the send only delays the e-mail by LEASE.
     """
     if smtp_factory is None:
-        if not engine.config.smtp_host.strip():
+        if not enabled(engine.config):
             return 0
         config = engine.config
         smtp_factory = lambda: connect(config)  # noqa: E731

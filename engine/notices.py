@@ -56,9 +56,10 @@ def fire_one(engine: Engine, now: datetime | None = None) -> bool:
         task_uuid = tx.read_uuid(task_id)
         if level == 0 and assignee_id:
             recipients = [assignee_id]
-            notify(tx, assignee_id, kind, case_id=case_id, task_id=task_uuid, now=now)
+            notify(tx, assignee_id, kind, case_id=case_id, task_id=task_uuid, now=now, config=engine.config)
         else:
-            recipients = notify_role(tx, unit_id, roles, kind, case_id=case_id, task_id=task_uuid, now=now)
+            recipients = notify_role(tx, unit_id, roles, kind, case_id=case_id, task_id=task_uuid, now=now,
+                                     config=engine.config)
         audit.append(tx, [audit.Event(event, None, case_id, pupil_id, unit_id, {
             "task_id": str(task_uuid), "bpmn_id": bpmn_id, "to": to, "recipients": recipients,
             "due_at": due.isoformat() if due else None})], now)

@@ -24,6 +24,7 @@ from .core import Engine
 from .dbapi import Sql, Tx
 from .errors import NotFoundError
 from .models import Case, Notification, TaskRow
+from .settings import Config
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -57,8 +58,9 @@ HOLDERS = Sql("""SELECT DISTINCT r.user_id, r.role FROM role_assignments r
 
 
 def notify(tx: Tx, user_id: int, kind: str, *, case_id: int | None, task_id: UUID | None,
-           now: datetime) -> None:
-    """Tell a user something inside the caller's transaction: an in-app row, and maybe an e-mail.
+           now: datetime, config: Config) -> None:
+    """Tell a user something inside the caller's transaction: an in-app row, and maybe an e-mail (when
+    the engine's `config` has an SMTP host; its links go to the configured base address).
 
     The task's step name and due date are read from its row, so call this after the step has written
     its task rows. The in-app row is written for every user; the e-mail only as the module says.
@@ -75,7 +77,7 @@ def notify(tx: Tx, user_id: int, kind: str, *, case_id: int | None, task_id: UUI
         if task is not None:
             name, due, shared = task[0], tx.read_time(task[1]), task[2] is None
     send = (kind in EMAILED and bool(active) and bool(email and email.strip()) and not digest
-            and mailer.enabled())
+            and mailer.enabled(config))
     ground = tx.scalar(GROUND, {"id": case_id}) if kind == "case_cancelled" else None
     tx.execute(INSERT, {"user_id": user_id, "kind": kind, "case_id": case_id,
                         "task_id": tx.uuid(task_id) if task_id is not None else None,
@@ -83,18 +85,18 @@ def notify(tx: Tx, user_id: int, kind: str, *, case_id: int | None, task_id: UUI
                         "now": tx.time(now),
                         "emailed_at": tx.time(now) if send else None})
     if send:
-        subject, body = email_text(kind, task_id, due, shared=shared)
+        subject, body = email_text(kind, task_id, due, shared=shared, base_url=config.base_url)
         mailer.queue(tx, email.strip(), subject, body, now)
 
 
 def notify_role(tx: Tx, unit_id: int, roles: frozenset[str] | set[str], kind: str, *, case_id: int | None,
-                task_id: UUID | None, now: datetime) -> list[int]:
+                task_id: UUID | None, now: datetime, config: Config) -> list[int]:
     """Notify every active holder of any of `roles` at a school unit (the rektor, for an escalation; a
     lane's people, for a reminder of a task nobody has taken); return whom, in id order."""
     held = tx.all(HOLDERS, {"unit_id": unit_id, "yes": True})
     users = sorted({user_id for user_id, role in held if role in roles})
     for user_id in users:
-        notify(tx, user_id, kind, case_id=case_id, task_id=task_id, now=now)
+        notify(tx, user_id, kind, case_id=case_id, task_id=task_id, now=now, config=config)
     return users
 
 
@@ -145,7 +147,7 @@ def in_app_message(kind: str, name: str | None, due: datetime | None,
 
 
 def email_text(kind: str, task_id: UUID | None, due: datetime | None, *,
-               shared: bool = False) -> tuple[str, str]:
+               shared: bool = False, base_url: str) -> tuple[str, str]:
     """(subject, body) of a per-event e-mail: that a task waits, its due date and a link — nothing
     about the pupil, the case or even the routine (its name alone can reveal, say, an orosanmälan).
     `shared`: the task is nobody's yet, so a reminder goes to everyone in its lane."""
@@ -155,7 +157,7 @@ def email_text(kind: str, task_id: UUID | None, due: datetime | None, *,
         lines.append(f"{'Den skulle ha varit klar' if kind == 'escalation' else 'Den ska vara klar senast'} "
                      f"{local_date(due)}.")
     target = f"uppgifter/{task_id}" if task_id is not None else "uppgifter"
-    lines += ["", f"Öppna uppgiften: {mailer.link(target)}", "", FOOTER]
+    lines += ["", f"Öppna uppgiften: {mailer.link(base_url, target)}", "", FOOTER]
     return SUBJECTS[kind], "\n".join(lines) + "\n"
 
 

@@ -52,7 +52,7 @@ from .errors import (
 )
 from .models import parse_id
 from .notify import notify
-from .sandbox import script_engine
+from .settings import Config
 from .specs import ParsedVersion, TaskMeta
 
 START_MESSAGE_PREFIX = "elevflow.start."
@@ -143,6 +143,8 @@ class Run:
     now: datetime
     days_off: Callable[[date], bool] | None = None  # the unit's school breaks, for business days
     rules: deadlines.Config = field(default_factory=deadlines.Config)  # the engine's deadline rules
+    limits: bounds.Bounds = bounds.DEFAULT  # the engine's bounds
+    config: Config | None = None  # the engine's settings (e-mail for the notifications the step sends)
     events: list[audit.Event] = field(default_factory=list)
     new_task_rows: list[dict[str, Any]] = field(default_factory=list)
     open_before: dict[UUID, Task] = field(default_factory=dict)
@@ -164,7 +166,7 @@ class Run:
 
     def advance(self) -> None:
         """Run every automatic task until the case waits for a person, a timer or a message."""
-        budget = bounds.StepBudget()
+        budget = bounds.StepBudget(self.limits)
         try:
             with budget.running():
                 self.workflow.do_engine_steps(will_complete_task=budget)
@@ -214,7 +216,8 @@ class Run:
             self.tx.executemany(INSERT_TASK, self.new_task_rows)
         for user_id, task_id in self.to_notify:  # after the rows exist: a notice names its task's step
             if user_id != self.actor_id:  # nobody needs telling what they just did themselves
-                notify(self.tx, user_id, "task_assigned", case_id=self.case.id, task_id=task_id, now=self.now)
+                notify(self.tx, user_id, "task_assigned", case_id=self.case.id, task_id=task_id, now=self.now,
+                       config=self.config)
         self._save_timers()
         self._collect_thrown_events()
         self._save_case(status)
@@ -229,7 +232,7 @@ class Run:
         rule = deadlines.rule_for(self.rules, self.case.process_key, meta.bpmn_id, meta.due_rule)
         if rule:
             start = deadlines.clock_start(task.data.get(meta.due_from) if meta.due_from else None, self.now)
-            due = deadlines.due_at(rule, start, self.days_off)
+            due = deadlines.due_at(rule, start, self.days_off, self.limits.timer_years)
         self.new_task_rows.append({
             "id": self.tx.uuid(task.id), "case_id": self.case.id, "process_key": self.case.process_key,
             "bpmn_id": meta.bpmn_id, "name": meta.name, "role": meta.role, "unit_id": self.case.unit_id,
@@ -324,9 +327,10 @@ def load(tx: Tx, engine: Any, case: CaseRef, actor_id: int | None, now: datetime
     workflow = engine.live.take(case.id, case.row_version)
     if workflow is None:
         blob, version = tx.first(CASE_STATE, {"id": case.id})
-        workflow = state.load(bytes(blob), version, parsed.spec, parsed.subprocess_specs, script_engine())
+        workflow = state.load(bytes(blob), version, parsed.spec, parsed.subprocess_specs,
+                              engine.script_engine)
     return Run(tx, case, parsed, workflow, actor_id, now, engine.breaks.is_off(case.unit_id),
-               engine.deadlines)
+               engine.deadlines, engine.bounds, engine.config)
 
 
 def new_case(engine: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_id: int | None,
@@ -359,7 +363,7 @@ def new_case(engine: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_i
     held = (access.require_role_at_unit(tx, by, unit_id, "start a case", roles=access.CASE_ROLES)
             if by is not None else set())
     try:
-        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine())
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine.script_engine)
     except RecursionError as exc:  # refused at deploy since; a version deployed before may still have it
         raise bounds.too_deep(process_key) from exc
     parent_id = parent.id if parent else None
@@ -374,7 +378,8 @@ def new_case(engine: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_i
     workflow.data.update({**data, **known})
     workflow.task_tree.data.update(workflow.data)
     case = CaseRef(case_id, version_id, process_key, pupil_id, unit_id, "running", 0)
-    run = Run(tx, case, parsed, workflow, by, now, engine.breaks.is_off(unit_id), engine.deadlines)
+    run = Run(tx, case, parsed, workflow, by, now, engine.breaks.is_off(unit_id), engine.deadlines,
+              engine.bounds, engine.config)
     run.event("case_started", key=process_key, version=version_number, parent_case_id=parent_id)
     run.begin()
     return run

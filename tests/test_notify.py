@@ -53,7 +53,7 @@ def set_user(engine: Engine, user_id: int, **values: object) -> None:
 def send(engine: Engine, user_id: int, kind: str, task: TaskRow | None, now: datetime = NOW) -> None:
     with engine.db.transaction() as tx:
         notify(tx, user_id, kind, case_id=task.case_id if task else None, task_id=task.id if task else None,
-               now=now)
+               now=now, config=engine.config)
 
 
 # --- notify ---------------------------------------------------------------------------------------------
@@ -78,14 +78,15 @@ def test_an_assigned_task_is_e_mailed_with_a_link_and_nothing_about_the_pupil(en
 
 def test_a_rolled_back_step_leaves_neither_notification_nor_e_mail(engine, people, task, smtp):
     with pytest.raises(RuntimeError), engine.db.transaction() as tx:
-        notify(tx, people.teacher, "task_assigned", case_id=task.case_id, task_id=task.id, now=NOW)
+        notify(tx, people.teacher, "task_assigned", case_id=task.case_id, task_id=task.id, now=NOW,
+               config=engine.config)
         raise RuntimeError("the step failed after notifying")
     assert notifications(engine) == [] and emails(engine) == []
     assert mailer.send_due(engine, now=NOW) == 0 and smtp.messages == []
 
 
 def test_without_an_smtp_host_notifications_are_in_app_only(engine, people, task, monkeypatch):
-    monkeypatch.delenv("ELEVFLOW_SMTP_HOST", raising=False)
+    reconfigure(monkeypatch, engine, SMTP_HOST="")
     send(engine, people.teacher, "task_assigned", task)
     [note] = notifications(engine)
     assert note.emailed_at is None and emails(engine) == []
@@ -134,13 +135,14 @@ def test_a_reminder_of_a_task_nobody_has_taken_speaks_to_the_lane(engine, people
 
 def notify_role_in_tx(engine: Engine, unit: int, role: str, kind: str, task: TaskRow) -> list[int]:
     with engine.db.transaction() as tx:
-        return notify_role(tx, unit, {role}, kind, case_id=task.case_id, task_id=task.id, now=NOW)
+        return notify_role(tx, unit, {role}, kind, case_id=task.case_id, task_id=task.id, now=NOW,
+                           config=engine.config)
 
 
 def test_a_notification_without_a_task_row_still_reads_well(engine, people, smtp):
     with engine.db.transaction() as tx:
-        notify(tx, people.teacher, "reminder", case_id=None, task_id=uuid4(), now=NOW)
-        notify(tx, people.teacher, "escalation", case_id=None, task_id=None, now=NOW)
+        notify(tx, people.teacher, "reminder", case_id=None, task_id=uuid4(), now=NOW, config=engine.config)
+        notify(tx, people.teacher, "escalation", case_id=None, task_id=None, now=NOW, config=engine.config)
     assert [n.message for n in notifications(engine)] == ["Påminnelse: en uppgift väntar på dig.",
                                                       "En uppgift är försenad."]
     assert emails(engine)[1].body.count(f"{BASE_URL}/uppgifter\n") == 1
@@ -148,9 +150,9 @@ def test_a_notification_without_a_task_row_still_reads_well(engine, people, smtp
 
 def test_unknown_kinds_and_users_are_refused(engine, people):
     with pytest.raises(ValueError, match="unknown notification kind"), engine.db.transaction() as tx:
-        notify(tx, people.teacher, "gossip", case_id=None, task_id=None, now=NOW)
+        notify(tx, people.teacher, "gossip", case_id=None, task_id=None, now=NOW, config=engine.config)
     with pytest.raises(NotFoundError), engine.db.transaction() as tx:
-        notify(tx, 99999, "reminder", case_id=None, task_id=None, now=NOW)
+        notify(tx, 99999, "reminder", case_id=None, task_id=None, now=NOW, config=engine.config)
 
 
 # --- the in-app list --------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from .conftest import login, post, text
 def _notify(engine, user_id, task):
     with engine.db.transaction() as tx:
         notify.notify(tx, user_id, "task_assigned", case_id=task.case_id, task_id=task.id,
-                      now=datetime.now(timezone.utc))
+                      now=datetime.now(timezone.utc), config=engine.config)
 
 
 def test_unread_notifications_are_listed_counted_and_marked_read(client, engine, people, open_task):
@@ -39,7 +39,7 @@ def test_notifications_are_shown_in_the_readers_language(client, engine, people,
     _notify(engine, people.teacher, open_task)
     with engine.db.transaction() as tx:
         notify.notify(tx, people.teacher, "escalation", case_id=open_task.case_id, task_id=None,
-                      now=datetime.now(timezone.utc))
+                      now=datetime.now(timezone.utc), config=engine.config)
     login(client, "teacher")
     post(client, "/sprak", {"lang": "en", "next": "/aviseringar"})
     page = text(client.get("/aviseringar"))
