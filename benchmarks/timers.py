@@ -17,8 +17,8 @@ Usage: python benchmarks/timers.py [--due N] [--open N] [--closed N]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import os
 import re
 import statistics
 import sys
@@ -37,6 +37,7 @@ from bulk import POSTGRES_URL, fill_closed_tasks, fill_open_cases, fresh_postgre
 from sqlalchemy import func, select, update  # noqa: E402
 
 from engine import (  # noqa: E402  # noqa: E402
+    Database,
     Engine,
     deploy_path,
     digest,
@@ -59,7 +60,7 @@ HISTORY_SCAN = {"sqlite": re.compile(r"\bSCAN (tasks|timers|outgoing_emails|t)\b
                 "postgresql": re.compile(r"Seq Scan on (tasks|timers|outgoing_emails)\b")}
 
 
-class TimedDatabase(Engine):
+class TimedDatabase(Database):
     """A Database that notes how long each write transaction lasted (on SQLite: held the write lock)."""
 
     def __init__(self, url: str):
@@ -81,6 +82,14 @@ class TimedDatabase(Engine):
 
     def write(self):  # type: ignore[override]
         return self._timed(super().write())
+
+
+def timed_engine(url: str) -> Engine:
+    """An Engine whose database is a TimedDatabase."""
+    engine = Engine.from_settings(database_url=url)
+    engine.db.dispose()
+    engine.db = TimedDatabase(url)
+    return engine
 
 FIXTURE = ROOT / "benchmarks" / "fixtures" / "paminnelse"
 
@@ -145,43 +154,42 @@ def scans(fn, runs: int = 200) -> tuple[float, float]:
     return statistics.median(times) * 1000, statistics.quantiles(times, n=20)[-1] * 1000
 
 
-def digest_round(engine: TimedDatabase) -> float:
+def digest_round(engine: Engine) -> float:
     """Milliseconds of the round that queues today's digests (SMTP configured but unreachable: the
     e-mails stay queued; only the digests' claims and counts are measured)."""
-    settings = {"ELEVFLOW_SMTP_HOST": "127.0.0.1", "ELEVFLOW_SMTP_PORT": "9",
-                "ELEVFLOW_DIGEST_HOUR": "0"}  # digests are due now, whatever the hour
-    os.environ.update(settings)
+    configured = engine.config
+    # digests are due now, whatever the hour
+    engine.config = dataclasses.replace(configured, smtp_host="127.0.0.1", smtp_port=9, digest_hour=0)
     try:
         t0 = time.perf_counter()
         done = scheduler.run_once(engine)
         assert done.digests == DIGEST_USERS, done
         return (time.perf_counter() - t0) * 1000
     finally:
-        for name in settings:
-            del os.environ[name]
+        engine.config = configured
 
 
-def measure(engine: TimedDatabase, due: int, open_cases: int, closed: int) -> dict:
+def measure(engine: Engine, due: int, open_cases: int, closed: int) -> dict:
     prepare(engine, due, open_cases, closed)
     engine.live.clear()  # fire from the stored state, as a scheduler on another host would
-    engine.phase = "firing"
+    engine.db.phase = "firing"
     t0 = time.perf_counter()
     fired = timers.fire_due(engine)
     seconds = time.perf_counter() - t0
     with engine.db.read() as s:
         left = s.scalar(select(func.count()).select_from(Timer))
     assert fired == due, f"fired {fired}, expected {due}"
-    engine.phase = "catch-up"  # the reminders the escalations opened fall due at once: send them first
+    engine.db.phase = "catch-up"  # the reminders the escalations opened fall due at once: send them first
     while scheduler.run_once(engine):
         pass
-    engine.phase = "idle"
+    engine.db.phase = "idle"
     idle_p50, idle_p95 = scans(lambda: timers.fire_one(engine))
     round_p50, round_p95 = scans(lambda: scheduler.run_once(engine), runs=50)
-    engine.phase = "digest"
+    engine.db.phase = "digest"
     digest_ms = digest_round(engine)
     query_plans = plans(engine)
-    longest = {phase: max(held) * 1000 for phase, held in engine.held.items() if phase != "setup"}
-    background = [t for phase, held in engine.held.items() if phase != "setup" for t in held]
+    longest = {phase: max(held) * 1000 for phase, held in engine.db.held.items() if phase != "setup"}
+    background = [t for phase, held in engine.db.held.items() if phase != "setup" for t in held]
     return {"fired": fired, "fire_seconds": seconds, "fired_per_s": fired / seconds, "timers_left": left,
             "idle_timer_scan_p50_ms": idle_p50, "idle_timer_scan_p95_ms": idle_p95,
             "idle_round_p50_ms": round_p50, "idle_round_p95_ms": round_p95, "digest_round_ms": digest_ms,
@@ -200,13 +208,13 @@ def main() -> None:
     args = parser.parse_args()
     results: dict = {"due": args.due, "open_cases": args.open, "closed_tasks": args.closed}
     with tempfile.TemporaryDirectory() as tmp:
-        engine = TimedDatabase(f"sqlite:///{Path(tmp) / 'timers.db'}")
+        engine = timed_engine(f"sqlite:///{Path(tmp) / 'timers.db'}")
         results["sqlite"] = measure(engine, args.due, args.open, args.closed)
         engine.close()
     pg = fresh_postgres()
     if pg is not None:
         pg.close()
-        pg = TimedDatabase(POSTGRES_URL)
+        pg = timed_engine(POSTGRES_URL)
         results["postgresql"] = measure(pg, args.due, args.open, args.closed)
         pg.close()
 
