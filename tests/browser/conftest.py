@@ -70,12 +70,12 @@ def buffered(app: Any) -> Any:
 
 
 @contextmanager
-def serve(db_url: str) -> Iterator[str]:
+def serve(db_url: str, workers: Any) -> Iterator[str]:
     """The web app served on a free local port, in a thread, on the test database; yields its address."""
     from werkzeug.serving import make_server
 
     from webui import close_app, create_app
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET})
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET}, workers=workers)
     server = make_server("127.0.0.1", 0, buffered(app), threaded=True)
     # Requests still in flight at the end (the browser's last fetches) must finish before the app's
     # database is closed: a connection they hold would outlive its pool, open, and its ResourceWarning

@@ -45,7 +45,7 @@ def site(engine, db_url, people) -> Iterator[str]:
     add_process_owner(engine, people.unit)
     for username in ("teacher", "rektor", "processagare"):
         passwords.set_password(engine, username, PASSWORD)
-    with serve(db_url) as address:
+    with serve(db_url, engine.pool()) as address:
         yield address
 
 

@@ -86,7 +86,7 @@ def test_the_whole_support_chain_across_roles_in_the_browser(browser, engine, db
     visits: Counter[str] = Counter()
     waited: set[Any] = set()
     path: list[str] = []
-    with serve(db_url) as site:
+    with serve(db_url, engine.pool()) as site:
 
         def tab(username: str) -> Any:
             """Each person in their own browser session, logged in once."""

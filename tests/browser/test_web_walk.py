@@ -20,7 +20,7 @@ def site(engine, db_url, people, chain) -> Iterator[str]:
     """The app served on a free local port, in a thread, on the test database."""
     for username in ("teacher", "specialpedagog", "rektor", "outsider"):
         passwords.set_password(engine, username, PASSWORD)
-    with serve(db_url) as address:
+    with serve(db_url, engine.pool()) as address:
         yield address
 
 

@@ -207,7 +207,8 @@ def test_the_follow_up_runs_beside_the_appeal_whose_steps_are_due_within_a_week_
     assert verify_audit(engine).ok
 
 
-def test_the_delivery_form_proposes_the_guardians_and_refuses_a_receipt_date_after_today(engine, db_url):
+def test_the_delivery_form_proposes_the_guardians_and_refuses_a_receipt_date_after_today(engine, db_url,
+                                                                                         workers):
     """The recipients are filled in from the pupil's guardians (a protected identity is not named); a
     receipt date after today is refused beside its field (the form's `dateNotAfter`), and nothing is saved."""
     school = build_school(engine, ["sarskilt_stod"])
@@ -221,7 +222,7 @@ def test_the_delivery_form_proposes_the_guardians_and_refuses_a_receipt_date_aft
     with time_machine.travel(datetime(2026, 12, 7, 9, 0, tzinfo=UTC), tick=False):
         case_id = drive(engine, school, NO_PROGRAMME, "Task_delge_beslut")
         task = the(engine, case_id, "Task_delge_beslut")
-        app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET})
+        app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET}, workers=workers)
         try:
             client = app.test_client()
             assert login(client, "rektor").status_code == 302
@@ -247,7 +248,7 @@ def test_the_delivery_form_proposes_the_guardians_and_refuses_a_receipt_date_aft
 
 def submit(db_url: str, engine, username: str, task, data: dict[str, Any]) -> Any:
     """Open the task's page as `username` and send its form with `data`: the response."""
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET})
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET}, workers=engine.pool())
     try:
         client = app.test_client()
         assert login(client, username).status_code == 302

@@ -35,11 +35,11 @@ def send(app: Any, username: str, engine: Any, task: Any, data: dict[str, Any]) 
     return text(response)
 
 
-def test_the_engines_checks_are_said_beside_the_field(engine, db_url):
+def test_the_engines_checks_are_said_beside_the_field(engine, db_url, workers):
     school = build_school(engine, ["sarskilt_stod"])
     for username in rs.PEOPLE:
         passwords.set_password(engine, username, PASSWORD)
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET})
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET}, workers=workers)
     try:
         with time_machine.travel(START, tick=False) as clock:
             report = drive(engine, school, clock, rs.SS, "Task_anmalan_rektor")

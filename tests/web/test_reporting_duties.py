@@ -28,8 +28,8 @@ def school(engine):
 
 
 @pytest.fixture
-def app(db_url, school):
-    made = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET})
+def app(db_url, school, workers):
+    made = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET}, workers=workers)
     yield made
     close_app(made)
 

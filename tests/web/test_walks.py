@@ -56,11 +56,11 @@ def same(sent: Any, stored: Any) -> bool:
 
 
 @pytest.mark.parametrize("scenario", WALKS, ids=[s.id for s in WALKS])
-def test_a_routine_is_walked_to_its_end_through_the_web_forms(engine, db_url, scenario):
+def test_a_routine_is_walked_to_its_end_through_the_web_forms(engine, db_url, scenario, workers):
     school = build_school(engine, routines_for(scenario))
     for username in rs.PEOPLE:
         passwords.set_password(engine, username, PASSWORD)
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET})
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET}, workers=workers)
     try:
         path = walk(app, engine, school, scenario)
     finally:

@@ -90,7 +90,8 @@ def test_the_inbox_filters_by_routine_and_unit_in_the_database(app, engine, peop
     assert "Anmäl till rektor" not in text(teacher.get(f"/uppgifter?enhet={people.other_unit}"))
 
 
-def test_a_field_naming_a_person_offers_the_people_the_lane_serves_at_the_unit(engine, db_url):
+def test_a_field_naming_a_person_offers_the_people_the_lane_serves_at_the_unit(engine, db_url,
+                                                                                 workers):
     """In särskilt stöd the rektor names who investigates: a choice among the unit's specialpedagoger
     (the lane the investigation's tasks are in), not a user id to type — and nobody else, as the engine
     would hand the task to nobody else (#13)."""
@@ -110,7 +111,7 @@ def test_a_field_naming_a_person_offers_the_people_the_lane_serves_at_the_unit(e
         user = rs.ASSIGNED.get(task.bpmn_id) or scenario.by.get(task.bpmn_id) or rs.LANE_USER[task.role]
         complete_task(engine, task.id, form_data(task_info(engine, task)["form"], answer, school),
                       by=school.users[user])
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET})
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET}, workers=workers)
     try:
         client = app.test_client()
         assert login(client, rs.LANE_USER["rektor"]).status_code == 302
