@@ -642,7 +642,7 @@ def _check_bounds(spec: Any, expression: str, value: Any, limits: bounds.Bounds)
     if isinstance(definition, TimerEventDefinition) and expression == definition.expression:
         if not isinstance(value, str):
             raise SandboxError("timer.not_text", value=repr(value))
-    problem = timer_problem(value, kind, years)
+        problem = timer_problem(value, _TIMER_KINDS.get(type(definition)), limits.timer_years)
         if problem:
             raise SandboxError(problem)
     elif isinstance(spec, MultiInstanceTask) and expression == spec.cardinality:
