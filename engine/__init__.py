@@ -54,10 +54,10 @@ from .visibility import (
 #: The engine's modules that the web app (and any other client) may use: its services and their vocabulary.
 #: The rest — storage, the step machinery, the sandbox, background work — are the engine's own.
 PUBLIC_MODULES = (
-    "appeals", "assignment", "casediagram", "cases", "codes", "definitions", "documents", "drafts", "editing",
-    "errors", "failures", "formcheck", "jsondata", "logins", "migration", "names", "notify", "people",
-    "pupils", "quality", "quality_measures", "roles", "scheduler", "settings", "signing", "tasks", "taskview",
-    "terms", "versiondiff", "visibility", "worklist",
+    "appeals", "assignment", "casediagram", "cases", "codes", "core", "definitions", "documents", "drafts",
+    "editing", "errors", "failures", "formcheck", "jsondata", "logins", "migration", "names", "notify",
+    "people", "pupils", "quality", "quality_measures", "roles", "scheduler", "settings", "signing", "tasks",
+    "taskview", "terms", "versiondiff", "visibility", "worklist",
 )
 
 __all__ = [
