@@ -13,8 +13,9 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
-from engine import Engine, org
-from engine.models import Case, TaskRow, Timer
+from engine import Engine
+from engine.org import records as org
+from engine.storage.models import Case, TaskRow, Timer
 
 ROLES = ["larare", "specialpedagog", "rektor", "kurator"]
 POSTGRES_URL = os.environ.get("ELEVFLOW_BENCH_POSTGRES_URL",

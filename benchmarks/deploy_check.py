@@ -1,7 +1,8 @@
 """Deploy-check benchmark: how the time to check a diagram grows with its size (issue 13, point 5).
 
 Each diagram is one process: a parallel gateway splitting into N user tasks in one lane, joined again,
-with a diagram shape per task (as bpmn.io writes them). `engine.validation.validate` checks it with every
+with a diagram shape per task (as bpmn.io writes them). `engine.routines.validation.validate` checks it with
+every
 deploy rule, as `elevflow deploy` and the editor's *Kontrollera* and *Publicera* do. Time per task
 should stay about flat as N doubles (linear); it grew with N before (quadratic XPath look-ups).
 
@@ -19,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from engine.validation import validate  # noqa: E402
+from engine.routines.validation import validate  # noqa: E402
 
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"

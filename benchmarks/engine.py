@@ -32,16 +32,10 @@ from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.task import TaskState  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from engine import (  # noqa: E402
-    Engine,
-    deploy_path,
-    inbox,
-    org,
-    sandbox,  # noqa: E402
-    start_case,
-    upgrade,
-)
-from engine.tasks import run_step  # noqa: E402
+from engine import Engine, deploy_path, inbox, start_case, upgrade  # noqa: E402
+from engine.expressions import sandbox  # noqa: E402
+from engine.org import records as org  # noqa: E402
+from engine.runtime.tasks import run_step  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "stodkedja"
 ANSWERS = [{"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."},

@@ -48,7 +48,9 @@ import requests  # noqa: E402
 from bulk import POSTGRES_URL, fresh_postgres  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from engine import Engine, deploy_path, org, passwords, start_case, upgrade  # noqa: E402
+from engine import Engine, deploy_path, start_case, upgrade  # noqa: E402
+from engine.org import passwords  # noqa: E402
+from engine.org import records as org  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "stodkedja"
 SECRET = "benchmark-secret-key-0123456789-abcdefghijklmnop"

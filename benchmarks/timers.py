@@ -36,22 +36,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from bulk import POSTGRES_URL, fill_closed_tasks, fill_open_cases, fresh_postgres  # noqa: E402
 from sqlalchemy import func, select, update  # noqa: E402
 
-from engine import (  # noqa: E402  # noqa: E402
-    Database,
-    Engine,
-    deploy_path,
-    digest,
-    mailer,
-    notices,
-    org,
-    runner,
-    scheduler,
-    start_case,
-    timers,
-    upgrade,
-)
-from engine.dbapi import Sql  # noqa: E402
-from engine.models import Timer, User  # noqa: E402
+from engine import Database, Engine, deploy_path, start_case, upgrade  # noqa: E402  # noqa: E402
+from engine.org import records as org  # noqa: E402  # noqa: E402
+from engine.runtime import runner, scheduler, timers  # noqa: E402  # noqa: E402
+from engine.storage.dbapi import Sql  # noqa: E402
+from engine.storage.models import Timer, User  # noqa: E402
+from engine.work import digest, mailer, notices  # noqa: E402  # noqa: E402
 
 DIGEST_USERS = 50
 #: A plan step that reads a whole table which grows with history (SQLite: "SCAN tasks", not "SCAN tasks

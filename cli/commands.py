@@ -8,9 +8,14 @@ from typing import Any
 
 import click
 
-from engine import audit, cases, definitions, demo, jsondata, org, scheduler, schema, settings, tasks
+from engine import settings
 from engine.errors import DataNotJSONError, FormValidationError
-from engine.specs import CANCEL_GROUNDS
+from engine.org import demo
+from engine.org import records as org
+from engine.routines import definitions
+from engine.routines.specs import CANCEL_GROUNDS
+from engine.runtime import cases, scheduler, tasks
+from engine.storage import audit, jsondata, schema
 
 from .context import ID, Context, ElevflowGroup, deploy_folder, deploy_shipped, pass_ctx
 from .demo import demo_command, users_group

@@ -8,10 +8,12 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from engine import definitions, demo, passwords, schema
 from engine.core import Engine
 from engine.errors import NotFoundError
-from engine.models import User
+from engine.org import demo, passwords
+from engine.routines import definitions
+from engine.storage import schema
+from engine.storage.models import User
 
 from .context import Context, deploy_shipped, pass_ctx
 

@@ -12,7 +12,7 @@ from typing import Protocol
 import click
 
 from engine.core import Engine
-from engine.orgimport import ImportReport, OrganisationImportError, import_csv, import_ss12000
+from engine.org.orgimport import ImportReport, OrganisationImportError, import_csv, import_ss12000
 
 
 class HasDatabase(Protocol):

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from engine import editing, messages, migration
-from engine.bounds import Bounds
+from engine.expressions.bounds import Bounds
+from engine.routines import editing
+from engine.runtime import messages, migration
 
 from .context import Context, pass_ctx
 

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import click
 
-from engine import logins, signing, tasks
+from engine.documents import signing
 from engine.errors import FormValidationError, PermissionDeniedError
+from engine.org import logins
+from engine.runtime import tasks
 
 from .context import Context, pass_ctx
 

@@ -5,21 +5,9 @@ names below, and the public modules (`PUBLIC_MODULES`, docs/engine.md "The publi
 may import nothing else of the engine (pyproject.toml's import contracts, tests/test_layers.py); the
 command line may.
 """
-from .audit import verify as verify_audit
-from .cases import cancel_case, case_data, get_case, list_cases, start_case
 from .core import Engine
-from .definitions import deploy, deploy_path, versions
-from .documents import render_decision
-from .drafts import (
-    delete_draft,
-    delete_filter,
-    filters_for,
-    follow_ups_due,
-    load_draft,
-    save_draft,
-    save_filter,
-    set_follow_up,
-)
+from .documents.pdf import render_decision
+from .documents.signing import decision_document, sign_decision, verify_document
 from .errors import (
     CaseSubjectError,
     ConflictError,
@@ -35,12 +23,7 @@ from .errors import (
     SigningRequiredError,
     WorkflowError,
 )
-from .models import MAX_ID, parse_id
-from .schema import upgrade
-from .signing import decision_document, sign_decision, verify_document
-from .store import Database
-from .tasks import StepContext, complete_task, get_task, inbox, list_tasks
-from .visibility import (
+from .oversight.visibility import (
     NotVisibleError,
     access_history,
     can_view_case,
@@ -50,14 +33,33 @@ from .visibility import (
     task_data_for,
     visible_cases,
 )
+from .routines.definitions import deploy, deploy_path, versions
+from .runtime.cases import cancel_case, case_data, get_case, list_cases, start_case
+from .runtime.tasks import StepContext, complete_task, get_task, inbox, list_tasks
+from .storage.audit import verify as verify_audit
+from .storage.models import MAX_ID, parse_id
+from .storage.schema import upgrade
+from .storage.store import Database
+from .views.drafts import (
+    delete_draft,
+    delete_filter,
+    filters_for,
+    follow_ups_due,
+    load_draft,
+    save_draft,
+    save_filter,
+    set_follow_up,
+)
 
 #: The engine's modules that the web app (and any other client) may use: its services and their vocabulary.
 #: The rest — storage, the step machinery, the sandbox, background work — are the engine's own.
 PUBLIC_MODULES = (
-    "appeals", "assignment", "casediagram", "cases", "codes", "core", "definitions", "documents", "drafts",
-    "editing", "errors", "failures", "formcheck", "jsondata", "logins", "migration", "names", "notify",
-    "people", "pupils", "quality", "quality_measures", "roles", "scheduler", "settings", "signing", "tasks",
-    "taskview", "terms", "versiondiff", "visibility", "worklist",
+    "codes", "core", "documents.appeals", "documents.pdf", "documents.signing", "errors", "expressions.terms",
+    "org.logins", "org.roles", "oversight.quality", "routines.quality_measures", "oversight.visibility",
+    "routines.definitions", "routines.editing", "routines.formcheck", "routines.versiondiff", "runtime.cases",
+    "runtime.failures", "runtime.migration", "runtime.scheduler", "runtime.tasks", "settings",
+    "storage.jsondata", "views.casediagram", "views.drafts", "views.names", "views.people", "views.pupils",
+    "views.taskview", "work.assignment", "work.notify", "work.worklist",
 )
 
 __all__ = [

@@ -21,16 +21,17 @@ from typing import TYPE_CHECKING, Any
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from . import deadlines, sandbox, settings
-from .bounds import Bounds
-from .holidays import Breaks
-from .live import LiveCases
-from .models import ProcessVersion, SchoolBreak
-from .specs import SpecCache
-from .store import Database
+from . import settings
+from .expressions import deadlines, sandbox
+from .expressions.bounds import Bounds
+from .expressions.holidays import Breaks
+from .routines.specs import SpecCache
+from .storage.live import LiveCases
+from .storage.models import ProcessVersion, SchoolBreak
+from .storage.store import Database
 
 if TYPE_CHECKING:  # evalpool is imported when the first pool starts: a worker imports this package too
-    from .evalpool import Pool
+    from .expressions.evalpool import Pool
 
 
 def utc_now() -> datetime:
@@ -81,7 +82,7 @@ class Engine:
             self._pool, self._pool_pid = None, os.getpid()
         with self._pool_lock:
             if self._pool is None:
-                from . import evalpool
+                from .expressions import evalpool
                 self._pool = evalpool.Pool(evalpool.Limits.of(self.config))
                 atexit.register(_close_pool, weakref.ref(self))
             return self._pool

@@ -19,7 +19,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from engine import Engine, deploy_path, evalpool, list_tasks, org, settings, sign_decision, upgrade
+from engine import Engine, deploy_path, list_tasks, settings, sign_decision, upgrade
+from engine.expressions import evalpool
+from engine.org import records as org
 
 T = TypeVar("T")
 # A teacher's report to the rektor that the test support chain (fixtures/stodkedja) accepts.

@@ -28,7 +28,7 @@ PEOPLE = {
 }
 
 #: Who completes an open (unassigned) task of each lane, and a colleague at the same unit who may not.
-#: Lärare is also served by Mentor and Elevhälsopersonal by every EHT role (engine/access.py), so the
+#: Lärare is also served by Mentor and Elevhälsopersonal by every EHT role (engine/org/access.py), so the
 #: kurator does the team's tasks; the Mentor and Specialpedagog lanes are served by their own role only.
 LANE_USER = {"larare": "teacher", "mentor": "mentor", "rektor": "rektor", "specialpedagog": "specialpedagog",
              "elevhalsopersonal": "kurator", "huvudman": "huvudman"}

@@ -14,12 +14,15 @@ from engine import (
     complete_task,
     inbox,
     list_tasks,
-    org,
     settings,
     start_case,
 )
-from engine.access import roles_serving
-from engine.assignment import (
+from engine.org import records as org
+from engine.org.access import roles_serving
+from engine.org.roles import ROLES, role_for_lane
+from engine.routines.bpmnxml import NS, parse
+from engine.storage.models import AuditEvent, User
+from engine.work.assignment import (
     candidates,
     claim,
     delegations,
@@ -28,9 +31,6 @@ from engine.assignment import (
     release,
     revoke_delegation,
 )
-from engine.bpmnxml import NS, parse
-from engine.models import AuditEvent, User
-from engine.roles import ROLES, role_for_lane
 
 
 def events(engine, kind):

@@ -16,9 +16,12 @@ from routine_walks import drive
 from test_routines import START, build_school, ready_tasks
 
 from cli import main
-from engine import PermissionDeniedError, audit, cancel_case, get_case, notify, quality
-from engine.quality import Selection
-from engine.terms import Term
+from engine import PermissionDeniedError, cancel_case, get_case
+from engine.expressions.terms import Term
+from engine.oversight import quality
+from engine.oversight.quality import Selection
+from engine.storage import audit
+from engine.work import notify
 
 
 def test_a_case_not_yet_reported_may_be_cancelled_for_any_reason(engine):

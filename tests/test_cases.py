@@ -21,10 +21,10 @@ from engine import (
     get_case,
     list_tasks,
     start_case,
-    state,
-    timers,
 )
-from engine.models import AuditEvent, Case, Timer
+from engine.runtime import timers
+from engine.storage import state
+from engine.storage.models import AuditEvent, Case, Timer
 
 
 def kinds(engine, case_id):
@@ -171,7 +171,7 @@ def test_a_script_that_puts_non_json_in_task_data_fails_the_step_and_changes_not
     before = kinds(engine, case.id)
     with pytest.raises(DataNotJSONError, match="'d'.*set"):
         complete_task(engine, task.id, {"svar": "ja"}, by=people.teacher)
-    # the step left nothing behind; then the case recorded why it stopped (engine.failures)
+    # the step left nothing behind; then the case recorded why it stopped (engine.runtime.failures)
     assert ready(engine, case.id)[0].id == task.id and kinds(engine, case.id) == [*before, "step_failed"]
     assert get_case(engine, case.id).row_version == case.row_version
     assert "'d'" in get_case(engine, case.id).error
@@ -225,7 +225,7 @@ def test_a_new_version_does_not_move_running_cases(engine, people, chain):
 
 def test_an_organiser_overrides_a_deadline_without_touching_the_diagram(engine, people, chain, tmp_path,
                                                                          monkeypatch):
-    from engine import deadlines
+    from engine.expressions import deadlines
     rules = tmp_path / "frister.toml"
     rules.write_text('[stodkedja]\nTask_anmalan = "3BD"\n', encoding="utf-8")
     monkeypatch.setattr(engine, "deadlines", deadlines.load_config(rules))

@@ -7,11 +7,13 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from engine import list_tasks, notices, org, start_case
-from engine.deadlines import due_at, load_config, offset
-from engine.helpers import business_days_add, business_days_between
-from engine.holidays import easter_sunday, public_holidays
-from engine.models import AuditEvent, Notification, SchoolBreak, TaskRow
+from engine import list_tasks, start_case
+from engine.expressions.deadlines import due_at, load_config, offset
+from engine.expressions.helpers import business_days_add, business_days_between
+from engine.expressions.holidays import easter_sunday, public_holidays
+from engine.org import records as org
+from engine.storage.models import AuditEvent, Notification, SchoolBreak, TaskRow
+from engine.work import notices
 
 
 @pytest.mark.parametrize("year, easter", [(2024, date(2024, 3, 31)), (2025, date(2025, 4, 20)),

@@ -21,8 +21,8 @@ from sqlalchemy import select
 from test_routines import START, build_school, form_data, ready_tasks
 
 from engine import FormValidationError, decision_document, get_task, sign_decision
-from engine.models import DecisionRecord
-from engine.tasks import task_info
+from engine.runtime.tasks import task_info
+from engine.storage.models import DecisionRecord
 
 #: decision task -> the answers that lead to it
 PUPIL_DECISIONS = {

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from engine import DefinitionError, deploy, deploy_path, versions
 from engine.core import Engine
-from engine.models import AuditEvent, ProcessVersion
+from engine.storage.models import AuditEvent, ProcessVersion
 
 FORMS = {"svar.json": json.dumps(FORM)}
 

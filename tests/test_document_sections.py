@@ -1,4 +1,5 @@
-"""The sections a routine declares for its decision documents (engine/document_sections.py): checked at
+"""The sections a routine declares for its decision documents (engine/documents/document_sections.py):
+checked at
 deploy, and printed from the case's version, so an organiser's own decision gets its own document."""
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import pytest
 from bpmn_builder import process
 
 from engine import DefinitionError, deploy, list_tasks, sign_decision, start_case
-from engine.document_sections import of_version
-from engine.documents import decision_content
-from engine.models import DecisionRecord
+from engine.documents.document_sections import of_version
+from engine.documents.pdf import decision_content
+from engine.storage.models import DecisionRecord
 
 DECISION = """<bpmn:userTask id="Task_1" name="Besluta om samtalsstöd">
       <bpmn:extensionElements><spiffworkflow:properties>

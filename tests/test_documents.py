@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from engine import render_decision
-from engine.documents import (
+from engine.documents.pdf import (
     APPEAL_HEADING,
     FONT_DIRS,
     LABELS,

@@ -22,14 +22,14 @@ from engine import (
     follow_ups_due,
     list_tasks,
     load_draft,
-    org,
     save_draft,
     save_filter,
     set_follow_up,
     start_case,
 )
-from engine.models import FollowUp, TaskDraft
-from engine.scheduler import run_once
+from engine.org import records as org
+from engine.runtime.scheduler import run_once
+from engine.storage.models import FollowUp, TaskDraft
 
 
 @pytest.fixture

@@ -15,13 +15,12 @@ from engine import (
     PermissionDeniedError,
     complete_task,
     deploy_path,
-    editing,
     get_case,
     start_case,
     verify_audit,
-    versiondiff,
 )
-from engine.models import ProcessVersion, RoutineDraft
+from engine.routines import editing, versiondiff
+from engine.storage.models import ProcessVersion, RoutineDraft
 
 REPORT = {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt."}
 

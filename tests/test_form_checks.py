@@ -1,4 +1,5 @@
-"""The engine checks form data itself (engine/formcheck.py), whoever sends it: a required text is more than
+"""The engine checks form data itself (engine/routines/formcheck.py), whoever sends it: a required text is
+more than
 whitespace, dates keep the order their form declares (routine data, not Python), and `format: date-time`
 is enforced. Refused data changes nothing.
 """
@@ -14,8 +15,8 @@ from routine_walks import drive
 from test_routines import START, build_school, form_data, ready_tasks
 
 from engine import DefinitionError, FormValidationError, complete_task, deploy, get_task, start_case
-from engine.formcheck import DateProblem
-from engine.tasks import task_info
+from engine.routines.formcheck import DateProblem
+from engine.runtime.tasks import task_info
 
 
 def today() -> date:

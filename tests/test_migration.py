@@ -16,17 +16,17 @@ from cli import main
 from engine import (
     NotFoundError,
     PermissionDeniedError,
-    audit,
     complete_task,
     deploy_path,
-    editing,
     get_case,
-    migration,
     sign_decision,
     start_case,
     verify_audit,
 )
-from engine.models import Timer
+from engine.routines import editing
+from engine.runtime import migration
+from engine.storage import audit
+from engine.storage.models import Timer
 
 START = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 

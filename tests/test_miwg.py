@@ -21,21 +21,19 @@ from cli import main
 from engine import (
     ConflictError,
     PermissionDeniedError,
-    audit,
     complete_task,
     deploy,
     get_case,
     list_tasks,
-    messages,
     start_case,
-    state,
-    timers,
     verify_audit,
 )
-from engine.bpmnxml import NS
-from engine.editing import verdict
-from engine.models import Timer
-from engine.sandbox import script_engine
+from engine.expressions.sandbox import script_engine
+from engine.routines.bpmnxml import NS
+from engine.routines.editing import verdict
+from engine.runtime import messages, timers
+from engine.storage import audit, state
+from engine.storage.models import Timer
 
 MIWG = Path(__file__).parent / "fixtures" / "miwg"
 MODELS = sorted(p.name for p in MIWG.glob("*.bpmn"))

@@ -15,8 +15,18 @@ from sqlalchemy import func, select
 
 from cli import Context
 from cli.organisation import import_group
-from engine import org
-from engine.models import (
+from engine.org import records as org
+from engine.org.orgimport import (
+    OrganisationImportError,
+    import_csv,
+    import_ss12000,
+    read_csv_folder,
+    read_ss12000_folder,
+    rolemap,
+)
+from engine.org.orgimport.csvfile import COLUMNS, column_key
+from engine.org.orgimport.ss12000 import civic_birth_date
+from engine.storage.models import (
     AuditEvent,
     Guardian,
     Organiser,
@@ -26,16 +36,6 @@ from engine.models import (
     SchoolUnit,
     User,
 )
-from engine.orgimport import (
-    OrganisationImportError,
-    import_csv,
-    import_ss12000,
-    read_csv_folder,
-    read_ss12000_folder,
-    rolemap,
-)
-from engine.orgimport.csvfile import COLUMNS, column_key
-from engine.orgimport.ss12000 import civic_birth_date
 
 CSV = FIXTURES / "org" / "csv"
 SS12000 = FIXTURES / "org" / "ss12000"

@@ -20,10 +20,11 @@ from datetime import datetime, timezone
 import pytest
 import quality_data as qd
 
-from engine import PermissionDeniedError, quality
-from engine.models import User
-from engine.quality import Cell, Selection
-from engine.terms import Term, window
+from engine import PermissionDeniedError
+from engine.expressions.terms import Term, window
+from engine.oversight import quality
+from engine.oversight.quality import Cell, Selection
+from engine.storage.models import User
 
 HT25, VT25 = Term(2025, 1), Term(2025, 0)
 
@@ -177,7 +178,7 @@ def test_small_counts_are_hidden_from_the_huvudman_but_not_from_the_rektor(engin
     assert appoint.on_time.value == pytest.approx(4 / 6)
     rows = {u.name: u.counts for u in dash.units}
     assert rows["Ekskolan"]["anmalningar"] == HIDDEN and rows["Björkskolan"]["anmalningar"] == HIDDEN
-    assert "forsenade" not in rows["Ekskolan"]  # only per routine: see engine.quality._unit_rows
+    assert "forsenade" not in rows["Ekskolan"]  # only per routine: see engine.oversight.quality._unit_rows
     late = {u.name: u.counts["forsenade"] for u in figures(engine, q, "huvudman",
                                                            routine="sarskilt_stod").units}
     # Björkskolan's 2 overdue steps are hidden; Ekskolan's 6 would give them away from the total of 8.

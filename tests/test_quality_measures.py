@@ -1,4 +1,5 @@
-"""The quality figures a routine declares in its diagram (engine/quality_measures.py): checked at deploy
+"""The quality figures a routine declares in its diagram (engine/routines/quality_measures.py): checked at
+deploy
 like every other check, and read by the follow-up, so an organiser's own routine gets its own figures."""
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import pytest
 from bpmn_builder import one_task
 from test_routines import PROCESSES, SHARED
 
-from engine import DefinitionError, complete_task, deploy, deploy_path, list_tasks, quality, start_case
-from engine.definitions import library, read_folder
-from engine.quality import Selection
-from engine.terms import Term
+from engine import DefinitionError, complete_task, deploy, deploy_path, list_tasks, start_case
+from engine.expressions.terms import Term
+from engine.oversight import quality
+from engine.oversight.quality import Selection
+from engine.routines.definitions import library, read_folder
 
 ANSWER_FORM = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
                "properties": {"svar": {"type": "string", "enum": ["ja", "nej"]}}}

@@ -23,7 +23,6 @@ from engine import (
     FormValidationError,
     NotVisibleError,
     PermissionDeniedError,
-    assignment,
     complete_task,
     get_task,
     inbox,
@@ -31,10 +30,11 @@ from engine import (
     start_case,
     visible_cases,
 )
-from engine.definitions import read_folder
 from engine.errors import DefinitionError
-from engine.tasks import task_info
-from engine.validation import DEFAULT_READERS, validate
+from engine.routines.definitions import read_folder
+from engine.routines.validation import DEFAULT_READERS, validate
+from engine.runtime.tasks import task_info
+from engine.work import assignment
 
 #: Colleagues at the pupil's unit who neither made the report nor are named by the routine.
 BYSTANDERS = ("teacher", "mentor", "specialpedagog", "skolpsykolog")

@@ -2,7 +2,8 @@
 
 The scenarios (tests/routine_scenarios.py) say which answers steer which path. Each walk runs on a
 controlled clock: a day passes between steps, and where a scenario lets a timer run out the clock is moved
-past the timer's due time and `engine.timers.fire_due` fires it, as the scheduler would. For every task the
+past the timer's due time and `engine.runtime.timers.fire_due` fires it, as the scheduler would. For every
+task the
 walk checks its lane role and assignee, that someone at the same unit without the right is refused, that
 the right person has it in their inbox, and then completes it with form data built from the task's own
 JSON Schema. At the end: the case completed at the expected end events, every decision was logged with its
@@ -36,7 +37,6 @@ from engine import (
     Engine,
     FormValidationError,
     PermissionDeniedError,
-    audit,
     case_data,
     complete_task,
     deploy_path,
@@ -44,17 +44,17 @@ from engine import (
     get_task,
     inbox,
     list_tasks,
-    org,
     sign_decision,
     start_case,
-    state,
-    timers,
     verify_audit,
 )
-from engine.holidays import is_public_holiday
-from engine.models import Case, Timer
-from engine.sandbox import script_engine
-from engine.tasks import task_info
+from engine.expressions.holidays import is_public_holiday
+from engine.expressions.sandbox import script_engine
+from engine.org import records as org
+from engine.runtime import timers
+from engine.runtime.tasks import task_info
+from engine.storage import audit, state
+from engine.storage.models import Case, Timer
 
 PROCESSES = Path(__file__).resolve().parent.parent / "processes"
 SHARED = PROCESSES / "shared"

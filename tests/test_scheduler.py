@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from cli import main
 from engine import Engine, complete_task, list_tasks, start_case, verify_audit
-from engine.models import AuditEvent, Case, Timer
-from engine.scheduler import run_once, start_background
-from engine.timers import RETRY_AFTER, fire_one
+from engine.runtime.scheduler import run_once, start_background
+from engine.runtime.timers import RETRY_AFTER, fire_one
+from engine.storage.models import AuditEvent, Case, Timer
 
 
 def waiting_cases(engine, people, count, when):
@@ -114,7 +114,7 @@ def test_a_timer_whose_case_has_nothing_to_fire_saves_no_empty_step(engine, peop
 
 def test_a_round_with_nothing_due_loads_no_case(engine, people, chain, monkeypatch):
     waiting_cases(engine, people, 2, datetime.now(timezone.utc))
-    from engine import runner
+    from engine.runtime import runner
     loaded = []
     monkeypatch.setattr(runner.state, "load", lambda *a, **k: loaded.append(a) or None)
     engine.live.clear()
@@ -137,7 +137,7 @@ def test_the_background_scheduler_runs_rounds_in_this_process(engine, people, ch
     import threading
     cases = waiting_cases(engine, people, 1, datetime.now(timezone.utc) - timedelta(days=30))
     done = threading.Event()
-    from engine import scheduler as module
+    from engine.runtime import scheduler as module
     original = module.run_once
 
     def watched(database, now=None):

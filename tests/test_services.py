@@ -1,5 +1,6 @@
-"""The engine's services the web app calls instead of reading tables: finding pupils (engine.pupils), a
-case's diagram (engine.casediagram), logins (engine.logins), names (engine.names). Each keeps its
+"""The engine's services the web app calls instead of reading tables: finding pupils (engine.views.pupils), a
+case's diagram (engine.views.casediagram), logins (engine.org.logins), names (engine.views.names). Each keeps
+its
 need-to-know rule itself, so the command line and a future API get it too: a teacher and the rektor at
 the pupil's school, and an outsider (a teacher at another school), on every rule."""
 from __future__ import annotations
@@ -11,21 +12,15 @@ from argon2 import PasswordHasher, profiles
 from conftest import REPORT, ready
 from sqlalchemy import func, select, update
 
-from engine import (
-    NotVisibleError,
-    PermissionDeniedError,
-    complete_task,
-    names,
-    org,
-    passwords,
-    pupils,
-    start_case,
-)
-from engine.casediagram import diagram_xml, passed_elements, waiting_elements
-from engine.logins import Limits, federated_user, password_login
-from engine.models import AccessLogEntry, LoginAttempt, Pupil, User
-from engine.signing import decision_document, sign_decision
-from engine.visibility import open_case
+from engine import NotVisibleError, PermissionDeniedError, complete_task, start_case
+from engine.documents.signing import decision_document, sign_decision
+from engine.org import passwords
+from engine.org import records as org
+from engine.org.logins import Limits, federated_user, password_login
+from engine.oversight.visibility import open_case
+from engine.storage.models import AccessLogEntry, LoginAttempt, Pupil, User
+from engine.views import names, pupils
+from engine.views.casediagram import diagram_xml, passed_elements, waiting_elements
 
 PASSWORD = "correct horse battery staple"
 LIMITS = Limits(window_minutes=15, per_user=2, per_address=2)

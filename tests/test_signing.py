@@ -28,8 +28,6 @@ from engine import (
     list_tasks,
     load_draft,
     open_case,
-    org,
-    passwords,
     render_decision,
     save_draft,
     sign_decision,
@@ -37,10 +35,12 @@ from engine import (
     verify_audit,
     verify_document,
 )
-from engine import runner as engine_runner
-from engine.assignment import grant_delegation, reassign, revoke_delegation
-from engine.models import AccessLogEntry, AuditEvent, DecisionRecord, LoginAttempt, Pupil, SchoolUnit
-from engine.signing import REAUTH_MAX_AGE
+from engine.documents.signing import REAUTH_MAX_AGE
+from engine.org import passwords
+from engine.org import records as org
+from engine.runtime import runner as engine_runner
+from engine.storage.models import AccessLogEntry, AuditEvent, DecisionRecord, LoginAttempt, Pupil, SchoolUnit
+from engine.work.assignment import grant_delegation, reassign, revoke_delegation
 
 DECISION = {"beslut": "atgardsprogram", "motivering": "Utredningen visar behov av särskilt stöd."}
 

@@ -10,8 +10,9 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import TaskState
 
-from engine import sandbox, state
-from engine.specs import parse_files
+from engine.expressions import sandbox
+from engine.routines.specs import parse_files
+from engine.storage import state
 
 SPIFF = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 
@@ -56,14 +57,14 @@ def test_encoding_matches_spiffworkflow_through_call_activities(tmp_path):
     from pathlib import Path
 
     from engine import settings
-    from engine.definitions import library, read_folder
+    from engine.routines.definitions import library, read_folder
     root = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
     files, _ = read_folder(root / "sarskilt_stod")
     shared, _ = library(root / "shared")
     parser = parse_files({**shared, **files})
     spec, subs = parser.get_spec("sarskilt_stod"), parser.get_subprocess_specs("sarskilt_stod")
     workflow = BpmnWorkflow(spec, subs, script_engine=sandbox.script_engine())
-    # what engine.cases.start puts in every case's data, which the routine's first gateway reads
+    # what engine.runtime.cases.start puts in every case's data, which the routine's first gateway reads
     workflow.task_tree.data.update({"arende_id": 1, "elev_id": 1, "skolenhet_id": 1, "startad_av": 1,
                                     "startad_av_roller": ["larare"], "startad_fran": None})
     workflow.do_engine_steps()

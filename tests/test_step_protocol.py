@@ -27,17 +27,16 @@ from engine import (
     cancel_case,
     complete_task,
     deploy,
-    editing,
     get_case,
-    messages,
-    migration,
     start_case,
     verify_audit,
 )
 from engine.errors import NotStaffError
-from engine.models import AuditEvent
-from engine.runner import KINDS, step
-from engine.timers import fire_one
+from engine.routines import editing
+from engine.runtime import messages, migration
+from engine.runtime.runner import KINDS, step
+from engine.runtime.timers import fire_one
+from engine.storage.models import AuditEvent
 
 ENGINE = Path(__file__).resolve().parent.parent / "engine"
 INVESTIGATION = {"behov": "ja", "bedomning": "Behöver stöd i läsförståelse."}

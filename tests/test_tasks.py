@@ -26,7 +26,7 @@ from engine import (
     start_case,
     verify_audit,
 )
-from engine.models import AuditEvent
+from engine.storage.models import AuditEvent
 
 
 def audit_count(engine):
@@ -142,7 +142,7 @@ def decision_case(engine, people, kind, non_delegable, named=None, in_case_data=
 
 
 def test_a_task_goes_to_the_person_named_in_case_data(engine, people):
-    from engine.assignment import grant_delegation, revoke_delegation
+    from engine.work.assignment import grant_delegation, revoke_delegation
     first = grant_delegation(engine, unit_id=people.unit, delegate_id=people.specialpedagog,
                              decision="atgardsprogram", document="Delegationsordning 2026-08-01 §4",
                              by=people.rektor)
@@ -184,7 +184,7 @@ def test_a_task_named_for_someone_who_may_not_take_it_waits_in_its_lane_with_a_n
     decision): the task goes to no one but its lane, and the case's history says why — it never stops."""
     from editing_helpers import add_process_owner
 
-    from engine.visibility import case_timeline
+    from engine.oversight.visibility import case_timeline
     named = {"unknown": 424242, "outsider": people.outsider, "teacher": people.teacher, "beyond_ids": 2**40,
              "processagare": add_process_owner(engine, people.unit) if who == "processagare" else 0}[who]
     case, task = decision_case(engine, people, "atgardsprogram", "false", named=named, in_case_data=True)

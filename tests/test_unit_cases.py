@@ -22,28 +22,28 @@ from engine import (
     DefinitionError,
     FormValidationError,
     NotVisibleError,
-    audit,
     case_data,
     complete_task,
-    definitions,
     deploy,
     get_case,
     inbox,
     list_tasks,
-    migration,
-    notices,
     open_case,
-    org,
-    quality,
     start_case,
     task_data_for,
     verify_audit,
     visible_cases,
 )
-from engine.models import AccessLogEntry, Case, Notification, TaskRow
-from engine.quality import Selection
-from engine.tasks import task_info
-from engine.terms import Term
+from engine.expressions.terms import Term
+from engine.org import records as org
+from engine.oversight import quality
+from engine.oversight.quality import Selection
+from engine.routines import definitions
+from engine.runtime import migration
+from engine.runtime.tasks import task_info
+from engine.storage import audit
+from engine.storage.models import AccessLogEntry, Case, Notification, TaskRow
+from engine.work import notices
 
 SCENARIOS = {s.id: s for s in rs.SCENARIOS}
 

@@ -16,16 +16,16 @@ from engine import (
     deploy,
     list_tasks,
     open_case,
-    org,
     release_medical,
     start_case,
     task_data_for,
     verify_audit,
     visible_cases,
 )
-from engine.assignment import claim
-from engine.models import AccessLogEntry, AuditEvent, Pupil, TaskRow, User
-from engine.visibility import PROTECTED_NAME, WITHHELD
+from engine.org import records as org
+from engine.oversight.visibility import PROTECTED_NAME, WITHHELD
+from engine.storage.models import AccessLogEntry, AuditEvent, Pupil, TaskRow, User
+from engine.work.assignment import claim
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from typing import Any
 from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import Engine, scheduler, settings
+from engine import Engine, settings
+from engine.runtime import scheduler
 
 from . import configuration, converters, errors, extensions, i18n, oidc, security, sessions
 from .blueprints import auth, cases, editor, inbox, notifications, pupils, quality, routines, tasks

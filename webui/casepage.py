@@ -1,7 +1,8 @@
 """A completed task's data as the case page and a decision's basis show it: labelled with its form's titles.
 
-The page itself goes through `engine.visibility.open_case` (which logs the look and withholds what the
-viewer may not see); the diagram and where the case stands in it come from `engine.casediagram`.
+The page itself goes through `engine.oversight.visibility.open_case` (which logs the look and withholds what
+the
+viewer may not see); the diagram and where the case stands in it come from `engine.views.casediagram`.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ def readable(forms: dict[str, dict[str, Any]], bpmn_id: str,
              data: dict[str, Any] | None) -> list[tuple[str, str]]:
     """A completed task's data as (label, text) pairs in its form's order, labelled with the form's field
     titles (a key the form does not know keeps its own name). `forms`: the version's forms by task
-    (`engine.definitions.task_forms`)."""
+    (`engine.routines.definitions.task_forms`)."""
     if not data:
         return []
     schema = forms.get(bpmn_id) or {}

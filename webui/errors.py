@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from engine.errors import ConflictError, NotFoundError, PermissionDeniedError
-from engine.visibility import NotVisibleError
+from engine.oversight.visibility import NotVisibleError
 
 from .codes import say_error
 

@@ -2,7 +2,7 @@
 
 Staff are matched on the `eppn` claim (eduPersonPrincipalName, as Skolfederation and most school
 identity providers give it), or `preferred_username` when there is no `eppn`, against users.eppn — never
-against the local username, which a provider might let people choose (`engine.logins.federated_user`).
+against the local username, which a provider might let people choose (`engine.org.logins.federated_user`).
 Nobody is created at login: a person Elevflow does not know, or has made inactive, is refused. The
 provider's `auth_time`, when given, is when the person last proved who they are.
 """

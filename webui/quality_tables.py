@@ -1,5 +1,5 @@
 """The quality follow-up's figures as labelled tables, in the user's language: one shape for the page,
-the CSV and XLSX exports and the PDF report (engine/quality.py computes the figures).
+the CSV and XLSX exports and the PDF report (engine/oversight/quality.py computes the figures).
 
 A hidden figure (a small count, or a time or share resting on fewer than five cases) prints as
 "färre än 5" / "–" and is never a number in any export.
@@ -15,8 +15,8 @@ from typing import Any
 from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 
-from engine import documents
-from engine.quality import Cell, Dashboard
+from engine.documents import pdf as documents
+from engine.oversight.quality import Cell, Dashboard
 
 
 def measures() -> dict[str, str]:

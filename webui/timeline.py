@@ -1,4 +1,5 @@
-"""A case's timeline (engine.visibility.case_timeline: kinds and parameters) said in the reader's language,
+"""A case's timeline (engine.oversight.visibility.case_timeline: kinds and parameters) said in the reader's
+language,
 with each gateway's line naming the way the case went: the outgoing flow's name and where it led, read
 from the case's own version of the routine."""
 from __future__ import annotations
@@ -9,8 +10,9 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from engine import Engine, casediagram
-from engine.visibility import TimelineEntry
+from engine import Engine
+from engine.oversight.visibility import TimelineEntry
+from engine.views import casediagram
 
 Flows = dict[tuple[str, str], tuple[str, str, str]]  # casediagram.flows
 

@@ -24,9 +24,12 @@ import time_machine
 from sqlalchemy import select
 from test_routines import build_school, form_data, next_step, timers_of, utc
 
-from engine import audit, get_case, list_tasks, passwords, timers
-from engine.models import DecisionRecord
-from engine.tasks import task_info
+from engine import get_case, list_tasks
+from engine.org import passwords
+from engine.runtime import timers
+from engine.runtime.tasks import task_info
+from engine.storage import audit
+from engine.storage.models import DecisionRecord
 from webui import forms
 
 from .conftest import PASSWORD, log_in, screenshot, serve

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine import get_case, list_tasks, passwords
+from engine import get_case, list_tasks
+from engine.org import passwords
 
 from .conftest import PASSWORD, ROOT, log_in, screenshot, serve
 

@@ -14,7 +14,9 @@ from argon2 import PasswordHasher, profiles
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import core, passwords, start_case, tasks
+from engine import core, start_case
+from engine.org import passwords
+from engine.runtime import tasks
 from webui import close_app, create_app
 
 PASSWORD = "correct horse battery staple"

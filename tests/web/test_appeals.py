@@ -23,14 +23,14 @@ from engine import (
     get_case,
     get_task,
     list_tasks,
-    passwords,
     start_case,
-    timers,
     verify_audit,
 )
-from engine.appeals import age_on
-from engine.models import AuditEvent, DecisionRecord, Guardian, Pupil, PupilGuardian
-from engine.tasks import task_info
+from engine.documents.appeals import age_on
+from engine.org import passwords
+from engine.runtime import timers
+from engine.runtime.tasks import task_info
+from engine.storage.models import AuditEvent, DecisionRecord, Guardian, Pupil, PupilGuardian
 from webui import close_app, create_app, forms
 
 from .conftest import PASSWORD, SECRET, login, text

@@ -9,8 +9,8 @@ from argon2 import PasswordHasher, profiles
 from flask import jsonify, request
 from sqlalchemy import func, select, update
 
-from engine import logins, passwords
-from engine.models import LoginAttempt, User
+from engine.org import logins, passwords
+from engine.storage.models import LoginAttempt, User
 from webui import extensions, sessions
 
 from .conftest import PASSWORD, PEOPLE, csrf, login, post, text

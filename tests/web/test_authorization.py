@@ -12,7 +12,9 @@ import pytest
 from editing_helpers import add_process_owner
 from flask import url_for
 
-from engine import editing, org, passwords
+from engine.org import passwords
+from engine.org import records as org
+from engine.routines import editing
 
 from .conftest import PASSWORD, csrf, login
 

@@ -8,8 +8,10 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select, update
 
-from engine import complete_task, list_tasks, org, passwords, sign_decision, start_case
-from engine.models import AccessLogEntry, Pupil, TaskRow
+from engine import complete_task, list_tasks, sign_decision, start_case
+from engine.org import passwords
+from engine.org import records as org
+from engine.storage.models import AccessLogEntry, Pupil, TaskRow
 
 from .conftest import PASSWORD, csrf, login, post, text
 

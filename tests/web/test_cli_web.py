@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from cli import main
 from cli.demo import demo_secret
-from engine import demo, passwords
-from engine.models import User
+from engine.org import demo, passwords
+from engine.storage.models import User
 from webui import close_app, create_app
 
 from .conftest import SECRET

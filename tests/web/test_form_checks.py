@@ -1,4 +1,5 @@
-"""The engine's own form checks (engine/formcheck.py) said in Swedish beside the field on the task page:
+"""The engine's own form checks (engine/routines/formcheck.py) said in Swedish beside the field on the task
+page:
 a required text of only spaces, a date out of the order its form declares, and a field the case's data
 makes required (no programme although the investigation found a need). Nothing is saved.
 """
@@ -13,8 +14,9 @@ from routine_walks import VIEW, drive
 from test_routines import START, build_school, form_data
 from werkzeug.datastructures import MultiDict
 
-from engine import get_task, passwords
-from engine.tasks import task_info
+from engine import get_task
+from engine.org import passwords
+from engine.runtime.tasks import task_info
 from webui import close_app, create_app, forms
 
 from .conftest import PASSWORD, SECRET, login, text

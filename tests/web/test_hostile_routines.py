@@ -32,8 +32,10 @@ from hostile_routines import (
 )
 from sqlalchemy import text as sql
 
-from engine import audit, start_case, tasks
-from engine.editing import newest_version
+from engine import start_case
+from engine.routines.editing import newest_version
+from engine.runtime import tasks
+from engine.storage import audit
 from webui import close_app, create_app
 
 from .conftest import PASSWORD, SECRET, TOKEN, login, post, publish, text

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta, timezone
 import time_machine
 from sqlalchemy import func, select, update
 
-from engine import start_case, tasks
-from engine.models import Pupil, SavedFilter, TaskRow
-from engine.notify import local_date
+from engine import start_case
+from engine.runtime import tasks
+from engine.storage.models import Pupil, SavedFilter, TaskRow
+from engine.work.notify import local_date
 
 from .conftest import login, post, text
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from engine import org
-from engine.models import Case, Pupil
+from engine.org import records as org
+from engine.storage.models import Case, Pupil
 
 from .conftest import login, post, text
 

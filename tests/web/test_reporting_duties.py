@@ -10,8 +10,9 @@ import routine_scenarios as rs
 import time_machine
 from test_routines import START, build_school, form_data, ready_tasks
 
-from engine import complete_task, list_cases, passwords, start_case
-from engine.tasks import task_info
+from engine import complete_task, list_cases, start_case
+from engine.org import passwords
+from engine.runtime.tasks import task_info
 from webui import close_app, create_app
 
 from .conftest import PASSWORD, SECRET, login, post, text

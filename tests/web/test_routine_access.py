@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from engine import PermissionDeniedError, complete_task, list_tasks, start_case
-from engine.models import AccessLogEntry, AuditEvent, ProcessVersion
+from engine.storage.models import AccessLogEntry, AuditEvent, ProcessVersion
 
 from .conftest import login, post, publish, text
 from .test_cases import REPORT

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine import complete_task, list_tasks, start_case
-from engine.models import ProcessVersion
+from engine.storage.models import ProcessVersion
 
 from .conftest import login, publish, text
 

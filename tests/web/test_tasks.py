@@ -8,8 +8,10 @@ import uuid
 import bpmn_builder
 from sqlalchemy import select
 
-from engine import deploy_path, drafts, start_case, tasks
-from engine.models import Case, TaskRow
+from engine import deploy_path, start_case
+from engine.runtime import tasks
+from engine.storage.models import Case, TaskRow
+from engine.views import drafts
 
 from .conftest import csrf, login, post, text
 

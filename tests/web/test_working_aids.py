@@ -10,9 +10,12 @@ import routine_scenarios as rs
 from sqlalchemy import func, select
 from test_routines import build_school, form_data, next_step
 
-from engine import complete_task, drafts, get_task, list_tasks, org, passwords, start_case
-from engine.models import SavedFilter
-from engine.tasks import task_info
+from engine import complete_task, get_task, list_tasks, start_case
+from engine.org import passwords
+from engine.org import records as org
+from engine.runtime.tasks import task_info
+from engine.storage.models import SavedFilter
+from engine.views import drafts
 from webui import close_app, create_app
 
 from .conftest import PASSWORD, SECRET, csrf, login, post, text

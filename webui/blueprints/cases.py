@@ -1,5 +1,6 @@
 """Ärenden: the cases the user may see, and one case's page — header, open tasks, timeline, decisions and
-the routine's diagram with where the case stands. Every look goes through engine.visibility (need-to-know,
+the routine's diagram with where the case stands. Every look goes through engine.oversight.visibility
+(need-to-know,
 logged); a case one may not see and one that does not exist read the same (404)."""
 from __future__ import annotations
 
@@ -9,21 +10,15 @@ from uuid import UUID
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import (
-    appeals,
-    casediagram,
-    definitions,
-    documents,
-    names,
-    parse_id,
-    people,
-    signing,
-    taskview,
-    visibility,
-)
+from engine import parse_id
+from engine.documents import appeals, signing
+from engine.documents import pdf as documents
 from engine.errors import ConflictError, NotFoundError, PermissionDeniedError
-from engine.notify import local_date
-from engine.visibility import NotVisibleError
+from engine.oversight import visibility
+from engine.oversight.visibility import NotVisibleError
+from engine.routines import definitions
+from engine.views import casediagram, names, people, taskview
+from engine.work.notify import local_date
 
 from .. import casepage, extensions, lookups
 from ..i18n import select_locale

@@ -6,10 +6,11 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import drafts, worklist
 from engine.errors import NotFoundError, PermissionDeniedError
-from engine.notify import local_date
-from engine.worklist import Filter
+from engine.views import drafts
+from engine.work import worklist
+from engine.work.notify import local_date
+from engine.work.worklist import Filter
 
 from .. import extensions, lookups
 from ..i18n import select_locale

@@ -8,8 +8,10 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import cases, definitions, failures, names, people, pupils, taskview
 from engine.errors import PermissionDeniedError
+from engine.routines import definitions
+from engine.runtime import cases, failures
+from engine.views import names, people, pupils, taskview
 
 from .. import extensions, lookups
 from ..codes import say_error

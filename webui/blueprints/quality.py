@@ -5,7 +5,8 @@ report for each of the årshjul's check-ins.
 Only a rektor, a member of the student health team or the huvudman gets any of these pages, for the
 units where they hold that role; everyone else gets the same 404 as for a page that does not exist.
 Figures are aggregates and hidden below five for those who may not see the cases behind them
-(engine/quality.py); the PDF report, written to be attached to the unit's quality report, hides them for
+(engine/oversight/quality.py); the PDF report, written to be attached to the unit's quality report, hides
+them for
 everyone.
 """
 from __future__ import annotations
@@ -19,9 +20,11 @@ from flask import Blueprint, Response, abort, g, render_template, request
 from flask_babel import format_date
 from flask_babel import gettext as _
 
-from engine import definitions, parse_id, quality
-from engine.quality import Dashboard, Scope, Selection
-from engine.terms import Term, window
+from engine import parse_id
+from engine.expressions.terms import Term, window
+from engine.oversight import quality
+from engine.oversight.quality import Dashboard, Scope, Selection
+from engine.routines import definitions
 
 from .. import charts, extensions
 from .. import quality_tables as qt
@@ -52,7 +55,8 @@ def _selection(scope: Scope, routines: dict[str, str], *, routine: str | None = 
 
 
 def choosable(scope: Scope) -> dict[int, str]:
-    """The units one may look at one by one: those whose every case one may see (engine.quality.dashboard
+    """The units one may look at one by one: those whose every case one may see
+    (engine.oversight.quality.dashboard
     says why); the others only together, with the per-unit table."""
     return {u: name for u, name in scope.units.items() if u in scope.exact}
 

@@ -21,18 +21,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from engine import (
-    appeals,
-    assignment,
-    definitions,
-    drafts,
-    failures,
-    formcheck,
-    signing,
-    tasks,
-    taskview,
-    visibility,
-)
+from engine.documents import appeals, signing
 from engine.errors import (
     ConflictError,
     DataNotJSONError,
@@ -43,9 +32,14 @@ from engine.errors import (
     RoutineRefusal,
     WorkflowError,
 )
-from engine.jsondata import ensure_json
-from engine.notify import local_date
-from engine.taskview import TaskView
+from engine.oversight import visibility
+from engine.routines import definitions, formcheck
+from engine.runtime import failures, tasks
+from engine.storage.jsondata import ensure_json
+from engine.views import drafts, taskview
+from engine.views.taskview import TaskView
+from engine.work import assignment
+from engine.work.notify import local_date
 
 from .. import casepage, extensions, forms, lookups
 from ..i18n import select_locale
@@ -255,7 +249,8 @@ def _field(path: str | None) -> str:
 
 
 def _stopped(task_id: UUID, raw: MultiDict, seen: int | None, exc: Exception) -> Any:
-    """The routine itself failed on this step (engine.failures): nothing was saved, the case records the
+    """The routine itself failed on this step (engine.runtime.failures): nothing was saved, the case records
+    the
     error for the rektor and the process owner, and the user keeps what they wrote. A check of the
     routine's own that refused the step (a script's assert: RoutineRefusal) is said in its words; the
     routine did not fail."""

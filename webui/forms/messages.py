@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from jsonschema import ValidationError
 
-from engine.formcheck import BLANK
+from engine.routines.formcheck import BLANK
 
 from .schema import join
 
@@ -31,7 +31,7 @@ def translate(validator: Any, data: dict[str, Any]) -> dict[str, list[str]]:
 
 def _messages(error: ValidationError, base: str) -> Iterator[tuple[str, str]]:
     kind, expected, value = error.validator, error.validator_value, error.instance
-    if kind == BLANK:  # a required text that holds only spaces (engine/formcheck.py)
+    if kind == BLANK:  # a required text that holds only spaces (engine/routines/formcheck.py)
         yield base, _("Fältet är obligatoriskt. Bara mellanslag räcker inte.")
         return
     if kind == "required":
@@ -48,7 +48,7 @@ def _messages(error: ValidationError, base: str) -> Iterator[tuple[str, str]]:
 
 
 def date_message(rule: str, reference: str, other: str, title: str) -> str:
-    """A date out of the order its form declares (engine.formcheck.DateProblem)."""
+    """A date out of the order its form declares (engine.routines.formcheck.DateProblem)."""
     if reference == "today":
         return {"dateAfter": _("Datumet måste vara efter i dag (%(date)s).", date=other),
                 "dateNotBefore": _("Datumet får inte vara före i dag (%(date)s).", date=other),

@@ -1,0 +1,200 @@
+"""The step path's statements, run on the bare DB-API connection.
+
+Every user action and every timer runs one step, and a step is a handful of statements and one commit.
+Through SQLAlchemy Core each statement costs about 45 µs of Python on top of the database's own work;
+on the DB-API cursor about 4 µs. So the few statements a step runs are written here once, as SQL with
+``:name`` parameters, rendered for each driver, with values bound explicitly per dialect. Everything
+else (reports, inboxes, admin) uses SQLAlchemy. Values written here are stored exactly as SQLAlchemy's
+column types store them, so either side reads the other's rows (the test suite runs both, on both
+databases).
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.engine import Engine
+
+from ..errors import ConflictError
+
+#: PostgreSQL's word that a transaction lost a race and trying again would work (deadlock detected,
+#: serialization failure). The lock order (runner.py) should make them impossible; if one still comes,
+#: the caller gets the conflict it would have got had it lost the race the ordinary way.
+RETRYABLE = frozenset({"40P01", "40001"})
+
+
+class Sql:
+    """One statement, written with :name parameters, rendered for sqlite3 and psycopg."""
+
+    def __init__(self, text: str):
+        self.text = " ".join(text.split())
+        self.rendered = {"sqlite": self.text, "postgresql": re.sub(r"(?<!:):(\w+)", r"%(\1)s", self.text)}
+
+
+@dataclass
+class Stats:
+    """How many statements and commits the step path has sent, per Database (benchmarks read it), and
+    how many steps of each kind it committed (runner.step counts them)."""
+
+    statements: int = 0
+    commits: int = 0
+    steps: Counter[str] = field(default_factory=Counter)
+
+
+class Tx:
+    """A write transaction on one pooled DB-API connection."""
+
+    def __init__(self, raw: Any, dialect: str, stats: Stats | None = None):
+        self.raw = raw
+        self.dialect = dialect
+        self.cursor = raw.cursor()
+        self.sqlite = dialect == "sqlite"
+        self.stats = stats or Stats()
+        self.committed: list[Callable[[], None]] = []
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Do `action` once this transaction has committed (never, if it rolls back)."""
+        self.committed.append(action)
+
+    # --- running statements ---------------------------------------------------------------------------
+
+    def execute(self, sql: Sql, params: dict[str, Any] | None = None) -> Any:
+        self.stats.statements += 1
+        self.cursor.execute(sql.rendered[self.dialect], params or {})
+        return self.cursor
+
+    def executemany(self, sql: Sql, rows: Sequence[dict[str, Any]]) -> None:
+        self.stats.statements += 1
+        self.cursor.executemany(sql.rendered[self.dialect], rows)
+
+    def first(self, sql: Sql, params: dict[str, Any] | None = None) -> tuple | None:
+        return self.execute(sql, params).fetchone()
+
+    def all(self, sql: Sql, params: dict[str, Any] | None = None) -> list[tuple]:
+        return self.execute(sql, params).fetchall()
+
+    def scalar(self, sql: Sql, params: dict[str, Any] | None = None) -> Any:
+        row = self.first(sql, params)
+        return row[0] if row is not None else None
+
+    def rowcount(self, sql: Sql, params: dict[str, Any]) -> int:
+        return self.execute(sql, params).rowcount
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: rolled back alone if the block fails."""
+        self.cursor.execute("SAVEPOINT step")
+        try:
+            yield
+        except BaseException:
+            self.cursor.execute("ROLLBACK TO SAVEPOINT step")
+            raise
+        self.cursor.execute("RELEASE SAVEPOINT step")
+
+    # --- binding values the way SQLAlchemy's column types store them ---------------------------------
+
+    def uuid(self, value: UUID) -> Any:
+        return value.hex if self.sqlite else value
+
+    def read_uuid(self, value: Any) -> UUID:
+        return value if isinstance(value, UUID) else UUID(value)
+
+    def time(self, value: datetime | None) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; the engine stores aware UTC times only")
+        if self.sqlite:
+            return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value
+
+    def read_time(self, value: Any) -> datetime | None:
+        if value is None or isinstance(value, datetime):
+            return value
+        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+
+    def json(self, value: Any) -> str | None:
+        return None if value is None else json.dumps(value)
+
+    def read_json(self, value: Any) -> Any:
+        """A JSON column as read: text on SQLite, already decoded by psycopg."""
+        return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+@contextmanager
+def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: Any = None) -> Iterator[Tx]:
+    """One all-or-nothing write transaction on a pooled connection (SQLite: BEGIN IMMEDIATE, so the
+    write lock is taken before anything is read), or on `raw`, a PostgreSQL connection the caller holds
+    for snapshots (autocommit is switched off for the transaction and back on after it)."""
+    own = raw is None
+    if own:
+        raw = engine.raw_connection()
+    else:
+        raw.driver_connection.autocommit = False
+    try:
+        tx = Tx(raw, dialect, stats)
+        if tx.sqlite:
+            tx.cursor.execute("BEGIN IMMEDIATE")
+        yield tx
+        raw.commit()
+        tx.stats.commits += 1
+    except BaseException as exc:
+        raw.rollback()
+        if getattr(exc, "sqlstate", None) in RETRYABLE:
+            raise ConflictError("conflict.same_moment") from exc
+        raise
+    finally:
+        if own:
+            raw.close()
+        else:
+            raw.driver_connection.autocommit = True
+    for action in tx.committed:
+        action()
+
+
+@contextmanager
+def snapshot(engine: Engine, dialect: str, stats: Stats | None = None, raw: Any = None) -> Iterator[Tx]:
+    """A read-only look on a pooled connection (or on `raw`, a connection the caller holds), no lock
+    taken. SQLite: one deferred transaction, so one consistent snapshot. PostgreSQL: autocommit, each
+    statement its own snapshot — what READ COMMITTED gives inside a transaction too — without the BEGIN
+    and ROLLBACK round trips."""
+    own = raw is None
+    if own:
+        raw = engine.raw_connection()
+        reading(raw, dialect)
+    tx = Tx(raw, dialect, stats)
+    try:
+        if tx.sqlite:
+            tx.cursor.execute("BEGIN")
+        yield tx
+    finally:
+        if tx.sqlite:
+            raw.rollback()
+        if own:
+            done_reading(raw, dialect)
+
+
+def reading(raw: Any, dialect: str) -> None:
+    """Make a freshly checked-out connection ready for snapshots (PostgreSQL: autocommit)."""
+    if dialect != "sqlite":
+        raw.driver_connection.autocommit = True
+
+
+def done_reading(raw: Any, dialect: str) -> None:
+    """Give a snapshot connection back to the pool as it came."""
+    if dialect != "sqlite":
+        raw.driver_connection.autocommit = False
+    raw.close()
+
+
+def within(session: Any, dialect: str, stats: Stats | None = None) -> Tx:
+    """A Tx on the connection an ORM session's transaction already holds (it neither begins nor
+    commits: the session does), so ORM code can run step-path statements in its own transaction."""
+    return Tx(session.connection().connection.dbapi_connection, dialect, stats)
