@@ -1,10 +1,11 @@
 """The step path's statements, run on the bare DB-API connection.
 
 Every user action and every timer runs one step, and a step is a handful of statements and one commit.
-Through SQLAlchemy Core each statement costs about 45 µs of Python on top of the database's own work;
-on the DB-API cursor about 4 µs. So the few statements a step runs are written here once, as SQL with
+Through SQLAlchemy Core each statement costs about 20 µs more Python than on the DB-API cursor (SQLite;
+about 90 µs of CPU on PostgreSQL: benchmarks/sql_style.py, docs/engine.md "Data access: which style
+where"). So the statements a step runs, and the per-request reads, are written here once, as SQL with
 ``:name`` parameters, rendered for each driver, with values bound explicitly per dialect. Everything
-else (reports, inboxes, admin) uses SQLAlchemy. Values written here are stored exactly as SQLAlchemy's
+else (reports, imports, admin) uses SQLAlchemy. Values written here are stored exactly as SQLAlchemy's
 column types store them, so either side reads the other's rows (the test suite runs both, on both
 databases).
 """
