@@ -34,16 +34,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from bulk import fresh_postgres  # noqa: E402
 from sqlalchemy import bindparam, insert, select, update  # noqa: E402
 
-from engine import (  # noqa: E402
-    Database,
-    deploy_path,
-    org,  # noqa: E402
-    start_case,
-    upgrade,
-)
-from engine.dbapi import Sql, Tx  # noqa: E402
-from engine.models import Case, TaskRow  # noqa: E402
-from engine.tasks import run_step  # noqa: E402
+from engine import Engine, deploy_path, start_case, upgrade  # noqa: E402
+from engine.org import records as org  # noqa: E402
+from engine.runtime.tasks import run_step  # noqa: E402
+from engine.storage.dbapi import Sql, Tx  # noqa: E402
+from engine.storage.models import Case, TaskRow  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "stodkedja"
 ANSWERS = [{"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."},
@@ -68,36 +63,36 @@ READ_TASK = Sql("""SELECT t.id, t.case_id, t.name, t.role, t.state, t.form, t.as
     WHERE t.id = :id""")
 
 
-def setup(db: Database) -> tuple[int, int]:
-    upgrade(db)
-    with db.write() as s:
+def setup(engine: Engine) -> tuple[int, int]:
+    upgrade(engine)
+    with engine.db.write() as s:
         unit = org.add_unit(s, uuid.uuid4().hex[:12], "Benchskolan")
         user = org.add_user(s, uuid.uuid4().hex, "Bench")
         for role in ("larare", "specialpedagog", "rektor"):
             org.assign_role(s, user.id, unit.id, role)
         pupil = org.add_pupil(s, unit.id, "Bench", "Elev")
-    deploy_path(db, FIXTURE, shared_dir=FIXTURE / "none")
+    deploy_path(engine, FIXTURE, shared_dir=FIXTURE / "none")
     return user.id, pupil.id
 
 
-def ready_task(db: Database, case_id: int) -> uuid.UUID:
-    with db.read() as s:
+def ready_task(engine: Engine, case_id: int) -> uuid.UUID:
+    with engine.db.read() as s:
         return s.execute(select(TASKS.c.id).where(TASKS.c.case_id == case_id,
                                                   TASKS.c.state == "ready")).scalar()
 
 
-def steps(db: Database, cases: int, user: int, pupil: int) -> tuple[float, float]:
+def steps(engine: Engine, cases: int, user: int, pupil: int) -> tuple[float, float]:
     """(seconds per task completion, statements per completion) over `cases` cases."""
     spent, done, statements = 0.0, 0, 0
     for _ in range(cases):
-        case = start_case(db, "stodkedja", pupil_id=pupil, by=user)
+        case = start_case(engine, "stodkedja", pupil_id=pupil, by=user)
         for answer in ANSWERS:
-            task_id = ready_task(db, case.id)
-            before = db.stats.statements
+            task_id = ready_task(engine, case.id)
+            before = engine.db.stats.statements
             t0 = time.perf_counter()
-            run_step(db, task_id, answer, by=user, expected_row_version=None, within=None, signing=True)
+            run_step(engine, task_id, answer, by=user, expected_row_version=None, within=None, signing=True)
             spent += time.perf_counter() - t0
-            statements += db.stats.statements - before
+            statements += engine.db.stats.statements - before
             done += 1
     return spent / done, statements / done
 
@@ -109,12 +104,12 @@ class Pair:
         self.name, self.raw, self.core = name, raw, core
 
 
-def pairs(db: Database, case_id: int, task_id: uuid.UUID, user: int) -> list[Pair]:
+def pairs(engine: Engine, case_id: int, task_id: uuid.UUID, user: int) -> list[Pair]:
     """The statements both ways. Core's are built once, with bound parameters, as module constants would
     be (as the DB-API side keeps its `Sql` constants), so each execution meets SQLAlchemy's compiled cache."""
-    dialect = db.dialect
+    dialect = engine.db.dialect
     now = datetime.now(timezone.utc)
-    with db.read() as s:
+    with engine.db.read() as s:
         row = s.execute(select(CASES).where(CASES.c.id == case_id)).one()
     state, version, serializer = row.state, row.row_version, row.serializer_version
     lock_core = (select(CASES.c.id, CASES.c.process_version_id, CASES.c.process_key, CASES.c.pupil_id,
@@ -165,13 +160,13 @@ def pairs(db: Database, case_id: int, task_id: uuid.UUID, user: int) -> list[Pai
     ]
 
 
-def time_pairs(db: Database, plist: list[Pair], rounds: int, per_round: int) -> dict[str, dict[str, float]]:
+def time_pairs(engine: Engine, plist: list[Pair], rounds: int, per_round: int) -> dict[str, dict[str, float]]:
     """Microseconds per statement, each way: wall-clock time and this process's CPU time (what the Python
     side costs, without waiting for the database), the best of alternating rounds inside rolled-back
     transactions (the best: on a shared machine the other rounds measure the neighbours too)."""
-    raw = db.write_engine.raw_connection()
-    conn = db.write_engine.connect()
-    tx = Tx(raw, db.dialect)
+    raw = engine.db.write_engine.raw_connection()
+    conn = engine.db.write_engine.connect()
+    tx = Tx(raw, engine.db.dialect)
     times: dict[str, dict[str, list[float]]] = {
         p.name: {k: [] for k in ("dbapi", "core", "dbapi_cpu", "core_cpu")} for p in plist}
     try:
@@ -201,13 +196,13 @@ def time_pairs(db: Database, plist: list[Pair], rounds: int, per_round: int) -> 
     return {name: {k: min(v) for k, v in ways.items()} for name, ways in times.items()}
 
 
-def measure(db: Database, args: argparse.Namespace) -> dict:
-    user, pupil = setup(db)
-    steps(db, max(3, args.cases // 5), user, pupil)  # warm-up: caches, connections, the live cache
-    step_s, statements = steps(db, args.cases, user, pupil)
-    case = start_case(db, "stodkedja", pupil_id=pupil, by=user)
-    plist = pairs(db, case.id, ready_task(db, case.id), user)
-    per = time_pairs(db, plist, args.rounds, args.per_round)
+def measure(engine: Engine, args: argparse.Namespace) -> dict:
+    user, pupil = setup(engine)
+    steps(engine, max(3, args.cases // 5), user, pupil)  # warm-up: caches, connections, the live cache
+    step_s, statements = steps(engine, args.cases, user, pupil)
+    case = start_case(engine, "stodkedja", pupil_id=pupil, by=user)
+    plist = pairs(engine, case.id, ready_task(engine, case.id), user)
+    per = time_pairs(engine, plist, args.rounds, args.per_round)
     step_names = [p.name for p in plist if not p.name.startswith("per request")]
     wall = statistics.mean(per[n]["core"] - per[n]["dbapi"] for n in step_names)
     cpu = statistics.mean(per[n]["core_cpu"] - per[n]["dbapi_cpu"] for n in step_names)
@@ -230,13 +225,13 @@ def main() -> None:
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        db = Database(f"sqlite:///{tmp}/bench.db")
-        results["sqlite"] = measure(db, args)
-        db.dispose()
+        engine = Engine.from_settings(database_url=f"sqlite:///{tmp}/bench.db")
+        results["sqlite"] = measure(engine, args)
+        engine.close()
     pg = fresh_postgres()
     if pg is not None:
         results["postgresql"] = measure(pg, args)
-        pg.dispose()
+        pg.close()
     for dialect, r in results.items():
         print(f"\n{dialect}: a task completion {r['step_ms']} ms, {r['statements_per_step']} statements")
         print(f"  {'statement (µs each)':36} {'DB-API':>8} {'Core':>8} {'ratio':>7} "
