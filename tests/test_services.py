@@ -27,8 +27,8 @@ LIMITS = Limits(window_minutes=15, per_user=2, per_address=2)
 
 
 @pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+def cheap_hashing(engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
 # --- pupils -----------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ def site(engine, db_url, people) -> Iterator[str]:
     deploy_path(engine, PROCESSES / "arshjul", shared_dir=PROCESSES / "shared")
     add_process_owner(engine, people.unit)
     passwords.set_password(engine, "processagare", PASSWORD)
-    with serve(db_url) as address:
+    with serve(db_url, engine.pool()) as address:
         yield address
 
 
