@@ -46,7 +46,7 @@ def task(engine, people, chain):
 
 
 def shipped_lane_roles() -> set[str]:
-    root = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
+    root = Path(settings.load().processes_dir)
     found = set()
     for path in root.rglob("*.bpmn"):
         tree, problems = parse(path.read_text(encoding="utf-8"), path.name)

@@ -66,9 +66,9 @@ def test_deploying_a_broken_routine_lists_the_problems(db_url, tmp_path):
 def test_the_default_database_is_one_absolute_place_wherever_the_command_runs(monkeypatch, tmp_path):
     monkeypatch.delenv("ELEVFLOW_DATABASE_URL", raising=False)
     monkeypatch.chdir(tmp_path)
-    here = settings.get("ELEVFLOW_DATABASE_URL")
+    here = settings.load().database_url
     monkeypatch.chdir(FIXTURES)
-    assert settings.get("ELEVFLOW_DATABASE_URL") == here == f"sqlite:///{settings.INSTANCE_DIR}/elevflow.db"
+    assert settings.load().database_url == here == f"sqlite:///{settings.INSTANCE_DIR}/elevflow.db"
     assert settings.INSTANCE_DIR.is_absolute()
 
 

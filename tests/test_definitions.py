@@ -175,7 +175,7 @@ def test_the_shipped_routines_all_deploy(engine):
     from pathlib import Path
 
     from engine import settings
-    root = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
+    root = Path(settings.load().processes_dir)
     keys = set()
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "shared"):
         keys |= {v.key for v in deploy_path(engine, folder)}

@@ -16,7 +16,7 @@ import pytest
 from engine import settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = sorted(Path(settings.get("ELEVFLOW_PROCESSES_DIR")).rglob("*.bpmn"))
+SHIPPED = sorted(Path(settings.load().processes_dir).rglob("*.bpmn"))
 
 
 @pytest.fixture(scope="session")

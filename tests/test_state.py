@@ -58,7 +58,7 @@ def test_encoding_matches_spiffworkflow_through_call_activities(tmp_path):
 
     from engine import settings
     from engine.routines.definitions import library, read_folder
-    root = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
+    root = Path(settings.load().processes_dir)
     files, _ = read_folder(root / "sarskilt_stod")
     shared, _ = library(root / "shared")
     parser = parse_files({**shared, **files})

@@ -14,7 +14,7 @@ from engine.runtime.tasks import task_info
 from .conftest import log_in, screenshot
 from .test_web_walk import site  # noqa: F401  (site is a fixture)
 
-PROCESSES = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
+PROCESSES = Path(settings.load().processes_dir)
 
 
 def test_the_case_page_draws_the_diagram_and_marks_where_the_case_stands(page, site, engine,  # noqa: F811

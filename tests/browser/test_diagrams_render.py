@@ -10,7 +10,7 @@ from engine import settings
 from .conftest import ROOT, screenshot
 
 VIEWER = ROOT / "webui" / "static" / "vendor" / "bpmn-js"
-SHIPPED = sorted(Path(settings.get("ELEVFLOW_PROCESSES_DIR")).rglob("*.bpmn"))
+SHIPPED = sorted(Path(settings.load().processes_dir).rglob("*.bpmn"))
 RENDER = """async (xml) => {
   const viewer = new BpmnJS({ container: '#canvas' });
   try {

@@ -15,7 +15,7 @@ from engine.runtime.tasks import task_info
 from .conftest import log_in, screenshot
 from .test_web_walk import site  # noqa: F401  (site is a fixture)
 
-PROCESSES = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
+PROCESSES = Path(settings.load().processes_dir)
 WIDTH, HEIGHT = 390, 844
 
 

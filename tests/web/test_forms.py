@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 from engine import settings
 from webui import close_app, create_app, forms
 
-PROCESSES = Path(settings.get("ELEVFLOW_PROCESSES_DIR"))
+PROCESSES = Path(settings.load().processes_dir)
 ATGARDSPROGRAM = json.loads((PROCESSES / "sarskilt_stod/forms/atgardsprogram.json").read_text())
 ANMALAN = json.loads((PROCESSES / "sarskilt_stod/forms/anmalan.json").read_text())
 ALL_FORMS = sorted(PROCESSES.rglob("forms/*.json"))
