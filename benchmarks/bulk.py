@@ -1,4 +1,6 @@
-"""Shared by the benchmarks: a fresh PostgreSQL database, and many open cases written into the tables.
+"""Shared by the benchmarks: a fresh PostgreSQL database, the support-chain workload (its routine, the
+answers to its three user tasks, a person and a pupil to run it), and many open cases written into the
+tables.
 
 The rows look like what the engine writes for a case waiting in a user task (a task row, optionally a
 timer row); their workflow state is a placeholder, since nothing in the measured paths loads them.
@@ -9,15 +11,21 @@ import os
 import sys
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
-from engine import Engine
+from engine import Engine, upgrade
 from engine.org import records as org
 from engine.storage.models import Case, TaskRow, Timer
 
 ROLES = ["larare", "specialpedagog", "rektor", "kurator"]
+#: The support chain the step benchmarks run (tests/fixtures/stodkedja), and its user tasks' answers.
+CHAIN = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "stodkedja"
+ANSWERS = [{"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."},
+           {"behov": "ja", "bedomning": "Behöver stöd i läsförståelse."},
+           {"beslut": "atgardsprogram", "motivering": "Utredningen visar behov."}]
 POSTGRES_URL = os.environ.get("ELEVFLOW_BENCH_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/elevflow_bench")
 
@@ -119,3 +127,24 @@ def fill_closed_tasks(engine: Engine, count: int, *, per_case: int = 5, sent_ema
             conn.execute(text("SELECT setval('cases_id_seq', (SELECT max(id) FROM cases))"))
     with engine.db.write_engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
+
+
+def chain_people(engine: Engine) -> tuple[int, int]:
+    """Migrate, and add one unit with a person holding every role the chain's lanes need and a pupil:
+    (user id, pupil id)."""
+    upgrade(engine)
+    with engine.db.write() as s:
+        unit = org.add_unit(s, uuid.uuid4().hex[:12], "Benchskolan")
+        user = org.add_user(s, uuid.uuid4().hex, "Bench")
+        for role in ("larare", "specialpedagog", "rektor"):
+            org.assign_role(s, user.id, unit.id, role)
+        pupil = org.add_pupil(s, unit.id, "Bench", "Elev")
+        return user.id, pupil.id
+
+
+def ready_task(engine: Engine, case_id: int) -> uuid.UUID | None:
+    """The id of the case's open task (the chain has one at a time)."""
+    tasks = TaskRow.__table__
+    with engine.db.read() as s:
+        return s.execute(select(tasks.c.id).where(tasks.c.case_id == case_id,
+                                                  tasks.c.state == "ready")).scalar()

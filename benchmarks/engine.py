@@ -21,26 +21,20 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from bulk import fill_open_cases, fresh_postgres  # noqa: E402
+from bulk import ANSWERS, CHAIN, chain_people, fill_open_cases, fresh_postgres, ready_task  # noqa: E402
 from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.task import TaskState  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from engine import Engine, deploy_path, inbox, start_case, upgrade  # noqa: E402
+from engine import Engine, deploy_path, inbox, start_case  # noqa: E402
 from engine.expressions import sandbox  # noqa: E402
-from engine.org import records as org  # noqa: E402
 from engine.runtime.tasks import run_step  # noqa: E402
 
-FIXTURE = ROOT / "tests" / "fixtures" / "stodkedja"
-ANSWERS = [{"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."},
-           {"behov": "ja", "bedomning": "Behöver stöd i läsförståelse."},
-           {"beslut": "atgardsprogram", "motivering": "Utredningen visar behov."}]
 STEPS_PER_CASE = 1 + len(ANSWERS)  # start + each completion
 
 
@@ -60,21 +54,6 @@ def in_memory(parsed, cases: int) -> float:
     return time.perf_counter() - started
 
 
-def setup(engine: Engine) -> tuple[int, int]:
-    upgrade(engine)
-    with engine.db.write() as s:
-        unit = org.add_unit(s, uuid.uuid4().hex[:12], "Benchskolan")
-        user = org.add_user(s, uuid.uuid4().hex, "Bench")
-        for role in ("larare", "specialpedagog", "rektor"):
-            org.assign_role(s, user.id, unit.id, role)
-        pupil = org.add_pupil(s, unit.id, "Bench", "Elev")
-        return user.id, pupil.id
-
-
-def ready_task(engine: Engine, case_id: int):
-    with engine.db.read() as s:
-        return s.execute(text("SELECT id FROM tasks WHERE case_id = :c AND state = 'ready'"),
-                         {"c": case_id}).scalar()
 
 
 def persisted(engine: Engine, cases: int, user: int, pupil: int) -> tuple[float, int, int]:
@@ -112,8 +91,8 @@ def postgres_bytes(engine: Engine) -> int:
 
 
 def run_engine(engine: Engine, cases: int, size_of) -> dict:
-    user, pupil = setup(engine)
-    deploy_path(engine, FIXTURE, shared_dir=FIXTURE / "none")
+    user, pupil = chain_people(engine)
+    deploy_path(engine, CHAIN, shared_dir=CHAIN / "none")
     persisted(engine, max(5, cases // 10), user, pupil)  # warm-up: caches, connections
     before = size_of()
     seconds, statements, commits = persisted(engine, cases, user, pupil)

@@ -31,19 +31,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from bulk import fresh_postgres  # noqa: E402
+from bulk import ANSWERS, CHAIN, chain_people, fresh_postgres, ready_task  # noqa: E402
 from sqlalchemy import bindparam, insert, select, update  # noqa: E402
 
-from engine import Engine, deploy_path, start_case, upgrade  # noqa: E402
-from engine.org import records as org  # noqa: E402
+from engine import Engine, deploy_path, start_case  # noqa: E402
 from engine.runtime.tasks import run_step  # noqa: E402
 from engine.storage.dbapi import Sql, Tx  # noqa: E402
 from engine.storage.models import Case, TaskRow  # noqa: E402
-
-FIXTURE = ROOT / "tests" / "fixtures" / "stodkedja"
-ANSWERS = [{"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt och tappar fokus."},
-           {"behov": "ja", "bedomning": "Behöver stöd i läsförståelse."},
-           {"beslut": "atgardsprogram", "motivering": "Utredningen visar behov."}]
 
 CASES, TASKS = Case.__table__, TaskRow.__table__
 CASE_COLUMNS = "id, process_version_id, process_key, pupil_id, unit_id, status, row_version"
@@ -63,22 +57,6 @@ READ_TASK = Sql("""SELECT t.id, t.case_id, t.name, t.role, t.state, t.form, t.as
     WHERE t.id = :id""")
 
 
-def setup(engine: Engine) -> tuple[int, int]:
-    upgrade(engine)
-    with engine.db.write() as s:
-        unit = org.add_unit(s, uuid.uuid4().hex[:12], "Benchskolan")
-        user = org.add_user(s, uuid.uuid4().hex, "Bench")
-        for role in ("larare", "specialpedagog", "rektor"):
-            org.assign_role(s, user.id, unit.id, role)
-        pupil = org.add_pupil(s, unit.id, "Bench", "Elev")
-    deploy_path(engine, FIXTURE, shared_dir=FIXTURE / "none")
-    return user.id, pupil.id
-
-
-def ready_task(engine: Engine, case_id: int) -> uuid.UUID:
-    with engine.db.read() as s:
-        return s.execute(select(TASKS.c.id).where(TASKS.c.case_id == case_id,
-                                                  TASKS.c.state == "ready")).scalar()
 
 
 def steps(engine: Engine, cases: int, user: int, pupil: int) -> tuple[float, float]:
@@ -197,7 +175,8 @@ def time_pairs(engine: Engine, plist: list[Pair], rounds: int, per_round: int) -
 
 
 def measure(engine: Engine, args: argparse.Namespace) -> dict:
-    user, pupil = setup(engine)
+    user, pupil = chain_people(engine)
+    deploy_path(engine, CHAIN, shared_dir=CHAIN / "none")
     steps(engine, max(3, args.cases // 5), user, pupil)  # warm-up: caches, connections, the live cache
     step_s, statements = steps(engine, args.cases, user, pupil)
     case = start_case(engine, "stodkedja", pupil_id=pupil, by=user)
