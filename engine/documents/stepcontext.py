@@ -44,17 +44,17 @@ class StepContext:
     declared: bool  # the routine declares what the step builds on (else a decision's whole basis)
 
 
-def for_task(engine: Engine, user_id: int, view: TaskView, *, detail: str = "underlag för steget",
-             at: datetime | None = None) -> StepContext:
-    """The documentation `view`'s step builds on, as `user_id` may see it (the look logged as a case view
-    with `detail`), and its form's prefill as of `at` (now). A decision's page shows every completed step
+def for_task(engine: Engine, user_id: int, view: TaskView, *, at: datetime | None = None) -> StepContext:
+    """The documentation `view`'s step builds on, as `user_id` may see it (the look logged as a case view,
+    "beslutsunderlag" for a decision, else "underlag för steget"), and its form's prefill as of `at` (now). A decision's page shows every completed step
     (its basis) when the routine declares nothing for it."""
     meta = view.meta
     wanted = set(meta.context) if meta else set()
     fills, _ = parse_prefill(meta.prefill if meta else "")
     if not wanted and not fills and not view.is_decision:
         return StepContext([], {}, False)
-    case = visibility.open_case(engine, user_id, view.case_id, detail=detail)
+    case = visibility.open_case(engine, user_id, view.case_id,
+                                detail="beslutsunderlag" if view.is_decision else "underlag för steget")
     parsed = engine.specs.get(case.process_version_id)
     decisions = {bpmn_id for bpmn_id, m in parsed.user_tasks().items() if m.decision}
     if DECISIONS in wanted:
@@ -83,7 +83,9 @@ def _prefill(engine: Engine, fills: list[Fill], latest: dict[str, dict[str, Any]
             continue
         if fill.source == GUARDIANS:
             if view.pupil_id is not None:
-                proposed = appeals.proposed_recipients(engine, view.pupil_id, at).get(appeals.RECIPIENTS)
+                # the pupil is a recipient when 16 on the day the step opened
+                proposed = appeals.proposed_recipients(engine, view.pupil_id, view.created_at).get(
+                    appeals.RECIPIENTS)
                 values[fill.target] = [dict(r) for r in proposed or []]
             continue
         found = (latest.get(fill.step or "") or {}).get(fill.field or "")

@@ -57,6 +57,7 @@ def case(case_id: int) -> Any:
     language = select_locale()
     held = people.roles_at(database, g.user.id, view.unit_id)
     by_task = definitions.task_forms(database, view.process_version_id)
+    named = casepage.people(database, view.process_version_id, [t.data for t in view.tasks])
     return render_template(
         "cases/case.html", case=view, timeline=timeline_lines(database, timeline, view.process_version_id),
         statuses=status_names(), day=local_date,
@@ -71,7 +72,7 @@ def case(case_id: int) -> Any:
             view.started_by or 0),
         is_rektor="rektor" in held, medical=bool(held & visibility.MEDICAL_ROLES),
         decision_titles={kind: title for kind, (title, _ground) in documents.TITLES.items()},
-        readable={t.id: casepage.readable(by_task, t.bpmn_id, t.data) for t in view.tasks if t.data},
+        readable={t.id: casepage.readable(by_task, t.bpmn_id, t.data, named) for t in view.tasks if t.data},
         appeal_windows=appeals.windows(view.tasks))
 
 
