@@ -46,8 +46,9 @@ class StepContext:
 
 def for_task(engine: Engine, user_id: int, view: TaskView, *, at: datetime | None = None) -> StepContext:
     """The documentation `view`'s step builds on, as `user_id` may see it (the look logged as a case view,
-    "beslutsunderlag" for a decision, else "underlag för steget"), and its form's prefill as of `at` (now). A decision's page shows every completed step
-    (its basis) when the routine declares nothing for it."""
+    "beslutsunderlag" for a decision, else "underlag för steget"), and its form's prefill as of `at`
+    (now). A decision's page shows every completed step (its basis) when the routine declares nothing
+    for it."""
     meta = view.meta
     wanted = set(meta.context) if meta else set()
     fills, _ = parse_prefill(meta.prefill if meta else "")

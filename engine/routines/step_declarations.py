@@ -164,3 +164,24 @@ def _fits(read: str, per_row: bool, wanted: str, into_rows: bool) -> bool:
     if per_row:
         return wanted == "text" and read in ("text", "date", "number")
     return same
+
+
+#: A routine's own property: what a pupil's page shows of a running case of it — `STEP.FIELD ...`, each
+#: the field's value the last time the step was completed (the adaptations in force, the programme's
+#: measures, the next follow-up).
+PUPIL_PAGE = "pupilPage"
+
+
+def pupil_page_fields(value: str) -> list[tuple[str, str]]:
+    return [tuple(item.split(".", 1)) for item in value.split() if "." in item]  # type: ignore[misc]
+
+
+def check_pupil_page(value: str, tasks: dict[str, Any], forms: dict[str, Any]) -> list[Coded]:
+    problems = [Coded("step.prefill_form", {"clause": item}) for item in value.split() if "." not in item]
+    for step, name in pupil_page_fields(value):
+        task = tasks.get(step)
+        if task is None:
+            problems.append(Coded("step.prefill_unknown_step", {"step": step}))
+        elif name not in _properties(forms.get(task.form) if task.form else None):
+            problems.append(Coded("step.prefill_unknown_field", {"step": step, "field": f"{step}.{name}"}))
+    return problems

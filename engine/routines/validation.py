@@ -193,7 +193,8 @@ def _check_lanes(name: str, tree: etree._ElementTree) -> list[Problem]:
 
 
 # A routine's own properties and their allowed values (None: any value, checked where it is read).
-PROCESS_PROPERTIES: dict[str, tuple[str, ...] | None] = {CASE_SUBJECT: CASE_SUBJECTS, "visibleTo": None}
+PROCESS_PROPERTIES: dict[str, tuple[str, ...] | None] = {CASE_SUBJECT: CASE_SUBJECTS, "visibleTo": None,
+                                                         step_declarations.PUPIL_PAGE: None}
 
 
 def _check_process_properties(name: str, tree: etree._ElementTree, key: str) -> tuple[str, list[Problem]]:
@@ -232,6 +233,9 @@ def _check_declarations(spec: BpmnProcessSpec, subprocesses: dict[str, BpmnProce
     found += quality_measures.check(measures, tasks, forms)
     documents, malformed = declared_sections.parse(properties)
     found += malformed + declared_sections.check(documents, tasks, forms)
+    if step_declarations.PUPIL_PAGE in properties:
+        found += [(step_declarations.PUPIL_PAGE, why) for why in step_declarations.check_pupil_page(
+            properties[step_declarations.PUPIL_PAGE], tasks, forms)]
     return properties, [Problem("decl.problem", {"property": prop, "reason": why}, element_id=key,
                                 line=elements[prop].sourceline,
                                 file=file_name) for prop, why in found]

@@ -37,10 +37,12 @@ def index() -> Any:
     pupil)."""
     status = request.args.get("status", "")
     before = request.args.get("fore", "")
+    term = request.args.get("q", "").strip()[:100]
     rows = visibility.visible_cases(extensions.engine(), g.user.id,
                                     status=status if status in STATUSES else None,
-                                    before_id=parse_id(before), limit=PAGE)
+                                    before_id=parse_id(before), term=term, limit=PAGE)
     return render_template("cases/index.html", cases=rows, status=status if status in STATUSES else "",
+                           term=term,
                            more=rows[-1].id if len(rows) >= PAGE else None, statuses=status_names(),
                            day=local_date)
 
@@ -63,6 +65,8 @@ def case(case_id: int) -> Any:
         statuses=status_names(), day=local_date,
         when=lookups.local_time,
         open_tasks=[t for t in view.tasks if t.state == "ready"],
+        waiting_on=sorted({t.assignee_name or lookups.role_name(t.role, language)
+                           for t in view.tasks if t.state == "ready"}),
         done_tasks=[t for t in view.tasks if t.state == "completed"],
         lanes={t.id: lookups.role_name(t.role, language) for t in view.tasks},
         completed=" ".join(casediagram.passed_elements(database, g.user.id, case_id)),
