@@ -76,8 +76,9 @@ def task(task_id: UUID) -> Any:
         fields = schema.get("properties", {})
         proposed = dict(_context(view).prefill)
         proposed.update(_appeal_context(view)[1])
-        if appeals.RECIPIENTS in fields and appeals.RECIPIENTS not in proposed:
-            proposed.update(appeals.proposed_recipients(extensions.engine(), view.pupil_id, view.created_at))
+        if appeals.RECIPIENTS in fields:  # a delivery: its appeal instructions given, its recipients
+            delivery = appeals.proposed_recipients(extensions.engine(), view.pupil_id, view.created_at)
+            proposed = {**delivery, **proposed}
         filled = {k: v for k, v in proposed.items() if k in fields} or None
         return _page(view, forms.to_raw(schema, filled, defaults=True), view.case_row_version, {})
     return _page(view, forms.to_raw(schema, filled), view.case_row_version, {})
