@@ -35,6 +35,37 @@ CONTROLS = """() => Array.from(document.querySelectorAll('#task-form [name^="f."
 
 
 TYPED: list[str] = []  # the controls typed, in order (printed with the counts)
+#: What a person would write where the scenario's sample says "Anteckning" (the screenshots show it).
+WRITTEN = {
+    "amne": "Matematik", "anpassning": "Tydliga skriftliga instruktioner och hjälp att komma igång",
+    "anpassningar_effekt": "Alva kommer igång men hinner sällan klart och tappar fokus efter en kvart.",
+    "anmalan_grund": "Alva riskerar att inte nå kunskapskraven i matematik trots extra anpassningar.",
+    "kartlaggning_individniva": "Läser långsamt; förstår uppgifterna muntligt men fastnar i skriftliga.",
+    "kartlaggning_gruppniva": "Stor grupp med mycket eget arbete och lite genomgång.",
+    "kartlaggning_skolniva": "Studiehall två eftermiddagar i veckan; ingen speciallärare i matematik.",
+    "beskrivning": "Säker i taluppfattning, svag i problemlösning med text.",
+    "samrad_bidrag": "Kuratorn: Alva trivs men är orolig inför prov. Skolsköterskan: inget att tillägga.",
+    "utredning_analys": "Svårigheterna hänger ihop med läsningen av skriftliga uppgifter.",
+    "bedomning_behov": "Stöd att läsa och tolka skriftliga uppgifter i matematik.",
+    "omfattning": "2 × 40 minuter i veckan", "ansvarig": "Speciallärare",
+    "ap_ansvarig_beskrivning": "Rektor; specialpedagogen samordnar.",
+    "delaktighet_satt": "Möte med Alva och vårdnadshavaren den 1 december.",
+    "sarskild_form_sarskilda_skal": "Undervisning i helklass har inte gett effekt trots anpassningar.",
+    "elevens_asikt": "Alva vill arbeta i en mindre grupp med en vuxen.",
+    "barnets_basta": "Enskild undervisning ger Alva möjlighet att nå kunskapskraven.",
+    "avvisning_motivering": "Överklagandet kom in efter överklagandetidens slut.",
+    "utvardering_deltagare": "Alva, vårdnadshavaren, mentor och specialpedagog",
+    "effekt": "Alva hinner klart och löser uppgifterna med stöd.",
+}
+
+
+def written(value: Any, key: str = "") -> Any:
+    """The scenario's data with a person's words where it has the sample "Anteckning"."""
+    if isinstance(value, dict):
+        return {k: written(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [written(v, key) for v in value]
+    return WRITTEN.get(key, value) if value == "Anteckning" else value
 
 
 def typed_today(schema: dict[str, Any], data: dict[str, Any]) -> int:
@@ -167,7 +198,7 @@ def test_the_chain_walked_accepting_what_each_step_proposes_types_at_most_half(b
             page = tab(username)
             page.goto(f"{site}/uppgifter/{task.id}")
             schema = task_info(engine, task)["form"]
-            data = form_data(schema, answer, school)
+            data = written(form_data(schema, answer, school))
             today[task.bpmn_id] += typed_today(schema, data)
             check(page, task.bpmn_id)
             if task.bpmn_id == "Task_prova_utredning":  # the rektor reads the investigation right here
