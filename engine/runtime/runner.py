@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any, Callable, Iterable, Iterator
 from uuid import UUID
 
@@ -501,7 +501,7 @@ def step(engine: Any, kind: str, actor_id: int | None, now: datetime | None = No
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind of step {kind!r}; known: {', '.join(KINDS)}")
-    now = now or datetime.now(timezone.utc)
+    now = now or engine.clock()
     current: Step | None = None
     try:
         with _transaction(engine, inside) as tx:
