@@ -27,8 +27,8 @@ from engine.core import Engine
 from engine.errors import ElevflowError
 from engine.org import access
 from engine.runtime.tasks import list_tasks, task_info
-from engine.work import worklist
 from engine.storage.models import Case, Pupil, RoleAssignment, SchoolUnit, User
+from engine.work import worklist
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 

@@ -267,7 +267,8 @@ class Case(Base):
     diagram says `caseSubject` unit, such as the årshjul). `state` is the workflow without its spec."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_unit_status", "unit_id", "status"),)
+    __table_args__ = (Index("ix_cases_unit_status", "unit_id", "status"),
+                      UniqueConstraint("diary_organiser", "diary_number", name="uq_cases_diary_number"))
     id: Mapped[int] = mapped_column(primary_key=True)
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
     process_key: Mapped[str] = mapped_column(String(200))
@@ -286,6 +287,19 @@ class Case(Base):
     error: Mapped[str | None] = mapped_column(Text)  # why its last step failed; cleared by the next one
     error_at: Mapped[datetime | None]
     error_code: Mapped[dict[str, Any] | None]  # the same as a code of engine.codes (codes.to_json), if any
+    # The diarienummer, "2026/0042": the organiser's running number of the year, given when the case
+    # starts (engine/org/diary.py); `diary_organiser` is whose series it is (0: a unit with no organiser).
+    diary_organiser: Mapped[int | None] = mapped_column(Integer)
+    diary_number: Mapped[str | None] = mapped_column(String(20))
+
+
+class DiaryCounter(Base):
+    """The last diarienummer an organiser gave in a year (engine/org/diary.py)."""
+
+    __tablename__ = "diary_counters"
+    organiser: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # 0: none
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
 
 
 class TaskRow(Base):
