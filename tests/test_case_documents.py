@@ -5,15 +5,21 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
+import routine_scenarios as rs
+import time_machine
 from conftest import concurrently, ready
-from routine_walks import document_text
+from routine_walks import document_text, drive
 from sqlalchemy import select, update
+from test_routines import START, build_school
 from test_signing import DECISION, REPORT
 
 from engine import complete_task, open_case, sign_decision, start_case
-from engine.documents import signing
+from engine.documents import case_documents, signing
+from engine.errors import NotFoundError
 from engine.org import records as org
-from engine.storage.models import AuditEvent, Case, DiaryCounter, Pupil
+from engine.oversight.visibility import NotVisibleError
+from engine.storage.models import AccessLogEntry, AuditEvent, Case, DiaryCounter, Pupil
 
 
 def _year() -> int:
@@ -82,3 +88,49 @@ def test_a_protected_pupils_class_and_birth_date_are_not_printed(engine, people,
     assert "Klass Skyddad identitet – uppgiften lämnas inte ut" in text
     assert "Födelsedatum Skyddad identitet – uppgiften lämnas inte ut" in text
     assert "7B" not in text and "2013-04-09" not in text
+
+
+def test_the_utredning_and_the_programme_have_documents_of_their_own_checked_and_logged(engine):
+    school = build_school(engine, ["sarskilt_stod"])
+    with time_machine.travel(START, tick=False) as clock:
+        delivery = drive(engine, school, clock, rs.SS, "Task_delge_beslut")
+    case_id, rektor = delivery.case_id, school.users["rektor"]
+    view = open_case(engine, rektor, case_id)
+    assert case_documents.available(view) == ["utredning", "atgardsprogram"]
+
+    name, pdf = case_documents.case_document(engine, rektor, case_id, "utredning")
+    text = document_text(pdf)
+    assert name == f"utredning-arende-{case_id}.pdf"
+    assert text.startswith("Exempelby kommun Ekskolan Utredning av elevens behov av särskilt stöd "
+                           "3 kap. 7 och 8 §§ skollagen")
+    assert f"Diarienummer {view.diary_number}" in text and "Elev Alva Andersson Klass 7B" in text
+    for step in ("Pedagogisk kartläggning", "Samråd med elevhälsan", "Pedagogisk bedömning"):
+        assert step in text
+    # a colleague named by id is printed by name; nothing says the investigation is still going on
+    assert "Utredningsansvarig Specialpedagog" in text and "Utredningen pågår" not in text
+
+    name, pdf = case_documents.case_document(engine, rektor, case_id, "atgardsprogram")
+    text = document_text(pdf)
+    assert name == f"atgardsprogram-arende-{case_id}.pdf"
+    assert "Åtgärdsprogram 3 kap. 9 § skollagen" in text and "Åtgärder" in text
+    assert "Hur man överklagar" not in text  # the programme itself is no decision to appeal
+
+    with engine.db.write() as s:  # someone at the unit with no part in the case
+        stranger = org.add_user(s, "fritids", "Fritids", "fritids@example.se").id
+        org.assign_role(s, stranger, school.unit, "personal")
+    for kind in ("utredning", "atgardsprogram"):
+        with pytest.raises(NotVisibleError):
+            case_documents.case_document(engine, stranger, case_id, kind)
+    with pytest.raises(NotFoundError):
+        case_documents.case_document(engine, rektor, case_id, "betyg")
+    with engine.db.read() as s:
+        logged = s.execute(select(AccessLogEntry.user_id, AccessLogEntry.allowed)
+                           .where(AccessLogEntry.action == "download_document")).all()
+    assert sorted(logged) == sorted([(rektor, True)] * 2 + [(stranger, False)] * 2)
+
+
+def test_a_case_without_an_investigation_has_no_documents(engine, people, chain):
+    case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    assert case_documents.available(open_case(engine, people.rektor, case.id)) == []
+    with pytest.raises(NotFoundError):
+        case_documents.case_document(engine, people.rektor, case.id, "utredning")
