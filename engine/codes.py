@@ -186,6 +186,13 @@ MESSAGES: dict[str, str] = {
     "conflict.task_taken": "task '{task}' is already taken by user {user}",
     "conflict.not_waiting": "case {case} is not waiting for message '{message}' (it waits for {waiting})",
     "conflict.nothing_recorded": "'{name}' has recorded nothing yet ({state})",
+    "attachment.empty": "the file is empty",
+    "attachment.too_large": "the file is larger than {mb} MB",
+    "attachment.kind": "files ending in '{ending}' cannot be attached; these can: {allowed}",
+    "attachment.content": "the file's content is not what its name says ({ending})",
+    "attachment.infected": "the virus scan refused the file",
+    "attachment.scan_failed": "the virus scan could not check the file; try again later or ask the "
+                              "administrator",
     "conflict.draft_saved_at": "draft {draft} was saved by someone else meanwhile (at {at}); reload it and "
                                "make your change again",
     "conflict.draft_saved": "draft {draft} was saved by someone else meanwhile; reload it first",

@@ -199,6 +199,13 @@ SWEDISH: dict[str, str] = {
     "conflict.not_waiting": N_("ärende %(case)s väntar inte på meddelandet ”%(message)s” (det väntar på "
                                "%(waiting)s)"),
     "conflict.nothing_recorded": N_("”%(name)s” har inte registrerat något än (%(state)s)"),
+    "attachment.empty": N_("filen är tom"),
+    "attachment.too_large": N_("filen är större än %(mb)s MB"),
+    "attachment.kind": N_("filer som slutar på ”%(ending)s” kan inte bifogas; de här kan: %(allowed)s"),
+    "attachment.content": N_("filens innehåll är inte det som namnet säger (%(ending)s)"),
+    "attachment.infected": N_("viruskontrollen stoppade filen"),
+    "attachment.scan_failed": N_("viruskontrollen kunde inte granska filen; försök igen senare eller "
+                                 "kontakta administratören"),
     "conflict.draft_saved_at": N_("utkast %(draft)s sparades av någon annan under tiden (%(at)s); ladda om "
                                   "det och gör din ändring igen"),
     "conflict.draft_saved": N_("utkast %(draft)s sparades av någon annan under tiden; ladda om det först"),

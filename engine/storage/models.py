@@ -293,6 +293,26 @@ class Case(Base):
     diary_number: Mapped[str | None] = mapped_column(String(20))
 
 
+class CaseAttachment(Base):
+    """A file attached to a case (engine/documents/attachments.py): its bytes, checksum, kind and who added
+    it; `medical` when a school nurse or doctor added it (shown only to the medical roles). A removed file
+    keeps its row (who removed it, when) but not its bytes."""
+
+    __tablename__ = "case_attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    medical: Mapped[bool] = mapped_column(Boolean, default=False)
+    added_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[datetime]
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # None once removed
+    removed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    removed_at: Mapped[datetime | None]
+
+
 class DiaryCounter(Base):
     """The last diarienummer an organiser gave in a year (engine/org/diary.py)."""
 

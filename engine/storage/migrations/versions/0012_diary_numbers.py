@@ -24,7 +24,7 @@ def upgrade() -> None:
                     sa.Column('organiser', sa.Integer(), autoincrement=False, nullable=False),
                     sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
                     sa.Column('last', sa.Integer(), nullable=False),
-                    sa.PrimaryKeyConstraint('organiser', 'year'))
+                    sa.PrimaryKeyConstraint('organiser', 'year', name=op.f('pk_diary_counters')))
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('diary_organiser', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('diary_number', sa.String(length=20), nullable=True))
