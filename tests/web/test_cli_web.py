@@ -27,7 +27,8 @@ def test_demo_sets_and_prints_a_password_for_every_demo_person(db_url, engine, t
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ELEVFLOW_EMBEDDED_SCHEDULER", "false")
     monkeypatch.setattr(Flask, "run", lambda app, **kw: served.append((app, kw)))
-    result = CliRunner().invoke(main, ["--database", db_url, "demo", "--no-cases"])  # cases: test_demo_cases.py
+    # the made-up cases are tests/web/test_demo_cases.py's
+    result = CliRunner().invoke(main, ["--database", db_url, "demo", "--no-cases"])
     assert result.exit_code == 0, result.output
     assert "DEMO ONLY" in result.output
     for username, *_ in demo.STAFF:
