@@ -9,13 +9,15 @@ from typing import Any
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
 
-def serious_violations(page: Any) -> list[dict[str, Any]]:
+def serious_violations(page: Any, within: str | None = None) -> list[dict[str, Any]]:
+    """The page's (or, with `within`, that CSS selector's) serious and critical violations."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(AXE.read_text(encoding="utf-8") + "\n;true")
-    found = page.evaluate("""async () => {
-        const result = await window.axe.run(document, {resultTypes: ['violations']});
+    found = page.evaluate("""async (within) => {
+        const result = await window.axe.run(within ? {include: [within]} : document,
+                                            {resultTypes: ['violations']});
         return result.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
             .map(v => ({id: v.id, impact: v.impact, help: v.help,
                         targets: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
-    }""")
+    }""", within)
     return list(found)
