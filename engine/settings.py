@@ -204,8 +204,9 @@ SETTINGS: list[Setting] = [
             "A command that scans every attached file before it is stored, given the file's path as its "
             "last argument (or where `{path}` stands), e.g. `clamdscan --fdpass --no-summary`: exit status "
             "0 stores the file, anything else refuses it. Empty: files are not scanned."),
-    Setting("ELEVFLOW_VIRUS_SCAN_SECONDS", "60", _positive_int,
-            "How long the virus scan may take before the file is refused."),
+    Setting("ELEVFLOW_VIRUS_SCAN_SECONDS", "20", _positive_int,
+            "How long the virus scan may take before the file is refused (the upload waits for it: keep it "
+            "below the web server's worker timeout, gunicorn's 30 s by default)."),
 ]
 
 
