@@ -98,6 +98,9 @@ MESSAGES: dict[str, str] = {
     "decl.breakdown_part": "breakdown '{key}' names a part for field '{field}', which it does not read",
     "decl.section_form": "a section is section:KIND:N = Heading: STEP.FIELD ..., a document "
                          "document:KIND = Title | legal ground",
+    "decl.case_document_form": "a case document is caseDocument:KIND = Title | legal ground | STEP ...",
+    "decl.case_document_step": "the {document} document reads step '{step}', which is not a user task of the "
+                                "routine",
     "decl.document_kind": "the document of decision kind '{kind}', which no decision task of the routine "
                           "records (kinds: {kinds})",
     "decl.section_step": "section '{heading}' of the {kind} document reads step '{step}', which is not a "

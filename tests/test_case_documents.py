@@ -11,10 +11,11 @@ import time_machine
 from conftest import concurrently, ready
 from routine_walks import document_text, drive
 from sqlalchemy import select, update
+from test_document_sections import FORM, routine
 from test_routines import START, build_school
 from test_signing import DECISION, REPORT
 
-from engine import complete_task, open_case, sign_decision, start_case
+from engine import DefinitionError, complete_task, deploy, open_case, sign_decision, start_case
 from engine.documents import case_documents, signing
 from engine.errors import NotFoundError
 from engine.org import records as org
@@ -96,7 +97,7 @@ def test_the_utredning_and_the_programme_have_documents_of_their_own_checked_and
         delivery = drive(engine, school, clock, rs.SS, "Task_delge_beslut")
     case_id, rektor = delivery.case_id, school.users["rektor"]
     view = open_case(engine, rektor, case_id)
-    assert case_documents.available(view) == ["utredning", "atgardsprogram"]
+    assert case_documents.available(engine, view) == ["utredning", "atgardsprogram"]
 
     name, pdf = case_documents.case_document(engine, rektor, case_id, "utredning")
     text = document_text(pdf)
@@ -131,6 +132,20 @@ def test_the_utredning_and_the_programme_have_documents_of_their_own_checked_and
 
 def test_a_case_without_an_investigation_has_no_documents(engine, people, chain):
     case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
-    assert case_documents.available(open_case(engine, people.rektor, case.id)) == []
+    assert case_documents.available(engine, open_case(engine, people.rektor, case.id)) == []
     with pytest.raises(NotFoundError):
         case_documents.case_document(engine, people.rektor, case.id, "utredning")
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("Utredning | 1 kap. | Task_1 Task_saknas", "the utredning document reads step 'Task_saknas', which is "
+                                                "not a user task of the routine"),
+    ("Utredning utan steg", "a case document is caseDocument:KIND = Title | legal ground | STEP ..."),
+])
+def test_a_routines_case_document_naming_what_it_lacks_is_refused_at_deploy(engine, value, message):
+    with pytest.raises(DefinitionError) as refused:
+        deploy(engine, {"samtal.bpmn": routine({"caseDocument:utredning": value})}, {"beslut.json": FORM})
+    [problem] = refused.value.problems
+    assert message in problem.message and problem.element_id == "samtal"
+    deploy(engine, {"samtal.bpmn": routine({"caseDocument:utredning": "Utredning | 1 kap. | Task_1"})},
+           {"beslut.json": FORM})

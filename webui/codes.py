@@ -104,6 +104,9 @@ SWEDISH: dict[str, str] = {
                               "läser"),
     "decl.section_form": N_("ett avsnitt är section:SLAG:N = Rubrik: STEG.FÄLT ..., ett dokument "
                             "document:SLAG = Titel | rättslig grund"),
+    "decl.case_document_form": N_("ett ärendedokument skrivs caseDocument:SLAG = Rubrik | lagrum | STEG ..."),
+    "decl.case_document_step": N_("dokumentet %(document)s läser steget ”%(step)s”, som inte är en "
+                                  "användaruppgift i rutinen"),
     "decl.document_kind": N_("dokumentet för beslut av slaget ”%(kind)s”, som inget beslutssteg i rutinen "
                              "fattar (slag: %(kinds)s)"),
     "decl.section_step": N_("avsnittet ”%(heading)s” i dokumentet för %(kind)s läser steget "

@@ -6,7 +6,10 @@ letterhead and the parties as the decisions print them. The åtgärdsprogram is 
 signed programme decision made it (the decision document's own "program" layout, engine/documents/pdf.py,
 with the decision's signer and time): it exists once a programme has been decided.
 
-Which steps make up an investigation is said per routine here (`INVESTIGATIONS`). A document leaves the
+Which steps make up an investigation the routine declares, as a property of its process:
+`caseDocument:utredning` = `Title | legal ground | STEP STEP ...` (engine/routines/declared_sections.py,
+checked at deploy and publish like a decision's own sections); a routine without it has no utredning
+document. A document leaves the
 system, so like a decision it never prints what the medical part recorded and has not released (OSL
 25:1), whoever downloads it. Downloading one is a look at the case: the need-to-know check and an
 access-log row ("download_document"), and for a pupil with a protected identity only for those who may
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import NotFoundError
 from ..oversight import visibility
 from ..routines import definitions
+from ..routines.declared_sections import CASE_DOCUMENT, parse
 from ..storage.dbapi import Sql, Tx
 from . import pdf as documents
 from .signing import letterhead
@@ -28,17 +32,8 @@ if TYPE_CHECKING:  # for type hints only: core.Engine composes every layer
     from ..core import Engine
     from ..oversight.visibility import CaseView
 
-#: kind -> routine -> (title, legal ground, the steps of the investigation in order)
-INVESTIGATIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "sarskilt_stod": ("Utredning av elevens behov av särskilt stöd", "3 kap. 7 och 8 §§ skollagen (2010:800)",
-                      ("Task_utse_utredare", "Task_pedagogisk_kartlaggning", "Task_samrad_elevhalsa",
-                       "Task_pedagogisk_bedomning")),
-    "franvaro": ("Utredning av elevens frånvaro", "7 kap. 19 a § skollagen (2010:800)",
-                 ("Task_fr_starta_utredning", "Task_fr_utredning")),
-    "krankande_behandling": ("Utredning av kränkande behandling", "6 kap. 10 § skollagen (2010:800)",
-                             ("Task_kb_rektor", "Task_kb_rektor_direkt", "Task_kb_utredning")),
-}
 KINDS = ("utredning", "atgardsprogram")
+INVESTIGATION = CASE_DOCUMENT + "utredning"
 PROGRAMME_DECISIONS = documents.PROGRAMME_KINDS - {"program"}
 
 CASE = Sql("""SELECT c.process_key, c.process_version_id, c.pupil_id, p.given_name, p.family_name, u.name,
@@ -53,11 +48,20 @@ LAST_PROGRAMME = Sql("""SELECT d.decision, d.signed_at, us.name FROM decision_re
 USER_NAME = Sql("SELECT name FROM users WHERE id = :id")
 
 
-def available(case: CaseView) -> list[str]:
+def investigation(engine: Engine, version_id: int) -> tuple[str, str, tuple[str, ...]] | None:
+    """What a routine version declares its utredning to be: (title, legal ground, its steps in order)."""
+    declared = parse(engine.specs.get(version_id).properties)[0].get(INVESTIGATION)
+    if declared is None:
+        return None
+    return declared.title or "", declared.legal_ground, tuple(step for _p, _h, read in declared.sections
+                                                              for step, _f in read)
+
+
+def available(engine: Engine, case: CaseView) -> list[str]:
     """The documents a case has now, from what its viewer was shown: an utredning once a step of its
-    investigation is done, an åtgardsprogram once a programme decision is signed."""
+    declared investigation is done, an åtgardsprogram once a programme decision is signed."""
     found = []
-    steps = INVESTIGATIONS.get(case.process_key, ("", "", ()))[2]
+    steps = (investigation(engine, case.process_version_id) or ("", "", ()))[2]
     if any(t.state == "completed" and t.bpmn_id in steps for t in case.tasks):
         found.append("utredning")
     if any(d.decision in PROGRAMME_DECISIONS for d in case.decisions):
@@ -83,8 +87,11 @@ def case_document(engine: Engine, user_id: int, case_id: int, kind: str) -> tupl
                 if step.data is not None and not (_medical(step) and not step.released) else {}
             step.at = tx.read_time(step.at)
         if kind == "utredning":
+            declared = investigation(engine, version_id)
+            if declared is None:
+                raise NotFoundError(f"a case of {key!r} has no investigation document")
             forms = definitions.task_forms(engine, version_id)
-            document, at = _investigation(tx, key, done, forms, unit, pupil, address)
+            document, at = _investigation(tx, declared, done, forms, unit, pupil)
         else:
             document, at = _programme(tx, case_id, done, unit, pupil, address)
     document = documents.with_letterhead(document, head, pupil=pupil_id is not None)
@@ -110,11 +117,10 @@ def _parties(unit: str | None, pupil: str | None) -> documents.Section:
         if pupil is not None else documents.Section("Skolenhet", rows=(unit_row,))
 
 
-def _investigation(tx: Tx, key: str, done: list[_Done], forms: dict[str, dict[str, Any]], unit: str | None,
-                   pupil: str | None, address: str | None) -> tuple[documents.Document, datetime]:
-    if key not in INVESTIGATIONS:
-        raise NotFoundError(f"a case of {key!r} has no investigation document")
-    title, ground, steps = INVESTIGATIONS[key]
+def _investigation(tx: Tx, declared: tuple[str, str, tuple[str, ...]], done: list[_Done],
+                   forms: dict[str, dict[str, Any]], unit: str | None,
+                   pupil: str | None) -> tuple[documents.Document, datetime]:
+    title, ground, steps = declared
     latest = {s.bpmn_id: s for s in done if s.bpmn_id in steps}  # a step done again: its last time
     if not latest:
         raise NotFoundError("no step of the investigation is done yet")

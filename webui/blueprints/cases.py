@@ -72,7 +72,7 @@ def case(case_id: int) -> Any:
         is_rektor="rektor" in held, medical=bool(held & visibility.MEDICAL_ROLES),
         decision_titles={kind: title for kind, (title, _ground) in documents.TITLES.items()},
         readable={t.id: casepage.readable(by_task, t.bpmn_id, t.data) for t in view.tasks if t.data},
-        appeal_windows=appeals.windows(view.tasks), case_documents=case_documents.available(view),
+        appeal_windows=appeals.windows(view.tasks), case_documents=case_documents.available(database, view),
         case_attachments=attachments.attachments(database, g.user.id, case_id),
         attachment_limits=_attachment_limits(database))
 
