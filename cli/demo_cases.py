@@ -188,7 +188,9 @@ def _step(engine: Engine, staff: _Staff, rng: random.Random, walk: _Walk, done: 
         done.cases += 1
         done.by_routine[walk.routine] = done.by_routine.get(walk.routine, 0) + 1
         return True
-    ready = list_tasks(engine, case_id=walk.case_id, state="ready")
+    # tasks opened in the same step share their time and have random ids: their BPMN ids order them
+    ready = sorted(list_tasks(engine, case_id=walk.case_id, state="ready"),
+                   key=lambda t: (t.created_at, t.bpmn_id))
     for task in ready:
         info = task_info(engine, task)
         if info["decision"]:

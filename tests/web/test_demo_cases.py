@@ -5,14 +5,16 @@ from __future__ import annotations
 import html as htmllib
 import json
 import re
+from datetime import date
 
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from cli import main
+from cli import demo_cases, main
+from engine import Engine
 from engine.org import access, demo
 from engine.storage import audit
-from engine.storage.models import Case, User
+from engine.storage.models import Case, TaskRow, User
 from engine.work import worklist
 from webui import close_app, create_app
 
@@ -58,3 +60,28 @@ def test_the_demo_seeds_a_year_of_cases_every_role_has_work_and_the_dashboard_sh
         assert len(done) >= 5, figures
     finally:
         close_app(app)
+
+
+def _seeded(folder, workers, monkeypatch) -> tuple[list, list]:
+    """A demo database seeded with seed 5 up to a fixed day: its cases and its steps."""
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    url = f"sqlite:///{folder / 'demo.db'}"
+    assert CliRunner().invoke(main, ["--database", url, "demo", "--no-serve", "--no-cases"]).exit_code == 0
+    engine = Engine.from_settings(database_url=url, workers=workers)
+    try:
+        done = demo_cases.seed(engine, seed=5, today=date(2026, 11, 30))
+        with engine.db.read() as s:
+            cases = s.execute(select(Case.process_key, Case.started_at, Case.status, Case.diary_number)
+                              .order_by(Case.id)).all()
+            steps = s.execute(select(TaskRow.bpmn_id, TaskRow.completed_at, TaskRow.state, TaskRow.data)
+                              .order_by(TaskRow.created_at, TaskRow.bpmn_id)).all()
+    finally:
+        engine.close()
+    assert done.cases <= len(cases)  # and the cases those started
+    assert max(c.started_at for c in cases).date() <= date(2026, 11, 30)
+    return [tuple(c) for c in cases], [tuple(t) for t in steps]
+
+
+def test_the_same_seed_on_the_same_day_seeds_the_same_cases(tmp_path, workers, monkeypatch):
+    assert _seeded(tmp_path / "a", workers, monkeypatch) == _seeded(tmp_path / "b", workers, monkeypatch)
