@@ -93,6 +93,10 @@ def test_a_form_built_field_by_field_is_saved_and_published_as_its_json_schema(p
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator("fieldset.builder-field").last.get_by_role("button", name="Ta bort fältet").click()
     assert schema_on_page(page) == EXPECTED
+    key = page.locator("fieldset.builder-field").first.get_by_label("Nyckel")
+    key.fill("Samtal datum")  # not a key: the schema keeps the last good one
+    assert key.get_attribute("aria-invalid") == "true" and schema_on_page(page) == EXPECTED
+    key.fill("samtal_datum")
     preview = page.locator("#preview")
     preview.get_by_text("Digitalt möte").wait_for()
     assert preview.get_by_text("Skriv kort vad ni kom överens om.").count() == 1

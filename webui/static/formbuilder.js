@@ -222,7 +222,14 @@
     key.value = field.key;
     key.addEventListener("input", function () {
       field.keyEdited = true;
-      field.key = key.value.trim() || field.key;
+      var wanted = key.value.trim();
+      var good = /^[a-z][a-z0-9_]*$/.test(wanted);
+      key.setAttribute("aria-invalid", good ? "false" : "true");
+      if (!good) {  // kept as it was until it is a key
+        status.textContent = words.badKey;
+        return;
+      }
+      field.key = wanted;
       write();
     });
     set.appendChild(labelled(id + "-key", words.key, key, words.keyHelp));
@@ -281,6 +288,8 @@
         write();
         render();
         status.textContent = words.removed;
+        var next = fields[Math.min(index, fields.length - 1)];  // the keyboard stays in the list
+        (next ? document.getElementById("fb-" + next.id + "-title") : box.querySelector("[data-add]")).focus();
       }
     });
     tools.appendChild(remove);
