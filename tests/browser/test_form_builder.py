@@ -144,3 +144,35 @@ def test_a_form_built_field_by_field_is_saved_and_published_as_its_json_schema(p
     published = editing.newest_version(engine, "orosanmalan")
     assert published.version == 2 and published.forms["samtal.json"] == EXPECTED
     assert editing.check_form("samtal.json", published.forms["samtal.json"]) == []
+
+
+@pytest.fixture
+def support_site(engine, db_url, people) -> Iterator[str]:
+    deploy_path(engine, PROCESSES / "sarskilt_stod", shared_dir=PROCESSES / "shared")
+    add_process_owner(engine, people.unit)
+    passwords.set_password(engine, "processagare", PASSWORD)
+    with serve(db_url, engine.pool()) as address:
+        yield address
+
+
+@pytest.mark.parametrize("form", ["kartlaggning.json", "atgardsprogram.json", "beslut_atgardsprogram.json"])
+def test_the_builder_changes_only_what_is_edited_in_a_form_it_cannot_wholly_show(page, support_site, engine,
+                                                                                 form):
+    """A shipped form with conditions (allOf), tables of rows and date order: relabelling one field in the
+    builder changes that title and nothing else of the schema."""
+    original = editing.newest_version(engine, "sarskilt_stod").forms[form]
+    log_in(page, support_site, "processagare")
+    page.get_by_role("link", name="Rutiner").click()
+    page.get_by_role("button", name="Redigera Särskilt stöd").click()
+    page.wait_for_url("**/utkast/*")
+    page.get_by_role("link", name=form, exact=True).click()
+    page.wait_for_selector("#form-builder[data-ready=true]")
+    assert schema_on_page(page) == original  # opening it writes nothing
+    boxes = page.locator("fieldset.builder-field")
+    assert boxes.count() == len(original["properties"])
+    first = next(iter(original["properties"]))
+    boxes.first.get_by_label("Etikett").fill("Ny etikett")
+    changed = {**original, "properties": {**original["properties"],
+                                          first: {**original["properties"][first], "title": "Ny etikett"}}}
+    assert schema_on_page(page) == changed
+    assert serious_violations(page) == []

@@ -163,7 +163,9 @@
       out.properties[field.key] = propertyOf(field);
       if (field.required) { required.push(field.key); }
     });
-    if (required.length) { out.required = required; } else { delete out.required; }
+    var before = Array.isArray(out.required) ? out.required : [];
+    var same = before.length === required.length && required.every(function (k) { return before.indexOf(k) >= 0; });
+    if (required.length) { out.required = same ? before : required; } else { delete out.required; }
     if (!("additionalProperties" in out)) { out.additionalProperties = false; }
     // the schema's own keys first, then the fields (as a person writing it would order them)
     var ordered = {};
