@@ -78,6 +78,7 @@ def test_a_file_is_attached_listed_downloaded_and_removed_with_checksum_log_and_
         "Testresultat läsning.pdf", "application/pdf", len(PDF), False)
     assert row.sha256 == hashlib.sha256(PDF).hexdigest() and bytes(row.content) == PDF
     assert row.sha256 in page and f"/arenden/{case_id}/bilagor/{row.id}" in page
+    assert "En bilaga lades till" in page  # the timeline, without the file's name
 
     rektor = as_user(app, "rektor")  # sees the case (rule 1) and so the file
     got = rektor.get(f"/arenden/{case_id}/bilagor/{row.id}")
