@@ -54,6 +54,7 @@ class Bundle:
     readers: dict[str, frozenset[str]] = field(default_factory=dict)  # process key -> roles seeing every case
     subjects: dict[str, str] = field(default_factory=dict)  # key -> what its cases are about (specs.py)
     properties: dict[str, dict[str, str]] = field(default_factory=dict)  # key -> its process's properties
+    file_of: dict[str, str] = field(default_factory=dict)  # process id -> the file that holds it
 
 
 # The roles that see every case of a routine at its unit unless its process names others (`visibleTo`):
@@ -310,7 +311,7 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
     keys = [pid for name in main for pid in bpmnxml.executable_process_ids(trees[name])]
     if not keys:
         raise DefinitionError([Problem("process.not_executable", file=next(iter(main), None))])
-    bundle = Bundle(files={}, forms={})
+    bundle = Bundle(files={}, forms={}, file_of=file_of)
     for key in keys:
         try:
             spec = parser.get_spec(key)
