@@ -20,7 +20,7 @@ from ..errors import ConflictError, DefinitionError, Problem
 from ..storage import audit, dbapi
 from ..storage.models import ProcessVersion, VersionReader
 from . import bpmnxml, decision_fields
-from .specs import ParsedVersion, task_meta
+from .specs import ParsedVersion, user_tasks_of
 from .validation import Bundle, validate
 
 if TYPE_CHECKING:  # for type hints only: core.Engine composes every layer
@@ -138,14 +138,10 @@ def _lost_document_fields(engine: Engine, bundle: Bundle) -> list[Problem]:
             continue
         old = engine.specs.get(newest[key])
         before = decision_fields.collected(old.user_tasks(), old.forms)
-        tasks, process_of = {}, {}
-        for process in [spec, *subprocesses.values()]:
-            for task_spec in process.task_specs.values():
-                if getattr(task_spec, "manual", False) and getattr(task_spec, "bpmn_id", None):
-                    meta = task_meta(task_spec)
-                    tasks[meta.bpmn_id], process_of[meta.bpmn_id] = meta, process.name
+        found = user_tasks_of([spec, *subprocesses.values()])
+        tasks = {step: meta for step, (meta, _) in found.items()}
         for step, why in decision_fields.check(tasks, bundle.forms, before):
-            file_name = bundle.file_of.get(process_of[step])
+            file_name = bundle.file_of.get(found[step][1])
             tree = bpmnxml.parse(bundle.files[file_name], file_name)[0] if file_name in bundle.files else None
             line = bpmnxml.line_index(tree).get(step) if tree is not None else None
             problems.append(Problem(why.code, why.params, element_id=step, line=line, file=file_name))

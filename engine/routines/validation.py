@@ -40,7 +40,7 @@ from ..org.roles import ROLES, role_for_lane
 from . import bpmnxml, declared_sections, formcheck, quality_measures, support
 from .bpmnxml import NS
 from .parser import ElevflowParser
-from .specs import CANCEL_GROUNDS, CASE_SUBJECT, CASE_SUBJECTS, task_meta
+from .specs import CANCEL_GROUNDS, CASE_SUBJECT, CASE_SUBJECTS, task_meta, user_tasks_of
 
 
 @dataclass
@@ -227,9 +227,7 @@ def _check_declarations(spec: BpmnProcessSpec, subprocesses: dict[str, BpmnProce
     elements = bpmnxml.process_properties(tree, key)
     properties = {n: e.get("value") or "" for n, e in elements.items()}
     measures, found = quality_measures.parse(properties)
-    tasks = {meta.bpmn_id: meta for process in [spec, *subprocesses.values()]
-             for s in process.task_specs.values()
-             if getattr(s, "manual", False) and hasattr(s, "bpmn_id") and (meta := task_meta(s))}
+    tasks = {step: meta for step, (meta, _) in user_tasks_of([spec, *subprocesses.values()]).items()}
     found += quality_measures.check(measures, tasks, forms)
     documents, malformed = declared_sections.parse(properties)
     found += malformed + declared_sections.check(documents, tasks, forms)
