@@ -52,7 +52,7 @@ FIRST_RETRY = 10  # seconds; doubled after every failure ...
 LONGEST_RETRY = 3600  # ... up to an hour
 BATCH = 200  # rows per subscription and round at most
 
-SUBSCRIBERS = Sql("SELECT id, events, unit_ids FROM webhook_subscriptions WHERE active = :yes")
+SUBSCRIBERS = Sql("SELECT id, events, unit_ids FROM webhook_subscriptions")  # a paused one's wait
 INSERT = Sql("""INSERT INTO webhook_deliveries (subscription_id, event, body, created_at, attempts,
     next_attempt_at) VALUES (:subscription_id, :event, :body, :now, 0, :now)""")
 CLAIM = {"sqlite": Sql("SELECT id, url, secret FROM webhook_subscriptions WHERE id = :id AND active = :yes"),
@@ -73,7 +73,7 @@ def enqueue(tx: Tx, case: Any, events: Iterable[Event], now: datetime) -> None:
     told = [e for e in events if e.kind in EVENTS]
     if not told:
         return
-    subscribers = tx.all(SUBSCRIBERS, {"yes": True})
+    subscribers = tx.all(SUBSCRIBERS)
     if not subscribers:
         return
     rows = []
