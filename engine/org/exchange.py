@@ -2,11 +2,11 @@
 imported by the same import as `elevflow import ss12000` (orgimport/), checked as a whole, all or nothing."""
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
 
 from .orgimport import ImportReport, OrganisationImportError, import_ss12000
 from .orgimport.ss12000files import KINDS
@@ -27,7 +27,7 @@ def import_documents(engine: Engine, documents: dict[str, Any], *, dry_run: bool
         raise ValueError(f"unknown SS 12000 kinds {unknown}; known: {', '.join(KINDS)}")
     with tempfile.TemporaryDirectory(prefix="elevflow-ss12000-") as folder:
         for kind, body in documents.items():
-            (Path(folder) / f"{kind}.json").write_bytes(orjson.dumps(body))
+            (Path(folder) / f"{kind}.json").write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
         report = import_ss12000(engine, Path(folder), dry_run=dry_run)
     report.source = "SS 12000 (API)"
     return report
