@@ -1,6 +1,7 @@
 """Outgoing webhooks, received by a real HTTP server: every event of a särskilt stöd case exactly once and
 in order, signed; also when the receiver is down for a while (retried with backoff, nothing later sent
 before it); and nothing lost when the process dies between the step and the delivery (the outbox)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,13 @@ from engine.work import webhooks
 
 LATER = datetime(2031, 1, 1, tzinfo=timezone.utc)  # past every event the walks write (they run in 2026)
 #: a särskilt stöd case with a signed decision, its appeal window's timer and a linked case
-SCENARIO = next(s for s in rs.SCENARIOS if s.routine == "sarskilt_stod" and any("beslut" in p for p in s.path)
-                and any(p.startswith("timer:") for p in s.path))
+SCENARIO = next(
+    s
+    for s in rs.SCENARIOS
+    if s.routine == "sarskilt_stod"
+    and any("beslut" in p for p in s.path)
+    and any(p.startswith("timer:") for p in s.path)
+)
 
 
 class Receiver:
@@ -47,8 +53,12 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 stamp = self.headers["Elevflow-Timestamp"]
-                expected = "sha256=" + hmac.new(receiver.secret.encode(), stamp.encode() + b"." + body,
-                                                hashlib.sha256).hexdigest()
+                expected = (
+                    "sha256="
+                    + hmac.new(
+                        receiver.secret.encode(), stamp.encode() + b"." + body, hashlib.sha256
+                    ).hexdigest()
+                )
                 if not hmac.compare_digest(expected, self.headers["Elevflow-Signature"]):
                     self.send_response(401)
                     self.end_headers()
@@ -93,15 +103,18 @@ def subscribe(engine: Any, receiver: Receiver, **kwargs: Any) -> int:
 
 def deliver_all(engine: Any, now: datetime = LATER) -> int:
     total = 0
-    while (done := webhooks.deliver_due(engine, now)):
+    while done := webhooks.deliver_due(engine, now):
         total += done
     return total
 
 
 def expected_events(engine: Any) -> list[tuple[str, int, str | None]]:
     """What the audit log says happened, of the kinds told to subscribers, in order."""
-    return [(e.kind, e.case_id, e.data.get("task_id")) for e in audit.events(engine, limit=100_000)
-            if e.kind in webhooks.EVENTS]
+    return [
+        (e.kind, e.case_id, e.data.get("task_id"))
+        for e in audit.events(engine, limit=100_000)
+        if e.kind in webhooks.EVENTS
+    ]
 
 
 def told(receiver: Receiver) -> list[tuple[str, int, str | None]]:
@@ -113,11 +126,19 @@ def test_a_receiver_gets_every_event_of_a_sarskilt_stod_case_once_in_order_signe
     subscribe(engine, receiver)
     walked = walk(engine, school, SCENARIO)
     expected = expected_events(engine)
-    assert {kind for kind, *_ in expected} >= {"case_started", "task_created", "task_completed", "decision_signed",
-                                               "timer_fired", "case_completed"}
+    assert {kind for kind, *_ in expected} >= {
+        "case_started",
+        "task_created",
+        "task_completed",
+        "decision_signed",
+        "timer_fired",
+        "case_completed",
+    }
     assert deliver_all(engine) == len(expected)
     assert told(receiver) == expected
-    assert len(set(receiver.deliveries)) == len(expected) and len({b["id"] for b in receiver.received}) == len(expected)
+    assert len(set(receiver.deliveries)) == len(expected) and len(
+        {b["id"] for b in receiver.received}
+    ) == len(expected)
     assert deliver_all(engine) == 0 and len(receiver.received) == len(expected)  # nothing twice
     for body in receiver.received:  # ids only: no pupil, nothing typed into a form
         assert "pupil_id" not in body and set(body["data"]) <= set(webhooks.KEPT)
@@ -167,18 +188,25 @@ os._exit(9)  # dies right after the step committed: no delivery, no clean shutdo
 
 def test_a_crash_between_the_step_and_its_delivery_loses_no_event(engine, db_url, people, chain, receiver):
     subscribe(engine, receiver)
-    run = subprocess.run([sys.executable, "-c", CRASH, db_url, str(people.pupil), str(people.teacher)],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", CRASH, db_url, str(people.pupil), str(people.teacher)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 9, run.stderr
     case_id = int(run.stdout.split()[0])
     assert receiver.received == []  # the process died before anything was sent
     assert deliver_all(engine) == 2
-    assert [(b["type"], b["case_id"]) for b in receiver.received] == [("case_started", case_id),
-                                                                     ("task_created", case_id)]
+    assert [(b["type"], b["case_id"]) for b in receiver.received] == [
+        ("case_started", case_id),
+        ("task_created", case_id),
+    ]
 
 
 def test_a_subscription_gets_only_the_events_and_units_it_asked_for(engine, people, chain, receiver):
     from engine import start_case
+
     subscribe(engine, receiver, events=["case_started"], unit_ids=[people.unit])
     mine = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
     start_case(engine, "stodkedja", pupil_id=people.other_pupil, by=people.outsider)
@@ -192,6 +220,7 @@ def test_a_subscription_gets_only_the_events_and_units_it_asked_for(engine, peop
 
 def test_a_paused_subscription_keeps_its_events_until_it_is_resumed(engine, people, chain, receiver):
     from engine import start_case
+
     subscription = subscribe(engine, receiver)
     webhooks.set_active(engine, subscription, False)
     start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)

@@ -9,6 +9,7 @@ Only the SHA-256 of the secret is stored (the secret is 32 random bytes, so a pl
 nothing to guess); the first characters, `prefix`, are kept to tell tokens apart on the admin page. The
 token is shown once, when it is created.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -75,9 +76,17 @@ def _check_scopes(scopes: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(set(scopes)))
 
 
-def create_token(engine: Engine, username: str, name: str, scopes: list[str] | tuple[str, ...], *,
-                 unit_ids: list[int] | None = None, by: int | None, system_only: bool = True,
-                 rate_limit: int = DEFAULT_RATE_LIMIT) -> tuple[TokenInfo, str]:
+def create_token(
+    engine: Engine,
+    username: str,
+    name: str,
+    scopes: list[str] | tuple[str, ...],
+    *,
+    unit_ids: list[int] | None = None,
+    by: int | None,
+    system_only: bool = True,
+    rate_limit: int = DEFAULT_RATE_LIMIT,
+) -> tuple[TokenInfo, str]:
     """Create a token for the user `username` (a system account unless `system_only` is False: the
     command line may give a token to a person's account); returns it and its secret, shown only now.
     `unit_ids` narrows it to those units, each one where the user holds a role. ValueError: bad scopes,
@@ -91,19 +100,32 @@ def create_token(engine: Engine, username: str, name: str, scopes: list[str] | t
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = datetime.now(timezone.utc)
     with engine.db.write() as session:
-        user = session.execute(select(User).where(User.username == username, User.active)).scalar_one_or_none()
+        user = session.execute(
+            select(User).where(User.username == username, User.active)
+        ).scalar_one_or_none()
         if user is None:
             raise NotFoundError(f"no active user {username!r}")
         if system_only and not user.system_account:
             raise PermissionDeniedError(f"{username!r} is not a system account")
         if unit_ids is not None:
-            held = set(session.execute(select(RoleAssignment.unit_id)
-                                       .where(RoleAssignment.user_id == user.id)).scalars())
+            held = set(
+                session.execute(
+                    select(RoleAssignment.unit_id).where(RoleAssignment.user_id == user.id)
+                ).scalars()
+            )
             if not unit_ids or any(u not in held for u in unit_ids):
                 raise ValueError("a token's units must be units where its account holds a role")
-        row = ApiToken(user_id=user.id, name=name, prefix=secret[:SHOWN], secret_sha256=_digest(secret),
-                       scopes=list(chosen), unit_ids=sorted(set(unit_ids)) if unit_ids is not None else None,
-                       rate_limit=rate_limit, created_by=by, created_at=now)
+        row = ApiToken(
+            user_id=user.id,
+            name=name,
+            prefix=secret[:SHOWN],
+            secret_sha256=_digest(secret),
+            scopes=list(chosen),
+            unit_ids=sorted(set(unit_ids)) if unit_ids is not None else None,
+            rate_limit=rate_limit,
+            created_by=by,
+            created_at=now,
+        )
         session.add(row)
         session.flush()
         info = _info(row, user.username)
@@ -124,8 +146,11 @@ def revoke_token(engine: Engine, token_id: int, *, by: int | None) -> None:
 def tokens(engine: Engine) -> list[TokenInfo]:
     """Every token, newest first (the admin page, `elevflow api-token list`)."""
     with engine.db.read() as session:
-        rows = session.execute(select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
-                               .order_by(ApiToken.id.desc())).all()
+        rows = session.execute(
+            select(ApiToken, User.username)
+            .join(User, User.id == ApiToken.user_id)
+            .order_by(ApiToken.id.desc())
+        ).all()
     return [_info(row, username) for row, username in rows]
 
 
@@ -136,9 +161,11 @@ def authenticate(engine: Engine, secret: str) -> TokenInfo | None:
         return None
     digest = _digest(secret)
     with engine.db.read() as session:
-        found = session.execute(select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
-                                .where(ApiToken.secret_sha256 == digest, ApiToken.revoked_at.is_(None),
-                                       User.active)).first()
+        found = session.execute(
+            select(ApiToken, User.username)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.secret_sha256 == digest, ApiToken.revoked_at.is_(None), User.active)
+        ).first()
     if found is None:
         return None
     row, username = found
@@ -152,12 +179,27 @@ def authenticate(engine: Engine, secret: str) -> TokenInfo | None:
 def system_accounts(engine: Engine) -> list[tuple[int, str, str]]:
     """(id, username, name) of every active system account, for the admin page's choice."""
     with engine.db.read() as session:
-        return [tuple(r) for r in session.execute(  # type: ignore[misc]
-            select(User.id, User.username, User.name).where(User.system_account, User.active)
-            .order_by(User.username)).all()]
+        return [
+            tuple(r)
+            for r in session.execute(  # type: ignore[misc]
+                select(User.id, User.username, User.name)
+                .where(User.system_account, User.active)
+                .order_by(User.username)
+            ).all()
+        ]
 
 
 def _info(row: ApiToken, username: str) -> TokenInfo:
-    return TokenInfo(row.id, row.user_id, username, row.name, row.prefix, tuple(row.scopes),
-                     tuple(row.unit_ids) if row.unit_ids is not None else None, row.rate_limit,
-                     row.created_at, row.last_used_at, row.revoked_at)
+    return TokenInfo(
+        row.id,
+        row.user_id,
+        username,
+        row.name,
+        row.prefix,
+        tuple(row.scopes),
+        tuple(row.unit_ids) if row.unit_ids is not None else None,
+        row.rate_limit,
+        row.created_at,
+        row.last_used_at,
+        row.revoked_at,
+    )

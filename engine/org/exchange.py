@@ -1,12 +1,12 @@
 """The organisation as another system sends it through the integration API: SS 12000 JSON documents,
 imported by the same import as `elevflow import ss12000` (orgimport/), checked as a whole, all or nothing."""
+
 from __future__ import annotations
 
 import json
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
 
 from .orgimport import ImportReport, OrganisationImportError, import_ss12000
 from .orgimport.ss12000files import KINDS

@@ -39,7 +39,8 @@ class Round:
 
 
 def run_once(engine: Engine, now: datetime | None = None) -> Round:
-    """Do all work that is due now: timers first (they open tasks), then notices, digests, e-mail, webhooks."""
+    """Do all work that is due now: timers first (they open tasks), then notices, digests, e-mail and
+    webhooks."""
     now = now or engine.clock()
     done = Round()
     done.timers = timers.fire_due(engine, now)

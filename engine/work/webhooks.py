@@ -13,6 +13,7 @@
    name, a pupil's id or anything typed into a form; a receiver that needs more reads the case through
    the API, under its own token's need-to-know (docs/api.md).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,9 +42,19 @@ if TYPE_CHECKING:  # for type hints only: core.Engine composes every layer
 log = logging.getLogger(__name__)
 
 #: The audit events of a step that are told to subscribers (each with the fields `_body` keeps).
-EVENTS = ("case_started", "case_completed", "case_cancelled", "case_migrated", "task_created",
-          "task_assigned", "task_completed", "task_cancelled", "decision_signed", "timer_fired",
-          "message_received")
+EVENTS = (
+    "case_started",
+    "case_completed",
+    "case_cancelled",
+    "case_migrated",
+    "task_created",
+    "task_assigned",
+    "task_completed",
+    "task_cancelled",
+    "decision_signed",
+    "timer_fired",
+    "message_received",
+)
 #: Ids and routine structure only: what an event's body may carry from the audit event's data.
 KEPT = ("task_id", "bpmn_id", "decision", "assignee_id", "key", "version", "from_version", "to_version")
 SIGNATURE = "Elevflow-Signature"
@@ -55,10 +66,12 @@ BATCH = 200  # rows per subscription and round at most
 SUBSCRIBERS = Sql("SELECT id, events, unit_ids FROM webhook_subscriptions")  # a paused one's wait
 INSERT = Sql("""INSERT INTO webhook_deliveries (subscription_id, event, body, created_at, attempts,
     next_attempt_at) VALUES (:subscription_id, :event, :body, :now, 0, :now)""")
-CLAIM = {"sqlite": Sql("SELECT id, url, secret FROM webhook_subscriptions WHERE id = :id AND active = :yes"),
-         # FOR NO KEY UPDATE does not block the steps' inserts (they take key-share locks on this row)
-         "postgresql": Sql("""SELECT id, url, secret FROM webhook_subscriptions WHERE id = :id AND active = :yes
-             FOR NO KEY UPDATE SKIP LOCKED""")}
+CLAIM = {
+    "sqlite": Sql("SELECT id, url, secret FROM webhook_subscriptions WHERE id = :id AND active = :yes"),
+    # FOR NO KEY UPDATE does not block the steps' inserts (they take key-share locks on this row)
+    "postgresql": Sql("""SELECT id, url, secret FROM webhook_subscriptions WHERE id = :id AND active = :yes
+             FOR NO KEY UPDATE SKIP LOCKED"""),
+}
 HEAD = Sql("""SELECT id, event, body, attempts, next_attempt_at FROM webhook_deliveries
     WHERE subscription_id = :id AND delivered_at IS NULL ORDER BY id LIMIT 1""")
 DELIVERED = Sql("""UPDATE webhook_deliveries SET delivered_at = :now, attempts = attempts + 1,
@@ -82,17 +95,30 @@ def enqueue(tx: Tx, case: Any, events: Iterable[Event], now: datetime) -> None:
         for subscription_id, kinds, units in subscribers:
             kinds, units = tx.read_json(kinds) or [], tx.read_json(units)
             if (not kinds or event.kind in kinds) and (units is None or event.unit_id in units):
-                rows.append({"subscription_id": subscription_id, "event": event.kind, "body": tx.json(body),
-                             "now": tx.time(now)})
+                rows.append(
+                    {
+                        "subscription_id": subscription_id,
+                        "event": event.kind,
+                        "body": tx.json(body),
+                        "now": tx.time(now),
+                    }
+                )
     if rows:
         tx.executemany(INSERT, rows)
 
 
 def _body(event: Event, case: Any, now: datetime) -> dict[str, Any]:
     kept = {key: event.data[key] for key in KEPT if key in event.data}
-    return {"id": str(uuid.uuid4()), "type": event.kind, "occurred_at": now.isoformat(),
-            "case_id": event.case_id, "unit_id": event.unit_id, "process_key": case.process_key,
-            "case_row_version": case.row_version, "data": kept}
+    return {
+        "id": str(uuid.uuid4()),
+        "type": event.kind,
+        "occurred_at": now.isoformat(),
+        "case_id": event.case_id,
+        "unit_id": event.unit_id,
+        "process_key": case.process_key,
+        "case_row_version": case.row_version,
+        "data": kept,
+    }
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -112,8 +138,12 @@ def deliver_due(engine: Engine, now: datetime | None = None) -> int:
     has) while it posts that subscription's events."""
     now = now or engine.clock()
     with engine.db.snapshot() as tx:
-        subscription_ids = [i for (i,) in tx.all(Sql("SELECT id FROM webhook_subscriptions WHERE active = :yes"
-                                                      " ORDER BY id"), {"yes": True})]
+        subscription_ids = [
+            i
+            for (i,) in tx.all(
+                Sql("SELECT id FROM webhook_subscriptions WHERE active = :yes ORDER BY id"), {"yes": True}
+            )
+        ]
     delivered = 0
     for subscription_id in subscription_ids:
         delivered += _deliver_subscription(engine, subscription_id, now)
@@ -150,11 +180,20 @@ def _record(tx: Tx, row_id: int, attempts: int, status: int | None, error: str |
     if error is None:
         tx.execute(DELIVERED, {"now": tx.time(now), "status": status, "id": row_id})
     else:
-        tx.execute(FAILED, {"retry": tx.time(now + backoff(attempts + 1)), "status": status,
-                            "error": error[:500], "id": row_id})
+        tx.execute(
+            FAILED,
+            {
+                "retry": tx.time(now + backoff(attempts + 1)),
+                "status": status,
+                "error": error[:500],
+                "id": row_id,
+            },
+        )
 
 
-def post(url: str, secret: str, delivery_id: int, event: str, body: dict[str, Any]) -> tuple[int | None, str | None]:
+def post(
+    url: str, secret: str, delivery_id: int, event: str, body: dict[str, Any]
+) -> tuple[int | None, str | None]:
     """POST one event: (HTTP status or None, error or None when the receiver took it with a 2xx)."""
     payload = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
     timestamp = str(int(time.time()))
@@ -163,11 +202,19 @@ def post(url: str, secret: str, delivery_id: int, event: str, body: dict[str, An
     try:
         connection = connection_type(parts.hostname or "", parts.port, timeout=TIMEOUT)
         try:
-            connection.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
-                               body=payload, headers={
-                                   "Content-Type": "application/json", "User-Agent": "Elevflow-Webhooks/1",
-                                   "Elevflow-Event": event, "Elevflow-Delivery": str(delivery_id),
-                                   "Elevflow-Timestamp": timestamp, SIGNATURE: sign(secret, timestamp, payload)})
+            connection.request(
+                "POST",
+                (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+                body=payload,
+                headers={
+                    "Content-Type": "application/json",
+                    "User-Agent": "Elevflow-Webhooks/1",
+                    "Elevflow-Event": event,
+                    "Elevflow-Delivery": str(delivery_id),
+                    "Elevflow-Timestamp": timestamp,
+                    SIGNATURE: sign(secret, timestamp, payload),
+                },
+            )
             response = connection.getresponse()
             response.read(65536)
         finally:
@@ -180,6 +227,7 @@ def post(url: str, secret: str, delivery_id: int, event: str, body: dict[str, An
 
 
 # --- the administrator's view (the admin page, the command line) ---------------------------------------
+
 
 @dataclass(frozen=True)
 class Subscription:
@@ -215,8 +263,15 @@ def _check_url(url: str) -> str:
     return url.strip()
 
 
-def subscribe(engine: Engine, name: str, url: str, *, events: list[str] | tuple[str, ...] = (),
-              unit_ids: list[int] | None = None, by: int | None) -> tuple[Subscription, str]:
+def subscribe(
+    engine: Engine,
+    name: str,
+    url: str,
+    *,
+    events: list[str] | tuple[str, ...] = (),
+    unit_ids: list[int] | None = None,
+    by: int | None,
+) -> tuple[Subscription, str]:
     """A new subscription and its signing secret (shown once; the receiver keeps it to check signatures).
     ValueError: a bad name, URL or event kind."""
     unknown = [e for e in events if e not in EVENTS]
@@ -227,9 +282,16 @@ def subscribe(engine: Engine, name: str, url: str, *, events: list[str] | tuple[
         raise ValueError("a webhook needs a name of at most 200 printable characters")
     secret = "whsec_" + secrets.token_urlsafe(32)
     with engine.db.write() as session:
-        row = WebhookSubscription(name=name, url=_check_url(url), secret=secret, events=sorted(set(events)),
-                                  unit_ids=sorted(set(unit_ids)) if unit_ids is not None else None, active=True,
-                                  created_by=by, created_at=datetime.now(timezone.utc))
+        row = WebhookSubscription(
+            name=name,
+            url=_check_url(url),
+            secret=secret,
+            events=sorted(set(events)),
+            unit_ids=sorted(set(unit_ids)) if unit_ids is not None else None,
+            active=True,
+            created_by=by,
+            created_at=datetime.now(timezone.utc),
+        )
         session.add(row)
         session.flush()
         subscription_id = row.id
@@ -248,29 +310,65 @@ def set_active(engine: Engine, subscription_id: int, active: bool) -> None:
 def retry_now(engine: Engine, subscription_id: int) -> None:
     """Try the subscription's waiting events at the next round instead of after their backoff."""
     with engine.db.write() as session:
-        session.query(WebhookDelivery).filter(WebhookDelivery.subscription_id == subscription_id,
-                                              WebhookDelivery.delivered_at.is_(None)).update(
-            {WebhookDelivery.next_attempt_at: datetime.now(timezone.utc)})
+        session.query(WebhookDelivery).filter(
+            WebhookDelivery.subscription_id == subscription_id, WebhookDelivery.delivered_at.is_(None)
+        ).update({WebhookDelivery.next_attempt_at: datetime.now(timezone.utc)})
 
 
 def subscriptions(engine: Engine) -> list[Subscription]:
     """Every subscription with its backlog, oldest first."""
     pending = func.count(WebhookDelivery.id).filter(WebhookDelivery.delivered_at.is_(None))
-    failing = func.count(WebhookDelivery.id).filter(WebhookDelivery.delivered_at.is_(None),
-                                                    WebhookDelivery.attempts > 0)
+    failing = func.count(WebhookDelivery.id).filter(
+        WebhookDelivery.delivered_at.is_(None), WebhookDelivery.attempts > 0
+    )
     with engine.db.read() as session:
         rows = session.execute(
             select(WebhookSubscription, pending, failing, func.max(WebhookDelivery.delivered_at))
             .outerjoin(WebhookDelivery, WebhookDelivery.subscription_id == WebhookSubscription.id)
-            .group_by(WebhookSubscription.id).order_by(WebhookSubscription.id)).all()
-    return [Subscription(s.id, s.name, s.url, tuple(s.events), tuple(s.unit_ids) if s.unit_ids is not None
-                         else None, s.active, s.created_at, n, f, last) for s, n, f, last in rows]
+            .group_by(WebhookSubscription.id)
+            .order_by(WebhookSubscription.id)
+        ).all()
+    return [
+        Subscription(
+            s.id,
+            s.name,
+            s.url,
+            tuple(s.events),
+            tuple(s.unit_ids) if s.unit_ids is not None else None,
+            s.active,
+            s.created_at,
+            n,
+            f,
+            last,
+        )
+        for s, n, f, last in rows
+    ]
 
 
 def deliveries(engine: Engine, subscription_id: int, *, limit: int = 100) -> list[Delivery]:
     """A subscription's newest deliveries (and waiting events), newest first."""
     with engine.db.read() as session:
-        rows = session.execute(select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription_id)
-                               .order_by(WebhookDelivery.id.desc()).limit(limit)).scalars().all()
-    return [Delivery(r.id, r.subscription_id, r.event, r.created_at, r.attempts, r.next_attempt_at,
-                     r.delivered_at, r.last_status, r.last_error) for r in rows]
+        rows = (
+            session.execute(
+                select(WebhookDelivery)
+                .where(WebhookDelivery.subscription_id == subscription_id)
+                .order_by(WebhookDelivery.id.desc())
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
+    return [
+        Delivery(
+            r.id,
+            r.subscription_id,
+            r.event,
+            r.created_at,
+            r.attempts,
+            r.next_attempt_at,
+            r.delivered_at,
+            r.last_status,
+            r.last_error,
+        )
+        for r in rows
+    ]

@@ -1,6 +1,7 @@
 """The integration API (/api/v1) as another system uses it: with a user's API token, the same rights, the
 same need-to-know and the same access log as that user in the web app; problem details for every refusal;
 a document that describes exactly its routes."""
+
 from __future__ import annotations
 
 import re
@@ -20,22 +21,35 @@ from engine.storage.models import AccessLogEntry, User
 from webui.api import spec
 
 from .conftest import login, text
-from .test_authorization import drafts  # noqa: F401 - a fixture the route visits need
-from .test_authorization import PERSONAS, ROUTES, api_bodies, outcome, samples_for, visit_every_route
+from .test_authorization import (
+    PERSONAS,
+    ROUTES,
+    api_bodies,
+    outcome,
+    samples_for,
+    visit_every_route,
+)
 
 API_ROUTES = {route: row for route, row in ROUTES.items() if route[0].startswith("api.")}
 #: The page each API operation mirrors: the token must see there what the user sees on the page.
-TWINS = {("api.get_case", "GET"): ("cases.case", "GET"), ("api.case_audit", "GET"): ("cases.case", "GET"),
-         ("api.list_cases", "GET"): ("cases.index", "GET"), ("api.start_case", "POST"): ("pupils.start", "POST"),
-         ("api.get_decision", "GET"): ("cases.decision", "GET"),
-         ("api.case_access_log", "GET"): ("pupils.access", "GET"), ("api.inbox", "GET"): ("inbox.index", "GET"),
-         ("api.get_task", "GET"): ("tasks.task", "GET"), ("api.complete", "POST"): ("tasks.submit", "POST")}
+TWINS = {
+    ("api.get_case", "GET"): ("cases.case", "GET"),
+    ("api.case_audit", "GET"): ("cases.case", "GET"),
+    ("api.list_cases", "GET"): ("cases.index", "GET"),
+    ("api.start_case", "POST"): ("pupils.start", "POST"),
+    ("api.get_decision", "GET"): ("cases.decision", "GET"),
+    ("api.case_access_log", "GET"): ("pupils.access", "GET"),
+    ("api.inbox", "GET"): ("inbox.index", "GET"),
+    ("api.get_task", "GET"): ("tasks.task", "GET"),
+    ("api.complete", "POST"): ("tasks.submit", "POST"),
+}
 
 
 def token_for(engine: Any, username: str, scopes: Any = tuple(SCOPES), **kwargs: Any) -> str:
     kwargs.setdefault("rate_limit", 100_000)
-    return apitokens.create_token(engine, username, f"test {username}", list(scopes), by=None, system_only=False,
-                                  **kwargs)[1]
+    return apitokens.create_token(
+        engine, username, f"test {username}", list(scopes), by=None, system_only=False, **kwargs
+    )[1]
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -63,9 +77,12 @@ def visit_api(app: Any, secret: str, samples: dict[str, Any]) -> dict[tuple[str,
 
 
 def test_the_document_describes_every_route_of_the_api_and_no_other(app):
-    routes = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method)
-              for rule in app.url_map.iter_rules() if rule.rule.startswith(spec.PREFIX + "/")
-              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    routes = {
+        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(spec.PREFIX + "/")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
     document = app.test_client().get("/api/v1/openapi.json").get_json()
     described = {(path, method.upper()) for path, ops in document["paths"].items() for method in ops}
     assert document["openapi"] == "3.1.0"
@@ -76,15 +93,18 @@ def test_the_document_describes_every_route_of_the_api_and_no_other(app):
 
 
 @pytest.mark.parametrize("persona", [p for p in PERSONAS if p != "anonymous"])
-def test_each_users_token_sees_exactly_what_the_user_sees_in_the_web_app(app, engine, people, open_task, drafts,
-                                                                         persona):
+def test_each_users_token_sees_exactly_what_the_user_sees_in_the_web_app(
+    app, engine, people, open_task, drafts, persona
+):
     samples = samples_for(people, open_task, drafts)
     web = visit_every_route(app, persona, samples)  # the pages with the user's session (the route table)
     secret = token_for(engine, persona)
     api = visit_api(app, secret, samples)
     column = PERSONAS.index(persona)
     expected = {route: row[column] for route, row in API_ROUTES.items()}
-    expected[("api.import_ss12000", "POST")] = "ok"  # a token given organisation:import may (it is refused 422)
+    expected[("api.import_ss12000", "POST")] = (
+        "ok"  # a token given organisation:import may (it is refused 422)
+    )
     assert api == expected
     for route, twin in TWINS.items():
         assert api[route] == web[twin], (route, twin)
@@ -93,6 +113,7 @@ def test_each_users_token_sees_exactly_what_the_user_sees_in_the_web_app(app, en
 @pytest.mark.parametrize("persona", ["teacher", "specialpedagog", "rektor", "outsider"])
 def test_a_tokens_lists_name_the_cases_and_tasks_the_users_pages_list(app, engine, people, chain, persona):
     from engine import start_case
+
     for by in (people.teacher, people.rektor):
         start_case(engine, "stodkedja", pupil_id=people.pupil, by=by)
     start_case(engine, "stodkedja", pupil_id=people.other_pupil, by=people.outsider)
@@ -109,9 +130,18 @@ def test_a_tokens_lists_name_the_cases_and_tasks_the_users_pages_list(app, engin
 
 def _log(engine: Any) -> list[tuple[int, int | None, str, bool, str]]:
     with engine.db.read() as s:
-        return [tuple(r) for r in s.execute(select(AccessLogEntry.user_id, AccessLogEntry.case_id,
-                                                   AccessLogEntry.action, AccessLogEntry.allowed,
-                                                   AccessLogEntry.detail).order_by(AccessLogEntry.id)).all()]
+        return [
+            tuple(r)
+            for r in s.execute(
+                select(
+                    AccessLogEntry.user_id,
+                    AccessLogEntry.case_id,
+                    AccessLogEntry.action,
+                    AccessLogEntry.allowed,
+                    AccessLogEntry.detail,
+                ).order_by(AccessLogEntry.id)
+            ).all()
+        ]
 
 
 def test_an_api_read_writes_an_access_log_row_allowed_or_not(app, engine, people, open_task):
@@ -125,14 +155,19 @@ def test_an_api_read_writes_an_access_log_row_allowed_or_not(app, engine, people
     assert task.status_code == 200
     audit = app.test_client().get(f"/api/v1/cases/{open_task.case_id}/audit", headers=bearer(teacher))
     assert [e["kind"] for e in audit.get_json()["items"]][:2] == ["case_started", "task_created"]
-    new = _log(engine)[len(before):]
+    new = _log(engine)[len(before) :]
     assert [(u, c, a, ok) for u, c, a, ok, _d in new] == [
-        (people.teacher, open_task.case_id, "view_case", True), (people.outsider, open_task.case_id, "view_case", False),
-        (people.teacher, open_task.case_id, "view_task", True), (people.teacher, open_task.case_id, "export_audit", True)]
-    assert new[0][4] == f"API {teacher[:apitokens.SHOWN]}"
+        (people.teacher, open_task.case_id, "view_case", True),
+        (people.outsider, open_task.case_id, "view_case", False),
+        (people.teacher, open_task.case_id, "view_task", True),
+        (people.teacher, open_task.case_id, "export_audit", True),
+    ]
+    assert new[0][4] == f"API {teacher[: apitokens.SHOWN]}"
 
 
-def test_completing_a_task_conflicts_409_and_refused_data_422_as_problem_details(app, engine, people, open_task):
+def test_completing_a_task_conflicts_409_and_refused_data_422_as_problem_details(
+    app, engine, people, open_task
+):
     headers = bearer(token_for(engine, "teacher"))
     client = app.test_client()
     got = client.get(f"/api/v1/tasks/{open_task.id}", headers=headers)
@@ -141,24 +176,36 @@ def test_completing_a_task_conflicts_409_and_refused_data_422_as_problem_details
     url = f"/api/v1/tasks/{open_task.id}/complete"
 
     missing = client.post(url, json={"data": {}}, headers=headers)
-    assert missing.status_code == 428 and missing.get_json()["type"] == "urn:elevflow:problem:api.precondition_required"
+    assert (
+        missing.status_code == 428
+        and missing.get_json()["type"] == "urn:elevflow:problem:api.precondition_required"
+    )
     wrong = client.post(url, json={"data": {"beskrivning": "kort"}}, headers={**headers, "If-Match": etag})
     body = wrong.get_json()
     assert wrong.status_code == 422 and wrong.mimetype == "application/problem+json"
     assert body["status"] == 422 and set(body["errors"]) == {"anmalan_datum", "beskrivning"}
-    stale = client.post(url, json={"data": {"anmalan_datum": "2026-11-02", "beskrivning": "Svårt att läsa."}},
-                        headers={**headers, "If-Match": '"99"'})
+    stale = client.post(
+        url,
+        json={"data": {"anmalan_datum": "2026-11-02", "beskrivning": "Svårt att läsa."}},
+        headers={**headers, "If-Match": '"99"'},
+    )
     body = stale.get_json()
     assert stale.status_code == 409 and body["code"].startswith("conflict.")
     assert body["type"] == "urn:elevflow:problem:" + body["code"] and body["detail"]
     assert tasks.get_task(engine, open_task.id).state == "ready"  # nothing of the refused ones was saved
 
-    done = client.post(url, json={"data": {"anmalan_datum": "2026-11-02", "beskrivning": "Svårt att läsa."}},
-                       headers={**headers, "If-Match": etag})
+    done = client.post(
+        url,
+        json={"data": {"anmalan_datum": "2026-11-02", "beskrivning": "Svårt att läsa."}},
+        headers={**headers, "If-Match": etag},
+    )
     assert done.status_code == 200 and done.get_json()["state"] == "completed"
     assert done.headers["ETag"] == f'"{int(etag.strip(chr(34))) + 1}"'
-    again = client.post(url, json={"data": {"anmalan_datum": "2026-11-02", "beskrivning": "Svårt att läsa."},
-                                   "row_version": 99}, headers=headers)
+    again = client.post(
+        url,
+        json={"data": {"anmalan_datum": "2026-11-02", "beskrivning": "Svårt att läsa."}, "row_version": 99},
+        headers=headers,
+    )
     assert again.status_code == 404  # done: no longer a task the teacher may complete
 
 
@@ -174,8 +221,9 @@ def test_a_token_is_narrowed_to_its_scopes_and_units_and_ends_when_revoked(app, 
     assert client.get(f"/api/v1/cases/{open_task.case_id}", headers=bearer(elsewhere)).status_code == 404
     assert client.get("/api/v1/cases", headers=bearer(elsewhere)).get_json()["items"] == []
     everywhere = token_for(engine, "rektor")
-    assert [c["id"] for c in client.get("/api/v1/cases", headers=bearer(everywhere)).get_json()["items"]] == \
-        [open_task.case_id]
+    assert [c["id"] for c in client.get("/api/v1/cases", headers=bearer(everywhere)).get_json()["items"]] == [
+        open_task.case_id
+    ]
     info = next(t for t in apitokens.tokens(engine) if reader.startswith(t.prefix))
     assert info.last_used_at is not None
     apitokens.revoke_token(engine, info.id, by=None)
@@ -197,6 +245,7 @@ def test_only_system_accounts_get_tokens_unless_the_command_line_says_otherwise(
     assert secret.startswith(info.prefix) and len(secret) > 40
     with engine.db.read() as s:
         from engine.storage.models import ApiToken
+
         stored = s.get(ApiToken, info.id)
     assert secret not in (stored.secret_sha256, stored.prefix) and len(stored.secret_sha256) == 64
 
@@ -219,14 +268,20 @@ def test_the_browser_session_works_and_its_unsafe_requests_need_the_csrf_header(
     refused = client.post("/api/v1/cases", json=start)
     assert refused.status_code == 403 and "X-CSRFToken" in refused.get_json()["detail"]
     from .conftest import csrf
+
     started = client.post("/api/v1/cases", json=start, headers={"X-CSRFToken": csrf(client, "/uppgifter")})
-    assert started.status_code == 201 and started.headers["Location"] == f"/api/v1/cases/{started.get_json()['id']}"
+    assert (
+        started.status_code == 201
+        and started.headers["Location"] == f"/api/v1/cases/{started.get_json()['id']}"
+    )
 
 
 def test_a_case_started_through_the_api_is_the_engines_own(app, engine, people, chain):
     headers = bearer(token_for(engine, "teacher"))
     client = app.test_client()
-    started = client.post("/api/v1/cases", json={"routine": "stodkedja", "pupil_id": people.pupil}, headers=headers)
+    started = client.post(
+        "/api/v1/cases", json={"routine": "stodkedja", "pupil_id": people.pupil}, headers=headers
+    )
     case_id = started.get_json()["id"]
     case = client.get(f"/api/v1/cases/{case_id}", headers=headers).get_json()
     assert case["status"] == "running" and [t["bpmn_id"] for t in case["tasks"]] == ["Task_anmalan"]
@@ -237,13 +292,15 @@ def test_a_case_started_through_the_api_is_the_engines_own(app, engine, people, 
     bad = client.post("/api/v1/cases", json={"routine": "nej", "pupil_id": people.pupil}, headers=headers)
     assert bad.status_code == 422 and bad.get_json()["errors"] == {"routine": ["unknown"]}
     assert client.post("/api/v1/cases", data="x", headers=headers).status_code == 415
-    others = client.post("/api/v1/cases", json={"routine": "stodkedja", "pupil_id": people.other_pupil},
-                         headers=headers)
+    others = client.post(
+        "/api/v1/cases", json={"routine": "stodkedja", "pupil_id": people.other_pupil}, headers=headers
+    )
     assert others.status_code == 404
 
 
 def test_cases_are_listed_in_pages_linked_by_a_cursor(app, engine, people, chain):
     from engine import start_case
+
     made = [start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher).id for _ in range(5)]
     headers = bearer(token_for(engine, "rektor"))
     client = app.test_client()
@@ -260,9 +317,13 @@ def test_cases_are_listed_in_pages_linked_by_a_cursor(app, engine, people, chain
 
 def test_the_organisation_is_imported_from_ss12000_documents(app, engine, people):
     import json
+
     folder = FIXTURES / "org" / "ss12000"
-    documents = {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in folder.glob("*.json")
-                 if path.stem in ("organisations", "persons", "duties", "groups", "placements")}
+    documents = {
+        path.stem: json.loads(path.read_text(encoding="utf-8"))
+        for path in folder.glob("*.json")
+        if path.stem in ("organisations", "persons", "duties", "groups", "placements")
+    }
     headers = bearer(token_for(engine, "rektor", ["organisation:import"]))
     client = app.test_client()
     dry = client.post("/api/v1/organisation/ss12000?dry_run=true", json=documents, headers=headers)

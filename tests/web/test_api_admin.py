@@ -1,5 +1,6 @@
 """The administrator (the huvudman) creates and revokes API tokens of system accounts and subscribes
 webhooks in the web app, and sees every delivery; the command line does the same."""
+
 from __future__ import annotations
 
 import re
@@ -31,19 +32,34 @@ def test_the_huvudman_creates_a_token_that_works_and_revokes_it(app, engine, peo
     assert login(client, "huvudman").status_code == 302
     page = text(client.get("/admin/api"))
     assert "API-nycklar" in page and "e-tjanst" in page and "teacher" not in page  # system accounts only
-    refused = post(client, "/admin/api/nycklar", {"konto": "teacher", "namn": "x", "behorighet": "cases:read"},
-                   token_from="/admin/api")
+    refused = post(
+        client,
+        "/admin/api/nycklar",
+        {"konto": "teacher", "namn": "x", "behorighet": "cases:read"},
+        token_from="/admin/api",
+    )
     assert refused.status_code == 422 and apitokens.tokens(engine) == []
-    made = post(client, "/admin/api/nycklar", {"konto": "e-tjanst", "namn": "Frånvaroanmälan",
-                                               "behorighet": ["cases:start", "routines:read"],
-                                               "enheter": str(people.unit)}, token_from="/admin/api")
+    made = post(
+        client,
+        "/admin/api/nycklar",
+        {
+            "konto": "e-tjanst",
+            "namn": "Frånvaroanmälan",
+            "behorighet": ["cases:start", "routines:read"],
+            "enheter": str(people.unit),
+        },
+        token_from="/admin/api",
+    )
     secret = re.search(r'<code id="new-token">([^<]+)</code>', text(made)).group(1)
     headers = {"Authorization": f"Bearer {secret}"}
     assert app.test_client().get("/api/v1/routines", headers=headers).status_code == 200
     assert app.test_client().get("/api/v1/cases", headers=headers).status_code == 403  # not its scope
     [info] = apitokens.tokens(engine)
-    assert (info.scopes, info.unit_ids, info.username) == (("cases:start", "routines:read"), (people.unit,),
-                                                           "e-tjanst")
+    assert (info.scopes, info.unit_ids, info.username) == (
+        ("cases:start", "routines:read"),
+        (people.unit,),
+        "e-tjanst",
+    )
     assert secret not in text(client.get("/admin/api"))  # shown once
     post(client, f"/admin/api/nycklar/{info.id}/aterkalla", token_from="/admin/api")
     assert app.test_client().get("/api/v1/routines", headers=headers).status_code == 401
@@ -54,11 +70,16 @@ def test_the_huvudman_creates_a_token_that_works_and_revokes_it(app, engine, peo
 
 def test_the_huvudman_subscribes_a_webhook_and_sees_its_deliveries(app, engine, people, chain):
     from engine import start_case
+
     huvudman(engine, people)
     client = app.test_client()
     login(client, "huvudman")
-    made = post(client, "/admin/api/webhooks", {"namn": "Intranätet", "adress": "http://127.0.0.1:9/hook",
-                                                "handelse": ["case_started"]}, token_from="/admin/api")
+    made = post(
+        client,
+        "/admin/api/webhooks",
+        {"namn": "Intranätet", "adress": "http://127.0.0.1:9/hook", "handelse": ["case_started"]},
+        token_from="/admin/api",
+    )
     assert re.search(r'<code id="new-webhook-secret">whsec_', text(made))
     [subscription] = webhooks.subscriptions(engine)
     start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
@@ -89,6 +110,8 @@ def test_the_command_line_makes_system_accounts_tokens_and_webhooks(db_url, engi
     token_id = listed.split()[0]
     assert run("token-revoke", token_id).exit_code == 0
     assert apitokens.authenticate(engine, secret) is None
-    hook = run("webhook-add", "https://intranet.example.se/elevflow", "--name", "Intranät", "--event", "task_created")
+    hook = run(
+        "webhook-add", "https://intranet.example.se/elevflow", "--name", "Intranät", "--event", "task_created"
+    )
     assert hook.exit_code == 0 and hook.stdout.strip().startswith("whsec_")
     assert "intranet.example.se" in run("webhook-list").stdout

@@ -13,12 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from editing_helpers import add_process_owner
 from flask import url_for
 
 from engine.org import passwords
 from engine.org import records as org
-from engine.routines import editing
 
 from .conftest import PASSWORD, csrf, login
 
@@ -158,7 +156,8 @@ def visit_every_route(app: Any, persona: str, samples: dict[str, Any]) -> dict[t
                               **query.get((rule.endpoint, method), {}))
             if method == "POST" and rule.endpoint.startswith("api."):
                 token = csrf(client, "/logga-in" if persona == "anonymous" else "/uppgifter")
-                response = client.post(url, json=api_bodies(samples)[rule.endpoint], headers={"X-CSRFToken": token})
+                response = client.post(url, json=api_bodies(samples)[rule.endpoint],
+                                       headers={"X-CSRFToken": token})
             elif method == "POST":
                 token = csrf(client, "/logga-in" if persona == "anonymous" else "/uppgifter")
                 fields = data.get((rule.endpoint, method), {})
@@ -175,13 +174,6 @@ def api_bodies(samples: dict[str, Any]) -> dict[str, Any]:
     return {"api.start_case": {"routine": "stodkedja", "pupil_id": samples["pupil_id"]},
             "api.complete": {"data": {}, "row_version": 0},
             "api.import_ss12000": {"organisations": [], "persons": [], "duties": []}}
-
-
-@pytest.fixture
-def drafts(engine, people, chain):
-    """Two drafts of stodkedja, opened by a process owner at the other unit: one to discard."""
-    owner = add_process_owner(engine, people.other_unit, "draftowner")
-    return editing.open_draft(engine, chain.id, by=owner), editing.open_draft(engine, chain.id, by=owner)
 
 
 def samples_for(people: Any, open_task: Any, drafts: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from which the OpenAPI document is made (docs.py serves it). Every operation cal
 as the pages, with the caller's user id (auth.py): need-to-know, the access log and every right are the
 pages' own. Errors are problem details (problems.py). docs/api.md says all of it for integrators.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -39,7 +40,9 @@ def _problem(exc: ApiProblem) -> Any:
     return from_exception(exc)
 
 
-@bp.errorhandler(NotFoundError)  # NotVisibleError too: a case one may not see reads as one that does not exist
+@bp.errorhandler(
+    NotFoundError
+)  # NotVisibleError too: a case one may not see reads as one that does not exist
 def _not_found(exc: NotFoundError) -> Any:
     return problem(404)
 

@@ -6,6 +6,7 @@ them, to its scopes and its units. A session is the browser's: unsafe methods ne
 (X-CSRFToken), as the pages' forms do. Rate limits: a fixed window of a minute per token (its
 `rate_limit`) or per session user (SESSION_LIMIT), counted in this worker process (docs/api.md).
 """
+
 from __future__ import annotations
 
 import threading
@@ -81,8 +82,11 @@ def authenticate(public: bool) -> None:
         token = apitokens.authenticate(engine, secret.strip()) if scheme.lower() == "bearer" else None
         user = people.current_user(engine, token.user_id) if token is not None else None
         if token is None or user is None or not user.active:
-            raise ApiProblem(401, "The API token is unknown, revoked, or its account is inactive.",
-                             headers={"WWW-Authenticate": 'Bearer realm="elevflow"'})
+            raise ApiProblem(
+                401,
+                "The API token is unknown, revoked, or its account is inactive.",
+                headers={"WWW-Authenticate": 'Bearer realm="elevflow"'},
+            )
         g.user, g.api_caller = user, Caller(user.id, token)
         key, limit = f"token:{token.id}", token.rate_limit
     elif g.get("user") is not None:

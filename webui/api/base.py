@@ -1,5 +1,6 @@
 """What every resource module of the API shares: the blueprint, JSON bodies in and out, pages with a
 `next` link, row versions as ETags."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -28,8 +29,9 @@ def plain(value: Any) -> Any:
     return value
 
 
-def answer(body: Any, status: int = 200, *, etag: int | None = None,
-           headers: dict[str, str] | None = None) -> Response:
+def answer(
+    body: Any, status: int = 200, *, etag: int | None = None, headers: dict[str, str] | None = None
+) -> Response:
     response = Response(json.dumps(plain(body)), status=status, mimetype="application/json")
     if etag is not None:
         response.headers["ETag"] = f'"{etag}"'
@@ -77,5 +79,5 @@ def if_match() -> int | None:
         return None
     value = header.strip().removeprefix("W/").strip('"')
     if not (value.isascii() and value.isdigit()) or len(value) > 10:
-        raise ApiProblem(412, "If-Match names a row version such as \"3\".")
+        raise ApiProblem(412, 'If-Match names a row version such as "3".')
     return int(value)

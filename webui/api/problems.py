@@ -2,6 +2,7 @@
 problem — an engine code (engine/codes.py, `urn:elevflow:problem:conflict.case_changed`) when the engine
 refused, else one of the API's own (`PROBLEMS`) — `detail` says it in the request's language (Swedish by
 default, English with the session's choice), and `errors` holds per-field messages (422)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,18 +36,35 @@ PROBLEMS: dict[int, tuple[str, str]] = {
 class ApiProblem(Exception):
     """Raised in a view: answered as a problem."""
 
-    def __init__(self, status: int, detail: str = "", *, code: str | None = None,
-                 headers: dict[str, str] | None = None, **extra: Any):
+    def __init__(
+        self,
+        status: int,
+        detail: str = "",
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ):
         super().__init__(detail)
         self.status, self.detail, self.code, self.extra = status, detail, code, extra
         self.headers = headers or {}
 
 
-def problem(status: int, detail: str = "", *, code: str | None = None, headers: dict[str, str] | None = None,
-            **extra: Any) -> Response:
+def problem(
+    status: int,
+    detail: str = "",
+    *,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
     own, title = PROBLEMS.get(status, (f"api.http_{status}", "Error"))
-    body: dict[str, Any] = {"type": URN + (code or own), "title": title, "status": status,
-                            "instance": request.path}
+    body: dict[str, Any] = {
+        "type": URN + (code or own),
+        "title": title,
+        "status": status,
+        "instance": request.path,
+    }
     if detail:
         body["detail"] = detail
     if code:
@@ -60,8 +78,9 @@ def problem(status: int, detail: str = "", *, code: str | None = None, headers: 
 
 def from_engine(status: int, exc: ElevflowError, **extra: Any) -> Response:
     """An engine refusal: its code and parameters, and the text in the request's language."""
-    params = {k: v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
-              for k, v in exc.params.items()}
+    params = {
+        k: v if isinstance(v, (str, int, float, bool)) or v is None else str(v) for k, v in exc.params.items()
+    }
     return problem(status, say_error(exc), code=exc.code, **({"params": params} if exc.code else {}), **extra)
 
 

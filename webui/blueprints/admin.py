@@ -1,6 +1,7 @@
 """Administration of the integration API: the API tokens of system accounts (create, revoke) and the
 outgoing webhooks (subscribe, pause, see every delivery and retry). For the school organiser (huvudman):
 who holds that role at any unit administers the municipality's integrations (docs/api.md)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,9 +43,16 @@ def _page(status: int = 200, **shown: Any) -> Any:
     tokens = apitokens.tokens(database)
     unit_ids = {u for t in tokens for u in (t.unit_ids or ())}
     return render_template(
-        "admin/api.html", tokens=tokens, scopes=apitokens.SCOPES, accounts=apitokens.system_accounts(database),
-        subscriptions=webhooks.subscriptions(database), events=webhooks.EVENTS, when=lookups.local_time,
-        unit_names=names.unit_names(database, unit_ids), **shown), status
+        "admin/api.html",
+        tokens=tokens,
+        scopes=apitokens.SCOPES,
+        accounts=apitokens.system_accounts(database),
+        subscriptions=webhooks.subscriptions(database),
+        events=webhooks.EVENTS,
+        when=lookups.local_time,
+        unit_names=names.unit_names(database, unit_ids),
+        **shown,
+    ), status
 
 
 @bp.get("/admin/api")
@@ -62,11 +70,21 @@ def create_token() -> Any:
     try:
         units = _units(request.form.get("enheter", ""))
         _info, secret = apitokens.create_token(
-            extensions.engine(), request.form.get("konto", ""), request.form.get("namn", ""),
-            request.form.getlist("behorighet"), unit_ids=units, by=g.user.id)
+            extensions.engine(),
+            request.form.get("konto", ""),
+            request.form.get("namn", ""),
+            request.form.getlist("behorighet"),
+            unit_ids=units,
+            by=g.user.id,
+        )
     except (ValueError, NotFoundError, PermissionDeniedError):
-        flash(_("Nyckeln skapades inte. Välj ett systemkonto, ge nyckeln ett namn och minst en behörighet, "
-                "och ange bara skolenheter där kontot har en roll."), "error")
+        flash(
+            _(
+                "Nyckeln skapades inte. Välj ett systemkonto, ge nyckeln ett namn och minst en behörighet, "
+                "och ange bara skolenheter där kontot har en roll."
+            ),
+            "error",
+        )
         return _page(422)
     return _page(new_secret=secret)
 
@@ -93,12 +111,21 @@ def subscribe() -> Any:
     _require_admin()
     try:
         _subscription, secret = webhooks.subscribe(
-            extensions.engine(), request.form.get("namn", ""), request.form.get("adress", ""),
-            events=request.form.getlist("handelse"), unit_ids=_units(request.form.get("enheter", "")),
-            by=g.user.id)
+            extensions.engine(),
+            request.form.get("namn", ""),
+            request.form.get("adress", ""),
+            events=request.form.getlist("handelse"),
+            unit_ids=_units(request.form.get("enheter", "")),
+            by=g.user.id,
+        )
     except ValueError:
-        flash(_("Webhooken skapades inte. Ge den ett namn och en adress som börjar med https:// eller "
-                "http://."), "error")
+        flash(
+            _(
+                "Webhooken skapades inte. Ge den ett namn och en adress som börjar med https:// eller "
+                "http://."
+            ),
+            "error",
+        )
         return _page(422)
     return _page(new_webhook_secret=secret)
 
@@ -112,8 +139,12 @@ def deliveries(subscription_id: int) -> Any:
     subscription = next((s for s in webhooks.subscriptions(database) if s.id == subscription_id), None)
     if subscription is None:
         abort(404)
-    return render_template("admin/deliveries.html", subscription=subscription,
-                           deliveries=webhooks.deliveries(database, subscription_id), when=lookups.local_time)
+    return render_template(
+        "admin/deliveries.html",
+        subscription=subscription,
+        deliveries=webhooks.deliveries(database, subscription_id),
+        when=lookups.local_time,
+    )
 
 
 @bp.post("/admin/api/webhooks/<int:subscription_id>/aktiv")
@@ -125,8 +156,12 @@ def set_active(subscription_id: int) -> Any:
         webhooks.set_active(extensions.engine(), subscription_id, active)
     except NotFoundError:
         abort(404)
-    flash(_("Webhooken är aktiv.") if active else _("Webhooken är pausad; händelserna väntar tills den blir "
-                                                    "aktiv igen."), "success")
+    flash(
+        _("Webhooken är aktiv.")
+        if active
+        else _("Webhooken är pausad; händelserna väntar tills den blir aktiv igen."),
+        "success",
+    )
     return redirect(url_for("admin.deliveries", subscription_id=subscription_id))
 
 
