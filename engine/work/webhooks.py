@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import logging
 import secrets
 import time
@@ -195,6 +194,8 @@ def post(
     url: str, secret: str, delivery_id: int, event: str, body: dict[str, Any]
 ) -> tuple[int | None, str | None]:
     """POST one event: (HTTP status or None, error or None when the receiver took it with a 2xx)."""
+    import http.client  # here: the step path never needs it (and benchmarks/http.py shadows it)
+
     payload = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
     timestamp = str(int(time.time()))
     parts = urlsplit(url)
