@@ -3,8 +3,8 @@ how fast the scheduler delivers them.
 
 The support chain (a start and three completions per case) runs in rounds that alternate between three
 subscriptions wanting none of its events and the same three wanting every event (each step then writes
-its outbox rows: about three events a step, a row per event and subscription), on SQLite and, when one answers, PostgreSQL; the
-ratio of the two step times is measured in one run. Then the scheduler's
+its outbox rows: about three events a step, a row per event and subscription), on SQLite and, when one
+answers, PostgreSQL; the ratio of the two step times is measured in one run. Then the scheduler's
 delivery posts the backlog to a local HTTP receiver.
 
     .venv/bin/python benchmarks/webhook_outbox.py [--cases 40] [--rounds 3]
