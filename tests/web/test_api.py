@@ -367,3 +367,20 @@ def test_every_error_of_the_api_is_a_problem_document(app, engine, people):
     assert wrong.status_code == 405 and wrong.mimetype == "application/problem+json"
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and "/api/v1/tasks/{task_id}/complete" in text(docs)
+
+
+def test_a_token_narrowed_to_a_unit_pages_past_many_cases_of_other_units(app, engine, people, chain):
+    from engine import start_case
+
+    with engine.db.write() as s:
+        org.assign_role(s, people.rektor, people.other_unit, "rektor")
+    mine = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher).id
+    for _ in range(45):  # newer, at the other unit: more than one request's rounds scan at limit=1
+        start_case(engine, "stodkedja", pupil_id=people.other_pupil, by=people.outsider)
+    headers = bearer(token_for(engine, "rektor", unit_ids=[people.unit]))
+    seen, url, requests = [], "/api/v1/cases?limit=1", 0
+    while url:
+        body = app.test_client().get(url, headers=headers).get_json()
+        seen += [c["id"] for c in body["items"]]
+        url, requests = body["next"], requests + 1
+    assert seen == [mine] and requests == 2  # the first page ran out of rounds and said where to go on

@@ -101,6 +101,7 @@ def list_cases() -> Any:
     if unit is not None and not who.reaches(unit):
         return page([], None)
     found: list[Any] = []
+    scanned_to: int | None = None  # where a scan cut short by its rounds stopped: the next page goes on there
     for _round in range(20):  # a token narrowed to some units skips the others' cases
         rows = visibility.visible_cases(
             extensions.engine(),
@@ -113,11 +114,13 @@ def list_cases() -> Any:
         )
         found += [r for r in rows if who.reaches(r.unit_id)]
         if len(rows) <= size or len(found) > size:
+            scanned_to = None
             break
-        before = rows[-1].id
-    more = len(found) > size
+        before = scanned_to = rows[-1].id  # every row so far is in `found` (or not the token's)
     items = found[:size]
-    return page([summary(r) for r in items], {"before": items[-1].id} if more else None)
+    if len(found) > size:
+        return page([summary(r) for r in items], {"before": items[-1].id})
+    return page([summary(r) for r in items], {"before": scanned_to} if scanned_to is not None else None)
 
 
 @operation(
