@@ -246,7 +246,7 @@ def task_entry(t: Any) -> dict[str, Any]:
 def get_case(case_id: int) -> Any:
     reach(case_id)
     view = visibility.open_case(extensions.engine(), caller().user_id, case_id, detail=detail())
-    body_ = {
+    shown = {
         "id": view.id,
         "process_key": view.process_key,
         "routine": view.routine_name,
@@ -275,7 +275,7 @@ def get_case(case_id: int) -> Any:
             for d in view.decisions
         ],
     }
-    return answer(body_, etag=view.row_version)
+    return answer(shown, etag=view.row_version)
 
 
 def say_error_text(view: Any) -> str | None:
