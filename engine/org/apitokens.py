@@ -36,6 +36,8 @@ SCOPES: dict[str, str] = {
     "audit:read": "export a case's audit trail and (the rektor's) access log",
     "organisation:import": "import the organisation (SS 12000)",
 }
+#: Who administers the integration (tokens and webhooks) in the web app: the school organiser's role.
+ADMIN_ROLE = "huvudman"
 #: Bearer tokens look like this prefix followed by the secret (so a leaked one is easy to scan for).
 TOKEN_PREFIX = "elv_"
 SHOWN = 12  # characters of the token kept in clear, to tell tokens apart

@@ -30,6 +30,7 @@ def test_the_huvudman_creates_a_token_that_works_and_revokes_it(app, engine, peo
     huvudman(engine, people)
     client = app.test_client()
     assert login(client, "huvudman").status_code == 302
+    assert 'href="/admin/api"' in text(client.get("/uppgifter"))  # in the menu, for the huvudman only
     page = text(client.get("/admin/api"))
     assert "API-nycklar" in page and "e-tjanst" in page and "teacher" not in page  # system accounts only
     refused = post(
@@ -66,6 +67,7 @@ def test_the_huvudman_creates_a_token_that_works_and_revokes_it(app, engine, peo
     teacher = app.test_client()
     login(teacher, "teacher")
     assert teacher.get("/admin/api").status_code == 404
+    assert 'href="/admin/api"' not in text(teacher.get("/uppgifter"))
 
 
 def test_the_huvudman_subscribes_a_webhook_and_sees_its_deliveries(app, engine, people, chain):
