@@ -199,6 +199,7 @@ MESSAGES: dict[str, str] = {
     "conflict.deployed_same_moment": "{key} was deployed by someone else at the same moment; deploy again",
     "conflict.version_unreadable": "a stored version cannot be read: {problem}",
     "conflict.different_routines": "versions {old} and {new} belong to different routines",
+    "conflict.token_revoked": "API token {token} is already revoked",
     "what.no_message": "no message",
     "what.none": "none",
     "what.no_form": "(none)",

@@ -214,6 +214,7 @@ SWEDISH: dict[str, str] = {
     "conflict.deployed_same_moment": N_("%(key)s driftsattes av någon annan i samma ögonblick; försök igen"),
     "conflict.version_unreadable": N_("en sparad version kan inte läsas: %(problem)s"),
     "conflict.different_routines": N_("version %(old)s och %(new)s hör till olika rutiner"),
+    "conflict.token_revoked": N_("API-nyckel %(token)s är redan återkallad"),
     "what.no_message": N_("inget meddelande"),
     "what.none": N_("inga"),
     "what.no_form": N_("(inget)"),
