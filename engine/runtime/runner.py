@@ -55,7 +55,7 @@ from ..settings import Config
 from ..storage import audit, state
 from ..storage.dbapi import Sql, Tx
 from ..storage.models import parse_id
-from ..work import assignment
+from ..work import assignment, webhooks
 from ..work.notify import notify
 from . import failures
 
@@ -226,6 +226,9 @@ class Run:
         self._collect_thrown_events()
         self._save_case(status)
         audit.append(self.tx, self.events, self.now)
+        # --- outgoing webhooks (engine/work/webhooks.py): the outbox rows, in this step's transaction; after
+        # the audit head, so their ids are in commit order (inserts only: no row lock anyone else holds)
+        webhooks.enqueue(self.tx, self.case, self.events, self.now)
 
     def _new_task_row(self, task: Task) -> None:
         meta = self.parsed.meta(task.task_spec)

@@ -2,16 +2,16 @@
 their SHA-256, size and kind, who added them and whether the medical part did; a removed file keeps its
 row without its bytes (engine/documents/attachments.py)
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-06 04:40:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0013'
-down_revision = '0012'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

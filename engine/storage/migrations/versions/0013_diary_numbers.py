@@ -2,8 +2,8 @@
 of the year given when the case starts (engine/org/diary.py); diary_counters: the last number per
 organiser and year. Cases that exist already are numbered here, in the order they were started.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-06 04:30:00.000000
 """
 from datetime import datetime, timezone
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
