@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -70,6 +71,12 @@ class TaskMeta:
     #: the steps whose documentation the task's page shows (step_declarations.py), and its form's prefill
     context: tuple[str, ...] = ()
     prefill: str = ""
+
+
+def user_tasks_of(processes: Iterable[Any]) -> dict[str, tuple[TaskMeta, str]]:
+    """Every user task of the given process specs, by BPMN id: its metadata and the process it is in."""
+    return {meta.bpmn_id: (meta, process.name) for process in processes for s in process.task_specs.values()
+            if getattr(s, "manual", False) and getattr(s, "bpmn_id", None) and (meta := task_meta(s))}
 
 
 def task_meta(task_spec: Any) -> TaskMeta:

@@ -107,28 +107,6 @@ def screenshot(page: object, name: str) -> Path:
     return path
 
 
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"  # axe-core 4.14.1 (MPL-2.0), vendored
-
-
-def with_axe(context: Any) -> Any:
-    """A browser context whose pages all carry axe-core (loaded as the browser's own script before the
-    page's, so the app's Content Security Policy stays as it is)."""
-    context.add_init_script(path=str(AXE))
-    return context
-
-
-def axe(page: Any) -> list[dict[str, Any]]:
-    """The page checked with axe-core in the browser (its context made `with_axe`): its serious and
-    critical violations, each as {id, impact, help, targets}. Empty means none."""
-    assert page.evaluate("() => typeof window.axe !== 'undefined'"), "the page's context is not with_axe"
-    found = page.evaluate("""async () => {
-        const result = await window.axe.run(document, {resultTypes: ['violations']});
-        return result.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-            .map(v => ({id: v.id, impact: v.impact, help: v.help,
-                        targets: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
-    }""")
-    return list(found)
-
 
 def docs_screenshot(page: Any, name: str) -> Path:
     """A screenshot saved with the run's others; with ELEVFLOW_UPDATE_SCREENSHOTS=1 also as the

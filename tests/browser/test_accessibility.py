@@ -15,7 +15,8 @@ from engine import complete_task, deploy_path, list_tasks, settings, start_case
 from engine.org import passwords
 from engine.runtime.tasks import task_info
 
-from .conftest import PASSWORD, axe, log_in, serve, with_axe
+from .axe import serious_violations as axe
+from .conftest import PASSWORD, log_in, serve
 from .test_phone import WIDTH, fits
 
 PROCESSES = Path(settings.load().processes_dir)
@@ -50,7 +51,7 @@ def test_no_main_page_has_a_serious_or_critical_accessibility_violation(browser,
     [first] = list_tasks(engine, case_id=case.id, state="ready")
     complete_task(engine, first.id, form_data(task_info(engine, first)["form"], {}, None), by=people.mentor)
     [step] = list_tasks(engine, case_id=case.id, state="ready")
-    context = with_axe(browser.new_context(locale="sv-SE", viewport={"width": width, "height": 900}))
+    context = browser.new_context(locale="sv-SE", viewport={"width": width, "height": 900})
     page = context.new_page()
     found: dict[str, list] = {}
     checked(page, f"{site}/logga-in", found)

@@ -109,10 +109,9 @@ def test_a_kränkning_is_reported_from_the_pupil_page_found_by_search_on_a_phone
                                                                               people):
     """Search, the pupil's page, start the report there (a warning first, since one is already running)
     and send it with its proposed dates: all at 390 px, nothing serious for axe."""
-    from .conftest import axe, with_axe
+    from .axe import serious_violations as axe
     deploy_path(engine, PROCESSES / "krankande_behandling", shared_dir=PROCESSES / "shared")
     start_case(engine, "krankande_behandling", pupil_id=people.pupil, by=people.teacher)  # an earlier one
-    with_axe(phone.context)
     log_in(phone, site, "teacher")
     phone.goto(f"{site}/elever?q=Alva")
     phone.get_by_role("link", name="Alva Andersson").click()

@@ -26,7 +26,8 @@ from engine.runtime.tasks import task_info
 from engine.storage.models import Guardian, PupilGuardian
 from webui import forms
 
-from .conftest import PASSWORD, axe, docs_screenshot, log_in, screenshot, serve, with_axe
+from .axe import serious_violations as axe
+from .conftest import PASSWORD, docs_screenshot, log_in, screenshot, serve
 from .test_support_chain import PATH, SCENARIO, UNTIL
 
 CONTROLS = """() => Array.from(document.querySelectorAll('#task-form [name^="f."]')).map(e => [
@@ -163,8 +164,7 @@ def test_the_chain_walked_accepting_what_each_step_proposes_types_at_most_half(b
 
         def tab(username: str) -> Any:
             if username not in tabs:
-                context = with_axe(browser.new_context(locale="sv-SE",
-                                                       viewport={"width": 1280, "height": 900}))
+                context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})
                 tabs[username] = context.new_page()
                 log_in(tabs[username], site, username)
             return tabs[username]
