@@ -53,6 +53,20 @@ SWEDISH: dict[str, str] = {
                                   "anropa en process i stället"),
     "unsupported.flow_condition": N_("ett villkor på ett flöde som lämnar en uppgift eller händelse kan inte "
                                      "köras: led flödet genom en exklusiv gateway och sätt villkoret där"),
+    "unsupported.interrupting_event_subprocess": N_(
+        "en avbrytande händelsestyrd delprocess kan inte köras (SpiffWorkflow startar den bredvid "
+        "processen utan att stoppa processen): gör dess starthändelse icke-avbrytande, eller lägg stegen i "
+        "en delprocess med en avbrytande kanthändelse"),
+    "unsupported.signal": N_("signaler kan inte köras: Elevflow sänder inte mellan ärenden; låt en person "
+                             "registrera vad som hänt (ett meddelande som en mottagningsuppgift väntar på) "
+                             "eller använd en timer"),
+    "unsupported.message_to_case": N_("ett meddelande som kastas till ett annat ärende kan inte köras: "
+                                      "Elevflow levererar bara meddelanden som en person registrerar på "
+                                      "det väntande ärendet, och ”elevflow.start.<rutin>”, som startar ett "
+                                      "kopplat ärende"),
+    "unsupported.send_task_no_lane": N_("en sändningsuppgift meddelar personerna i sin bana, och den här "
+                                        "ligger inte i någon bana: lägg den i banan för den roll den "
+                                        "meddelar"),
     "spiff.problem": N_("SpiffWorkflow: %(detail)s"),
     "spiff.cannot_read": N_("SpiffWorkflow kan inte läsa filen: %(detail)s"),
     "spiff.cannot_build": N_("SpiffWorkflow kan inte bygga processen ”%(key)s”: %(detail)s"),
@@ -215,6 +229,7 @@ SWEDISH: dict[str, str] = {
     "state.ready": N_("öppen"),
     "state.completed": N_("klar"),
     "state.cancelled": N_("avbruten"),
+    "state.failed": N_("misslyckad"),
     "state.running": N_("pågående"),
 }
 

@@ -79,6 +79,10 @@ def said(entry: TimelineEntry, flows: Flows) -> str:
         "deadline_reminder": _("Påminnelse om %(task)s", task=task),
         "medical_released": _("Medicinska uppgifter i %(task)s lämnades ut", task=task),
         "message_received": _("Meddelandet %(name)s togs emot", name=name),
+        "script_ran": _("Steget %(name)s kördes", name=name),
+        "message_sent": _("Steget %(name)s skickade ett meddelande till sin roll", name=name),
+        "case_failed": _("Ärendet avslutades med ett fel som ingen del av rutinen fångade (%(name)s)",
+                         name=p.get("error") or p.get("error_code") or p.get("bpmn_id") or "?"),
         "case_migrated": _("Ärendet flyttades från version %(old)s till version %(new)s av rutinen",
                            old=p.get("from_version") or "?", new=p.get("to_version") or "?"),
     }

@@ -15,7 +15,10 @@
 7. The quality figures (engine/routines/quality_measures.py) and decision documents' sections
    (engine/documents/document_sections.py) a routine declares name only steps, form fields, decision kinds and
    cancel grounds it has: a step renamed in the editor that a figure or a section reads is refused.
-All problems are collected, each with file, line and element id, so a process owner can fix them at once.
+All problems are collected, each with file, line and element id and a code the web layer translates, so a
+process owner can fix them at once: when a stage stops (unreadable XML, constructs Elevflow cannot run, a
+file SpiffWorkflow rejects), the checks that need only the XML (3's lanes, 5) still run on the routine's own
+files and their problems are reported with it.
 """
 from __future__ import annotations
 
@@ -288,7 +291,7 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
         if name in main:
             problems.extend(support.unsupported(tree, name))
     if problems:
-        raise DefinitionError(problems)
+        raise DefinitionError(_with_file_checks(problems, main, trees, limits))
 
     forms, problems = _load_forms(raw_forms)
     parser = ElevflowParser(validator=VALIDATOR)
@@ -305,7 +308,7 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
         for pid in [*bpmnxml.process_ids(tree), *bpmnxml.embedded_subprocess_ids(tree)]:
             file_of.setdefault(pid, name)
     if problems:
-        raise DefinitionError(problems)
+        raise DefinitionError(_with_file_checks(problems, main, trees, limits))
 
     keys = [pid for name in main for pid in bpmnxml.executable_process_ids(trees[name])]
     if not keys:
@@ -364,6 +367,17 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
     if problems:
         raise DefinitionError(_unique(problems))
     return bundle
+
+
+def _with_file_checks(problems: list[Problem], main: dict[str, str], trees: dict[str, etree._ElementTree],
+                      limits: bounds.Bounds) -> list[Problem]:
+    """The problems that stopped a stage, with what the checks that need only the XML find in the
+    routine's own files (lanes, expressions): every problem at once, so the owner fixes them in one go."""
+    for name in main:
+        if name in trees:
+            problems = [*problems, *_check_lanes(name, trees[name]),
+                        *_check_expressions(name, trees[name], limits)]
+    return _unique(problems)
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
