@@ -59,8 +59,8 @@ MESSAGES: dict[str, str] = {
     "unsupported.message_to_case": "a message thrown to another case cannot run: Elevflow delivers only "
                                    "messages a person records on the waiting case, and "
                                    "'elevflow.start.<routine>', which starts a linked case",
-    "unsupported.send_task_no_lane": "a send task tells the people of its lane, and this one is in no lane: "
-                                     "put it in the lane of the role it tells",
+    "task.send_no_lane": "a send task tells the people of its lane, and this one is in no lane: put it in "
+                         "the lane of the role it tells",
     # --- the routine's processes (validation.py) ------------------------------------------------------
     "spiff.problem": "{detail}",
     "spiff.cannot_read": "SpiffWorkflow cannot read this file: {detail}",

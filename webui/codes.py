@@ -64,9 +64,8 @@ SWEDISH: dict[str, str] = {
                                       "Elevflow levererar bara meddelanden som en person registrerar på "
                                       "det väntande ärendet, och ”elevflow.start.<rutin>”, som startar ett "
                                       "kopplat ärende"),
-    "unsupported.send_task_no_lane": N_("en sändningsuppgift meddelar personerna i sin bana, och den här "
-                                        "ligger inte i någon bana: lägg den i banan för den roll den "
-                                        "meddelar"),
+    "task.send_no_lane": N_("en sändningsuppgift meddelar personerna i sin bana, och den här ligger inte i "
+                            "någon bana: lägg den i banan för den roll den meddelar"),
     "spiff.problem": N_("SpiffWorkflow: %(detail)s"),
     "spiff.cannot_read": N_("SpiffWorkflow kan inte läsa filen: %(detail)s"),
     "spiff.cannot_build": N_("SpiffWorkflow kan inte bygga processen ”%(key)s”: %(detail)s"),

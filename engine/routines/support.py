@@ -11,9 +11,8 @@ another modeler needs every element that stands in the way, each with what to do
 5. global tasks (reusable tasks called from a call activity);
 6. conditions on a flow leaving anything but a gateway (SpiffWorkflow needs a gateway to choose);
 7. interrupting event subprocesses (SpiffWorkflow starts them without stopping the process);
-8. signals, and messages thrown to another case (Elevflow does not deliver between cases; only
-   `elevflow.start.<routine>` starts a linked case);
-9. send tasks in no lane (a send task tells its lane's people: sending.py).
+8. signals, and messages an executable process throws to another case (Elevflow does not deliver
+   between cases; only `elevflow.start.<routine>` starts a linked case).
 """
 from __future__ import annotations
 
@@ -40,8 +39,10 @@ RULES: list[tuple[str, str]] = [
      "unsupported.interrupting_event_subprocess"),
     ("//bpmn:signalEventDefinition/..", "unsupported.signal"),
 ]
-_THROWS = ("//bpmn:intermediateThrowEvent/bpmn:messageEventDefinition"
-           " | //bpmn:endEvent/bpmn:messageEventDefinition")
+_EXECUTABLE = "//bpmn:process[@isExecutable='true']/descendant::"
+_THROWS = (f"{_EXECUTABLE}bpmn:intermediateThrowEvent/bpmn:messageEventDefinition"
+           f" | {_EXECUTABLE}bpmn:endEvent/bpmn:messageEventDefinition"
+           f" | {_EXECUTABLE}bpmn:sendTask[@messageRef]")
 START_MESSAGE_PREFIX = "elevflow.start."
 
 
@@ -53,17 +54,12 @@ def unsupported(tree: etree._ElementTree, file_name: str) -> list[Problem]:
             problems.append(Problem(code, element_id=element.get("id"), line=element.sourceline,
                                     file=file_name))
     messages = {m.get("id"): m.get("name") or "" for m in tree.xpath("//bpmn:message", namespaces=NS)}
-    for definition in tree.xpath(f"{_THROWS} | //bpmn:sendTask[@messageRef]", namespaces=NS):
+    for definition in tree.xpath(_THROWS, namespaces=NS):
         name = messages.get(definition.get("messageRef"), "")
         element = definition if etree.QName(definition).localname == "sendTask" else definition.getparent()
         if not name.startswith(START_MESSAGE_PREFIX):
             problems.append(Problem("unsupported.message_to_case", element_id=element.get("id"),
                                     line=element.sourceline, file=file_name))
-    in_lanes = {ref.text for ref in tree.xpath("//bpmn:flowNodeRef", namespaces=NS)}
-    for send_task in tree.xpath("//bpmn:sendTask[not(@messageRef)]", namespaces=NS):
-        if send_task.get("id") not in in_lanes:
-            problems.append(Problem("unsupported.send_task_no_lane", element_id=send_task.get("id"),
-                                    line=send_task.sourceline, file=file_name))
     ids = {e.get("id"): e for e in tree.xpath("//bpmn:process/descendant::*[@id]", namespaces=NS)}
     for flow in tree.xpath("/descendant::bpmn:sequenceFlow[bpmn:conditionExpression]",
                            namespaces=NS):

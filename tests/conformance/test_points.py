@@ -132,7 +132,7 @@ def test_7_a_send_task_outside_a_lane_is_refused_at_publish():
     body = START + '<bpmn:sendTask id="Send"/><bpmn:endEvent id="Finish"/>' + chain("Begin", "Send", "Finish")
     xml = model("lonely", body).replace("<bpmn:flowNodeRef>Send</bpmn:flowNodeRef>", "")
     found = verdict({"l.bpmn": xml}, {})
-    assert [(p.code, p.element_id) for p in found.problems] == [("unsupported.send_task_no_lane", "Send")]
+    assert [(p.code, p.element_id) for p in found.problems] == [("task.send_no_lane", "Send")]
 
 
 @pytest.mark.parametrize(
