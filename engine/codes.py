@@ -50,10 +50,6 @@ MESSAGES: dict[str, str] = {
                                "instead",
     "unsupported.flow_condition": "a condition on a flow leaving a task or event cannot run: route the "
                                   "flow through an exclusive gateway and put the condition there",
-    "unsupported.interrupting_event_subprocess": (
-        "an interrupting event subprocess cannot run (SpiffWorkflow starts it beside the process without "
-        "stopping the process): make its start event non-interrupting, or put the steps in a subprocess "
-        "with an interrupting boundary event"),
     "unsupported.signal": "signals cannot run: Elevflow does not broadcast between cases; let a person "
                           "record what happened (a message a receive task waits for) or use a timer",
     "unsupported.message_to_case": "a message thrown to another case cannot run: Elevflow delivers only "

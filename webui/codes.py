@@ -53,10 +53,6 @@ SWEDISH: dict[str, str] = {
                                   "anropa en process i stället"),
     "unsupported.flow_condition": N_("ett villkor på ett flöde som lämnar en uppgift eller händelse kan inte "
                                      "köras: led flödet genom en exklusiv gateway och sätt villkoret där"),
-    "unsupported.interrupting_event_subprocess": N_(
-        "en avbrytande händelsestyrd delprocess kan inte köras (SpiffWorkflow startar den bredvid "
-        "processen utan att stoppa processen): gör dess starthändelse icke-avbrytande, eller lägg stegen i "
-        "en delprocess med en avbrytande kanthändelse"),
     "unsupported.signal": N_("signaler kan inte köras: Elevflow sänder inte mellan ärenden; låt en person "
                              "registrera vad som hänt (ett meddelande som en mottagningsuppgift väntar på) "
                              "eller använd en timer"),

@@ -10,8 +10,7 @@ another modeler needs every element that stands in the way, each with what to do
 4. complex gateways and compensation (SpiffWorkflow cannot run them);
 5. global tasks (reusable tasks called from a call activity);
 6. conditions on a flow leaving anything but a gateway (SpiffWorkflow needs a gateway to choose);
-7. interrupting event subprocesses (SpiffWorkflow starts them without stopping the process);
-8. signals, and messages an executable process throws to another case (Elevflow does not deliver
+7. signals, and messages an executable process throws to another case (Elevflow does not deliver
    between cases; only `elevflow.start.<routine>` starts a linked case).
 """
 from __future__ import annotations
@@ -35,8 +34,6 @@ RULES: list[tuple[str, str]] = [
      "unsupported.compensation"),
     ("//bpmn:globalTask | //bpmn:globalUserTask | //bpmn:globalScriptTask | //bpmn:globalManualTask "
      "| //bpmn:globalBusinessRuleTask", "unsupported.global_task"),
-    ("//bpmn:subProcess[@triggeredByEvent='true']/bpmn:startEvent[not(@isInterrupting='false')]",
-     "unsupported.interrupting_event_subprocess"),
     ("//bpmn:signalEventDefinition/..", "unsupported.signal"),
 ]
 _EXECUTABLE = "//bpmn:process[@isExecutable='true']/descendant::"

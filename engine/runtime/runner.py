@@ -61,7 +61,7 @@ from ..storage.dbapi import Sql, Tx
 from ..storage.models import parse_id
 from ..work import assignment
 from ..work.notify import notify
-from . import failures, sending
+from . import failures, interrupting, sending
 
 START_MESSAGE_PREFIX = "elevflow.start."
 
@@ -209,6 +209,8 @@ class Run:
         try:
             with budget.running():
                 self.workflow.do_engine_steps(will_complete_task=budget)
+                while interrupting.interrupt(self.workflow):  # BPMN's interrupting event subprocesses
+                    self.workflow.do_engine_steps(will_complete_task=budget)
         except SpiffWorkflowException as exc:
             raise translate(exc) from exc
         except RecursionError as exc:

@@ -32,12 +32,13 @@ def _timer_rows(engine, case_id):
         return [(t.bpmn_id, t.due_at) for t in session.scalars(select(Timer).where(Timer.case_id == case_id))]
 
 
-@pytest.mark.parametrize("key", ["embedded_subprocess", "transaction", "event_subprocess_non_interrupting"])
+@pytest.mark.parametrize("key", ["embedded_subprocess", "transaction", "event_subprocess_non_interrupting",
+                                 "event_subprocess_interrupting"])
 def test_1_subprocesses_deploy_and_run(engine, people, key):
     deploy(engine, {f"{key}.bpmn": MODELS[key]}, {})
     with time_machine.travel(T0, tick=False) as clock:
         case = start_case(engine, key, pupil_id=people.pupil, by=people.teacher)
-        if key == "event_subprocess_non_interrupting":
+        if key.startswith("event_subprocess"):
             assert _timer_rows(engine, case.id)  # the event subprocess's timer start is scheduled
             clock.move_to(T0 + timedelta(days=2, minutes=1))
             assert timers.fire_due(engine) == 1
@@ -141,7 +142,6 @@ def test_7_a_send_task_outside_a_lane_is_refused_at_publish():
         ("message_throw_to_case", "unsupported.message_to_case", "Throw"),
         ("signal_throw", "unsupported.signal", "Throw"),
         ("signal_catch", "unsupported.signal", "Catch"),
-        ("event_subprocess_interrupting", "unsupported.interrupting_event_subprocess", "Esp_start"),
     ],
 )
 def test_3_what_would_be_dropped_between_cases_is_refused_at_publish(key, code, element):
