@@ -50,11 +50,6 @@ MESSAGES: dict[str, str] = {
                                "instead",
     "unsupported.flow_condition": "a condition on a flow leaving a task or event cannot run: route the "
                                   "flow through an exclusive gateway and put the condition there",
-    "unsupported.signal": "signals cannot run: Elevflow does not broadcast between cases; let a person "
-                          "record what happened (a message a receive task waits for) or use a timer",
-    "unsupported.message_to_case": "a message thrown to another case cannot run: Elevflow delivers only "
-                                   "messages a person records on the waiting case, and "
-                                   "'elevflow.start.<routine>', which starts a linked case",
     "task.send_no_lane": "a send task tells the people of its lane, and this one is in no lane: put it in "
                          "the lane of the role it tells",
     # --- the routine's processes (validation.py) ------------------------------------------------------

@@ -53,13 +53,6 @@ SWEDISH: dict[str, str] = {
                                   "anropa en process i stället"),
     "unsupported.flow_condition": N_("ett villkor på ett flöde som lämnar en uppgift eller händelse kan inte "
                                      "köras: led flödet genom en exklusiv gateway och sätt villkoret där"),
-    "unsupported.signal": N_("signaler kan inte köras: Elevflow sänder inte mellan ärenden; låt en person "
-                             "registrera vad som hänt (ett meddelande som en mottagningsuppgift väntar på) "
-                             "eller använd en timer"),
-    "unsupported.message_to_case": N_("ett meddelande som kastas till ett annat ärende kan inte köras: "
-                                      "Elevflow levererar bara meddelanden som en person registrerar på "
-                                      "det väntande ärendet, och ”elevflow.start.<rutin>”, som startar ett "
-                                      "kopplat ärende"),
     "task.send_no_lane": N_("en sändningsuppgift meddelar personerna i sin bana, och den här ligger inte i "
                             "någon bana: lägg den i banan för den roll den meddelar"),
     "spiff.problem": N_("SpiffWorkflow: %(detail)s"),

@@ -80,6 +80,8 @@ def said(entry: TimelineEntry, flows: Flows) -> str:
         "medical_released": _("Medicinska uppgifter i %(task)s lämnades ut", task=task),
         "message_received": _("Meddelandet %(name)s togs emot", name=name),
         "script_ran": _("Steget %(name)s kördes", name=name),
+        "message_thrown": _("Meddelandet %(name)s skickades till andra ärenden", name=name),
+        "signal_thrown": _("Signalen %(name)s sändes till andra ärenden", name=name),
         "message_sent": _("Steget %(name)s skickade ett meddelande till sin roll", name=name),
         "case_failed": _("Ärendet avslutades med ett fel som ingen del av rutinen fångade (%(name)s)",
                          name=p.get("error") or p.get("error_code") or p.get("bpmn_id") or "?"),

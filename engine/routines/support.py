@@ -9,9 +9,7 @@ another modeler needs every element that stands in the way, each with what to do
 3. data stores and their references (outside systems);
 4. complex gateways and compensation (SpiffWorkflow cannot run them);
 5. global tasks (reusable tasks called from a call activity);
-6. conditions on a flow leaving anything but a gateway (SpiffWorkflow needs a gateway to choose);
-7. signals, and messages an executable process throws to another case (Elevflow does not deliver
-   between cases; only `elevflow.start.<routine>` starts a linked case).
+6. conditions on a flow leaving anything but a gateway (SpiffWorkflow needs a gateway to choose).
 """
 from __future__ import annotations
 
@@ -34,13 +32,7 @@ RULES: list[tuple[str, str]] = [
      "unsupported.compensation"),
     ("//bpmn:globalTask | //bpmn:globalUserTask | //bpmn:globalScriptTask | //bpmn:globalManualTask "
      "| //bpmn:globalBusinessRuleTask", "unsupported.global_task"),
-    ("//bpmn:signalEventDefinition/..", "unsupported.signal"),
 ]
-_EXECUTABLE = "//bpmn:process[@isExecutable='true']/descendant::"
-_THROWS = (f"{_EXECUTABLE}bpmn:intermediateThrowEvent/bpmn:messageEventDefinition"
-           f" | {_EXECUTABLE}bpmn:endEvent/bpmn:messageEventDefinition"
-           f" | {_EXECUTABLE}bpmn:sendTask[@messageRef]")
-START_MESSAGE_PREFIX = "elevflow.start."
 
 
 def unsupported(tree: etree._ElementTree, file_name: str) -> list[Problem]:
@@ -50,13 +42,6 @@ def unsupported(tree: etree._ElementTree, file_name: str) -> list[Problem]:
         for element in tree.xpath(xpath, namespaces=NS):
             problems.append(Problem(code, element_id=element.get("id"), line=element.sourceline,
                                     file=file_name))
-    messages = {m.get("id"): m.get("name") or "" for m in tree.xpath("//bpmn:message", namespaces=NS)}
-    for definition in tree.xpath(_THROWS, namespaces=NS):
-        name = messages.get(definition.get("messageRef"), "")
-        element = definition if etree.QName(definition).localname == "sendTask" else definition.getparent()
-        if not name.startswith(START_MESSAGE_PREFIX):
-            problems.append(Problem("unsupported.message_to_case", element_id=element.get("id"),
-                                    line=element.sourceline, file=file_name))
     ids = {e.get("id"): e for e in tree.xpath("//bpmn:process/descendant::*[@id]", namespaces=NS)}
     for flow in tree.xpath("/descendant::bpmn:sequenceFlow[bpmn:conditionExpression]",
                            namespaces=NS):

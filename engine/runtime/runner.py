@@ -61,7 +61,7 @@ from ..storage.dbapi import Sql, Tx
 from ..storage.models import parse_id
 from ..work import assignment
 from ..work.notify import notify
-from . import failures, interrupting, sending
+from . import failures, interrupting, outbox, sending
 
 START_MESSAGE_PREFIX = "elevflow.start."
 
@@ -191,6 +191,7 @@ class Run:
     submitted: frozenset[str] = frozenset()  # the keys of the form a user submitted in this step
     uncaught: Any = None  # an error event definition thrown and caught nowhere in the case
     failed_at: str | None = None  # the element that threw it
+    thrown: list[tuple[str, str, Any, Any]] = field(default_factory=list)  # for other cases (outbox.py)
 
     def event(self, kind: str, **data: Any) -> None:
         self.events.append(audit.Event(kind, self.actor_id, self.case.id, self.case.pupil_id,
@@ -270,6 +271,7 @@ class Run:
                 notify(self.tx, user_id, "task_assigned", case_id=self.case.id, task_id=task_id, now=self.now,
                        config=self.config)
         self._save_timers()
+        outbox.record(self)  # messages and signals for other cases: delivered by crosscase.py
         self._save_case(status)
         audit.append(self.tx, self.events, self.now)
 
@@ -366,6 +368,8 @@ class Run:
                 self.workflow.cancel()  # nothing of the case runs on: its open tasks and timers go
             elif name.startswith(START_MESSAGE_PREFIX):
                 self.spawned.append((name[len(START_MESSAGE_PREFIX):], self.case.pupil_id))
+            elif kind := outbox.thrown(definition):
+                self.thrown.append((kind, name, event.payload, event.correlations))
 
     def _save_case(self, status: str | None) -> None:
         if status is None and self.uncaught is not None:

@@ -139,6 +139,10 @@ SCENARIOS: dict[str, list[tuple]] = {
     ],
     "uncaught_error_end": [("complete", "Task_a", {}), ("status", "failed"), ("events", {"case_failed": 1})],
     "send_task": [("complete", "Task_a", {}), ("status", "completed"), ("events", {"message_sent": 1})],
+    # the sending and receiving halves: delivery between cases is test_crosscase.py's
+    "message_throw_to_case": [("status", "completed"), ("events", {"message_thrown": 1})],
+    "signal_throw": [("status", "completed"), ("events", {"signal_thrown": 1})],
+    "signal_catch": [("tasks", []), ("status", "running")],
     "call_activity": [("tasks", ["Task_called"]), ("complete", "Task_called", {}), ("status", "completed")],
 }
 

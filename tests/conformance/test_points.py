@@ -136,20 +136,6 @@ def test_7_a_send_task_outside_a_lane_is_refused_at_publish():
     assert [(p.code, p.element_id) for p in found.problems] == [("task.send_no_lane", "Send")]
 
 
-@pytest.mark.parametrize(
-    "key,code,element",
-    [
-        ("message_throw_to_case", "unsupported.message_to_case", "Throw"),
-        ("signal_throw", "unsupported.signal", "Throw"),
-        ("signal_catch", "unsupported.signal", "Catch"),
-    ],
-)
-def test_3_what_would_be_dropped_between_cases_is_refused_at_publish(key, code, element):
-    found = verdict({f"{key}.bpmn": MODELS[key]}, {})
-    assert not found.runnable
-    assert [(p.code, p.element_id) for p in found.problems] == [(code, element)]
-
-
 def test_8_every_problem_at_once_each_with_its_element_and_code():
     body = (
         START
