@@ -51,6 +51,9 @@ SWEDISH: dict[str, str] = {
                                    "det som ska göras ogjort som vanliga steg"),
     "unsupported.global_task": N_("globala uppgifter kan inte köras: lägg uppgiften i processen, eller "
                                   "anropa en process i stället"),
+    "unsupported.ad_hoc_subprocess": N_("en ad hoc-delprocess (stegen i valfri ordning) kan inte köras: rita "
+                                        "stegen med flöden, eller i parallella grenar efter en parallell "
+                                        "gateway"),
     "unsupported.flow_condition": N_("ett villkor på ett flöde som lämnar en uppgift eller händelse kan inte "
                                      "köras: led flödet genom en exklusiv gateway och sätt villkoret där"),
     "task.send_no_lane": N_("en sändningsuppgift meddelar personerna i sin bana, och den här ligger inte i "

@@ -353,8 +353,8 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
         problems.extend(found)
         bundle.readers[key], found = readers_of(trees[file_of[key]], key, file_of[key], bundle.subjects[key])
         problems.extend(found)
-        for process_id in [key, *subprocesses]:
-            used_file = file_of[process_id]
+        for process_id in [key, *subprocesses]:  # a spec the XML does not name lives in the key's file
+            used_file = file_of.get(process_id, file_of[key])
             bundle.files[used_file] = {**library, **main}[used_file]
 
     for name in bundle.files:

@@ -387,6 +387,16 @@ _add(
     + END
     + chain("Begin", "Task_a", "Finish"),
 )
+_add(
+    "ad_hoc_subprocess",
+    START
+    + '<bpmn:adHocSubProcess id="Adhoc">'
+    + task("Task_a")
+    + task("Task_b")
+    + "</bpmn:adHocSubProcess>"
+    + END
+    + chain("Begin", "Adhoc", "Finish"),
+)
 
 CALLED = model(
     "conformance_called",

@@ -42,9 +42,17 @@ def test_1_subprocesses_deploy_and_run(engine, people, key):
             assert _timer_rows(engine, case.id)  # the event subprocess's timer start is scheduled
             clock.move_to(T0 + timedelta(days=2, minutes=1))
             assert timers.fire_due(engine) == 1
+            ready = sorted(t.bpmn_id for t in list_tasks(engine, case_id=case.id, state="ready"))
+            # interrupting: the process's own task stops; non-interrupting: both run
+            assert ready == ([] if key == "event_subprocess_interrupting" else ["Task_a", "Task_late"])
         for row in list_tasks(engine, case_id=case.id, state="ready"):
             complete_task(engine, row.id, {}, by=people.teacher)
     assert get_case(engine, case.id).status == "completed"
+
+
+def test_1_an_ad_hoc_subprocess_gets_a_verdict_not_a_crash():
+    found = verdict({"a.bpmn": MODELS["ad_hoc_subprocess"]}, {})
+    assert [(p.code, p.element_id) for p in found.problems] == [("unsupported.ad_hoc_subprocess", "Adhoc")]
 
 
 def test_2_a_timer_behind_an_event_based_gateway_is_scheduled_and_fires(engine, people):
