@@ -12,6 +12,8 @@ Who receives (only running cases of the same organiser, whose routine waits for 
   the same school unit - whose waiting catch event's correlation keys (BPMN correlation properties: each
   property's retrieval expression, evaluated on the message's payload for the sender and on the waiting
   task's data for the receiver) give the same values. One message, one receiver.
+  When no case waits for it, it starts a case of every routine whose process starts with that message
+  (a message start event), for the same pupil (or unit), as the system.
 - a signal: every such case waiting for it, about any pupil of the organiser (a broadcast).
 A message nobody waits for is kept `outbox.KEPT` (30 days), tried again each round (a case may come to
 wait for it), and listed for the process owner (`pending`); then it expires (`outcome` "expired"). A signal
@@ -48,6 +50,8 @@ CANDIDATES = Sql("""SELECT c.id, c.process_version_id, c.pupil_id, c.unit_id FRO
     JOIN school_units u ON u.id = c.unit_id
     WHERE c.status = 'running' AND c.id <> :sender AND (u.organiser_id = :organiser OR c.unit_id = :unit)
     ORDER BY c.id""")
+NEWEST_VERSIONS = Sql("""SELECT v.id, v.key FROM process_versions v WHERE v.version =
+    (SELECT MAX(w.version) FROM process_versions w WHERE w.key = v.key) ORDER BY v.key""")
 DONE = Sql("""UPDATE case_events SET delivered_at = :now, outcome = :outcome, receivers = :receivers
     WHERE id = :id""")
 
@@ -112,6 +116,38 @@ def _deliver_to(engine: Engine, tx: Any, case_id: int, row: dict[str, Any], now:
         return True
 
 
+def _message_start(engine: Engine, version_id: int, name: str) -> Any:
+    """The message start event definition of a routine version's process for the name, if it has one."""
+    for start in engine.specs.get(version_id).spec.start.outputs:
+        definition = getattr(start, "event_definition", None)
+        if isinstance(definition, MessageEventDefinition) and definition.name == name:
+            return definition
+    return None
+
+
+def _start_cases(engine: Engine, tx: Any, row: dict[str, Any], pupil: int | None, unit: int,
+                 now: datetime) -> list[int]:
+    """Start a case of each routine (its newest version) whose process starts with the message: for the
+    sender's pupil (or, for a unit-level routine, its unit). Each is a step of its own in the transaction."""
+    started = []
+    for version_id, key in tx.all(NEWEST_VERSIONS, {}):
+        definition = _message_start(engine, version_id, row["name"])
+        if definition is None or engine.specs.get(version_id).unit_level != (pupil is None):
+            continue
+        try:
+            with runner.step(engine, "start", None, now, inside=tx) as step:
+                run = step.open(key, pupil, unit if pupil is None else None, {})
+                run.workflow.send_event(BpmnEvent(definition, payload=row["payload"] or {},
+                                                  correlations=row["correlations"] or {}))
+                run.event("message_received", name=row["name"], what="message", from_case_id=row["sender"])
+                run.advance()
+        except Exception:  # noqa: BLE001 - a routine that cannot start must not keep the message from others
+            log.exception("a message %r could not start a case of %s", row["name"], key)
+            continue
+        started.append(run.case.id)
+    return started
+
+
 def settle(engine: Engine, event_id: int, now: datetime) -> bool:
     """Deliver (or expire) one pending row, in one transaction with the receivers' steps; return whether
     it was settled (False: kept for a case that comes to wait for it, or another scheduler has it)."""
@@ -138,9 +174,12 @@ def settle(engine: Engine, event_id: int, now: datetime) -> bool:
                 receivers.append(case_id)
                 if kind == "message":
                     break
+        outcome = "delivered" if kind == "message" else "broadcast"
+        if kind == "message" and not receivers:
+            receivers, outcome = _start_cases(engine, tx, row, pupil, unit, now), "started"
         if receivers or kind == "signal":
             tx.execute(DONE, {"id": event_id, "now": tx.time(now), "receivers": tx.json(receivers),
-                              "outcome": "delivered" if kind == "message" else "broadcast"})
+                              "outcome": outcome})
         elif tx.read_time(keep_until) <= now:
             tx.execute(DONE, {"id": event_id, "now": tx.time(now), "receivers": tx.json([]),
                               "outcome": "expired"})

@@ -398,6 +398,22 @@ _add(
     + chain("Begin", "Adhoc", "Finish"),
 )
 
+_add(
+    "message_start",
+    '<bpmn:startEvent id="Begin"><bpmn:messageEventDefinition messageRef="Msg_new"/></bpmn:startEvent>'
+    + task("Task_a")
+    + END
+    + chain("Begin", "Task_a", "Finish"),
+    '<bpmn:message id="Msg_new" name="ny_anmalan"/>',
+)
+_add(
+    "message_throw_start",
+    START
+    + '<bpmn:endEvent id="Finish"><bpmn:messageEventDefinition messageRef="Msg_new"/></bpmn:endEvent>'
+    + chain("Begin", "Finish"),
+    '<bpmn:message id="Msg_new" name="ny_anmalan"/>',
+)
+
 CALLED = model(
     "conformance_called",
     '<bpmn:startEvent id="C_start"/>'

@@ -143,6 +143,8 @@ SCENARIOS: dict[str, list[tuple]] = {
     "message_throw_to_case": [("status", "completed"), ("events", {"message_thrown": 1})],
     "signal_throw": [("status", "completed"), ("events", {"signal_thrown": 1})],
     "signal_catch": [("tasks", []), ("status", "running")],
+    "message_start": [("tasks", []), ("status", "running")],  # started by hand: it waits for its message
+    "message_throw_start": [("status", "completed"), ("events", {"message_thrown": 1})],
     "call_activity": [("tasks", ["Task_called"]), ("complete", "Task_called", {}), ("status", "completed")],
 }
 

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from engine import deploy, get_case, start_case, verify_audit
+from engine import deploy, get_case, list_tasks, start_case, verify_audit
 from engine.errors import WorkflowError
 from engine.runtime import crosscase, outbox
 from engine.runtime.scheduler import run_once
@@ -53,6 +53,22 @@ def test_a_message_reaches_the_waiting_case_about_the_same_pupil(engine, people,
     assert (row.outcome, row.receivers) == ("delivered", [waiting.id])
     assert crosscase.deliver_pending(engine) == 0  # delivered once, never again
     assert verify_audit(engine).ok
+
+
+def test_a_message_nobody_waits_for_starts_a_case_of_the_routine_that_starts_with_it(engine, people):
+    for key in ("message_start", "message_throw_start"):
+        deploy(engine, {f"{key}.bpmn": MODELS[key]}, {})
+    sender = start_case(engine, "message_throw_start", pupil_id=people.pupil, by=people.teacher)
+    assert crosscase.deliver_pending(engine) == 1
+    [row] = _rows(engine)
+    assert row.outcome == "started"
+    [case_id] = row.receivers
+    started = get_case(engine, case_id)
+    assert (started.process_key, started.pupil_id) == ("message_start", people.pupil)
+    assert started.status == "running"
+    assert [t.bpmn_id for t in list_tasks(engine, case_id=case_id, state="ready")] == ["Task_a"]
+    [received] = [e for e in audit.events(engine, case_id=case_id) if e.kind == "message_received"]
+    assert received.data["from_case_id"] == sender.id
 
 
 def test_one_message_one_receiver(engine, people, routines):
