@@ -125,3 +125,33 @@ def test_a_sender_step_that_fails_leaves_no_message(engine, people, routines):
     with pytest.raises(WorkflowError):
         start_case(engine, "boom", pupil_id=people.pupil, by=people.teacher)
     assert _rows(engine) == []
+
+
+CORRELATION = """<bpmn:message id="Msg_doc" name="dokument_svar"/>
+<bpmn:correlationProperty id="prop_doc" name="dokument_id">
+  <bpmn:correlationPropertyRetrievalExpression messageRef="Msg_doc">
+    <bpmn:formalExpression>dokument_id</bpmn:formalExpression>
+  </bpmn:correlationPropertyRetrievalExpression></bpmn:correlationProperty>
+<bpmn:collaboration id="Collab"><bpmn:correlationKey name="dokument">
+  <bpmn:correlationPropertyRef>prop_doc</bpmn:correlationPropertyRef></bpmn:correlationKey></bpmn:collaboration>
+"""
+
+
+def test_a_message_goes_to_the_case_whose_correlation_key_matches(engine, people):
+    throw = (START + '<bpmn:intermediateThrowEvent id="Throw">'
+             '<bpmn:messageEventDefinition messageRef="Msg_doc">'
+             '<bpmn:extensionElements><spiffworkflow:messagePayload>{"dokument_id": dokument_id}'
+             "</spiffworkflow:messagePayload></bpmn:extensionElements></bpmn:messageEventDefinition>"
+             '</bpmn:intermediateThrowEvent><bpmn:endEvent id="Finish"/>' + chain("Begin", "Throw", "Finish"))
+    catch = (START + '<bpmn:intermediateCatchEvent id="Catch">'
+             '<bpmn:messageEventDefinition messageRef="Msg_doc"/>'
+             '</bpmn:intermediateCatchEvent><bpmn:endEvent id="Finish"/>' + chain("Begin", "Catch", "Finish"))
+    deploy(engine, {"svar.bpmn": model("svar", throw, CORRELATION)}, {})
+    deploy(engine, {"vanta.bpmn": model("vanta", catch, CORRELATION)}, {})
+    seven = start_case(engine, "vanta", pupil_id=people.pupil, by=people.teacher, data={"dokument_id": 7})
+    eight = start_case(engine, "vanta", pupil_id=people.pupil, by=people.teacher, data={"dokument_id": 8})
+    start_case(engine, "svar", pupil_id=people.pupil, by=people.teacher, data={"dokument_id": 8})
+    assert crosscase.deliver_pending(engine) == 1
+    assert [get_case(engine, c.id).status for c in (seven, eight)] == ["running", "completed"]
+    [row] = _rows(engine)
+    assert row.correlations == {"dokument": {"prop_doc": 8}}
