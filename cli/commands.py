@@ -104,7 +104,7 @@ def start(ctx: Context, key: str, pupil: int | None, unit: int | None, username:
 
 
 @main.command("cases")
-@click.option("--status", type=click.Choice(["running", "completed", "cancelled"]))
+@click.option("--status", type=click.Choice(["running", "completed", "cancelled", "failed"]))
 @click.option("--unit", type=ID, help="Only cases at this school unit id.")
 @pass_ctx
 def list_cases(ctx: Context, status: str | None, unit: int | None) -> None:
