@@ -20,7 +20,7 @@ from engine.storage import audit, jsondata, schema
 from .context import ID, Context, ElevflowGroup, deploy_folder, deploy_shipped, pass_ctx
 from .demo import demo_command, users_group
 from .organisation import import_group
-from .routines import check_command, export_command, message_command, migrate_command
+from .routines import check_command, export_command, message_command, migrate_command, unmatched_command
 from .sign import sign_command
 
 
@@ -342,6 +342,7 @@ main.add_command(check_command)
 main.add_command(export_command)
 main.add_command(migrate_command)
 main.add_command(message_command)
+main.add_command(unmatched_command)
 main.add_command(sign_command)
 
 

@@ -6,8 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import time_machine
+from click.testing import CliRunner
 from sqlalchemy import select
 
+from cli import main
 from engine import deploy, get_case, list_tasks, start_case, verify_audit
 from engine.errors import WorkflowError
 from engine.runtime import crosscase, outbox
@@ -79,11 +81,14 @@ def test_one_message_one_receiver(engine, people, routines):
     assert [get_case(engine, c.id).status for c in (first, second)] == ["completed", "running"]
 
 
-def test_an_unmatched_message_is_kept_visible_and_delivered_once_a_case_waits(engine, people, routines):
+def test_an_unmatched_message_is_kept_listed_and_delivered_once_a_case_waits(engine, db_url, people,
+                                                                              routines):
     with time_machine.travel(T0, tick=False) as clock:
         sender = start_case(engine, "message_throw_to_case", pupil_id=people.pupil, by=people.teacher)
         assert crosscase.deliver_pending(engine) == 0
         [kept] = crosscase.pending(engine)
+        listed = CliRunner().invoke(main, ["--database", db_url, "unmatched"])
+        assert listed.exit_code == 0 and f"'dokument' from case {sender.id}" in listed.output
         assert (kept.sender_case_id, kept.name, kept.outcome) == (sender.id, "dokument", None)
         assert kept.keep_until - kept.created_at == outbox.KEPT
         clock.move_to(T0 + timedelta(days=3))
