@@ -48,8 +48,14 @@ MESSAGES: dict[str, str] = {
                                 "undoing as ordinary steps",
     "unsupported.global_task": "global tasks cannot run: put the task in the process, or call a process "
                                "instead",
-    "unsupported.ad_hoc_subprocess": "an ad-hoc subprocess (its steps done in any order) cannot run: draw "
-                                     "the steps with flows, or in parallel branches of a parallel gateway",
+    "unsupported.ad_hoc_subprocess": "an ad-hoc subprocess (its steps done in any order, as people choose) "
+                                     "cannot run: draw the steps with flows, or in parallel branches of a "
+                                     "parallel gateway",
+    "unsupported.link_event": "link events cannot run (SpiffWorkflow does not join a link's throw to its "
+                              "catch, so the case would stop there): draw the sequence flow instead",
+    "unsupported.conditional_event": "a conditional event cannot run: it is only checked as the case reaches "
+                                     "it and nothing wakes it later; let an exclusive gateway choose on the "
+                                     "case's data, or wait for a message or a timer",
     "unsupported.flow_condition": "a condition on a flow leaving a task or event cannot run: route the "
                                   "flow through an exclusive gateway and put the condition there",
     "task.send_no_lane": "a send task tells the people of its lane, and this one is in no lane: put it in "

@@ -51,9 +51,15 @@ SWEDISH: dict[str, str] = {
                                    "det som ska göras ogjort som vanliga steg"),
     "unsupported.global_task": N_("globala uppgifter kan inte köras: lägg uppgiften i processen, eller "
                                   "anropa en process i stället"),
-    "unsupported.ad_hoc_subprocess": N_("en ad hoc-delprocess (stegen i valfri ordning) kan inte köras: rita "
-                                        "stegen med flöden, eller i parallella grenar efter en parallell "
-                                        "gateway"),
+    "unsupported.ad_hoc_subprocess": N_("en ad hoc-delprocess (stegen i valfri ordning, som personerna "
+                                        "väljer) kan inte köras: rita stegen med flöden, eller i parallella "
+                                        "grenar efter en parallell gateway"),
+    "unsupported.link_event": N_("länkhändelser kan inte köras (SpiffWorkflow kopplar inte en länks kastande "
+                                 "händelse till den fångande, så ärendet skulle stanna där): rita "
+                                 "sekvensflödet i stället"),
+    "unsupported.conditional_event": N_("en villkorshändelse kan inte köras: den prövas bara när ärendet når "
+                                        "den och inget väcker den senare; låt en exklusiv gateway välja på "
+                                        "ärendets data, eller vänta på ett meddelande eller en timer"),
     "unsupported.flow_condition": N_("ett villkor på ett flöde som lämnar en uppgift eller händelse kan inte "
                                      "köras: led flödet genom en exklusiv gateway och sätt villkoret där"),
     "task.send_no_lane": N_("en sändningsuppgift meddelar personerna i sin bana, och den här ligger inte i "

@@ -268,7 +268,7 @@ _add(
     "multi_instance_sequential",
     START + '<bpmn:userTask id="Task_mi" name="En i taget">'
     '<bpmn:multiInstanceLoopCharacteristics isSequential="true">'
-    '<bpmn:loopCardinality>2</bpmn:loopCardinality>'
+    "<bpmn:loopCardinality>2</bpmn:loopCardinality>"
     "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>" + END + chain("Begin", "Task_mi", "Finish"),
 )
 _add(
@@ -373,7 +373,7 @@ _add(
 _add(
     "compensation",
     START + task("Task_a") + '<bpmn:boundaryEvent id="Comp" attachedToRef="Task_a">'
-    '<bpmn:compensateEventDefinition/></bpmn:boundaryEvent>'
+    "<bpmn:compensateEventDefinition/></bpmn:boundaryEvent>"
     '<bpmn:userTask id="Undo" isForCompensation="true"/>'
     + END
     + chain("Begin", "Task_a", "Finish")
@@ -412,6 +412,61 @@ _add(
     + '<bpmn:endEvent id="Finish"><bpmn:messageEventDefinition messageRef="Msg_new"/></bpmn:endEvent>'
     + chain("Begin", "Finish"),
     '<bpmn:message id="Msg_new" name="ny_anmalan"/>',
+)
+_add(
+    "none_task",
+    START + '<bpmn:task id="Plain"/>' + task("Task_a") + END + chain("Begin", "Plain", "Task_a", "Finish"),
+)
+_add(
+    "link_event",
+    START
+    + '<bpmn:intermediateThrowEvent id="GoTo"><bpmn:linkEventDefinition name="L"/>'
+    + "</bpmn:intermediateThrowEvent>"
+    + '<bpmn:intermediateCatchEvent id="Land"><bpmn:linkEventDefinition name="L"/>'
+    + "</bpmn:intermediateCatchEvent>"
+    + task("Task_a")
+    + END
+    + chain("Begin", "GoTo")
+    + chain("Land", "Task_a", "Finish"),
+)
+_add(
+    "conditional_event",
+    START
+    + task("Task_a")
+    + '<bpmn:intermediateCatchEvent id="When"><bpmn:conditionalEventDefinition>'
+    + '<bpmn:condition xsi:type="bpmn:tFormalExpression">klar == "ja"</bpmn:condition>'
+    + "</bpmn:conditionalEventDefinition></bpmn:intermediateCatchEvent>"
+    + task("Task_b")
+    + END
+    + chain("Begin", "Task_a", "When", "Task_b", "Finish"),
+)
+_add(
+    "boundary_message",
+    START
+    + task("Task_a")
+    + END
+    + '<bpmn:endEvent id="End_m"/><bpmn:boundaryEvent id="Stop" attachedToRef="Task_a">'
+    + '<bpmn:messageEventDefinition messageRef="Msg_s"/></bpmn:boundaryEvent>'
+    + chain("Begin", "Task_a", "Finish")
+    + chain("Stop", "End_m"),
+    '<bpmn:message id="Msg_s" name="avbryt"/>',
+)
+_add(
+    "event_based_gateway_message",
+    START
+    + '<bpmn:eventBasedGateway id="Gw"/>'
+    + '<bpmn:intermediateCatchEvent id="Answer"><bpmn:messageEventDefinition messageRef="Msg_answer"/>'
+    + '</bpmn:intermediateCatchEvent><bpmn:intermediateCatchEvent id="Timeout">'
+    + timer("timeDuration", "P5D")
+    + "</bpmn:intermediateCatchEvent>"
+    + task("Task_late")
+    + task("Task_answer")
+    + END
+    + '<bpmn:endEvent id="End_late"/>'
+    + chain("Begin", "Gw")
+    + chain("Gw", "Answer", "Task_answer", "Finish")
+    + chain("Gw", "Timeout", "Task_late", "End_late"),
+    '<bpmn:message id="Msg_answer" name="svar"/>',
 )
 
 CALLED = model(

@@ -9,10 +9,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
 from engine import complete_task, deploy, get_case, list_tasks, start_case
 from engine.runtime import messages, timers
 from engine.storage import audit
+from engine.storage.models import Timer
 
 from .models import CALLED, MODELS
 
@@ -145,6 +147,12 @@ SCENARIOS: dict[str, list[tuple]] = {
     "signal_catch": [("tasks", []), ("status", "running")],
     "message_start": [("tasks", []), ("status", "running")],  # started by hand: it waits for its message
     "message_throw_start": [("status", "completed"), ("events", {"message_thrown": 1})],
+    "none_task": [("tasks", ["Plain"]), ("complete", "Plain", {}), ("complete", "Task_a", {}),
+                  ("status", "completed")],
+    "boundary_message": [("tasks", ["Task_a"]), ("message", "avbryt"), ("tasks", []),
+                         ("status", "completed")],
+    "event_based_gateway_message": [("message", "svar"), ("tasks", ["Task_answer"]), ("timers", 0),
+                                    ("complete", "Task_answer", {}), ("status", "completed")],
     "call_activity": [("tasks", ["Task_called"]), ("complete", "Task_called", {}), ("status", "completed")],
 }
 
@@ -175,6 +183,10 @@ def test_each_model_runs_as_drawn(engine, people, key):
                 now += args[0]
                 clock.move_to(now)
                 timers.fire_due(engine, now)
+            elif action == "timers":
+                with engine.db.read() as session:
+                    rows = session.scalars(select(Timer).where(Timer.case_id == case.id)).all()
+                assert len(rows) == args[0]
             elif action == "message":
                 messages.deliver(engine, case.id, args[0], by=people.teacher)
             elif action == "status":
