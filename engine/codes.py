@@ -62,6 +62,19 @@ MESSAGES: dict[str, str] = {
                          "the lane of the role it tells",
     # --- the routine's processes (validation.py) ------------------------------------------------------
     "spiff.problem": "{detail}",
+    "spiff.one_start_event": "Exactly one start event is required in a subprocess: draw one plain start "
+                             "event",
+    "spiff.no_start_event": "No start event found: a process needs a start event",
+    "spiff.multi_instance_cardinality": "A multiinstance task must specify a cardinality (how many) or a "
+                                        "collection to go through",
+    "spiff.loop_end": "A loop task needs a loop maximum or a loop condition, or it never ends",
+    "spiff.subprocess_end": "A subprocess must contain an end event",
+    "spiff.task_flows": "A task of this type may have only one outgoing flow: choose with a gateway after it",
+    "spiff.timer": "The timer cannot be read: give an ISO 8601 date, duration (P7D) or cycle (R3/P1D)",
+    "spiff.duplicate_process": "Duplicate process ID: another file has a process with the same id",
+    "spiff.cancel_event": "Cancel events may only be used with transactions",
+    "spiff.missing_definition": "The event names a message, signal, error or escalation the file does not "
+                                "define",
     "spiff.cannot_read": "SpiffWorkflow cannot read this file: {detail}",
     "spiff.cannot_build": "SpiffWorkflow cannot build process '{key}': {detail}",
     "spiff.cannot_start": "SpiffWorkflow cannot start process '{key}': {detail}",

@@ -65,6 +65,21 @@ SWEDISH: dict[str, str] = {
     "task.send_no_lane": N_("en sändningsuppgift meddelar personerna i sin bana, och den här ligger inte i "
                             "någon bana: lägg den i banan för den roll den meddelar"),
     "spiff.problem": N_("SpiffWorkflow: %(detail)s"),
+    "spiff.one_start_event": N_("en delprocess ska ha exakt en starthändelse: rita en enkel starthändelse"),
+    "spiff.no_start_event": N_("ingen starthändelse: en process behöver en starthändelse"),
+    "spiff.multi_instance_cardinality": N_("en flerinstansuppgift måste ange hur många gånger (kardinalitet) "
+                                           "eller en samling att gå igenom"),
+    "spiff.loop_end": N_("en loopuppgift behöver ett högsta antal varv eller ett loopvillkor, annars tar den "
+                         "aldrig slut"),
+    "spiff.subprocess_end": N_("en delprocess måste ha en sluthändelse"),
+    "spiff.task_flows": N_("en uppgift av den här typen får ha bara ett utgående flöde: välj med en gateway "
+                           "efter den"),
+    "spiff.timer": N_("timern kan inte läsas: ange ett datum, en varaktighet (P7D) eller en cykel (R3/P1D) "
+                      "enligt ISO 8601"),
+    "spiff.duplicate_process": N_("dubbelt process-id: en annan fil har en process med samma id"),
+    "spiff.cancel_event": N_("avbrytandehändelser får bara användas i transaktioner"),
+    "spiff.missing_definition": N_("händelsen pekar på ett meddelande, en signal, ett fel eller en "
+                                   "eskalering som filen inte definierar"),
     "spiff.cannot_read": N_("SpiffWorkflow kan inte läsa filen: %(detail)s"),
     "spiff.cannot_build": N_("SpiffWorkflow kan inte bygga processen ”%(key)s”: %(detail)s"),
     "spiff.cannot_start": N_("SpiffWorkflow kan inte starta processen ”%(key)s”: %(detail)s"),

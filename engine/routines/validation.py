@@ -125,6 +125,24 @@ _EXPRESSION_CHECKS = [
 ]
 
 
+#: SpiffWorkflow's own messages a diagram from another modeler commonly meets (the start of the message),
+#: each with a code of engine.codes the web layer says in the reader's language; anything else is said
+#: as SpiffWorkflow says it (`spiff.problem`).
+SPIFF_CODES = [
+    ("Exactly one start event is required", "spiff.one_start_event"),
+    ("No start event found", "spiff.no_start_event"),
+    ("A multiinstance task must specify a cardinality", "spiff.multi_instance_cardinality"),
+    ("A loopMaximum or loopCondition must be specified", "spiff.loop_end"),
+    ("A SubWorkflow Must contain an End event", "spiff.subprocess_end"),
+    ("Multiple outgoing flows are not supported for tasks of type", "spiff.task_flows"),
+    ("Time Specification Error", "spiff.timer"),
+    ("Unknown Time Specification", "spiff.timer"),
+    ("Duplicate process ID", "spiff.duplicate_process"),
+    ("Cancel Events may only be used with transactions", "spiff.cancel_event"),
+    ("Expected a", "spiff.missing_definition"),
+]
+
+
 def _spiff_problem(exc: SpiffWorkflowException, trees: dict[str, etree._ElementTree]) -> Problem:
     element_id = getattr(exc, "id", None) or getattr(exc, "task_spec", None) and exc.task_spec.bpmn_id
     file_name = getattr(exc, "file_name", None) or None
@@ -136,7 +154,9 @@ def _spiff_problem(exc: SpiffWorkflowException, trees: dict[str, etree._ElementT
                 file_name = file_name or name
                 break
     message = str(exc.args[0]) if exc.args else str(exc)
-    return Problem("spiff.problem", {"detail": message}, element_id=element_id or None,
+    code = next((c for start, c in SPIFF_CODES if message.startswith(start)), "spiff.problem")
+    params = {"detail": message} if code == "spiff.problem" else {}
+    return Problem(code, params, element_id=element_id or None,
                    line=int(line) if line else None, file=file_name)
 
 

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from smtp_server import Mailbox, serve
 from sqlalchemy import select
-from test_miwg import document_request_in_a_lane
+from test_miwg import MIWG, document_request_in_a_lane
 
 from engine import complete_task, deploy, get_case, list_tasks, start_case, verify_audit
 from engine.routines.editing import verdict
@@ -189,3 +189,10 @@ def test_the_document_request_s_reminders_are_sent_and_each_firing_is_audited(en
         )
     assert len(mails) == 7  # the request and six reminders, to the lane Rektor, through the outbox
     assert verify_audit(engine).ok
+
+
+def test_8_spiffworkflow_s_own_refusals_have_codes_too():
+    found = verdict({"C.9.2.bpmn": (MIWG / "C.9.2.bpmn").read_text(encoding="utf-8")}, {})
+    assert ("spiff.multi_instance_cardinality", "CallActivity_RequestDocument") in {
+        (p.code, p.element_id) for p in found.problems}
+    assert all(p.code != "spiff.problem" for p in found.problems)
