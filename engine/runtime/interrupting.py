@@ -29,9 +29,10 @@ def interrupt(workflow: BpmnWorkflow) -> bool:
     """Stop what each newly fired interrupting event subprocess interrupts; return whether any fired."""
     acted = False
     for sub in list(workflow.subprocesses.values()):
-        if sub.parent_task_id is None or not any(
-                getattr(t.task_spec, INTERRUPTING, False) and t.state == TaskState.COMPLETED
-                for t in sub.tasks.values()):
+        starts = {s.name for s in sub.spec.start.outputs if getattr(s, INTERRUPTING, False)}
+        if not starts or sub.parent_task_id is None:  # the usual case: looks at no task at all
+            continue
+        if not any(t.task_spec.name in starts and t.state == TaskState.COMPLETED for t in sub.tasks.values()):
             continue
         esp = workflow.get_task_from_id(sub.parent_task_id)
         if esp is None or esp.internal_data.get(DONE):
