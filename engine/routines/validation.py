@@ -32,6 +32,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import SendTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
@@ -260,6 +261,11 @@ def _check_declarations(spec: BpmnProcessSpec, subprocesses: dict[str, BpmnProce
                                 file=file_name) for prop, why in found]
 
 
+def sending_message(spec: Any) -> bool:
+    """A send task naming a message throws it to other cases; one naming none tells its lane (needs one)."""
+    return isinstance(getattr(spec, "event_definition", None), MessageEventDefinition)
+
+
 def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[str, etree._ElementTree],
                       file_of: dict[str, str], limits: bounds.Bounds) -> list[Problem]:
     problems = []
@@ -267,7 +273,7 @@ def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[
     tree = trees.get(file_name) if file_name else None
     lines = bpmnxml.line_index(tree) if tree is not None else {}
     for task_spec in spec.task_specs.values():
-        if isinstance(task_spec, SendTask) and not task_spec.lane:  # it tells its lane (sending.py)
+        if isinstance(task_spec, SendTask) and not task_spec.lane and not sending_message(task_spec):
             problems.append(Problem("task.send_no_lane", element_id=task_spec.bpmn_id,
                                     line=lines.get(task_spec.bpmn_id), file=file_name))
         if not getattr(task_spec, "manual", False) or not hasattr(task_spec, "bpmn_id"):

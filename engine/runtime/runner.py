@@ -246,8 +246,8 @@ class Run:
                 self._gateway_timers(task)
             elif isinstance(spec, ScriptTask):
                 self.event("script_ran", bpmn_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id)
-            elif isinstance(spec, SendTask):
-                sending.send(self, task)
+            elif isinstance(spec, SendTask) and not sending.names_message(spec):
+                sending.send(self, task)  # one that names a message throws it to other cases instead
         self._cycle_firings()
         open_after = ready_human_tasks(self.workflow)
         closed = list(completed)
@@ -368,7 +368,7 @@ class Run:
                 self.workflow.cancel()  # nothing of the case runs on: its open tasks and timers go
             elif name.startswith(START_MESSAGE_PREFIX):
                 self.spawned.append((name[len(START_MESSAGE_PREFIX):], self.case.pupil_id))
-            elif kind := outbox.thrown(definition):
+            elif name and (kind := outbox.thrown(definition)):
                 self.thrown.append((kind, name, event.payload, event.correlations))
 
     def _save_case(self, status: str | None) -> None:

@@ -6,14 +6,16 @@ active holder of its lane's role at the case's unit, and an e-mail through the o
 says only that a case has news for them and links to Elevflow — never the pupil, the case's data or
 even the step's name, which e-mail may not carry (OSL 23:2). The step's audit event `message_sent`
 names the send task and whom it told. A send task outside a lane is refused at deploy (it would tell
-nobody); a send task that names a message for another case is refused too (support.py), except
-`elevflow.start.<routine>`, which starts a linked case.
+nobody). A send task that names a message (`messageRef`) is BPMN's message throw instead: it goes to
+another case through the outbox (outbox.py, crosscase.py), or `elevflow.start.<routine>` starts a linked
+case; it tells no lane.
 It runs inside the step's transaction, so the notice exists exactly when the step committed.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.task import Task
 
 from ..org.roles import role_for_lane
@@ -21,6 +23,12 @@ from ..work.notify import notify_role
 
 if TYPE_CHECKING:  # for type hints only
     from .runner import Run
+
+
+def names_message(spec: Any) -> bool:
+    """Whether a send task names a message (`messageRef`): then it throws that message to other cases
+    (outbox.py, crosscase.py) rather than telling its lane."""
+    return isinstance(getattr(spec, "event_definition", None), MessageEventDefinition)
 
 
 def send(run: Run, task: Task) -> None:

@@ -469,6 +469,12 @@ _add(
     '<bpmn:message id="Msg_answer" name="svar"/>',
 )
 
+_add(
+    "send_task_message",
+    START + '<bpmn:sendTask id="Send" messageRef="Msg_doc"/>' + END + chain("Begin", "Send", "Finish"),
+    '<bpmn:message id="Msg_doc" name="dokument"/>',
+)
+
 CALLED = model(
     "conformance_called",
     '<bpmn:startEvent id="C_start"/>'

@@ -143,6 +143,8 @@ SCENARIOS: dict[str, list[tuple]] = {
     "send_task": [("complete", "Task_a", {}), ("status", "completed"), ("events", {"message_sent": 1})],
     # the sending and receiving halves: delivery between cases is test_crosscase.py's
     "message_throw_to_case": [("status", "completed"), ("events", {"message_thrown": 1})],
+    "send_task_message": [("status", "completed"), ("events", {"message_thrown": 1}),
+                          ("no_events", "message_sent")],
     "signal_throw": [("status", "completed"), ("events", {"signal_thrown": 1})],
     "signal_catch": [("tasks", []), ("status", "running")],
     "message_start": [("tasks", []), ("status", "running")],  # started by hand: it waits for its message
@@ -191,6 +193,8 @@ def test_each_model_runs_as_drawn(engine, people, key):
                 messages.deliver(engine, case.id, args[0], by=people.teacher)
             elif action == "status":
                 assert get_case(engine, case.id).status == args[0]
+            elif action == "no_events":
+                assert args[0] not in [e.kind for e in audit.events(engine, case_id=case.id)]
             elif action == "events":
                 kinds = [e.kind for e in audit.events(engine, case_id=case.id)]
                 for kind, least in args[0].items():
