@@ -22,6 +22,7 @@ nobody waits for is gone, as BPMN says. Each delivery is audited on the receivin
 """
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -46,10 +47,15 @@ _CLAIM = "SELECT id FROM case_events WHERE id = :id AND delivered_at IS NULL"
 CLAIM = {"sqlite": Sql(_CLAIM), "postgresql": Sql(_CLAIM + " FOR UPDATE SKIP LOCKED")}
 ROW = Sql("""SELECT kind, name, sender_case_id, organiser_id, unit_id, pupil_id, correlations, payload,
     keep_until, created_at FROM case_events WHERE id = :id""")
-CANDIDATES = Sql("""SELECT c.id, c.process_version_id, c.pupil_id, c.unit_id FROM cases c
-    JOIN school_units u ON u.id = c.unit_id
-    WHERE c.status = 'running' AND c.id <> :sender AND (u.organiser_id = :organiser OR c.unit_id = :unit)
-    ORDER BY c.id""")
+_SAME_ORGANISER = "c.status = 'running' AND (u.organiser_id = :organiser OR c.unit_id = :unit)"
+RUNNING_VERSIONS = Sql(f"""SELECT DISTINCT c.process_version_id FROM cases c
+    JOIN school_units u ON u.id = c.unit_id WHERE {_SAME_ORGANISER}""")
+# a message's receivers are about the same pupil (a unit-level message: at the same unit, with no pupil)
+_OF_VERSION = f"""SELECT c.id FROM cases c JOIN school_units u ON u.id = c.unit_id
+    WHERE {_SAME_ORGANISER} AND c.process_version_id = :version AND c.id <> :sender"""
+CANDIDATES = {"signal": Sql(_OF_VERSION),
+              "pupil": Sql(_OF_VERSION + " AND c.pupil_id = :pupil"),
+              "unit": Sql(_OF_VERSION + " AND c.pupil_id IS NULL AND c.unit_id = :unit")}
 NEWEST_VERSIONS = Sql("""SELECT v.id, v.key FROM process_versions v WHERE v.version =
     (SELECT MAX(w.version) FROM process_versions w WHERE w.key = v.key) ORDER BY v.key""")
 DONE = Sql("""UPDATE case_events SET delivered_at = :now, outcome = :outcome, receivers = :receivers
@@ -70,10 +76,20 @@ def _catchers(workflow: Any, kind: str, name: str) -> list[tuple[Any, Any]]:
     return found
 
 
+@functools.lru_cache(maxsize=4096)
+def _catches(version_id: int, specs: Any, kind: str, name: str) -> bool:
+    return _waits_for_uncached(specs, version_id, kind, name)
+
+
 def _waits_for(engine: Engine, version_id: int, kind: str, name: str) -> bool:
-    """Whether a routine version has any catch event for the name (from its parsed spec, cheaply)."""
+    """Whether a routine version has any catch event for the name (from its parsed spec; versions are
+    immutable, so the answer is remembered)."""
+    return _catches(version_id, engine.specs, kind, name)
+
+
+def _waits_for_uncached(specs: Any, version_id: int, kind: str, name: str) -> bool:
     wanted = SignalEventDefinition if kind == "signal" else MessageEventDefinition
-    parsed = engine.specs.get(version_id)
+    parsed = specs.get(version_id)
     for spec in [parsed.spec, *parsed.subprocess_specs.values()]:
         for task_spec in spec.task_specs.values():
             definition = getattr(task_spec, "event_definition", None)
@@ -159,12 +175,12 @@ def settle(engine: Engine, event_id: int, now: datetime) -> bool:
         row = {"kind": kind, "name": name, "sender": sender, "correlations": tx.read_json(correlations) or {},
                "payload": tx.read_json(payload) or {}}
         receivers = []
-        for case_id, version_id, case_pupil, case_unit in tx.all(CANDIDATES, {
-                "sender": sender, "organiser": organiser, "unit": unit}):
-            if kind == "message" and (case_pupil != pupil or (pupil is None and case_unit != unit)):
-                continue  # a message goes to a case about the same pupil (or the same unit)
-            if not _waits_for(engine, version_id, kind, name):
-                continue
+        where = {"organiser": organiser, "unit": unit}
+        versions = [v for (v,) in tx.all(RUNNING_VERSIONS, where) if _waits_for(engine, v, kind, name)]
+        which = "signal" if kind == "signal" else "pupil" if pupil is not None else "unit"
+        candidates = sorted(case_id for version in versions for (case_id,) in tx.all(
+            CANDIDATES[which], {**where, "version": version, "sender": sender, "pupil": pupil}))
+        for case_id in candidates:  # oldest first
             try:
                 delivered = _deliver_to(engine, tx, case_id, row, now)
             except Exception:  # noqa: BLE001 - a broken receiver must not keep the message from the rest
