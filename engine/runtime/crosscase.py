@@ -19,6 +19,10 @@ A message nobody waits for is kept `outbox.KEPT` (30 days), tried again each rou
 wait for it), and listed for the process owner (`pending`); then it expires (`outcome` "expired"). A signal
 nobody waits for is gone, as BPMN says. Each delivery is audited on the receiving case
 (`message_received`, with the sending case).
+
+Locks: `settle` locks the outbox row first (FOR UPDATE SKIP LOCKED on PostgreSQL, so two schedulers take
+different rows), then each receiver's case row in its step, the audit head last. No step ever locks an
+outbox row (a thrower only inserts one), so this order cannot meet runner.py's in reverse.
 """
 from __future__ import annotations
 

@@ -160,3 +160,19 @@ def test_a_message_goes_to_the_case_whose_correlation_key_matches(engine, people
     assert [get_case(engine, c.id).status for c in (seven, eight)] == ["running", "completed"]
     [row] = _rows(engine)
     assert row.correlations == {"dokument": {"prop_doc": 8}}
+
+
+def _unit_level(key: str) -> str:
+    unit = ('<bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property name="caseSubject" '
+            'value="unit"/></spiffworkflow:properties></bpmn:extensionElements>')
+    return MODELS[key].replace('isExecutable="true">', f'isExecutable="true">{unit}', 1)
+
+
+def test_a_unit_level_message_reaches_a_waiting_case_of_the_same_unit_only(engine, people):
+    for key in ("message_throw_to_case", "message_catch"):
+        deploy(engine, {f"{key}.bpmn": _unit_level(key)}, {})
+    there = start_case(engine, "message_catch", unit_id=people.other_unit, by=people.outsider)
+    here = start_case(engine, "message_catch", unit_id=people.unit, by=people.rektor)
+    start_case(engine, "message_throw_to_case", unit_id=people.unit, by=people.rektor)
+    assert crosscase.deliver_pending(engine) == 1
+    assert [get_case(engine, c.id).status for c in (here, there)] == ["completed", "running"]
