@@ -10,9 +10,10 @@ import pytest
 from conformance.models import MODELS
 from conformance.test_element_table import rows
 
+from engine import deploy, start_case
 from webui.codes import SWEDISH
 
-from .conftest import csrf
+from .conftest import csrf, text
 
 VERDICTS = {key: says.startswith("runs") for _, says, keys in rows() for key in keys}
 SHOWN = ["event_based_gateway_timer", "event_subprocess_interrupting", "send_task", "signal_throw",
@@ -31,3 +32,12 @@ def test_kontrollera_gives_the_table_s_verdict(browser, key):
     assert found["runnable"] is VERDICTS[key], found
     for problem in found["problems"]:
         assert problem["element_id"] and problem["message"] == SWEDISH[problem["code"]]
+
+
+def test_the_routines_page_shows_a_message_no_case_received(browser, engine, people):
+    deploy(engine, {"m.bpmn": MODELS["message_throw_to_case"]}, {})
+    sender = start_case(engine, "message_throw_to_case", pupil_id=people.pupil, by=people.teacher)
+    page = text(browser.get("/rutiner"))
+    assert "Meddelanden som inget ärende har tagit emot" in page
+    assert f"”dokument” från ärende {sender.id} (message_throw_to_case)" in page and "sparas till" in page
+    assert "Alva" not in page  # no pupil data for the process owner
