@@ -21,7 +21,7 @@ from .api import api_group
 from .context import ID, Context, ElevflowGroup, deploy_folder, deploy_shipped, pass_ctx
 from .demo import demo_command, users_group
 from .organisation import import_group
-from .routines import check_command, export_command, message_command, migrate_command
+from .routines import check_command, export_command, message_command, migrate_command, unmatched_command
 from .sign import sign_command
 
 
@@ -105,7 +105,7 @@ def start(ctx: Context, key: str, pupil: int | None, unit: int | None, username:
 
 
 @main.command("cases")
-@click.option("--status", type=click.Choice(["running", "completed", "cancelled"]))
+@click.option("--status", type=click.Choice(["running", "completed", "cancelled", "failed"]))
 @click.option("--unit", type=ID, help="Only cases at this school unit id.")
 @pass_ctx
 def list_cases(ctx: Context, status: str | None, unit: int | None) -> None:
@@ -343,6 +343,7 @@ main.add_command(check_command)
 main.add_command(export_command)
 main.add_command(migrate_command)
 main.add_command(message_command)
+main.add_command(unmatched_command)
 main.add_command(sign_command)
 main.add_command(api_group)
 

@@ -34,7 +34,8 @@ KINDS = {
     "decision_signed", "case_linked", "task_released", "delegation_granted", "delegation_revoked",
     "deadline_reminder", "deadline_escalated", "organisation_imported", "medical_released",
     "case_migrated", "message_received", "password_set", "password_cleared", "assignee_refused",
-    "step_failed", "attachment_added", "attachment_removed",
+    "step_failed", "attachment_added", "attachment_removed", "script_ran", "message_sent", "case_failed",
+    "message_thrown", "signal_thrown",
 }
 
 

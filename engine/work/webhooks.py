@@ -45,6 +45,7 @@ EVENTS = (
     "case_started",
     "case_completed",
     "case_cancelled",
+    "case_failed",
     "case_migrated",
     "task_created",
     "task_assigned",
