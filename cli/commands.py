@@ -26,8 +26,8 @@ from .sign import sign_command
 
 @click.group(cls=ElevflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--database", envvar="ELEVFLOW_DATABASE_URL", metavar="URL",
-              help="Database URL (default: ELEVFLOW_DATABASE_URL, else instance/elevflow.db in the Elevflow "
-              "folder, wherever you run the command).")
+              help="Database URL (default: ELEVFLOW_DATABASE_URL, else elevflow.db in the instance folder, "
+              "ELEVFLOW_INSTANCE: ./instance where you run the command).")
 @click.pass_context
 def main(ctx: click.Context, database: str | None) -> None:
     """Elevflow: the student health routines of a school as BPMN processes that run and log every step.

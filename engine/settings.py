@@ -13,14 +13,29 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
 from .errors import ElevflowError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-#: Where the embedded database and the demo's secret key live: resolved once, never the working directory.
-INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+def shipped_processes() -> Path:
+    """The folder of the routines shipped with Elevflow: `elevflow.processes`, read through
+    importlib.resources (site-packages/elevflow/processes when installed, processes/ in a checkout)."""
+    return Path(str(resources.files("elevflow.processes")))
+
+
+def _folder(value: str) -> str:
+    """A folder setting: made absolute against the working directory once, when the settings are read."""
+    value = value.strip()
+    if not value:
+        raise ValueError("must name a folder")
+    return str(Path(value).expanduser().resolve())
+
+
+def _processes(value: str) -> str:
+    return _folder(value) if value.strip() else str(shipped_processes())
 
 
 def _choice(*allowed: str) -> Callable[[str], str]:
@@ -91,15 +106,19 @@ class Setting:
 
 
 SETTINGS: list[Setting] = [
-    Setting("ELEVFLOW_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'elevflow.db'}", str,
-            "SQLAlchemy URL of the database. SQLite (the default: instance/elevflow.db in the Elevflow "
-            "folder, an absolute path, whatever the working directory) for one machine; "
-            "postgresql+psycopg://user@host/db for production and several workers. Only `elevflow init` and "
-            "`elevflow demo` create a database; every other command refuses one that does not exist or has "
-            "no Elevflow tables."),
-    Setting("ELEVFLOW_PROCESSES_DIR", str(PROJECT_ROOT / "processes"), str,
-            "Folder of the shipped routines that `elevflow init` deploys; `shared/` in it holds the "
-            "processes that call activities reach."),
+    Setting("ELEVFLOW_INSTANCE", "instance", _folder,
+            "The instance folder: where the embedded SQLite database (elevflow.db) and the demo's session "
+            "key (secret_key) live. A relative path is taken from the working directory when Elevflow starts "
+            "and used as the absolute path it names from then on (`elevflow settings` prints it); set an "
+            "absolute one (e.g. /var/lib/elevflow) for a service."),
+    Setting("ELEVFLOW_DATABASE_URL", "", str,
+            "SQLAlchemy URL of the database. Empty (the default): SQLite in the instance folder, "
+            "elevflow.db in ELEVFLOW_INSTANCE, for one machine; postgresql+psycopg://user@host/db for "
+            "production and several workers. Only `elevflow init` and `elevflow demo` create a database; "
+            "every other command refuses one that does not exist or has no Elevflow tables."),
+    Setting("ELEVFLOW_PROCESSES_DIR", "", _processes,
+            "Folder of the routines that `elevflow init` deploys; `shared/` in it holds the processes that "
+            "call activities reach. Empty (the default): the routines shipped in the installed package."),
     Setting("ELEVFLOW_DEADLINES_FILE", "", str,
             "A TOML file of the organiser's own deadlines, overriding the due rules in the diagrams: one "
             "table per routine, `task id = \"rule\"` (e.g. [sarskilt_stod] Task_utse_utredare = \"3BD\"). "
@@ -193,6 +212,7 @@ PREFIX = "ELEVFLOW_"
 class Config:
     """Every setting's parsed value, one field per ``ELEVFLOW_*`` name (lower case, without the prefix)."""
 
+    instance: str
     database_url: str
     processes_dir: str
     deadlines_file: str
@@ -250,7 +270,14 @@ def load(overrides: Mapping[str, Any] | None = None) -> Config:
             values[key] = _parse(setting, given[key])
         else:
             values[key] = given[key]
+    if not values["database_url"]:
+        values["database_url"] = sqlite_url(values["instance"])
     return Config(**values)
+
+
+def sqlite_url(instance: str) -> str:
+    """The default database: elevflow.db in the instance folder (an absolute path)."""
+    return f"sqlite:///{Path(instance) / 'elevflow.db'}"
 
 
 def _parse(setting: Setting, raw: str) -> Any:

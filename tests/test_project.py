@@ -37,9 +37,10 @@ def render_settings() -> str:
              "parse stops Elevflow with a message naming it). `NAME_FILE` may name a file holding the value,",
              "for secrets. `elevflow settings` prints the values in force.", ""]
     for s in settings.SETTINGS:
-        default = {"ELEVFLOW_PROCESSES_DIR": "Default: the `processes/` folder of this checkout",
-                   "ELEVFLOW_DATABASE_URL": "Default: `sqlite:///` and the absolute path of "
-                                            "`instance/elevflow.db` in this checkout",
+        default = {"ELEVFLOW_PROCESSES_DIR": "Default: empty, the routines shipped in the package",
+                   "ELEVFLOW_DATABASE_URL": "Default: empty, `sqlite:///` and the absolute path of "
+                                            "`elevflow.db` in the instance folder",
+                   "ELEVFLOW_INSTANCE": "Default: `instance` in the working directory",
                    }.get(s.name, f"Default: `{s.default or '(empty)'}`")
         lines += [f"## `{s.name}`", "", s.help, "", default, ""]
     return "\n".join(lines)
