@@ -8,15 +8,16 @@ from typing import Any
 
 import click
 
-from engine import settings
-from engine.errors import DataNotJSONError, FormValidationError
+from engine import logs, settings
+from engine.errors import DataNotJSONError, ElevflowError, FormValidationError
 from engine.org import demo
 from engine.org import records as org
 from engine.routines import definitions
 from engine.routines.specs import CANCEL_GROUNDS
-from engine.runtime import cases, scheduler, tasks
+from engine.runtime import cases, health, scheduler, tasks
 from engine.storage import audit, jsondata, schema
 
+from .backup import backup_command, restore_command
 from .context import ID, Context, ElevflowGroup, deploy_folder, deploy_shipped, pass_ctx
 from .demo import demo_command, users_group
 from .organisation import import_group
@@ -229,6 +230,7 @@ def audit_verify(ctx: Context, expect_head: str | None) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--expect-head") from None
     verdict = audit.verify(ctx.engine, expect=expected)
+    health.mark(ctx.engine, health.AUDIT_VERIFY, verdict.ok, verdict.reason or "")  # for /metrics
     if verdict.ok:
         click.echo(f"audit log intact: {verdict.checked} events verified"
                    + (f", event {expected.seq} is the expected head's" if expected is not None else ""))
@@ -343,7 +345,14 @@ main.add_command(export_command)
 main.add_command(migrate_command)
 main.add_command(message_command)
 main.add_command(sign_command)
+main.add_command(backup_command)
+main.add_command(restore_command)
 
 
 def run() -> None:
+    """The `elevflow` program: logging set up once for the process (ELEVFLOW_LOG_*), then the command."""
+    try:
+        logs.configure(settings.load())
+    except ElevflowError:
+        pass  # a setting that does not parse: the command says which, as it starts
     main(standalone_mode=True)

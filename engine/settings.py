@@ -26,6 +26,18 @@ def shipped_processes() -> Path:
     return Path(str(resources.files("elevflow.processes")))
 
 
+def prometheus_multiprocess() -> bool:
+    """Whether prometheus_client's multiprocess mode is on (PROMETHEUS_MULTIPROC_DIR, its own variable,
+    which it reads itself: every process then writes its counters to files there, summed at a scrape)."""
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+def environment_with(**extra: str) -> dict[str, str]:
+    """This process's environment with `extra` added: for a child process that needs one more variable
+    (pg_dump's PGPASSWORD, which must not appear on its command line)."""
+    return {**os.environ, **extra}
+
+
 def _folder(value: str) -> str:
     """A folder setting: made absolute against the working directory once, when the settings are read."""
     value = value.strip()
@@ -193,6 +205,16 @@ SETTINGS: list[Setting] = [
     Setting("ELEVFLOW_TRUSTED_PROXIES", "0", _count,
             "How many reverse proxies stand in front of the web app; their X-Forwarded-For/-Proto/-Host "
             "headers are then trusted for the client's address and scheme (0: none, trust no header)."),
+    Setting("ELEVFLOW_METRICS_TOKEN", "", _secret,
+            "A bearer token Prometheus sends to read /metrics (at least 32 characters; use "
+            "ELEVFLOW_METRICS_TOKEN_FILE). Empty: /metrics answers requests from this machine only "
+            "(127.0.0.1, ::1), e.g. a Prometheus agent beside the app."),
+    Setting("ELEVFLOW_LOG_FORMAT", "plain", lambda v: _choice("PLAIN", "JSON")(v).lower(),
+            "How Elevflow's processes log to standard error: `plain` lines, or `json`, one JSON object a "
+            "line (time, level, logger, message, request id) for a log collector. Logs never hold personal "
+            "data such as e-mail addresses or names: ids only."),
+    Setting("ELEVFLOW_LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"),
+            "The lowest level logged (INFO shows the scheduler's rounds and each request's summary)."),
     Setting("ELEVFLOW_OIDC_ISSUER", "", _url,
             "The OpenID Connect provider staff log in with (its issuer address, where "
             "/.well-known/openid-configuration is found). Empty: local passwords only."),
@@ -244,6 +266,9 @@ class Config:
     login_attempts_per_address: int
     login_window_minutes: int
     trusted_proxies: int
+    metrics_token: str
+    log_format: str
+    log_level: str
     oidc_issuer: str
     oidc_client_id: str
     oidc_client_secret: str

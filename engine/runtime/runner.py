@@ -25,6 +25,7 @@ locks, which these FOR NO KEY UPDATE locks do not block.
 from __future__ import annotations
 
 import hashlib
+import time
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -57,7 +58,7 @@ from ..storage.dbapi import Sql, Tx
 from ..storage.models import parse_id
 from ..work import assignment
 from ..work.notify import notify
-from . import failures
+from . import failures, health
 
 START_MESSAGE_PREFIX = "elevflow.start."
 
@@ -503,6 +504,7 @@ def step(engine: Any, kind: str, actor_id: int | None, now: datetime | None = No
         raise ValueError(f"unknown kind of step {kind!r}; known: {', '.join(KINDS)}")
     now = now or datetime.now(timezone.utc)
     current: Step | None = None
+    started = time.perf_counter()
     try:
         with _transaction(engine, inside) as tx:
             current = Step(engine, tx, kind, actor_id, now)
@@ -512,6 +514,7 @@ def step(engine: Any, kind: str, actor_id: int | None, now: datetime | None = No
         if current is not None:
             current._undone(exc, inside)
         raise
+    health.observe_step(kind, time.perf_counter() - started)
 
 
 @contextmanager
