@@ -109,4 +109,4 @@ def stopped_cases(engine: Any, key: str, *, by: int) -> list[Stopped]:
                                .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
                                .where(Case.process_key == key, Case.status == "running",
                                       Case.error.is_not(None)).order_by(Case.error_at.desc())).all()
-    return [Stopped(*row[:4], codes.from_json(row[4])) for row in rows]
+    return [Stopped(row[0], row[1], row[2], row[3], codes.from_json(row[4])) for row in rows]

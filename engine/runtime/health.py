@@ -125,9 +125,9 @@ class DatabaseCollector:
         lag = (now - oldest).total_seconds() if oldest is not None else 0.0
         yield _gauge("elevflow_timer_lag_seconds", "How long the oldest due timer has waited past its time",
                      lag)
-        yield _gauge("elevflow_outbox_backlog", "E-mails waiting to be sent (retries included)", backlog)
+        yield _gauge("elevflow_outbox_backlog", "E-mails waiting to be sent (retries included)", backlog or 0)
         yield _gauge("elevflow_emails_failed", "E-mails given up after every attempt, kept for the "
-                     "administrator", failed)
+                     "administrator", failed or 0)
         yield _gauge("elevflow_audit_events", "Events in the audit chain (its newest sequence number)",
                      audit_seq)
         round_ = status.get(SCHEDULER)

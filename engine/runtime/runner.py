@@ -221,6 +221,7 @@ class Run:
             self.tx.executemany(INSERT_TASK, self.new_task_rows)
         for user_id, task_id in self.to_notify:  # after the rows exist: a notice names its task's step
             if user_id != self.actor_id:  # nobody needs telling what they just did themselves
+                assert self.config is not None  # load() and new_case() give every Run its engine's config
                 notify(self.tx, user_id, "task_assigned", case_id=self.case.id, task_id=task_id, now=self.now,
                        config=self.config)
         self._save_timers()
