@@ -31,6 +31,19 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert "pytest" in test and "elevflow demo" in setup
 
 
+def test_ci_checks_the_wheel_lint_and_types_before_the_tests():
+    """Issue 16's gates: the package built, installed and run outside the checkout, ruff, mypy."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    tests = ci.index(readme_commands()[1])
+    for gate in ("scripts/check-wheel", ".venv/bin/ruff check .", ".venv/bin/mypy engine"):
+        assert any(line.startswith(gate) for line in ci[:tests]), gate
+    wheel = (ROOT / "scripts" / "check-wheel").read_text(encoding="utf-8")
+    for step in ("python\" -m build --wheel", "pip\" install -q \"$wheel[dev]\"", "elevflow init",
+                 "elevflow demo --no-serve", "/logga-in", "elevflow backup", "elevflow restore",
+                 "-p elevflow.engine"):
+        assert step in wheel, step
+
+
 def render_settings() -> str:
     lines = ["# Settings", "",
              "Every setting is an environment variable, parsed strictly at start-up (a value that does not",
