@@ -187,7 +187,7 @@ SETTINGS: list[Setting] = [
     Setting("ELEVFLOW_SECRET_KEY", "", _secret,
             "The key that signs the web app's session cookies and form tokens: at least 32 random "
             "characters, the same on every web worker, kept secret (use ELEVFLOW_SECRET_KEY_FILE). The web "
-            "app refuses to start without it; `elevflow demo` makes one in instance/secret_key."),
+            "app refuses to start without it; `elevflow demo` makes one, secret_key in the instance folder."),
     Setting("ELEVFLOW_SESSION_IDLE_MINUTES", "30", _positive_int,
             "Minutes without any request after which a web session ends and its user must log in again."),
     Setting("ELEVFLOW_SESSION_MAX_HOURS", "12", _positive_int,
