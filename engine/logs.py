@@ -86,6 +86,7 @@ def configure(config: Config, stream: object = None) -> logging.Handler:
     handler.setFormatter(JsonLines() if config.log_format == "json" else logging.Formatter(PLAIN))
     root.addHandler(handler)
     root.setLevel(config.log_level)
-    for noisy in ("apscheduler", "werkzeug"):  # their INFO lines say nothing an operator acts on
+    # their INFO lines say nothing an operator acts on (SpiffWorkflow's: every task's every state change)
+    for noisy in ("apscheduler", "werkzeug", "spiff", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     return handler
