@@ -1,6 +1,7 @@
 """The systemd units of docs/operations.md, run as written (paths moved into a temporary folder): the web
 unit's gunicorn serves /healthz, /readyz and /metrics, with PROMETHEUS_MULTIPROC_DIR as the unit sets it,
-once the scheduler unit's command has run a round."""
+once the scheduler unit's command has run a round. A step taken by another process (a command) sharing
+the metrics folder is counted in the web's scrape."""
 from __future__ import annotations
 
 import json
@@ -58,7 +59,7 @@ def get(url: str) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-def test_the_documented_units_serve_the_probes(db_url, engine, tmp_path):
+def test_the_documented_units_serve_the_probes(db_url, engine, people, chain, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -91,10 +92,16 @@ def test_the_documented_units_serve_the_probes(db_url, engine, tmp_path):
         assert (status, json.loads(body)) == (200, {"status": "ok"})
         status, body = get(f"http://127.0.0.1:{port}/readyz")
         assert status == 200, body
+        started = subprocess.run([str(BIN / "elevflow"), "start", chain.key, "--pupil", str(people.pupil),
+                                  "--as", "teacher"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                                 timeout=120)
+        assert started.returncode == 0, started.stderr
         status, body = get(f"http://127.0.0.1:{port}/metrics")
         assert status == 200
-        names = {f.name for f in text_string_to_metric_families(body.decode())}
-        assert {"elevflow_steps", "elevflow_step_seconds", "elevflow_timers_due"} <= names
+        families = {f.name: f for f in text_string_to_metric_families(body.decode())}
+        assert {"elevflow_steps", "elevflow_step_seconds", "elevflow_timers_due"} <= set(families)
+        assert [s.value for s in families["elevflow_steps"].samples
+                if s.name == "elevflow_steps_total" and s.labels["kind"] == "start"] == [1.0]
     finally:
         server.terminate()
         server.wait(timeout=60)
