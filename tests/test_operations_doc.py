@@ -104,4 +104,4 @@ def test_the_documented_units_serve_the_probes(db_url, engine, people, chain, tm
                 if s.name == "elevflow_steps_total" and s.labels["kind"] == "start"] == [1.0]
     finally:
         server.terminate()
-        server.wait(timeout=60)
+        server.communicate(timeout=60)  # reads and closes its output
