@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from importlib import resources
+from importlib import util
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,9 +21,14 @@ from .errors import ElevflowError
 
 
 def shipped_processes() -> Path:
-    """The folder of the routines shipped with Elevflow: `elevflow.processes`, read through
-    importlib.resources (site-packages/elevflow/processes when installed, processes/ in a checkout)."""
-    return Path(str(resources.files("elevflow.processes")))
+    """The folder of the routines shipped with Elevflow, the package data `elevflow.processes`
+    (site-packages/elevflow/processes when installed, processes/ in a checkout). Found by its import spec,
+    not imported: importing it would leave a __pycache__ folder among the routine folders."""
+    spec = util.find_spec("elevflow.processes")
+    if spec is None or not spec.submodule_search_locations:
+        raise ElevflowError("the routines shipped with Elevflow (elevflow.processes) are not installed; "
+                            "reinstall Elevflow or set ELEVFLOW_PROCESSES_DIR")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def prometheus_multiprocess() -> bool:
