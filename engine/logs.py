@@ -74,6 +74,16 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
 PLAIN = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
+class Plain(logging.Formatter):
+    """Plain lines; a traceback's text (an exception's message may quote an address) blanked too."""
+
+    def __init__(self) -> None:
+        super().__init__(PLAIN)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))  # the traceback too, however another handler cached it
+
+
 def configure(config: Config, stream: object = None) -> logging.Handler:
     """Set up the root logger once for this process (a second call replaces the first's handler, so
     tests and a re-created app do not log every line twice). Returns the handler."""
@@ -83,7 +93,7 @@ def configure(config: Config, stream: object = None) -> logging.Handler:
     handler: logging.StreamHandler = logging.StreamHandler(stream) if stream is not None else _Stderr()  # type: ignore[type-arg]
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(_Context())
-    handler.setFormatter(JsonLines() if config.log_format == "json" else logging.Formatter(PLAIN))
+    handler.setFormatter(JsonLines() if config.log_format == "json" else Plain())
     root.addHandler(handler)
     root.setLevel(config.log_level)
     # their INFO lines say nothing an operator acts on (SpiffWorkflow's: every task's every state change)

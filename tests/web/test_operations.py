@@ -126,3 +126,18 @@ def test_every_log_line_of_a_request_carries_its_id_and_no_email_address(client,
     assert login and len(login[0]["request_id"]) == 32 and "?" not in login[0]["message"]
     assert "@" not in stream.getvalue()
     assert "<address>" in lines[-1]["message"] and lines[-1]["request_id"] == "-"
+
+
+def test_a_traceback_in_the_log_holds_no_email_address():
+    for log_format in ("plain", "json"):
+        stream = io.StringIO()
+        handler = logs.configure(load({"LOG_FORMAT": log_format}), stream)
+        try:
+            try:
+                raise ValueError("refused: anna.andersson@skolan.se")
+            except ValueError:
+                logging.getLogger("elevflow.test").exception("login failed")
+        finally:
+            logging.getLogger().removeHandler(handler)
+        assert "login failed" in stream.getvalue() and "ValueError" in stream.getvalue()
+        assert "@" not in stream.getvalue() and "<address>" in stream.getvalue()
