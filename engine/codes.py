@@ -98,12 +98,19 @@ MESSAGES: dict[str, str] = {
     "decl.breakdown_part": "breakdown '{key}' names a part for field '{field}', which it does not read",
     "decl.section_form": "a section is section:KIND:N = Heading: STEP.FIELD ..., a document "
                          "document:KIND = Title | legal ground",
+    "decl.case_document_form": "a case document is caseDocument:KIND = Title | legal ground | STEP ...",
+    "decl.case_document_step": "the {document} document reads step '{step}', which is not a user task of the "
+                                "routine",
     "decl.document_kind": "the document of decision kind '{kind}', which no decision task of the routine "
                           "records (kinds: {kinds})",
     "decl.section_step": "section '{heading}' of the {kind} document reads step '{step}', which is not a "
                          "user task of the routine (renamed or removed? name the step it reads now)",
     "decl.section_field": "section '{heading}' of the {kind} document reads field '{field}' of step "
                           "'{step}', which its form {form} does not have",
+    "decision.document_field": "this step records a decision of kind '{kind}', whose document prints "
+                               "{fields}, which the routine's forms collected before and no longer do "
+                               "(renamed or removed? keep the fields, or record a kind of your own and "
+                               "declare its document with document:KIND and section:KIND:N)",
     "process.bad_property": "{name} is '{value}'; it must be one of {allowed}",
     "process.visible_to_unknown": "visibleTo names '{name}', which is not a known role",
     "lane.unknown_role": "lane '{lane}' is not a known role (the roles a lane may name: {known})",
@@ -186,6 +193,13 @@ MESSAGES: dict[str, str] = {
     "conflict.task_taken": "task '{task}' is already taken by user {user}",
     "conflict.not_waiting": "case {case} is not waiting for message '{message}' (it waits for {waiting})",
     "conflict.nothing_recorded": "'{name}' has recorded nothing yet ({state})",
+    "attachment.empty": "the file is empty",
+    "attachment.too_large": "the file is larger than {mb} MB",
+    "attachment.kind": "files ending in '{ending}' cannot be attached; these can: {allowed}",
+    "attachment.content": "the file's content is not what its name says ({ending})",
+    "attachment.infected": "the virus scan refused the file",
+    "attachment.scan_failed": "the virus scan could not check the file; try again later or ask the "
+                              "administrator",
     "conflict.draft_saved_at": "draft {draft} was saved by someone else meanwhile (at {at}); reload it and "
                                "make your change again",
     "conflict.draft_saved": "draft {draft} was saved by someone else meanwhile; reload it first",
@@ -195,6 +209,7 @@ MESSAGES: dict[str, str] = {
     "conflict.deployed_same_moment": "{key} was deployed by someone else at the same moment; deploy again",
     "conflict.version_unreadable": "a stored version cannot be read: {problem}",
     "conflict.different_routines": "versions {old} and {new} belong to different routines",
+    "conflict.token_revoked": "API token {token} is already revoked",
     "what.no_message": "no message",
     "what.none": "none",
     "what.no_form": "(none)",

@@ -104,6 +104,9 @@ SWEDISH: dict[str, str] = {
                               "läser"),
     "decl.section_form": N_("ett avsnitt är section:SLAG:N = Rubrik: STEG.FÄLT ..., ett dokument "
                             "document:SLAG = Titel | rättslig grund"),
+    "decl.case_document_form": N_("ett ärendedokument skrivs caseDocument:SLAG = Rubrik | lagrum | STEG ..."),
+    "decl.case_document_step": N_("dokumentet %(document)s läser steget ”%(step)s”, som inte är en "
+                                  "användaruppgift i rutinen"),
     "decl.document_kind": N_("dokumentet för beslut av slaget ”%(kind)s”, som inget beslutssteg i rutinen "
                              "fattar (slag: %(kinds)s)"),
     "decl.section_step": N_("avsnittet ”%(heading)s” i dokumentet för %(kind)s läser steget "
@@ -111,6 +114,11 @@ SWEDISH: dict[str, str] = {
                             "borttaget? ange steget det ska läsa nu)"),
     "decl.section_field": N_("avsnittet ”%(heading)s” i dokumentet för %(kind)s läser fältet ”%(field)s” "
                              "i steget ”%(step)s”, som dess formulär %(form)s inte har"),
+    "decision.document_field": N_("steget fattar beslut av slaget ”%(kind)s”, vars dokument skriver ut "
+                                  "%(fields)s, som rutinens formulär samlade in förut men inte längre "
+                                  "(bytt namn eller borttaget? behåll fälten, eller låt steget fatta ett "
+                                  "eget slag av beslut och beskriv dess dokument med document:SLAG och "
+                                  "section:SLAG:N)"),
     "process.bad_property": N_("%(name)s är ”%(value)s”; den måste vara en av %(allowed)s"),
     "process.visible_to_unknown": N_("visibleTo nämner ”%(name)s”, som inte är en känd roll"),
     "lane.unknown_role": N_("simbanan ”%(lane)s” är inte en känd roll (de roller en simbana får ha: "
@@ -199,6 +207,13 @@ SWEDISH: dict[str, str] = {
     "conflict.not_waiting": N_("ärende %(case)s väntar inte på meddelandet ”%(message)s” (det väntar på "
                                "%(waiting)s)"),
     "conflict.nothing_recorded": N_("”%(name)s” har inte registrerat något än (%(state)s)"),
+    "attachment.empty": N_("filen är tom"),
+    "attachment.too_large": N_("filen är större än %(mb)s MB"),
+    "attachment.kind": N_("filer som slutar på ”%(ending)s” kan inte bifogas; de här kan: %(allowed)s"),
+    "attachment.content": N_("filens innehåll är inte det som namnet säger (%(ending)s)"),
+    "attachment.infected": N_("viruskontrollen stoppade filen"),
+    "attachment.scan_failed": N_("viruskontrollen kunde inte granska filen; försök igen senare eller "
+                                 "kontakta administratören"),
     "conflict.draft_saved_at": N_("utkast %(draft)s sparades av någon annan under tiden (%(at)s); ladda om "
                                   "det och gör din ändring igen"),
     "conflict.draft_saved": N_("utkast %(draft)s sparades av någon annan under tiden; ladda om det först"),
@@ -209,6 +224,7 @@ SWEDISH: dict[str, str] = {
     "conflict.deployed_same_moment": N_("%(key)s driftsattes av någon annan i samma ögonblick; försök igen"),
     "conflict.version_unreadable": N_("en sparad version kan inte läsas: %(problem)s"),
     "conflict.different_routines": N_("version %(old)s och %(new)s hör till olika rutiner"),
+    "conflict.token_revoked": N_("API-nyckel %(token)s är redan återkallad"),
     "what.no_message": N_("inget meddelande"),
     "what.none": N_("inga"),
     "what.no_form": N_("(inget)"),

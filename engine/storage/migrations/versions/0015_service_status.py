@@ -1,16 +1,16 @@
 """service_status: when the scheduler last ran a round and when `audit verify` last ran (and its verdict),
 for the readiness check and the metrics
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06 05:00:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012'
-down_revision = '0011'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
