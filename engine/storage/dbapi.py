@@ -109,7 +109,7 @@ class Tx:
     def read_uuid(self, value: Any) -> UUID:
         return value if isinstance(value, UUID) else UUID(value)
 
-    def created(self, value: Any) -> datetime:
+    def required_time(self, value: Any) -> datetime:
         """A NOT NULL time column's value (read_time for a column that cannot be empty)."""
         read = self.read_time(value)
         assert read is not None, "a NOT NULL time column was empty"
