@@ -38,7 +38,7 @@ def test_ci_checks_the_wheel_lint_and_types_before_the_tests():
     for gate in ("scripts/check-wheel", ".venv/bin/ruff check .", ".venv/bin/mypy engine"):
         assert any(line.startswith(gate) for line in ci[:tests]), gate
     wheel = (ROOT / "scripts" / "check-wheel").read_text(encoding="utf-8")
-    for step in ("python\" -m build --wheel", "pip\" install -q \"$wheel[dev]\"", "elevflow init",
+    for step in ("python\" -m build --outdir", "pip\" install -q \"$wheel[dev]\"", "elevflow init",
                  "elevflow demo --no-serve", "/logga-in", "elevflow backup", "elevflow restore",
                  "-p elevflow.engine"):
         assert step in wheel, step
