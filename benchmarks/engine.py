@@ -68,7 +68,7 @@ def persisted(engine: Engine, cases: int, user: int, pupil: int) -> tuple[float,
             task_id = ready_task(engine, case.id)
             t0 = time.perf_counter()
             # The engine step itself. A decision is completed only by signing it, which also renders its
-            # PDF (benchmarks/http.py times that); `signing=True` is the step signing runs, without it.
+            # PDF (benchmarks/web_load.py times that); `signing=True` is the step signing runs, without it.
             run_step(engine, task_id, answer, by=user, expected_row_version=None, within=None, signing=True)
             spent += time.perf_counter() - t0
     return spent, engine.db.stats.statements - statements, engine.db.stats.commits - commits

@@ -191,7 +191,7 @@ def _check_expressions(name: str, tree: etree._ElementTree, limits: bounds.Bound
     for xpath, check, what in _EXPRESSION_CHECKS:
         for element in tree.xpath(xpath, namespaces=NS):
             if isinstance(element, str):  # an attribute's value
-                source, element = element.strip(), element.getparent()
+                source, element = element.strip(), element.getparent()  # type: ignore[attr-defined]  # lxml
             else:
                 source = (element.text or "").strip()
             if not source:

@@ -25,6 +25,7 @@ locks, which these FOR NO KEY UPDATE locks do not block.
 from __future__ import annotations
 
 import hashlib
+import time
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -61,7 +62,7 @@ from ..storage.dbapi import Sql, Tx
 from ..storage.models import parse_id
 from ..work import assignment, webhooks
 from ..work.notify import notify
-from . import failures, interrupting, outbox, sending
+from . import failures, health, interrupting, outbox, sending
 
 START_MESSAGE_PREFIX = "elevflow.start."
 
@@ -268,6 +269,7 @@ class Run:
             self.tx.executemany(INSERT_TASK, self.new_task_rows)
         for user_id, task_id in self.to_notify:  # after the rows exist: a notice names its task's step
             if user_id != self.actor_id:  # nobody needs telling what they just did themselves
+                assert self.config is not None  # load() and new_case() give every Run its engine's config
                 notify(self.tx, user_id, "task_assigned", case_id=self.case.id, task_id=task_id, now=self.now,
                        config=self.config)
         self._save_timers()
@@ -594,6 +596,7 @@ def step(engine: Any, kind: str, actor_id: int | None, now: datetime | None = No
         raise ValueError(f"unknown kind of step {kind!r}; known: {', '.join(KINDS)}")
     now = now or engine.clock()
     current: Step | None = None
+    started = time.perf_counter()
     try:
         with _transaction(engine, inside) as tx:
             current = Step(engine, tx, kind, actor_id, now)
@@ -603,6 +606,7 @@ def step(engine: Any, kind: str, actor_id: int | None, now: datetime | None = No
         if current is not None:
             current._undone(exc, inside)
         raise
+    health.observe_step(kind, time.perf_counter() - started)
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from ..work import digest, mailer, notices, webhooks
-from . import crosscase, timers
+from . import crosscase, health, timers
 
 if TYPE_CHECKING:  # for type hints only: core.Engine composes every layer
     from ..core import Engine
@@ -50,6 +50,7 @@ def run_once(engine: Engine, now: datetime | None = None) -> Round:
     done.digests = digest.send_digests(engine, now)
     done.emails = mailer.send_due(engine, now)
     done.webhooks = webhooks.deliver_due(engine, now)
+    health.mark(engine, health.SCHEDULER, detail=str(asdict(done)), now=now)  # /readyz: a round ran
     if done:
         log.info("scheduler round: %s", asdict(done))
     return done

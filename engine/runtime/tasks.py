@@ -314,6 +314,7 @@ def task_info(engine: Engine, row: TaskRow) -> dict[str, Any]:
     its (cached) process version."""
     with engine.db.read() as session:
         case = session.get(Case, row.case_id)
+    assert case is not None  # a task's case is never deleted
     parsed = engine.specs.get(case.process_version_id)
     meta = next((parsed.meta(s) for p in [parsed.spec, *parsed.subprocess_specs.values()]
                  for s in p.task_specs.values() if getattr(s, "bpmn_id", None) == row.bpmn_id), None)

@@ -75,7 +75,9 @@ class Tx:
         self.stats.statements += 1
         self.cursor.executemany(sql.rendered[self.dialect], rows)
 
-    def first(self, sql: Sql, params: dict[str, Any] | None = None) -> tuple | None:
+    def first(self, sql: Sql, params: dict[str, Any] | None = None) -> Any:
+        """The first row (a tuple of the driver's values), or None. Typed Any: a DB-API row is untyped, and
+        a caller that knows the row exists unpacks it at once."""
         return self.execute(sql, params).fetchone()
 
     def all(self, sql: Sql, params: dict[str, Any] | None = None) -> list[tuple]:
@@ -106,6 +108,12 @@ class Tx:
 
     def read_uuid(self, value: Any) -> UUID:
         return value if isinstance(value, UUID) else UUID(value)
+
+    def required_time(self, value: Any) -> datetime:
+        """A NOT NULL time column's value (read_time for a column that cannot be empty)."""
+        read = self.read_time(value)
+        assert read is not None, "a NOT NULL time column was empty"
+        return read
 
     def time(self, value: datetime | None) -> Any:
         if value is None:

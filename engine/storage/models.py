@@ -524,6 +524,17 @@ class AuditEvent(Base):
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
+class ServiceStatus(Base):
+    """The last time a background duty ran and how it went, one row per duty, for /readyz and /metrics:
+    `scheduler` (every round, whatever it found to do) and `audit_verify` (each `elevflow audit verify`)."""
+
+    __tablename__ = "service_status"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    at: Mapped[datetime]
+    ok: Mapped[bool]
+    detail: Mapped[str] = mapped_column(String(500), default="", server_default="")
+
+
 class AuditHead(Base):
     """The chain's newest link, one row, locked by every appender: a deleted tail no longer matches it."""
 
