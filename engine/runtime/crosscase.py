@@ -200,7 +200,7 @@ def settle(engine: Engine, event_id: int, now: datetime) -> bool:
         if receivers or kind == "signal":
             tx.execute(DONE, {"id": event_id, "now": tx.time(now), "receivers": tx.json(receivers),
                               "outcome": outcome})
-        elif tx.read_time(keep_until) <= now:
+        elif tx.required_time(keep_until) <= now:
             tx.execute(DONE, {"id": event_id, "now": tx.time(now), "receivers": tx.json([]),
                               "outcome": "expired"})
         else:

@@ -109,7 +109,7 @@ def stopped_cases(engine: Any, key: str, *, by: int) -> list[Stopped]:
                                .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
                                .where(Case.process_key == key, Case.status == "running",
                                       Case.error.is_not(None)).order_by(Case.error_at.desc())).all()
-    return [Stopped(*row[:4], codes.from_json(row[4])) for row in rows]
+    return [Stopped(row[0], row[1], row[2], row[3], codes.from_json(row[4])) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -140,4 +140,4 @@ def unmatched_messages(engine: Any, *, by: int) -> list[Unmatched]:
             .where(CaseEvent.kind == "message",
                    CaseEvent.delivered_at.is_(None) | (CaseEvent.outcome == "expired"))
             .order_by(CaseEvent.id)).all()
-    return [Unmatched(*row[:6], row[6] == "expired") for row in rows]
+    return [Unmatched(row[0], row[1], row[2], row[3], row[4], row[5], row[6] == "expired") for row in rows]

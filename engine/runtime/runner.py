@@ -293,7 +293,9 @@ class Run:
         for task_id, before in self.cycles_before.items():
             after = left.get(task_id, 0)
             task = self.workflow.get_task_from_id(task_id) if before > after else None
-            for firing in range(before - after if task is not None else 0):
+            if task is None:
+                continue
+            for firing in range(before - after):
                 self.event("timer_fired", bpmn_id=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name,
                            cycles_left=before - firing - 1)
 
