@@ -9,8 +9,12 @@ Both measure only the calls that do the work (start a case, complete a task); lo
 task's id is outside the clock on both sides. Then it fills a database with 100,000 open cases and
 times a user's inbox query.
 
+With --breakdown it runs the persisted workload once more with every phase of a step timed
+(benchmarks/step_phases.py) and prints milliseconds per step for each: SpiffWorkflow's own work,
+serialising the state, SQL statements, the commit, and the rest.
+
 Prints a table, and as its last line one JSON object with the same figures.
-Usage: python benchmarks/engine.py [--cases N] [--inbox-cases N]
+Usage: python benchmarks/engine.py [--cases N] [--inbox-cases N] [--breakdown]
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +35,7 @@ from bulk import ANSWERS, CHAIN, chain_people, fill_open_cases, fresh_postgres, 
 from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.task import TaskState  # noqa: E402
 from sqlalchemy import text  # noqa: E402
+from step_phases import PHASES, Phases  # noqa: E402
 
 from engine import Engine, deploy_path, inbox, start_case  # noqa: E402
 from engine.expressions import sandbox  # noqa: E402
@@ -41,35 +47,44 @@ STEPS_PER_CASE = 1 + len(ANSWERS)  # start + each completion
 def in_memory(parsed, cases: int) -> float:
     """Seconds for `cases` cases in plain SpiffWorkflow."""
     script = sandbox.script_engine()
-    started = time.perf_counter()
+    spent = 0.0
     for _ in range(cases):
+        t0 = time.perf_counter()
         workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script)
         workflow.do_engine_steps()
+        spent += time.perf_counter() - t0
         for answer in ANSWERS:
-            task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
+            task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]  # outside the clock, as (b)'s
+            t0 = time.perf_counter()
             task.data.update(answer)
             task.run()
             workflow.do_engine_steps()
+            spent += time.perf_counter() - t0
         assert workflow.completed
-    return time.perf_counter() - started
+    return spent
 
 
 
 
-def persisted(engine: Engine, cases: int, user: int, pupil: int) -> tuple[float, int, int]:
+def persisted(engine: Engine, cases: int, user: int, pupil: int,
+              phases: Phases | None = None) -> tuple[float, int, int]:
     """Seconds spent in start_case and the engine steps for `cases` cases; statements and commits they sent
     (counted by the engine's step transactions: each user action is one)."""
     spent, statements, commits = 0.0, engine.db.stats.statements, engine.db.stats.commits
+    clock = phases.counting if phases is not None else nullcontext
     for _ in range(cases):
         t0 = time.perf_counter()
-        case = start_case(engine, "stodkedja", pupil_id=pupil, by=user)
+        with clock():
+            case = start_case(engine, "stodkedja", pupil_id=pupil, by=user)
         spent += time.perf_counter() - t0
         for answer in ANSWERS:
             task_id = ready_task(engine, case.id)
             t0 = time.perf_counter()
             # The engine step itself. A decision is completed only by signing it, which also renders its
             # PDF (benchmarks/http.py times that); `signing=True` is the step signing runs, without it.
-            run_step(engine, task_id, answer, by=user, expected_row_version=None, within=None, signing=True)
+            with clock():
+                run_step(engine, task_id, answer, by=user, expected_row_version=None, within=None,
+                         signing=True)
             spent += time.perf_counter() - t0
     return spent, engine.db.stats.statements - statements, engine.db.stats.commits - commits
 
@@ -90,17 +105,23 @@ def postgres_bytes(engine: Engine) -> int:
             "WHERE schemaname = 'public'")).scalar())
 
 
-def run_engine(engine: Engine, cases: int, size_of) -> dict:
+def run_engine(engine: Engine, cases: int, size_of, breakdown: bool = False) -> dict:
     user, pupil = chain_people(engine)
     deploy_path(engine, CHAIN, shared_dir=CHAIN / "none")
     persisted(engine, max(5, cases // 10), user, pupil)  # warm-up: caches, connections
     before = size_of()
     seconds, statements, commits = persisted(engine, cases, user, pupil)
     after = size_of()
-    return {"seconds": seconds, "steps_per_s": cases * STEPS_PER_CASE / seconds,
-            "bytes_per_case": (after - before) / cases,
-            "statements_per_case": statements / cases, "commits_per_case": commits / cases,
-            "live_hits": engine.live.hits, "live_misses": engine.live.misses}
+    results = {"seconds": seconds, "steps_per_s": cases * STEPS_PER_CASE / seconds,
+               "bytes_per_case": (after - before) / cases,
+               "statements_per_case": statements / cases, "commits_per_case": commits / cases,
+               "live_hits": engine.live.hits, "live_misses": engine.live.misses}
+    if breakdown:
+        phases = Phases()
+        with phases.installed():
+            timed, _, _ = persisted(engine, cases, user, pupil, phases)
+        results["breakdown_ms"] = phases.table(timed, cases * STEPS_PER_CASE)
+    return results
 
 
 def inbox_p95(engine: Engine, user_id: int, runs: int = 300) -> tuple[float, int]:
@@ -117,6 +138,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=500)
     parser.add_argument("--inbox-cases", type=int, default=100_000)
+    parser.add_argument("--breakdown", action="store_true", help="time each phase of a step too")
     args = parser.parse_args()
     os.environ.setdefault("ELEVFLOW_LIVE_CASES", "500")
 
@@ -124,7 +146,8 @@ def main() -> None:
         path = Path(tmp) / "bench.db"
         sqlite = Engine.from_settings(database_url=f"sqlite:///{path}")
         results = {"cases": args.cases, "steps_per_case": STEPS_PER_CASE}
-        results["sqlite"] = run_engine(sqlite, args.cases, lambda: sqlite_bytes(path, sqlite))
+        results["sqlite"] = run_engine(sqlite, args.cases, lambda: sqlite_bytes(path, sqlite),
+                                       args.breakdown)
         parsed = sqlite.specs.get(1)
         in_memory(parsed, max(5, args.cases // 10))
         memory_seconds = in_memory(parsed, args.cases)
@@ -137,7 +160,7 @@ def main() -> None:
 
     pg = fresh_postgres()
     if pg is not None:
-        results["postgresql"] = run_engine(pg, args.cases, lambda: postgres_bytes(pg))
+        results["postgresql"] = run_engine(pg, args.cases, lambda: postgres_bytes(pg), args.breakdown)
         results["postgresql"]["ratio"] = results["postgresql"]["seconds"] / memory_seconds
         user = fill_open_cases(pg, args.inbox_cases)
         results["postgresql"]["inbox_p95_ms"], results["postgresql"]["inbox_rows"] = inbox_p95(pg, user)
@@ -153,6 +176,12 @@ def main() -> None:
             r = results[key]
             print(f"{label:24}{r['steps_per_s']:>10.0f}{r['ratio']:>10.2f}{r['statements_per_case']:>12.1f}"
                   f"{r['commits_per_case']:>14.1f}{r['bytes_per_case']:>12.0f}{r['inbox_p95_ms']:>9.2f}ms")
+    if args.breakdown:
+        print(f"\nms per step{'':17}" + "".join(f"{k:>12}" for k in ("sqlite", "postgresql") if k in results))
+        print(f"{'SpiffWorkflow in memory':28}{memory_seconds * 1000 / (args.cases * STEPS_PER_CASE):>12.3f}")
+        for phase in PHASES:
+            print(f"{phase:28}" + "".join(f"{results[k]['breakdown_ms'][phase]:>12.3f}"
+                                            for k in ("sqlite", "postgresql") if k in results))
     print("\nTargets: x memory <= 2 on SQLite; 1 commit per user action (4 per case); "
           "<= 10,240 bytes per finished case; inbox p95 < 20 ms")
     print(json.dumps(results))

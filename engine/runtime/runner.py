@@ -293,13 +293,13 @@ class Run:
         if status is None and self.workflow.completed:
             status = "completed"
             self.event("case_completed")
-        saved = self.tx.rowcount(SAVE_CASE, {
-            "id": self.case.id, "version": self.case.row_version,
+        case_id = self.case.id
+        self.tx.expect_rows(SAVE_CASE, {
+            "id": case_id, "version": self.case.row_version,
             "state": state.dump(self.workflow, compress=status is not None),
             "new_version": self.case.row_version + 1, "status": status or self.case.status,
-            "ended_at": self.tx.time(self.now) if status else None, "serializer": state.SERIALIZER_VERSION})
-        if saved != 1:
-            raise ConflictError("conflict.case_changed", case=str(self.case.id))
+            "ended_at": self.tx.time(self.now) if status else None, "serializer": state.SERIALIZER_VERSION},
+            1, lambda: ConflictError("conflict.case_changed", case=str(case_id)))
         self.case.row_version += 1
         self.case.status = status or self.case.status
 
@@ -449,6 +449,7 @@ class Step:
         workflow kept once the transaction it runs in commits."""
         if self.run is None:
             return
+        self.tx.send_together()  # PostgreSQL: the writes from here on go in two round trips, with the commit
         with self.routine():
             self.run.finish(self.completed, self.ending)
             start_linked(self.engine, self.run)

@@ -50,15 +50,62 @@ class Stats:
 
 
 class Tx:
-    """A write transaction on one pooled DB-API connection."""
+    """A write transaction on one pooled DB-API connection.
 
-    def __init__(self, raw: Any, dialect: str, stats: Stats | None = None):
+    `owns_commit`: this Tx's own `transaction` commits it, so `send_together` may hold statements back
+    until the commit (a Tx of a snapshot, or on an ORM session's connection, never does)."""
+
+    def __init__(self, raw: Any, dialect: str, stats: Stats | None = None, *, owns_commit: bool = False):
         self.raw = raw
         self.dialect = dialect
         self.cursor = raw.cursor()
         self.sqlite = dialect == "sqlite"
         self.stats = stats or Stats()
         self.committed: list[Callable[[], None]] = []
+        self.owns_commit = owns_commit
+        self._pipeline: Any = None  # psycopg's pipeline while `send_together` holds statements
+        self._expected: list[tuple[Any, int, Callable[[], Exception]]] = []
+        self._nested = 0  # savepoints open
+
+    def send_together(self) -> None:
+        """From here to the commit, send the statements whose results nobody reads at once: PostgreSQL's
+        pipeline mode queues them and sends them with the next statement whose result is read (or
+        rowcount asked), and the last of them with the COMMIT — one round trip where each statement was
+        one. A statement's error is raised where the queue is next sent, which rolls the whole
+        transaction back as before. SQLite has no round trips: nothing changes there."""
+        if self.sqlite or not self.owns_commit or self._nested or self._pipeline is not None:
+            return
+        self._pipeline = self.raw.driver_connection.pipeline()
+        self._pipeline.__enter__()
+
+    def expect_rows(self, sql: Sql, params: dict[str, Any], count: int,
+                    refused: Callable[[], Exception]) -> None:
+        """Run a write that must touch exactly `count` rows, else the transaction fails with `refused()`;
+        while statements are sent together the check waits for the result, at the latest to the commit."""
+        cursor = self.execute(sql, params)
+        if self._pipeline is None:
+            if cursor.rowcount != count:
+                raise refused()
+        else:
+            self._expected.append((cursor, count, refused))
+
+    def settle(self) -> None:
+        """Before the commit: every result `expect_rows` is waiting for is in, and as expected."""
+        if not self._expected:
+            return
+        if any(cursor.pgresult is None for cursor, _, _ in self._expected):
+            self._pipeline.sync()
+        expected, self._expected = self._expected, []
+        for cursor, count, refused in expected:
+            if cursor.rowcount != count:
+                raise refused()
+
+    def end_together(self, exc: BaseException | None = None) -> None:
+        """Leave pipeline mode (after the commit, or before the rollback)."""
+        pipeline, self._pipeline = self._pipeline, None
+        self._expected = []
+        if pipeline is not None:
+            pipeline.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Do `action` once this transaction has committed (never, if it rolls back)."""
@@ -68,8 +115,11 @@ class Tx:
 
     def execute(self, sql: Sql, params: dict[str, Any] | None = None) -> Any:
         self.stats.statements += 1
-        self.cursor.execute(sql.rendered[self.dialect], params or {})
-        return self.cursor
+        # While statements are sent together each gets its own cursor, which its result reaches whenever
+        # the queue is sent (one cursor's results would be overwritten by the next statement's).
+        cursor = self.cursor if self._pipeline is None else self.raw.cursor()
+        cursor.execute(sql.rendered[self.dialect], params or {})
+        return cursor
 
     def executemany(self, sql: Sql, rows: Sequence[dict[str, Any]]) -> None:
         self.stats.statements += 1
@@ -86,17 +136,27 @@ class Tx:
         return row[0] if row is not None else None
 
     def rowcount(self, sql: Sql, params: dict[str, Any]) -> int:
-        return self.execute(sql, params).rowcount
+        cursor = self.execute(sql, params)
+        if self._pipeline is not None:
+            self._pipeline.sync()
+        return cursor.rowcount
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        """A nested transaction: rolled back alone if the block fails."""
+        """A nested transaction: rolled back alone if the block fails. Statements in it are sent one by
+        one (`send_together` waits for the block's end), so a failure inside is rolled back right there."""
+        if self._pipeline is not None:
+            self.settle()
+            self.end_together()
+        self._nested += 1
         self.cursor.execute("SAVEPOINT step")
         try:
             yield
         except BaseException:
             self.cursor.execute("ROLLBACK TO SAVEPOINT step")
             raise
+        finally:
+            self._nested -= 1
         self.cursor.execute("RELEASE SAVEPOINT step")
 
     # --- binding values the way SQLAlchemy's column types store them ---------------------------------
@@ -139,14 +199,19 @@ def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: A
         raw = engine.raw_connection()
     else:
         raw.driver_connection.autocommit = False
+    tx = None
     try:
-        tx = Tx(raw, dialect, stats)
+        tx = Tx(raw, dialect, stats, owns_commit=True)
         if tx.sqlite:
             tx.cursor.execute("BEGIN IMMEDIATE")
         yield tx
-        raw.commit()
+        tx.settle()
+        raw.commit()  # in pipeline mode: the COMMIT goes with the statements still queued
+        tx.end_together()
         tx.stats.commits += 1
     except BaseException as exc:
+        if tx is not None:
+            tx.end_together(exc)
         raw.rollback()
         if getattr(exc, "sqlstate", None) in RETRYABLE:
             raise ConflictError("conflict.same_moment") from exc
