@@ -518,7 +518,7 @@ def step(engine: Any, kind: str, actor_id: int | None, now: datetime | None = No
 @contextmanager
 def _transaction(engine: Any, inside: Tx | None) -> Iterator[Tx]:
     if inside is None:
-        with engine.db.transaction() as tx:
+        with engine.db.transaction(together=True) as tx:
             yield tx
     else:
         with inside.savepoint():

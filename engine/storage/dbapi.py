@@ -100,6 +100,15 @@ class Tx:
             if cursor.rowcount != count:
                 raise refused()
 
+    def commit(self) -> None:
+        """Commit; in pipeline mode the COMMIT goes with the statements still queued, and leaving the
+        pipeline sends them all (one round trip; a queued statement's error is raised here)."""
+        if self._pipeline is None:
+            self.raw.commit()
+            return
+        self.raw.cursor().execute("COMMIT")
+        self.end_together()
+
     def end_together(self, exc: BaseException | None = None) -> None:
         """Leave pipeline mode (after the commit, or before the rollback)."""
         pipeline, self._pipeline = self._pipeline, None
@@ -190,24 +199,36 @@ class Tx:
 
 
 @contextmanager
-def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: Any = None) -> Iterator[Tx]:
+def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: Any = None, *,
+                together: bool = False) -> Iterator[Tx]:
     """One all-or-nothing write transaction on a pooled connection (SQLite: BEGIN IMMEDIATE, so the
     write lock is taken before anything is read), or on `raw`, a PostgreSQL connection the caller holds
-    for snapshots (autocommit is switched off for the transaction and back on after it)."""
+    for snapshots (autocommit is switched off for the transaction and back on after it).
+
+    `together` (an engine step's transaction): on PostgreSQL every statement is sent together with the
+    next one whose result is read (`Tx.send_together`, from the start), the BEGIN with the first read; so a
+    task completion is its BEGIN and the read that locks case and task, its writes and the audit head's
+    lock, and the audit events with the COMMIT — three round trips. psycopg would send a BEGIN of its own
+    and wait for it, so the connection is in autocommit mode and the transaction's BEGIN is ours."""
     own = raw is None
     if own:
         raw = engine.raw_connection()
-    else:
+    pipelined = together and dialect != "sqlite"
+    if pipelined:
+        raw.driver_connection.autocommit = True
+    elif not own:
         raw.driver_connection.autocommit = False
     tx = None
     try:
         tx = Tx(raw, dialect, stats, owns_commit=True)
         if tx.sqlite:
             tx.cursor.execute("BEGIN IMMEDIATE")
+        elif pipelined:
+            tx.send_together()
+            tx.raw.cursor().execute("BEGIN")
         yield tx
         tx.settle()
-        raw.commit()  # in pipeline mode: the COMMIT goes with the statements still queued
-        tx.end_together()
+        tx.commit()
         tx.stats.commits += 1
     except BaseException as exc:
         if tx is not None:
@@ -218,6 +239,8 @@ def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: A
         raise
     finally:
         if own:
+            if pipelined:
+                raw.driver_connection.autocommit = False
             raw.close()
         else:
             raw.driver_connection.autocommit = True
