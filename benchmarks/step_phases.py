@@ -28,7 +28,9 @@ WRAPPED = [
     (BpmnWorkflow, "__init__", "SpiffWorkflow"),
     (state, "dump", "serialising the state"),
     (dbapi.Tx, "execute", "SQL statements"), (dbapi.Tx, "executemany", "SQL statements"),
-    (_ConnectionFairy, "commit", "commit"),
+    (dbapi.Tx, "first", "SQL statements"), (dbapi.Tx, "all", "SQL statements"),  # their fetch waits
+    (dbapi.Tx, "rowcount", "SQL statements"), (dbapi.Tx, "settle", "SQL statements"),
+    (_ConnectionFairy, "commit", "commit"), (dbapi.Tx, "commit", "commit"),
     (_ConnectionFairy, "_checkout", "connection checkout"),
     (runner, "ready_human_tasks", "tree scans"), (runner, "waiting_timers", "tree scans"),
     (runner.Run, "begin", "tree scans"), (runner.Run, "moved", "tree scans"),

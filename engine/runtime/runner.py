@@ -152,7 +152,7 @@ class Run:
     events: list[audit.Event] = field(default_factory=list)
     new_task_rows: list[dict[str, Any]] = field(default_factory=list)
     open_before: dict[UUID, Task] = field(default_factory=dict)
-    done_before: set[UUID] = field(default_factory=set)
+    done_before: set[Task] = field(default_factory=set)  # by identity: a UUID's hash is Python code
     timers_before: list[tuple[str, datetime]] = field(default_factory=list)
     spawned: list[tuple[str, int | None]] = field(default_factory=list)  # (process key, pupil) linked cases
     to_notify: list[tuple[int, UUID]] = field(default_factory=list)  # (user, task) given a new task
@@ -165,7 +165,7 @@ class Run:
     def begin(self) -> None:
         """Note what is open and done before the step, to tell afterwards what the step changed."""
         self.open_before = ready_human_tasks(self.workflow)
-        self.done_before = {t.id for t in all_tasks(self.workflow) if t.state == TaskState.COMPLETED}
+        self.done_before = {t for t in all_tasks(self.workflow) if t.state == TaskState.COMPLETED}
         self.timers_before = waiting_timers(self.workflow)
 
     def advance(self) -> None:
@@ -181,7 +181,7 @@ class Run:
 
     def moved(self) -> bool:
         """Whether the workflow got anywhere since `begin`: some task completed (a timer that fired, too)."""
-        return any(t.state == TaskState.COMPLETED and t.id not in self.done_before
+        return any(t.state == TaskState.COMPLETED and t not in self.done_before
                    for t in all_tasks(self.workflow))
 
     def finish(self, completed: set[UUID] | None = None, status: str | None = None) -> None:
@@ -193,7 +193,7 @@ class Run:
         """
         completed = completed or set()
         for task in all_tasks(self.workflow):
-            if task.id in self.done_before or task.state != TaskState.COMPLETED:
+            if task.state != TaskState.COMPLETED or task in self.done_before:
                 continue
             spec = task.task_spec
             if isinstance(spec, (ExclusiveGateway, InclusiveGateway)):
