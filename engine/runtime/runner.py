@@ -84,7 +84,8 @@ LOCK_CASE = {"sqlite": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"),
              "postgresql": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id FOR NO KEY UPDATE")}
 CASE_STATE = Sql("SELECT state, serializer_version FROM cases WHERE id = :id")
 PUPIL_UNIT = Sql("SELECT unit_id FROM pupils WHERE id = :id")
-UNIT_EXISTS = Sql("SELECT 1 FROM school_units WHERE id = :id")
+UNIT_EXISTS = Sql("SELECT 1 FROM school_units "
+                  "WHERE id = COALESCE(:id, (SELECT unit_id FROM pupils WHERE id = :pupil_id))")
 LATEST_VERSION = Sql("SELECT id, version FROM process_versions WHERE key = :key "
                      "ORDER BY version DESC LIMIT 1")
 INSERT_CASE = Sql("""INSERT INTO cases (process_version_id, process_key, pupil_id, unit_id, parent_case_id,
@@ -341,7 +342,10 @@ def new_case(engine: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_i
               by: int | None, data: dict[str, Any], now: datetime, parent: CaseRef | None) -> Run:
     """Insert a new case of the routine's newest version for a pupil (or a school unit) and return its
     first step, begun, not yet run: what a start does before the workflow runs."""
-    version = tx.first(LATEST_VERSION, {"key": process_key})
+    # the three reads go in one round trip on PostgreSQL (the unit is the one given, else the pupil's)
+    version, pupil_row, unit_row = tx.firsts(
+        (LATEST_VERSION, {"key": process_key}), (PUPIL_UNIT, {"id": pupil_id}),
+        (UNIT_EXISTS, {"id": unit_id, "pupil_id": pupil_id}))
     if version is None:
         raise NotFoundError(f"no routine {process_key!r} is deployed")
     version_id, version_number = version
@@ -358,11 +362,10 @@ def new_case(engine: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_i
     else:
         if pupil_id is None:
             raise CaseSubjectError(f"{process_key!r} is a routine for a pupil: say which pupil")
-        pupil_unit = tx.scalar(PUPIL_UNIT, {"id": pupil_id})
-        if pupil_unit is None:
+        if pupil_row is None:
             raise NotFoundError(f"pupil {pupil_id} does not exist")
-        unit_id = unit_id or pupil_unit
-    if tx.first(UNIT_EXISTS, {"id": unit_id}) is None:
+        unit_id = unit_id or pupil_row[0]
+    if unit_row is None:
         raise NotFoundError(f"school unit {unit_id} does not exist")
     held = (access.require_role_at_unit(tx, by, unit_id, "start a case", roles=access.CASE_ROLES)
             if by is not None else set())

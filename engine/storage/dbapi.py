@@ -137,6 +137,14 @@ class Tx:
     def first(self, sql: Sql, params: dict[str, Any] | None = None) -> tuple | None:
         return self.execute(sql, params).fetchone()
 
+    def firsts(self, *statements: tuple[Sql, dict[str, Any]]) -> list[tuple | None]:
+        """The first row of each statement (None for one without rows). While statements are sent
+        together (PostgreSQL), all of them go in one round trip instead of one each."""
+        if self._pipeline is None:
+            return [self.first(sql, params) for sql, params in statements]
+        cursors = [self.execute(sql, params) for sql, params in statements]
+        return [cursor.fetchone() for cursor in cursors]
+
     def all(self, sql: Sql, params: dict[str, Any] | None = None) -> list[tuple]:
         return self.execute(sql, params).fetchall()
 
