@@ -37,6 +37,22 @@ class Sql:
     def __init__(self, text: str):
         self.text = " ".join(text.split())
         self.rendered = {"sqlite": self.text, "postgresql": re.sub(r"(?<!:):(\w+)", r"%(\1)s", self.text)}
+        self._guarded: dict[tuple[int, int], Sql] = {}
+
+    def guarded(self, count: int, index: int) -> Sql:
+        """PostgreSQL: this write, failing unless it touched `count` rows — with an error naming `index`
+        (Tx.refusal), raised where the database runs it, so no one has to wait for its row count. The
+        failing cast's text depends on the count, so the planner cannot fold it into a constant."""
+        found = self._guarded.get((count, index))
+        if found is None:
+            found = self._guarded[(count, index)] = Sql(
+                f"WITH touched AS ({self.text} RETURNING 1) SELECT CASE WHEN count(*) = {count} THEN 0 "
+                f"ELSE CAST('{GUARD_PREFIX}{index}:' || count(*) AS integer) END FROM touched")
+        return found
+
+
+GUARD_PREFIX = "elevflow-expected-rows-"
+_GUARD_FAILED = re.compile(re.escape(GUARD_PREFIX) + r"(\d+):")
 
 
 @dataclass
@@ -64,7 +80,8 @@ class Tx:
         self.committed: list[Callable[[], None]] = []
         self.owns_commit = owns_commit
         self._pipeline: Any = None  # psycopg's pipeline while `send_together` holds statements
-        self._expected: list[tuple[Any, int, Callable[[], Exception]]] = []
+        self._entered: Any = None  # the context manager that gave it
+        self._refusals: list[Callable[[], Exception]] = []  # of `expect_rows` checked by the database
         self._nested = 0  # savepoints open
 
     def send_together(self) -> None:
@@ -75,30 +92,28 @@ class Tx:
         transaction back as before. SQLite has no round trips: nothing changes there."""
         if self.sqlite or not self.owns_commit or self._nested or self._pipeline is not None:
             return
-        self._pipeline = self.raw.driver_connection.pipeline()
-        self._pipeline.__enter__()
+        self._entered = self.raw.driver_connection.pipeline()
+        self._pipeline = self._entered.__enter__()
 
     def expect_rows(self, sql: Sql, params: dict[str, Any], count: int,
                     refused: Callable[[], Exception]) -> None:
-        """Run a write that must touch exactly `count` rows, else the transaction fails with `refused()`;
-        while statements are sent together the check waits for the result, at the latest to the commit."""
-        cursor = self.execute(sql, params)
+        """Run a write (UPDATE, DELETE or INSERT) that must touch exactly `count` rows, else the
+        transaction fails with `refused()`. While statements are sent together nothing waits for its
+        result: the database checks the count itself (`Sql.guarded`) and fails the transaction, COMMIT
+        included, with an error that `refusal` turns back into `refused()`."""
         if self._pipeline is None:
-            if cursor.rowcount != count:
+            if self.execute(sql, params).rowcount != count:
                 raise refused()
-        else:
-            self._expected.append((cursor, count, refused))
-
-    def settle(self) -> None:
-        """Before the commit: every result `expect_rows` is waiting for is in, and as expected."""
-        if not self._expected:
             return
-        if any(cursor.pgresult is None for cursor, _, _ in self._expected):
-            self._pipeline.sync()
-        expected, self._expected = self._expected, []
-        for cursor, count, refused in expected:
-            if cursor.rowcount != count:
-                raise refused()
+        self.execute(sql.guarded(count, len(self._refusals)), params)
+        self._refusals.append(refused)
+
+    def refusal(self, exc: BaseException) -> Exception | None:
+        """The `refused()` of the `expect_rows` whose check failed the transaction with `exc`, if one did."""
+        found = _GUARD_FAILED.search(str(exc)) if getattr(exc, "sqlstate", None) == "22P02" else None
+        if found is None or int(found[1]) >= len(self._refusals):
+            return None
+        return self._refusals[int(found[1])]()
 
     def commit(self) -> None:
         """Commit; in pipeline mode the COMMIT goes with the statements still queued, and leaving the
@@ -111,10 +126,9 @@ class Tx:
 
     def end_together(self, exc: BaseException | None = None) -> None:
         """Leave pipeline mode (after the commit, or before the rollback)."""
-        pipeline, self._pipeline = self._pipeline, None
-        self._expected = []
-        if pipeline is not None:
-            pipeline.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
+        entered, self._entered, self._pipeline = self._entered, None, None
+        if entered is not None:
+            entered.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Do `action` once this transaction has committed (never, if it rolls back)."""
@@ -163,7 +177,6 @@ class Tx:
         """A nested transaction: rolled back alone if the block fails. Statements in it are sent one by
         one (`send_together` waits for the block's end), so a failure inside is rolled back right there."""
         if self._pipeline is not None:
-            self.settle()
             self.end_together()
         self._nested += 1
         self.cursor.execute("SAVEPOINT step")
@@ -235,13 +248,15 @@ def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: A
             tx.send_together()
             tx.raw.cursor().execute("BEGIN")
         yield tx
-        tx.settle()
         tx.commit()
         tx.stats.commits += 1
     except BaseException as exc:
+        refused = tx.refusal(exc) if tx is not None else None
         if tx is not None:
             tx.end_together(exc)
         raw.rollback()
+        if refused is not None:
+            raise refused from exc
         if getattr(exc, "sqlstate", None) in RETRYABLE:
             raise ConflictError("conflict.same_moment") from exc
         raise
