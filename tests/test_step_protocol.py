@@ -40,7 +40,7 @@ from engine.runtime import messages, migration
 from engine.runtime.runner import KINDS, step
 from engine.runtime.timers import fire_one
 from engine.storage.dbapi import Sql
-from engine.storage.models import AuditEvent
+from engine.storage.models import AuditEvent, SchoolUnit
 
 IntegrityError = (OrmIntegrityError, sqlite3.IntegrityError, psycopg.errors.IntegrityError)
 
@@ -274,3 +274,34 @@ def test_a_failing_write_sent_with_the_others_rolls_the_whole_step_back(engine, 
     assert verify_audit(engine).ok
     complete_task(engine, task.id, REPORT, by=people.teacher)  # the connection is fit for the next step
     assert get_case(engine, case.id).row_version == seen.row_version + 1
+
+
+def unit_name(engine, unit_id):
+    with engine.db.read() as s:
+        return s.scalar(select(SchoolUnit.name).where(SchoolUnit.id == unit_id))
+
+
+def test_rows_another_part_of_the_engine_adds_to_a_step_commit_and_roll_back_with_it(engine, people, chain):
+    """`Run.also`: a write added to the step goes in its transaction, before its audit events."""
+    rename = Sql("UPDATE school_units SET name = :name WHERE id = :id")
+    case = started(engine, people)
+    seen = before(engine, case.id)
+    with step(engine, "cancel", people.rektor) as current:
+        run = current.load(current.lock(case.id))
+        run.workflow.cancel()
+        current.ending = "cancelled"
+        run.event("case_cancelled", reason="test")
+        run.also.append(lambda tx: tx.execute(rename, {"name": "Omdöpt", "id": people.unit}))
+    assert unit_name(engine, people.unit) == "Omdöpt"
+    assert_one_step(engine, "cancel", seen, case.id, "case_cancelled")
+
+    other = started(engine, people)
+    with pytest.raises(ConflictError):
+        with step(engine, "cancel", people.rektor) as current:
+            run = current.load(current.lock(other.id))
+            run.workflow.cancel()
+            current.ending = "cancelled"
+            run.also.append(lambda tx: tx.execute(rename, {"name": "Ångrat", "id": people.unit}))
+            current.tx.execute(Sql("UPDATE cases SET row_version = row_version + 1 WHERE id = :id"),
+                               {"id": other.id})
+    assert unit_name(engine, people.unit) == "Omdöpt"

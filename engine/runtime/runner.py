@@ -158,6 +158,11 @@ class Run:
     spawned: list[tuple[str, int | None]] = field(default_factory=list)  # (process key, pupil) linked cases
     to_notify: list[tuple[int, UUID]] = field(default_factory=list)  # (user, task) given a new task
     submitted: frozenset[str] = frozenset()  # the keys of the form a user submitted in this step
+    #: Writes another part of the engine adds to the step (an outbox row, say): `finish` runs them after
+    #: the case's own rows and before the audit events. On PostgreSQL they go with the step's other writes
+    #: and its COMMIT in one round trip as long as they only write (Tx.execute, executemany, expect_rows)
+    #: and read nothing back.
+    also: list[Callable[[Tx], None]] = field(default_factory=list)
 
     def event(self, kind: str, **data: Any) -> None:
         self.events.append(audit.Event(kind, self.actor_id, self.case.id, self.case.pupil_id,
@@ -226,7 +231,9 @@ class Run:
         self._save_timers()
         self._collect_thrown_events()
         self._save_case(status)
-        audit.append(self.tx, self.events, self.now)
+        for write in self.also:  # rows other parts of the engine write in this step's transaction
+            write(self.tx)
+        audit.append(self.tx, self.events, self.now)  # last: the audit head's lock is the last one taken
 
     def _new_task_row(self, task: Task) -> None:
         meta = self.parsed.meta(task.task_spec)
