@@ -263,7 +263,10 @@ def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: A
     finally:
         if own:
             if pipelined:
-                raw.driver_connection.autocommit = False
+                try:
+                    raw.driver_connection.autocommit = False
+                except Exception:  # a broken connection: the pool must not hand it out again
+                    raw.invalidate()
             raw.close()
         else:
             raw.driver_connection.autocommit = True
