@@ -17,6 +17,7 @@ from engine.routines.specs import CANCEL_GROUNDS
 from engine.runtime import cases, scheduler, tasks
 from engine.storage import audit, jsondata, schema
 
+from .api import api_group
 from .context import ID, Context, ElevflowGroup, deploy_folder, deploy_shipped, pass_ctx
 from .demo import demo_command, users_group
 from .organisation import import_group
@@ -343,6 +344,7 @@ main.add_command(export_command)
 main.add_command(migrate_command)
 main.add_command(message_command)
 main.add_command(sign_command)
+main.add_command(api_group)
 
 
 def run() -> None:

@@ -55,11 +55,12 @@ from .views.drafts import (
 #: The rest — storage, the step machinery, the sandbox, background work — are the engine's own.
 PUBLIC_MODULES = (
     "codes", "core", "documents.appeals", "documents.pdf", "documents.signing", "errors", "expressions.terms",
-    "org.logins", "org.roles", "oversight.quality", "routines.quality_measures", "oversight.visibility",
+    "org.apitokens", "org.exchange", "org.logins", "org.roles", "oversight.quality", "oversight.visibility",
+    "routines.quality_measures",
     "routines.definitions", "routines.editing", "routines.formcheck", "routines.versiondiff", "runtime.cases",
     "runtime.failures", "runtime.migration", "runtime.scheduler", "runtime.tasks", "settings",
     "storage.jsondata", "views.casediagram", "views.drafts", "views.names", "views.people", "views.pupils",
-    "views.taskview", "work.assignment", "work.notify", "work.worklist",
+    "views.taskview", "work.assignment", "work.notify", "work.webhooks", "work.worklist",
 )
 
 __all__ = [

@@ -104,6 +104,10 @@ MESSAGES: dict[str, str] = {
                          "user task of the routine (renamed or removed? name the step it reads now)",
     "decl.section_field": "section '{heading}' of the {kind} document reads field '{field}' of step "
                           "'{step}', which its form {form} does not have",
+    "decision.document_field": "this step records a decision of kind '{kind}', whose document prints "
+                               "{fields}, which the routine's forms collected before and no longer do "
+                               "(renamed or removed? keep the fields, or record a kind of your own and "
+                               "declare its document with document:KIND and section:KIND:N)",
     "process.bad_property": "{name} is '{value}'; it must be one of {allowed}",
     "process.visible_to_unknown": "visibleTo names '{name}', which is not a known role",
     "lane.unknown_role": "lane '{lane}' is not a known role (the roles a lane may name: {known})",
@@ -195,6 +199,7 @@ MESSAGES: dict[str, str] = {
     "conflict.deployed_same_moment": "{key} was deployed by someone else at the same moment; deploy again",
     "conflict.version_unreadable": "a stored version cannot be read: {problem}",
     "conflict.different_routines": "versions {old} and {new} belong to different routines",
+    "conflict.token_revoked": "API token {token} is already revoked",
     "what.no_message": "no message",
     "what.none": "none",
     "what.no_form": "(none)",

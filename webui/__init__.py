@@ -16,12 +16,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine import Engine, settings
 from engine.runtime import scheduler
 
-from . import configuration, converters, errors, extensions, i18n, oidc, security, sessions
-from .blueprints import auth, cases, editor, inbox, notifications, pupils, quality, routines, tasks
+from . import api, configuration, converters, errors, extensions, i18n, oidc, security, sessions
+from .blueprints import admin, auth, cases, editor, inbox, notifications, pupils, quality, routines, tasks
 
 log = logging.getLogger(__name__)
 BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, cases.bp, pupils.bp, notifications.bp, quality.bp, routines.bp,
-              editor.bp)
+              editor.bp, admin.bp)
 
 
 def create_app(config: dict[str, Any] | None = None, *, workers: Any = None) -> Flask:
@@ -45,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None, *, workers: Any = None) -> 
         integration.init_app(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    api.init_app(app)  # /api/v1 (webui/api/, docs/api.md)
     app.context_processor(_page_context)
     if app.config["EMBEDDED_SCHEDULER"] and not app.testing:
         state.scheduler = scheduler.start_background(state.engine)

@@ -111,6 +111,11 @@ SWEDISH: dict[str, str] = {
                             "borttaget? ange steget det ska läsa nu)"),
     "decl.section_field": N_("avsnittet ”%(heading)s” i dokumentet för %(kind)s läser fältet ”%(field)s” "
                              "i steget ”%(step)s”, som dess formulär %(form)s inte har"),
+    "decision.document_field": N_("steget fattar beslut av slaget ”%(kind)s”, vars dokument skriver ut "
+                                  "%(fields)s, som rutinens formulär samlade in förut men inte längre "
+                                  "(bytt namn eller borttaget? behåll fälten, eller låt steget fatta ett "
+                                  "eget slag av beslut och beskriv dess dokument med document:SLAG och "
+                                  "section:SLAG:N)"),
     "process.bad_property": N_("%(name)s är ”%(value)s”; den måste vara en av %(allowed)s"),
     "process.visible_to_unknown": N_("visibleTo nämner ”%(name)s”, som inte är en känd roll"),
     "lane.unknown_role": N_("simbanan ”%(lane)s” är inte en känd roll (de roller en simbana får ha: "
@@ -209,6 +214,7 @@ SWEDISH: dict[str, str] = {
     "conflict.deployed_same_moment": N_("%(key)s driftsattes av någon annan i samma ögonblick; försök igen"),
     "conflict.version_unreadable": N_("en sparad version kan inte läsas: %(problem)s"),
     "conflict.different_routines": N_("version %(old)s och %(new)s hör till olika rutiner"),
+    "conflict.token_revoked": N_("API-nyckel %(token)s är redan återkallad"),
     "what.no_message": N_("inget meddelande"),
     "what.none": N_("inga"),
     "what.no_form": N_("(inget)"),

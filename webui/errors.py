@@ -10,10 +10,13 @@ from flask_wtf.csrf import CSRFError
 from engine.errors import ConflictError, NotFoundError, PermissionDeniedError
 from engine.oversight.visibility import NotVisibleError
 
+from . import api
 from .codes import say_error
 
 
 def _page(status: int, title: str, message: str) -> Any:
+    if api.is_api_request():  # /api/v1 answers every error, a route it lacks too, as problem details
+        return api.problem(status)
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 

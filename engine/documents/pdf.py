@@ -1,8 +1,9 @@
 """Decision documents as PDF, in Swedish, saying what the law asks (domain brief §2.5, §2.7, §8).
 
 Two layers. `decision_content` builds a `Document` (title, legal ground, sections of label–value rows,
-tables and paragraphs) from a case's data, read by the keys of the shipped routine `sarskilt_stod`
-(docs/processes.md); a missing field prints as "—". `render` lays a Document out with fpdf2.
+tables and paragraphs) from a case's data, read by the keys engine/routines/decision_fields.py lists
+for each kind (the shipped routine `sarskilt_stod` collects them; a routine recording such a decision
+must, or it is refused at publish); a missing answer prints as "—". `render` lays a Document out with fpdf2.
 
 Identical input gives identical bytes, so a document's SHA-256 can be reproduced: the PDF's creation
 date is the signing time, nothing random goes in, and the font is the one shipped in engine/documents/fonts/
@@ -19,6 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from ..routines.decision_fields import date_key, reason_key
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 MISSING = "—"
@@ -42,11 +45,6 @@ TITLES = {  # kind -> (title, legal ground)
 SPECIAL_FORMS = {"sarskild_undervisningsgrupp", "enskild_undervisning", "distansundervisning",
                  "anpassad_studiegang"}
 PROGRAMME_KINDS = {"atgardsprogram", "program"} | SPECIAL_FORMS
-DATE_KEYS = {"ej_atgardsprogram": "beslut_ej_datum", "avslut_atgardsprogram": "beslut_avslut_datum",
-             "avvisning_overklagande": "avvisning_datum"}  # otherwise beslut_ap_datum
-REASON_KEYS = {"ej_atgardsprogram": "beslut_ej_motivering",
-               "avslut_atgardsprogram": "beslut_avslut_motivering",
-               "avvisning_overklagande": "avvisning_motivering"}  # otherwise beslut_ap_motivering
 # The titles of the forms' choices (tests/test_documents.py keeps them in step with the forms).
 LABELS: dict[str, dict[str, str]] = {
     "niva": {"organisation": "Organisationsnivå", "grupp": "Gruppnivå", "individ": "Individnivå"},
@@ -234,7 +232,7 @@ def decision_content(kind: str, data: dict[str, Any], *, signer_name: str, deleg
     sections follow the decision's own, and its title is used for a kind Elevflow has none for."""
     title, ground = TITLES.get(kind) or ((own[0], own[1]) if own[0] else ("Beslut", ""))
     local = signed_at.astimezone(STOCKHOLM)
-    decided_on = data.get(DATE_KEYS.get(kind, "beslut_ap_datum")) or local.date().isoformat()
+    decided_on = data.get(date_key(kind)) or local.date().isoformat()
     unit_row = ("Skolenhet", unit_name or MISSING)
     parties = Section("Skolenhet", rows=(unit_row,)) if pupil_name is None else \
         Section("Elev och skolenhet", rows=(("Elev", pupil_name or MISSING), unit_row))
@@ -245,7 +243,7 @@ def decision_content(kind: str, data: dict[str, Any], *, signer_name: str, deleg
             ("Elevens åsikt", _v(data, "elevens_asikt")),
             ("Bedömning av elevens bästa", _v(data, "barnets_basta"))), paragraphs=(CHILD_GROUND,)))
     if kind != "program":
-        reason = data.get(REASON_KEYS.get(kind, "beslut_ap_motivering")) or next(
+        reason = data.get(reason_key(kind)) or next(
             (v for k, v in sorted(data.items()) if k.endswith("_motivering") and v), None)
         sections.append(Section("Skäl för beslutet", paragraphs=(str(reason) if reason else MISSING,)))
     maker = "Rektor" if delegation_ref is None else \

@@ -19,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import ConflictError, DefinitionError, Problem
 from ..storage import audit, dbapi
 from ..storage.models import ProcessVersion, VersionReader
-from . import bpmnxml
-from .specs import ParsedVersion
-from .validation import validate
+from . import bpmnxml, decision_fields
+from .specs import ParsedVersion, user_tasks_of
+from .validation import Bundle, validate
 
 if TYPE_CHECKING:  # for type hints only: core.Engine composes every layer
     from ..core import Engine
@@ -79,7 +79,7 @@ def deploy(engine: Engine, files: dict[str, str], forms: dict[str, Any], *, libr
 
     Returns one version per executable process: the new one, or the existing identical one.
     """
-    bundle = validate(files, library_files or {}, forms, engine.bounds)
+    bundle = checked(engine, files, forms, library_files)
     now = datetime.now(timezone.utc)
     deployed, parsed = [], []
     with engine.db.write() as session:
@@ -111,6 +111,41 @@ def deploy(engine: Engine, files: dict[str, str], forms: dict[str, Any], *, libr
     for version in parsed:  # only once committed: a rolled-back id may be handed out again
         engine.specs.put(version)
     return deployed
+
+
+def checked(engine: Engine, files: dict[str, str], forms: dict[str, Any],
+            library_files: dict[str, str] | None = None) -> Bundle:
+    """Deploy's checks of a bundle (validation.py), and against each routine's newest version: a
+    decision's document keeps every field it printed (decision_fields.py). DefinitionError lists every
+    problem."""
+    bundle = validate(files, library_files or {}, forms, engine.bounds)
+    problems = _lost_document_fields(engine, bundle)
+    if problems:
+        raise DefinitionError(problems)
+    return bundle
+
+
+def _lost_document_fields(engine: Engine, bundle: Bundle) -> list[Problem]:
+    """Each decision task whose document prints fields the routine's newest version collected and this
+    bundle no longer does, naming the task, its file and line, the kind and the fields."""
+    with engine.db.read() as session:
+        newest = dict(session.execute(
+            select(ProcessVersion.key, func.max(ProcessVersion.id)).where(
+                ProcessVersion.key.in_(list(bundle.specs))).group_by(ProcessVersion.key)).all())
+    problems = []
+    for key, (spec, subprocesses) in bundle.specs.items():
+        if key not in newest:
+            continue
+        old = engine.specs.get(newest[key])
+        before = decision_fields.collected(old.user_tasks(), old.forms)
+        found = user_tasks_of([spec, *subprocesses.values()])
+        tasks = {step: meta for step, (meta, _) in found.items()}
+        for step, why in decision_fields.check(tasks, bundle.forms, before):
+            file_name = bundle.file_of.get(found[step][1])
+            tree = bpmnxml.parse(bundle.files[file_name], file_name)[0] if file_name in bundle.files else None
+            line = bpmnxml.line_index(tree).get(step) if tree is not None else None
+            problems.append(Problem(why.code, why.params, element_id=step, line=line, file=file_name))
+    return problems
 
 
 ROUTINE_NAMES = dbapi.Sql("SELECT key, name FROM process_versions ORDER BY key, version")

@@ -260,10 +260,13 @@ def check(engine: Engine, draft_id: int, *, by: int) -> Verdict:
     """Check a draft with exactly the rules deploy uses; store nothing."""
     draft = get(engine, draft_id, by=by)
     main, library = _split(draft)
-    found = verdict(main, draft.forms, library, engine.bounds)
-    if found.runnable and draft.key not in found.keys:
-        return Verdict(False, [_renamed(draft)], found.keys)
-    return found
+    try:  # deploy's own checks, the newest version's decision documents included
+        keys = list(definitions.checked(engine, main, draft.forms, library).specs)
+    except DefinitionError as exc:
+        return Verdict(False, exc.problems, [])
+    if draft.key not in keys:
+        return Verdict(False, [_renamed(draft)], keys)
+    return Verdict(True, [], keys)
 
 
 def _renamed(draft: RoutineDraft) -> Problem:

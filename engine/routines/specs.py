@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -67,6 +68,12 @@ class TaskMeta:
     personal: bool = False  # its holder's own duty: never offered to a lane, released or handed on
     #: once the case reached this task, it may be cancelled only on these grounds (CANCEL_GROUNDS)
     cancel_grounds: tuple[str, ...] = ()
+
+
+def user_tasks_of(processes: Iterable[Any]) -> dict[str, tuple[TaskMeta, str]]:
+    """Every user task of the given process specs, by BPMN id: its metadata and the process it is in."""
+    return {meta.bpmn_id: (meta, process.name) for process in processes for s in process.task_specs.values()
+            if getattr(s, "manual", False) and getattr(s, "bpmn_id", None) and (meta := task_meta(s))}
 
 
 def task_meta(task_spec: Any) -> TaskMeta:

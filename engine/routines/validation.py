@@ -40,7 +40,7 @@ from ..org.roles import ROLES, role_for_lane
 from . import bpmnxml, declared_sections, formcheck, quality_measures, support
 from .bpmnxml import NS
 from .parser import ElevflowParser
-from .specs import CANCEL_GROUNDS, CASE_SUBJECT, CASE_SUBJECTS, task_meta
+from .specs import CANCEL_GROUNDS, CASE_SUBJECT, CASE_SUBJECTS, task_meta, user_tasks_of
 
 
 @dataclass
@@ -54,6 +54,7 @@ class Bundle:
     readers: dict[str, frozenset[str]] = field(default_factory=dict)  # process key -> roles seeing every case
     subjects: dict[str, str] = field(default_factory=dict)  # key -> what its cases are about (specs.py)
     properties: dict[str, dict[str, str]] = field(default_factory=dict)  # key -> its process's properties
+    file_of: dict[str, str] = field(default_factory=dict)  # process id -> the file that holds it
 
 
 # The roles that see every case of a routine at its unit unless its process names others (`visibleTo`):
@@ -226,9 +227,7 @@ def _check_declarations(spec: BpmnProcessSpec, subprocesses: dict[str, BpmnProce
     elements = bpmnxml.process_properties(tree, key)
     properties = {n: e.get("value") or "" for n, e in elements.items()}
     measures, found = quality_measures.parse(properties)
-    tasks = {meta.bpmn_id: meta for process in [spec, *subprocesses.values()]
-             for s in process.task_specs.values()
-             if getattr(s, "manual", False) and hasattr(s, "bpmn_id") and (meta := task_meta(s))}
+    tasks = {step: meta for step, (meta, _) in user_tasks_of([spec, *subprocesses.values()]).items()}
     found += quality_measures.check(measures, tasks, forms)
     documents, malformed = declared_sections.parse(properties)
     found += malformed + declared_sections.check(documents, tasks, forms)
@@ -310,7 +309,7 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
     keys = [pid for name in main for pid in bpmnxml.executable_process_ids(trees[name])]
     if not keys:
         raise DefinitionError([Problem("process.not_executable", file=next(iter(main), None))])
-    bundle = Bundle(files={}, forms={})
+    bundle = Bundle(files={}, forms={}, file_of=file_of)
     for key in keys:
         try:
             spec = parser.get_spec(key)

@@ -55,7 +55,7 @@ from ..settings import Config
 from ..storage import audit, state
 from ..storage.dbapi import Sql, Tx
 from ..storage.models import parse_id
-from ..work import assignment
+from ..work import assignment, webhooks
 from ..work.notify import notify
 from . import failures
 
@@ -233,7 +233,11 @@ class Run:
         self._save_case(status)
         for write in self.also:  # rows other parts of the engine write in this step's transaction
             write(self.tx)
-        audit.append(self.tx, self.events, self.now)  # last: the audit head's lock is the last one taken
+        audit.append(self.tx, self.events, self.now)
+        # --- outgoing webhooks (engine/work/webhooks.py): the outbox rows, in this step's transaction; after
+        # the audit head, so their ids are in commit order (inserts only: no row lock anyone else holds).
+        # On PostgreSQL its read of the subscribers waits for a result: one round trip more per step.
+        webhooks.enqueue(self.tx, self.case, self.events, self.now)
 
     def _new_task_row(self, task: Task) -> None:
         meta = self.parsed.meta(task.task_spec)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from ..work import digest, mailer, notices
+from ..work import digest, mailer, notices, webhooks
 from . import timers
 
 if TYPE_CHECKING:  # for type hints only: core.Engine composes every layer
@@ -32,19 +32,22 @@ class Round:
     notices: int = 0
     emails: int = 0
     digests: int = 0
+    webhooks: int = 0
 
     def __bool__(self) -> bool:
         return any(asdict(self).values())
 
 
 def run_once(engine: Engine, now: datetime | None = None) -> Round:
-    """Do all work that is due now: timers first (they open tasks), then notices, digests, e-mail."""
+    """Do all work that is due now: timers first (they open tasks), then notices, digests, e-mail and
+    webhooks."""
     now = now or engine.clock()
     done = Round()
     done.timers = timers.fire_due(engine, now)
     done.notices = notices.fire_due(engine, now)
     done.digests = digest.send_digests(engine, now)
     done.emails = mailer.send_due(engine, now)
+    done.webhooks = webhooks.deliver_due(engine, now)
     if done:
         log.info("scheduler round: %s", asdict(done))
     return done

@@ -113,6 +113,8 @@ class User(Base):
     last_digest_on: Mapped[str | None] = mapped_column(String(10))  # ISO date of the last digest sent
     password_hash: Mapped[str | None] = mapped_column(String(255))  # argon2; None: no local login
     language: Mapped[str] = mapped_column(String(5), default="sv", server_default="sv")
+    # an account for another system (the integration API's tokens act as it); never logs in itself
+    system_account: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class LoginAttempt(Base):
@@ -472,3 +474,62 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+# --- the integration API (webui/api/, docs/api.md) ---------------------------------------------------------
+
+class ApiToken(Base):
+    """An API token of a system account (or, for a tool a person runs, a person's): only the SHA-256 of
+    its secret is kept, and the first characters (`prefix`) to tell tokens apart. It acts as its user,
+    narrowed to its scopes and, when `unit_ids` is set, to those school units."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(20))
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    unit_ids: Mapped[list[int] | None] = mapped_column(JSON)  # None: every unit where its user holds a role
+    rate_limit: Mapped[int] = mapped_column(Integer, default=600, server_default="600")  # requests a minute
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class WebhookSubscription(Base):
+    """An outside system told of case and task events: its URL, the shared secret the body is signed
+    with (HMAC-SHA256), the events and units it wants."""
+
+    __tablename__ = "webhook_subscriptions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(200))
+    events: Mapped[list[str]] = mapped_column(JSON)  # event kinds; empty: every kind
+    unit_ids: Mapped[list[int] | None] = mapped_column(JSON)  # None: every unit
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription: the outbox row, written in the step's own transaction, delivered
+    after (in id order per subscription) by the scheduler."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_pending", "subscription_id", "id",
+                            postgresql_where=text("delivered_at IS NULL"),
+                            sqlite_where=text("delivered_at IS NULL")),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    event: Mapped[str] = mapped_column(String(50))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import update
 
 from ..org import access
+from ..org.apitokens import ADMIN_ROLE
 from ..oversight.quality import FOLLOW_UP_ROLES
 from ..routines.editing import OWNER_ROLE
 from ..storage.dbapi import Sql, Tx
@@ -21,8 +22,10 @@ FOLLOWS_UP = f"""CASE WHEN EXISTS (SELECT 1 FROM role_assignments r WHERE r.user
     AND r.role IN ({_FOLLOWS_UP})) THEN 1 ELSE 0 END"""
 OWNS_PROCESSES = f"""CASE WHEN EXISTS (SELECT 1 FROM role_assignments r WHERE r.user_id = users.id
     AND r.role = '{OWNER_ROLE}') THEN 1 ELSE 0 END"""
+ADMINISTERS = f"""CASE WHEN EXISTS (SELECT 1 FROM role_assignments r WHERE r.user_id = users.id
+    AND r.role = '{ADMIN_ROLE}') THEN 1 ELSE 0 END"""
 USER = Sql(f"""SELECT id, username, name, email, active, language, password_hash IS NOT NULL, {UNREAD},
-    {FOLLOWS_UP}, {OWNS_PROCESSES} FROM users WHERE id = :id""")
+    {FOLLOWS_UP}, {OWNS_PROCESSES}, {ADMINISTERS} FROM users WHERE id = :id""")
 STAFF = Sql("""SELECT u.id, u.name, r.role FROM role_assignments r JOIN users u ON u.id = r.user_id
     WHERE r.unit_id = :unit_id AND u.active = :yes ORDER BY u.name, u.id""")
 UNITS_OF = Sql("SELECT unit_id, role FROM role_assignments WHERE user_id = :user_id")
@@ -42,6 +45,7 @@ class CurrentUser:
     unread: int
     follows_up: bool  # holds a role that follows up quality somewhere (quality.scope_for says where)
     owns_processes: bool  # holds the process-owner role (editing.is_process_owner)
+    administers: bool = False  # holds the huvudman role: administers the API's tokens and webhooks
 
 
 def current_user(engine: Engine, user_id: int) -> CurrentUser | None:
@@ -51,7 +55,7 @@ def current_user(engine: Engine, user_id: int) -> CurrentUser | None:
     if row is None:
         return None
     return CurrentUser(row[0], row[1], row[2], row[3], bool(row[4]), row[5], bool(row[6]), int(row[7] or 0),
-                       bool(row[8]), bool(row[9]))
+                       bool(row[8]), bool(row[9]), bool(row[10]))
 
 
 def staff_at(tx: Tx, unit_id: int) -> list[tuple[int, str, str]]:

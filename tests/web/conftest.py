@@ -91,6 +91,17 @@ def text(response: Any) -> str:
 
 
 @pytest.fixture
+def drafts(engine: Any, people: Any, chain: Any) -> Any:
+    """Two drafts of stodkedja, opened by a process owner at the other unit: one to discard (the route
+    tables of test_authorization.py and test_api.py)."""
+    from editing_helpers import add_process_owner
+
+    from engine.routines import editing
+    owner = add_process_owner(engine, people.other_unit, "draftowner")
+    return editing.open_draft(engine, chain.id, by=owner), editing.open_draft(engine, chain.id, by=owner)
+
+
+@pytest.fixture
 def owner(engine: Any, people: Any) -> int:
     """A process owner at the people's unit, with a password to log in with."""
     from editing_helpers import add_process_owner

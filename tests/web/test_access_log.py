@@ -26,7 +26,8 @@ from .test_cases import REPORT
 
 # Lists show a pupil's name and class beside a routine and a status, never what a case holds: by design
 # they are not logged (docs/privacy.md, "what is not logged").
-LISTS = {("inbox.home", "GET"), ("inbox.index", "GET"), ("cases.index", "GET"), ("pupils.search", "GET")}
+LISTS = {("inbox.home", "GET"), ("inbox.index", "GET"), ("cases.index", "GET"), ("pupils.search", "GET"),
+         ("api.list_cases", "GET"), ("api.inbox", "GET"), ("api.unit_pool", "GET")}
 # The ways a route is called beyond its plain call: the submitted form's variants.
 VARIANTS: dict[tuple[str, str], list[dict[str, str]]] = {
     ("tasks.submit", "POST"): [
@@ -120,9 +121,10 @@ def test_every_route_that_shows_a_pupil_logs_the_look(app, engine, people, draft
     showed, unlogged = walk(app, engine, persona, getattr(people, persona), walk_samples[persona],
                             drafts_for_walk)
     assert unlogged == []
-    expected = {"teacher": {("tasks.task", "GET"), ("tasks.submit", "POST"), ("cases.case", "GET")},
+    api = {("api.get_case", "GET")}  # with the session (the others name no pupil, only ids)
+    expected = {"teacher": {("tasks.task", "GET"), ("tasks.submit", "POST"), ("cases.case", "GET"), *api},
                 "rektor": {("tasks.task", "GET"), ("tasks.submit", "POST"), ("cases.case", "GET"),
-                           ("cases.decision", "GET"), ("pupils.access", "GET")}}[persona]
+                           ("cases.decision", "GET"), ("pupils.access", "GET"), *api}}[persona]
     assert showed >= expected  # the walk reached the pages it is about
 
 
@@ -130,7 +132,8 @@ def test_every_route_that_shows_a_pupil_logs_the_look(app, engine, people, draft
 def drafts_for_walk(engine, people, chain) -> dict[str, Any]:
     """The other routes' arguments (the process owners' pages answer these people 404)."""
     return {"pupil_id": people.pupil, "filename": "elevflow.css", "decision_id": 1, "filter_id": 1,
-            "key": "stodkedja", "version_id": chain.id, "draft_id": 1}
+            "key": "stodkedja", "version_id": chain.id, "draft_id": 1, "unit_id": people.unit, "token_id": 1,
+            "subscription_id": 1}
 
 
 def test_the_decision_preview_is_logged_as_such(app, engine, people, walk_samples):

@@ -2,19 +2,21 @@
 
 A new route must be added to ROUTES, or this test fails: nobody adds a page without deciding who sees it.
 Outcomes: "ok" (the view ran: a page, a redirect onward, or a form shown again), "login" (sent to the
-login page), "no" (403 or 404, which read the same).
+login page; the API's 401), "no" (403 or 404, which read the same).
+
+The integration API (/api/v1) is in the table too, visited with the user's own session (JSON bodies and
+the X-CSRFToken header, as a browser's script sends them); tests/web/test_api.py visits it with each
+user's API token and checks that the token sees exactly what the user sees in the web app.
 """
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from editing_helpers import add_process_owner
 from flask import url_for
 
 from engine.org import passwords
 from engine.org import records as org
-from engine.routines import editing
 
 from .conftest import PASSWORD, csrf, login
 
@@ -84,6 +86,32 @@ ROUTES: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("editor.form", "GET"): ("login", "no", "no", "no", "no"),
     ("editor.save_form", "POST"): ("login", "no", "no", "no", "no"),
     ("editor.preview_form", "POST"): ("login", "no", "no", "no", "no"),
+    # the integration API's administration: the huvudman only (OTHER_ROLES); the samples' token and
+    # webhook do not exist (tests/web/test_api_admin.py uses real ones)
+    ("admin.index", "GET"): ("login", "no", "no", "no", "no"),
+    ("admin.create_token", "POST"): ("login", "no", "no", "no", "no"),
+    ("admin.revoke_token", "POST"): ("login", "no", "no", "no", "no"),
+    ("admin.subscribe", "POST"): ("login", "no", "no", "no", "no"),
+    ("admin.deliveries", "GET"): ("login", "no", "no", "no", "no"),
+    ("admin.set_active", "POST"): ("login", "no", "no", "no", "no"),
+    ("admin.retry", "POST"): ("login", "no", "no", "no", "no"),
+    # the integration API with the user's session: the same rights as the pages it mirrors
+    ("api.openapi", "GET"): ("ok", "ok", "ok", "ok", "ok"),
+    ("api.docs", "GET"): ("ok", "ok", "ok", "ok", "ok"),
+    ("api.list_routines", "GET"): ("login", "ok", "ok", "ok", "ok"),
+    ("api.get_routine", "GET"): ("login", "ok", "ok", "ok", "ok"),
+    ("api.list_cases", "GET"): ("login", "ok", "ok", "ok", "ok"),  # cases.index
+    ("api.start_case", "POST"): ("login", "ok", "ok", "ok", "no"),  # pupils.start
+    ("api.get_case", "GET"): ("login", "ok", "ok", "ok", "no"),  # cases.case
+    ("api.get_decision", "GET"): ("login", "no", "no", "no", "no"),  # cases.decision
+    ("api.case_audit", "GET"): ("login", "ok", "ok", "ok", "no"),  # cases.case
+    ("api.case_access_log", "GET"): ("login", "no", "no", "ok", "no"),  # pupils.access
+    ("api.inbox", "GET"): ("login", "ok", "ok", "ok", "ok"),  # inbox.index
+    ("api.unit_pool", "GET"): ("login", "ok", "ok", "ok", "no"),  # the unit's staff only
+    ("api.get_task", "GET"): ("login", "ok", "no", "no", "no"),  # tasks.task
+    ("api.complete", "POST"): ("login", "ok", "no", "no", "no"),  # tasks.submit
+    # importing the organisation takes a token given organisation:import: never a session
+    ("api.import_ss12000", "POST"): ("login", "no", "no", "no", "no"),
 }
 
 
@@ -96,6 +124,8 @@ def outcome(response: Any) -> str:
     assert response.status_code not in (400, 405, 500), response.status_code
     if response.status_code in (403, 404):
         return "no"
+    if response.status_code == 401:
+        return "login"
     if response.status_code == 302 and response.headers["Location"].startswith("/logga-in"):
         return "login"
     return "ok"
@@ -124,7 +154,11 @@ def visit_every_route(app: Any, persona: str, samples: dict[str, Any]) -> dict[t
             with app.test_request_context():
                 url = url_for(rule.endpoint, **{name: args[name] for name in rule.arguments},
                               **query.get((rule.endpoint, method), {}))
-            if method == "POST":
+            if method == "POST" and rule.endpoint.startswith("api."):
+                token = csrf(client, "/logga-in" if persona == "anonymous" else "/uppgifter")
+                response = client.post(url, json=api_bodies(samples)[rule.endpoint],
+                                       headers={"X-CSRFToken": token})
+            elif method == "POST":
                 token = csrf(client, "/logga-in" if persona == "anonymous" else "/uppgifter")
                 fields = data.get((rule.endpoint, method), {})
                 response = client.post(url, data={"csrf_token": token, **fields})
@@ -135,17 +169,17 @@ def visit_every_route(app: Any, persona: str, samples: dict[str, Any]) -> dict[t
     return seen
 
 
-@pytest.fixture
-def drafts(engine, people, chain):
-    """Two drafts of stodkedja, opened by a process owner at the other unit: one to discard."""
-    owner = add_process_owner(engine, people.other_unit, "draftowner")
-    return editing.open_draft(engine, chain.id, by=owner), editing.open_draft(engine, chain.id, by=owner)
+def api_bodies(samples: dict[str, Any]) -> dict[str, Any]:
+    """What each API operation that takes a body is sent (tests/web/test_api.py sends the same)."""
+    return {"api.start_case": {"routine": "stodkedja", "pupil_id": samples["pupil_id"]},
+            "api.complete": {"data": {}, "row_version": 0},
+            "api.import_ss12000": {"organisations": [], "persons": [], "duties": []}}
 
 
 def samples_for(people: Any, open_task: Any, drafts: Any) -> dict[str, Any]:
     draft, spare = drafts
     return {"task_id": open_task.id, "pupil_id": people.pupil, "unit_id": people.unit,
-            "filename": "elevflow.css",
+            "filename": "elevflow.css", "token_id": 1, "subscription_id": 1,
             "case_id": open_task.case_id, "decision_id": 1, "filter_id": 1, "key": "stodkedja",
             "version_id": draft.base_version_id, "draft_id": draft.id, "spare_draft_id": spare.id,
             "draft_bpmn": draft.files[draft.main_file]}
@@ -170,12 +204,15 @@ OTHER_ROLES: dict[str, tuple[str, str, dict[tuple[str, str], str]]] = {
     "kurator": ("kurator", "specialpedagog", {}),
     "skolskoterska": ("skolskoterska", "specialpedagog", {}),
     "skolpsykolog": ("skolpsykolog", "specialpedagog", {}),
-    "huvudman": ("huvudman", "outsider", {("pupils.start", "POST"): "ok",
+    "huvudman": ("huvudman", "outsider", {("pupils.start", "POST"): "ok", ("api.start_case", "POST"): "ok",
+                                          ("api.unit_pool", "GET"): "ok",
+                                          ("admin.index", "GET"): "ok", ("admin.create_token", "POST"): "ok",
+                                          ("admin.subscribe", "POST"): "ok",
                                           ("pupils.start_for_unit", "POST"): "ok", **{
         (route, "GET"): "ok" for route in ("quality.index", "quality.export", "quality.process",
                                            "quality.check_ins")}}),
-    "processagare": ("processagare", "outsider", {
-        route: "ok" for route in ROUTES if route[0].startswith(("routines.", "editor."))}),
+    "processagare": ("processagare", "outsider", {("api.unit_pool", "GET"): "ok", **{
+        route: "ok" for route in ROUTES if route[0].startswith(("routines.", "editor."))}}),
 }
 
 

@@ -3,12 +3,16 @@ owner who declares one publishes it, renaming the step it reads is refused at pu
 and the figure or section, and a figure reaches the follow-up page under the routine's own label."""
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 from sqlalchemy import select
 
-from engine import complete_task, list_tasks, start_case
+from engine import complete_task, deploy_path, list_tasks, start_case
 from engine.storage.models import ProcessVersion
 
-from .conftest import login, publish, text
+from .conftest import login, post, publish, text
 
 FIGURE = ('<bpmn:extensionElements><spiffworkflow:properties>'
           '<spiffworkflow:property name="count:anmalningar_test" value="Task_anmalan"/>'
@@ -76,3 +80,24 @@ def test_renaming_a_step_a_document_section_reads_is_refused_at_publish(browser,
     page = publish(browser, declared, lambda xml: renamed(xml, "Task_beslut", "Task_besluta"), note="Nytt id")
     assert "publicerades inte" in page and "section:atgardsprogram:1" in page and "Task_beslut" in page
     assert [v.version for v in versions(engine)] == [1, 2]
+
+
+def test_renaming_a_field_a_decision_document_prints_is_refused_at_publish_in_swedish(browser, engine):
+    """The process owner renames, in the form editor, a field the decision not to draw up a programme
+    prints: publishing is refused, in Swedish, naming the decision step and the field."""
+    processes = Path(__file__).resolve().parents[2] / "processes"
+    [version] = deploy_path(engine, processes / "sarskilt_stod", shared_dir=processes / "shared")
+    opened = post(browser, f"/rutiner/version/{version.id}/redigera", token_from="/rutiner")
+    draft_id = int(re.search(r"/rutiner/utkast/(\d+)$", opened.headers["Location"]).group(1))
+    schema = json.dumps(version.forms["beslut_ej_atgardsprogram.json"], ensure_ascii=False)
+    renamed = schema.replace('"beslut_ej_behov_tillgodoses"', '"hur_behoven_mots"')
+    saved = post(browser, f"/rutiner/utkast/{draft_id}/formular",
+                 {"namn": "beslut_ej_atgardsprogram.json", "schema": renamed}, token_from="/rutiner")
+    assert saved.status_code == 302
+    page = text(post(browser, f"/rutiner/utkast/{draft_id}/publicera", {"note": "Kortare namn",
+                     "row_version": 1}, token_from="/rutiner", follow_redirects=True))
+    assert "publicerades inte" in page and "Task_beslut_ej_atgardsprogram" in page
+    assert "beslut_ej_behov_tillgodoses" in page and "samlade in förut men inte längre" in page
+    with engine.db.read() as s:
+        stored = s.scalars(select(ProcessVersion.version).where(ProcessVersion.key == "sarskilt_stod"))
+        assert stored.all() == [1]
