@@ -236,7 +236,7 @@ class Run:
         audit.append(self.tx, self.events, self.now)
         # --- outgoing webhooks (engine/work/webhooks.py): the outbox rows, in this step's transaction; after
         # the audit head, so their ids are in commit order (inserts only: no row lock anyone else holds).
-        # On PostgreSQL its read of the subscribers waits for a result: one round trip more per step.
+        # On PostgreSQL its read of the subscribers was sent with the step's first (`step`: read_ahead).
         webhooks.enqueue(self.tx, self.case, self.events, self.now)
 
     def _new_task_row(self, task: Task) -> None:
@@ -520,6 +520,7 @@ def step(engine: Any, kind: str, actor_id: int | None, now: datetime | None = No
     current: Step | None = None
     try:
         with _transaction(engine, inside) as tx:
+            webhooks.read_ahead(tx)
             current = Step(engine, tx, kind, actor_id, now)
             yield current
             current._save()

@@ -83,6 +83,7 @@ class Tx:
         self._entered: Any = None  # the context manager that gave it
         self._refusals: list[Callable[[], Exception]] = []  # of `expect_rows` checked by the database
         self._nested = 0  # savepoints open
+        self._ahead: dict[Sql, tuple[dict[str, Any] | None, Any]] = {}  # reads sent before they are wanted
 
     def send_together(self) -> None:
         """From here to the commit, send the statements whose results nobody reads at once: PostgreSQL's
@@ -159,7 +160,17 @@ class Tx:
         cursors = [self.execute(sql, params) for sql, params in statements]
         return [cursor.fetchone() for cursor in cursors]
 
+    def ahead(self, sql: Sql, params: dict[str, Any] | None = None) -> None:
+        """Send a read now whose rows are wanted later in the transaction (`all` gives them then): while
+        statements are sent together it goes with the next round trip, instead of taking one of its own
+        when its rows are wanted. Otherwise nothing is gained, and it is read when wanted."""
+        if self._pipeline is not None:
+            self._ahead[sql] = (params, self.execute(sql, params))
+
     def all(self, sql: Sql, params: dict[str, Any] | None = None) -> list[tuple]:
+        sent = self._ahead.pop(sql, None) if self._ahead else None
+        if sent is not None and sent[0] == params:
+            return sent[1].fetchall()
         return self.execute(sql, params).fetchall()
 
     def scalar(self, sql: Sql, params: dict[str, Any] | None = None) -> Any:
