@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -15,6 +16,7 @@ from engine.routines import definitions
 from engine.storage import schema
 from engine.storage.models import User
 
+from . import demo_cases
 from .context import Context, deploy_shipped, pass_ctx
 
 DEMO_PASSWORD_PREFIX = "demo-"
@@ -25,14 +27,19 @@ DEMO_PASSWORD_PREFIX = "demo-"
               "the web app.")
 @click.option("--port", default=5000, show_default=True,
               help="The port the web app listens on (on 127.0.0.1 only).")
+@click.option("--no-cases", is_flag=True, help="Do not seed the year of made-up cases.")
+@click.option("--seed", "seed", default=17, show_default=True,
+              help="The seed the made-up cases are drawn with (same seed, same day: same cases).")
 @pass_ctx
-def demo_command(ctx: Context, no_serve: bool, port: int) -> None:
+def demo_command(ctx: Context, no_serve: bool, port: int, no_cases: bool, seed: int) -> None:
     """Set up Elevflow with a made-up organisation on the embedded database, and serve the web app.
 
     Creates the database (SQLite by default), deploys the shipped routines, loads a demo municipality
     with two schools, staff in every role and 30 pupils, gives every demo person the password
     "demo-" + their username, and serves the web app on http://127.0.0.1:5000 with the scheduler
-    running inside it, until Ctrl-C. Safe to run again. For trying Elevflow only: the demo passwords are
+    running inside it, until Ctrl-C. Unless --no-cases, a database without cases first gets a year of
+    made-up cases of every shipped routine (cli/demo_cases.py), so the inbox, the dashboard and the heat
+    map have something to show. Safe to run again. For trying Elevflow only: the demo passwords are
     printed and known to everyone, so never load real people or pupils into a demo database.
     """
     ctx.may_create = True
@@ -53,6 +60,15 @@ def demo_command(ctx: Context, no_serve: bool, port: int) -> None:
         where = demo.UNITS[unit][1] if unit is not None else "all schools"
         password = DEMO_PASSWORD_PREFIX + username if with_passwords else "-"
         click.echo(f"  {username:14} {password:19} {name:22} {role:16} {where}")
+    if with_passwords and not no_cases:
+        if demo_cases.has_cases(ctx.engine):
+            click.echo("\nThe database has cases already; no made-up cases were added.")
+        else:
+            started = time.perf_counter()
+            done = demo_cases.seed(ctx.engine, seed=seed)
+            click.echo("")
+            for line in demo_cases.summary_lines(done, time.perf_counter() - started):
+                click.echo(line)
     click.echo("\nRoutines: " + ", ".join(sorted({v.key for v in definitions.versions(ctx.engine)})))
     click.echo("\nFrom a terminal, e.g. a support case (särskilt stöd) for pupil 1 at Ekbackens skola:")
     click.echo("  elevflow start sarskilt_stod --pupil 1 --as larare.ek")

@@ -54,13 +54,13 @@ from .views.drafts import (
 #: The engine's modules that the web app (and any other client) may use: its services and their vocabulary.
 #: The rest — storage, the step machinery, the sandbox, background work — are the engine's own.
 PUBLIC_MODULES = (
-    "codes", "core", "documents.appeals", "documents.pdf", "documents.signing", "errors", "expressions.terms",
-    "org.apitokens", "org.exchange", "org.logins", "org.roles", "oversight.quality", "oversight.visibility",
-    "routines.quality_measures",
-    "routines.definitions", "routines.editing", "routines.formcheck", "routines.versiondiff", "runtime.cases",
-    "runtime.failures", "runtime.migration", "runtime.scheduler", "runtime.tasks", "settings",
-    "storage.jsondata", "views.casediagram", "views.drafts", "views.names", "views.people", "views.pupils",
-    "views.taskview", "work.assignment", "work.notify", "work.webhooks", "work.worklist",
+    "codes", "core", "documents.appeals", "documents.attachments", "documents.case_documents",
+    "documents.pdf", "documents.signing", "errors", "expressions.terms", "org.apitokens", "org.exchange",
+    "org.logins", "org.roles", "oversight.quality", "oversight.visibility", "routines.definitions",
+    "routines.editing", "routines.formcheck", "routines.quality_measures", "routines.versiondiff",
+    "runtime.cases", "runtime.failures", "runtime.migration", "runtime.scheduler", "runtime.tasks",
+    "settings", "storage.jsondata", "views.casediagram", "views.drafts", "views.names", "views.people",
+    "views.pupils", "views.taskview", "work.assignment", "work.notify", "work.webhooks", "work.worklist",
 )
 
 __all__ = [

@@ -98,6 +98,9 @@ MESSAGES: dict[str, str] = {
     "decl.breakdown_part": "breakdown '{key}' names a part for field '{field}', which it does not read",
     "decl.section_form": "a section is section:KIND:N = Heading: STEP.FIELD ..., a document "
                          "document:KIND = Title | legal ground",
+    "decl.case_document_form": "a case document is caseDocument:KIND = Title | legal ground | STEP ...",
+    "decl.case_document_step": "the {document} document reads step '{step}', which is not a user task of the "
+                                "routine",
     "decl.document_kind": "the document of decision kind '{kind}', which no decision task of the routine "
                           "records (kinds: {kinds})",
     "decl.section_step": "section '{heading}' of the {kind} document reads step '{step}', which is not a "
@@ -190,6 +193,13 @@ MESSAGES: dict[str, str] = {
     "conflict.task_taken": "task '{task}' is already taken by user {user}",
     "conflict.not_waiting": "case {case} is not waiting for message '{message}' (it waits for {waiting})",
     "conflict.nothing_recorded": "'{name}' has recorded nothing yet ({state})",
+    "attachment.empty": "the file is empty",
+    "attachment.too_large": "the file is larger than {mb} MB",
+    "attachment.kind": "files ending in '{ending}' cannot be attached; these can: {allowed}",
+    "attachment.content": "the file's content is not what its name says ({ending})",
+    "attachment.infected": "the virus scan refused the file",
+    "attachment.scan_failed": "the virus scan could not check the file; try again later or ask the "
+                              "administrator",
     "conflict.draft_saved_at": "draft {draft} was saved by someone else meanwhile (at {at}); reload it and "
                                "make your change again",
     "conflict.draft_saved": "draft {draft} was saved by someone else meanwhile; reload it first",

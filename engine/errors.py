@@ -147,3 +147,8 @@ class RoutineRefusal(WorkflowError):
     """A script's `assert condition, "message"` refused what a user did (a date after today, closing an
     appeal watch before the window ran out): the user's step is refused with the routine's own words and
     nothing is saved, but the routine did not fail, so the case is not marked as stopped."""
+
+
+class AttachmentRefused(ElevflowError):
+    """A file was not attached to a case: empty, too large, of a kind not allowed, not what its name says,
+    or refused by the virus scan (engine/documents/attachments.py). Nothing was stored."""

@@ -67,6 +67,18 @@ def _positive_float(value: str) -> float:
     return number
 
 
+#: The file kinds an attachment may be (engine/documents/attachments.py checks each by its content).
+ATTACHMENT_KINDS = ("pdf", "jpg", "jpeg", "png", "docx", "xlsx", "odt", "ods", "txt")
+
+
+def _extensions(value: str) -> tuple[str, ...]:
+    kinds = tuple(dict.fromkeys(v.strip().lower().lstrip(".") for v in value.split(",") if v.strip()))
+    unknown = [k for k in kinds if k not in ATTACHMENT_KINDS]
+    if unknown:
+        raise ValueError(f"unknown file kind {', '.join(unknown)}; known: {', '.join(ATTACHMENT_KINDS)}")
+    return kinds
+
+
 def _secret(value: str) -> str:
     value = value.strip()
     if value and len(value) < 32:
@@ -183,6 +195,18 @@ SETTINGS: list[Setting] = [
             "ELEVFLOW_OIDC_CLIENT_SECRET_FILE)."),
     Setting("ELEVFLOW_OIDC_SCOPES", "openid profile email", str,
             "The scopes asked for at login; the provider must return `eppn` or `preferred_username`."),
+    Setting("ELEVFLOW_ATTACHMENT_MAX_MB", "20", _positive_int,
+            "The largest file, in MB, that can be attached to a case (test results, a report from BUP)."),
+    Setting("ELEVFLOW_ATTACHMENT_TYPES", "pdf,jpg,jpeg,png,docx,xlsx,odt,ods,txt", _extensions,
+            "The kinds of file that can be attached to a case, by file name ending (comma-separated; each is "
+            "also checked by its content: one of pdf, jpg, jpeg, png, docx, xlsx, odt, ods, txt)."),
+    Setting("ELEVFLOW_VIRUS_SCAN_COMMAND", "", str,
+            "A command that scans every attached file before it is stored, given the file's path as its "
+            "last argument (or where `{path}` stands), e.g. `clamdscan --fdpass --no-summary`: exit status "
+            "0 stores the file, anything else refuses it. Empty: files are not scanned."),
+    Setting("ELEVFLOW_VIRUS_SCAN_SECONDS", "20", _positive_int,
+            "How long the virus scan may take before the file is refused (the upload waits for it: keep it "
+            "below the web server's worker timeout, gunicorn's 30 s by default)."),
 ]
 
 
@@ -228,6 +252,10 @@ class Config:
     oidc_client_id: str
     oidc_client_secret: str
     oidc_scopes: str
+    attachment_max_mb: int
+    attachment_types: tuple[str, ...]
+    virus_scan_command: str
+    virus_scan_seconds: int
 
 
 def field_name(name: str) -> str:

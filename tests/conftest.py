@@ -32,7 +32,7 @@ POSTGRES_URL = os.environ.get("ELEVFLOW_TEST_POSTGRES_URL",
 REQUIRE_POSTGRES = os.environ.get("ELEVFLOW_TEST_REQUIRE_POSTGRES") == "1"
 TABLES = ["version_readers", "routine_drafts", "access_log", "login_attempts", "saved_filters",
           "decision_records", "follow_ups", "medical_releases", "task_drafts", "audit_events",
-          "notifications", "outgoing_emails", "timers",
+          "notifications", "outgoing_emails", "timers", "diary_counters", "case_attachments",
           "tasks", "cases", "process_versions", "delegations", "school_breaks", "pupil_guardians",
           "guardians", "role_assignments", "pupils", "users", "school_units", "organisers"]
 

@@ -35,7 +35,7 @@ from engine import (
     verify_audit,
     verify_document,
 )
-from engine.documents.signing import REAUTH_MAX_AGE
+from engine.documents.signing import REAUTH_MAX_AGE, case_letterhead
 from engine.org import passwords
 from engine.org import records as org
 from engine.runtime import runner as engine_runner
@@ -117,7 +117,8 @@ def test_the_rektor_signs_the_task_completes_and_the_decision_is_recorded_in_the
     again = render_decision("atgardsprogram", case_data(engine, decision_task.case_id), signer_name="Rektor",
                             delegation_ref=None, signed_at=record.signed_at, unit_name="Ekskolan",
                             pupil_name="Alva Andersson", case_id=decision_task.case_id,
-                            unit_address="Box 12, 123 45 Exempelby")
+                            unit_address="Box 12, 123 45 Exempelby",
+                            letterhead=case_letterhead(engine, decision_task.case_id))
     assert hashlib.sha256(again).hexdigest() == record.document_sha256
 
 

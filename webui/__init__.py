@@ -17,11 +17,23 @@ from engine import Engine, settings
 from engine.runtime import scheduler
 
 from . import api, configuration, converters, errors, extensions, i18n, oidc, security, sessions
-from .blueprints import admin, auth, cases, editor, inbox, notifications, pupils, quality, routines, tasks
+from .blueprints import (
+    admin,
+    attachments,
+    auth,
+    cases,
+    editor,
+    inbox,
+    notifications,
+    pupils,
+    quality,
+    routines,
+    tasks,
+)
 
 log = logging.getLogger(__name__)
 BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, cases.bp, pupils.bp, notifications.bp, quality.bp, routines.bp,
-              editor.bp, admin.bp)
+              editor.bp, admin.bp, attachments.bp)
 
 
 def create_app(config: dict[str, Any] | None = None, *, workers: Any = None) -> Flask:

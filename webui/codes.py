@@ -104,6 +104,9 @@ SWEDISH: dict[str, str] = {
                               "läser"),
     "decl.section_form": N_("ett avsnitt är section:SLAG:N = Rubrik: STEG.FÄLT ..., ett dokument "
                             "document:SLAG = Titel | rättslig grund"),
+    "decl.case_document_form": N_("ett ärendedokument skrivs caseDocument:SLAG = Rubrik | lagrum | STEG ..."),
+    "decl.case_document_step": N_("dokumentet %(document)s läser steget ”%(step)s”, som inte är en "
+                                  "användaruppgift i rutinen"),
     "decl.document_kind": N_("dokumentet för beslut av slaget ”%(kind)s”, som inget beslutssteg i rutinen "
                              "fattar (slag: %(kinds)s)"),
     "decl.section_step": N_("avsnittet ”%(heading)s” i dokumentet för %(kind)s läser steget "
@@ -204,6 +207,13 @@ SWEDISH: dict[str, str] = {
     "conflict.not_waiting": N_("ärende %(case)s väntar inte på meddelandet ”%(message)s” (det väntar på "
                                "%(waiting)s)"),
     "conflict.nothing_recorded": N_("”%(name)s” har inte registrerat något än (%(state)s)"),
+    "attachment.empty": N_("filen är tom"),
+    "attachment.too_large": N_("filen är större än %(mb)s MB"),
+    "attachment.kind": N_("filer som slutar på ”%(ending)s” kan inte bifogas; de här kan: %(allowed)s"),
+    "attachment.content": N_("filens innehåll är inte det som namnet säger (%(ending)s)"),
+    "attachment.infected": N_("viruskontrollen stoppade filen"),
+    "attachment.scan_failed": N_("viruskontrollen kunde inte granska filen; försök igen senare eller "
+                                 "kontakta administratören"),
     "conflict.draft_saved_at": N_("utkast %(draft)s sparades av någon annan under tiden (%(at)s); ladda om "
                                   "det och gör din ändring igen"),
     "conflict.draft_saved": N_("utkast %(draft)s sparades av någon annan under tiden; ladda om det först"),

@@ -78,6 +78,8 @@ def said(entry: TimelineEntry, flows: Flows) -> str:
         "case_linked": _("Ett kopplat ärende (%(key)s) startades", key=p.get("key") or ""),
         "deadline_reminder": _("Påminnelse om %(task)s", task=task),
         "medical_released": _("Medicinska uppgifter i %(task)s lämnades ut", task=task),
+        # no file name: a file of the medical part is named only in its own list (need-to-know)
+        "attachment_added": _("En bilaga lades till"), "attachment_removed": _("En bilaga togs bort"),
         "message_received": _("Meddelandet %(name)s togs emot", name=name),
         "case_migrated": _("Ärendet flyttades från version %(old)s till version %(new)s av rutinen",
                            old=p.get("from_version") or "?", new=p.get("to_version") or "?"),

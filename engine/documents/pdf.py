@@ -130,14 +130,58 @@ class Document:
     title: str
     legal_ground: str
     sections: tuple[Section, ...]
+    letterhead: tuple[str, ...] = ()  # lines above the title: the organiser, the school unit, its address
 
     def text(self) -> str:
         """Everything the document says, as plain text (for tests and search)."""
-        parts = [self.title, self.legal_ground]
+        parts = [*self.letterhead, self.title, self.legal_ground]
         for s in self.sections:
             parts += [s.heading, *(f"{k}: {v}" for k, v in s.rows), *(" | ".join(r) for r in s.table),
                       *s.paragraphs]
         return "\n".join(parts)
+
+
+PROTECTED = "Skyddad identitet – uppgiften lämnas inte ut"
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """Who issues a document and whom it is about, beyond the names: the organiser and the school unit's
+    postal address (the letterhead), the case's diarienummer, and the pupil's class and birth date —
+    `protected` (skyddad identitet) prints neither class nor birth date. Elevflow keeps no personnummer
+    (docs/organisation.md), so the birth date is what identifies the pupil beside the name."""
+
+    organiser: str | None = None
+    unit: str | None = None
+    address: str | None = None
+    diary_number: str | None = None
+    pupil_class: str | None = None
+    pupil_birth_date: str | None = None
+    protected: bool = False
+
+    def lines(self) -> tuple[str, ...]:
+        return tuple(line for line in (self.organiser, self.unit, (self.address or "").strip()) if line)
+
+    def pupil_rows(self) -> tuple[tuple[str, str], ...]:
+        if self.protected:
+            return (("Klass", PROTECTED), ("Födelsedatum", PROTECTED))
+        return (("Klass", self.pupil_class or MISSING), ("Födelsedatum", self.pupil_birth_date or MISSING))
+
+    def case_rows(self) -> tuple[tuple[str, str], ...]:
+        return (("Diarienummer", self.diary_number),) if self.diary_number else ()
+
+
+def with_letterhead(document: Document, head: Letterhead | None, *, pupil: bool) -> Document:
+    """The document with the letterhead above its title and, in its first section (the parties), the
+    diarienummer and — for a pupil's case — the pupil's class and birth date after the pupil's name."""
+    if head is None:
+        return document
+    first, *rest = document.sections or (Section(""),)
+    rows = list(first.rows)
+    at = next((i + 1 for i, (label, _v) in enumerate(rows) if label == "Elev"), 0)
+    rows[at:at] = head.pupil_rows() if pupil else ()
+    first = Section(first.heading, (*head.case_rows(), *rows), first.table, first.paragraphs)
+    return Document(document.title, document.legal_ground, (first, *rest), head.lines())
 
 
 def _v(data: dict[str, Any], key: str) -> str:
@@ -271,15 +315,20 @@ DRAFT_NOTE = ("Detta är en förhandsgranskning. Beslutet är inte fattat förr�
 def render_decision(kind: str, data: dict[str, Any], *, signer_name: str, delegation_ref: str | None,
                     signed_at: datetime, unit_name: str, pupil_name: str | None, compress: bool = True,
                     draft: bool = False, case_id: int | None = None, unit_address: str | None = None,
-                    own: tuple[str | None, str, tuple[Section, ...]] = (None, "", ())) -> bytes:
+                    own: tuple[str | None, str, tuple[Section, ...]] = (None, "", ()),
+                    letterhead: Letterhead | None = None) -> bytes:
     """The decision as PDF bytes (same input, same bytes). A `draft` says so in its title and first
-    section: what the signer reviews before signing."""
-    document = decision_content(kind, data, signer_name=signer_name, delegation_ref=delegation_ref,
-                                signed_at=signed_at, unit_name=unit_name, pupil_name=pupil_name,
-                                case_id=case_id, unit_address=unit_address, own=own)
+    section: what the signer reviews before signing. With a `letterhead`, the organiser and the unit's
+    address head the page, and the parties name the diarienummer and the pupil's class and birth date."""
+    document = with_letterhead(
+        decision_content(kind, data, signer_name=signer_name, delegation_ref=delegation_ref,
+                         signed_at=signed_at, unit_name=unit_name, pupil_name=pupil_name,
+                         case_id=case_id, unit_address=unit_address, own=own),
+        letterhead, pupil=pupil_name is not None)
     if draft:
         document = Document(f"{DRAFT_MARK}: {document.title}", document.legal_ground,
-                            (Section(DRAFT_MARK, paragraphs=(DRAFT_NOTE,)), *document.sections))
+                            (Section(DRAFT_MARK, paragraphs=(DRAFT_NOTE,)), *document.sections),
+                            document.letterhead)
     return render(document, created_at=signed_at, compress=compress)
 
 
@@ -331,6 +380,13 @@ def render(document: Document, *, created_at: datetime, compress: bool = True) -
     pdf.set_margins(20, 18, 20)
     pdf.set_auto_page_break(True, margin=18)
     pdf.add_page()
+    if document.letterhead:
+        pdf.set_font("DejaVu", "B", 10)
+        pdf.multi_cell(0, 5, clean(document.letterhead[0]), align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "", 9)
+        for line in document.letterhead[1:]:
+            pdf.multi_cell(0, 4.5, clean(line), align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(4)
     pdf.set_font("DejaVu", "B", 16)
     pdf.multi_cell(0, 8, clean(document.title), align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9)

@@ -39,6 +39,10 @@ CLOCK_SKEW = timedelta(minutes=1)
 NAME = Sql("SELECT name FROM users WHERE id = :id")
 UNIT = Sql("SELECT name, postal_address FROM school_units WHERE id = :id")
 PUPIL = Sql("SELECT given_name, family_name FROM pupils WHERE id = :id")
+HEAD = Sql("""SELECT o.name, u.name, u.postal_address, c.diary_number, p.class_name, p.birth_date,
+    p.protected_identity FROM cases c JOIN school_units u ON u.id = c.unit_id
+    LEFT JOIN organisers o ON o.id = u.organiser_id LEFT JOIN pupils p ON p.id = c.pupil_id
+    WHERE c.id = :id""")
 DELEGATION = Sql("SELECT document, valid_from FROM delegations WHERE id = :id")
 INSERT_RECORD = Sql("""INSERT INTO decision_records (case_id, task_id, decision, signer_id, delegation_id,
     signed_at, document_sha256, document, reauthenticated_at) VALUES (:case_id, :task_id, :decision,
@@ -167,7 +171,26 @@ def _render(tx: Tx, decision: str, task_data: dict[str, Any], submitted: dict[st
         decision, content, signer_name=tx.scalar(NAME, {"id": signer_id}),
         delegation_ref=_delegation_ref(tx, delegation_id), signed_at=at, unit_name=unit_name,
         pupil_name=_pupil_name(tx, pupil_id), draft=draft, case_id=case_id, unit_address=unit_address,
-        own=document_sections.of_version(parsed, decision, content) if parsed else (None, "", ()))
+        own=document_sections.of_version(parsed, decision, content) if parsed else (None, "", ()),
+        letterhead=letterhead(tx, case_id))
+
+
+def case_letterhead(engine: Engine, case_id: int) -> documents.Letterhead:
+    """A case's letterhead as its documents print it (see `letterhead`); no access check: it is for
+    rendering a document the caller may already see, and for reproducing a signed one's bytes."""
+    with engine.db.snapshot() as tx:
+        return letterhead(tx, case_id)
+
+
+def letterhead(tx: Tx, case_id: int) -> documents.Letterhead:
+    """The organiser, the unit and its address, the diarienummer, and the pupil's class and birth date
+    (neither for a pupil with a protected identity) of a case, for its documents."""
+    row = tx.first(HEAD, {"id": case_id})
+    if row is None:
+        return documents.Letterhead()
+    organiser, unit, address, diary_number, class_name, born, protected = row
+    born = born.isoformat() if hasattr(born, "isoformat") else born
+    return documents.Letterhead(organiser, unit, address, diary_number, class_name, born, bool(protected))
 
 
 def _pupil_name(tx: Tx, pupil_id: int | None) -> str | None:

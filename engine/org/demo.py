@@ -30,6 +30,7 @@ STAFF = [  # username, name, role, unit index
     ("fritids.ek", "Frida Fritidspedagog", "personal", 0),  # no lane of her own; reports like all staff
     ("rektor.sjo", "Rolf Rektor", "rektor", 1),
     ("larare.sjo", "Lisa Lundlärare", "larare", 1),
+    ("mentor.sjo", "Mira Mentorsson", "mentor", 1),
     ("specped.sjo", "Siv Sjöpedagog", "specialpedagog", 1),
     ("kurator.sjo", "Karl Kurator", "kurator", 1),
     ("huvudman", "Hanna Huvudman", "huvudman", None),

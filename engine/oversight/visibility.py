@@ -218,6 +218,7 @@ class CaseView:
     process_version_id: int = 0
     error: str | None = None  # why the case's last step failed (engine.runtime.failures), until one succeeds
     error_code: codes.Coded | None = None  # the same, coded (engine.codes), when the error had a code
+    diary_number: str | None = None  # the diarienummer (engine/org/diary.py)
 
 
 def open_case(engine: Engine, user_id: int, case_id: int, *, action: str = "view_case",
@@ -228,7 +229,8 @@ def open_case(engine: Engine, user_id: int, case_id: int, *, action: str = "view
         head = session.execute(
             select(Case.process_key, ProcessVersion.name, Case.status, Case.started_at, Case.ended_at,
                    Case.started_by, Case.row_version, SchoolUnit.name, Pupil.given_name, Pupil.family_name,
-                   Pupil.class_name, Case.process_version_id, Case.error, Case.error_code)
+                   Pupil.class_name, Case.process_version_id, Case.error, Case.error_code,
+                   Case.diary_number)
             .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
             .join(SchoolUnit, SchoolUnit.id == Case.unit_id).outerjoin(Pupil, Pupil.id == Case.pupil_id)
             .where(Case.id == case_id)).one()
@@ -250,7 +252,7 @@ def open_case(engine: Engine, user_id: int, case_id: int, *, action: str = "view
         seen.protected, [_entry(t, released is not None, medical_ok, user_id, names) for t, released in rows],
         [DecisionEntry(d.id, d.task_id, d.decision, d.signer_id, names.get(d.signer_id), d.delegation_id,
                        d.signed_at, d.document_sha256) for d in signed], process_version_id=head[11],
-        error=head[12], error_code=codes.from_json(head[13]))
+        error=head[12], error_code=codes.from_json(head[13]), diary_number=head[14])
 
 
 def _name(pupil_id: int | None, hidden: bool, given: str | None, family: str | None) -> str | None:

@@ -4,7 +4,10 @@ of its process.
 
 - `document:KIND`: `Title | legal ground` of the document of decision KIND (the `decision` a decision
   task records), for a kind Elevflow has no document of its own for;
-- `section:KIND:N`: `Heading: STEP.FIELD ...`, the N-th section the routine adds to that document.
+- `section:KIND:N`: `Heading: STEP.FIELD ...`, the N-th section the routine adds to that document;
+- `caseDocument:KIND`: `Title | legal ground | STEP STEP ...`, a document of the case itself (not of a
+  decision) made of what those steps recorded, in that order: the utredning
+  (engine/documents/case_documents.py). It is kept under the key `caseDocument:KIND`.
 
 `parse` reads them and `check` refuses a section naming a step, a field or a kind the routine does not
 have (a step renamed in the editor is refused at publish, naming the section and the step). What they
@@ -30,8 +33,21 @@ class Declared:
     sections: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = ()
 
 
+CASE_DOCUMENT = "caseDocument:"
+
+
 def declares(name: str) -> bool:
-    return name.startswith(("document:", "section:"))
+    return name.startswith(("document:", "section:", CASE_DOCUMENT))
+
+
+def _case_document(name: str, value: str) -> Declared | None:
+    """`caseDocument:KIND` = `Title | legal ground | STEP ...` as a Declared whose one section lists the
+    steps (each with an empty field); None when it is not in that form."""
+    parts = [part.strip() for part in value.split("|")]
+    steps = tuple(parts[2].split()) if len(parts) == 3 else ()
+    if not name[len(CASE_DOCUMENT):] or len(parts) != 3 or not parts[0] or not steps:
+        return None
+    return Declared(parts[0], parts[1], ((name, parts[0], tuple((step, "") for step in steps)),))
 
 
 def parse(properties: dict[str, str]) -> tuple[dict[str, Declared], list[tuple[str, Coded]]]:
@@ -40,8 +56,15 @@ def parse(properties: dict[str, str]) -> tuple[dict[str, Declared], list[tuple[s
     titles: dict[str, tuple[str, str]] = {}
     sections: dict[str, list[tuple[int, str, str, tuple[tuple[str, str], ...]]]] = {}
     problems = []
+    own: dict[str, Declared] = {}
     for name, value in properties.items():
         if not declares(name):
+            continue
+        if name.startswith(CASE_DOCUMENT):
+            if (document := _case_document(name, value)) is None:
+                problems.append((name, Coded("decl.case_document_form")))
+            else:
+                own[name] = document
             continue
         parts = name.split(":")
         if parts[0] == "document" and len(parts) == 2 and parts[1]:
@@ -61,7 +84,7 @@ def parse(properties: dict[str, str]) -> tuple[dict[str, Declared], list[tuple[s
         title, ground = titles.get(kind, (None, ""))
         ordered = sorted(sections.get(kind, []))
         found[kind] = Declared(title, ground, tuple((p, h, r) for _, p, h, r in ordered))
-    return found, problems
+    return {**found, **own}, problems
 
 
 def check(declared: dict[str, Declared], tasks: dict[str, TaskMeta], forms: dict[str, Any]) -> list[
@@ -71,6 +94,12 @@ def check(declared: dict[str, Declared], tasks: dict[str, TaskMeta], forms: dict
     known = sorted(k for k in kinds if k) or Coded("what.none")
     problems: list[tuple[str, Coded]] = []
     for kind, document in declared.items():
+        if kind.startswith(CASE_DOCUMENT):
+            missing = [step for _prop, _title, read in document.sections for step, _ in read
+                       if step not in tasks]
+            problems += [(kind, Coded("decl.case_document_step", {"document": kind[len(CASE_DOCUMENT):],
+                                                                   "step": step})) for step in missing]
+            continue
         if kind not in kinds:
             problems.append((f"document:{kind}" if document.title is not None else document.sections[0][0],
                              Coded("decl.document_kind", {"kind": kind, "kinds": known})))

@@ -2,7 +2,6 @@
 them again."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -44,7 +43,7 @@ def start_case(engine: Engine, process_key: str, *, pupil_id: int | None = None,
     """
     data = dict(data or {})
     ensure_json(data, "start data")
-    now = datetime.now(timezone.utc)
+    now = engine.clock()
     with runner.step(engine, "start", by, now) as step:
         ref = step.open(process_key, pupil_id, unit_id, data).case
     return Case(id=ref.id, process_version_id=ref.process_version_id, process_key=ref.process_key,

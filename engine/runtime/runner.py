@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any, Callable, Iterable, Iterator
 from uuid import UUID
 
@@ -49,7 +49,7 @@ from ..errors import (
     WorkflowError,
 )
 from ..expressions import bounds, deadlines
-from ..org import access
+from ..org import access, diary
 from ..routines.specs import ParsedVersion, TaskMeta
 from ..settings import Config
 from ..storage import audit, state
@@ -389,6 +389,7 @@ def new_case(engine: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_i
         "version_id": version_id, "key": process_key, "pupil_id": pupil_id, "unit_id": unit_id,
         "parent_id": parent_id, "by": by, "now": tx.time(now), "serializer": state.SERIALIZER_VERSION,
         "state": b"{}"})
+    diary_number = diary.assign(tx, case_id, unit_id, now)
     known = {"arende_id": case_id, "skolenhet_id": unit_id, "startad_av": by,
              "startad_av_roller": sorted(held), "startad_fran": parent.process_key if parent else None}
     if pupil_id is not None:  # a unit-level case's data has no pupil key at all
@@ -398,7 +399,8 @@ def new_case(engine: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_i
     case = CaseRef(case_id, version_id, process_key, pupil_id, unit_id, "running", 0)
     run = Run(tx, case, parsed, workflow, by, now, engine.breaks.is_off(unit_id), engine.deadlines,
               engine.bounds, engine.config)
-    run.event("case_started", key=process_key, version=version_number, parent_case_id=parent_id)
+    run.event("case_started", key=process_key, version=version_number, parent_case_id=parent_id,
+              diary_number=diary_number)
     run.begin()
     return run
 
@@ -516,7 +518,7 @@ def step(engine: Any, kind: str, actor_id: int | None, now: datetime | None = No
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind of step {kind!r}; known: {', '.join(KINDS)}")
-    now = now or datetime.now(timezone.utc)
+    now = now or engine.clock()
     current: Step | None = None
     try:
         with _transaction(engine, inside) as tx:

@@ -34,7 +34,7 @@ KINDS = {
     "decision_signed", "case_linked", "task_released", "delegation_granted", "delegation_revoked",
     "deadline_reminder", "deadline_escalated", "organisation_imported", "medical_released",
     "case_migrated", "message_received", "password_set", "password_cleared", "assignee_refused",
-    "step_failed",
+    "step_failed", "attachment_added", "attachment_removed",
 }
 
 

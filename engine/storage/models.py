@@ -269,7 +269,8 @@ class Case(Base):
     diagram says `caseSubject` unit, such as the årshjul). `state` is the workflow without its spec."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_unit_status", "unit_id", "status"),)
+    __table_args__ = (Index("ix_cases_unit_status", "unit_id", "status"),
+                      UniqueConstraint("diary_organiser", "diary_number", name="uq_cases_diary_number"))
     id: Mapped[int] = mapped_column(primary_key=True)
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
     process_key: Mapped[str] = mapped_column(String(200))
@@ -288,6 +289,39 @@ class Case(Base):
     error: Mapped[str | None] = mapped_column(Text)  # why its last step failed; cleared by the next one
     error_at: Mapped[datetime | None]
     error_code: Mapped[dict[str, Any] | None]  # the same as a code of engine.codes (codes.to_json), if any
+    # The diarienummer, "2026/0042": the organiser's running number of the year, given when the case
+    # starts (engine/org/diary.py); `diary_organiser` is whose series it is (0: a unit with no organiser).
+    diary_organiser: Mapped[int | None] = mapped_column(Integer)
+    diary_number: Mapped[str | None] = mapped_column(String(20))
+
+
+class CaseAttachment(Base):
+    """A file attached to a case (engine/documents/attachments.py): its bytes, checksum, kind and who added
+    it; `medical` when a school nurse or doctor added it (shown only to the medical roles). A removed file
+    keeps its row (who removed it, when) but not its bytes."""
+
+    __tablename__ = "case_attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    medical: Mapped[bool] = mapped_column(Boolean, default=False)
+    added_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[datetime]
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # None once removed
+    removed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    removed_at: Mapped[datetime | None]
+
+
+class DiaryCounter(Base):
+    """The last diarienummer an organiser gave in a year (engine/org/diary.py)."""
+
+    __tablename__ = "diary_counters"
+    organiser: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # 0: none
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
 
 
 class TaskRow(Base):

@@ -18,7 +18,7 @@ from flask import url_for
 from sqlalchemy import select
 
 from engine import complete_task, list_tasks, start_case
-from engine.documents import signing
+from engine.documents import attachments, signing
 from engine.storage.models import AccessLogEntry
 
 from .conftest import csrf, login
@@ -59,7 +59,10 @@ def walk_samples(engine, people, chain) -> dict[str, Any]:
     signed_task = to_decision()
     signed = signing.sign_decision(engine, signed_task.id, {"beslut": "atgardsprogram"}, by=people.rektor,
                                    reauthenticated_at=datetime.now(timezone.utc))
-    return {"teacher": {"task_id": report.id, "case_id": report.case_id},
+    attached = attachments.add_attachment(engine, report.case_id, "Testresultat.pdf", b"%PDF-1.4\n%%EOF\n",
+                                          by=people.teacher)
+    return {"teacher": {"task_id": report.id, "case_id": report.case_id,
+                        ("attachments.download", "GET"): {"attachment_id": attached.id}},
             "rektor": {"task_id": decision_task.id, "case_id": decision_task.case_id,
                        ("cases.decision", "GET"): {"case_id": signed_task.case_id,
                                                    "decision_id": signed.decision_id}}}
@@ -68,7 +71,7 @@ def walk_samples(engine, people, chain) -> dict[str, Any]:
 def shows_pupil(response: Any, endpoint: str) -> bool:
     """Whether the answer names the pupil: her name in a page, or a document of her case."""
     if response.mimetype == "application/pdf":
-        return endpoint.startswith(("cases.", "tasks."))
+        return endpoint.startswith(("cases.", "tasks.", "attachments."))  # a file of the case too
     return "Alva" in response.get_data(as_text=True)
 
 
@@ -122,7 +125,8 @@ def test_every_route_that_shows_a_pupil_logs_the_look(app, engine, people, draft
                             drafts_for_walk)
     assert unlogged == []
     api = {("api.get_case", "GET")}  # with the session (the others name no pupil, only ids)
-    expected = {"teacher": {("tasks.task", "GET"), ("tasks.submit", "POST"), ("cases.case", "GET"), *api},
+    expected = {"teacher": {("tasks.task", "GET"), ("tasks.submit", "POST"), ("cases.case", "GET"),
+                            ("attachments.download", "GET"), *api},
                 "rektor": {("tasks.task", "GET"), ("tasks.submit", "POST"), ("cases.case", "GET"),
                            ("cases.decision", "GET"), ("pupils.access", "GET"), *api}}[persona]
     assert showed >= expected  # the walk reached the pages it is about
@@ -133,7 +137,7 @@ def drafts_for_walk(engine, people, chain) -> dict[str, Any]:
     """The other routes' arguments (the process owners' pages answer these people 404)."""
     return {"pupil_id": people.pupil, "filename": "elevflow.css", "decision_id": 1, "filter_id": 1,
             "key": "stodkedja", "version_id": chain.id, "draft_id": 1, "unit_id": people.unit, "token_id": 1,
-            "subscription_id": 1}
+            "subscription_id": 1, "kind": "utredning", "attachment_id": 1}
 
 
 def test_the_decision_preview_is_logged_as_such(app, engine, people, walk_samples):

@@ -51,6 +51,13 @@ ROUTES: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     # the case has no signed decision yet, so the sample is one that does not exist (tests/web/test_cases.py
     # downloads a real one)
     ("cases.decision", "GET"): ("login", "no", "no", "no", "no"),
+    # the sample case has no investigation yet, so no utredning document (tests/test_case_documents.py)
+    ("cases.case_document", "GET"): ("login", "no", "no", "no", "no"),
+    # attaching a file: those who see the case (no file is posted here: the page says so); the sample
+    # attachment does not exist (tests/web/test_attachments.py)
+    ("attachments.add", "POST"): ("login", "ok", "ok", "ok", "no"),
+    ("attachments.download", "GET"): ("login", "no", "no", "no", "no"),
+    ("attachments.remove", "POST"): ("login", "no", "no", "no", "no"),
     # only the school nurse or doctor at the unit releases what the medical part recorded (none here)
     ("cases.release_medical", "POST"): ("login", "no", "no", "no", "no"),
     ("pupils.search", "GET"): ("login", "ok", "ok", "ok", "ok"),
@@ -181,6 +188,7 @@ def samples_for(people: Any, open_task: Any, drafts: Any) -> dict[str, Any]:
     return {"task_id": open_task.id, "pupil_id": people.pupil, "unit_id": people.unit,
             "filename": "elevflow.css", "token_id": 1, "subscription_id": 1,
             "case_id": open_task.case_id, "decision_id": 1, "filter_id": 1, "key": "stodkedja",
+            "kind": "utredning", "attachment_id": 1,
             "version_id": draft.base_version_id, "draft_id": draft.id, "spare_draft_id": spare.id,
             "draft_bpmn": draft.files[draft.main_file]}
 

@@ -27,7 +27,8 @@ def test_demo_sets_and_prints_a_password_for_every_demo_person(db_url, engine, t
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ELEVFLOW_EMBEDDED_SCHEDULER", "false")
     monkeypatch.setattr(Flask, "run", lambda app, **kw: served.append((app, kw)))
-    result = CliRunner().invoke(main, ["--database", db_url, "demo"])
+    # the made-up cases are tests/web/test_demo_cases.py's
+    result = CliRunner().invoke(main, ["--database", db_url, "demo", "--no-cases"])
     assert result.exit_code == 0, result.output
     assert "DEMO ONLY" in result.output
     for username, *_ in demo.STAFF:
@@ -40,7 +41,7 @@ def test_demo_sets_and_prints_a_password_for_every_demo_person(db_url, engine, t
         assert (tmp_path / "instance" / "secret_key").read_text().strip() == app.secret_key
     finally:
         close_app(app)
-    again = CliRunner().invoke(main, ["--database", db_url, "demo", "--no-serve"])
+    again = CliRunner().invoke(main, ["--database", db_url, "demo", "--no-serve", "--no-cases"])
     assert again.exit_code == 0 and len(served) == 1
 
 

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from flask_babel import gettext as _
 
 from engine import parse_id
-from engine.documents import appeals, signing
+from engine.documents import appeals, attachments, case_documents, signing
 from engine.documents import pdf as documents
 from engine.errors import ConflictError, NotFoundError, PermissionDeniedError
 from engine.oversight import visibility
@@ -72,7 +72,9 @@ def case(case_id: int) -> Any:
         is_rektor="rektor" in held, medical=bool(held & visibility.MEDICAL_ROLES),
         decision_titles={kind: title for kind, (title, _ground) in documents.TITLES.items()},
         readable={t.id: casepage.readable(by_task, t.bpmn_id, t.data) for t in view.tasks if t.data},
-        appeal_windows=appeals.windows(view.tasks))
+        appeal_windows=appeals.windows(view.tasks), case_documents=case_documents.available(database, view),
+        case_attachments=attachments.attachments(database, g.user.id, case_id),
+        attachment_limits=_attachment_limits(database))
 
 
 @bp.post("/arenden/<int:case_id>/uppgifter/<uuid:task_id>/lamna-ut")
@@ -132,6 +134,27 @@ def decision(case_id: int, decision_id: int) -> Any:
     response = Response(document, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@bp.get("/arenden/<int:case_id>/dokument/<kind>.pdf")
+@login_required
+def case_document(case_id: int, kind: str) -> Any:
+    """The case's utredning or åtgärdsprogram as PDF (engine/documents/case_documents.py: need-to-know,
+    logged as "download_document"); 404 for a case one may not see and for a document it has not got."""
+    database = extensions.engine()
+    try:
+        filename, document = case_documents.case_document(database, g.user.id, case_id, kind)
+    except NotFoundError:  # NotVisibleError too
+        abort(404)
+    response = Response(document, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _attachment_limits(database: Any) -> dict[str, Any]:
+    kinds = database.config.attachment_types
+    return {"mb": database.config.attachment_max_mb, "types": ", ".join(kinds),
+            "accept": ",".join(f".{kind}" for kind in kinds)}
 
 
 def status_names() -> dict[str, str]:

@@ -30,3 +30,15 @@
     box.open = true;
   });
 })();
+
+// A form with data-confirm (removing an attachment, say) asks before it is sent.
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form && form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+    }
+  });
+})();
