@@ -89,7 +89,8 @@ LOCK_CASE = {"sqlite": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"),
              "postgresql": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id FOR NO KEY UPDATE")}
 CASE_STATE = Sql("SELECT state, serializer_version FROM cases WHERE id = :id")
 PUPIL_UNIT = Sql("SELECT unit_id FROM pupils WHERE id = :id")
-UNIT_EXISTS = Sql("SELECT 1 FROM school_units WHERE id = :id")
+UNIT_EXISTS = Sql("SELECT 1 FROM school_units "
+                  "WHERE id = COALESCE(:id, (SELECT unit_id FROM pupils WHERE id = :pupil_id))")
 LATEST_VERSION = Sql("SELECT id, version FROM process_versions WHERE key = :key "
                      "ORDER BY version DESC LIMIT 1")
 INSERT_CASE = Sql("""INSERT INTO cases (process_version_id, process_key, pupil_id, unit_id, parent_case_id,
@@ -184,7 +185,7 @@ class Run:
     events: list[audit.Event] = field(default_factory=list)
     new_task_rows: list[dict[str, Any]] = field(default_factory=list)
     open_before: dict[UUID, Task] = field(default_factory=dict)
-    done_before: set[UUID] = field(default_factory=set)
+    done_before: set[Task] = field(default_factory=set)  # by identity: a UUID's hash is Python code
     timers_before: list[tuple[str, datetime]] = field(default_factory=list)
     cycles_before: dict[UUID, int] = field(default_factory=dict)
     spawned: list[tuple[str, int | None]] = field(default_factory=list)  # (process key, pupil) linked cases
@@ -193,6 +194,11 @@ class Run:
     uncaught: Any = None  # an error event definition thrown and caught nowhere in the case
     failed_at: str | None = None  # the element that threw it
     thrown: list[tuple[str, str, Any, Any]] = field(default_factory=list)  # for other cases (outbox.py)
+    #: Writes another part of the engine adds to the step (an outbox row, say): `finish` runs them after
+    #: the case's own rows and before the audit events. On PostgreSQL they go with the step's other writes
+    #: and its COMMIT in one round trip as long as they only write (Tx.execute, executemany, expect_rows)
+    #: and read nothing back.
+    also: list[Callable[[Tx], None]] = field(default_factory=list)
 
     def event(self, kind: str, **data: Any) -> None:
         self.events.append(audit.Event(kind, self.actor_id, self.case.id, self.case.pupil_id,
@@ -201,7 +207,7 @@ class Run:
     def begin(self) -> None:
         """Note what is open and done before the step, to tell afterwards what the step changed."""
         self.open_before = ready_human_tasks(self.workflow)
-        self.done_before = {t.id for t in all_tasks(self.workflow) if t.state == TaskState.COMPLETED}
+        self.done_before = {t for t in all_tasks(self.workflow) if t.state == TaskState.COMPLETED}
         self.timers_before = waiting_timers(self.workflow)
         self.cycles_before = _cycles_left(self.workflow)
 
@@ -220,7 +226,7 @@ class Run:
 
     def moved(self) -> bool:
         """Whether the workflow got anywhere since `begin`: some task completed (a timer that fired, too)."""
-        return any(t.state == TaskState.COMPLETED and t.id not in self.done_before
+        return any(t.state == TaskState.COMPLETED and t not in self.done_before
                    for t in all_tasks(self.workflow))
 
     def finish(self, completed: set[UUID] | None = None, status: str | None = None) -> None:
@@ -233,7 +239,7 @@ class Run:
         completed = completed or set()
         self._collect_thrown_events()
         for task in all_tasks(self.workflow):
-            if task.id in self.done_before or task.state != TaskState.COMPLETED:
+            if task.state != TaskState.COMPLETED or task in self.done_before:
                 continue
             spec = task.task_spec
             if isinstance(spec, (ExclusiveGateway, InclusiveGateway)):
@@ -275,9 +281,12 @@ class Run:
         self._save_timers()
         outbox.record(self)  # messages and signals for other cases: delivered by crosscase.py
         self._save_case(status)
+        for write in self.also:  # rows other parts of the engine write in this step's transaction
+            write(self.tx)
         audit.append(self.tx, self.events, self.now)
         # --- outgoing webhooks (engine/work/webhooks.py): the outbox rows, in this step's transaction; after
-        # the audit head, so their ids are in commit order (inserts only: no row lock anyone else holds)
+        # the audit head, so their ids are in commit order (inserts only: no row lock anyone else holds).
+        # On PostgreSQL its read of the subscribers was sent with the step's first (`step`: read_ahead).
         webhooks.enqueue(self.tx, self.case, self.events, self.now)
 
     def _gateway_timers(self, task: Task) -> None:
@@ -302,7 +311,7 @@ class Run:
     def _thrower(self, definition: Any) -> str | None:
         """The end or throw event of this step that threw an event definition."""
         for task in all_tasks(self.workflow):
-            if (task.id not in self.done_before and task.state == TaskState.COMPLETED
+            if (task not in self.done_before and task.state == TaskState.COMPLETED
                     and task.task_spec.__dict__.get("event_definition") == definition):
                 return task.task_spec.bpmn_id
         return None
@@ -386,13 +395,13 @@ class Run:
         elif status is None and self.workflow.completed:
             status = "completed"
             self.event("case_completed")
-        saved = self.tx.rowcount(SAVE_CASE, {
-            "id": self.case.id, "version": self.case.row_version,
+        case_id = self.case.id
+        self.tx.expect_rows(SAVE_CASE, {
+            "id": case_id, "version": self.case.row_version,
             "state": state.dump(self.workflow, compress=status is not None),
             "new_version": self.case.row_version + 1, "status": status or self.case.status,
-            "ended_at": self.tx.time(self.now) if status else None, "serializer": state.SERIALIZER_VERSION})
-        if saved != 1:
-            raise ConflictError("conflict.case_changed", case=str(self.case.id))
+            "ended_at": self.tx.time(self.now) if status else None, "serializer": state.SERIALIZER_VERSION},
+            1, lambda: ConflictError("conflict.case_changed", case=str(case_id)))
         self.case.row_version += 1
         self.case.status = status or self.case.status
 
@@ -434,7 +443,10 @@ def new_case(engine: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_i
               by: int | None, data: dict[str, Any], now: datetime, parent: CaseRef | None) -> Run:
     """Insert a new case of the routine's newest version for a pupil (or a school unit) and return its
     first step, begun, not yet run: what a start does before the workflow runs."""
-    version = tx.first(LATEST_VERSION, {"key": process_key})
+    # the three reads go in one round trip on PostgreSQL (the unit is the one given, else the pupil's)
+    version, pupil_row, unit_row = tx.firsts(
+        (LATEST_VERSION, {"key": process_key}), (PUPIL_UNIT, {"id": pupil_id}),
+        (UNIT_EXISTS, {"id": unit_id, "pupil_id": pupil_id}))
     if version is None:
         raise NotFoundError(f"no routine {process_key!r} is deployed")
     version_id, version_number = version
@@ -451,11 +463,10 @@ def new_case(engine: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_i
     else:
         if pupil_id is None:
             raise CaseSubjectError(f"{process_key!r} is a routine for a pupil: say which pupil")
-        pupil_unit = tx.scalar(PUPIL_UNIT, {"id": pupil_id})
-        if pupil_unit is None:
+        if pupil_row is None:
             raise NotFoundError(f"pupil {pupil_id} does not exist")
-        unit_id = unit_id or pupil_unit
-    if tx.first(UNIT_EXISTS, {"id": unit_id}) is None:
+        unit_id = unit_id or pupil_row[0]
+    if unit_row is None:
         raise NotFoundError(f"school unit {unit_id} does not exist")
     held = (access.require_role_at_unit(tx, by, unit_id, "start a case", roles=access.CASE_ROLES)
             if by is not None else set())
@@ -544,6 +555,7 @@ class Step:
         workflow kept once the transaction it runs in commits."""
         if self.run is None:
             return
+        self.tx.send_together()  # PostgreSQL: the writes from here on go in two round trips, with the commit
         with self.routine():
             self.run.finish(self.completed, self.ending)
             start_linked(self.engine, self.run)
@@ -601,6 +613,7 @@ def step(engine: Any, kind: str, actor_id: int | None, now: datetime | None = No
     started = time.perf_counter()
     try:
         with _transaction(engine, inside) as tx:
+            webhooks.read_ahead(tx)
             current = Step(engine, tx, kind, actor_id, now)
             yield current
             current._save()
@@ -614,7 +627,7 @@ def step(engine: Any, kind: str, actor_id: int | None, now: datetime | None = No
 @contextmanager
 def _transaction(engine: Any, inside: Tx | None) -> Iterator[Tx]:
     if inside is None:
-        with engine.db.transaction() as tx:
+        with engine.db.transaction(together=True) as tx:
             yield tx
     else:
         with inside.savepoint():

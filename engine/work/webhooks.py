@@ -80,6 +80,12 @@ FAILED = Sql("""UPDATE webhook_deliveries SET attempts = attempts + 1, next_atte
     last_status = :status, last_error = :error WHERE id = :id""")
 
 
+def read_ahead(tx: Tx) -> None:
+    """At a step's start: ask for the subscribers now, so that `enqueue` reading them at the step's end
+    waits for no round trip of its own (PostgreSQL: they come back with the step's first read)."""
+    tx.ahead(SUBSCRIBERS)
+
+
 def enqueue(tx: Tx, case: Any, events: Iterable[Event], now: datetime) -> None:
     """Inside a step's transaction: an outbox row for each event a subscription wants (`case`: the
     step's CaseRef, for its routine and row version)."""
