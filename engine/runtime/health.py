@@ -4,8 +4,9 @@ Two kinds of numbers, chosen so that several worker processes (gunicorn, the sch
 sharing one database tell one story:
 
 - Gauges read from the database at each scrape (`DatabaseCollector`): timers due and how late the oldest
-  is, the e-mail outbox, e-mails given up, the audit chain's length, when the scheduler last ran a round and
-  when `audit verify` last ran and what it found. Whichever worker answers the scrape sees the same rows.
+  is, the e-mail, webhook and between-cases outboxes, e-mails given up, the audit chain's length, when
+  the scheduler last ran a round and when `audit verify` last ran and what it found. Whichever worker
+  answers the scrape sees the same rows.
 - Counters of this process's own steps and a histogram of their latency (`STEPS`, `STEP_SECONDS`). Under
   several processes, set PROMETHEUS_MULTIPROC_DIR (prometheus_client's multiprocess mode: each process
   writes its samples to a file there, the scrape sums them); without it each process counts its own.
@@ -26,7 +27,7 @@ from sqlalchemy import func, select
 from .. import settings
 from ..storage import schema
 from ..storage.dbapi import Sql
-from ..storage.models import AuditHead, OutgoingEmail, ServiceStatus, Timer
+from ..storage.models import AuditHead, CaseEvent, OutgoingEmail, ServiceStatus, Timer, WebhookDelivery
 from ..work.mailer import MAX_ATTEMPTS
 
 if TYPE_CHECKING:  # for type hints only: core.Engine composes every layer
@@ -119,6 +120,10 @@ class DatabaseCollector:
                                      .select_from(OutgoingEmail))
             failed = session.scalar(select(func.count()).where(unsent, OutgoingEmail.attempts >= MAX_ATTEMPTS)
                                     .select_from(OutgoingEmail))
+            hooks = session.scalar(select(func.count()).where(WebhookDelivery.delivered_at.is_(None))
+                                   .select_from(WebhookDelivery))
+            between = session.scalar(select(func.count()).where(CaseEvent.delivered_at.is_(None))
+                                     .select_from(CaseEvent))
             audit_seq = session.scalar(select(AuditHead.seq).where(AuditHead.id == 1)) or 0
         status = _status(engine)
         yield _gauge("elevflow_timers_due", "Timers whose time has come and that no round has fired yet", due)
@@ -126,6 +131,10 @@ class DatabaseCollector:
         yield _gauge("elevflow_timer_lag_seconds", "How long the oldest due timer has waited past its time",
                      lag)
         yield _gauge("elevflow_outbox_backlog", "E-mails waiting to be sent (retries included)", backlog or 0)
+        yield _gauge("elevflow_webhook_backlog", "Webhook deliveries not yet accepted by their receiver "
+                     "(retries and paused subscriptions included)", hooks or 0)
+        yield _gauge("elevflow_case_events_backlog", "Messages and signals between cases not yet delivered "
+                     "(unmatched messages kept for later included)", between or 0)
         yield _gauge("elevflow_emails_failed", "E-mails given up after every attempt, kept for the "
                      "administrator", failed or 0)
         yield _gauge("elevflow_audit_events", "Events in the audit chain (its newest sequence number)",

@@ -16,7 +16,7 @@ from engine import logs
 from engine.runtime import cases, health, scheduler
 from engine.settings import load
 from engine.storage import schema
-from engine.work import mailer
+from engine.work import mailer, webhooks
 
 TOKEN = "t" * 40
 
@@ -72,6 +72,7 @@ def test_metrics_are_read_by_prometheus_parser_and_count_what_the_database_holds
     steps_before = sum(s.value for s in before["elevflow_steps"].samples if s.name == "elevflow_steps_total")
     assert before["elevflow_step_seconds"].type == "histogram"
 
+    webhooks.subscribe(engine, "Arkivet", "http://127.0.0.1:9/ingen", by=None)  # nobody answers there
     case = cases.start_case(engine, chain.key, pupil_id=people.pupil, by=people.teacher)
     with engine.db.engine.begin() as connection:
         connection.execute(sql("INSERT INTO timers (case_id, bpmn_id, due_at) VALUES (:c, 'T', :due)"),
@@ -93,6 +94,8 @@ def test_metrics_are_read_by_prometheus_parser_and_count_what_the_database_holds
     assert 290 <= value(after, "elevflow_timer_lag_seconds") < 400
     assert value(after, "elevflow_outbox_backlog") == 1
     assert value(after, "elevflow_emails_failed") == 1
+    assert value(after, "elevflow_webhook_backlog") >= 1  # the start's events, for the subscription
+    assert value(after, "elevflow_case_events_backlog") == 0
     assert value(after, "elevflow_audit_verify_ok") == 1
     assert value(after, "elevflow_audit_verify_timestamp_seconds") > 0
     assert value(after, "elevflow_audit_events") >= 2
