@@ -8,27 +8,28 @@ from typing import Any
 
 import click
 
-from engine import settings
-from engine.errors import DataNotJSONError, FormValidationError
+from engine import logs, settings
+from engine.errors import DataNotJSONError, ElevflowError, FormValidationError
 from engine.org import demo
 from engine.org import records as org
 from engine.routines import definitions
 from engine.routines.specs import CANCEL_GROUNDS
-from engine.runtime import cases, scheduler, tasks
+from engine.runtime import cases, health, scheduler, tasks
 from engine.storage import audit, jsondata, schema
 
 from .api import api_group
+from .backup import backup_command, restore_command
 from .context import ID, Context, ElevflowGroup, deploy_folder, deploy_shipped, pass_ctx
 from .demo import demo_command, users_group
 from .organisation import import_group
-from .routines import check_command, export_command, message_command, migrate_command
+from .routines import check_command, export_command, message_command, migrate_command, unmatched_command
 from .sign import sign_command
 
 
 @click.group(cls=ElevflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--database", envvar="ELEVFLOW_DATABASE_URL", metavar="URL",
-              help="Database URL (default: ELEVFLOW_DATABASE_URL, else instance/elevflow.db in the Elevflow "
-              "folder, wherever you run the command).")
+              help="Database URL (default: ELEVFLOW_DATABASE_URL, else elevflow.db in the instance folder, "
+              "ELEVFLOW_INSTANCE: ./instance where you run the command).")
 @click.pass_context
 def main(ctx: click.Context, database: str | None) -> None:
     """Elevflow: the student health routines of a school as BPMN processes that run and log every step.
@@ -105,7 +106,7 @@ def start(ctx: Context, key: str, pupil: int | None, unit: int | None, username:
 
 
 @main.command("cases")
-@click.option("--status", type=click.Choice(["running", "completed", "cancelled"]))
+@click.option("--status", type=click.Choice(["running", "completed", "cancelled", "failed"]))
 @click.option("--unit", type=ID, help="Only cases at this school unit id.")
 @pass_ctx
 def list_cases(ctx: Context, status: str | None, unit: int | None) -> None:
@@ -230,6 +231,7 @@ def audit_verify(ctx: Context, expect_head: str | None) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--expect-head") from None
     verdict = audit.verify(ctx.engine, expect=expected)
+    health.mark(ctx.engine, health.AUDIT_VERIFY, verdict.ok, verdict.reason or "")  # for /metrics
     if verdict.ok:
         click.echo(f"audit log intact: {verdict.checked} events verified"
                    + (f", event {expected.seq} is the expected head's" if expected is not None else ""))
@@ -343,9 +345,17 @@ main.add_command(check_command)
 main.add_command(export_command)
 main.add_command(migrate_command)
 main.add_command(message_command)
+main.add_command(unmatched_command)
 main.add_command(sign_command)
 main.add_command(api_group)
+main.add_command(backup_command)
+main.add_command(restore_command)
 
 
 def run() -> None:
+    """The `elevflow` program: logging set up once for the process (ELEVFLOW_LOG_*), then the command."""
+    try:
+        logs.configure(settings.load())
+    except ElevflowError:
+        pass  # a setting that does not parse: the command says which, as it starts
     main(standalone_mode=True)

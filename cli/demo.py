@@ -79,7 +79,7 @@ def demo_command(ctx: Context, no_serve: bool, port: int, no_cases: bool, seed: 
         return
     from webui import create_app  # only the demo serves the web app (imported here: it is slow to load)
 
-    app = create_app({"DATABASE_URL": ctx.engine.db.url, "SECRET_KEY": demo_secret(Path("instance")),
+    app = create_app({"DATABASE_URL": ctx.engine.db.url, "SECRET_KEY": demo_secret(Path(ctx.config.instance)),
                       "BASE_URL": f"http://127.0.0.1:{port}"})
     click.echo(f"\nThe web app: http://127.0.0.1:{port}/  (log in as larare.ek with password "
                f"{DEMO_PASSWORD_PREFIX}larare.ek; stop with Ctrl-C)")

@@ -9,7 +9,7 @@ import click
 
 from engine.expressions.bounds import Bounds
 from engine.routines import editing
-from engine.runtime import messages, migration
+from engine.runtime import crosscase, messages, migration
 
 from .context import Context, pass_ctx
 
@@ -90,3 +90,14 @@ def message_command(ctx: Context, case_id: int, name: str | None, username: str 
         return
     status = messages.deliver(ctx.engine, case_id, name, by=ctx.user_id(username))
     click.echo(f"message {name!r} recorded; case {case_id} is {status}")
+
+
+@click.command("unmatched")
+@pass_ctx
+def unmatched_command(ctx: Context) -> None:
+    """List the messages cases threw that no case has received: kept (tried again each scheduler round
+    until their keep-until time) or expired."""
+    for row in crosscase.pending(ctx.engine):
+        state = "expired" if row.outcome == "expired" else f"kept until {row.keep_until:%Y-%m-%d %H:%M}"
+        click.echo(f"{row.id}: {row.name!r} from case {row.sender_case_id}, "
+                   f"thrown {row.created_at:%Y-%m-%d %H:%M}, {state}")

@@ -48,10 +48,33 @@ MESSAGES: dict[str, str] = {
                                 "undoing as ordinary steps",
     "unsupported.global_task": "global tasks cannot run: put the task in the process, or call a process "
                                "instead",
+    "unsupported.ad_hoc_subprocess": "an ad-hoc subprocess (its steps done in any order, as people choose) "
+                                     "cannot run: draw the steps with flows, or in parallel branches of a "
+                                     "parallel gateway",
+    "unsupported.link_event": "link events cannot run (SpiffWorkflow does not join a link's throw to its "
+                              "catch, so the case would stop there): draw the sequence flow instead",
+    "unsupported.conditional_event": "a conditional event cannot run: it is only checked as the case reaches "
+                                     "it and nothing wakes it later; let an exclusive gateway choose on the "
+                                     "case's data, or wait for a message or a timer",
     "unsupported.flow_condition": "a condition on a flow leaving a task or event cannot run: route the "
                                   "flow through an exclusive gateway and put the condition there",
+    "task.send_no_lane": "a send task tells the people of its lane, and this one is in no lane: put it in "
+                         "the lane of the role it tells",
     # --- the routine's processes (validation.py) ------------------------------------------------------
     "spiff.problem": "{detail}",
+    "spiff.one_start_event": "Exactly one start event is required in a subprocess: draw one plain start "
+                             "event",
+    "spiff.no_start_event": "No start event found: a process needs a start event",
+    "spiff.multi_instance_cardinality": "A multiinstance task must specify a cardinality (how many) or a "
+                                        "collection to go through",
+    "spiff.loop_end": "A loop task needs a loop maximum or a loop condition, or it never ends",
+    "spiff.subprocess_end": "A subprocess must contain an end event",
+    "spiff.task_flows": "A task of this type may have only one outgoing flow: choose with a gateway after it",
+    "spiff.timer": "The timer cannot be read: give an ISO 8601 date, duration (P7D) or cycle (R3/P1D)",
+    "spiff.duplicate_process": "Duplicate process ID: another file has a process with the same id",
+    "spiff.cancel_event": "Cancel events may only be used with transactions",
+    "spiff.missing_definition": "The event names a message, signal, error or escalation the file does not "
+                                "define",
     "spiff.cannot_read": "SpiffWorkflow cannot read this file: {detail}",
     "spiff.cannot_build": "SpiffWorkflow cannot build process '{key}': {detail}",
     "spiff.cannot_start": "SpiffWorkflow cannot start process '{key}': {detail}",
@@ -229,6 +252,7 @@ MESSAGES: dict[str, str] = {
     "state.ready": "ready",
     "state.completed": "completed",
     "state.cancelled": "cancelled",
+    "state.failed": "failed",
     "state.running": "running",
 }
 

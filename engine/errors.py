@@ -19,7 +19,8 @@ class ElevflowError(Exception):
 
     def __init__(self, message: str | Coded = "", /, **params: Any):
         if isinstance(message, Coded):
-            message, params = message.code, {**message.params, **params}
+            params = {**message.params, **params}
+            message = message.code
         self.code: str | None = message if is_code(message) else None
         self.params: dict[str, Any] = params if self.code else {}
         super().__init__(english(message, params) if self.code else message)

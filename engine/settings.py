@@ -13,14 +13,46 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from importlib import util
 from pathlib import Path
 from typing import Any, Callable
 
 from .errors import ElevflowError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-#: Where the embedded database and the demo's secret key live: resolved once, never the working directory.
-INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+def shipped_processes() -> Path:
+    """The folder of the routines shipped with Elevflow, the package data `elevflow.processes`
+    (site-packages/elevflow/processes when installed, processes/ in a checkout). Found by its import spec,
+    not imported: importing it would leave a __pycache__ folder among the routine folders."""
+    spec = util.find_spec("elevflow.processes")
+    if spec is None or not spec.submodule_search_locations:
+        raise ElevflowError("the routines shipped with Elevflow (elevflow.processes) are not installed; "
+                            "reinstall Elevflow or set ELEVFLOW_PROCESSES_DIR")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def prometheus_multiprocess() -> bool:
+    """Whether prometheus_client's multiprocess mode is on (PROMETHEUS_MULTIPROC_DIR, its own variable,
+    which it reads itself: every process then writes its counters to files there, summed at a scrape)."""
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+def environment_with(**extra: str) -> dict[str, str]:
+    """This process's environment with `extra` added: for a child process that needs one more variable
+    (pg_dump's PGPASSWORD, which must not appear on its command line)."""
+    return {**os.environ, **extra}
+
+
+def _folder(value: str) -> str:
+    """A folder setting: made absolute against the working directory once, when the settings are read."""
+    value = value.strip()
+    if not value:
+        raise ValueError("must name a folder")
+    return str(Path(value).expanduser().resolve())
+
+
+def _processes(value: str) -> str:
+    return _folder(value) if value.strip() else str(shipped_processes())
 
 
 def _choice(*allowed: str) -> Callable[[str], str]:
@@ -103,15 +135,19 @@ class Setting:
 
 
 SETTINGS: list[Setting] = [
-    Setting("ELEVFLOW_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'elevflow.db'}", str,
-            "SQLAlchemy URL of the database. SQLite (the default: instance/elevflow.db in the Elevflow "
-            "folder, an absolute path, whatever the working directory) for one machine; "
-            "postgresql+psycopg://user@host/db for production and several workers. Only `elevflow init` and "
-            "`elevflow demo` create a database; every other command refuses one that does not exist or has "
-            "no Elevflow tables."),
-    Setting("ELEVFLOW_PROCESSES_DIR", str(PROJECT_ROOT / "processes"), str,
-            "Folder of the shipped routines that `elevflow init` deploys; `shared/` in it holds the "
-            "processes that call activities reach."),
+    Setting("ELEVFLOW_INSTANCE", "instance", _folder,
+            "The instance folder: where the embedded SQLite database (elevflow.db) and the demo's session "
+            "key (secret_key) live. A relative path is taken from the working directory when Elevflow starts "
+            "and used as the absolute path it names from then on (`elevflow settings` prints it); set an "
+            "absolute one (e.g. /var/lib/elevflow) for a service."),
+    Setting("ELEVFLOW_DATABASE_URL", "", str,
+            "SQLAlchemy URL of the database. Empty (the default): SQLite in the instance folder, "
+            "elevflow.db in ELEVFLOW_INSTANCE, for one machine; postgresql+psycopg://user@host/db for "
+            "production and several workers. Only `elevflow init` and `elevflow demo` create a database; "
+            "every other command refuses one that does not exist or has no Elevflow tables."),
+    Setting("ELEVFLOW_PROCESSES_DIR", "", _processes,
+            "Folder of the routines that `elevflow init` deploys; `shared/` in it holds the processes that "
+            "call activities reach. Empty (the default): the routines shipped in the installed package."),
     Setting("ELEVFLOW_DEADLINES_FILE", "", str,
             "A TOML file of the organiser's own deadlines, overriding the due rules in the diagrams: one "
             "table per routine, `task id = \"rule\"` (e.g. [sarskilt_stod] Task_utse_utredare = \"3BD\"). "
@@ -168,7 +204,7 @@ SETTINGS: list[Setting] = [
     Setting("ELEVFLOW_SECRET_KEY", "", _secret,
             "The key that signs the web app's session cookies and form tokens: at least 32 random "
             "characters, the same on every web worker, kept secret (use ELEVFLOW_SECRET_KEY_FILE). The web "
-            "app refuses to start without it; `elevflow demo` makes one in instance/secret_key."),
+            "app refuses to start without it; `elevflow demo` makes one, secret_key in the instance folder."),
     Setting("ELEVFLOW_SESSION_IDLE_MINUTES", "30", _positive_int,
             "Minutes without any request after which a web session ends and its user must log in again."),
     Setting("ELEVFLOW_SESSION_MAX_HOURS", "12", _positive_int,
@@ -186,6 +222,16 @@ SETTINGS: list[Setting] = [
     Setting("ELEVFLOW_TRUSTED_PROXIES", "0", _count,
             "How many reverse proxies stand in front of the web app; their X-Forwarded-For/-Proto/-Host "
             "headers are then trusted for the client's address and scheme (0: none, trust no header)."),
+    Setting("ELEVFLOW_METRICS_TOKEN", "", _secret,
+            "A bearer token Prometheus sends to read /metrics (at least 32 characters; use "
+            "ELEVFLOW_METRICS_TOKEN_FILE). Empty: /metrics answers requests from this machine only "
+            "(127.0.0.1, ::1), e.g. a Prometheus agent beside the app."),
+    Setting("ELEVFLOW_LOG_FORMAT", "plain", lambda v: _choice("PLAIN", "JSON")(v).lower(),
+            "How Elevflow's processes log to standard error: `plain` lines, or `json`, one JSON object a "
+            "line (time, level, logger, message, request id) for a log collector. Logs never hold personal "
+            "data such as e-mail addresses or names: ids only."),
+    Setting("ELEVFLOW_LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"),
+            "The lowest level logged (INFO shows the scheduler's rounds and each request's summary)."),
     Setting("ELEVFLOW_OIDC_ISSUER", "", _url,
             "The OpenID Connect provider staff log in with (its issuer address, where "
             "/.well-known/openid-configuration is found). Empty: local passwords only."),
@@ -217,6 +263,7 @@ PREFIX = "ELEVFLOW_"
 class Config:
     """Every setting's parsed value, one field per ``ELEVFLOW_*`` name (lower case, without the prefix)."""
 
+    instance: str
     database_url: str
     processes_dir: str
     deadlines_file: str
@@ -248,6 +295,9 @@ class Config:
     login_attempts_per_address: int
     login_window_minutes: int
     trusted_proxies: int
+    metrics_token: str
+    log_format: str
+    log_level: str
     oidc_issuer: str
     oidc_client_id: str
     oidc_client_secret: str
@@ -278,7 +328,14 @@ def load(overrides: Mapping[str, Any] | None = None) -> Config:
             values[key] = _parse(setting, given[key])
         else:
             values[key] = given[key]
+    if not values["database_url"]:
+        values["database_url"] = sqlite_url(values["instance"])
     return Config(**values)
+
+
+def sqlite_url(instance: str) -> str:
+    """The default database: elevflow.db in the instance folder (an absolute path)."""
+    return f"sqlite:///{Path(instance) / 'elevflow.db'}"
 
 
 def _parse(setting: Setting, raw: str) -> Any:

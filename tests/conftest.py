@@ -6,6 +6,7 @@ ELEVFLOW_TEST_REQUIRE_POSTGRES=1 (as CI sets), when they fail instead.
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
@@ -32,7 +33,8 @@ POSTGRES_URL = os.environ.get("ELEVFLOW_TEST_POSTGRES_URL",
 REQUIRE_POSTGRES = os.environ.get("ELEVFLOW_TEST_REQUIRE_POSTGRES") == "1"
 TABLES = ["version_readers", "routine_drafts", "access_log", "login_attempts", "saved_filters",
           "decision_records", "follow_ups", "medical_releases", "task_drafts", "audit_events",
-          "notifications", "outgoing_emails", "timers", "diary_counters", "case_attachments",
+          "notifications", "outgoing_emails", "timers", "diary_counters", "case_attachments", "case_events",
+          "service_status",
           "tasks", "cases", "process_versions", "delegations", "school_breaks", "pupil_guardians",
           "guardians", "role_assignments", "pupils", "users", "school_units", "organisers"]
 
@@ -58,6 +60,19 @@ def _prepare_postgres() -> str | None:
     upgrade(database)
     database.close()
     return None
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was():
+    """An app built as in production configures the process's logging (engine.logs): undone after the
+    test, so later tests log as pytest set up."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

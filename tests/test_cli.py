@@ -63,13 +63,26 @@ def test_deploying_a_broken_routine_lists_the_problems(db_url, tmp_path):
     assert result.exit_code == 1 and "malformed XML" in result.output
 
 
-def test_the_default_database_is_one_absolute_place_wherever_the_command_runs(monkeypatch, tmp_path):
+def test_the_default_database_is_in_the_instance_folder_an_absolute_path(monkeypatch, tmp_path):
+    """Not beside the installed package (site-packages): ./instance where Elevflow starts, made absolute
+    once, or the folder ELEVFLOW_INSTANCE names."""
     monkeypatch.delenv("ELEVFLOW_DATABASE_URL", raising=False)
+    monkeypatch.delenv("ELEVFLOW_INSTANCE", raising=False)
     monkeypatch.chdir(tmp_path)
-    here = settings.load().database_url
+    config = settings.load()
+    assert config.instance == str(tmp_path.resolve() / "instance")
+    assert config.database_url == f"sqlite:///{tmp_path.resolve() / 'instance' / 'elevflow.db'}"
+    monkeypatch.setenv("ELEVFLOW_INSTANCE", str(tmp_path / "srv"))
     monkeypatch.chdir(FIXTURES)
-    assert settings.load().database_url == here == f"sqlite:///{settings.INSTANCE_DIR}/elevflow.db"
-    assert settings.INSTANCE_DIR.is_absolute()
+    assert settings.load().database_url == f"sqlite:///{tmp_path.resolve() / 'srv' / 'elevflow.db'}"
+    monkeypatch.setenv("ELEVFLOW_DATABASE_URL", "sqlite:///elsewhere.db")
+    assert settings.load().database_url == "sqlite:///elsewhere.db"
+
+
+def test_the_shipped_routines_are_read_from_the_package():
+    shipped = settings.shipped_processes()
+    assert (shipped / "sarskilt_stod").is_dir() and (shipped / "shared").is_dir()
+    assert settings.default("ELEVFLOW_PROCESSES_DIR") == str(shipped)
 
 
 def test_a_command_run_where_there_is_no_database_creates_none_and_says_so(monkeypatch, tmp_path):

@@ -31,15 +31,29 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert "pytest" in test and "elevflow demo" in setup
 
 
+def test_ci_checks_the_wheel_lint_and_types_before_the_tests():
+    """Issue 16's gates: the package built, installed and run outside the checkout, ruff, mypy."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    tests = ci.index(readme_commands()[1])
+    for gate in ("scripts/check-wheel", ".venv/bin/ruff check .", ".venv/bin/mypy engine"):
+        assert any(line.startswith(gate) for line in ci[:tests]), gate
+    wheel = (ROOT / "scripts" / "check-wheel").read_text(encoding="utf-8")
+    for step in ("python\" -m build --outdir", "pip\" install -q \"$wheel[dev]\"", "elevflow init",
+                 "elevflow demo --no-serve", "/logga-in", "elevflow backup", "elevflow restore",
+                 "-p elevflow.engine"):
+        assert step in wheel, step
+
+
 def render_settings() -> str:
     lines = ["# Settings", "",
              "Every setting is an environment variable, parsed strictly at start-up (a value that does not",
              "parse stops Elevflow with a message naming it). `NAME_FILE` may name a file holding the value,",
              "for secrets. `elevflow settings` prints the values in force.", ""]
     for s in settings.SETTINGS:
-        default = {"ELEVFLOW_PROCESSES_DIR": "Default: the `processes/` folder of this checkout",
-                   "ELEVFLOW_DATABASE_URL": "Default: `sqlite:///` and the absolute path of "
-                                            "`instance/elevflow.db` in this checkout",
+        default = {"ELEVFLOW_PROCESSES_DIR": "Default: empty, the routines shipped in the package",
+                   "ELEVFLOW_DATABASE_URL": "Default: empty, `sqlite:///` and the absolute path of "
+                                            "`elevflow.db` in the instance folder",
+                   "ELEVFLOW_INSTANCE": "Default: `instance` in the working directory",
                    }.get(s.name, f"Default: `{s.default or '(empty)'}`")
         lines += [f"## `{s.name}`", "", s.help, "", default, ""]
     return "\n".join(lines)

@@ -3,7 +3,8 @@
 The shell blocks of the section "Backup and restore" are run as they stand (with bash, in a folder laid
 out like an Elevflow folder, `elevflow` on the PATH): a backup, more work, an anchored head, a restore of
 the backup. A plain `audit verify` passes the restored, older chain; `--expect-head` with the anchor
-does not, and with the backup's own head it does.
+does not, and with the backup's own head (FILE.head) it does. A backup taken while another process keeps
+stepping cases restores to a whole chain that holds its head.
 """
 from __future__ import annotations
 
@@ -32,9 +33,8 @@ def blocks() -> dict[str, str]:
     section = SECTION.search((ROOT / "docs" / "operations.md").read_text(encoding="utf-8")).group(1)
     found = {}
     for block in BLOCK.findall(section):
-        kind = "sqlite" if "sqlite3" in block else "postgresql"
-        found[f"{kind} {'restore' if 'restore' in block else 'backup'}"] = block
-    assert len(found) == 4, sorted(found)
+        found["restore" if "elevflow restore" in block else "backup"] = block
+    assert len(found) == 2, sorted(found)
     return found
 
 
@@ -86,17 +86,17 @@ def deploy(url: str, routine: Path) -> None:
 
 def test_restoring_an_older_backup_as_documented_is_caught_by_the_anchored_head(site, db_url):
     url, folder, env = site
-    kind = "sqlite" if db_url.startswith("sqlite") else "postgresql"
     steps = blocks()
     deploy(url, FIXTURES / "stodkedja")
-    backed_up = shell(steps[f"{kind} backup"], folder, env)
+    backed_up = shell(steps["backup"], folder, env)
     assert backed_up.returncode == 0, backed_up.stderr
-    backup_head = (folder / "backups" / "elevflow.head").read_text().strip()
+    backup_head = (folder / "backups" / "elevflow.backup.head").read_text().strip()
+    assert backup_head == shell("elevflow audit head", folder, env).stdout.strip()
     deploy(url, ROOT / "benchmarks" / "fixtures" / "paminnelse")  # work after the backup
     anchor = shell("elevflow audit head", folder, env).stdout.strip()
     assert int(anchor.split(":")[0]) > int(backup_head.split(":")[0])
 
-    restored = shell(steps[f"{kind} restore"], folder, env, ANCHOR=anchor)
+    restored = shell(steps["restore"], folder, env, ANCHOR=anchor)
     assert restored.returncode == 1, restored.stdout + restored.stderr
     assert (f"the chain ends at event {backup_head.split(':')[0]}, but the expected head is event "
             f"{anchor.split(':')[0]}") in restored.stderr
@@ -104,6 +104,43 @@ def test_restoring_an_older_backup_as_documented_is_caught_by_the_anchored_head(
     assert plain.returncode == 0  # the older chain is consistent in itself: only the anchor shows the loss
     assert shell("elevflow audit head", folder, env).stdout.strip() == backup_head
 
-    again = shell(steps[f"{kind} restore"], folder, env, ANCHOR=backup_head)  # the backup's own head
+    again = shell(steps["restore"], folder, env, ANCHOR=backup_head)  # the backup's own head
     assert again.returncode == 0, again.stdout + again.stderr
     assert "audit log intact" in again.stdout
+    verified = shell(f"elevflow audit verify --expect-head {backup_head}", folder, env)
+    assert verified.returncode == 0, verified.stderr
+    # without --expect-head, restore checks the head written beside the backup
+    assert shell("elevflow restore backups/elevflow.backup", folder, env).returncode == 0
+    refused = shell("elevflow backup backups/elevflow.backup", folder, env)
+    assert refused.returncode == 2 and "exists already" in refused.stderr  # never overwritten
+
+
+def test_a_backup_taken_while_cases_step_restores_whole(site):
+    """Another process deploys routines (each an audited step) while the backup runs: the copy is one
+    consistent snapshot, so the restored chain verifies and holds the head written beside it."""
+    url, folder, env = site
+    deploy(url, FIXTURES / "stodkedja")
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, url, str(FIXTURES)], cwd=ROOT, env=env)
+    try:
+        for n in range(3):
+            backed_up = shell(f"mkdir -p backups && elevflow backup backups/b{n}.backup", folder, env)
+            assert backed_up.returncode == 0, backed_up.stderr
+    finally:
+        writer.wait(timeout=300)
+    assert writer.returncode == 0
+    for n in range(3):
+        restored = shell(f"elevflow restore backups/b{n}.backup", folder, env)
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+        head = (folder / "backups" / f"b{n}.backup.head").read_text().strip()
+        assert f"event {head.split(':')[0]} is the expected head's" in restored.stdout
+
+
+WRITER = """import sys
+from engine import Engine
+from engine.storage import audit
+engine = Engine.from_settings(database_url=sys.argv[1])
+for n in range(60):
+    with engine.db.transaction() as tx:
+        audit.append(tx, [audit.Event("password_set", None, data={"n": n})], engine.clock())
+engine.close()
+"""

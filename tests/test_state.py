@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import orjson
 import time_machine
 from conftest import FIXTURES
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -24,6 +25,16 @@ def spiff_dict(workflow):
     return dct
 
 
+def stored(workflow):
+    """What is stored for the workflow, read back; each step stores it, so each step writes it here too
+    (finished tasks' JSON is kept from the step that finished them)."""
+    return orjson.loads(state.dump(workflow))
+
+
+def spiff_stored(workflow):
+    return orjson.loads(orjson.dumps(spiff_dict(workflow)))
+
+
 def walk(spec, subprocesses, answers):
     """Run a workflow, checking after every step that our encoding equals SpiffWorkflow's."""
     workflow = BpmnWorkflow(spec, subprocesses, script_engine=sandbox.script_engine())
@@ -31,11 +42,14 @@ def walk(spec, subprocesses, answers):
     snapshots = [workflow]
     for data in answers:
         assert state._CONVERTER.to_dict(workflow) == spiff_dict(workflow)
+        assert stored(workflow) == spiff_stored(workflow)
         [task] = workflow.get_tasks(state=TaskState.READY, manual=True)
         task.data.update(data)
         task.run()
         workflow.do_engine_steps()
     assert state._CONVERTER.to_dict(workflow) == spiff_dict(workflow)
+    assert stored(workflow) == spiff_stored(workflow)
+    assert stored(workflow) == spiff_stored(workflow)
     return workflow, snapshots
 
 
@@ -69,3 +83,4 @@ def test_encoding_matches_spiffworkflow_through_call_activities(tmp_path):
                                     "startad_av_roller": ["larare"], "startad_fran": None})
     workflow.do_engine_steps()
     assert state._CONVERTER.to_dict(workflow) == spiff_dict(workflow)
+    assert stored(workflow) == spiff_stored(workflow)

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import ast
 import json
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import psycopg
 import pytest
 import time_machine
 from bpmn_builder import FORM, process, user_task
 from conftest import REPORT, ready, sign
 from editing_helpers import add_process_owner, with_follow_up
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError as OrmIntegrityError
 
 from engine import (
     PermissionDeniedError,
@@ -31,12 +34,15 @@ from engine import (
     start_case,
     verify_audit,
 )
-from engine.errors import NotStaffError
+from engine.errors import ConflictError, NotStaffError
 from engine.routines import editing
 from engine.runtime import messages, migration
 from engine.runtime.runner import KINDS, step
 from engine.runtime.timers import fire_one
-from engine.storage.models import AuditEvent
+from engine.storage.dbapi import Sql
+from engine.storage.models import AuditEvent, SchoolUnit
+
+IntegrityError = (OrmIntegrityError, sqlite3.IntegrityError, psycopg.errors.IntegrityError)
 
 ENGINE = Path(__file__).resolve().parent.parent / "engine"
 INVESTIGATION = {"behov": "ja", "bedomning": "Behöver stöd i läsförståelse."}
@@ -224,3 +230,78 @@ def test_only_the_protocol_saves_a_case_or_keeps_its_workflow():
                     found.append(path.name)
     assert set(found) == {"runner.py"}
     assert set(KINDS) == {"start", "complete", "sign", "cancel", "message", "timer", "migration"}
+
+
+def test_a_case_saved_meanwhile_is_a_conflict_and_the_step_writes_nothing(engine, people, chain):
+    """The save's `row_version` guard holds however the step's writes are sent (on PostgreSQL they go
+    together, and the guard's result is checked before the commit)."""
+    case = started(engine, people)
+    seen = before(engine, case.id)
+    with pytest.raises(ConflictError, match="changed"):
+        with step(engine, "cancel", people.rektor) as current:
+            run = current.load(current.lock(case.id))
+            run.workflow.cancel()
+            current.ending = "cancelled"
+            # what a writer that did not lock the row would have done between the load and the save
+            current.tx.execute(Sql("UPDATE cases SET row_version = row_version + 1 WHERE id = :id"),
+                               {"id": case.id})
+    assert engine.db.stats.steps == seen.steps and engine.db.stats.commits == seen.commits
+    assert get_case(engine, case.id).row_version == seen.row_version
+    assert get_case(engine, case.id).status == "running" and len(ready(engine, case.id)) == 1
+    assert engine.live.held(case.id) is None
+    with engine.db.read() as s:
+        assert s.scalar(select(func.max(AuditEvent.seq))) == seen.seq
+    assert verify_audit(engine).ok
+
+
+def test_a_failing_write_sent_with_the_others_rolls_the_whole_step_back(engine, people, chain):
+    """A statement whose error only comes back with a later one (PostgreSQL's pipeline) still fails the
+    step before its commit, and nothing of it is written."""
+    case = started(engine, people)
+    [task] = ready(engine, case.id)
+    seen = before(engine, case.id)
+    with pytest.raises(IntegrityError):
+        with step(engine, "complete", people.teacher) as current:
+            run = current.load(current.lock(case.id))
+            current.tx.send_together()
+            current.tx.execute(Sql("UPDATE tasks SET case_id = :missing WHERE id = :id"),
+                               {"missing": 10**9, "id": current.tx.uuid(task.id)})  # no such case
+            run.workflow.cancel()
+            current.ending = "cancelled"
+    assert engine.db.stats.commits == seen.commits
+    assert get_case(engine, case.id).row_version == seen.row_version
+    assert [t.id for t in ready(engine, case.id)] == [task.id]
+    assert verify_audit(engine).ok
+    complete_task(engine, task.id, REPORT, by=people.teacher)  # the connection is fit for the next step
+    assert get_case(engine, case.id).row_version == seen.row_version + 1
+
+
+def unit_name(engine, unit_id):
+    with engine.db.read() as s:
+        return s.scalar(select(SchoolUnit.name).where(SchoolUnit.id == unit_id))
+
+
+def test_rows_another_part_of_the_engine_adds_to_a_step_commit_and_roll_back_with_it(engine, people, chain):
+    """`Run.also`: a write added to the step goes in its transaction, before its audit events."""
+    rename = Sql("UPDATE school_units SET name = :name WHERE id = :id")
+    case = started(engine, people)
+    seen = before(engine, case.id)
+    with step(engine, "cancel", people.rektor) as current:
+        run = current.load(current.lock(case.id))
+        run.workflow.cancel()
+        current.ending = "cancelled"
+        run.event("case_cancelled", reason="test")
+        run.also.append(lambda tx: tx.execute(rename, {"name": "Omdöpt", "id": people.unit}))
+    assert unit_name(engine, people.unit) == "Omdöpt"
+    assert_one_step(engine, "cancel", seen, case.id, "case_cancelled")
+
+    other = started(engine, people)
+    with pytest.raises(ConflictError):
+        with step(engine, "cancel", people.rektor) as current:
+            run = current.load(current.lock(other.id))
+            run.workflow.cancel()
+            current.ending = "cancelled"
+            run.also.append(lambda tx: tx.execute(rename, {"name": "Ångrat", "id": people.unit}))
+            current.tx.execute(Sql("UPDATE cases SET row_version = row_version + 1 WHERE id = :id"),
+                               {"id": other.id})
+    assert unit_name(engine, people.unit) == "Omdöpt"

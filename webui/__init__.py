@@ -13,10 +13,10 @@ from typing import Any
 from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import Engine, settings
+from engine import Engine, logs, settings
 from engine.runtime import scheduler
 
-from . import api, configuration, converters, errors, extensions, i18n, oidc, security, sessions
+from . import api, configuration, converters, errors, extensions, i18n, oidc, requestlog, security, sessions
 from .blueprints import (
     admin,
     attachments,
@@ -25,6 +25,7 @@ from .blueprints import (
     editor,
     inbox,
     notifications,
+    ops,
     pupils,
     quality,
     routines,
@@ -33,7 +34,7 @@ from .blueprints import (
 
 log = logging.getLogger(__name__)
 BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, cases.bp, pupils.bp, notifications.bp, quality.bp, routines.bp,
-              editor.bp, admin.bp, attachments.bp)
+              editor.bp, admin.bp, attachments.bp, ops.bp)
 
 
 def create_app(config: dict[str, Any] | None = None, *, workers: Any = None) -> Flask:
@@ -48,12 +49,14 @@ def create_app(config: dict[str, Any] | None = None, *, workers: Any = None) -> 
     given = dict(config or {})
     engine_config = settings.load(given)  # the one read of the environment, for the app and its engine
     app.config.update(configuration.load(given, engine_config))
+    if not app.testing:  # under test, pytest keeps the log
+        logs.configure(engine_config)
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     state = extensions.Elevflow(Engine(engine_config, workers=workers))
     app.extensions[extensions.KEY] = state
-    for integration in (converters, i18n, security, sessions, oidc, errors):
+    for integration in (requestlog, converters, i18n, security, sessions, oidc, errors):
         integration.init_app(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

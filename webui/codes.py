@@ -51,9 +51,35 @@ SWEDISH: dict[str, str] = {
                                    "det som ska göras ogjort som vanliga steg"),
     "unsupported.global_task": N_("globala uppgifter kan inte köras: lägg uppgiften i processen, eller "
                                   "anropa en process i stället"),
+    "unsupported.ad_hoc_subprocess": N_("en ad hoc-delprocess (stegen i valfri ordning, som personerna "
+                                        "väljer) kan inte köras: rita stegen med flöden, eller i parallella "
+                                        "grenar efter en parallell gateway"),
+    "unsupported.link_event": N_("länkhändelser kan inte köras (SpiffWorkflow kopplar inte en länks kastande "
+                                 "händelse till den fångande, så ärendet skulle stanna där): rita "
+                                 "sekvensflödet i stället"),
+    "unsupported.conditional_event": N_("en villkorshändelse kan inte köras: den prövas bara när ärendet når "
+                                        "den och inget väcker den senare; låt en exklusiv gateway välja på "
+                                        "ärendets data, eller vänta på ett meddelande eller en timer"),
     "unsupported.flow_condition": N_("ett villkor på ett flöde som lämnar en uppgift eller händelse kan inte "
                                      "köras: led flödet genom en exklusiv gateway och sätt villkoret där"),
+    "task.send_no_lane": N_("en sändningsuppgift meddelar personerna i sin bana, och den här ligger inte i "
+                            "någon bana: lägg den i banan för den roll den meddelar"),
     "spiff.problem": N_("SpiffWorkflow: %(detail)s"),
+    "spiff.one_start_event": N_("en delprocess ska ha exakt en starthändelse: rita en enkel starthändelse"),
+    "spiff.no_start_event": N_("ingen starthändelse: en process behöver en starthändelse"),
+    "spiff.multi_instance_cardinality": N_("en flerinstansuppgift måste ange hur många gånger (kardinalitet) "
+                                           "eller en samling att gå igenom"),
+    "spiff.loop_end": N_("en loopuppgift behöver ett högsta antal varv eller ett loopvillkor, annars tar den "
+                         "aldrig slut"),
+    "spiff.subprocess_end": N_("en delprocess måste ha en sluthändelse"),
+    "spiff.task_flows": N_("en uppgift av den här typen får ha bara ett utgående flöde: välj med en gateway "
+                           "efter den"),
+    "spiff.timer": N_("timern kan inte läsas: ange ett datum, en varaktighet (P7D) eller en cykel (R3/P1D) "
+                      "enligt ISO 8601"),
+    "spiff.duplicate_process": N_("dubbelt process-id: en annan fil har en process med samma id"),
+    "spiff.cancel_event": N_("avbrytandehändelser får bara användas i transaktioner"),
+    "spiff.missing_definition": N_("händelsen pekar på ett meddelande, en signal, ett fel eller en "
+                                   "eskalering som filen inte definierar"),
     "spiff.cannot_read": N_("SpiffWorkflow kan inte läsa filen: %(detail)s"),
     "spiff.cannot_build": N_("SpiffWorkflow kan inte bygga processen ”%(key)s”: %(detail)s"),
     "spiff.cannot_start": N_("SpiffWorkflow kan inte starta processen ”%(key)s”: %(detail)s"),
@@ -248,6 +274,7 @@ SWEDISH: dict[str, str] = {
     "state.ready": N_("öppen"),
     "state.completed": N_("klar"),
     "state.cancelled": N_("avbruten"),
+    "state.failed": N_("misslyckad"),
     "state.running": N_("pågående"),
 }
 

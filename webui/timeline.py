@@ -81,6 +81,12 @@ def said(entry: TimelineEntry, flows: Flows) -> str:
         # no file name: a file of the medical part is named only in its own list (need-to-know)
         "attachment_added": _("En bilaga lades till"), "attachment_removed": _("En bilaga togs bort"),
         "message_received": _("Meddelandet %(name)s togs emot", name=name),
+        "script_ran": _("Steget %(name)s kördes", name=name),
+        "message_thrown": _("Meddelandet %(name)s skickades till andra ärenden", name=name),
+        "signal_thrown": _("Signalen %(name)s sändes till andra ärenden", name=name),
+        "message_sent": _("Steget %(name)s skickade ett meddelande till sin roll", name=name),
+        "case_failed": _("Ärendet avslutades med ett fel som ingen del av rutinen fångade (%(name)s)",
+                         name=p.get("error") or p.get("error_code") or p.get("bpmn_id") or "?"),
         "case_migrated": _("Ärendet flyttades från version %(old)s till version %(new)s av rutinen",
                            old=p.get("from_version") or "?", new=p.get("to_version") or "?"),
     }

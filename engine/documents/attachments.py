@@ -211,7 +211,7 @@ def attachments(engine: Engine, user_id: int, case_id: int) -> list[Attachment]:
     with engine.db.snapshot() as tx:
         unit_id, _pupil = tx.first(CASE_UNIT, {"id": case_id})
         return [Attachment(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7],
-                           tx.read_time(row[8]))
+                           tx.required_time(row[8]))
                 for row in tx.all(LISTED, {"case_id": case_id})
                 if _may_see(tx, user_id, unit_id, bool(row[5]), row[6])]
 

@@ -85,7 +85,7 @@ def case_document(engine: Engine, user_id: int, case_id: int, kind: str) -> tupl
         for step in done:
             step.data = {k: v for k, v in (tx.read_json(step.data) or {}).items() if k not in hidden} \
                 if step.data is not None and not (_medical(step) and not step.released) else {}
-            step.at = tx.read_time(step.at)
+            step.at = tx.required_time(step.at)  # DONE reads completed tasks
         if kind == "utredning":
             declared = investigation(engine, version_id)
             if declared is None:
@@ -151,7 +151,7 @@ def _programme(tx: Tx, case_id: int, done: list[_Done], unit: str | None, pupil:
                     if row[0] in PROGRAMME_DECISIONS), None)
     if decided is None:
         raise NotFoundError(f"case {case_id} has no decided åtgärdsprogram")
-    signed_at = tx.read_time(decided[1])
+    signed_at = tx.required_time(decided[1])
     data: dict[str, Any] = {}
     for step in done:
         if step.at <= signed_at:

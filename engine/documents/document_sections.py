@@ -28,7 +28,8 @@ def sections(declared: Declared, data: dict[str, Any], tasks: dict[str, TaskMeta
     """The declared sections with the case's answers: a row per field, a table for a list of items."""
     found = []
     for _, heading, read in declared.sections:
-        rows, table = [], ()
+        rows: list[tuple[str, str]] = []
+        table: tuple[tuple[str, ...], ...] = ()
         for step, name in read:
             task = tasks.get(step)
             schema = form_fields(forms.get(task.form or "") if task else None).get(name, {})

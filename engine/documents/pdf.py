@@ -17,6 +17,7 @@ import functools
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +26,7 @@ from ..routines.decision_fields import date_key, reason_key
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 MISSING = "—"
-FONT_DIRS = [Path(__file__).parent / "fonts", Path("/usr/share/fonts/truetype/dejavu")]
+FONT_DIRS = [Path(str(resources.files(__package__) / "fonts")), Path("/usr/share/fonts/truetype/dejavu")]
 
 TITLES = {  # kind -> (title, legal ground)
     "atgardsprogram": ("Beslut om åtgärdsprogram", "3 kap. 9 § skollagen (2010:800)"),

@@ -169,7 +169,7 @@ def _render(tx: Tx, decision: str, task_data: dict[str, Any], submitted: dict[st
     unit_name, unit_address = tx.first(UNIT, {"id": unit_id}) or (None, None)
     return documents.render_decision(
         decision, content, signer_name=tx.scalar(NAME, {"id": signer_id}),
-        delegation_ref=_delegation_ref(tx, delegation_id), signed_at=at, unit_name=unit_name,
+        delegation_ref=_delegation_ref(tx, delegation_id), signed_at=at, unit_name=unit_name or "",
         pupil_name=_pupil_name(tx, pupil_id), draft=draft, case_id=case_id, unit_address=unit_address,
         own=document_sections.of_version(parsed, decision, content) if parsed else (None, "", ()),
         letterhead=letterhead(tx, case_id))
@@ -221,6 +221,7 @@ def decision_document(engine: Engine, user_id: int, decision_id: int,
     with engine.db.read() as session:
         row = session.execute(select(DecisionRecord.decision, DecisionRecord.signed_at,
                                      DecisionRecord.document).where(DecisionRecord.id == decision_id)).one()
+    assert own_case is not None  # a signed decision belongs to a case
     return _filename(row.decision, own_case, row.signed_at), bytes(row.document)
 
 

@@ -57,14 +57,20 @@ class _Died(SandboxError):
         self.cpu = cpu
 
 
+#: Where the worker's `python -m` finds this package: anywhere once installed as elevflow (editable or
+#: not); the checkout's root for the bare top-level `engine` of an uninstalled tree.
+_IMPORT_ROOT = None if (__package__ or "").startswith("elevflow.") else \
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
 class _Worker:
     def __init__(self, limits: Limits):
         self.limits = limits
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "engine.expressions.evalworker", str(limits.memory_mb),
+            [sys.executable, "-m", f"{__package__}.evalworker", str(limits.memory_mb),
                 str(limits.cpu_seconds)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True, start_new_session=True,
-            cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+            cwd=_IMPORT_ROOT)
         self.served = 0
         self.ready = False
 

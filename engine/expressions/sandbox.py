@@ -150,19 +150,20 @@ def _check_width(width: str) -> int:
 
 def check_binop(op: str, a: object, b: object) -> None:
     """Refuse (SandboxError) `a op b` if its result would break the size limits."""
-    ints, seqs = isinstance(a, int) and isinstance(b, int), (str, list, tuple)
-    if op == "*" and ints:
-        _check_bits(abs(a).bit_length() + abs(b).bit_length())  # type: ignore[union-attr]
+    seqs = (str, list, tuple)
+    if isinstance(a, int) and isinstance(b, int):
+        if op == "*":
+            _check_bits(abs(a).bit_length() + abs(b).bit_length())
+        elif op == "**" and b > 0 and abs(a) > 1:
+            _check_bits(b * math.log2(abs(a)))
+        elif op == "<<" and a:
+            _check_bits(abs(a).bit_length() + b)
+        elif op == "+":
+            _check_bits(max(abs(a).bit_length(), abs(b).bit_length()) + 1)
     elif op == "*" and isinstance(a, int) and isinstance(b, seqs):
         _check_length(len(b) * a)
     elif op == "*" and isinstance(b, int) and isinstance(a, seqs):
         _check_length(len(a) * b)
-    elif op == "**" and ints and b > 0 and abs(a) > 1:  # type: ignore[operator]
-        _check_bits(b * math.log2(abs(a)))  # type: ignore[operator,arg-type]
-    elif op == "<<" and ints and a:
-        _check_bits(abs(a).bit_length() + b)  # type: ignore[union-attr,operator]
-    elif op == "+" and ints:
-        _check_bits(max(abs(a).bit_length(), abs(b).bit_length()) + 1)  # type: ignore[union-attr]
     elif op == "+" and isinstance(a, seqs) and isinstance(b, seqs):
         _check_length(len(a) + len(b))
     elif op == "%" and isinstance(a, str):
@@ -186,11 +187,14 @@ def guarded_inplacevar(op: str, a: Any, b: Any) -> Any:
     return _INPLACE[op](a, b)
 
 
+_CONVERSIONS: dict[int, Callable[[object], str]] = {ord("r"): repr, ord("s"): str, ord("a"): ascii}
+
+
 def guarded_format(value: object, conversion: int, spec: str) -> str:
     """One f-string field ``{value!conversion:spec}``, bounded like ``str()``."""
     check_renderable(value)
     if conversion >= 0:
-        value = {ord("r"): repr, ord("s"): str, ord("a"): ascii}[conversion](value)
+        value = _CONVERSIONS[conversion](value)
     for width in re.findall(r"\d+", spec):
         _check_width(width)
     return format(value, spec)
@@ -235,7 +239,8 @@ def guarded_getattr(obj: object, name: str) -> Any:
     if isinstance(obj, (type, ModuleType)):
         raise SandboxError(f"attribute {name!r} is not allowed: attributes of classes cannot be used")
     value = safer_getattr_raise(obj, name)
-    return _bounded_method(obj, name, value) if name in _BOUNDED_METHODS.get(type(obj), ()) else value
+    bounded: set[str] = _BOUNDED_METHODS.get(type(obj), set())  # type: ignore[call-overload]
+    return _bounded_method(obj, name, value) if name in bounded else value
 
 
 def guarded_getitem(obj: Any, key: Any) -> Any:
@@ -361,7 +366,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         if name in RESERVED_NAMES:
             self.check_name(node, name)
             return node
-        node = super().visit_Call(node)
+        node = super().visit_Call(node)  # type: ignore[assignment]  # the same kind
         if name == "range" and not node.keywords:
             values = [_static(arg) for arg in node.args]
             if all(isinstance(v, int) for v in values):
@@ -400,7 +405,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         return ast.copy_location(ast.FormattedValue(value=call, conversion=-1, format_spec=None), node)
 
     def visit_While(self, node: ast.While) -> Any:
-        node = super().visit_While(node)
+        node = super().visit_While(node)  # type: ignore[assignment]  # the same kind
         test = _static(node.test)
         if test is not _UNKNOWN and test and not _breaks(node.body):
             self.error(node, "this while loop never ends: its condition is always true and it has no break")
@@ -408,7 +413,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         return node
 
     def visit_Lambda(self, node: ast.Lambda) -> Any:
-        node = super().visit_Lambda(node)
+        node = super().visit_Lambda(node)  # type: ignore[assignment]  # the same kind
         ticked = ast.BoolOp(ast.And(), [_call("_tick_", [], node), node.body])  # `True and body`
         node.body = ast.copy_location(ticked, node.body)
         return node
@@ -569,6 +574,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             raise SandboxError(f"task data field {clash[0]!r} has the name of the helper {clash[0]}(); "
                                "rename the field")
         try:
+            assert compiled.code is not None  # only a literal has no code, and it returned above
             result = eval(compiled.code, self._namespace(context, external_context or {}))  # noqa: S307
         except SandboxError as exc:
             raise _with_line(exc) from exc
@@ -585,6 +591,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
                                "rename them")
         namespace = self._namespace(context, external)
         try:
+            assert compiled.code is not None  # a script always compiles to code
             exec(compiled.code, namespace)  # noqa: S102
         except SandboxError as exc:
             raise _with_line(exc) from exc

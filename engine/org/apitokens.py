@@ -182,8 +182,8 @@ def system_accounts(engine: Engine) -> list[tuple[int, str, str]]:
     """(id, username, name) of every active system account, for the admin page's choice."""
     with engine.db.read() as session:
         return [
-            tuple(r)
-            for r in session.execute(  # type: ignore[misc]
+            (r.id, r.username, r.name)
+            for r in session.execute(
                 select(User.id, User.username, User.name)
                 .where(User.system_account, User.active)
                 .order_by(User.username)

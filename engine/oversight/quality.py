@@ -396,7 +396,7 @@ def _completed(conn: Any, units: tuple[int, ...], terms: list[Term], selection: 
     grouped scan); and the answers given in the selected term's completed steps, per breakdown and value
     (grouped in the database; a list answer is split here)."""
     as_of = selection.as_of
-    where = [TaskRow.unit_id.in_(units)]
+    where: list[ColumnElement[bool]] = [TaskRow.unit_id.in_(units)]
     if selection.routine:
         where.append(TaskRow.process_key == selection.routine)
     label = _term_of(TaskRow.completed_at, terms).label("term")
@@ -422,7 +422,7 @@ def _answers(conn: Any, where: list[Any], selection: Selection, cat: Catalogue) 
     fields: dict[bool, dict[tuple[str, str], list[str]]] = {False: defaultdict(list), True: defaultdict(list)}
     for routine, step, name in readers:
         fields[(routine, step, name) in cat.listed][(routine, step)].append(name)
-    columns = []
+    columns: list[Any] = []
     for listed in (False, True):
         for i in range(max((len(f) for f in fields[listed].values()), default=0)):
             columns.append((listed, i, case(*[(and_(TaskRow.process_key == r, TaskRow.bpmn_id == b),
@@ -542,7 +542,7 @@ def _steps(conn: Any, dialect: str, units: tuple[int, ...], selection: Selection
     def total(condition: ColumnElement[bool]) -> Any:
         return func.sum(case((condition, 1), else_=0))
 
-    where = [TaskRow.unit_id.in_(units)]
+    where: list[ColumnElement[bool]] = [TaskRow.unit_id.in_(units)]
     if selection.routine:
         where.append(TaskRow.process_key == selection.routine)
     seconds = _seconds(dialect, TaskRow.created_at, TaskRow.completed_at)

@@ -300,18 +300,19 @@ class TaskData:
 def task_data_for(engine: Engine, user_id: int, task_id: UUID | str) -> TaskData:
     """The data submitted in a task, logged as "view_task"; held back by the medical zone if so ruled."""
     try:
-        task_id = UUID(str(task_id))
+        task_uuid = UUID(str(task_id))
     except ValueError:
         log_access(engine, user_id, None, "view_task", f"task {task_id}"[:300])  # logs, then refuses
+        raise  # (log_access refuses a look at no case; never reached)
     with engine.db.read() as session:
-        case_id = session.scalar(select(TaskRow.case_id).where(TaskRow.id == task_id))
-    seen = log_access(engine, user_id, case_id, "view_task", f"task {task_id}")
+        case_id = session.scalar(select(TaskRow.case_id).where(TaskRow.id == task_uuid))
+    seen = log_access(engine, user_id, case_id, "view_task", f"task {task_uuid}")
     with engine.db.read() as session:
         row, released = session.execute(select(TaskRow, MedicalRelease.task_id).outerjoin(
-            MedicalRelease, MedicalRelease.task_id == TaskRow.id).where(TaskRow.id == task_id)).one()
+            MedicalRelease, MedicalRelease.task_id == TaskRow.id).where(TaskRow.id == task_uuid)).one()
         medical_ok = bool(_roles_at(session, user_id, seen.unit_id) & MEDICAL_ROLES)
     entry = _entry(row, released is not None, medical_ok, user_id, {})
-    return TaskData(task_id, entry.data, entry.withheld, WITHHELD if entry.withheld else "")
+    return TaskData(task_uuid, entry.data, entry.withheld, WITHHELD if entry.withheld else "")
 
 
 MEDICAL_WRITES = Sql("""SELECT t.role, t.medical_author, t.data, r.task_id FROM tasks t

@@ -116,7 +116,8 @@ def process_properties(tree: etree._ElementTree, process_id: str) -> dict[str, e
 
 def embedded_subprocess_ids(tree: etree._ElementTree) -> list[str]:
     """The ids of the embedded subprocesses (SpiffWorkflow builds a spec for each, under that id)."""
-    return [p.get("id") for p in tree.xpath("//bpmn:subProcess | //bpmn:transaction", namespaces=NS)]
+    return [p.get("id") for p in tree.xpath("//bpmn:subProcess | //bpmn:transaction | //bpmn:adHocSubProcess",
+                                            namespaces=NS)]
 
 
 def enclosing_id(element: etree._Element) -> str | None:

@@ -53,7 +53,7 @@ def _case_document(name: str, value: str) -> Declared | None:
 def parse(properties: dict[str, str]) -> tuple[dict[str, Declared], list[tuple[str, Coded]]]:
     """Per decision kind, what the routine declares for its document; and (property, why) for what is
     not in the form above."""
-    titles: dict[str, tuple[str, str]] = {}
+    titles: dict[str, tuple[str | None, str]] = {}
     sections: dict[str, list[tuple[int, str, str, tuple[tuple[str, str], ...]]]] = {}
     problems = []
     own: dict[str, Declared] = {}
@@ -68,8 +68,8 @@ def parse(properties: dict[str, str]) -> tuple[dict[str, Declared], list[tuple[s
             continue
         parts = name.split(":")
         if parts[0] == "document" and len(parts) == 2 and parts[1]:
-            title, _, ground = value.partition("|")
-            titles[parts[1]] = (title.strip(), ground.strip())
+            heading, _, ground = value.partition("|")
+            titles[parts[1]] = (heading.strip(), ground.strip())
             continue
         heading, colon, fields = value.partition(":")
         read = [tuple(item.split(".", 1)) for item in fields.split()]

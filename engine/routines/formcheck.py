@@ -186,6 +186,7 @@ def _compare(sub: dict[str, Any], value: Any, here: dict[str, Any], top: dict[st
         return  # the format check names it
     for rule, (_, holds) in DATE_RULES.items():
         for reference in sub.get(rule) or ():
+            other: date | None
             if reference == TODAY:
                 other = today
             else:

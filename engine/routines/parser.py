@@ -2,7 +2,8 @@
 
 libxml2 evaluates ``.//*[@id]`` (``//`` followed by a step with a predicate) in time quadratic in the
 document's size: a diagram of a few thousand elements took minutes to check. The same nodes come from
-``descendant::*[@id]`` in one pass. Everything else is SpiffWorkflow's own (SpiffBpmnParser).
+``descendant::*[@id]`` in one pass. It also marks the start events of interrupting event subprocesses
+(`INTERRUPTING`). Everything else is SpiffWorkflow's own (SpiffBpmnParser).
 """
 from __future__ import annotations
 
@@ -11,8 +12,19 @@ from typing import Any
 from SpiffWorkflow.bpmn.parser.util import first
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, SpiffProcessParser
 
+#: Set (True) on the spec of an event subprocess's start event that interrupts its process (BPMN's default):
+#: SpiffWorkflow does not act on it; engine/runtime/interrupting.py does.
+INTERRUPTING = "elevflow_interrupting"
+
 
 class _ProcessParser(SpiffProcessParser):
+    def parse_node(self, node: Any) -> Any:
+        spec = super().parse_node(node)
+        if (node.tag.endswith("}startEvent") and self.node.get("triggeredByEvent") == "true"
+                and node.get("isInterrupting", "true") != "false"):
+            setattr(spec, INTERRUPTING, True)
+        return spec
+
     def _index_process_nodes(self) -> None:
         for node in self.xpath("descendant::*[@id]"):  # SpiffWorkflow's: './/*[@id]'
             node_id = node.get("id")

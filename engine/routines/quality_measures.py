@@ -112,7 +112,9 @@ def _point(text: str) -> Point:
 def parse(properties: dict[str, str]) -> tuple[Measures, list[tuple[str, Coded]]]:
     """The figures among a process's properties (name -> value, in document order), and what is wrong
     with their form: (property name, why)."""
-    counts, breakdowns, leads, labels, per_unit, report_at, problems = [], [], [], {}, (), (), []
+    counts, breakdowns, leads, labels, problems = [], [], [], {}, []
+    per_unit: tuple[str, ...] = ()
+    report_at: tuple[str, ...] = ()
     for name, value in properties.items():
         if not declares(name):
             continue
@@ -213,7 +215,7 @@ def check(measures: Measures, tasks: dict[str, TaskMeta], forms: dict[str, Any])
 
 
 def _check_breakdown(breakdown: Breakdown, tasks: dict[str, TaskMeta], forms: dict[str, Any],
-                     kinds: set[str | None]) -> list[tuple[str, Coded]]:
+                     kinds: set[str | None] | set[str]) -> list[tuple[str, Coded]]:
     name, problems = f"breakdown:{breakdown.key}", []
     if breakdown.source == "decisions":
         problems += [(name, Coded("decl.breakdown_decision", {"key": breakdown.key, "kind": p}))
@@ -257,13 +259,13 @@ def merge(older: Measures, newer: Measures) -> Measures:
         Count(c.key, _union(c.steps, old.steps), _union(c.kinds, old.kinds), c.cancelled or old.cancelled)
         if (old := counts.get(c.key)) else c for c in newer.counts)
     merged_leads = tuple(
-        LeadTime(t.key, Point(_union(t.start.steps, old.start.steps), _union(t.start.kinds, old.start.kinds)),
-                 Point(_union(t.end.steps, old.end.steps), _union(t.end.kinds, old.end.kinds)))
-        if (old := leads.get(t.key)) else t for t in newer.lead_times)
+        LeadTime(t.key, Point(_union(t.start.steps, was.start.steps), _union(t.start.kinds, was.start.kinds)),
+                 Point(_union(t.end.steps, was.end.steps), _union(t.end.kinds, was.end.kinds)))
+        if (was := leads.get(t.key)) else t for t in newer.lead_times)
     merged_breakdowns = tuple(
-        Breakdown(b.key, b.source, b.parts, tuple(dict.fromkeys((*b.answers, *old.answers))),
-                  tuple(dict.fromkeys((*b.renames, *old.renames))))
-        if (old := breakdowns.get((b.key, b.source))) else b for b in newer.breakdowns)
+        Breakdown(b.key, b.source, b.parts, tuple(dict.fromkeys((*b.answers, *had.answers))),
+                  tuple(dict.fromkeys((*b.renames, *had.renames))))
+        if (had := breakdowns.get((b.key, b.source))) else b for b in newer.breakdowns)
     return Measures(merged_counts, merged_breakdowns, merged_leads, newer.labels, newer.per_unit,
                     _union(newer.report_at, older.report_at))
 

@@ -9,7 +9,11 @@ another modeler needs every element that stands in the way, each with what to do
 3. data stores and their references (outside systems);
 4. complex gateways and compensation (SpiffWorkflow cannot run them);
 5. global tasks (reusable tasks called from a call activity);
-6. conditions on a flow leaving anything but a gateway (SpiffWorkflow needs a gateway to choose).
+6. conditions on a flow leaving anything but a gateway (SpiffWorkflow needs a gateway to choose);
+7. ad-hoc subprocesses (their steps in any order, as people choose: Elevflow's task lists cannot offer
+   that choice);
+8. link events (SpiffWorkflow does not join a link's throw to its catch: the case would stop there);
+9. conditional events (checked only as the case reaches them; nothing wakes one whose condition is false).
 """
 from __future__ import annotations
 
@@ -32,6 +36,9 @@ RULES: list[tuple[str, str]] = [
      "unsupported.compensation"),
     ("//bpmn:globalTask | //bpmn:globalUserTask | //bpmn:globalScriptTask | //bpmn:globalManualTask "
      "| //bpmn:globalBusinessRuleTask", "unsupported.global_task"),
+    ("//bpmn:adHocSubProcess", "unsupported.ad_hoc_subprocess"),
+    ("//bpmn:linkEventDefinition/..", "unsupported.link_event"),
+    ("//bpmn:conditionalEventDefinition/..", "unsupported.conditional_event"),
 ]
 
 

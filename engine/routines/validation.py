@@ -15,7 +15,10 @@
 7. The quality figures (engine/routines/quality_measures.py) and decision documents' sections
    (engine/documents/document_sections.py) a routine declares name only steps, form fields, decision kinds and
    cancel grounds it has: a step renamed in the editor that a figure or a section reads is refused.
-All problems are collected, each with file, line and element id, so a process owner can fix them at once.
+All problems are collected, each with file, line and element id and a code the web layer translates, so a
+process owner can fix them at once: when a stage stops (unreadable XML, constructs Elevflow cannot run, a
+file SpiffWorkflow rejects), the checks that need only the XML (3's lanes, 5) still run on the routine's own
+files and their problems are reported with it.
 """
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import SendTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
@@ -121,6 +126,24 @@ _EXPRESSION_CHECKS = [
 ]
 
 
+#: SpiffWorkflow's own messages a diagram from another modeler commonly meets (the start of the message),
+#: each with a code of engine.codes the web layer says in the reader's language; anything else is said
+#: as SpiffWorkflow says it (`spiff.problem`).
+SPIFF_CODES = [
+    ("Exactly one start event is required", "spiff.one_start_event"),
+    ("No start event found", "spiff.no_start_event"),
+    ("A multiinstance task must specify a cardinality", "spiff.multi_instance_cardinality"),
+    ("A loopMaximum or loopCondition must be specified", "spiff.loop_end"),
+    ("A SubWorkflow Must contain an End event", "spiff.subprocess_end"),
+    ("Multiple outgoing flows are not supported for tasks of type", "spiff.task_flows"),
+    ("Time Specification Error", "spiff.timer"),
+    ("Unknown Time Specification", "spiff.timer"),
+    ("Duplicate process ID", "spiff.duplicate_process"),
+    ("Cancel Events may only be used with transactions", "spiff.cancel_event"),
+    ("Expected a", "spiff.missing_definition"),
+]
+
+
 def _spiff_problem(exc: SpiffWorkflowException, trees: dict[str, etree._ElementTree]) -> Problem:
     element_id = getattr(exc, "id", None) or getattr(exc, "task_spec", None) and exc.task_spec.bpmn_id
     file_name = getattr(exc, "file_name", None) or None
@@ -132,7 +155,9 @@ def _spiff_problem(exc: SpiffWorkflowException, trees: dict[str, etree._ElementT
                 file_name = file_name or name
                 break
     message = str(exc.args[0]) if exc.args else str(exc)
-    return Problem("spiff.problem", {"detail": message}, element_id=element_id or None,
+    code = next((c for start, c in SPIFF_CODES if message.startswith(start)), "spiff.problem")
+    params = {"detail": message} if code == "spiff.problem" else {}
+    return Problem(code, params, element_id=element_id or None,
                    line=int(line) if line else None, file=file_name)
 
 
@@ -166,7 +191,7 @@ def _check_expressions(name: str, tree: etree._ElementTree, limits: bounds.Bound
     for xpath, check, what in _EXPRESSION_CHECKS:
         for element in tree.xpath(xpath, namespaces=NS):
             if isinstance(element, str):  # an attribute's value
-                source, element = element.strip(), element.getparent()
+                source, element = element.strip(), element.getparent()  # type: ignore[attr-defined]  # lxml
             else:
                 source = (element.text or "").strip()
             if not source:
@@ -240,6 +265,11 @@ def _check_declarations(spec: BpmnProcessSpec, subprocesses: dict[str, BpmnProce
                                 file=file_name) for prop, why in found]
 
 
+def sending_message(spec: Any) -> bool:
+    """A send task naming a message throws it to other cases; one naming none tells its lane (needs one)."""
+    return isinstance(getattr(spec, "event_definition", None), MessageEventDefinition)
+
+
 def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[str, etree._ElementTree],
                       file_of: dict[str, str], limits: bounds.Bounds,
                       routine_tasks: dict[str, Any] | None = None) -> list[Problem]:
@@ -250,6 +280,9 @@ def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[
     tree = trees.get(file_name) if file_name else None
     lines = bpmnxml.line_index(tree) if tree is not None else {}
     for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, SendTask) and not task_spec.lane and not sending_message(task_spec):
+            problems.append(Problem("task.send_no_lane", element_id=task_spec.bpmn_id,
+                                    line=lines.get(task_spec.bpmn_id), file=file_name))
         if not getattr(task_spec, "manual", False) or not hasattr(task_spec, "bpmn_id"):
             continue
         meta = task_meta(task_spec)
@@ -296,7 +329,7 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
         if name in main:
             problems.extend(support.unsupported(tree, name))
     if problems:
-        raise DefinitionError(problems)
+        raise DefinitionError(_with_file_checks(problems, main, trees, limits))
 
     forms, problems = _load_forms(raw_forms)
     parser = ElevflowParser(validator=VALIDATOR)
@@ -313,7 +346,7 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
         for pid in [*bpmnxml.process_ids(tree), *bpmnxml.embedded_subprocess_ids(tree)]:
             file_of.setdefault(pid, name)
     if problems:
-        raise DefinitionError(problems)
+        raise DefinitionError(_with_file_checks(problems, main, trees, limits))
 
     keys = [pid for name in main for pid in bpmnxml.executable_process_ids(trees[name])]
     if not keys:
@@ -354,8 +387,8 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
         problems.extend(found)
         bundle.readers[key], found = readers_of(trees[file_of[key]], key, file_of[key], bundle.subjects[key])
         problems.extend(found)
-        for process_id in [key, *subprocesses]:
-            used_file = file_of[process_id]
+        for process_id in [key, *subprocesses]:  # a spec the XML does not name lives in the key's file
+            used_file = file_of.get(process_id, file_of[key])
             bundle.files[used_file] = {**library, **main}[used_file]
 
     for name in bundle.files:
@@ -375,6 +408,17 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
     if problems:
         raise DefinitionError(_unique(problems))
     return bundle
+
+
+def _with_file_checks(problems: list[Problem], main: dict[str, str], trees: dict[str, etree._ElementTree],
+                      limits: bounds.Bounds) -> list[Problem]:
+    """The problems that stopped a stage, with what the checks that need only the XML find in the
+    routine's own files (lanes, expressions): every problem at once, so the owner fixes them in one go."""
+    for name in main:
+        if name in trees:
+            problems = [*problems, *_check_lanes(name, trees[name]),
+                        *_check_expressions(name, trees[name], limits)]
+    return _unique(problems)
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

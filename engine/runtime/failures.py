@@ -31,7 +31,7 @@ from ..errors import (
 from ..routines import editing
 from ..storage import audit
 from ..storage.dbapi import Sql, Tx
-from ..storage.models import Case, ProcessVersion
+from ..storage.models import Case, CaseEvent, ProcessVersion
 
 #: What a routine's own failure looks like (runner.translate turns SpiffWorkflow's errors into these).
 ROUTINE_ERRORS = (WorkflowError, SandboxError, DataNotJSONError, RemoteError)
@@ -109,4 +109,35 @@ def stopped_cases(engine: Any, key: str, *, by: int) -> list[Stopped]:
                                .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
                                .where(Case.process_key == key, Case.status == "running",
                                       Case.error.is_not(None)).order_by(Case.error_at.desc())).all()
-    return [Stopped(*row[:4], codes.from_json(row[4])) for row in rows]
+    return [Stopped(row[0], row[1], row[2], row[3], codes.from_json(row[4])) for row in rows]
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """A message a case threw that no case has received (runtime/crosscase.py), as its process owner sees
+    it: the message, the routine and case that threw it, when, and until when it is kept — no pupil data."""
+
+    id: int
+    name: str
+    routine: str
+    case_id: int
+    thrown_at: datetime
+    keep_until: datetime
+    expired: bool
+
+
+def unmatched_messages(engine: Any, *, by: int) -> list[Unmatched]:
+    """The messages no case has received, kept (tried again each scheduler round) or expired, oldest first
+    (process owners only): a routine whose message goes nowhere shows here."""
+    if not editing.is_process_owner(engine, by):
+        raise PermissionDeniedError(f"user {by} may not list unmatched messages: that takes the "
+                                    "process-owner role")
+    with engine.db.read() as session:
+        rows = session.execute(
+            select(CaseEvent.id, CaseEvent.name, Case.process_key, CaseEvent.sender_case_id,
+                   CaseEvent.created_at, CaseEvent.keep_until, CaseEvent.outcome)
+            .join(Case, Case.id == CaseEvent.sender_case_id)
+            .where(CaseEvent.kind == "message",
+                   CaseEvent.delivered_at.is_(None) | (CaseEvent.outcome == "expired"))
+            .order_by(CaseEvent.id)).all()
+    return [Unmatched(row[0], row[1], row[2], row[3], row[4], row[5], row[6] == "expired") for row in rows]

@@ -25,8 +25,12 @@ def _waiting(workflow: object) -> dict[str, MessageEventDefinition]:
     found = {}
     for task in runner.all_tasks(workflow):  # type: ignore[arg-type]
         definition = getattr(task.task_spec, "event_definition", None)
-        if task.state == TaskState.WAITING and isinstance(definition, MessageEventDefinition):
-            found[definition.name] = definition
+        if task.state != TaskState.WAITING:
+            continue
+        # an event-based gateway waits for each of its branches' events at once
+        for one in getattr(definition, "event_definitions", None) or [definition]:
+            if isinstance(one, MessageEventDefinition):
+                found[one.name] = one
     return found
 
 

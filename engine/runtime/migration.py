@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.util.diff import WorkflowDiff, diff_workflow, migrate_workflow
@@ -91,6 +91,8 @@ def _assess(workflow: BpmnWorkflow, new: ParsedVersion, number: int) -> tuple[li
 
 def _apply(workflow: BpmnWorkflow, new: ParsedVersion, diffs: object) -> None:
     """Swap the specs (SpiffWorkflow's migrate_workflow), keeping every waiting timer's due time."""
+    top: Any
+    subs: Any
     top, subs = diffs  # type: ignore[misc]
     kept = {t.id: copy.deepcopy(t.internal_data) for t in runner.all_tasks(workflow)
             if t.state == TaskState.WAITING and "event_value" in t.internal_data}

@@ -25,6 +25,7 @@ locks, which these FOR NO KEY UPDATE locks do not block.
 from __future__ import annotations
 
 import hashlib
+import time
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -33,9 +34,13 @@ from uuid import UUID
 
 import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import SendTask
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task, TaskState
 
@@ -57,7 +62,7 @@ from ..storage.dbapi import Sql, Tx
 from ..storage.models import parse_id
 from ..work import assignment, webhooks
 from ..work.notify import notify
-from . import failures
+from . import failures, health, interrupting, outbox, sending
 
 START_MESSAGE_PREFIX = "elevflow.start."
 
@@ -84,7 +89,8 @@ LOCK_CASE = {"sqlite": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id"),
              "postgresql": Sql(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = :id FOR NO KEY UPDATE")}
 CASE_STATE = Sql("SELECT state, serializer_version FROM cases WHERE id = :id")
 PUPIL_UNIT = Sql("SELECT unit_id FROM pupils WHERE id = :id")
-UNIT_EXISTS = Sql("SELECT 1 FROM school_units WHERE id = :id")
+UNIT_EXISTS = Sql("SELECT 1 FROM school_units "
+                  "WHERE id = COALESCE(:id, (SELECT unit_id FROM pupils WHERE id = :pupil_id))")
 LATEST_VERSION = Sql("SELECT id, version FROM process_versions WHERE key = :key "
                      "ORDER BY version DESC LIMIT 1")
 INSERT_CASE = Sql("""INSERT INTO cases (process_version_id, process_key, pupil_id, unit_id, parent_case_id,
@@ -109,17 +115,44 @@ def ready_human_tasks(workflow: BpmnWorkflow) -> dict[UUID, Task]:
     return {t.id: t for t in all_tasks(workflow) if t.state == TaskState.READY and t.task_spec.manual}
 
 
+def _timers_of(task: Task) -> Iterator[tuple[str, TimerEventDefinition]]:
+    """(bpmn id, definition) of each timer a waiting task catches: its own, or - an event-based gateway
+    or a multiple event - each timer among the events it waits for (the gateway's, under the id of the
+    catch event that follows it)."""
+    spec = task.task_spec
+    definition = spec.event_definition
+    if isinstance(definition, TimerEventDefinition):
+        yield spec.bpmn_id, definition
+    elif isinstance(definition, MultipleEventDefinition):
+        outputs = spec.outputs if len(spec.outputs) == len(definition.event_definitions) else None
+        for index, inner in enumerate(definition.event_definitions):
+            if isinstance(inner, TimerEventDefinition):
+                yield (outputs[index].bpmn_id if outputs else spec.bpmn_id), inner
+
+
 def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[str, datetime]]:
-    """(bpmn id, due time) of every timer the case waits on."""
+    """(bpmn id, due time) of every timer the case waits on, wherever it is: a boundary event, an
+    intermediate catch event, an event-based gateway's branch, an event subprocess's start."""
     found = []
     for task in workflow.event_manager.tasks.values():
-        definition = task.task_spec.event_definition
-        if isinstance(definition, TimerEventDefinition):
+        for bpmn_id, definition in _timers_of(task):
             due = definition.details(task).value
             if isinstance(due, str):
                 due = datetime.fromisoformat(due)
-            found.append((task.task_spec.bpmn_id, due))
+            if isinstance(due, datetime):
+                found.append((bpmn_id, due))
     return sorted(found)
+
+
+def _cycles_left(workflow: BpmnWorkflow) -> dict[UUID, int]:
+    """The firings each waiting cycle timer has left (`R6/P1D`: 6 until it first fires)."""
+    left = {}
+    for task in workflow.event_manager.tasks.values():
+        if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
+            value = task._get_internal_data("event_value")
+            if isinstance(value, dict):
+                left[task.id] = int(value.get("cycles", 0))
+    return left
 
 
 @dataclass
@@ -152,11 +185,20 @@ class Run:
     events: list[audit.Event] = field(default_factory=list)
     new_task_rows: list[dict[str, Any]] = field(default_factory=list)
     open_before: dict[UUID, Task] = field(default_factory=dict)
-    done_before: set[UUID] = field(default_factory=set)
+    done_before: set[Task] = field(default_factory=set)  # by identity: a UUID's hash is Python code
     timers_before: list[tuple[str, datetime]] = field(default_factory=list)
+    cycles_before: dict[UUID, int] = field(default_factory=dict)
     spawned: list[tuple[str, int | None]] = field(default_factory=list)  # (process key, pupil) linked cases
     to_notify: list[tuple[int, UUID]] = field(default_factory=list)  # (user, task) given a new task
     submitted: frozenset[str] = frozenset()  # the keys of the form a user submitted in this step
+    uncaught: Any = None  # an error event definition thrown and caught nowhere in the case
+    failed_at: str | None = None  # the element that threw it
+    thrown: list[tuple[str, str, Any, Any]] = field(default_factory=list)  # for other cases (outbox.py)
+    #: Writes another part of the engine adds to the step (an outbox row, say): `finish` runs them after
+    #: the case's own rows and before the audit events. On PostgreSQL they go with the step's other writes
+    #: and its COMMIT in one round trip as long as they only write (Tx.execute, executemany, expect_rows)
+    #: and read nothing back.
+    also: list[Callable[[Tx], None]] = field(default_factory=list)
 
     def event(self, kind: str, **data: Any) -> None:
         self.events.append(audit.Event(kind, self.actor_id, self.case.id, self.case.pupil_id,
@@ -165,8 +207,9 @@ class Run:
     def begin(self) -> None:
         """Note what is open and done before the step, to tell afterwards what the step changed."""
         self.open_before = ready_human_tasks(self.workflow)
-        self.done_before = {t.id for t in all_tasks(self.workflow) if t.state == TaskState.COMPLETED}
+        self.done_before = {t for t in all_tasks(self.workflow) if t.state == TaskState.COMPLETED}
         self.timers_before = waiting_timers(self.workflow)
+        self.cycles_before = _cycles_left(self.workflow)
 
     def advance(self) -> None:
         """Run every automatic task until the case waits for a person, a timer or a message."""
@@ -174,6 +217,8 @@ class Run:
         try:
             with budget.running():
                 self.workflow.do_engine_steps(will_complete_task=budget)
+                while interrupting.interrupt(self.workflow):  # BPMN's interrupting event subprocesses
+                    self.workflow.do_engine_steps(will_complete_task=budget)
         except SpiffWorkflowException as exc:
             raise translate(exc) from exc
         except RecursionError as exc:
@@ -181,7 +226,7 @@ class Run:
 
     def moved(self) -> bool:
         """Whether the workflow got anywhere since `begin`: some task completed (a timer that fired, too)."""
-        return any(t.state == TaskState.COMPLETED and t.id not in self.done_before
+        return any(t.state == TaskState.COMPLETED and t not in self.done_before
                    for t in all_tasks(self.workflow))
 
     def finish(self, completed: set[UUID] | None = None, status: str | None = None) -> None:
@@ -192,15 +237,25 @@ class Run:
         closed, completed or cancelled, loses its drafts and follow-up dates here, in the same step.
         """
         completed = completed or set()
+        self._collect_thrown_events()
         for task in all_tasks(self.workflow):
-            if task.id in self.done_before or task.state != TaskState.COMPLETED:
+            if task.state != TaskState.COMPLETED or task in self.done_before:
                 continue
             spec = task.task_spec
             if isinstance(spec, (ExclusiveGateway, InclusiveGateway)):
                 self.event("gateway_taken", bpmn_id=spec.bpmn_id, name=spec.bpmn_name,
                            taken=[c.task_spec.bpmn_id for c in task.children])
+            elif isinstance(getattr(spec, "event_definition", None), CycleTimerEventDefinition):
+                pass  # a cycle's firings are its own events below; its completion is none of them
             elif isinstance(getattr(spec, "event_definition", None), TimerEventDefinition):
                 self.event("timer_fired", bpmn_id=spec.bpmn_id, name=spec.bpmn_name)
+            elif isinstance(getattr(spec, "event_definition", None), MultipleEventDefinition):
+                self._gateway_timers(task)
+            elif isinstance(spec, ScriptTask):
+                self.event("script_ran", bpmn_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id)
+            elif isinstance(spec, SendTask) and not sending.names_message(spec):
+                sending.send(self, task)  # one that names a message throws it to other cases instead
+        self._cycle_firings()
         open_after = ready_human_tasks(self.workflow)
         closed = list(completed)
         for task_id, task in self.open_before.items():
@@ -220,15 +275,46 @@ class Run:
             self.tx.executemany(INSERT_TASK, self.new_task_rows)
         for user_id, task_id in self.to_notify:  # after the rows exist: a notice names its task's step
             if user_id != self.actor_id:  # nobody needs telling what they just did themselves
+                assert self.config is not None  # load() and new_case() give every Run its engine's config
                 notify(self.tx, user_id, "task_assigned", case_id=self.case.id, task_id=task_id, now=self.now,
                        config=self.config)
         self._save_timers()
-        self._collect_thrown_events()
+        outbox.record(self)  # messages and signals for other cases: delivered by crosscase.py
         self._save_case(status)
+        for write in self.also:  # rows other parts of the engine write in this step's transaction
+            write(self.tx)
         audit.append(self.tx, self.events, self.now)
         # --- outgoing webhooks (engine/work/webhooks.py): the outbox rows, in this step's transaction; after
-        # the audit head, so their ids are in commit order (inserts only: no row lock anyone else holds)
+        # the audit head, so their ids are in commit order (inserts only: no row lock anyone else holds).
+        # On PostgreSQL its read of the subscribers was sent with the step's first (`step`: read_ahead).
         webhooks.enqueue(self.tx, self.case, self.events, self.now)
+
+    def _gateway_timers(self, task: Task) -> None:
+        """The timers among the events an event-based gateway (or multiple event) caught."""
+        caught = [e.event_definition for e in task.internal_data.get("seen_events", [])]
+        for bpmn_id, definition in _timers_of(task):
+            if definition in caught:
+                self.event("timer_fired", bpmn_id=bpmn_id, name=definition.name or None)
+
+    def _cycle_firings(self) -> None:
+        """One `timer_fired` for each firing of a repeating timer in this step, with the firings left."""
+        left = _cycles_left(self.workflow)
+        for task_id, before in self.cycles_before.items():
+            after = left.get(task_id, 0)
+            task = self.workflow.get_task_from_id(task_id) if before > after else None
+            if task is None:
+                continue
+            for firing in range(before - after):
+                self.event("timer_fired", bpmn_id=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name,
+                           cycles_left=before - firing - 1)
+
+    def _thrower(self, definition: Any) -> str | None:
+        """The end or throw event of this step that threw an event definition."""
+        for task in all_tasks(self.workflow):
+            if (task not in self.done_before and task.state == TaskState.COMPLETED
+                    and task.task_spec.__dict__.get("event_definition") == definition):
+                return task.task_spec.bpmn_id
+        return None
 
     def _new_task_row(self, task: Task) -> None:
         meta = self.parsed.meta(task.task_spec)
@@ -287,22 +373,35 @@ class Run:
                                                 "due_at": self.tx.time(due)} for bpmn_id, due in timers])
 
     def _collect_thrown_events(self) -> None:
+        """The events the workflow threw that nothing in it caught: `elevflow.start.<routine>` messages
+        start linked cases; an error nothing caught fails the case (`uncaught`)."""
         for event in self.workflow.get_events():
-            name = getattr(event.event_definition, "name", "") or ""
-            if name.startswith(START_MESSAGE_PREFIX):
+            definition = event.event_definition
+            name = getattr(definition, "name", "") or ""
+            if isinstance(definition, ErrorEventDefinition) and self.uncaught is None:
+                self.uncaught = definition
+                self.failed_at = self._thrower(definition)
+                self.workflow.cancel()  # nothing of the case runs on: its open tasks and timers go
+            elif name.startswith(START_MESSAGE_PREFIX):
                 self.spawned.append((name[len(START_MESSAGE_PREFIX):], self.case.pupil_id))
+            elif name and (kind := outbox.thrown(definition)):
+                self.thrown.append((kind, name, event.payload, event.correlations))
 
     def _save_case(self, status: str | None) -> None:
-        if status is None and self.workflow.completed:
+        if status is None and self.uncaught is not None:
+            status = "failed"  # BPMN: an error no boundary or event subprocess catches ends the case
+            self.event("case_failed", error=self.uncaught.name or None,
+                       error_code=self.uncaught.code or None, bpmn_id=self.failed_at)
+        elif status is None and self.workflow.completed:
             status = "completed"
             self.event("case_completed")
-        saved = self.tx.rowcount(SAVE_CASE, {
-            "id": self.case.id, "version": self.case.row_version,
+        case_id = self.case.id
+        self.tx.expect_rows(SAVE_CASE, {
+            "id": case_id, "version": self.case.row_version,
             "state": state.dump(self.workflow, compress=status is not None),
             "new_version": self.case.row_version + 1, "status": status or self.case.status,
-            "ended_at": self.tx.time(self.now) if status else None, "serializer": state.SERIALIZER_VERSION})
-        if saved != 1:
-            raise ConflictError("conflict.case_changed", case=str(self.case.id))
+            "ended_at": self.tx.time(self.now) if status else None, "serializer": state.SERIALIZER_VERSION},
+            1, lambda: ConflictError("conflict.case_changed", case=str(case_id)))
         self.case.row_version += 1
         self.case.status = status or self.case.status
 
@@ -344,7 +443,10 @@ def new_case(engine: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_i
               by: int | None, data: dict[str, Any], now: datetime, parent: CaseRef | None) -> Run:
     """Insert a new case of the routine's newest version for a pupil (or a school unit) and return its
     first step, begun, not yet run: what a start does before the workflow runs."""
-    version = tx.first(LATEST_VERSION, {"key": process_key})
+    # the three reads go in one round trip on PostgreSQL (the unit is the one given, else the pupil's)
+    version, pupil_row, unit_row = tx.firsts(
+        (LATEST_VERSION, {"key": process_key}), (PUPIL_UNIT, {"id": pupil_id}),
+        (UNIT_EXISTS, {"id": unit_id, "pupil_id": pupil_id}))
     if version is None:
         raise NotFoundError(f"no routine {process_key!r} is deployed")
     version_id, version_number = version
@@ -361,11 +463,10 @@ def new_case(engine: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_i
     else:
         if pupil_id is None:
             raise CaseSubjectError(f"{process_key!r} is a routine for a pupil: say which pupil")
-        pupil_unit = tx.scalar(PUPIL_UNIT, {"id": pupil_id})
-        if pupil_unit is None:
+        if pupil_row is None:
             raise NotFoundError(f"pupil {pupil_id} does not exist")
-        unit_id = unit_id or pupil_unit
-    if tx.first(UNIT_EXISTS, {"id": unit_id}) is None:
+        unit_id = unit_id or pupil_row[0]
+    if unit_row is None:
         raise NotFoundError(f"school unit {unit_id} does not exist")
     held = (access.require_role_at_unit(tx, by, unit_id, "start a case", roles=access.CASE_ROLES)
             if by is not None else set())
@@ -454,6 +555,7 @@ class Step:
         workflow kept once the transaction it runs in commits."""
         if self.run is None:
             return
+        self.tx.send_together()  # PostgreSQL: the writes from here on go in two round trips, with the commit
         with self.routine():
             self.run.finish(self.completed, self.ending)
             start_linked(self.engine, self.run)
@@ -508,8 +610,10 @@ def step(engine: Any, kind: str, actor_id: int | None, now: datetime | None = No
         raise ValueError(f"unknown kind of step {kind!r}; known: {', '.join(KINDS)}")
     now = now or engine.clock()
     current: Step | None = None
+    started = time.perf_counter()
     try:
         with _transaction(engine, inside) as tx:
+            webhooks.read_ahead(tx)
             current = Step(engine, tx, kind, actor_id, now)
             yield current
             current._save()
@@ -517,12 +621,13 @@ def step(engine: Any, kind: str, actor_id: int | None, now: datetime | None = No
         if current is not None:
             current._undone(exc, inside)
         raise
+    health.observe_step(kind, time.perf_counter() - started)
 
 
 @contextmanager
 def _transaction(engine: Any, inside: Tx | None) -> Iterator[Tx]:
     if inside is None:
-        with engine.db.transaction() as tx:
+        with engine.db.transaction(together=True) as tx:
             yield tx
     else:
         with inside.savepoint():

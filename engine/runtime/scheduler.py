@@ -16,7 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from ..work import digest, mailer, notices, webhooks
-from . import timers
+from . import crosscase, health, timers
 
 if TYPE_CHECKING:  # for type hints only: core.Engine composes every layer
     from ..core import Engine
@@ -29,6 +29,7 @@ class Round:
     """What one round did."""
 
     timers: int = 0
+    case_events: int = 0
     notices: int = 0
     emails: int = 0
     digests: int = 0
@@ -44,10 +45,12 @@ def run_once(engine: Engine, now: datetime | None = None) -> Round:
     now = now or engine.clock()
     done = Round()
     done.timers = timers.fire_due(engine, now)
+    done.case_events = crosscase.deliver_pending(engine, now)
     done.notices = notices.fire_due(engine, now)
     done.digests = digest.send_digests(engine, now)
     done.emails = mailer.send_due(engine, now)
     done.webhooks = webhooks.deliver_due(engine, now)
+    health.mark(engine, health.SCHEDULER, detail=str(asdict(done)), now=now)  # /readyz: a round ran
     if done:
         log.info("scheduler round: %s", asdict(done))
     return done

@@ -235,6 +235,7 @@ def _complete(engine: Engine, step: runner.Step, task_id: UUID, data: dict[str, 
         run.event("decision_signed", **{**extra, "task_id": str(task_id), "decision": meta.decision,
                                         "non_delegable": meta.non_delegable, "signer_id": by,
                                         "delegation_id": delegation, "data_sha256": digest})
+    tx.send_together()  # nothing reads this statement's result: it goes with the step's other writes
     tx.execute(MARK_COMPLETED, {"id": tx.uuid(task_id), "now": tx.time(now), "by": by,
                                 "data": tx.json(data), "due_at": tx.time(due),
                                 "medical": bool(held & MEDICAL_ROLES)})
@@ -313,6 +314,7 @@ def task_info(engine: Engine, row: TaskRow) -> dict[str, Any]:
     its (cached) process version."""
     with engine.db.read() as session:
         case = session.get(Case, row.case_id)
+    assert case is not None  # a task's case is never deleted
     parsed = engine.specs.get(case.process_version_id)
     meta = next((parsed.meta(s) for p in [parsed.spec, *parsed.subprocess_specs.values()]
                  for s in p.task_specs.values() if getattr(s, "bpmn_id", None) == row.bpmn_id), None)

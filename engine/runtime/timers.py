@@ -18,11 +18,11 @@ RETRY_AFTER = timedelta(minutes=5)
 log = logging.getLogger(__name__)
 
 
-_NEXT_DUE = """SELECT t.id, t.case_id FROM timers t JOIN cases c ON c.id = t.case_id WHERE t.due_at <= :now
+_NEXT_DUE = """SELECT t.id, t.case_id FROM timers t JOIN cases c ON c.id = t.case_id WHERE t.due_at < :now
     ORDER BY t.due_at LIMIT 1"""
 NEXT_DUE = {"sqlite": Sql(_NEXT_DUE), "postgresql": Sql(_NEXT_DUE + " FOR NO KEY UPDATE OF c SKIP LOCKED")}
-POSTPONE = Sql("UPDATE timers SET due_at = :later WHERE id = :id AND due_at <= :now")
-STILL_DUE = Sql("SELECT 1 FROM timers WHERE id = :id AND due_at <= :now")
+POSTPONE = Sql("UPDATE timers SET due_at = :later WHERE id = :id AND due_at < :now")
+STILL_DUE = Sql("SELECT 1 FROM timers WHERE id = :id AND due_at < :now")
 
 
 class _NothingFired(Exception):

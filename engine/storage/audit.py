@@ -34,7 +34,8 @@ KINDS = {
     "decision_signed", "case_linked", "task_released", "delegation_granted", "delegation_revoked",
     "deadline_reminder", "deadline_escalated", "organisation_imported", "medical_released",
     "case_migrated", "message_received", "password_set", "password_cleared", "assignee_refused",
-    "step_failed", "attachment_added", "attachment_removed",
+    "step_failed", "attachment_added", "attachment_removed", "script_ran", "message_sent", "case_failed",
+    "message_thrown", "signal_thrown",
 }
 
 
@@ -50,11 +51,15 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+def _after_seq(at: datetime, event: Event | AuditEvent) -> bytes:
+    """The event's canonical JSON, `[seq, at, kind, actor, case, pupil, unit, data]` with sorted keys,
+    from just after its sequence number on: what is hashed is ``[`` + seq + ``,`` + this."""
+    return orjson.dumps([at.isoformat(timespec="microseconds"), event.kind, event.actor_id, event.case_id,
+                         event.pupil_id, event.unit_id, event.data], option=orjson.OPT_SORT_KEYS)[1:]
+
+
 def _digest(prev: bytes, seq: int, at: datetime, event: Event | AuditEvent) -> bytes:
-    body = orjson.dumps([seq, at.isoformat(timespec="microseconds"), event.kind, event.actor_id,
-                         event.case_id, event.pupil_id, event.unit_id, event.data],
-                        option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(prev + body).digest()
+    return hashlib.sha256(prev + b"[%d," % seq + _after_seq(at, event)).digest()
 
 
 LOCK_HEAD = {"sqlite": Sql("SELECT seq, hash FROM audit_head WHERE id = 1"),
@@ -63,6 +68,29 @@ INSERT_EVENT = Sql("""INSERT INTO audit_events (seq, at, kind, actor_id, case_id
     prev_hash, hash) VALUES (:seq, :at, :kind, :actor_id, :case_id, :pupil_id, :unit_id, :data, :prev_hash,
     :hash)""")
 MOVE_HEAD = Sql("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1")
+# PostgreSQL: the whole append in one statement, hashed by the database exactly as `_digest` hashes (its
+# sha256 of the previous hash, "[", the sequence number, "," and `_after_seq`), so it needs no round trip
+# of its own: it goes with the step's other writes and its COMMIT (dbapi.Tx.send_together), and holds the
+# audit head's lock from the last statement of the transaction to its commit.
+APPEND = Sql("""WITH RECURSIVE head AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE),
+    events AS (SELECT * FROM unnest(CAST(:kinds AS text[]), CAST(:actors AS integer[]),
+        CAST(:cases AS integer[]), CAST(:pupils AS integer[]), CAST(:units AS integer[]),
+        CAST(:datas AS text[]), CAST(:rests AS bytea[]))
+        WITH ORDINALITY AS e(kind, actor_id, case_id, pupil_id, unit_id, data, rest, n)),
+    chain AS (SELECT e.n, head.seq + 1 AS seq, head.hash AS prev_hash,
+            sha256(head.hash || convert_to('[' || (head.seq + 1) || ',', 'UTF8') || e.rest) AS hash
+        FROM head JOIN events e ON e.n = 1
+        UNION ALL
+        SELECT e.n, c.seq + 1, c.hash,
+            sha256(c.hash || convert_to('[' || (c.seq + 1) || ',', 'UTF8') || e.rest)
+        FROM chain c JOIN events e ON e.n = c.n + 1),
+    written AS (INSERT INTO audit_events (seq, at, kind, actor_id, case_id, pupil_id, unit_id, data,
+            prev_hash, hash)
+        SELECT c.seq, :at, e.kind, e.actor_id, e.case_id, e.pupil_id, e.unit_id, CAST(e.data AS json),
+            c.prev_hash, c.hash
+        FROM chain c JOIN events e ON e.n = c.n)
+    UPDATE audit_head SET seq = last.seq, hash = last.hash
+    FROM (SELECT seq, hash FROM chain ORDER BY n DESC LIMIT 1) AS last WHERE audit_head.id = 1""")
 
 
 def append(tx: Tx, events: list[Event], at: datetime) -> None:
@@ -73,6 +101,13 @@ def append(tx: Tx, events: list[Event], at: datetime) -> None:
     for event in events:
         if event.kind not in KINDS:
             raise ValueError(f"unknown audit event kind {event.kind!r}")
+    if not tx.sqlite:
+        tx.execute(APPEND, {
+            "at": tx.time(at), "kinds": [e.kind for e in events], "actors": [e.actor_id for e in events],
+            "cases": [e.case_id for e in events], "pupils": [e.pupil_id for e in events],
+            "units": [e.unit_id for e in events], "datas": [tx.json(e.data) for e in events],
+            "rests": [_after_seq(at, e) for e in events]})
+        return
     seq, prev = tx.first(LOCK_HEAD[tx.dialect])
     prev = bytes(prev)
     rows = []

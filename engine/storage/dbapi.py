@@ -37,6 +37,22 @@ class Sql:
     def __init__(self, text: str):
         self.text = " ".join(text.split())
         self.rendered = {"sqlite": self.text, "postgresql": re.sub(r"(?<!:):(\w+)", r"%(\1)s", self.text)}
+        self._guarded: dict[tuple[int, int], Sql] = {}
+
+    def guarded(self, count: int, index: int) -> Sql:
+        """PostgreSQL: this write, failing unless it touched `count` rows — with an error naming `index`
+        (Tx.refusal), raised where the database runs it, so no one has to wait for its row count. The
+        failing cast's text depends on the count, so the planner cannot fold it into a constant."""
+        found = self._guarded.get((count, index))
+        if found is None:
+            found = self._guarded[(count, index)] = Sql(
+                f"WITH touched AS ({self.text} RETURNING 1) SELECT CASE WHEN count(*) = {count} THEN 0 "
+                f"ELSE CAST('{GUARD_PREFIX}{index}:' || count(*) AS integer) END FROM touched")
+        return found
+
+
+GUARD_PREFIX = "elevflow-expected-rows-"
+_GUARD_FAILED = re.compile(re.escape(GUARD_PREFIX) + r"(\d+):")
 
 
 @dataclass
@@ -50,15 +66,70 @@ class Stats:
 
 
 class Tx:
-    """A write transaction on one pooled DB-API connection."""
+    """A write transaction on one pooled DB-API connection.
 
-    def __init__(self, raw: Any, dialect: str, stats: Stats | None = None):
+    `owns_commit`: this Tx's own `transaction` commits it, so `send_together` may hold statements back
+    until the commit (a Tx of a snapshot, or on an ORM session's connection, never does)."""
+
+    def __init__(self, raw: Any, dialect: str, stats: Stats | None = None, *, owns_commit: bool = False):
         self.raw = raw
         self.dialect = dialect
         self.cursor = raw.cursor()
         self.sqlite = dialect == "sqlite"
         self.stats = stats or Stats()
         self.committed: list[Callable[[], None]] = []
+        self.owns_commit = owns_commit
+        self._pipeline: Any = None  # psycopg's pipeline while `send_together` holds statements
+        self._entered: Any = None  # the context manager that gave it
+        self._refusals: list[Callable[[], Exception]] = []  # of `expect_rows` checked by the database
+        self._nested = 0  # savepoints open
+        self._ahead: dict[Sql, tuple[dict[str, Any] | None, Any]] = {}  # reads sent before they are wanted
+
+    def send_together(self) -> None:
+        """From here to the commit, send the statements whose results nobody reads at once: PostgreSQL's
+        pipeline mode queues them and sends them with the next statement whose result is read (or
+        rowcount asked), and the last of them with the COMMIT — one round trip where each statement was
+        one. A statement's error is raised where the queue is next sent, which rolls the whole
+        transaction back as before. SQLite has no round trips: nothing changes there."""
+        if self.sqlite or not self.owns_commit or self._nested or self._pipeline is not None:
+            return
+        self._entered = self.raw.driver_connection.pipeline()
+        self._pipeline = self._entered.__enter__()
+
+    def expect_rows(self, sql: Sql, params: dict[str, Any], count: int,
+                    refused: Callable[[], Exception]) -> None:
+        """Run a write (UPDATE, DELETE or INSERT) that must touch exactly `count` rows, else the
+        transaction fails with `refused()`. While statements are sent together nothing waits for its
+        result: the database checks the count itself (`Sql.guarded`) and fails the transaction, COMMIT
+        included, with an error that `refusal` turns back into `refused()`."""
+        if self._pipeline is None:
+            if self.execute(sql, params).rowcount != count:
+                raise refused()
+            return
+        self.execute(sql.guarded(count, len(self._refusals)), params)
+        self._refusals.append(refused)
+
+    def refusal(self, exc: BaseException) -> Exception | None:
+        """The `refused()` of the `expect_rows` whose check failed the transaction with `exc`, if one did."""
+        found = _GUARD_FAILED.search(str(exc)) if getattr(exc, "sqlstate", None) == "22P02" else None
+        if found is None or int(found[1]) >= len(self._refusals):
+            return None
+        return self._refusals[int(found[1])]()
+
+    def commit(self) -> None:
+        """Commit; in pipeline mode the COMMIT goes with the statements still queued, and leaving the
+        pipeline sends them all (one round trip; a queued statement's error is raised here)."""
+        if self._pipeline is None:
+            self.raw.commit()
+            return
+        self.raw.cursor().execute("COMMIT")
+        self.end_together()
+
+    def end_together(self, exc: BaseException | None = None) -> None:
+        """Leave pipeline mode (after the commit, or before the rollback)."""
+        entered, self._entered, self._pipeline = self._entered, None, None
+        if entered is not None:
+            entered.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Do `action` once this transaction has committed (never, if it rolls back)."""
@@ -68,17 +139,40 @@ class Tx:
 
     def execute(self, sql: Sql, params: dict[str, Any] | None = None) -> Any:
         self.stats.statements += 1
-        self.cursor.execute(sql.rendered[self.dialect], params or {})
-        return self.cursor
+        # While statements are sent together each gets its own cursor, which its result reaches whenever
+        # the queue is sent (one cursor's results would be overwritten by the next statement's).
+        cursor = self.cursor if self._pipeline is None else self.raw.cursor()
+        cursor.execute(sql.rendered[self.dialect], params or {})
+        return cursor
 
     def executemany(self, sql: Sql, rows: Sequence[dict[str, Any]]) -> None:
         self.stats.statements += 1
         self.cursor.executemany(sql.rendered[self.dialect], rows)
 
-    def first(self, sql: Sql, params: dict[str, Any] | None = None) -> tuple | None:
+    def first(self, sql: Sql, params: dict[str, Any] | None = None) -> Any:
+        """The first row (a tuple of the driver's values), or None. Typed Any: a DB-API row is untyped, and
+        a caller that knows the row exists unpacks it at once."""
         return self.execute(sql, params).fetchone()
 
+    def firsts(self, *statements: tuple[Sql, dict[str, Any]]) -> list[tuple | None]:
+        """The first row of each statement (None for one without rows). While statements are sent
+        together (PostgreSQL), all of them go in one round trip instead of one each."""
+        if self._pipeline is None:
+            return [self.first(sql, params) for sql, params in statements]
+        cursors = [self.execute(sql, params) for sql, params in statements]
+        return [cursor.fetchone() for cursor in cursors]
+
+    def ahead(self, sql: Sql, params: dict[str, Any] | None = None) -> None:
+        """Send a read now whose rows are wanted later in the transaction (`all` gives them then): while
+        statements are sent together it goes with the next round trip, instead of taking one of its own
+        when its rows are wanted. Otherwise nothing is gained, and it is read when wanted."""
+        if self._pipeline is not None:
+            self._ahead[sql] = (params, self.execute(sql, params))
+
     def all(self, sql: Sql, params: dict[str, Any] | None = None) -> list[tuple]:
+        sent = self._ahead.pop(sql, None) if self._ahead else None
+        if sent is not None and sent[0] == params:
+            return sent[1].fetchall()
         return self.execute(sql, params).fetchall()
 
     def scalar(self, sql: Sql, params: dict[str, Any] | None = None) -> Any:
@@ -86,17 +180,26 @@ class Tx:
         return row[0] if row is not None else None
 
     def rowcount(self, sql: Sql, params: dict[str, Any]) -> int:
-        return self.execute(sql, params).rowcount
+        cursor = self.execute(sql, params)
+        if self._pipeline is not None:
+            self._pipeline.sync()
+        return cursor.rowcount
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        """A nested transaction: rolled back alone if the block fails."""
+        """A nested transaction: rolled back alone if the block fails. Statements in it are sent one by
+        one (`send_together` waits for the block's end), so a failure inside is rolled back right there."""
+        if self._pipeline is not None:
+            self.end_together()
+        self._nested += 1
         self.cursor.execute("SAVEPOINT step")
         try:
             yield
         except BaseException:
             self.cursor.execute("ROLLBACK TO SAVEPOINT step")
             raise
+        finally:
+            self._nested -= 1
         self.cursor.execute("RELEASE SAVEPOINT step")
 
     # --- binding values the way SQLAlchemy's column types store them ---------------------------------
@@ -106,6 +209,12 @@ class Tx:
 
     def read_uuid(self, value: Any) -> UUID:
         return value if isinstance(value, UUID) else UUID(value)
+
+    def required_time(self, value: Any) -> datetime:
+        """A NOT NULL time column's value (read_time for a column that cannot be empty)."""
+        read = self.read_time(value)
+        assert read is not None, "a NOT NULL time column was empty"
+        return read
 
     def time(self, value: datetime | None) -> Any:
         if value is None:
@@ -130,29 +239,53 @@ class Tx:
 
 
 @contextmanager
-def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: Any = None) -> Iterator[Tx]:
+def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: Any = None, *,
+                together: bool = False) -> Iterator[Tx]:
     """One all-or-nothing write transaction on a pooled connection (SQLite: BEGIN IMMEDIATE, so the
     write lock is taken before anything is read), or on `raw`, a PostgreSQL connection the caller holds
-    for snapshots (autocommit is switched off for the transaction and back on after it)."""
+    for snapshots (autocommit is switched off for the transaction and back on after it).
+
+    `together` (an engine step's transaction): on PostgreSQL every statement is sent together with the
+    next one whose result is read (`Tx.send_together`, from the start), the BEGIN with the first read; so a
+    task completion is its BEGIN and the read that locks case and task, its writes and the audit head's
+    lock, and the audit events with the COMMIT — three round trips. psycopg would send a BEGIN of its own
+    and wait for it, so the connection is in autocommit mode and the transaction's BEGIN is ours."""
     own = raw is None
     if own:
         raw = engine.raw_connection()
-    else:
+    pipelined = together and dialect != "sqlite"
+    if pipelined:
+        raw.driver_connection.autocommit = True
+    elif not own:
         raw.driver_connection.autocommit = False
+    tx = None
     try:
-        tx = Tx(raw, dialect, stats)
+        tx = Tx(raw, dialect, stats, owns_commit=True)
         if tx.sqlite:
             tx.cursor.execute("BEGIN IMMEDIATE")
+        elif pipelined:
+            tx.send_together()
+            tx.raw.cursor().execute("BEGIN")
         yield tx
-        raw.commit()
+        tx.commit()
         tx.stats.commits += 1
     except BaseException as exc:
+        refused = tx.refusal(exc) if tx is not None else None
+        if tx is not None:
+            tx.end_together(exc)
         raw.rollback()
+        if refused is not None:
+            raise refused from exc
         if getattr(exc, "sqlstate", None) in RETRYABLE:
             raise ConflictError("conflict.same_moment") from exc
         raise
     finally:
         if own:
+            if pipelined:
+                try:
+                    raw.driver_connection.autocommit = False
+                except Exception:  # a broken connection: the pool must not hand it out again
+                    raw.invalidate()
             raw.close()
         else:
             raw.driver_connection.autocommit = True

@@ -397,6 +397,29 @@ class OutgoingEmail(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class CaseEvent(Base):
+    """A message or signal a case threw for other cases: written in the thrower's step (the outbox), then
+    delivered by the scheduler, each delivery in the receiving case's own step (runtime/crosscase.py)."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_pending", "id", postgresql_where=text("delivered_at IS NULL"),
+                            sqlite_where=text("delivered_at IS NULL")),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # message | signal
+    name: Mapped[str] = mapped_column(String(200))
+    sender_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    organiser_id: Mapped[int | None] = mapped_column(ForeignKey("organisers.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("school_units.id"))
+    pupil_id: Mapped[int | None] = mapped_column(ForeignKey("pupils.id"))
+    correlations: Mapped[Any] = mapped_column(JSON)
+    payload: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    keep_until: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(20))  # delivered | broadcast | expired
+    receivers: Mapped[Any | None] = mapped_column(JSON)
+
+
 class Timer(Base):
     """A timer event a case waits on; the scheduler fires those whose `due_at` has passed."""
 
@@ -499,6 +522,17 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class ServiceStatus(Base):
+    """The last time a background duty ran and how it went, one row per duty, for /readyz and /metrics:
+    `scheduler` (every round, whatever it found to do) and `audit_verify` (each `elevflow audit verify`)."""
+
+    __tablename__ = "service_status"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    at: Mapped[datetime]
+    ok: Mapped[bool]
+    detail: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
 
 class AuditHead(Base):

@@ -1,6 +1,7 @@
 """Create or upgrade a database to the newest schema with Alembic."""
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,8 @@ if TYPE_CHECKING:  # for type hints only: core.Engine composes every layer
     from ..core import Engine
 
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+#: The Alembic scripts, package data of this package (read through importlib.resources, installed or not).
+MIGRATIONS = Path(str(resources.files(__package__) / "migrations"))
 
 
 def _config() -> Config:

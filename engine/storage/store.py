@@ -87,16 +87,17 @@ class Database:
             yield session
 
     @contextmanager
-    def transaction(self) -> Iterator[Tx]:
+    def transaction(self, *, together: bool = False) -> Iterator[Tx]:
         """One all-or-nothing write transaction on the bare DB-API connection: every engine step runs
-        in one (see dbapi.py for why). Inside `reads()` on PostgreSQL it runs on the scope's connection."""
+        in one (see dbapi.py for why), `together` (dbapi.transaction). Inside `reads()` on PostgreSQL it
+        runs on the scope's connection."""
         scope = self._reads.get()
         if scope is None or self.dialect == "sqlite" or scope.busy:  # SQLite writes on its own engine
-            with dbapi.transaction(self.write_engine, self.dialect, self.stats) as tx:
+            with dbapi.transaction(self.write_engine, self.dialect, self.stats, together=together) as tx:
                 yield tx
             return
         with scope.using(self) as raw, \
-                dbapi.transaction(self.write_engine, self.dialect, self.stats, raw) as tx:
+                dbapi.transaction(self.write_engine, self.dialect, self.stats, raw, together=together) as tx:
             yield tx
 
     @contextmanager

@@ -153,7 +153,7 @@ def _view(engine: Engine, tx: Tx, user_id: int, row: tuple, named: bool) -> Task
             candidates[field_name] = sorted(found, key=lambda c: (c.name.casefold(), c.id))
     return TaskView(
         tx.read_uuid(id_), case_id, process_key, bpmn_id, name, role, unit_id, pupil_id, assignee_id,
-        assignee_name, state, form, tx.read_time(created_at), tx.read_time(due_at),
+        assignee_name, state, form, tx.required_time(created_at), tx.read_time(due_at),
         tx.read_time(completed_at), completed_by, completed_by_name, row_version, status, version_id, routine,
         unit_name, None if pupil_id is None else PROTECTED_NAME if hidden else f"{given} {family}",
         None if hidden else klass,

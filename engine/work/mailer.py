@@ -166,11 +166,11 @@ def _record_failure(engine: Engine, mail: Claimed, exc: BaseException, now: date
     give_up = permanent or _permanent(exc) or mail.attempts >= MAX_ATTEMPTS
     error = f"{type(exc).__name__}: {exc}"[:2000]
     if give_up:
-        log.error("e-mail %s to %s given up after %s attempt(s): %s", mail.id, mail.to_address,
-                  mail.attempts, error)
+        # never the address (personal data): the id finds the row, which the administrator may read
+        log.error("e-mail %s given up after %s attempt(s): %s", mail.id, mail.attempts, error)
     else:
-        log.warning("e-mail %s to %s failed (attempt %s), retrying after %s: %s", mail.id, mail.to_address,
-                    mail.attempts, backoff(mail.attempts), error)
+        log.warning("e-mail %s failed (attempt %s), retrying after %s: %s", mail.id, mail.attempts,
+                    backoff(mail.attempts), error)
     with engine.db.transaction() as tx:
         tx.execute(MARK_FAILED, {"id": mail.id, "error": error,
                                  "retry_at": tx.time(now + backoff(mail.attempts)),

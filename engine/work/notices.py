@@ -45,6 +45,7 @@ def fire_one(engine: Engine, now: datetime | None = None) -> bool:
             return False
         task_id, case_id, routine, bpmn_id, role, unit_id, pupil_id, assignee_id, due_at, level, created = row
         due = tx.read_time(due_at)
+        assert due is not None  # NEXT selects tasks with a due time
         policy = engine.deadlines.policy(routine, bpmn_id)
         off = engine.breaks.is_off(unit_id)
         if level == 0 and due is not None and tx.read_time(created) > deadlines.offset(

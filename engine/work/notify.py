@@ -31,20 +31,23 @@ if TYPE_CHECKING:  # for type hints only: core.Engine composes every layer
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 #: What can be notified.
-KINDS = frozenset({"task_assigned", "task_available", "reminder", "escalation", "case_cancelled"})
+KINDS = frozenset({"task_assigned", "task_available", "reminder", "escalation", "case_cancelled",
+                   "case_message"})
 #: The kinds that are also e-mailed. `task_available` is not: a lane may have dozens of candidates,
 #: and the inbox (and the digest) already shows them the task.
-EMAILED = frozenset({"task_assigned", "reminder", "escalation"})
+EMAILED = frozenset({"task_assigned", "reminder", "escalation", "case_message"})
 
 SUBJECTS = {
     "task_assigned": "Elevflow: en uppgift väntar på dig",
     "reminder": "Elevflow: påminnelse om en uppgift",
     "escalation": "Elevflow: en uppgift är försenad",
+    "case_message": "Elevflow: ett ärende har ett meddelande till dig",
 }
 OPENINGS = {
     "task_assigned": "En uppgift i Elevflow har lämnats till dig och väntar på dig.",
     "reminder": "Påminnelse: en uppgift i Elevflow väntar fortfarande på dig.",
     "escalation": "En uppgift i Elevflow är försenad, och du får det här meddelandet för att följa upp den.",
+    "case_message": "Ett ärende i Elevflow har skickat ett meddelande till din roll.",
 }
 SHARED_REMINDER = "Påminnelse: en uppgift i Elevflow väntar fortfarande på någon i din roll."
 FOOTER = ("Av sekretesskäl står inget om eleven eller ärendet i e-post. Logga in i Elevflow för att se "
@@ -130,6 +133,8 @@ LINES = {
     ("escalation", False, False): N_("En uppgift är försenad."),
     # to the huvudman: a reported case was cancelled (engine/runtime/cases.py), on a ground the routine allows
     ("case_cancelled", False, False): N_("Ärende %(case)s avbröts efter anmälan till rektor: %(ground)s."),
+    # a send task of the case's routine told its lane (engine/runtime/sending.py)
+    ("case_message", False, False): N_("Ärende %(case)s har skickat ett meddelande till din roll."),
 }
 #: The grounds of specs.CANCEL_GROUNDS as the huvudman's line says them.
 CANCEL_LINES = {"elev_flyttat": N_("eleven har flyttat från skolenheten"),

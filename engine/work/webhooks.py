@@ -45,6 +45,7 @@ EVENTS = (
     "case_started",
     "case_completed",
     "case_cancelled",
+    "case_failed",
     "case_migrated",
     "task_created",
     "task_assigned",
@@ -77,6 +78,12 @@ DELIVERED = Sql("""UPDATE webhook_deliveries SET delivered_at = :now, attempts =
     last_status = :status, last_error = NULL WHERE id = :id""")
 FAILED = Sql("""UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = :retry,
     last_status = :status, last_error = :error WHERE id = :id""")
+
+
+def read_ahead(tx: Tx) -> None:
+    """At a step's start: ask for the subscribers now, so that `enqueue` reading them at the step's end
+    waits for no round trip of its own (PostgreSQL: they come back with the step's first read)."""
+    tx.ahead(SUBSCRIBERS)
 
 
 def enqueue(tx: Tx, case: Any, events: Iterable[Event], now: datetime) -> None:

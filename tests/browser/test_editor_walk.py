@@ -19,7 +19,7 @@ from engine.storage.models import VersionReader
 
 from .conftest import PASSWORD, ROOT, log_in, screenshot, serve
 
-PROCESSES = settings.PROJECT_ROOT / "processes"
+PROCESSES = settings.shipped_processes()
 REPORT = {"oro_skickad": "2026-11-23T09:00:00+01:00", "oro_satt": "telefon",
           "oro_mottagare": "Socialtjänsten", "oro_beskrivning": "Eleven berättade om oro hemma."}
 FEEDBACK = {"oro_aterkoppling": "utredning_inledd", "oro_ny_anmalan": False}

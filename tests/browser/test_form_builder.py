@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from editing_helpers import add_process_owner
 
-from engine import deploy_path, settings
+from engine import deploy_path
 from engine.org import passwords
 from engine.routines import editing
 
@@ -19,7 +19,7 @@ from .axe import serious_violations
 from .conftest import PASSWORD, ROOT, log_in, screenshot, serve
 from .test_editor_walk import ADD_TASK, group
 
-PROCESSES = settings.PROJECT_ROOT / "processes"
+PROCESSES = ROOT / "processes"
 EXPECTED = {
     "type": "object",
     "title": "Samtal med vårdnadshavare",

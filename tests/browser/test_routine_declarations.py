@@ -16,7 +16,7 @@ from engine.storage.models import ProcessVersion, RoutineDraft
 from .conftest import PASSWORD, log_in, serve
 from .test_editor_walk import group
 
-PROCESSES = settings.PROJECT_ROOT / "processes"
+PROCESSES = settings.shipped_processes()
 
 
 @pytest.fixture

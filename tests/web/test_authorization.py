@@ -27,6 +27,10 @@ ROUTES: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("static", "GET"): ("ok", "ok", "ok", "ok", "ok"),
     ("auth.login", "GET"): ("ok", "ok", "ok", "ok", "ok"),
     ("auth.login", "POST"): ("ok", "ok", "ok", "ok", "ok"),
+    # an operator's probes: no login (/metrics answers this machine, or a token: test_operations.py)
+    ("ops.healthz", "GET"): ("ok", "ok", "ok", "ok", "ok"),
+    ("ops.readyz", "GET"): ("ok", "ok", "ok", "ok", "ok"),
+    ("ops.metrics", "GET"): ("ok", "ok", "ok", "ok", "ok"),
     # logging out sends everyone to the login page
     ("auth.logout", "POST"): ("login", "login", "login", "login", "login"),
     # no OpenID Connect provider is configured in this app, so its pages do not exist

@@ -27,7 +27,7 @@ from ..timeline import lines as timeline_lines
 
 bp = Blueprint("cases", __name__)
 PAGE = 100
-STATUSES = ("running", "completed", "cancelled")
+STATUSES = ("running", "completed", "cancelled", "failed")
 
 
 @bp.get("/arenden")
@@ -163,4 +163,5 @@ def _attachment_limits(database: Any) -> dict[str, Any]:
 
 
 def status_names() -> dict[str, str]:
-    return {"running": _("Pågår"), "completed": _("Avslutat"), "cancelled": _("Avbrutet")}
+    return {"running": _("Pågår"), "completed": _("Avslutat"), "cancelled": _("Avbrutet"),
+            "failed": _("Misslyckat")}

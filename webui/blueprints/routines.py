@@ -33,7 +33,8 @@ def index() -> Any:
     drafts = editing.drafts(database, by=g.user.id)
     who = names.user_names(database, [d.updated_by for d in drafts])
     return render_template("routines/index.html", routines=sorted(newest.values(), key=lambda v: v.name),
-                           drafts=drafts, names=who, when=lookups.local_time)
+                           drafts=drafts, names=who, when=lookups.local_time,
+                           unmatched=failures.unmatched_messages(database, by=g.user.id))
 
 
 @bp.get("/rutiner/<key>")

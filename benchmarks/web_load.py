@@ -14,7 +14,7 @@ processes, so the two do not share an interpreter (they do share the machine's c
     p50/p95 per request kind, errors, lost updates (a completion that returned success but whose task is
     not completed), inbox p95.
 Prints a table, and as its last line one JSON object with the same figures.
-Usage: python benchmarks/http.py [--tasks N] [--staff N] [--rounds N] [--think SECONDS] [--clients N]
+Usage: python benchmarks/web_load.py [--tasks N] [--staff N] [--rounds N] [--think SECONDS] [--clients N]
        [--only a|b]
 """
 from __future__ import annotations
@@ -40,9 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HERE = ROOT / "benchmarks"
-# This file is named http.py, so its own folder must come after the standard library's `http` package.
-sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != HERE), str(HERE)]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import requests  # noqa: E402
 from bulk import POSTGRES_URL, fresh_postgres  # noqa: E402
