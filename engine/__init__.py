@@ -55,7 +55,8 @@ from .views.drafts import (
 #: The rest — storage, the step machinery, the sandbox, background work — are the engine's own.
 PUBLIC_MODULES = (
     "codes", "core", "documents.appeals", "documents.attachments", "documents.case_documents",
-    "documents.pdf", "documents.signing", "errors", "expressions.terms", "logs", "org.apitokens",
+    "documents.pdf", "documents.signing", "documents.stepcontext", "errors", "expressions.terms", "logs",
+    "org.apitokens",
     "org.exchange", "org.logins", "org.roles", "oversight.quality", "oversight.visibility",
     "routines.definitions", "routines.editing", "routines.formcheck", "routines.quality_measures",
     "routines.versiondiff", "runtime.cases", "runtime.failures", "runtime.health", "runtime.migration",

@@ -143,6 +143,18 @@ MESSAGES: dict[str, str] = {
     "task.form_missing": "form '{form}' does not exist in the routine's forms/ folder",
     "task.personal_no_assignee": "a personal task must name who it goes to (assigneeFrom, e.g. startad_av)",
     "task.unknown_cancel_grounds": "cancelGrounds names unknown grounds {grounds} (known: {known})",
+    "task.step_declaration": "{reason}",
+    "step.context_unknown_step": "context names step '{step}', which is not a user task of the routine "
+                                 "(renamed or removed? name the step it builds on now)",
+    "step.context_itself": "context names the step itself ('{step}'): name the earlier steps it builds on",
+    "step.prefill_form": "a prefill clause is FIELD=SOURCE (SOURCE: today, guardians, STEP.FIELD or "
+                         "STEP.FIELD[KEY]), not '{clause}'",
+    "step.prefill_no_form": "prefill fills a form, and the step has none",
+    "step.prefill_unknown_target": "prefill fills '{field}', which the step's form {form} does not have",
+    "step.prefill_unknown_step": "prefill reads step '{step}', which is not a user task of the routine",
+    "step.prefill_unknown_field": "prefill reads '{field}', which the form of step '{step}' does not have",
+    "step.prefill_mismatch": "prefill puts {source} into '{field}', which cannot hold it (a date takes "
+                             "today, a list of rows the guardians, and a field a value of its own kind)",
     "expression.refused": "{what} refused: {reason}",
     "what.condition": "condition",
     "what.timer": "timer",

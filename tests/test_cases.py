@@ -55,7 +55,7 @@ def test_the_whole_chain_runs_to_its_end_with_every_step_logged(engine, people, 
     complete_task(engine, investigation.id, {"behov": "ja"}, by=people.specialpedagog)
     [decision] = ready(engine, case.id)
     # dueFrom: five weeks from the report date the teacher gave, not from when the task appeared
-    assert decision.due_at == datetime(2026, 12, 25, tzinfo=timezone.utc)
+    assert decision.due_at == datetime(2026, 12, 25, 22, 59, tzinfo=timezone.utc)  # 23:59 Swedish time
     result = sign(engine, decision.id, {"beslut": "atgardsprogram"}, by=people.rektor)
     assert result.case_status == "completed"
     case = get_case(engine, case.id)

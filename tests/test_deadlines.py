@@ -194,3 +194,37 @@ def test_breaks_are_recorded_from_the_command_line_and_deadlines_follow(engine, 
     assert run("remove", break_id).exit_code == 0
     engine.breaks.refresh()
     assert due_at("1BD", start, engine.breaks.is_off(people.unit)).date() == date(2027, 2, 22)
+
+
+def test_a_deadline_counted_from_a_date_ends_at_23_59_swedish_time_of_its_day():
+    from engine.expressions.deadlines import due_from
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+    # winter (UTC+1) and summer (UTC+2): the task is late only once its day is over in Sweden
+    assert due_from("P0D", "2026-12-07", now) == datetime(2026, 12, 7, 22, 59, tzinfo=timezone.utc)
+    assert due_from("P0D", "2026-06-10", now) == datetime(2026, 6, 10, 21, 59, tzinfo=timezone.utc)
+    assert due_from("P3W", "2026-12-01", now) == datetime(2026, 12, 22, 22, 59, tzinfo=timezone.utc)
+    assert due_from("2BD", "2026-12-23", now) == datetime(2026, 12, 29, 22, 59, tzinfo=timezone.utc)
+    # a moment stays a moment; no dueFrom value counts from now
+    assert due_from("P1D", "2026-12-07T10:15:00+01:00", now) == datetime(2026, 12, 8, 9, 15,
+                                                                           tzinfo=timezone.utc)
+    assert due_from("P1W", None, now) == datetime(2026, 12, 8, 9, 0, tzinfo=timezone.utc)
+
+
+def test_a_task_that_opens_with_its_deadline_near_is_not_reminded_but_still_escalated(engine, people,
+                                                                                       tmp_path, monkeypatch):
+    from bpmn_builder import FORM, one_task
+
+    from engine import deploy
+    rules = tmp_path / "frister.toml"
+    rules.write_text(POLICY, encoding="utf-8")
+    monkeypatch.setattr(engine, "deadlines", load_config(rules))
+    deploy(engine, {"t.bpmn": one_task(due="P1D")}, {"svar.json": FORM})
+    # Monday 09:00, due Tuesday 09:00: inside the two business days' reminder window from the start
+    with time_machine.travel(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc), tick=False):
+        start_case(engine, "testprocess", pupil_id=people.pupil, by=people.teacher)
+    with time_machine.travel(datetime(2026, 11, 23, 9, 1, tzinfo=timezone.utc), tick=False):
+        notices.fire_due(engine)
+    assert notes(engine, people.teacher) == [] and notes(engine, people.mentor) == []
+    with time_machine.travel(datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc), tick=False):  # due + 1BD
+        assert notices.fire_due(engine) == 1
+    assert notes(engine, people.rektor) == ["escalation"] and notes(engine, people.teacher) == []

@@ -117,7 +117,8 @@ def test_a_staff_report_of_a_krankning_is_due_24_hours_after_staff_learned_of_it
     assert done.completed_at > done.due_at  # on record as late
     [rektor] = ready_tasks(engine, case.id)
     assert rektor.bpmn_id == "Task_kb_rektor"
-    assert rektor.due_at == START.replace(hour=0, minute=0) + timedelta(weeks=1)
+    # a week from the day of the report, to the end of that day in Swedish time (23:59, UTC+1 in January)
+    assert rektor.due_at == START.replace(hour=22, minute=59) + timedelta(weeks=1)
 
 
 def test_a_report_made_within_24_hours_of_learning_of_it_is_on_time(engine):

@@ -421,7 +421,8 @@ def test_sarskilt_stod_investigation_deadlines_count_from_the_report_date(engine
     answers = {**rs.SS, "Task_anmalan_rektor": {"anmalan_datum": "2026-01-05"}}
     with time_machine.travel(START, tick=False):
         task = walk_until(engine, school, "sarskilt_stod", answers, "Task_utarbeta_atgardsprogram")
-    report = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    # each is due at the end of its day in Swedish time (23:59, UTC+1 in winter), counted from the report
+    report = datetime(2026, 1, 5, 22, 59, tzinfo=timezone.utc)
     due = {t.bpmn_id: t.due_at for t in list_tasks(engine, case_id=task.case_id)}
     assert {k: due[k] - report for k in ("Task_utse_utredare", "Task_pedagogisk_kartlaggning",
                                          "Task_samrad_elevhalsa", "Task_pedagogisk_bedomning",

@@ -156,6 +156,23 @@ SWEDISH: dict[str, str] = {
     "task.personal_no_assignee": N_("en personlig uppgift måste säga vem den går till (assigneeFrom, t.ex. "
                                     "startad_av)"),
     "task.unknown_cancel_grounds": N_("cancelGrounds nämner okända grunder %(grounds)s (kända: %(known)s)"),
+    "task.step_declaration": N_("%(reason)s"),
+    "step.context_unknown_step": N_("context nämner steget ”%(step)s”, som inte är en användaruppgift i "
+                                    "rutinen (bytt namn eller borttaget? ange steget det bygger på nu)"),
+    "step.context_itself": N_("context nämner steget självt (”%(step)s”): ange de tidigare steg det "
+                              "bygger på"),
+    "step.prefill_form": N_("en prefill-del skrivs FÄLT=KÄLLA (KÄLLA: today, guardians, STEG.FÄLT eller "
+                            "STEG.FÄLT[NYCKEL]), inte ”%(clause)s”"),
+    "step.prefill_no_form": N_("prefill fyller i ett formulär, och steget har inget"),
+    "step.prefill_unknown_target": N_("prefill fyller i ”%(field)s”, som stegets formulär %(form)s inte "
+                                      "har"),
+    "step.prefill_unknown_step": N_("prefill läser steget ”%(step)s”, som inte är en användaruppgift i "
+                                    "rutinen"),
+    "step.prefill_unknown_field": N_("prefill läser ”%(field)s”, som formuläret i steget ”%(step)s” inte "
+                                     "har"),
+    "step.prefill_mismatch": N_("prefill lägger %(source)s i ”%(field)s”, som inte kan ta emot det (ett "
+                                "datum tar today, en lista med rader guardians och ett fält ett värde av "
+                                "sitt eget slag)"),
     "expression.refused": N_("%(what)s godtogs inte: %(reason)s"),
     "what.condition": N_("villkoret"),
     "what.timer": N_("timern"),

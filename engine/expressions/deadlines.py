@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
@@ -56,6 +57,33 @@ def _delta(rule: str, start: datetime, years: int = bounds.DEFAULT.timer_years) 
         raise bounds.LimitError(problem)
     parsed = TimerEventDefinition.parse_iso_duration(rule.strip())
     return TimerEventDefinition.get_timedelta_from_start(parsed, start)
+
+
+#: School time: a date deadline ends at the end of its day here (DAY_ENDS), not at midnight UTC.
+SCHOOL_TIME = ZoneInfo("Europe/Stockholm")
+DAY_ENDS = time(23, 59)
+
+
+def due_from(rule: str, value: object, now: datetime, also_off: Callable[[date], bool] | None = None,
+             years: int = bounds.DEFAULT.timer_years) -> datetime:
+    """When a task under `rule` is due, its clock started by a `dueFrom` value (or, without one, `now`).
+    Counted from a plain date, the deadline is a date too: it ends at 23:59 Swedish time of its day, so a
+    task due today is not late before the day is over."""
+    due = due_at(rule, clock_start(value, now), also_off, years)
+    if is_date(value):
+        due = datetime.combine(due.date(), DAY_ENDS, tzinfo=SCHOOL_TIME).astimezone(timezone.utc)
+    return due
+
+
+def is_date(value: object) -> bool:
+    """Whether a `dueFrom` value is a plain ISO date (not a moment)."""
+    if not isinstance(value, str) or len(value) != 10:
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def clock_start(value: object, fallback: datetime) -> datetime:

@@ -37,7 +37,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, or_, select, text
 
 from .. import codes
 from ..errors import ConflictError, NotFoundError, PermissionDeniedError
@@ -390,10 +390,11 @@ class CaseSummary:
 
 
 def visible_cases(engine: Engine, user_id: int, *, status: str | None = None, process_key: str | None = None,
-                  unit_id: int | None = None, before_id: int | None = None,
-                  limit: int = 100) -> list[CaseSummary]:
+                  unit_id: int | None = None, before_id: int | None = None, pupil_id: int | None = None,
+                  term: str = "", limit: int = 100) -> list[CaseSummary]:
     """The cases the user may see, newest first: one query, scanning only the cases of the units where
-    the user holds a role (index on cases.unit_id, status). `before_id` pages on. Not logged: a list
+    the user holds a role (index on cases.unit_id, status). `before_id` pages on; `pupil_id` keeps one
+    pupil's; `term` those whose pupil's name or class holds it. Not logged: a list
     shows who and which routine, never the case's content."""
     query = (select(Case.id, Case.process_key, ProcessVersion.name, Case.status, Case.started_at,
                     Case.ended_at, Case.unit_id, SchoolUnit.name.label("unit_name"), Case.pupil_id,
@@ -403,9 +404,18 @@ def visible_cases(engine: Engine, user_id: int, *, status: str | None = None, pr
              .where(Case.unit_id.in_(select(RoleAssignment.unit_id)
                                      .where(RoleAssignment.user_id == bindparam("uid"))), text(VISIBLE_SQL))
              .order_by(Case.id.desc()).limit(limit))
-    for column, value in ((Case.status, status), (Case.process_key, process_key), (Case.unit_id, unit_id)):
+    for column, value in ((Case.status, status), (Case.process_key, process_key), (Case.unit_id, unit_id),
+                          (Case.pupil_id, pupil_id)):
         if value is not None:
             query = query.where(column == value)
+    term = " ".join(term.split())
+    if term and "\x00" not in term:  # a pupil's name or class; never a protected pupil's
+        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        patterns = {f"%{v}%" for v in (escaped, escaped.lower(), escaped.capitalize(), escaped.upper())}
+        full_name = Pupil.given_name + " " + Pupil.family_name
+        query = query.where(Pupil.protected_identity.is_(False), or_(*[
+            column.ilike(p, escape="\\") for p in patterns
+            for column in (Pupil.given_name, Pupil.family_name, full_name, Pupil.class_name)]))
     if before_id is not None:
         query = query.where(Case.id < before_id)
     with engine.db.read() as session:

@@ -198,3 +198,9 @@ def form_validator(engine: Engine, version_id: int, form: str) -> Draft202012Val
     (engine/routines/formcheck.py:
     blank required texts and date-time included)."""
     return engine.specs.get(version_id).validator(form)
+
+
+def person_fields(engine: Engine, version_id: int) -> frozenset[str]:
+    """The version's form fields that name a person (by user id): the fields a later step's
+    `assigneeFrom` reads, shown as names, never as ids."""
+    return frozenset(engine.specs.get(version_id).assignee_fields())

@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
 from ..errors import NotFoundError
 from ..org.roles import role_for_lane
-from . import bpmnxml, formcheck
+from . import bpmnxml, formcheck, step_declarations
 from .parser import ElevflowParser
 
 #: A routine's own (process-level) property saying what a case of it is about: a pupil (the default) or
@@ -68,6 +68,9 @@ class TaskMeta:
     personal: bool = False  # its holder's own duty: never offered to a lane, released or handed on
     #: once the case reached this task, it may be cancelled only on these grounds (CANCEL_GROUNDS)
     cancel_grounds: tuple[str, ...] = ()
+    #: the steps whose documentation the task's page shows (step_declarations.py), and its form's prefill
+    context: tuple[str, ...] = ()
+    prefill: str = ""
 
 
 def user_tasks_of(processes: Iterable[Any]) -> dict[str, tuple[TaskMeta, str]]:
@@ -93,6 +96,8 @@ def task_meta(task_spec: Any) -> TaskMeta:
         instructions=ext.get("instructionsForEndUser") or "",
         personal=props.get("personal", "").strip().lower() == "true",
         cancel_grounds=tuple(props.get("cancelGrounds", "").split()),
+        context=step_declarations.context_steps(props.get(step_declarations.CONTEXT, "")),
+        prefill=props.get(step_declarations.PREFILL, ""),
     )
 
 

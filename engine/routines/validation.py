@@ -42,7 +42,7 @@ from ..errors import DefinitionError, Problem, SandboxError
 from ..expressions import bounds, deadlines, sandbox
 from ..org.access import EHT_ROLES, NO_LANE
 from ..org.roles import ROLES, role_for_lane
-from . import bpmnxml, declared_sections, formcheck, quality_measures, support
+from . import bpmnxml, declared_sections, formcheck, quality_measures, step_declarations, support
 from .bpmnxml import NS
 from .parser import ElevflowParser
 from .specs import CANCEL_GROUNDS, CASE_SUBJECT, CASE_SUBJECTS, task_meta, user_tasks_of
@@ -219,7 +219,8 @@ def _check_lanes(name: str, tree: etree._ElementTree) -> list[Problem]:
 
 
 # A routine's own properties and their allowed values (None: any value, checked where it is read).
-PROCESS_PROPERTIES: dict[str, tuple[str, ...] | None] = {CASE_SUBJECT: CASE_SUBJECTS, "visibleTo": None}
+PROCESS_PROPERTIES: dict[str, tuple[str, ...] | None] = {CASE_SUBJECT: CASE_SUBJECTS, "visibleTo": None,
+                                                         step_declarations.PUPIL_PAGE: None}
 
 
 def _check_process_properties(name: str, tree: etree._ElementTree, key: str) -> tuple[str, list[Problem]]:
@@ -256,6 +257,9 @@ def _check_declarations(spec: BpmnProcessSpec, subprocesses: dict[str, BpmnProce
     found += quality_measures.check(measures, tasks, forms)
     documents, malformed = declared_sections.parse(properties)
     found += malformed + declared_sections.check(documents, tasks, forms)
+    if step_declarations.PUPIL_PAGE in properties:
+        found += [(step_declarations.PUPIL_PAGE, why) for why in step_declarations.check_pupil_page(
+            properties[step_declarations.PUPIL_PAGE], tasks, forms)]
     return properties, [Problem("decl.problem", {"property": prop, "reason": why}, element_id=key,
                                 line=elements[prop].sourceline,
                                 file=file_name) for prop, why in found]
@@ -267,7 +271,10 @@ def sending_message(spec: Any) -> bool:
 
 
 def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[str, etree._ElementTree],
-                      file_of: dict[str, str], limits: bounds.Bounds) -> list[Problem]:
+                      file_of: dict[str, str], limits: bounds.Bounds,
+                      routine_tasks: dict[str, Any] | None = None) -> list[Problem]:
+    """Each user task's own extensions; `routine_tasks` (the routine's user tasks by id, its called
+    processes' included) are what its `context` and `prefill` may name."""
     problems = []
     file_name = file_of.get(spec.name)
     tree = trees.get(file_name) if file_name else None
@@ -297,6 +304,8 @@ def _check_user_tasks(spec: BpmnProcessSpec, forms: dict[str, Any], trees: dict[
         if unknown := [g for g in meta.cancel_grounds if g not in CANCEL_GROUNDS]:
             problems.append(problem("task.unknown_cancel_grounds", {"grounds": unknown,
                                                                    "known": list(CANCEL_GROUNDS)}))
+        problems += [problem("task.step_declaration", {"reason": why}) for why in step_declarations.check(
+            meta.bpmn_id, meta.form, meta.context, meta.prefill, routine_tasks or {}, forms)]
     return problems
 
 
@@ -386,8 +395,11 @@ def validate(main: dict[str, str], library: dict[str, str], raw_forms: dict[str,
         problems.extend(_check_lanes(name, trees[name]))
         problems.extend(_check_expressions(name, trees[name], limits))
     for spec, subprocesses in bundle.specs.values():
+        routine_tasks = {meta.bpmn_id: meta for process in [spec, *subprocesses.values()]
+                         for s in process.task_specs.values()
+                         if getattr(s, "manual", False) and hasattr(s, "bpmn_id") and (meta := task_meta(s))}
         for process_spec in [spec, *subprocesses.values()]:
-            problems.extend(_check_user_tasks(process_spec, forms, trees, file_of, limits))
+            problems.extend(_check_user_tasks(process_spec, forms, trees, file_of, limits, routine_tasks))
             for task_spec in process_spec.task_specs.values():
                 form = task_meta(task_spec).form if getattr(task_spec, "manual", False) else None
                 if form in forms and form not in bundle.forms:

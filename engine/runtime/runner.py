@@ -324,8 +324,8 @@ class Run:
         due = None
         rule = deadlines.rule_for(self.rules, self.case.process_key, meta.bpmn_id, meta.due_rule)
         if rule:
-            start = deadlines.clock_start(task.data.get(meta.due_from) if meta.due_from else None, self.now)
-            due = deadlines.due_at(rule, start, self.days_off, self.limits.timer_years)
+            due = deadlines.due_from(rule, task.data.get(meta.due_from) if meta.due_from else None, self.now,
+                                     self.days_off, self.limits.timer_years)
         self.new_task_rows.append({
             "id": self.tx.uuid(task.id), "case_id": self.case.id, "process_key": self.case.process_key,
             "bpmn_id": meta.bpmn_id, "name": meta.name, "role": meta.role, "unit_id": self.case.unit_id,

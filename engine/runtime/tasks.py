@@ -250,8 +250,7 @@ def _due_from_own_form(row: StepTask, meta: Any, data: dict[str, Any], run: runn
     rule = deadlines.rule_for(run.rules, row.process_key, row.bpmn_id, meta.due_rule)
     if not rule or not meta.due_from or not data.get(meta.due_from):
         return None
-    return deadlines.due_at(rule, deadlines.clock_start(data[meta.due_from], run.now), run.days_off,
-                            run.limits.timer_years)
+    return deadlines.due_from(rule, data[meta.due_from], run.now, run.days_off, run.limits.timer_years)
 
 
 def _signing_right(tx: Any, row: StepTask, meta: Any, user_id: int, held: set[str],

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 
 from ..oversight import visibility
-from ..oversight.visibility import AccessEntry
+from ..oversight.visibility import PROTECTED_NAME, AccessEntry, CaseSummary
+from ..routines import step_declarations
 from ..storage.models import Pupil
 from . import people
 
@@ -91,3 +93,71 @@ def access_history(engine: Engine, pupil_id: int, *, asked_by: int,
     with engine.db.read() as session:
         pupil = session.get(Pupil, pupil_id)
     return (_card(pupil) if pupil is not None else None), rows
+
+
+@dataclass(frozen=True)
+class OpenStep:
+    """A step of a running case waiting to be done: by whom (its holder, else its lane's role) and when."""
+
+    name: str
+    role: str | None
+    assignee_name: str | None
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PupilCase:
+    """One of the pupil's cases on their page; a running one with its open steps and what its routine
+    declares for the pupil's page (`pupilPage`: (step id, field, value), the medical part's withheld)."""
+
+    summary: CaseSummary
+    process_version_id: int | None
+    open_steps: tuple[OpenStep, ...] = ()
+    current: tuple[tuple[str, str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class PupilPage:
+    pupil: PupilCard
+    name: str  # never a protected identity's name
+    cases: list[PupilCase]
+
+
+def page(engine: Engine, user_id: int, pupil_id: int) -> PupilPage | None:
+    """A pupil's page as the user may see it: every case of the pupil the user may see (need-to-know),
+    open and closed; for each running case, its open steps and what its routine declares for the page
+    (read through `visibility.open_case`, each look logged as "elevsida"). None — the same whether or
+    not the pupil exists — unless the pupil is at a unit where the user works on cases or the user may
+    see a case of theirs."""
+    with engine.db.read() as session:
+        pupil = session.get(Pupil, pupil_id)
+        card = _card(pupil) if pupil is not None else None
+    if card is None:
+        return None
+    summaries = visibility.visible_cases(engine, user_id, pupil_id=pupil_id, limit=200)
+    if not summaries and card.unit_id not in people.case_units(engine, user_id):
+        return None
+    found = []
+    for summary in summaries:
+        if summary.status != "running":
+            found.append(PupilCase(summary, None))
+            continue
+        case = visibility.open_case(engine, user_id, summary.id, detail="elevsida")
+        declared = step_declarations.pupil_page_fields(
+            engine.specs.get(case.process_version_id).properties.get(step_declarations.PUPIL_PAGE, ""))
+        latest = {t.bpmn_id: t.data for t in case.tasks
+                  if t.state == "completed" and t.data and not t.withheld}
+        current = tuple((step, name, latest[step][name]) for step, name in declared
+                        if name in (latest.get(step) or {}) and latest[step][name] not in (None, "", []))
+        steps = tuple(OpenStep(t.name, t.role, t.assignee_name, t.due_at) for t in case.tasks
+                      if t.state == "ready")
+        found.append(PupilCase(summary, case.process_version_id, steps, current))
+    name = PROTECTED_NAME if card.protected_identity else f"{card.given_name} {card.family_name}"
+    return PupilPage(card, name, found)
+
+
+def running_cases(engine: Engine, user_id: int, pupil_id: int, process_key: str) -> list[CaseSummary]:
+    """The pupil's running cases of a routine that the user may see: before starting another (a
+    duplicate?). Not logged: it shows only that a case exists."""
+    return visibility.visible_cases(engine, user_id, pupil_id=pupil_id, process_key=process_key,
+                                    status="running", limit=10)

@@ -19,7 +19,8 @@ if TYPE_CHECKING:  # for type hints only: core.Engine composes every layer
     from ..core import Engine
 
 _NEXT = """SELECT id, case_id, process_key, bpmn_id, role, unit_id, pupil_id, assignee_id, due_at,
-    notice_level FROM tasks WHERE state = 'ready' AND notice_at <= :now ORDER BY notice_at LIMIT 1"""
+    notice_level, created_at FROM tasks WHERE state = 'ready' AND notice_at <= :now
+    ORDER BY notice_at LIMIT 1"""
 NEXT = {"sqlite": Sql(_NEXT), "postgresql": Sql(_NEXT + " FOR NO KEY UPDATE SKIP LOCKED")}
 ADVANCE = Sql("""UPDATE tasks SET notice_level = :level, notice_at = :next WHERE id = :id
     AND notice_level = :was""")
@@ -30,7 +31,8 @@ def fire_one(engine: Engine, now: datetime | None = None) -> bool:
 
     1. Claim the open task whose notice_at is earliest and past (PostgreSQL: FOR UPDATE SKIP LOCKED, so
        several schedulers take different tasks; SQLite: the write lock taken at BEGIN).
-    2. By its level: remind its holder (or, if nobody holds it, everyone its lane serves at the unit);
+    2. By its level: remind its holder (or, if nobody holds it, everyone its lane serves at the unit) —
+       unless the task opened with its deadline already near: its people were just told of it then;
        then escalate to the unit's rektor; then to the huvudman. Notify in-app (and by e-mail, without
        pupil data) and audit, in the same transaction.
     3. Move the task to the next level with the next notice time, guarded by the level read in 1, so a
@@ -41,11 +43,18 @@ def fire_one(engine: Engine, now: datetime | None = None) -> bool:
         row = tx.first(NEXT[tx.dialect], {"now": tx.time(now)})
         if row is None:
             return False
-        task_id, case_id, routine, bpmn_id, role, unit_id, pupil_id, assignee_id, due_at, level = row
+        task_id, case_id, routine, bpmn_id, role, unit_id, pupil_id, assignee_id, due_at, level, created = row
         due = tx.read_time(due_at)
         assert due is not None  # NEXT selects tasks with a due time
         policy = engine.deadlines.policy(routine, bpmn_id)
         off = engine.breaks.is_off(unit_id)
+        if level == 0 and due is not None and tx.read_time(created) > deadlines.offset(
+                due, policy.remind_before, -1, off):
+            # It opened with its deadline already near, and its people were told then, with the date:
+            # no reminder on top of that. Only escalation remains, if it is not done in time.
+            following = deadlines.offset(due, policy.escalate_after, 1, off)
+            tx.rowcount(ADVANCE, {"id": task_id, "level": 1, "next": tx.time(following), "was": 0})
+            return True
         if level == 0:
             kind, event, to = "reminder", "deadline_reminder", "holder"
             roles = access.roles_serving(role or "")  # used while nobody holds the task

@@ -105,3 +105,14 @@ def screenshot(page: object, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+
+def docs_screenshot(page: Any, name: str) -> Path:
+    """A screenshot saved with the run's others; with ELEVFLOW_UPDATE_SCREENSHOTS=1 also as the
+    documentation's picture (docs/images/NAME.png), which the docs and the README show."""
+    path = screenshot(page, name)
+    if os.environ.get("ELEVFLOW_UPDATE_SCREENSHOTS") == "1":
+        (ROOT / "docs" / "images").mkdir(exist_ok=True)
+        shutil.copy(path, ROOT / "docs" / "images" / f"{name}.png")
+    return path

@@ -98,6 +98,9 @@ def test_a_step_added_in_the_editor_runs_in_new_cases_only(page, site, engine, p
     page.goto(f"{site}/elever?q=Alva")
     page.get_by_label("Rutin för Alva Andersson").select_option("orosanmalan")
     page.get_by_role("button", name="Starta").click()
+    # the old case still runs for Alva: the page asks first, and starts another when told to
+    assert page.get_by_text("Det finns redan ett pågående ärende").count() == 1
+    page.get_by_role("button", name="Starta ett nytt ärende ändå").click()
     page.wait_for_url("**/uppgifter/*")
     [new_case_id] = {t.case_id for t in list_tasks(engine, state="ready")} - {old.id}
     assert get_case(engine, new_case_id).process_version_id != get_case(engine, old.id).process_version_id

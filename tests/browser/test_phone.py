@@ -4,7 +4,9 @@ and opens a step on the case page — no page wider than the screen."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from test_routines import form_data
@@ -101,3 +103,38 @@ def test_an_opened_step_on_the_case_page_fits_a_phone(phone, site, engine, peopl
     phone.goto(f"{site}/uppgifter/{task.id}")
     fits(phone)
     assert errors == []
+
+
+def test_a_kränkning_is_reported_from_the_pupil_page_found_by_search_on_a_phone(phone, site, engine,  # noqa: F811
+                                                                              people):
+    """Search, the pupil's page, start the report there (a warning first, since one is already running)
+    and send it with its proposed dates: all at 390 px, nothing serious for axe."""
+    from .axe import serious_violations as axe
+    deploy_path(engine, PROCESSES / "krankande_behandling", shared_dir=PROCESSES / "shared")
+    start_case(engine, "krankande_behandling", pupil_id=people.pupil, by=people.teacher)  # an earlier one
+    log_in(phone, site, "teacher")
+    phone.goto(f"{site}/elever?q=Alva")
+    phone.get_by_role("link", name="Alva Andersson").click()
+    phone.wait_for_url(f"**/elever/{people.pupil}")
+    fits(phone)
+    assert axe(phone) == []
+    choose = phone.get_by_label("Rutin", exact=True)
+    on_screen(choose)
+    choose.select_option("krankande_behandling")
+    phone.get_by_role("button", name="Starta").click()
+    assert phone.get_by_text("Det finns redan ett pågående ärende").count() == 1  # a duplicate? asked
+    fits(phone)
+    phone.get_by_role("button", name="Starta ett nytt ärende ändå").click()
+    phone.wait_for_url("**/uppgifter/*")
+    fits(phone)
+    assert axe(phone) == []
+    today = datetime.now(ZoneInfo("Europe/Stockholm")).date().isoformat()
+    assert phone.locator('[name="f.kb_anmalan_rektor_datum"]').input_value() == today  # proposed: today
+    phone.locator('[name="f.kb_kannedom_datum"]').fill(f"{today}T08:10")
+    phone.locator('[name="f.kb_beskrivning"]').fill("Knuffad och hånad på rasten.")
+    phone.locator('[name="f.kb_inblandade"][value="elev_elev"]').check()
+    on_screen(phone.get_by_role("button", name="Slutför uppgiften").last)
+    phone.get_by_role("button", name="Slutför uppgiften").last.click()
+    phone.wait_for_url(f"{site}/uppgifter**")
+    assert phone.locator(".error-summary").count() == 0
+    screenshot(phone, "telefon-elevsida-krankning")

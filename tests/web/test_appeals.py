@@ -179,7 +179,7 @@ def test_the_follow_up_runs_beside_the_appeal_whose_steps_are_due_within_a_week_
                 {"overklagande_inkommet": "ja", "overklagande_inkom_datum": "2026-03-13"})
         act(engine, school, the(engine, case_id, "Task_registrera_overklagande"),
             {"overklagande_inkommet": "ja", "overklagande_inkom_datum": "2026-03-09"})
-        came_in = datetime(2026, 3, 9, tzinfo=UTC)
+        came_in = datetime(2026, 3, 9, 22, 59, tzinfo=UTC)  # each due at 23:59 Swedish time of its day
         act(engine, school, the(engine, case_id, "Task_prova_rattidighet"),
             {"overklagande_rattidighet": "i_tid"})
         act(engine, school, the(engine, case_id, "Task_omprova_beslut"),
@@ -199,7 +199,7 @@ def test_the_follow_up_runs_beside_the_appeal_whose_steps_are_due_within_a_week_
         act(engine, school, follow_up, {"utvardering_slutsats": "fortsatt", "uppfoljning_datum": "2026-05-04",
                                     "utvardering_inget_nytt_beslut_skal": "Åtgärderna står sig"})
         again = the(engine, case_id, "Task_uppfoljning")
-        assert again.due_at.replace(tzinfo=UTC) == datetime(2026, 5, 4, tzinfo=UTC)
+        assert again.due_at.replace(tzinfo=UTC) == datetime(2026, 5, 4, 21, 59, tzinfo=UTC)  # 23:59 CEST
         act(engine, school, the(engine, case_id, "Task_registrera_avgorande"),
             {"overklagande_avgorande": "aterforvisat"})
     assert get_task(engine, again.id).state == "cancelled"

@@ -65,6 +65,8 @@ ROUTES: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     # only the school nurse or doctor at the unit releases what the medical part recorded (none here)
     ("cases.release_medical", "POST"): ("login", "no", "no", "no", "no"),
     ("pupils.search", "GET"): ("login", "ok", "ok", "ok", "ok"),
+    # a pupil's page: anyone working on cases at the pupil's unit (it shows only the cases they may see)
+    ("pupils.pupil", "GET"): ("login", "ok", "ok", "ok", "no"),
     ("pupils.access", "GET"): ("login", "no", "no", "ok", "no"),
     ("pupils.start", "POST"): ("login", "ok", "ok", "ok", "no"),
     # a unit-level routine is started for one's own unit only (tests/web/test_unit_cases.py)
@@ -216,7 +218,8 @@ OTHER_ROLES: dict[str, tuple[str, str, dict[tuple[str, str], str]]] = {
     "kurator": ("kurator", "specialpedagog", {}),
     "skolskoterska": ("skolskoterska", "specialpedagog", {}),
     "skolpsykolog": ("skolpsykolog", "specialpedagog", {}),
-    "huvudman": ("huvudman", "outsider", {("pupils.start", "POST"): "ok", ("api.start_case", "POST"): "ok",
+    "huvudman": ("huvudman", "outsider", {("pupils.start", "POST"): "ok", ("pupils.pupil", "GET"): "ok",
+                                          ("api.start_case", "POST"): "ok",
                                           ("api.unit_pool", "GET"): "ok",
                                           ("admin.index", "GET"): "ok", ("admin.create_token", "POST"): "ok",
                                           ("admin.subscribe", "POST"): "ok",

@@ -239,3 +239,15 @@ def test_the_school_nurse_releases_a_medical_record_into_the_case_and_then_other
     shown = text(rektor.get(f"/arenden/{case_id}"))
     assert "Läser långsamt" in shown and "har lämnat ut uppgifterna" in shown
     assert "Beskrivning av svårigheterna" in shown  # labelled with the form's own field titles
+
+
+def test_the_case_page_says_in_words_which_step_the_case_is_at_and_who_it_waits_for(client, engine, people):
+    from conftest import REPORT
+    case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    login(client, "rektor")
+    assert "Steg 1 av 1 hittills – väntar på Lärare" in text(client.get(f"/arenden/{case.id}"))
+    complete_task(engine, list_tasks(engine, case_id=case.id, state="ready")[0].id, REPORT, by=people.teacher)
+    page = text(client.get(f"/arenden/{case.id}"))
+    steps = page.split('id="steps-heading"')[1].split("</ol>")[0]
+    assert "Steg 2 av 2 hittills – väntar på Specialpedagog" in steps
+    assert steps.index("Anmäl till rektor") < steps.index("Utred behovet")  # done first, then the open one

@@ -69,3 +69,43 @@ def test_a_search_holding_a_nul_character_finds_nobody_instead_of_failing(client
     login(client, "teacher")
     response = client.get("/elever?q=Al%00va")
     assert response.status_code == 200 and "0 elever hittades" in text(response)
+
+
+def test_the_pupil_page_shows_their_cases_one_may_see_with_who_does_what_next(client, engine, people):
+    from engine import start_case
+    from engine.storage.models import AccessLogEntry
+    case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    login(client, "teacher")
+    page = text(client.get(f"/elever/{people.pupil}"))
+    assert "Alva Andersson" in page and "(7B)" in page and f"#{case.id}" in page
+    running = page.split("Pågående ärenden")[1].split("Avslutade ärenden")[0]
+    assert "Anmäl till rektor" in running and "Lärare" in running  # the open step and its lane
+    with engine.db.read() as s:
+        looks = s.scalars(select(AccessLogEntry.detail).where(AccessLogEntry.case_id == case.id)).all()
+    assert looks == ["elevsida"]  # the case's content was read for the page: logged
+    # the pupil's name leads there from the case list, which is searchable by name or class
+    listed = text(client.get("/arenden?q=7b"))
+    assert f'href="/elever/{people.pupil}"' in listed and f"#{case.id}" in listed
+    assert f"#{case.id}" not in text(client.get("/arenden?q=Berg"))
+
+
+def test_the_pupil_page_of_another_units_pupil_reads_as_none(client, engine, people):
+    login(client, "teacher")
+    assert client.get(f"/elever/{people.other_pupil}").status_code == 404
+    assert client.get("/elever/999999").status_code == 404
+
+
+def test_starting_a_routine_already_running_for_the_pupil_asks_first(client, engine, people):
+    from engine import start_case
+    first = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    login(client, "teacher")
+    warned = post(client, f"/elever/{people.pupil}/starta", {"rutin": "stodkedja"}, token_from="/elever")
+    assert warned.status_code == 409
+    assert "Det finns redan ett pågående ärende" in text(warned) and f"#{first.id}" in text(warned)
+    with engine.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Case)) == 1  # nothing started yet
+    confirmed = post(client, f"/elever/{people.pupil}/starta", {"rutin": "stodkedja", "bekrafta": "1"},
+                     token_from="/elever")
+    assert confirmed.status_code == 302
+    with engine.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Case)) == 2

@@ -37,10 +37,12 @@ def index() -> Any:
     pupil)."""
     status = request.args.get("status", "")
     before = request.args.get("fore", "")
+    term = request.args.get("q", "").strip()[:100]
     rows = visibility.visible_cases(extensions.engine(), g.user.id,
                                     status=status if status in STATUSES else None,
-                                    before_id=parse_id(before), limit=PAGE)
+                                    before_id=parse_id(before), term=term, limit=PAGE)
     return render_template("cases/index.html", cases=rows, status=status if status in STATUSES else "",
+                           term=term,
                            more=rows[-1].id if len(rows) >= PAGE else None, statuses=status_names(),
                            day=local_date)
 
@@ -57,11 +59,14 @@ def case(case_id: int) -> Any:
     language = select_locale()
     held = people.roles_at(database, g.user.id, view.unit_id)
     by_task = definitions.task_forms(database, view.process_version_id)
+    named = casepage.people(database, view.process_version_id, [t.data for t in view.tasks])
     return render_template(
         "cases/case.html", case=view, timeline=timeline_lines(database, timeline, view.process_version_id),
         statuses=status_names(), day=local_date,
         when=lookups.local_time,
         open_tasks=[t for t in view.tasks if t.state == "ready"],
+        waiting_on=sorted({t.assignee_name or lookups.role_name(t.role, language)
+                           for t in view.tasks if t.state == "ready"}),
         done_tasks=[t for t in view.tasks if t.state == "completed"],
         lanes={t.id: lookups.role_name(t.role, language) for t in view.tasks},
         completed=" ".join(casediagram.passed_elements(database, g.user.id, case_id)),
@@ -71,7 +76,7 @@ def case(case_id: int) -> Any:
             view.started_by or 0),
         is_rektor="rektor" in held, medical=bool(held & visibility.MEDICAL_ROLES),
         decision_titles={kind: title for kind, (title, _ground) in documents.TITLES.items()},
-        readable={t.id: casepage.readable(by_task, t.bpmn_id, t.data) for t in view.tasks if t.data},
+        readable={t.id: casepage.readable(by_task, t.bpmn_id, t.data, named) for t in view.tasks if t.data},
         appeal_windows=appeals.windows(view.tasks), case_documents=case_documents.available(database, view),
         case_attachments=attachments.attachments(database, g.user.id, case_id),
         attachment_limits=_attachment_limits(database))

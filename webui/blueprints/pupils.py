@@ -12,10 +12,13 @@ from engine.errors import PermissionDeniedError
 from engine.routines import definitions
 from engine.runtime import cases, failures
 from engine.views import names, people, pupils, taskview
+from engine.work.notify import local_date
 
-from .. import extensions, lookups
+from .. import casepage, extensions, lookups
 from ..codes import say_error
+from ..i18n import select_locale
 from ..sessions import login_required
+from .cases import status_names
 
 bp = Blueprint("pupils", __name__)
 
@@ -55,11 +58,40 @@ def start(pupil_id: int) -> Any:
     if key not in routines:  # a unit-level routine is never started for a pupil
         flash(_("Välj vilken rutin som ska startas."), "error")
         return redirect(url_for("pupils.search", q=request.form.get("q", "")))
+    running = pupils.running_cases(database, g.user.id, pupil.id, key)
+    if running and request.form.get("bekrafta") != "1":  # a duplicate? say so, start only when confirmed
+        return render_template("pupils/duplicate.html", pupil=pupil, key=key, routine=routines[key],
+                               running=running, term=request.form.get("q", ""), day=local_date), 409
     try:
         case = cases.start_case(database, key, pupil_id=pupil.id, by=g.user.id)
     except failures.ROUTINE_ERRORS as exc:  # the routine's first step failed: nothing was saved
         return _not_started(key, routines[key], exc)
     return _started(database, case.id, routines[key])
+
+
+@bp.get("/elever/<int:pupil_id>")
+@login_required
+def pupil(pupil_id: int) -> Any:
+    """A pupil's page: every case of theirs the user may see, open and closed; for a running one who does
+    what next and by when, and what its routine shows here (the adaptations, the programme); starting
+    another routine for them. A pupil the user may not find reads as none (404)."""
+    database = extensions.engine()
+    found = pupils.page(database, g.user.id, pupil_id)
+    if found is None:
+        abort(404)
+    language = select_locale()
+    labelled = {}
+    for item in found.cases:
+        if item.current and item.process_version_id is not None:
+            by_task = definitions.task_forms(database, item.process_version_id)
+            labelled[item.summary.id] = [
+                row for step, name, value in item.current
+                for row in casepage.readable(by_task, step, {name: value})]
+    routines, _for_units = routines_by_subject(database)
+    startable = pupils.startable(database, g.user.id, pupil_id) is not None
+    return render_template("pupils/pupil.html", page=found, labelled=labelled, routines=routines,
+                           startable=startable, day=local_date, statuses=status_names(),
+                           role=lambda r: lookups.role_name(r, language))
 
 
 @bp.post("/skolenhet/starta")

@@ -21,7 +21,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from engine.documents import appeals, signing
+from engine.documents import appeals, signing, stepcontext
 from engine.errors import (
     ConflictError,
     DataNotJSONError,
@@ -70,13 +70,27 @@ def task(task_id: UUID) -> Any:
     view = _open(task_id)
     schema = view.schema or EMPTY_FORM
     filled = view.draft
-    if filled is None and view.state == "ready":  # proposed: the appeal's timeliness, a delivery's recipients
+    if filled is None and view.state == "ready":
+        # proposed: what the routine declares (earlier steps' fields, the guardians, today), then the
+        # appeal's timeliness and a delivery's recipients; every value stays the user's to change
         fields = schema.get("properties", {})
-        proposed = dict(_appeal_context(view)[1])
-        if appeals.RECIPIENTS in fields:
-            proposed.update(appeals.proposed_recipients(extensions.engine(), view.pupil_id, view.created_at))
+        proposed = dict(_context(view).prefill)
+        proposed.update(_appeal_context(view)[1])
+        if appeals.RECIPIENTS in fields:  # a delivery: its appeal instructions given, its recipients
+            delivery = appeals.proposed_recipients(extensions.engine(), view.pupil_id, view.created_at)
+            proposed = {**delivery, **proposed}
         filled = {k: v for k, v in proposed.items() if k in fields} or None
+        return _page(view, forms.to_raw(schema, filled, defaults=True), view.case_row_version, {})
     return _page(view, forms.to_raw(schema, filled), view.case_row_version, {})
+
+
+def _context(view: TaskView) -> stepcontext.StepContext:
+    """The documentation the step builds on and its form's declared first values, as the engine gives
+    them to this user (need-to-know, the medical zone, the look logged); once a request."""
+    cached = g.get("_step_context")
+    if cached is None:
+        cached = g._step_context = stepcontext.for_task(extensions.engine(), g.user.id, view)
+    return cached
 
 
 def _appeal_context(view: TaskView) -> tuple[list[appeals.Window], dict[str, str]]:
@@ -310,7 +324,7 @@ def _page(view: TaskView, raw: MultiDict, row_version: int | None, errors: dict[
     people = {name: [(c.id, f"{c.name} ({', '.join(lookups.role_name(r, language) for r in c.roles)})")
                      for c in found] for name, found in view.candidates.items()}
     fields = forms.build(schema, raw, errors, people=people)
-    basis = _basis(view) if view.is_decision and not closed else []
+    basis = _basis(view) if not closed else []
     return render_template(
         "tasks/task.html", task=view, fields=fields, summary=forms.summary(fields, errors),
         row_version=row_version, closed=closed, form_title=schema.get("title"),
@@ -325,15 +339,16 @@ def _page(view: TaskView, raw: MultiDict, row_version: int | None, errors: dict[
         appeal_windows=_appeal_context(view)[0] if not closed else [], when=lookups.local_time), status
 
 
-def _basis(view: TaskView) -> list[tuple[str, str, list[tuple[str, str]]]]:
-    """What a decision rests on: the case's completed steps with their data, as the signer may see them
-    (the medical part's records only if released), for review beside the form. A look at the case:
-    logged like the case page."""
+def _basis(view: TaskView) -> list[tuple[str, str, str, bool, list[tuple[str, str]]]]:
+    """What the step builds on: the earlier steps the routine declares for it (a decision without a
+    declaration: every completed step), each as (name, who, when, withheld, its data as label and text),
+    as the user may see them — the engine withholds the medical part's records unless released."""
     database = extensions.engine()
-    case = visibility.open_case(database, g.user.id, view.case_id, detail="beslutsunderlag")
-    by_task = definitions.task_forms(database, case.process_version_id)
-    return [(t.name, t.completed_by_name or "–", casepage.readable(by_task, t.bpmn_id, t.data))
-            for t in case.tasks if t.state == "completed" and t.data and not t.withheld]
+    found = _context(view)
+    by_task = definitions.task_forms(database, view.process_version_id)
+    named = casepage.people(database, view.process_version_id, [e.data for e in found.entries])
+    return [(e.name, e.completed_by_name or "–", lookups.local_time(e.completed_at) if e.completed_at else "",
+             e.withheld, casepage.readable(by_task, e.bpmn_id, e.data, named)) for e in found.entries]
 
 
 def _back() -> Any:

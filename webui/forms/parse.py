@@ -112,10 +112,11 @@ def row_count(raw: Raw, path: str) -> int:
         return 0
 
 
-def to_raw(schema: dict[str, Any], data: dict[str, Any] | None = None) -> Raw:
-    """Form fields showing `data` (or, without data, the schema's defaults)."""
+def to_raw(schema: dict[str, Any], data: dict[str, Any] | None = None, *, defaults: bool = False) -> Raw:
+    """Form fields showing `data` (or, without data, the schema's defaults; with `defaults`, the
+    defaults of whatever `data` leaves out: a form proposed in part)."""
     raw: Raw = MultiDict()
-    _fill(schema, data, raw, "", True, use_defaults=data is None)
+    _fill(schema, data, raw, "", True, use_defaults=data is None or defaults)
     return raw
 
 
