@@ -149,12 +149,14 @@ def test_a_sandbox_escape_is_refused_and_marked_on_the_diagram(page, site, engin
     screenshot(page, "web-redigera-fel")
 
 
-#: What test_miwg.EXPECTED's English words are in the Swedish editor (the rest is SpiffWorkflow's own text)
+#: What test_miwg.EXPECTED's English words are in the Swedish editor (every one has a code of its own)
 SWEDISH = {"no executable process": "ingen körbar process", "service task": "en serviceuppgift",
            "data store": "ett datalager", "business rule task": "en affärsregeluppgift",
            "condition on a flow leaving a task": "ett villkor på ett flöde som lämnar en uppgift",
            "compensation": "kompensation", "user task is not in a lane": "användaruppgiften ligger inte i "
-                                                                        "någon simbana"}
+                                                                        "någon simbana",
+           "Exactly one start event is required": "exakt en starthändelse",
+           "multiinstance task must specify a cardinality": "en flerinstansuppgift måste ange hur många gånger"}
 
 
 def test_every_miwg_model_opens_in_the_editor_with_its_verdict_on_the_diagram(page, site):
@@ -193,7 +195,8 @@ def test_a_new_form_is_previewed_live_and_offered_to_tasks(page, site):
     open_editor(page, site)
     page.get_by_role("link", name="Nytt formulär").click()
     page.get_by_label("Filnamn").fill("arkivering.json")
-    schema = page.get_by_label("JSON Schema")
+    page.locator("#raw-json summary").click()  # the expert's JSON, folded under the form builder
+    schema = page.get_by_label("JSON Schema", exact=True)
     field = '"diarienummer": {"type": "string", "title": "Diarienummer"}'
     schema.fill('{"type": "object", "properties": {' + field + '}}')
     page.locator("#preview").get_by_label("Diarienummer").wait_for()  # htmx drew the preview
