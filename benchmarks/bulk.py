@@ -16,9 +16,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
-from engine import Engine, upgrade
-from engine.org import records as org
-from engine.storage.models import Case, TaskRow, Timer
+from elevflow.engine import Engine, upgrade
+from elevflow.engine.org import records as org
+from elevflow.engine.storage.models import Case, TaskRow, Timer
 
 ROLES = ["larare", "specialpedagog", "rektor", "kurator"]
 #: The support chain the step benchmarks run (tests/fixtures/stodkedja), and its user tasks' answers.

@@ -40,9 +40,9 @@ from SpiffWorkflow.task import TaskState  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from step_phases import PHASES, Phases  # noqa: E402
 
-from engine import Engine, deploy_path, inbox, start_case  # noqa: E402
-from engine.expressions import sandbox  # noqa: E402
-from engine.runtime.tasks import run_step  # noqa: E402
+from elevflow.engine import Engine, deploy_path, inbox, start_case  # noqa: E402
+from elevflow.engine.expressions import sandbox  # noqa: E402
+from elevflow.engine.runtime.tasks import run_step  # noqa: E402
 
 STEPS_PER_CASE = 1 + len(ANSWERS)  # start + each completion
 clock = time.perf_counter  # --clock cpu: time.process_time

@@ -33,10 +33,10 @@ from bulk import POSTGRES_URL, fresh_postgres  # noqa: E402
 from psycopg.types.json import Json  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from engine import Engine, deploy_path, upgrade  # noqa: E402
-from engine.expressions.terms import Term  # noqa: E402
-from engine.org import records as org  # noqa: E402
-from engine.oversight import quality  # noqa: E402
+from elevflow.engine import Engine, deploy_path, upgrade  # noqa: E402
+from elevflow.engine.expressions.terms import Term  # noqa: E402
+from elevflow.engine.org import records as org  # noqa: E402
+from elevflow.engine.oversight import quality  # noqa: E402
 
 PROCESSES = ROOT / "processes"
 UNITS = 200

@@ -34,10 +34,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from bulk import ANSWERS, CHAIN, chain_people, fresh_postgres, ready_task  # noqa: E402
 from sqlalchemy import bindparam, insert, select, update  # noqa: E402
 
-from engine import Engine, deploy_path, start_case  # noqa: E402
-from engine.runtime.tasks import run_step  # noqa: E402
-from engine.storage.dbapi import Sql, Tx  # noqa: E402
-from engine.storage.models import Case, TaskRow  # noqa: E402
+from elevflow.engine import Engine, deploy_path, start_case  # noqa: E402
+from elevflow.engine.runtime.tasks import run_step  # noqa: E402
+from elevflow.engine.storage.dbapi import Sql, Tx  # noqa: E402
+from elevflow.engine.storage.models import Case, TaskRow  # noqa: E402
 
 CASES, TASKS = Case.__table__, TaskRow.__table__
 CASE_COLUMNS = "id, process_version_id, process_key, pupil_id, unit_id, status, row_version"

@@ -18,9 +18,9 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from sqlalchemy.pool.base import _ConnectionFairy
 
-from engine.routines import formcheck
-from engine.runtime import runner, tasks
-from engine.storage import audit, dbapi, state
+from elevflow.engine.routines import formcheck
+from elevflow.engine.runtime import runner, tasks
+from elevflow.engine.storage import audit, dbapi, state
 
 #: (owner, attribute, phase), in the order the table shows them.
 WRAPPED = [

@@ -36,12 +36,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from bulk import POSTGRES_URL, fill_closed_tasks, fill_open_cases, fresh_postgres  # noqa: E402
 from sqlalchemy import func, select, update  # noqa: E402
 
-from engine import Database, Engine, deploy_path, start_case, upgrade  # noqa: E402  # noqa: E402
-from engine.org import records as org  # noqa: E402  # noqa: E402
-from engine.runtime import runner, scheduler, timers  # noqa: E402  # noqa: E402
-from engine.storage.dbapi import Sql  # noqa: E402
-from engine.storage.models import Timer, User  # noqa: E402
-from engine.work import digest, mailer, notices  # noqa: E402  # noqa: E402
+from elevflow.engine import Database, Engine, deploy_path, start_case, upgrade  # noqa: E402  # noqa: E402
+from elevflow.engine.org import records as org  # noqa: E402  # noqa: E402
+from elevflow.engine.runtime import runner, scheduler, timers  # noqa: E402  # noqa: E402
+from elevflow.engine.storage.dbapi import Sql  # noqa: E402
+from elevflow.engine.storage.models import Timer, User  # noqa: E402
+from elevflow.engine.work import digest, mailer, notices  # noqa: E402  # noqa: E402
 
 DIGEST_USERS = 50
 #: A plan step that reads a whole table which grows with history (SQLite: "SCAN tasks", not "SCAN tasks

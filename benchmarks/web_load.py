@@ -46,9 +46,9 @@ import requests  # noqa: E402
 from bulk import POSTGRES_URL, fresh_postgres  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from engine import Engine, deploy_path, start_case, upgrade  # noqa: E402
-from engine.org import passwords  # noqa: E402
-from engine.org import records as org  # noqa: E402
+from elevflow.engine import Engine, deploy_path, start_case, upgrade  # noqa: E402
+from elevflow.engine.org import passwords  # noqa: E402
+from elevflow.engine.org import records as org  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "stodkedja"
 SECRET = "benchmark-secret-key-0123456789-abcdefghijklmnop"
@@ -99,7 +99,7 @@ def served(url: str, workers: int, threads: int) -> Iterator[str]:
     env = {**os.environ, "ELEVFLOW_DATABASE_URL": url, "ELEVFLOW_SECRET_KEY": SECRET,
            "ELEVFLOW_EMBEDDED_SCHEDULER": "false", "ELEVFLOW_LOGIN_ATTEMPTS_PER_ADDRESS": "100000"}
     server = subprocess.Popen([gunicorn(), "-w", str(workers), "--threads", str(threads), "-b",
-                               f"127.0.0.1:{port}", "--log-level", "warning", "webui:create_app()"],
+                               f"127.0.0.1:{port}", "--log-level", "warning", "elevflow.webui:create_app()"],
                               cwd=ROOT, env=env)
     site = f"http://127.0.0.1:{port}"
     try:

@@ -32,10 +32,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E40
 
 from sqlalchemy import update  # noqa: E402
 
-from engine import Engine, deploy_path, start_case  # noqa: E402
-from engine.runtime.tasks import run_step  # noqa: E402
-from engine.storage.models import WebhookSubscription  # noqa: E402
-from engine.work import webhooks  # noqa: E402
+from elevflow.engine import Engine, deploy_path, start_case  # noqa: E402
+from elevflow.engine.runtime.tasks import run_step  # noqa: E402
+from elevflow.engine.storage.models import WebhookSubscription  # noqa: E402
+from elevflow.engine.work import webhooks  # noqa: E402
 
 
 class Quiet(BaseHTTPRequestHandler):

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import click
 
-from engine.errors import ConflictError, NotFoundError, PermissionDeniedError
-from engine.org import apitokens
-from engine.org import records as org
-from engine.org.roles import ROLES
-from engine.storage.models import User
-from engine.work import webhooks
+from elevflow.engine.errors import ConflictError, NotFoundError, PermissionDeniedError
+from elevflow.engine.org import apitokens
+from elevflow.engine.org import records as org
+from elevflow.engine.org.roles import ROLES
+from elevflow.engine.storage.models import User
+from elevflow.engine.work import webhooks
 
 from .context import ID, Context, pass_ctx
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import click
 from sqlalchemy.engine import URL, make_url
 
-from engine import settings
-from engine.runtime import health
-from engine.storage import audit, schema
+from elevflow.engine import settings
+from elevflow.engine.runtime import health
+from elevflow.engine.storage import audit, schema
 
 from .context import Context, DatabaseUnavailable, Refused, pass_ctx, shown
 

@@ -8,14 +8,14 @@ from typing import Any
 
 import click
 
-from engine import logs, settings
-from engine.errors import DataNotJSONError, ElevflowError, FormValidationError
-from engine.org import demo
-from engine.org import records as org
-from engine.routines import definitions
-from engine.routines.specs import CANCEL_GROUNDS
-from engine.runtime import cases, health, scheduler, tasks
-from engine.storage import audit, jsondata, schema
+from elevflow.engine import logs, settings
+from elevflow.engine.errors import DataNotJSONError, ElevflowError, FormValidationError
+from elevflow.engine.org import demo
+from elevflow.engine.org import records as org
+from elevflow.engine.routines import definitions
+from elevflow.engine.routines.specs import CANCEL_GROUNDS
+from elevflow.engine.runtime import cases, health, scheduler, tasks
+from elevflow.engine.storage import audit, jsondata, schema
 
 from .api import api_group
 from .backup import backup_command, restore_command

@@ -9,12 +9,12 @@ import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from engine import settings
-from engine.core import Engine
-from engine.errors import DefinitionError, ElevflowError
-from engine.org import records as org
-from engine.routines import definitions
-from engine.storage import schema
+from elevflow.engine import settings
+from elevflow.engine.core import Engine
+from elevflow.engine.errors import DefinitionError, ElevflowError
+from elevflow.engine.org import records as org
+from elevflow.engine.routines import definitions
+from elevflow.engine.storage import schema
 
 #: The exit code of every command that cannot use its database: unreachable, missing, or not set up.
 NO_DATABASE = 3

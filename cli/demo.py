@@ -9,12 +9,12 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from engine.core import Engine
-from engine.errors import NotFoundError
-from engine.org import demo, passwords
-from engine.routines import definitions
-from engine.storage import schema
-from engine.storage.models import User
+from elevflow.engine.core import Engine
+from elevflow.engine.errors import NotFoundError
+from elevflow.engine.org import demo, passwords
+from elevflow.engine.routines import definitions
+from elevflow.engine.storage import schema
+from elevflow.engine.storage.models import User
 
 from . import demo_cases
 from .context import Context, deploy_shipped, pass_ctx
@@ -77,7 +77,9 @@ def demo_command(ctx: Context, no_serve: bool, port: int, no_cases: bool, seed: 
     click.echo("  elevflow audit verify")
     if no_serve:
         return
-    from webui import create_app  # only the demo serves the web app (imported here: it is slow to load)
+    from elevflow.webui import (
+        create_app,  # only the demo serves the web app (imported here: it is slow to load)
+    )
 
     app = create_app({"DATABASE_URL": ctx.engine.db.url, "SECRET_KEY": demo_secret(Path(ctx.config.instance)),
                       "BASE_URL": f"http://127.0.0.1:{port}"})

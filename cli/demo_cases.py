@@ -22,13 +22,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from engine import complete_task, sign_decision, start_case
-from engine.core import Engine
-from engine.errors import ElevflowError
-from engine.org import access
-from engine.runtime.tasks import list_tasks, task_info
-from engine.storage.models import Case, Pupil, RoleAssignment, SchoolUnit, User
-from engine.work import worklist
+from elevflow.engine import complete_task, sign_decision, start_case
+from elevflow.engine.core import Engine
+from elevflow.engine.errors import ElevflowError
+from elevflow.engine.org import access
+from elevflow.engine.runtime.tasks import list_tasks, task_info
+from elevflow.engine.storage.models import Case, Pupil, RoleAssignment, SchoolUnit, User
+from elevflow.engine.work import worklist
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 

@@ -11,8 +11,8 @@ from typing import Protocol
 
 import click
 
-from engine.core import Engine
-from engine.org.orgimport import ImportReport, OrganisationImportError, import_csv, import_ss12000
+from elevflow.engine.core import Engine
+from elevflow.engine.org.orgimport import ImportReport, OrganisationImportError, import_csv, import_ss12000
 
 
 class HasDatabase(Protocol):

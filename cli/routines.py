@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from engine.expressions.bounds import Bounds
-from engine.routines import editing
-from engine.runtime import crosscase, messages, migration
+from elevflow.engine.expressions.bounds import Bounds
+from elevflow.engine.routines import editing
+from elevflow.engine.runtime import crosscase, messages, migration
 
 from .context import Context, pass_ctx
 

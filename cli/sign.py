@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from engine.documents import signing
-from engine.errors import FormValidationError, PermissionDeniedError
-from engine.org import logins
-from engine.runtime import tasks
+from elevflow.engine.documents import signing
+from elevflow.engine.errors import FormValidationError, PermissionDeniedError
+from elevflow.engine.org import logins
+from elevflow.engine.runtime import tasks
 
 from .context import Context, pass_ctx
 

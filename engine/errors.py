@@ -1,6 +1,6 @@
 """The errors the engine raises. Every one carries a message a person can act on.
 
-An error a user may see is raised with a code of engine.codes and its parameters, e.g.
+An error a user may see is raised with a code of elevflow.engine.codes and its parameters, e.g.
 `ConflictError("conflict.task_state", task=name, state=codes.state(state))` (or with a `Coded`): `code`
 and `params` let a user interface say it in the user's language, `str(exc)` is the English (for logs and
 the command line). Other errors carry English text only (`code` None): programming errors and refusals

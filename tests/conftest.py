@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from engine import Engine, deploy_path, list_tasks, settings, sign_decision, upgrade
-from engine.expressions import evalpool
-from engine.org import records as org
+from elevflow.engine import Engine, deploy_path, list_tasks, settings, sign_decision, upgrade
+from elevflow.engine.expressions import evalpool
+from elevflow.engine.org import records as org
 
 T = TypeVar("T")
 # A teacher's report to the rektor that the test support chain (fixtures/stodkedja) accepts.
@@ -64,7 +64,7 @@ def _prepare_postgres() -> str | None:
 
 @pytest.fixture(autouse=True)
 def _logging_as_it_was():
-    """An app built as in production configures the process's logging (engine.logs): undone after the
+    """An app built as in production configures the process's logging (elevflow.engine.logs): undone after the
     test, so later tests log as pytest set up."""
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)

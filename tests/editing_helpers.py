@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.org import records as org
+from elevflow.engine.org import records as org
 
 FOLLOW_UP_TASK = """<bpmn:userTask id="Task_uppfoljning" name="Följ upp programmet">
       <bpmn:extensionElements>

@@ -16,9 +16,9 @@ import time_machine
 from routine_scenarios import UNIT_LEVEL
 from test_routines import PROCESSES, SHARED, sample
 
-from engine import Engine, complete_task, deploy_path, list_tasks, sign_decision, start_case
-from engine.org import records as org
-from engine.runtime.tasks import task_info
+from elevflow.engine import Engine, complete_task, deploy_path, list_tasks, sign_decision, start_case
+from elevflow.engine.org import records as org
+from elevflow.engine.runtime.tasks import task_info
 
 ROUTINES = ("sarskilt_stod", "krankande_behandling", "franvaro", "avvikelse", "arshjul")
 STAFF = {"rektor": "rektor", "specialpedagog": "specialpedagog", "teacher": "larare", "mentor": "mentor",

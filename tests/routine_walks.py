@@ -16,9 +16,9 @@ import routine_scenarios as rs
 from test_documents import pdf_text
 from test_routines import answer_for, form_data, ready_tasks
 
-from engine import complete_task, sign_decision, start_case
-from engine.runtime import timers
-from engine.runtime.tasks import task_info
+from elevflow.engine import complete_task, sign_decision, start_case
+from elevflow.engine.runtime import timers
+from elevflow.engine.runtime.tasks import task_info
 
 VIEW = {"elevens_asikt_hur": "samtal", "elevens_asikt": "Eleven vill helst få hjälp i den egna klassen.",
         "barnets_basta": "Stödet i liten grupp väger tyngst: eleven når målen där, och eleven har fått säga "

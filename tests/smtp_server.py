@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from engine import settings
+from elevflow.engine import settings
 
 BASE_URL = "https://elevflow.example.se"
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import REPORT
 from sqlalchemy import select
 
-from engine import (
+from elevflow.engine import (
     ConflictError,
     PermissionDeniedError,
     complete_task,
@@ -17,12 +17,12 @@ from engine import (
     settings,
     start_case,
 )
-from engine.org import records as org
-from engine.org.access import roles_serving
-from engine.org.roles import ROLES, role_for_lane
-from engine.routines.bpmnxml import NS, parse
-from engine.storage.models import AuditEvent, User
-from engine.work.assignment import (
+from elevflow.engine.org import records as org
+from elevflow.engine.org.access import roles_serving
+from elevflow.engine.org.roles import ROLES, role_for_lane
+from elevflow.engine.routines.bpmnxml import NS, parse
+from elevflow.engine.storage.models import AuditEvent, User
+from elevflow.engine.work.assignment import (
     candidates,
     claim,
     delegations,

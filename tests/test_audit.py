@@ -6,10 +6,10 @@ from click.testing import CliRunner
 from conftest import REPORT
 from sqlalchemy import delete, select, update
 
-from cli import main
-from engine import complete_task, list_tasks, start_case, verify_audit
-from engine.storage.audit import Head
-from engine.storage.models import AuditEvent, AuditHead
+from elevflow.cli import main
+from elevflow.engine import complete_task, list_tasks, start_case, verify_audit
+from elevflow.engine.storage.audit import Head
+from elevflow.engine.storage.models import AuditEvent, AuditHead
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_inserting_a_forged_event_is_detected(engine, logged):
 
 
 def test_appending_a_correctly_hashed_event_without_the_head_is_detected(engine, logged):
-    from engine.storage.audit import Event, _digest
+    from elevflow.engine.storage.audit import Event, _digest
     table = AuditEvent.__table__
     with engine.db.write() as s:
         last = s.execute(select(table).where(table.c.seq == logged)).one()
@@ -89,7 +89,7 @@ def test_appending_a_correctly_hashed_event_without_the_head_is_detected(engine,
 
 
 def test_rehashing_a_forged_event_still_breaks_the_next_link(engine, logged):
-    from engine.storage.audit import _digest
+    from elevflow.engine.storage.audit import _digest
     with engine.db.write() as s:
         event = s.get(AuditEvent, 3)
         event.actor_id = 999
@@ -148,7 +148,7 @@ def test_an_expected_head_that_is_not_one_is_refused(db_url, logged):
 
 
 def test_setting_and_clearing_a_password_is_audited_without_the_password(engine, people):
-    from engine.org import passwords
+    from elevflow.engine.org import passwords
     passwords.set_password(engine, "teacher", "ett tillräckligt långt lösenord", by=people.rektor)
     passwords.clear_password(engine, "teacher")
     with engine.db.read() as s:

@@ -13,12 +13,12 @@ from bpmn_builder import FORM, process, user_task
 from click.testing import CliRunner
 from conftest import FIXTURES, ready
 
-from cli import main
-from engine import DefinitionError, SandboxError, complete_task, deploy, start_case
-from engine.expressions.deadlines import check as check_due_rule
-from engine.expressions.deadlines import due_at
-from engine.expressions.sandbox import is_cheap
-from engine.routines.validation import validate
+from elevflow.cli import main
+from elevflow.engine import DefinitionError, SandboxError, complete_task, deploy, start_case
+from elevflow.engine.expressions.deadlines import check as check_due_rule
+from elevflow.engine.expressions.deadlines import due_at
+from elevflow.engine.expressions.sandbox import is_cheap
+from elevflow.engine.routines.validation import validate
 
 FORMS = {"svar.json": FORM}
 
@@ -117,7 +117,7 @@ def test_a_computed_timer_beyond_the_bound_stops_the_case_with_a_recorded_error(
         complete_task(engine, task.id, {"svar": "ja"}, by=people.teacher)
     assert ready(engine, case.id)[0].id == task.id
     with engine.db.read() as s:
-        from engine.storage.models import Case, Timer
+        from elevflow.engine.storage.models import Case, Timer
         assert "too long for a timer" in s.get(Case, case.id).error
         assert s.query(Timer).count() == 0
 
@@ -134,9 +134,9 @@ def test_a_failed_timer_step_is_recorded_on_its_case(engine, people):
     <bpmn:endEvent id="End_1"/>"""
     deploy(engine, {"t.bpmn": process(body)}, FORMS)
     case = start_case(engine, "testprocess", pupil_id=people.pupil, by=people.teacher)
-    from engine.runtime.timers import fire_due
-    from engine.storage import audit
-    from engine.storage.models import Case
+    from elevflow.engine.runtime.timers import fire_due
+    from elevflow.engine.storage import audit
+    from elevflow.engine.storage.models import Case
     with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=2), tick=False):
         assert fire_due(engine, limit=1) == 1
     with engine.db.read() as s:

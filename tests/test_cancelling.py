@@ -15,13 +15,13 @@ from click.testing import CliRunner
 from routine_walks import drive
 from test_routines import START, build_school, ready_tasks
 
-from cli import main
-from engine import PermissionDeniedError, cancel_case, get_case
-from engine.expressions.terms import Term
-from engine.oversight import quality
-from engine.oversight.quality import Selection
-from engine.storage import audit
-from engine.work import notify
+from elevflow.cli import main
+from elevflow.engine import PermissionDeniedError, cancel_case, get_case
+from elevflow.engine.expressions.terms import Term
+from elevflow.engine.oversight import quality
+from elevflow.engine.oversight.quality import Selection
+from elevflow.engine.storage import audit
+from elevflow.engine.work import notify
 
 
 def test_a_case_not_yet_reported_may_be_cancelled_for_any_reason(engine):

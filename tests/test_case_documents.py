@@ -15,12 +15,12 @@ from test_document_sections import FORM, routine
 from test_routines import START, build_school
 from test_signing import DECISION, REPORT
 
-from engine import DefinitionError, complete_task, deploy, open_case, sign_decision, start_case
-from engine.documents import case_documents, signing
-from engine.errors import NotFoundError
-from engine.org import records as org
-from engine.oversight.visibility import NotVisibleError
-from engine.storage.models import AccessLogEntry, AuditEvent, Case, DiaryCounter, Pupil
+from elevflow.engine import DefinitionError, complete_task, deploy, open_case, sign_decision, start_case
+from elevflow.engine.documents import case_documents, signing
+from elevflow.engine.errors import NotFoundError
+from elevflow.engine.org import records as org
+from elevflow.engine.oversight.visibility import NotVisibleError
+from elevflow.engine.storage.models import AccessLogEntry, AuditEvent, Case, DiaryCounter, Pupil
 
 
 def _year() -> int:

@@ -10,7 +10,7 @@ from bpmn_builder import FORM, script
 from conftest import REPORT, ready, sign
 from sqlalchemy import func, select
 
-from engine import (
+from elevflow.engine import (
     DataNotJSONError,
     NotFoundError,
     PermissionDeniedError,
@@ -22,9 +22,9 @@ from engine import (
     list_tasks,
     start_case,
 )
-from engine.runtime import timers
-from engine.storage import state
-from engine.storage.models import AuditEvent, Case, Timer
+from elevflow.engine.runtime import timers
+from elevflow.engine.storage import state
+from elevflow.engine.storage.models import AuditEvent, Case, Timer
 
 
 def kinds(engine, case_id):
@@ -143,7 +143,7 @@ def test_a_case_saved_by_an_older_serializer_is_migrated_on_load(engine, people,
 
 
 def test_a_step_continues_correctly_after_another_worker_changed_the_case(engine, people, chain):
-    from engine import Engine
+    from elevflow.engine import Engine
     case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
     other = Engine.from_settings(database_url=engine.db.url)  # a second web worker
     try:
@@ -171,7 +171,7 @@ def test_a_script_that_puts_non_json_in_task_data_fails_the_step_and_changes_not
     before = kinds(engine, case.id)
     with pytest.raises(DataNotJSONError, match="'d'.*set"):
         complete_task(engine, task.id, {"svar": "ja"}, by=people.teacher)
-    # the step left nothing behind; then the case recorded why it stopped (engine.runtime.failures)
+    # the step left nothing behind; then the case recorded why it stopped (elevflow.engine.runtime.failures)
     assert ready(engine, case.id)[0].id == task.id and kinds(engine, case.id) == [*before, "step_failed"]
     assert get_case(engine, case.id).row_version == case.row_version
     assert "'d'" in get_case(engine, case.id).error
@@ -210,7 +210,7 @@ def test_a_new_version_does_not_move_running_cases(engine, people, chain):
 
     from conftest import FIXTURES, REPORT, ready
 
-    from engine import deploy_path
+    from elevflow.engine import deploy_path
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "stodkedja"
         shutil.copytree(FIXTURES / "stodkedja", folder)
@@ -225,7 +225,7 @@ def test_a_new_version_does_not_move_running_cases(engine, people, chain):
 
 def test_an_organiser_overrides_a_deadline_without_touching_the_diagram(engine, people, chain, tmp_path,
                                                                          monkeypatch):
-    from engine.expressions import deadlines
+    from elevflow.engine.expressions import deadlines
     rules = tmp_path / "frister.toml"
     rules.write_text('[stodkedja]\nTask_anmalan = "3BD"\n', encoding="utf-8")
     monkeypatch.setattr(engine, "deadlines", deadlines.load_config(rules))

@@ -10,8 +10,8 @@ from conftest import FIXTURES
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from cli import main
-from engine import settings
+from elevflow.cli import main
+from elevflow.engine import settings
 
 NO_DATABASE = 3  # the exit code docs/cli.md gives a database that cannot be used
 COMMANDS = ["init", "deploy", "versions", "start", "cases", "tasks", "task", "complete", "cancel",

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from engine import codes
-from engine.errors import ConflictError, Problem, SandboxError
-from webui.codes import SWEDISH
+from elevflow.engine import codes
+from elevflow.engine.errors import ConflictError, Problem, SandboxError
+from elevflow.webui.codes import SWEDISH
 
 ROOT = Path(__file__).resolve().parent.parent
 PERCENT = re.compile(r"%\((\w+)\)s")

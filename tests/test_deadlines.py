@@ -7,13 +7,13 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from engine import list_tasks, start_case
-from engine.expressions.deadlines import due_at, load_config, offset
-from engine.expressions.helpers import business_days_add, business_days_between
-from engine.expressions.holidays import easter_sunday, public_holidays
-from engine.org import records as org
-from engine.storage.models import AuditEvent, Notification, SchoolBreak, TaskRow
-from engine.work import notices
+from elevflow.engine import list_tasks, start_case
+from elevflow.engine.expressions.deadlines import due_at, load_config, offset
+from elevflow.engine.expressions.helpers import business_days_add, business_days_between
+from elevflow.engine.expressions.holidays import easter_sunday, public_holidays
+from elevflow.engine.org import records as org
+from elevflow.engine.storage.models import AuditEvent, Notification, SchoolBreak, TaskRow
+from elevflow.engine.work import notices
 
 
 @pytest.mark.parametrize("year, easter", [(2024, date(2024, 3, 31)), (2025, date(2025, 4, 20)),
@@ -77,7 +77,7 @@ def test_a_task_due_in_business_days_skips_its_units_break(engine, people, tmp_p
     monkeypatch.setattr(engine, "deadlines", load_config(rules))
     from conftest import FIXTURES
 
-    from engine import deploy_path
+    from elevflow.engine import deploy_path
     deploy_path(engine, FIXTURES / "stodkedja", shared_dir=FIXTURES / "none")
     with engine.db.write() as s:
         s.add(SchoolBreak(unit_id=None, name="Höstlov", first_day="2026-11-02", last_day="2026-11-06"))
@@ -144,7 +144,7 @@ def test_reminder_then_escalation_to_rektor_then_huvudman(engine, people, chain,
 
 
 def test_a_completed_task_is_not_reminded(engine, people, chain):
-    from engine import complete_task
+    from elevflow.engine import complete_task
     with time_machine.travel(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc), tick=False):
         case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
         complete_task(engine, list_tasks(engine, case_id=case.id, state="ready")[0].id,
@@ -175,7 +175,7 @@ def test_a_policy_file_with_a_bad_rule_or_key_is_refused(tmp_path):
 def test_breaks_are_recorded_from_the_command_line_and_deadlines_follow(engine, db_url, people):
     from click.testing import CliRunner
 
-    from cli import main
+    from elevflow.cli import main
     runner = CliRunner()
 
     def run(*args):
@@ -197,7 +197,7 @@ def test_breaks_are_recorded_from_the_command_line_and_deadlines_follow(engine, 
 
 
 def test_a_deadline_counted_from_a_date_ends_at_23_59_swedish_time_of_its_day():
-    from engine.expressions.deadlines import due_from
+    from elevflow.engine.expressions.deadlines import due_from
     now = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
     # winter (UTC+1) and summer (UTC+2): the task is late only once its day is over in Sweden
     assert due_from("P0D", "2026-12-07", now) == datetime(2026, 12, 7, 22, 59, tzinfo=timezone.utc)
@@ -214,7 +214,7 @@ def test_a_task_that_opens_with_its_deadline_near_is_not_reminded_but_still_esca
                                                                                        tmp_path, monkeypatch):
     from bpmn_builder import FORM, one_task
 
-    from engine import deploy
+    from elevflow.engine import deploy
     rules = tmp_path / "frister.toml"
     rules.write_text(POLICY, encoding="utf-8")
     monkeypatch.setattr(engine, "deadlines", load_config(rules))

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from editing_helpers import add_process_owner
 
-from engine import DefinitionError, deploy_path
-from engine.documents.pdf import TITLES, decision_content
-from engine.routines import decision_fields, definitions, editing
+from elevflow.engine import DefinitionError, deploy_path
+from elevflow.engine.documents.pdf import TITLES, decision_content
+from elevflow.engine.routines import decision_fields, definitions, editing
 
 PROCESSES = Path(__file__).resolve().parent.parent / "processes"
 SIGNED = datetime(2026, 1, 20, 9, 30, tzinfo=timezone.utc)

@@ -20,9 +20,9 @@ from routine_walks import VIEW, do, document_text, drive
 from sqlalchemy import select
 from test_routines import START, build_school, form_data, ready_tasks
 
-from engine import FormValidationError, decision_document, get_task, sign_decision
-from engine.runtime.tasks import task_info
-from engine.storage.models import DecisionRecord
+from elevflow.engine import FormValidationError, decision_document, get_task, sign_decision
+from elevflow.engine.runtime.tasks import task_info
+from elevflow.engine.storage.models import DecisionRecord
 
 #: decision task -> the answers that lead to it
 PUPIL_DECISIONS = {

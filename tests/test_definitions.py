@@ -8,9 +8,9 @@ from bpmn_builder import FORM, gateway, one_task, process, script, user_task
 from conftest import FIXTURES
 from sqlalchemy import func, select
 
-from engine import DefinitionError, deploy, deploy_path, versions
-from engine.core import Engine
-from engine.storage.models import AuditEvent, ProcessVersion
+from elevflow.engine import DefinitionError, deploy, deploy_path, versions
+from elevflow.engine.core import Engine
+from elevflow.engine.storage.models import AuditEvent, ProcessVersion
 
 FORMS = {"svar.json": json.dumps(FORM)}
 
@@ -174,7 +174,7 @@ def test_iso_timer_literals_as_written_by_modelers_are_accepted(engine):
 def test_the_shipped_routines_all_deploy(engine):
     from pathlib import Path
 
-    from engine import settings
+    from elevflow.engine import settings
     root = Path(settings.load().processes_dir)
     keys = set()
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "shared"):

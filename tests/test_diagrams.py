@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import settings
+from elevflow.engine import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted(Path(settings.load().processes_dir).rglob("*.bpmn"))

@@ -8,10 +8,10 @@ from datetime import datetime, timezone
 import pytest
 from bpmn_builder import process
 
-from engine import DefinitionError, deploy, list_tasks, sign_decision, start_case
-from engine.documents.document_sections import of_version
-from engine.documents.pdf import decision_content
-from engine.storage.models import DecisionRecord
+from elevflow.engine import DefinitionError, deploy, list_tasks, sign_decision, start_case
+from elevflow.engine.documents.document_sections import of_version
+from elevflow.engine.documents.pdf import decision_content
+from elevflow.engine.storage.models import DecisionRecord
 
 DECISION = """<bpmn:userTask id="Task_1" name="Besluta om samtalsstöd">
       <bpmn:extensionElements><spiffworkflow:properties>

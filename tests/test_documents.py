@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import render_decision
-from engine.documents.pdf import (
+from elevflow.engine import render_decision
+from elevflow.engine.documents.pdf import (
     APPEAL_HEADING,
     FONT_DIRS,
     LABELS,

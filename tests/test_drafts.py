@@ -8,7 +8,7 @@ import time_machine
 from conftest import REPORT
 from sqlalchemy import func, select
 
-from engine import (
+from elevflow.engine import (
     ConflictError,
     DataNotJSONError,
     NotFoundError,
@@ -27,9 +27,9 @@ from engine import (
     set_follow_up,
     start_case,
 )
-from engine.org import records as org
-from engine.runtime.scheduler import run_once
-from engine.storage.models import FollowUp, TaskDraft
+from elevflow.engine.org import records as org
+from elevflow.engine.runtime.scheduler import run_once
+from elevflow.engine.storage.models import FollowUp, TaskDraft
 
 
 @pytest.fixture

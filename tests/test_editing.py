@@ -9,7 +9,7 @@ from conftest import FIXTURES, ready, sign
 from editing_helpers import add_process_owner, with_escape, with_follow_up, with_report_due_in
 from sqlalchemy import func, select
 
-from engine import (
+from elevflow.engine import (
     ConflictError,
     DefinitionError,
     PermissionDeniedError,
@@ -19,8 +19,8 @@ from engine import (
     start_case,
     verify_audit,
 )
-from engine.routines import editing, versiondiff
-from engine.storage.models import ProcessVersion, RoutineDraft
+from elevflow.engine.routines import editing, versiondiff
+from elevflow.engine.storage.models import ProcessVersion, RoutineDraft
 
 REPORT = {"anmalan_datum": "2026-11-20", "beskrivning": "Läser långsamt."}
 

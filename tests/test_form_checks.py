@@ -14,9 +14,9 @@ from bpmn_builder import one_task
 from routine_walks import drive
 from test_routines import START, build_school, form_data, ready_tasks
 
-from engine import DefinitionError, FormValidationError, complete_task, deploy, get_task, start_case
-from engine.routines.formcheck import DateProblem
-from engine.runtime.tasks import task_info
+from elevflow.engine import DefinitionError, FormValidationError, complete_task, deploy, get_task, start_case
+from elevflow.engine.routines.formcheck import DateProblem
+from elevflow.engine.runtime.tasks import task_info
 
 
 def today() -> date:

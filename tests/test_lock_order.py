@@ -15,8 +15,8 @@ import time_machine
 from conftest import REPORT
 from sqlalchemy import create_engine, text
 
-from engine import ConflictError, Engine, complete_task, list_tasks, start_case, verify_audit
-from engine.runtime.timers import fire_one
+from elevflow.engine import ConflictError, Engine, complete_task, list_tasks, start_case, verify_audit
+from elevflow.engine.runtime.timers import fire_one
 
 ANSWER = {"behov": "ja", "bedomning": "Behöver stöd i läsförståelse."}
 
@@ -78,7 +78,7 @@ def test_a_completion_holding_the_case_makes_the_timer_pass_it_by_not_deadlock(e
                                                                                chain,
                                                                                 caplog):
     """The interleaving that deadlocked: the completion has the task when the timer wants it."""
-    caplog.set_level(logging.INFO, logger="engine.runtime.timers")
+    caplog.set_level(logging.INFO, logger="elevflow.engine.runtime.timers")
     [task] = investigations_due(engine, people, 1)
     other = create_engine(postgres)
     outcome: dict = {}
@@ -104,7 +104,7 @@ def test_a_completion_holding_the_case_makes_the_timer_pass_it_by_not_deadlock(e
 
 def test_completions_racing_the_boundary_timer_lose_with_a_conflict_never_a_deadlock(engine, postgres, people,
                                                                                    chain, caplog):
-    caplog.set_level(logging.INFO, logger="engine.runtime.timers")
+    caplog.set_level(logging.INFO, logger="elevflow.engine.runtime.timers")
     rounds = 30
     outcomes = []
     for _ in range(rounds):  # one due timer at a time, so the timer claims this round's case

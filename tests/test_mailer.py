@@ -11,9 +11,9 @@ from conftest import concurrently
 from smtp_server import Mailbox, configure, free_port, reconfigure, serve, start_server
 from sqlalchemy import select
 
-from engine import Engine
-from engine.storage.models import OutgoingEmail
-from engine.work import mailer
+from elevflow.engine import Engine
+from elevflow.engine.storage.models import OutgoingEmail
+from elevflow.engine.work import mailer
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 

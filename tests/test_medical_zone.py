@@ -16,11 +16,11 @@ from sqlalchemy import delete
 from test_decisions import signed_text
 from test_routines import START, build_school, form_data, ready_tasks
 
-from engine import PermissionDeniedError, complete_task, open_case, release_medical, task_data_for
-from engine.org import records as org
-from engine.oversight.visibility import WITHHELD, unreleased_medical_keys
-from engine.runtime.tasks import task_info
-from engine.storage.models import RoleAssignment
+from elevflow.engine import PermissionDeniedError, complete_task, open_case, release_medical, task_data_for
+from elevflow.engine.org import records as org
+from elevflow.engine.oversight.visibility import WITHHELD, unreleased_medical_keys
+from elevflow.engine.runtime.tasks import task_info
+from elevflow.engine.storage.models import RoleAssignment
 
 NURSE_SAYS = "Synundersökning: nedsatt syn på vänster öga, remiss skickad."
 NOT_MEDICAL = ("rektor", "kurator", "specialpedagog", "teacher", "skolpsykolog")

@@ -12,8 +12,8 @@ from conftest import REPORT, ready
 from editing_helpers import add_process_owner, with_follow_up, with_report_due_in, without_report
 from sqlalchemy import select
 
-from cli import main
-from engine import (
+from elevflow.cli import main
+from elevflow.engine import (
     NotFoundError,
     PermissionDeniedError,
     complete_task,
@@ -23,10 +23,10 @@ from engine import (
     start_case,
     verify_audit,
 )
-from engine.routines import editing
-from engine.runtime import migration
-from engine.storage import audit
-from engine.storage.models import Timer
+from elevflow.engine.routines import editing
+from elevflow.engine.runtime import migration
+from elevflow.engine.storage import audit
+from elevflow.engine.storage.models import Timer
 
 START = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 

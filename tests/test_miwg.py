@@ -17,8 +17,8 @@ from lxml import etree
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from cli import main
-from engine import (
+from elevflow.cli import main
+from elevflow.engine import (
     ConflictError,
     PermissionDeniedError,
     complete_task,
@@ -28,12 +28,12 @@ from engine import (
     start_case,
     verify_audit,
 )
-from engine.expressions.sandbox import script_engine
-from engine.routines.bpmnxml import NS
-from engine.routines.editing import verdict
-from engine.runtime import messages, timers
-from engine.storage import audit, state
-from engine.storage.models import Timer
+from elevflow.engine.expressions.sandbox import script_engine
+from elevflow.engine.routines.bpmnxml import NS
+from elevflow.engine.routines.editing import verdict
+from elevflow.engine.runtime import messages, timers
+from elevflow.engine.storage import audit, state
+from elevflow.engine.storage.models import Timer
 
 MIWG = Path(__file__).parent / "fixtures" / "miwg"
 MODELS = sorted(p.name for p in MIWG.glob("*.bpmn"))

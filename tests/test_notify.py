@@ -12,10 +12,10 @@ from conftest import concurrently
 from smtp_server import BASE_URL, Mailbox, reconfigure, serve
 from sqlalchemy import select, update
 
-from engine import Engine, NotFoundError, list_tasks, start_case
-from engine.storage.models import Notification, OutgoingEmail, TaskRow, User
-from engine.work import digest, mailer
-from engine.work.notify import count_unread, mark_all_read, mark_read, notify, notify_role, unread
+from elevflow.engine import Engine, NotFoundError, list_tasks, start_case
+from elevflow.engine.storage.models import Notification, OutgoingEmail, TaskRow, User
+from elevflow.engine.work import digest, mailer
+from elevflow.engine.work.notify import count_unread, mark_all_read, mark_read, notify, notify_role, unread
 
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=timezone.utc)  # a Monday, 09:30 in Stockholm
 PUPIL_TRACES = ["Alva", "Andersson", "7B", "stodkedja", "Stödkedja", "Anmäl till rektor"]

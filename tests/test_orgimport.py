@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from conftest import FIXTURES
 from sqlalchemy import func, select
 
-from cli import Context
-from cli.organisation import import_group
-from engine.org import records as org
-from engine.org.orgimport import (
+from elevflow.cli import Context
+from elevflow.cli.organisation import import_group
+from elevflow.engine.org import records as org
+from elevflow.engine.org.orgimport import (
     OrganisationImportError,
     import_csv,
     import_ss12000,
@@ -24,9 +24,9 @@ from engine.org.orgimport import (
     read_ss12000_folder,
     rolemap,
 )
-from engine.org.orgimport.csvfile import COLUMNS, column_key
-from engine.org.orgimport.ss12000 import civic_birth_date
-from engine.storage.models import (
+from elevflow.engine.org.orgimport.csvfile import COLUMNS, column_key
+from elevflow.engine.org.orgimport.ss12000 import civic_birth_date
+from elevflow.engine.storage.models import (
     AuditEvent,
     Guardian,
     Organiser,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cli import main
-from engine import settings
+from elevflow.cli import main
+from elevflow.engine import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 REGENERATE = os.environ.get("ELEVFLOW_REGENERATE_DOCS") == "1"

@@ -20,11 +20,11 @@ from datetime import datetime, timezone
 import pytest
 import quality_data as qd
 
-from engine import PermissionDeniedError
-from engine.expressions.terms import Term, window
-from engine.oversight import quality
-from engine.oversight.quality import Cell, Selection
-from engine.storage.models import User
+from elevflow.engine import PermissionDeniedError
+from elevflow.engine.expressions.terms import Term, window
+from elevflow.engine.oversight import quality
+from elevflow.engine.oversight.quality import Cell, Selection
+from elevflow.engine.storage.models import User
 
 HT25, VT25 = Term(2025, 1), Term(2025, 0)
 

@@ -10,11 +10,11 @@ import pytest
 from bpmn_builder import one_task
 from test_routines import PROCESSES, SHARED
 
-from engine import DefinitionError, complete_task, deploy, deploy_path, list_tasks, start_case
-from engine.expressions.terms import Term
-from engine.oversight import quality
-from engine.oversight.quality import Selection
-from engine.routines.definitions import library, read_folder
+from elevflow.engine import DefinitionError, complete_task, deploy, deploy_path, list_tasks, start_case
+from elevflow.engine.expressions.terms import Term
+from elevflow.engine.oversight import quality
+from elevflow.engine.oversight.quality import Selection
+from elevflow.engine.routines.definitions import library, read_folder
 
 ANSWER_FORM = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
                "properties": {"svar": {"type": "string", "enum": ["ja", "nej"]}}}

@@ -19,7 +19,7 @@ import routine_scenarios as rs
 import time_machine
 from test_routines import PROCESSES, START, answer_for, build_school, form_data, ready_tasks
 
-from engine import (
+from elevflow.engine import (
     FormValidationError,
     NotVisibleError,
     PermissionDeniedError,
@@ -30,11 +30,11 @@ from engine import (
     start_case,
     visible_cases,
 )
-from engine.errors import DefinitionError
-from engine.routines.definitions import read_folder
-from engine.routines.validation import DEFAULT_READERS, validate
-from engine.runtime.tasks import task_info
-from engine.work import assignment
+from elevflow.engine.errors import DefinitionError
+from elevflow.engine.routines.definitions import read_folder
+from elevflow.engine.routines.validation import DEFAULT_READERS, validate
+from elevflow.engine.runtime.tasks import task_info
+from elevflow.engine.work import assignment
 
 #: Colleagues at the pupil's unit who neither made the report nor are named by the routine.
 BYSTANDERS = ("teacher", "mentor", "specialpedagog", "skolpsykolog")

@@ -21,7 +21,7 @@ from conftest import FIXTURES
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from engine import Engine, deploy_path, upgrade
+from elevflow.engine import Engine, deploy_path, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = re.compile(r"^## Backup and restore\n(.*?)(?=^## )", re.S | re.M)
@@ -136,8 +136,8 @@ def test_a_backup_taken_while_cases_step_restores_whole(site):
 
 
 WRITER = """import sys
-from engine import Engine
-from engine.storage import audit
+from elevflow.engine import Engine
+from elevflow.engine.storage import audit
 engine = Engine.from_settings(database_url=sys.argv[1])
 for n in range(60):
     with engine.db.transaction() as tx:

@@ -32,8 +32,8 @@ from lxml import etree
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from cli import main
-from engine import (
+from elevflow.cli import main
+from elevflow.engine import (
     Engine,
     FormValidationError,
     PermissionDeniedError,
@@ -48,13 +48,13 @@ from engine import (
     start_case,
     verify_audit,
 )
-from engine.expressions.holidays import is_public_holiday
-from engine.expressions.sandbox import script_engine
-from engine.org import records as org
-from engine.runtime import timers
-from engine.runtime.tasks import task_info
-from engine.storage import audit, state
-from engine.storage.models import Case, Timer
+from elevflow.engine.expressions.holidays import is_public_holiday
+from elevflow.engine.expressions.sandbox import script_engine
+from elevflow.engine.org import records as org
+from elevflow.engine.runtime import timers
+from elevflow.engine.runtime.tasks import task_info
+from elevflow.engine.storage import audit, state
+from elevflow.engine.storage.models import Case, Timer
 
 PROCESSES = Path(__file__).resolve().parent.parent / "processes"
 SHARED = PROCESSES / "shared"

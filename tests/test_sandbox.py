@@ -13,9 +13,9 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from engine.errors import DataNotJSONError, SandboxError
-from engine.expressions import helpers, sandbox
-from engine.expressions.helpers import (
+from elevflow.engine.errors import DataNotJSONError, SandboxError
+from elevflow.engine.expressions import helpers, sandbox
+from elevflow.engine.expressions.helpers import (
     HELPERS,
     business_days_add,
     business_days_between,
@@ -28,8 +28,13 @@ from engine.expressions.helpers import (
     timer_literal,
     today,
 )
-from engine.expressions.holidays import is_public_holiday
-from engine.expressions.sandbox import SandboxEnvironment, check_expression, check_script, check_timer
+from elevflow.engine.expressions.holidays import is_public_holiday
+from elevflow.engine.expressions.sandbox import (
+    SandboxEnvironment,
+    check_expression,
+    check_script,
+    check_timer,
+)
 
 DATA: dict[str, Any] = {
     "beslut": "atgardsprogram",

@@ -11,11 +11,11 @@ from click.testing import CliRunner
 from conftest import REPORT
 from sqlalchemy import func, select
 
-from cli import main
-from engine import Engine, complete_task, list_tasks, start_case, verify_audit
-from engine.runtime.scheduler import run_once, start_background
-from engine.runtime.timers import RETRY_AFTER, fire_one
-from engine.storage.models import AuditEvent, Case, TaskRow, Timer
+from elevflow.cli import main
+from elevflow.engine import Engine, complete_task, list_tasks, start_case, verify_audit
+from elevflow.engine.runtime.scheduler import run_once, start_background
+from elevflow.engine.runtime.timers import RETRY_AFTER, fire_one
+from elevflow.engine.storage.models import AuditEvent, Case, TaskRow, Timer
 
 
 def waiting_cases(engine, people, count, when):
@@ -121,7 +121,7 @@ def test_a_timer_whose_case_has_nothing_to_fire_saves_no_empty_step(engine, peop
 
 def test_a_round_with_nothing_due_loads_no_case(engine, people, chain, monkeypatch):
     waiting_cases(engine, people, 2, datetime.now(timezone.utc))
-    from engine.runtime import runner
+    from elevflow.engine.runtime import runner
     loaded = []
     monkeypatch.setattr(runner.state, "load", lambda *a, **k: loaded.append(a) or None)
     engine.live.clear()
@@ -130,7 +130,7 @@ def test_a_round_with_nothing_due_loads_no_case(engine, people, chain, monkeypat
 
 
 def test_the_command_runs_one_round(db_url, people, chain):
-    from engine import Engine as D
+    from elevflow.engine import Engine as D
     engine = D.from_settings(database_url=db_url)
     try:
         waiting_cases(engine, people, 1, datetime.now(timezone.utc) - timedelta(days=30))
@@ -144,7 +144,7 @@ def test_the_background_scheduler_runs_rounds_in_this_process(engine, people, ch
     import threading
     cases = waiting_cases(engine, people, 1, datetime.now(timezone.utc) - timedelta(days=30))
     done = threading.Event()
-    from engine.runtime import scheduler as module
+    from elevflow.engine.runtime import scheduler as module
     original = module.run_once
 
     def watched(database, now=None):

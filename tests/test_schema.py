@@ -4,8 +4,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from engine.storage import schema
-from engine.storage.models import Base
+from elevflow.engine.storage import schema
+from elevflow.engine.storage.models import Base
 
 
 def test_migrations_match_the_models(engine):

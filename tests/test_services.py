@@ -12,15 +12,15 @@ from argon2 import PasswordHasher, profiles
 from conftest import REPORT, ready
 from sqlalchemy import func, select, update
 
-from engine import NotVisibleError, PermissionDeniedError, complete_task, start_case
-from engine.documents.signing import decision_document, sign_decision
-from engine.org import passwords
-from engine.org import records as org
-from engine.org.logins import Limits, federated_user, password_login
-from engine.oversight.visibility import open_case
-from engine.storage.models import AccessLogEntry, LoginAttempt, Pupil, User
-from engine.views import names, pupils
-from engine.views.casediagram import diagram_xml, passed_elements, waiting_elements
+from elevflow.engine import NotVisibleError, PermissionDeniedError, complete_task, start_case
+from elevflow.engine.documents.signing import decision_document, sign_decision
+from elevflow.engine.org import passwords
+from elevflow.engine.org import records as org
+from elevflow.engine.org.logins import Limits, federated_user, password_login
+from elevflow.engine.oversight.visibility import open_case
+from elevflow.engine.storage.models import AccessLogEntry, LoginAttempt, Pupil, User
+from elevflow.engine.views import names, pupils
+from elevflow.engine.views.casediagram import diagram_xml, passed_elements, waiting_elements
 
 PASSWORD = "correct horse battery staple"
 LIMITS = Limits(window_minutes=15, per_user=2, per_address=2)

@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from engine import ElevflowError, settings
+from elevflow.engine import ElevflowError, settings
 
 
 def test_every_setting_has_its_typed_field_and_overrides_go_by_name(monkeypatch):

@@ -13,8 +13,8 @@ from conftest import REPORT
 from routine_walks import document_text
 from sqlalchemy import func, select, update
 
-from cli import main
-from engine import (
+from elevflow.cli import main
+from elevflow.engine import (
     FormValidationError,
     NotVisibleError,
     PermissionDeniedError,
@@ -35,12 +35,19 @@ from engine import (
     verify_audit,
     verify_document,
 )
-from engine.documents.signing import REAUTH_MAX_AGE, case_letterhead
-from engine.org import passwords
-from engine.org import records as org
-from engine.runtime import runner as engine_runner
-from engine.storage.models import AccessLogEntry, AuditEvent, DecisionRecord, LoginAttempt, Pupil, SchoolUnit
-from engine.work.assignment import grant_delegation, reassign, revoke_delegation
+from elevflow.engine.documents.signing import REAUTH_MAX_AGE, case_letterhead
+from elevflow.engine.org import passwords
+from elevflow.engine.org import records as org
+from elevflow.engine.runtime import runner as engine_runner
+from elevflow.engine.storage.models import (
+    AccessLogEntry,
+    AuditEvent,
+    DecisionRecord,
+    LoginAttempt,
+    Pupil,
+    SchoolUnit,
+)
+from elevflow.engine.work.assignment import grant_delegation, reassign, revoke_delegation
 
 DECISION = {"beslut": "atgardsprogram", "motivering": "Utredningen visar behov av särskilt stöd."}
 

@@ -11,9 +11,9 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import TaskState
 
-from engine.expressions import sandbox
-from engine.routines.specs import parse_files
-from engine.storage import state
+from elevflow.engine.expressions import sandbox
+from elevflow.engine.routines.specs import parse_files
+from elevflow.engine.storage import state
 
 SPIFF = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 
@@ -70,8 +70,8 @@ def test_encoding_matches_spiffworkflow_and_round_trips():
 def test_encoding_matches_spiffworkflow_through_call_activities(tmp_path):
     from pathlib import Path
 
-    from engine import settings
-    from engine.routines.definitions import library, read_folder
+    from elevflow.engine import settings
+    from elevflow.engine.routines.definitions import library, read_folder
     root = Path(settings.load().processes_dir)
     files, _ = read_folder(root / "sarskilt_stod")
     shared, _ = library(root / "shared")

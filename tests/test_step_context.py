@@ -11,12 +11,12 @@ import time_machine
 from bpmn_builder import HEAD
 from sqlalchemy import select
 
-from engine import complete_task, deploy, list_tasks, start_case
-from engine.documents import stepcontext
-from engine.errors import DefinitionError
-from engine.org import records as org
-from engine.storage.models import AccessLogEntry, Guardian, PupilGuardian
-from engine.views import taskview
+from elevflow.engine import complete_task, deploy, list_tasks, start_case
+from elevflow.engine.documents import stepcontext
+from elevflow.engine.errors import DefinitionError
+from elevflow.engine.org import records as org
+from elevflow.engine.storage.models import AccessLogEntry, Guardian, PupilGuardian
+from elevflow.engine.views import taskview
 
 FORMS = {
     "forsta.json": {"type": "object", "properties": {

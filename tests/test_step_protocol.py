@@ -25,7 +25,7 @@ from editing_helpers import add_process_owner, with_follow_up
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError as OrmIntegrityError
 
-from engine import (
+from elevflow.engine import (
     PermissionDeniedError,
     cancel_case,
     complete_task,
@@ -34,13 +34,13 @@ from engine import (
     start_case,
     verify_audit,
 )
-from engine.errors import ConflictError, NotStaffError
-from engine.routines import editing
-from engine.runtime import messages, migration
-from engine.runtime.runner import KINDS, step
-from engine.runtime.timers import fire_one
-from engine.storage.dbapi import Sql
-from engine.storage.models import AuditEvent, SchoolUnit
+from elevflow.engine.errors import ConflictError, NotStaffError
+from elevflow.engine.routines import editing
+from elevflow.engine.runtime import messages, migration
+from elevflow.engine.runtime.runner import KINDS, step
+from elevflow.engine.runtime.timers import fire_one
+from elevflow.engine.storage.dbapi import Sql
+from elevflow.engine.storage.models import AuditEvent, SchoolUnit
 
 IntegrityError = (OrmIntegrityError, sqlite3.IntegrityError, psycopg.errors.IntegrityError)
 

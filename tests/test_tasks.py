@@ -11,7 +11,7 @@ from bpmn_builder import FORM, process
 from conftest import REPORT, ready
 from sqlalchemy import func, select
 
-from engine import (
+from elevflow.engine import (
     ConflictError,
     Engine,
     FormValidationError,
@@ -26,7 +26,7 @@ from engine import (
     start_case,
     verify_audit,
 )
-from engine.storage.models import AuditEvent
+from elevflow.engine.storage.models import AuditEvent
 
 
 def audit_count(engine):
@@ -62,7 +62,7 @@ def test_a_missing_required_field_is_named(engine, people, case):
 def test_data_that_is_not_json_is_refused(engine, people, case):
     from datetime import date
 
-    from engine import DataNotJSONError
+    from elevflow.engine import DataNotJSONError
     with pytest.raises(DataNotJSONError, match="anmalan_datum.*date"):
         complete_task(engine, ready(engine, case.id)[0].id, {**REPORT, "anmalan_datum": date(2026, 11, 20)},
                       by=people.teacher)
@@ -142,7 +142,7 @@ def decision_case(engine, people, kind, non_delegable, named=None, in_case_data=
 
 
 def test_a_task_goes_to_the_person_named_in_case_data(engine, people):
-    from engine.work.assignment import grant_delegation, revoke_delegation
+    from elevflow.engine.work.assignment import grant_delegation, revoke_delegation
     first = grant_delegation(engine, unit_id=people.unit, delegate_id=people.specialpedagog,
                              decision="atgardsprogram", document="Delegationsordning 2026-08-01 §4",
                              by=people.rektor)
@@ -184,7 +184,7 @@ def test_a_task_named_for_someone_who_may_not_take_it_waits_in_its_lane_with_a_n
     decision): the task goes to no one but its lane, and the case's history says why — it never stops."""
     from editing_helpers import add_process_owner
 
-    from engine.oversight.visibility import case_timeline
+    from elevflow.engine.oversight.visibility import case_timeline
     named = {"unknown": 424242, "outsider": people.outsider, "teacher": people.teacher, "beyond_ids": 2**40,
              "processagare": add_process_owner(engine, people.unit) if who == "processagare" else 0}[who]
     case, task = decision_case(engine, people, "atgardsprogram", "false", named=named, in_case_data=True)
@@ -210,7 +210,7 @@ def test_a_task_named_for_an_unknown_user_or_an_outsider_fails_and_changes_nothi
            {"svar.json": json.dumps(form)})
     case = start_case(engine, "testprocess", pupil_id=people.pupil, by=people.rektor)
     [task] = ready(engine, case.id)
-    from engine.errors import FormValidationError, NotStaffError
+    from elevflow.engine.errors import FormValidationError, NotStaffError
     for named in (424242, people.outsider):  # nobody; someone at another unit
         with pytest.raises(NotStaffError) as caught:  # a form error on the field that named them
             complete_task(engine, task.id, {"beslutsfattare": named}, by=people.rektor)

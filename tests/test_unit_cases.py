@@ -17,7 +17,7 @@ import time_machine
 from sqlalchemy import func, select
 from test_routines import PROCESSES, START, School, build_school, form_data, ready_tasks, walk
 
-from engine import (
+from elevflow.engine import (
     CaseSubjectError,
     DefinitionError,
     FormValidationError,
@@ -34,16 +34,16 @@ from engine import (
     verify_audit,
     visible_cases,
 )
-from engine.expressions.terms import Term
-from engine.org import records as org
-from engine.oversight import quality
-from engine.oversight.quality import Selection
-from engine.routines import definitions
-from engine.runtime import migration
-from engine.runtime.tasks import task_info
-from engine.storage import audit
-from engine.storage.models import AccessLogEntry, Case, Notification, TaskRow
-from engine.work import notices
+from elevflow.engine.expressions.terms import Term
+from elevflow.engine.org import records as org
+from elevflow.engine.oversight import quality
+from elevflow.engine.oversight.quality import Selection
+from elevflow.engine.routines import definitions
+from elevflow.engine.runtime import migration
+from elevflow.engine.runtime.tasks import task_info
+from elevflow.engine.storage import audit
+from elevflow.engine.storage.models import AccessLogEntry, Case, Notification, TaskRow
+from elevflow.engine.work import notices
 
 SCENARIOS = {s.id: s for s in rs.SCENARIOS}
 

@@ -6,7 +6,7 @@ from bpmn_builder import FORM, one_task
 from conftest import REPORT
 from sqlalchemy import func, select, update
 
-from engine import (
+from elevflow.engine import (
     NotVisibleError,
     PermissionDeniedError,
     access_history,
@@ -22,10 +22,10 @@ from engine import (
     verify_audit,
     visible_cases,
 )
-from engine.org import records as org
-from engine.oversight.visibility import PROTECTED_NAME, WITHHELD
-from engine.storage.models import AccessLogEntry, AuditEvent, Pupil, TaskRow, User
-from engine.work.assignment import claim
+from elevflow.engine.org import records as org
+from elevflow.engine.oversight.visibility import PROTECTED_NAME, WITHHELD
+from elevflow.engine.storage.models import AccessLogEntry, AuditEvent, Pupil, TaskRow, User
+from elevflow.engine.work.assignment import claim
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ import routine_scenarios as rs
 from sqlalchemy import select
 from test_routines import build_school, routines_for, walk
 
-from engine.storage import audit
-from engine.storage.models import WebhookDelivery
-from engine.work import webhooks
+from elevflow.engine.storage import audit
+from elevflow.engine.storage.models import WebhookDelivery
+from elevflow.engine.work import webhooks
 
 LATER = datetime(2031, 1, 1, tzinfo=timezone.utc)  # past every event the walks write (they run in 2026)
 #: a särskilt stöd case with a signed decision, its appeal window's timer and a linked case
@@ -178,7 +178,7 @@ def test_a_receiver_down_for_a_while_gets_everything_in_order_after_retries(engi
 
 CRASH = """
 import os, sys
-from engine import Engine, start_case
+from elevflow.engine import Engine, start_case
 engine = Engine.from_settings(database_url=sys.argv[1])
 case = start_case(engine, "stodkedja", pupil_id=int(sys.argv[2]), by=int(sys.argv[3]))
 print(case.id, flush=True)
@@ -205,7 +205,7 @@ def test_a_crash_between_the_step_and_its_delivery_loses_no_event(engine, db_url
 
 
 def test_a_subscription_gets_only_the_events_and_units_it_asked_for(engine, people, chain, receiver):
-    from engine import start_case
+    from elevflow.engine import start_case
 
     subscribe(engine, receiver, events=["case_started"], unit_ids=[people.unit])
     mine = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
@@ -219,7 +219,7 @@ def test_a_subscription_gets_only_the_events_and_units_it_asked_for(engine, peop
 
 
 def test_a_paused_subscription_keeps_its_events_until_it_is_resumed(engine, people, chain, receiver):
-    from engine import start_case
+    from elevflow.engine import start_case
 
     subscription = subscribe(engine, receiver)
     webhooks.set_active(engine, subscription, False)

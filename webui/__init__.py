@@ -13,8 +13,8 @@ from typing import Any
 from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import Engine, logs, settings
-from engine.runtime import scheduler
+from elevflow.engine import Engine, logs, settings
+from elevflow.engine.runtime import scheduler
 
 from . import api, configuration, converters, errors, extensions, i18n, oidc, requestlog, security, sessions
 from .blueprints import (

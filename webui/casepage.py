@@ -10,8 +10,8 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from engine.routines import definitions
-from engine.views import names
+from elevflow.engine.routines import definitions
+from elevflow.engine.views import names
 
 
 def readable(forms: dict[str, dict[str, Any]], bpmn_id: str,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from engine.oversight.quality import Cell
+from elevflow.engine.oversight.quality import Cell
 
 COLOURS = ("#0b4f9c", "#b3541e", "#1e6b34", "#6b2d8f", "#8a6d00")  # ≥ 4.5:1 on white
 DASHES = ("", "6 3", "2 3", "8 3 2 3", "1 2")  # so lines differ without colour too

@@ -10,8 +10,8 @@ from typing import Any
 
 from flask_babel import format_decimal, gettext
 
-from engine.codes import Coded, say_param
-from engine.errors import ElevflowError, Problem
+from elevflow.engine.codes import Coded, say_param
+from elevflow.engine.errors import ElevflowError, Problem
 
 
 def N_(text: str) -> str:  # noqa: N802 - Babel's marker for a string translated later

@@ -10,8 +10,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from engine import settings
-from engine.errors import ElevflowError
+from elevflow.engine import settings
+from elevflow.engine.errors import ElevflowError
 
 PREFIX = "ELEVFLOW_"
 NO_SECRET = (

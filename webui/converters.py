@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from engine import MAX_ID
+from elevflow.engine import MAX_ID
 
 
 class IdConverter(IntegerConverter):

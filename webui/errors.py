@@ -7,8 +7,8 @@ from flask import Flask, current_app, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
-from engine.errors import ConflictError, NotFoundError, PermissionDeniedError
-from engine.oversight.visibility import NotVisibleError
+from elevflow.engine.errors import ConflictError, NotFoundError, PermissionDeniedError
+from elevflow.engine.oversight.visibility import NotVisibleError
 
 from . import api
 from .codes import say_error

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from engine import Engine
+from elevflow.engine import Engine
 
 KEY = "elevflow"
 

@@ -1,14 +1,14 @@
 """How ids and values are shown: a pupil's label, a moment in Swedish local time, a role's name. The names
-themselves come from the engine (`engine.views.names`, `engine.views.pupils`)."""
+themselves come from the engine (`elevflow.engine.views.names`, `elevflow.engine.views.pupils`)."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask_babel import gettext as _
 
-from engine.org.roles import ROLES
-from engine.views.pupils import PupilCard
-from engine.work.notify import STOCKHOLM
+from elevflow.engine.org.roles import ROLES
+from elevflow.engine.views.pupils import PupilCard
+from elevflow.engine.work.notify import STOCKHOLM
 
 
 def pupil_label(pupil: PupilCard | None, *, in_list: bool = True) -> str:

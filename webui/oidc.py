@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from engine.errors import ElevflowError
+from elevflow.engine.errors import ElevflowError
 
 KEY = "elevflow_oidc"
 

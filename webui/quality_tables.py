@@ -15,8 +15,8 @@ from typing import Any
 from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 
-from engine.documents import pdf as documents
-from engine.oversight.quality import Cell, Dashboard
+from elevflow.engine.documents import pdf as documents
+from elevflow.engine.oversight.quality import Cell, Dashboard
 
 
 def measures() -> dict[str, str]:

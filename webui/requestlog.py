@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask, g, request
 
-from engine import logs
+from elevflow.engine import logs
 
 log = logging.getLogger(__name__)
 #: A request id a proxy in front may have set already (kept, so its log and ours match).

@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 
-from engine.org import logins
-from engine.org.logins import Account
-from engine.views import people
+from elevflow.engine.org import logins
+from elevflow.engine.org.logins import Account
+from elevflow.engine.views import people
 
 from . import extensions
 from .i18n import LANGUAGES

@@ -10,9 +10,9 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from engine import Engine
-from engine.oversight.visibility import TimelineEntry
-from engine.views import casediagram
+from elevflow.engine import Engine
+from elevflow.engine.oversight.visibility import TimelineEntry
+from elevflow.engine.views import casediagram
 
 Flows = dict[tuple[str, str], tuple[str, str, str]]  # casediagram.flows
 

@@ -1,5 +1,5 @@
 """Bounds on the work a routine can make the engine do outside the sandbox, checked when a routine is
-published (engine.routines.validation) and again while a case runs.
+published (elevflow.engine.routines.validation) and again while a case runs.
 
 - Timers, due rules and deadlines: at most ELEVFLOW_MAX_TIMER_YEARS long, and a timer date at most that
   far ahead. SpiffWorkflow counts a duration out month by month, so ``P999999999Y`` would otherwise take

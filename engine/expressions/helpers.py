@@ -12,7 +12,7 @@ calendar
 can be plugged in with `set_holiday_provider(callable)`.
 
 The builtins `range`, `sum` and `str` are bounded (`MAX_ITEMS`, `MAX_RENDER`), like the sandbox's operators.
-See docs/expressions.md for process owners and `engine.expressions.sandbox` for what is guarded.
+See docs/expressions.md for process owners and `elevflow.engine.expressions.sandbox` for what is guarded.
 """
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def _whole(value: object, name: str) -> int:
     return value
 
 
-# the caller's clock, in an evaluation worker (engine.expressions.evalworker)
+# the caller's clock, in an evaluation worker (elevflow.engine.expressions.evalworker)
 _fixed_now: datetime | None = None
 
 

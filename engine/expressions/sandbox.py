@@ -29,7 +29,7 @@ Guarded:
    (functions are dropped; sets, ranges and the like raise DataNotJSONError) of at most `MAX_DATA` items
    and characters.
 10. A bare ISO-8601 timer literal (``P7D``, ``R3/PT1H``, ``2026-12-01T08:00:00+01:00``), as bpmn.io and
-    Camunda write them, evaluates to itself (`engine.expressions.helpers.timer_literal`).
+    Camunda write them, evaluates to itself (`elevflow.engine.expressions.helpers.timer_literal`).
 
 Not bounded here: memory as such (a loop may keep a new 100,000-character text per iteration until the
 time limit), and C-level work between two steps (comparing two lists nested 60 deep, each level holding
@@ -647,7 +647,7 @@ _TIMER_KINDS: dict[type, TimerKind] = {
 
 def _check_bounds(spec: Any, expression: str, value: Any, limits: bounds.Bounds) -> None:
     """Refuse a timer value or a multi-instance cardinality beyond the engine's bounds
-    (engine.expressions.bounds)
+    (elevflow.engine.expressions.bounds)
     before SpiffWorkflow works with it: a computed ``P999999999Y`` or a cardinality of 10,000."""
     definition = getattr(spec, "event_definition", None)
     if isinstance(definition, TimerEventDefinition) and expression == definition.expression:
@@ -667,7 +667,7 @@ class SandboxScriptEngine(PythonScriptEngine):
     `error_type` names the cause's class, `line_number` is set where known (else 0), `task` is the task
     and ``__cause__`` is the original exception: a SandboxError for every refusal. `bounds` are the
     organiser's limits that computed timers and cardinalities (and SpiffWorkflow's loops,
-    engine.expressions.bounds)
+    elevflow.engine.expressions.bounds)
     are held to.
     """
 

@@ -25,7 +25,7 @@ from .bpmnxml import NS
 _GATEWAYS = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
              "complexGateway"}
 
-#: (the elements, the code of engine.codes that says why they cannot run and what to do instead)
+#: (the elements, the code of elevflow.engine.codes that says why they cannot run and what to do instead)
 RULES: list[tuple[str, str]] = [
     ("/descendant::bpmn:serviceTask[not(bpmn:extensionElements/spiffworkflow:serviceTaskOperator)]",
      "unsupported.service_task"),

@@ -10,7 +10,7 @@
 5. Every expression SpiffWorkflow evaluates (conditions, loop and completion conditions, cardinalities,
    timers, message payloads, service task parameters) and every script passes the sandbox's compile-time
    check; timers, due rules, loop maxima and fixed cardinalities stay within the bounds of
-   engine.expressions.bounds.
+   elevflow.engine.expressions.bounds.
 6. A routine's own properties are known, with a known value: `caseSubject` is "pupil" or "unit".
 7. The quality figures (engine/routines/quality_measures.py) and decision documents' sections
    (engine/documents/document_sections.py) a routine declares name only steps, form fields, decision kinds and

@@ -95,7 +95,7 @@ class Stopped:
     version: int
     error: str
     at: datetime
-    error_code: codes.Coded | None = None  # the error as a code of engine.codes, when it has one
+    error_code: codes.Coded | None = None  # the error as a code of elevflow.engine.codes, when it has one
 
 
 def stopped_cases(engine: Any, key: str, *, by: int) -> list[Stopped]:

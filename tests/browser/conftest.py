@@ -74,7 +74,7 @@ def serve(db_url: str, workers: Any) -> Iterator[str]:
     """The web app served on a free local port, in a thread, on the test database; yields its address."""
     from werkzeug.serving import make_server
 
-    from webui import close_app, create_app
+    from elevflow.webui import close_app, create_app
     app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": SECRET}, workers=workers)
     server = make_server("127.0.0.1", 0, buffered(app), threaded=True)
     # Requests still in flight at the end (the browser's last fetches) must finish before the app's

@@ -11,9 +11,9 @@ import pytest
 from editing_helpers import add_process_owner
 from test_routines import form_data
 
-from engine import complete_task, deploy_path, list_tasks, settings, start_case
-from engine.org import passwords
-from engine.runtime.tasks import task_info
+from elevflow.engine import complete_task, deploy_path, list_tasks, settings, start_case
+from elevflow.engine.org import passwords
+from elevflow.engine.runtime.tasks import task_info
 
 from .axe import serious_violations as axe
 from .conftest import PASSWORD, log_in, serve

@@ -13,9 +13,9 @@ from routine_walks import drive
 from sqlalchemy import select
 from test_routines import START, build_school
 
-from engine import open_case
-from engine.org import passwords
-from engine.storage.models import User
+from elevflow.engine import open_case
+from elevflow.engine.org import passwords
+from elevflow.engine.storage.models import User
 
 from .axe import serious_violations
 from .conftest import PASSWORD, log_in, screenshot, serve

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import settings
+from elevflow.engine import settings
 
 from .conftest import ROOT, screenshot
 

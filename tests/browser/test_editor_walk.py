@@ -13,9 +13,9 @@ from editing_helpers import ESCAPE, add_process_owner
 from sqlalchemy import select
 from test_miwg import EXPECTED, MIWG, MODELS
 
-from engine import complete_task, deploy_path, get_case, list_tasks, settings, start_case
-from engine.org import passwords
-from engine.storage.models import VersionReader
+from elevflow.engine import complete_task, deploy_path, get_case, list_tasks, settings, start_case
+from elevflow.engine.org import passwords
+from elevflow.engine.storage.models import VersionReader
 
 from .conftest import PASSWORD, ROOT, log_in, screenshot, serve
 

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 from editing_helpers import add_process_owner
 
-from engine import deploy_path
-from engine.org import passwords
-from engine.routines import editing
+from elevflow.engine import deploy_path
+from elevflow.engine.org import passwords
+from elevflow.engine.routines import editing
 
 from .axe import serious_violations
 from .conftest import PASSWORD, ROOT, log_in, screenshot, serve

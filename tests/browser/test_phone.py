@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from test_routines import form_data
 
-from engine import complete_task, deploy_path, list_tasks, settings, start_case
-from engine.runtime.tasks import task_info
+from elevflow.engine import complete_task, deploy_path, list_tasks, settings, start_case
+from elevflow.engine.runtime.tasks import task_info
 
 from .conftest import log_in, screenshot
 from .test_web_walk import site  # noqa: F401  (site is a fixture)

@@ -19,12 +19,12 @@ import routine_scenarios as rs
 import time_machine
 from test_routines import build_school, form_data, next_step, timers_of, utc
 
-from engine import list_tasks
-from engine.org import passwords
-from engine.runtime import timers
-from engine.runtime.tasks import task_info
-from engine.storage.models import Guardian, PupilGuardian
-from webui import forms
+from elevflow.engine import list_tasks
+from elevflow.engine.org import passwords
+from elevflow.engine.runtime import timers
+from elevflow.engine.runtime.tasks import task_info
+from elevflow.engine.storage.models import Guardian, PupilGuardian
+from elevflow.webui import forms
 
 from .axe import serious_violations as axe
 from .conftest import PASSWORD, docs_screenshot, log_in, screenshot, serve

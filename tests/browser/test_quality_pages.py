@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import quality_data as qd
 
-from engine.org import passwords
+from elevflow.engine.org import passwords
 
 from .conftest import screenshot
 from .test_web_walk import PASSWORD, log_in, site  # noqa: F401  (site is a fixture)

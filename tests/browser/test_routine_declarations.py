@@ -9,9 +9,9 @@ import pytest
 from editing_helpers import add_process_owner
 from sqlalchemy import select
 
-from engine import deploy_path, settings
-from engine.org import passwords
-from engine.storage.models import ProcessVersion, RoutineDraft
+from elevflow.engine import deploy_path, settings
+from elevflow.engine.org import passwords
+from elevflow.engine.storage.models import ProcessVersion, RoutineDraft
 
 from .conftest import PASSWORD, log_in, serve
 from .test_editor_walk import group

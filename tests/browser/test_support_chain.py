@@ -24,13 +24,13 @@ import time_machine
 from sqlalchemy import select
 from test_routines import build_school, form_data, next_step, timers_of, utc
 
-from engine import get_case, list_tasks
-from engine.org import passwords
-from engine.runtime import timers
-from engine.runtime.tasks import task_info
-from engine.storage import audit
-from engine.storage.models import DecisionRecord
-from webui import forms
+from elevflow.engine import get_case, list_tasks
+from elevflow.engine.org import passwords
+from elevflow.engine.runtime import timers
+from elevflow.engine.runtime.tasks import task_info
+from elevflow.engine.storage import audit
+from elevflow.engine.storage.models import DecisionRecord
+from elevflow.webui import forms
 
 from .conftest import PASSWORD, log_in, screenshot, serve
 

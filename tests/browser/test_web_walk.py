@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine import get_case, list_tasks
-from engine.org import passwords
+from elevflow.engine import get_case, list_tasks
+from elevflow.engine.org import passwords
 
 from .conftest import PASSWORD, ROOT, log_in, screenshot, serve
 
@@ -78,7 +78,7 @@ def test_a_support_case_walked_across_roles_in_the_browser(page, site, engine, p
 
 
 def test_a_teacher_at_another_school_is_turned_away(page, site, engine, people, chain):
-    from engine import start_case
+    from elevflow.engine import start_case
     case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
     [task] = list_tasks(engine, case_id=case.id, state="ready")
     log_in(page, site, "outsider")
@@ -96,7 +96,7 @@ def test_a_teacher_at_another_school_is_turned_away(page, site, engine, people, 
 def test_claiming_in_the_inbox_updates_the_list_in_place(page, site, engine, people, chain):
     """With script, "Ta" sends the form through htmx and swaps in the new list and its message: the page
     itself stays (a value set on it survives)."""
-    from engine import start_case
+    from elevflow.engine import start_case
     case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
     log_in(page, site, "teacher")
     page.evaluate("window.elevflowMarker = 'still here'")

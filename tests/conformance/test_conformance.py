@@ -11,10 +11,10 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from engine import complete_task, deploy, get_case, list_tasks, start_case
-from engine.runtime import messages, timers
-from engine.storage import audit
-from engine.storage.models import Timer
+from elevflow.engine import complete_task, deploy, get_case, list_tasks, start_case
+from elevflow.engine.runtime import messages, timers
+from elevflow.engine.storage import audit
+from elevflow.engine.storage.models import Timer
 
 from .models import CALLED, MODELS
 

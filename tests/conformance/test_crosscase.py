@@ -9,13 +9,13 @@ import time_machine
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from cli import main
-from engine import deploy, get_case, list_tasks, start_case, verify_audit
-from engine.errors import WorkflowError
-from engine.runtime import crosscase, outbox
-from engine.runtime.scheduler import run_once
-from engine.storage import audit
-from engine.storage.models import CaseEvent
+from elevflow.cli import main
+from elevflow.engine import deploy, get_case, list_tasks, start_case, verify_audit
+from elevflow.engine.errors import WorkflowError
+from elevflow.engine.runtime import crosscase, outbox
+from elevflow.engine.runtime.scheduler import run_once
+from elevflow.engine.storage import audit
+from elevflow.engine.storage.models import CaseEvent
 
 from .models import MODELS, START, chain, model
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.routines.editing import verdict
+from elevflow.engine.routines.editing import verdict
 
 from .models import CALLED, MODELS
 from .test_conformance import SCENARIOS

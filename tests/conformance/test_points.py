@@ -11,11 +11,11 @@ from smtp_server import Mailbox, serve
 from sqlalchemy import select
 from test_miwg import MIWG, document_request_in_a_lane
 
-from engine import complete_task, deploy, get_case, list_tasks, start_case, verify_audit
-from engine.routines.editing import verdict
-from engine.runtime import timers
-from engine.storage import audit
-from engine.storage.models import Notification, OutgoingEmail, Timer
+from elevflow.engine import complete_task, deploy, get_case, list_tasks, start_case, verify_audit
+from elevflow.engine.routines.editing import verdict
+from elevflow.engine.runtime import timers
+from elevflow.engine.storage import audit
+from elevflow.engine.storage.models import Notification, OutgoingEmail, Timer
 
 from .models import MODELS, START, chain, model, task, timer
 

@@ -14,10 +14,10 @@ from argon2 import PasswordHasher, profiles
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import core, start_case
-from engine.org import passwords
-from engine.runtime import tasks
-from webui import close_app, create_app
+from elevflow.engine import core, start_case
+from elevflow.engine.org import passwords
+from elevflow.engine.runtime import tasks
+from elevflow.webui import close_app, create_app
 
 PASSWORD = "correct horse battery staple"
 PEOPLE = ("teacher", "mentor", "specialpedagog", "rektor", "outsider")
@@ -96,7 +96,7 @@ def drafts(engine: Any, people: Any, chain: Any) -> Any:
     tables of test_authorization.py and test_api.py)."""
     from editing_helpers import add_process_owner
 
-    from engine.routines import editing
+    from elevflow.engine.routines import editing
     owner = add_process_owner(engine, people.other_unit, "draftowner")
     return editing.open_draft(engine, chain.id, by=owner), editing.open_draft(engine, chain.id, by=owner)
 

@@ -17,9 +17,9 @@ import pytest
 from flask import url_for
 from sqlalchemy import select
 
-from engine import complete_task, list_tasks, start_case
-from engine.documents import attachments, signing
-from engine.storage.models import AccessLogEntry
+from elevflow.engine import complete_task, list_tasks, start_case
+from elevflow.engine.documents import attachments, signing
+from elevflow.engine.storage.models import AccessLogEntry
 
 from .conftest import csrf, login
 from .test_cases import REPORT

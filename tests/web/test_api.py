@@ -13,12 +13,12 @@ from conftest import FIXTURES
 from flask import url_for
 from sqlalchemy import select
 
-from engine.org import apitokens, passwords
-from engine.org import records as org
-from engine.org.apitokens import SCOPES
-from engine.runtime import tasks
-from engine.storage.models import AccessLogEntry, User
-from webui.api import spec
+from elevflow.engine.org import apitokens, passwords
+from elevflow.engine.org import records as org
+from elevflow.engine.org.apitokens import SCOPES
+from elevflow.engine.runtime import tasks
+from elevflow.engine.storage.models import AccessLogEntry, User
+from elevflow.webui.api import spec
 
 from .conftest import PASSWORD, login, text
 from .test_authorization import (
@@ -134,7 +134,7 @@ def test_the_other_roles_tokens_see_what_they_see_in_the_web_app(
 
 @pytest.mark.parametrize("persona", ["teacher", "specialpedagog", "rektor", "outsider"])
 def test_a_tokens_lists_name_the_cases_and_tasks_the_users_pages_list(app, engine, people, chain, persona):
-    from engine import start_case
+    from elevflow.engine import start_case
 
     for by in (people.teacher, people.rektor):
         start_case(engine, "stodkedja", pupil_id=people.pupil, by=by)
@@ -266,7 +266,7 @@ def test_only_system_accounts_get_tokens_unless_the_command_line_says_otherwise(
     info, secret = apitokens.create_token(engine, "e-tjanst", "frånvaro", ["cases:start"], by=None)
     assert secret.startswith(info.prefix) and len(secret) > 40
     with engine.db.read() as s:
-        from engine.storage.models import ApiToken
+        from elevflow.engine.storage.models import ApiToken
 
         stored = s.get(ApiToken, info.id)
     assert secret not in (stored.secret_sha256, stored.prefix) and len(stored.secret_sha256) == 64
@@ -321,7 +321,7 @@ def test_a_case_started_through_the_api_is_the_engines_own(app, engine, people, 
 
 
 def test_cases_are_listed_in_pages_linked_by_a_cursor(app, engine, people, chain):
-    from engine import start_case
+    from elevflow.engine import start_case
 
     made = [start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher).id for _ in range(5)]
     headers = bearer(token_for(engine, "rektor"))
@@ -370,7 +370,7 @@ def test_every_error_of_the_api_is_a_problem_document(app, engine, people):
 
 
 def test_a_token_narrowed_to_a_unit_pages_past_many_cases_of_other_units(app, engine, people, chain):
-    from engine import start_case
+    from elevflow.engine import start_case
 
     with engine.db.write() as s:
         org.assign_role(s, people.rektor, people.other_unit, "rektor")

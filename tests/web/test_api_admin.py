@@ -8,10 +8,10 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from cli import main
-from engine.org import apitokens, passwords
-from engine.org import records as org
-from engine.work import webhooks
+from elevflow.cli import main
+from elevflow.engine.org import apitokens, passwords
+from elevflow.engine.org import records as org
+from elevflow.engine.work import webhooks
 
 from .conftest import PASSWORD, login, post, text
 
@@ -71,7 +71,7 @@ def test_the_huvudman_creates_a_token_that_works_and_revokes_it(app, engine, peo
 
 
 def test_the_huvudman_subscribes_a_webhook_and_sees_its_deliveries(app, engine, people, chain):
-    from engine import start_case
+    from elevflow.engine import start_case
 
     huvudman(engine, people)
     client = app.test_client()

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from test_routines import build_school, do_task, form_data, timers_of
 from werkzeug.datastructures import MultiDict
 
-from engine import (
+from elevflow.engine import (
     FormValidationError,
     RoutineRefusal,
     SigningRequiredError,
@@ -26,12 +26,12 @@ from engine import (
     start_case,
     verify_audit,
 )
-from engine.documents.appeals import age_on
-from engine.org import passwords
-from engine.runtime import timers
-from engine.runtime.tasks import task_info
-from engine.storage.models import AuditEvent, DecisionRecord, Guardian, Pupil, PupilGuardian
-from webui import close_app, create_app, forms
+from elevflow.engine.documents.appeals import age_on
+from elevflow.engine.org import passwords
+from elevflow.engine.runtime import timers
+from elevflow.engine.runtime.tasks import task_info
+from elevflow.engine.storage.models import AuditEvent, DecisionRecord, Guardian, Pupil, PupilGuardian
+from elevflow.webui import close_app, create_app, forms
 
 from .conftest import PASSWORD, SECRET, login, text
 

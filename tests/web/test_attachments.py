@@ -12,9 +12,9 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
-from engine.org import passwords
-from engine.org import records as org
-from engine.storage.models import AccessLogEntry, AuditEvent, CaseAttachment
+from elevflow.engine.org import passwords
+from elevflow.engine.org import records as org
+from elevflow.engine.storage.models import AccessLogEntry, AuditEvent, CaseAttachment
 
 from .conftest import PASSWORD, csrf, login, text
 

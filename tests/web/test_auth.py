@@ -9,9 +9,9 @@ from argon2 import PasswordHasher, profiles
 from flask import jsonify, request
 from sqlalchemy import func, select, update
 
-from engine.org import logins, passwords
-from engine.storage.models import LoginAttempt, User
-from webui import extensions, sessions
+from elevflow.engine.org import logins, passwords
+from elevflow.engine.storage.models import LoginAttempt, User
+from elevflow.webui import extensions, sessions
 
 from .conftest import PASSWORD, PEOPLE, csrf, login, post, text
 

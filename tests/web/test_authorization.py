@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from flask import url_for
 
-from engine.org import passwords
-from engine.org import records as org
+from elevflow.engine.org import passwords
+from elevflow.engine.org import records as org
 
 from .conftest import PASSWORD, csrf, login
 

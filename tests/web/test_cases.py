@@ -8,10 +8,10 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select, update
 
-from engine import complete_task, list_tasks, sign_decision, start_case
-from engine.org import passwords
-from engine.org import records as org
-from engine.storage.models import AccessLogEntry, Pupil, TaskRow
+from elevflow.engine import complete_task, list_tasks, sign_decision, start_case
+from elevflow.engine.org import passwords
+from elevflow.engine.org import records as org
+from elevflow.engine.storage.models import AccessLogEntry, Pupil, TaskRow
 
 from .conftest import PASSWORD, csrf, login, post, text
 

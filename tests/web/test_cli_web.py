@@ -8,11 +8,11 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
-from cli import main
-from cli.demo import demo_secret
-from engine.org import demo, passwords
-from engine.storage.models import User
-from webui import close_app, create_app
+from elevflow.cli import main
+from elevflow.cli.demo import demo_secret
+from elevflow.engine.org import demo, passwords
+from elevflow.engine.storage.models import User
+from elevflow.webui import close_app, create_app
 
 from .conftest import SECRET
 

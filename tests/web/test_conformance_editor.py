@@ -10,8 +10,8 @@ import pytest
 from conformance.models import MODELS
 from conformance.test_element_table import rows
 
-from engine import deploy, start_case
-from webui.codes import SWEDISH
+from elevflow.engine import deploy, start_case
+from elevflow.webui.codes import SWEDISH
 
 from .conftest import csrf, text
 

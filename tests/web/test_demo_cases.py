@@ -10,13 +10,13 @@ from datetime import date
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from cli import demo_cases, main
-from engine import Engine
-from engine.org import access, demo
-from engine.storage import audit
-from engine.storage.models import Case, TaskRow, User
-from engine.work import worklist
-from webui import close_app, create_app
+from elevflow.cli import demo_cases, main
+from elevflow.engine import Engine
+from elevflow.engine.org import access, demo
+from elevflow.engine.storage import audit
+from elevflow.engine.storage.models import Case, TaskRow, User
+from elevflow.engine.work import worklist
+from elevflow.webui import close_app, create_app
 
 from .conftest import SECRET, login, text
 from .test_quality import table

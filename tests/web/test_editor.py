@@ -9,8 +9,8 @@ from pathlib import Path
 
 from editing_helpers import ESCAPE, with_escape, with_follow_up
 
-from engine import deploy_path, get_case, start_case
-from engine.routines import editing
+from elevflow.engine import deploy_path, get_case, start_case
+from elevflow.engine.routines import editing
 
 from .conftest import csrf, login, post, text
 

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 from smtp_server import Mailbox, free_port, start_server
 
-from engine.work import mailer
-from webui import extensions
+from elevflow.engine.work import mailer
+from elevflow.webui import extensions
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 

@@ -7,7 +7,7 @@ import html
 import json
 import re
 
-from engine.routines import editing
+from elevflow.engine.routines import editing
 
 from .conftest import post, text
 

@@ -14,10 +14,10 @@ from routine_walks import VIEW, drive
 from test_routines import START, build_school, form_data
 from werkzeug.datastructures import MultiDict
 
-from engine import get_task
-from engine.org import passwords
-from engine.runtime.tasks import task_info
-from webui import close_app, create_app, forms
+from elevflow.engine import get_task
+from elevflow.engine.org import passwords
+from elevflow.engine.runtime.tasks import task_info
+from elevflow.webui import close_app, create_app, forms
 
 from .conftest import PASSWORD, SECRET, login, text
 

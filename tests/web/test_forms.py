@@ -12,8 +12,8 @@ from flask import Flask, render_template_string
 from jsonschema import Draft202012Validator
 from werkzeug.datastructures import MultiDict
 
-from engine import settings
-from webui import close_app, create_app, forms
+from elevflow.engine import settings
+from elevflow.webui import close_app, create_app, forms
 
 PROCESSES = Path(settings.load().processes_dir)
 ATGARDSPROGRAM = json.loads((PROCESSES / "sarskilt_stod/forms/atgardsprogram.json").read_text())

@@ -32,11 +32,11 @@ from hostile_routines import (
 )
 from sqlalchemy import text as sql
 
-from engine import start_case
-from engine.routines.editing import newest_version
-from engine.runtime import tasks
-from engine.storage import audit
-from webui import close_app, create_app
+from elevflow.engine import start_case
+from elevflow.engine.routines.editing import newest_version
+from elevflow.engine.runtime import tasks
+from elevflow.engine.storage import audit
+from elevflow.webui import close_app, create_app
 
 from .conftest import PASSWORD, SECRET, TOKEN, login, post, publish, text
 
@@ -208,7 +208,7 @@ def gunicorn(db_url: str) -> Iterator[str]:
            "ELEVFLOW_EMBEDDED_SCHEDULER": "false"}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--preload", "-w", "2", "--threads", "2", "-b",
-         f"fd://{listener.fileno()}", "--log-level", "warning", "webui:create_app()"],
+         f"fd://{listener.fileno()}", "--log-level", "warning", "elevflow.webui:create_app()"],
         cwd=ROOT, env=env, pass_fds=[listener.fileno()])
     try:
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"

@@ -10,7 +10,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
-from engine.storage.models import User
+from elevflow.engine.storage.models import User
 
 from .conftest import csrf, login, post, text
 

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta, timezone
 import time_machine
 from sqlalchemy import func, select, update
 
-from engine import start_case
-from engine.runtime import tasks
-from engine.storage.models import Pupil, SavedFilter, TaskRow
-from engine.work.notify import local_date
+from elevflow.engine import start_case
+from elevflow.engine.runtime import tasks
+from elevflow.engine.storage.models import Pupil, SavedFilter, TaskRow
+from elevflow.engine.work.notify import local_date
 
 from .conftest import login, post, text
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from engine.work import notify
+from elevflow.engine.work import notify
 
 from .conftest import login, post, text
 

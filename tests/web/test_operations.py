@@ -11,12 +11,12 @@ from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text as sql
 
-from cli import main
-from engine import logs
-from engine.runtime import cases, health, scheduler
-from engine.settings import load
-from engine.storage import schema
-from engine.work import mailer, webhooks
+from elevflow.cli import main
+from elevflow.engine import logs
+from elevflow.engine.runtime import cases, health, scheduler
+from elevflow.engine.settings import load
+from elevflow.engine.storage import schema
+from elevflow.engine.work import mailer, webhooks
 
 TOKEN = "t" * 40
 
@@ -119,7 +119,7 @@ def test_every_log_line_of_a_request_carries_its_id_and_no_email_address(client,
         response = client.get("/healthz", headers={"X-Request-Id": "proxy-given-1234"})
         assert response.headers["X-Request-Id"] == "proxy-given-1234"
         client.get("/logga-in?q=anna.andersson@skolan.se")
-        logging.getLogger("engine.work.mailer").warning(
+        logging.getLogger("elevflow.engine.work.mailer").warning(
             "e-mail 7 failed: %s", "SMTPRecipientsRefused({'anna.andersson@skolan.se': (550, b'no')})")
     finally:
         logging.getLogger().removeHandler(handler)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from engine.org import records as org
-from engine.storage.models import Case, Pupil
+from elevflow.engine.org import records as org
+from elevflow.engine.storage.models import Case, Pupil
 
 from .conftest import login, post, text
 
@@ -72,8 +72,8 @@ def test_a_search_holding_a_nul_character_finds_nobody_instead_of_failing(client
 
 
 def test_the_pupil_page_shows_their_cases_one_may_see_with_who_does_what_next(client, engine, people):
-    from engine import start_case
-    from engine.storage.models import AccessLogEntry
+    from elevflow.engine import start_case
+    from elevflow.engine.storage.models import AccessLogEntry
     case = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
     login(client, "teacher")
     page = text(client.get(f"/elever/{people.pupil}"))
@@ -96,7 +96,7 @@ def test_the_pupil_page_of_another_units_pupil_reads_as_none(client, engine, peo
 
 
 def test_starting_a_routine_already_running_for_the_pupil_asks_first(client, engine, people):
-    from engine import start_case
+    from elevflow.engine import start_case
     first = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
     login(client, "teacher")
     warned = post(client, f"/elever/{people.pupil}/starta", {"rutin": "stodkedja"}, token_from="/elever")

@@ -13,7 +13,7 @@ import quality_data as qd
 from lxml import html
 from openpyxl import load_workbook
 
-from engine.org import passwords
+from elevflow.engine.org import passwords
 
 from .conftest import PASSWORD, login, text
 
@@ -155,8 +155,8 @@ def test_exports_never_hold_a_formula_a_routine_author_wrote(app, engine, people
 
     from editing_helpers import add_process_owner
 
-    from engine import start_case
-    from engine.routines import editing
+    from elevflow.engine import start_case
+    from elevflow.engine.routines import editing
     owner = add_process_owner(engine, people.other_unit, "draftowner")
     draft = editing.open_draft(engine, chain.id, by=owner)
     xml = draft.files[draft.main_file]

@@ -10,10 +10,10 @@ import routine_scenarios as rs
 import time_machine
 from test_routines import START, build_school, form_data, ready_tasks
 
-from engine import complete_task, list_cases, start_case
-from engine.org import passwords
-from engine.runtime.tasks import task_info
-from webui import close_app, create_app
+from elevflow.engine import complete_task, list_cases, start_case
+from elevflow.engine.org import passwords
+from elevflow.engine.runtime.tasks import task_info
+from elevflow.webui import close_app, create_app
 
 from .conftest import PASSWORD, SECRET, login, post, text
 

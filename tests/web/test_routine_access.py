@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import PermissionDeniedError, complete_task, list_tasks, start_case
-from engine.storage.models import AccessLogEntry, AuditEvent, ProcessVersion
+from elevflow.engine import PermissionDeniedError, complete_task, list_tasks, start_case
+from elevflow.engine.storage.models import AccessLogEntry, AuditEvent, ProcessVersion
 
 from .conftest import login, post, publish, text
 from .test_cases import REPORT

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from engine import complete_task, deploy_path, list_tasks, start_case
-from engine.storage.models import ProcessVersion
+from elevflow.engine import complete_task, deploy_path, list_tasks, start_case
+from elevflow.engine.storage.models import ProcessVersion
 
 from .conftest import login, post, publish, text
 

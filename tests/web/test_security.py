@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import ElevflowError
-from webui import close_app, create_app
+from elevflow.engine.errors import ElevflowError
+from elevflow.webui import close_app, create_app
 
 from .conftest import SECRET, csrf, login, post
 

@@ -8,10 +8,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from engine import complete_task, get_task, list_tasks, start_case
-from engine.errors import PermissionDeniedError
-from engine.storage.models import DecisionRecord
-from engine.work import assignment
+from elevflow.engine import complete_task, get_task, list_tasks, start_case
+from elevflow.engine.errors import PermissionDeniedError
+from elevflow.engine.storage.models import DecisionRecord
+from elevflow.engine.work import assignment
 
 from .conftest import PASSWORD, csrf, login, text
 
@@ -117,7 +117,7 @@ def test_a_delegation_for_another_kind_of_decision_does_not_let_one_sign(app, en
 
 
 def test_the_decision_page_shows_what_the_decision_rests_on_and_logs_the_look(app, engine, people, decision):
-    from engine.storage.models import AccessLogEntry
+    from elevflow.engine.storage.models import AccessLogEntry
     page = text(signed_in(app, "rektor").get(f"/uppgifter/{decision.id}"))
     basis = page.split("Underlag för beslutet")[1].split("Signera beslutet")[0]
     assert "Läser långsamt och tappar fokus." in basis and "Behov finns." in basis
@@ -152,7 +152,7 @@ def test_the_decision_can_be_previewed_as_a_draft_before_signing_and_nothing_is_
 def test_names_put_into_translated_text_are_escaped(app, engine, people, decision):
     from sqlalchemy import update
 
-    from engine.storage.models import User
+    from elevflow.engine.storage.models import User
     with engine.db.write() as s:
         s.execute(update(User).where(User.id == people.rektor).values(name="<script>alert(1)</script>"))
     client = signed_in(app, "rektor")

@@ -8,10 +8,10 @@ import uuid
 import bpmn_builder
 from sqlalchemy import select
 
-from engine import deploy_path, start_case
-from engine.runtime import tasks
-from engine.storage.models import Case, TaskRow
-from engine.views import drafts
+from elevflow.engine import deploy_path, start_case
+from elevflow.engine.runtime import tasks
+from elevflow.engine.storage.models import Case, TaskRow
+from elevflow.engine.views import drafts
 
 from .conftest import csrf, login, post, text
 
@@ -125,7 +125,7 @@ def test_a_role_the_lane_does_not_serve_cannot_open_the_task(make_app, open_task
 
 
 def test_adding_and_removing_rows_shows_the_form_again_without_sending_it(client, engine, people, open_task):
-    from engine import complete_task
+    from elevflow.engine import complete_task
     complete_task(engine, open_task.id, {"anmalan_datum": "2025-03-14",
                                          "beskrivning": "Lång nog beskrivning."},
                   by=people.teacher)

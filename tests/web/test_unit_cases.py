@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import deploy_path, get_case, list_tasks
-from engine.org import passwords
-from engine.org import records as org
-from engine.storage.models import AccessLogEntry, Case
+from elevflow.engine import deploy_path, get_case, list_tasks
+from elevflow.engine.org import passwords
+from elevflow.engine.org import records as org
+from elevflow.engine.storage.models import AccessLogEntry, Case
 
 from .conftest import PASSWORD, login, post, text
 

@@ -27,12 +27,12 @@ from test_routines import (
 )
 from werkzeug.datastructures import MultiDict
 
-from engine import get_case, get_task, list_tasks
-from engine.org import passwords
-from engine.runtime import timers
-from engine.runtime.tasks import task_info
-from engine.storage.models import Case, DecisionRecord
-from webui import close_app, create_app, forms
+from elevflow.engine import get_case, get_task, list_tasks
+from elevflow.engine.org import passwords
+from elevflow.engine.runtime import timers
+from elevflow.engine.runtime.tasks import task_info
+from elevflow.engine.storage.models import Case, DecisionRecord
+from elevflow.webui import close_app, create_app, forms
 
 from .conftest import PASSWORD, SECRET, login, post, text
 

@@ -10,13 +10,13 @@ import routine_scenarios as rs
 from sqlalchemy import func, select
 from test_routines import build_school, form_data, next_step
 
-from engine import complete_task, get_task, list_tasks, start_case
-from engine.org import passwords
-from engine.org import records as org
-from engine.runtime.tasks import task_info
-from engine.storage.models import SavedFilter
-from engine.views import drafts
-from webui import close_app, create_app
+from elevflow.engine import complete_task, get_task, list_tasks, start_case
+from elevflow.engine.org import passwords
+from elevflow.engine.org import records as org
+from elevflow.engine.runtime.tasks import task_info
+from elevflow.engine.storage.models import SavedFilter
+from elevflow.engine.views import drafts
+from elevflow.webui import close_app, create_app
 
 from .conftest import PASSWORD, SECRET, csrf, login, post, text
 

@@ -13,8 +13,8 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import ConflictError, NotFoundError, PermissionDeniedError
-from engine.oversight.visibility import NotVisibleError
+from elevflow.engine.errors import ConflictError, NotFoundError, PermissionDeniedError
+from elevflow.engine.oversight.visibility import NotVisibleError
 
 from ..security import csrf
 from . import auth, cases, docs, organisation, routines, spec, tasks  # noqa: E402,F401 - they declare the operations

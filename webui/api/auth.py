@@ -18,9 +18,9 @@ from flask import current_app, g, request
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
-from engine.org import apitokens
-from engine.org.apitokens import TokenInfo
-from engine.views import people
+from elevflow.engine.org import apitokens
+from elevflow.engine.org.apitokens import TokenInfo
+from elevflow.engine.views import people
 
 from .. import extensions
 from .problems import ApiProblem

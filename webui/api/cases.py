@@ -8,13 +8,13 @@ from typing import Any
 
 from flask import Response, request, url_for
 
-from engine.documents import signing
-from engine.errors import FormValidationError, PermissionDeniedError
-from engine.oversight import visibility
-from engine.routines import definitions
-from engine.runtime import cases, failures
-from engine.storage.jsondata import ensure_json
-from engine.views import people, pupils
+from elevflow.engine.documents import signing
+from elevflow.engine.errors import FormValidationError, PermissionDeniedError
+from elevflow.engine.oversight import visibility
+from elevflow.engine.routines import definitions
+from elevflow.engine.runtime import cases, failures
+from elevflow.engine.storage.jsondata import ensure_json
+from elevflow.engine.views import people, pupils
 
 from .. import extensions
 from ..codes import say_coded

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import request
 
-from engine.org import exchange
+from elevflow.engine.org import exchange
 
 from .. import extensions
 from .auth import caller

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Response, json, request
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import ElevflowError
+from elevflow.engine.errors import ElevflowError
 
 from ..codes import say_error
 

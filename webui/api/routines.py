@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.routines import definitions
+from elevflow.engine.routines import definitions
 
 from .. import extensions
 from .base import answer, bp

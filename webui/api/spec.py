@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint
 
-from engine.org.apitokens import SCOPES
+from elevflow.engine.org.apitokens import SCOPES
 
 from ..sessions import PUBLIC
 

@@ -9,11 +9,11 @@ from uuid import UUID
 
 from flask import request
 
-from engine.errors import ConflictError, FormValidationError, NotStaffError
-from engine.runtime import failures, tasks
-from engine.views import people, taskview
-from engine.work import worklist
-from engine.work.worklist import DUE_FILTERS, Filter
+from elevflow.engine.errors import ConflictError, FormValidationError, NotStaffError
+from elevflow.engine.runtime import failures, tasks
+from elevflow.engine.views import people, taskview
+from elevflow.engine.work import worklist
+from elevflow.engine.work.worklist import DUE_FILTERS, Filter
 
 from .. import extensions
 from .auth import caller

@@ -9,11 +9,11 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import parse_id
-from engine.errors import ConflictError, NotFoundError, PermissionDeniedError
-from engine.org import apitokens
-from engine.views import names
-from engine.work import webhooks
+from elevflow.engine import parse_id
+from elevflow.engine.errors import ConflictError, NotFoundError, PermissionDeniedError
+from elevflow.engine.org import apitokens
+from elevflow.engine.views import names
+from elevflow.engine.work import webhooks
 
 from .. import extensions, lookups
 from ..sessions import login_required

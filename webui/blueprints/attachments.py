@@ -8,8 +8,8 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
-from engine.documents import attachments
-from engine.errors import AttachmentRefused, NotFoundError, PermissionDeniedError
+from elevflow.engine.documents import attachments
+from elevflow.engine.errors import AttachmentRefused, NotFoundError, PermissionDeniedError
 
 from .. import extensions
 from ..codes import say_error

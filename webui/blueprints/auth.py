@@ -18,8 +18,8 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from engine.org import logins
-from engine.views import people
+from elevflow.engine.org import logins
+from elevflow.engine.views import people
 
 from .. import extensions, oidc
 from ..i18n import LANGUAGES

@@ -1,5 +1,5 @@
 """Ärenden: the cases the user may see, and one case's page — header, open tasks, timeline, decisions and
-the routine's diagram with where the case stands. Every look goes through engine.oversight.visibility
+the routine's diagram with where the case stands. Every look goes through elevflow.engine.oversight.visibility
 (need-to-know,
 logged); a case one may not see and one that does not exist read the same (404)."""
 from __future__ import annotations
@@ -10,15 +10,15 @@ from uuid import UUID
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import parse_id
-from engine.documents import appeals, attachments, case_documents, signing
-from engine.documents import pdf as documents
-from engine.errors import ConflictError, NotFoundError, PermissionDeniedError
-from engine.oversight import visibility
-from engine.oversight.visibility import NotVisibleError
-from engine.routines import definitions
-from engine.views import casediagram, names, people, taskview
-from engine.work.notify import local_date
+from elevflow.engine import parse_id
+from elevflow.engine.documents import appeals, attachments, case_documents, signing
+from elevflow.engine.documents import pdf as documents
+from elevflow.engine.errors import ConflictError, NotFoundError, PermissionDeniedError
+from elevflow.engine.oversight import visibility
+from elevflow.engine.oversight.visibility import NotVisibleError
+from elevflow.engine.routines import definitions
+from elevflow.engine.views import casediagram, names, people, taskview
+from elevflow.engine.work.notify import local_date
 
 from .. import casepage, extensions, lookups
 from ..i18n import select_locale

@@ -15,11 +15,11 @@ from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, rende
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from engine.errors import ConflictError, DataNotJSONError, DefinitionError, NotFoundError
-from engine.routines import editing
-from engine.routines.editing import RoutineDraft
-from engine.storage import jsondata
-from engine.views import names
+from elevflow.engine.errors import ConflictError, DataNotJSONError, DefinitionError, NotFoundError
+from elevflow.engine.routines import editing
+from elevflow.engine.routines.editing import RoutineDraft
+from elevflow.engine.storage import jsondata
+from elevflow.engine.views import names
 
 from .. import extensions, forms, jsonerrors, lookups
 from ..codes import say, say_coded, say_error, say_problem
@@ -121,7 +121,7 @@ def _labels() -> dict[str, str]:
 
 
 def _ground_names() -> dict[str, str]:
-    """engine.routines.specs.CANCEL_GROUNDS in the user's language."""
+    """elevflow.engine.routines.specs.CANCEL_GROUNDS in the user's language."""
     return {"elev_flyttat": _("Eleven har flyttat från skolenheten"),
             "dubblett": _("Ärendet är en dubblett av ett annat ärende")}
 

@@ -6,11 +6,11 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.errors import NotFoundError, PermissionDeniedError
-from engine.views import drafts
-from engine.work import worklist
-from engine.work.notify import local_date
-from engine.work.worklist import Filter
+from elevflow.engine.errors import NotFoundError, PermissionDeniedError
+from elevflow.engine.views import drafts
+from elevflow.engine.work import worklist
+from elevflow.engine.work.notify import local_date
+from elevflow.engine.work.worklist import Filter
 
 from .. import extensions, lookups
 from ..i18n import select_locale

@@ -6,8 +6,8 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import parse_id
-from engine.work import notify
+from elevflow.engine import parse_id
+from elevflow.engine.work import notify
 
 from .. import extensions
 from ..sessions import login_required

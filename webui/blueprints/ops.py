@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from engine.runtime import health
+from elevflow.engine.runtime import health
 
 from .. import extensions
 from ..sessions import public

@@ -8,11 +8,11 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.errors import PermissionDeniedError
-from engine.routines import definitions
-from engine.runtime import cases, failures
-from engine.views import names, people, pupils, taskview
-from engine.work.notify import local_date
+from elevflow.engine.errors import PermissionDeniedError
+from elevflow.engine.routines import definitions
+from elevflow.engine.runtime import cases, failures
+from elevflow.engine.views import names, people, pupils, taskview
+from elevflow.engine.work.notify import local_date
 
 from .. import casepage, extensions, lookups
 from ..codes import say_error

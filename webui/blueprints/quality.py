@@ -20,11 +20,11 @@ from flask import Blueprint, Response, abort, g, render_template, request
 from flask_babel import format_date
 from flask_babel import gettext as _
 
-from engine import parse_id
-from engine.expressions.terms import Term, window
-from engine.oversight import quality
-from engine.oversight.quality import Dashboard, Scope, Selection
-from engine.routines import definitions
+from elevflow.engine import parse_id
+from elevflow.engine.expressions.terms import Term, window
+from elevflow.engine.oversight import quality
+from elevflow.engine.oversight.quality import Dashboard, Scope, Selection
+from elevflow.engine.routines import definitions
 
 from .. import charts, extensions
 from .. import quality_tables as qt
@@ -56,7 +56,7 @@ def _selection(scope: Scope, routines: dict[str, str], *, routine: str | None = 
 
 def choosable(scope: Scope) -> dict[int, str]:
     """The units one may look at one by one: those whose every case one may see
-    (engine.oversight.quality.dashboard
+    (elevflow.engine.oversight.quality.dashboard
     says why); the others only together, with the per-unit table."""
     return {u: name for u, name in scope.units.items() if u in scope.exact}
 

@@ -9,10 +9,10 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from engine.errors import ElevflowError, NotFoundError
-from engine.routines import definitions, editing, versiondiff
-from engine.runtime import failures, migration
-from engine.views import names
+from elevflow.engine.errors import ElevflowError, NotFoundError
+from elevflow.engine.routines import definitions, editing, versiondiff
+from elevflow.engine.runtime import failures, migration
+from elevflow.engine.views import names
 
 from .. import extensions, lookups
 from ..codes import say_error

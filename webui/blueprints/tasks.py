@@ -21,8 +21,8 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from engine.documents import appeals, signing, stepcontext
-from engine.errors import (
+from elevflow.engine.documents import appeals, signing, stepcontext
+from elevflow.engine.errors import (
     ConflictError,
     DataNotJSONError,
     FormValidationError,
@@ -32,14 +32,14 @@ from engine.errors import (
     RoutineRefusal,
     WorkflowError,
 )
-from engine.oversight import visibility
-from engine.routines import definitions, formcheck
-from engine.runtime import failures, tasks
-from engine.storage.jsondata import ensure_json
-from engine.views import drafts, taskview
-from engine.views.taskview import TaskView
-from engine.work import assignment
-from engine.work.notify import local_date
+from elevflow.engine.oversight import visibility
+from elevflow.engine.routines import definitions, formcheck
+from elevflow.engine.runtime import failures, tasks
+from elevflow.engine.storage.jsondata import ensure_json
+from elevflow.engine.views import drafts, taskview
+from elevflow.engine.views.taskview import TaskView
+from elevflow.engine.work import assignment
+from elevflow.engine.work.notify import local_date
 
 from .. import casepage, extensions, forms, lookups
 from ..i18n import select_locale

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from jsonschema import ValidationError
 
-from engine.routines.formcheck import BLANK
+from elevflow.engine.routines.formcheck import BLANK
 
 from .schema import join
 
@@ -48,7 +48,7 @@ def _messages(error: ValidationError, base: str) -> Iterator[tuple[str, str]]:
 
 
 def date_message(rule: str, reference: str, other: str, title: str) -> str:
-    """A date out of the order its form declares (engine.routines.formcheck.DateProblem)."""
+    """A date out of the order its form declares (elevflow.engine.routines.formcheck.DateProblem)."""
     if reference == "today":
         return {"dateAfter": _("Datumet måste vara efter i dag (%(date)s).", date=other),
                 "dateNotBefore": _("Datumet får inte vara före i dag (%(date)s).", date=other),

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from werkzeug.datastructures import MultiDict
 
-from engine.storage.jsondata import MAX_INT, MIN_INT
+from elevflow.engine.storage.jsondata import MAX_INT, MIN_INT
 
 from .schema import MAX_ROWS, PREFIX, ROWS, choices, join, main_type, properties, widget
 

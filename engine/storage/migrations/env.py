@@ -1,7 +1,7 @@
 """Alembic environment: runs the engine's migrations on the connection `engine.storage.schema` hands in."""
 from alembic import context
 
-from engine.storage.models import Base
+from elevflow.engine.storage.models import Base
 
 config = context.config
 connection = config.attributes.get("connection")
