@@ -89,7 +89,7 @@ def _kind(schema: dict[str, Any] | None) -> str:
     if kind == "array":
         items = schema.get("items") or {}
         return "rows" if items.get("type") == "object" else "list"
-    return {"integer": "number", "number": "number", "boolean": "boolean"}.get(kind, "other")
+    return {"integer": "number", "number": "number", "boolean": "boolean"}.get(str(kind), "other")
 
 
 def _properties(schema: dict[str, Any] | None) -> dict[str, Any]:
@@ -133,11 +133,11 @@ def check(bpmn_id: str, form: str | None, context: tuple[str, ...], prefill: str
                 problems.append(Coded("step.prefill_mismatch", {"field": label, "source": GUARDIANS}))
             continue
         source = f"{fill.step}.{fill.field}" + (f"[{fill.key}]" if fill.key else "")
-        step = tasks.get(fill.step)
+        step = tasks.get(fill.step) if fill.step is not None else None
         if step is None:
             problems.append(Coded("step.prefill_unknown_step", {"step": fill.step}))
             continue
-        read = _properties(forms.get(step.form)).get(fill.field) if step.form else None
+        read = _properties(forms.get(step.form)).get(str(fill.field)) if step.form else None
         per_row = fill.key is not None or _kind(read) == "list"
         if read is not None and fill.key is not None:
             read = _items(read).get(fill.key) if _kind(read) == "rows" else None

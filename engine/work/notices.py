@@ -48,17 +48,17 @@ def fire_one(engine: Engine, now: datetime | None = None) -> bool:
         assert due is not None  # NEXT selects tasks with a due time
         policy = engine.deadlines.policy(routine, bpmn_id)
         off = engine.breaks.is_off(unit_id)
-        if level == 0 and due is not None and tx.read_time(created) > deadlines.offset(
-                due, policy.remind_before, -1, off):
+        if level == 0 and tx.required_time(created) > deadlines.offset(due, policy.remind_before, -1, off):
             # It opened with its deadline already near, and its people were told then, with the date:
             # no reminder on top of that. Only escalation remains, if it is not done in time.
-            following = deadlines.offset(due, policy.escalate_after, 1, off)
-            tx.rowcount(ADVANCE, {"id": task_id, "level": 1, "next": tx.time(following), "was": 0})
+            escalation = deadlines.offset(due, policy.escalate_after, 1, off)
+            tx.rowcount(ADVANCE, {"id": task_id, "level": 1, "next": tx.time(escalation), "was": 0})
             return True
+        following: datetime | None
         if level == 0:
             kind, event, to = "reminder", "deadline_reminder", "holder"
             roles = access.roles_serving(role or "")  # used while nobody holds the task
-            following: datetime | None = deadlines.offset(due, policy.escalate_after, 1, off)
+            following = deadlines.offset(due, policy.escalate_after, 1, off)
         elif level == 1:
             kind, event, to, roles = "escalation", "deadline_escalated", "rektor", frozenset({"rektor"})
             following = deadlines.offset(due, policy.escalate_to_huvudman_after, 1, off)

@@ -156,7 +156,8 @@ SWEDISH = {"no executable process": "ingen körbar process", "service task": "en
            "compensation": "kompensation", "user task is not in a lane": "användaruppgiften ligger inte i "
                                                                         "någon simbana",
            "Exactly one start event is required": "exakt en starthändelse",
-           "multiinstance task must specify a cardinality": "en flerinstansuppgift måste ange hur många gånger"}
+           "multiinstance task must specify a cardinality":
+               "en flerinstansuppgift måste ange hur många gånger"}
 
 
 def test_every_miwg_model_opens_in_the_editor_with_its_verdict_on_the_diagram(page, site):
