@@ -21,7 +21,7 @@ from ..codes import say_coded
 from .auth import caller
 from .base import answer, body, bp, int_arg, limit, page, plain
 from .problems import ApiProblem, from_engine
-from .spec import LIMIT, json_response, operation, page_of, query, ref
+from .spec import LIMIT, items_of, json_response, operation, page_of, query, ref
 
 STATUSES = ("running", "completed", "cancelled")
 START = {
@@ -311,13 +311,7 @@ def get_decision(case_id: int, decision_id: int) -> Any:
     scope="audit:read",
     tag="audit",
     responses={
-        "200": json_response(
-            {
-                "type": "object",
-                "required": ["items"],
-                "properties": {"items": {"type": "array", "items": ref("AuditEvent")}},
-            }
-        )
+        "200": json_response(items_of("AuditEvent"))
     },
 )
 def case_audit(case_id: int) -> Any:
@@ -349,13 +343,7 @@ def case_audit(case_id: int) -> Any:
     scope="audit:read",
     tag="audit",
     responses={
-        "200": json_response(
-            {
-                "type": "object",
-                "required": ["items"],
-                "properties": {"items": {"type": "array", "items": ref("AccessEntry")}},
-            }
-        )
+        "200": json_response(items_of("AccessEntry"))
     },
 )
 def case_access_log(case_id: int) -> Any:

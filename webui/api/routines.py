@@ -9,13 +9,9 @@ from elevflow.engine.routines import definitions
 from .. import extensions
 from .base import answer, bp
 from .problems import ApiProblem
-from .spec import json_response, operation, ref
+from .spec import items_of, json_response, operation, ref
 
-ROUTINE_LIST = {
-    "type": "object",
-    "required": ["items"],
-    "properties": {"items": {"type": "array", "items": ref("Routine")}},
-}
+ROUTINE_LIST = items_of("Routine")
 
 
 def _routines(key: str | None = None) -> list[dict[str, Any]]:

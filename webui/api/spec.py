@@ -366,3 +366,9 @@ def page_of(item: str) -> dict[str, Any]:
 
 def ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def items_of(name: str) -> dict[str, Any]:
+    """An answer that is a whole list (no pages): {"items": [NAME, ...]}."""
+    return {"type": "object", "required": ["items"],
+            "properties": {"items": {"type": "array", "items": ref(name)}}}
