@@ -105,7 +105,8 @@ def test_the_elevflow_group_shows_the_routine_and_task_properties(page, site, en
 def test_a_faulty_form_is_explained_in_swedish(page, site):  # noqa: F811
     open_editor(page, site)
     page.get_by_role("link", name="Nytt formulär").click()
-    page.get_by_label("JSON Schema").fill('{"type": "object",\n "properties": {}}}')
+    page.locator("#raw-json summary").click()  # the expert's JSON, folded under the form builder
+    page.get_by_label("JSON Schema", exact=True).fill('{"type": "object",\n "properties": {}}}')
     message = page.locator("#preview").get_by_text("Inte giltig JSON på rad 2, tecken 19")
     message.wait_for()
     assert "det finns mer text efter det sista }" in message.inner_text()
