@@ -6,7 +6,8 @@ other 90,000 open cases (bulk rows, see bulk.py) wait on timers hours away; 1,00
   - the time to fire all due timers (each firing loads its case, runs the escalation and saves it),
   - the cost of one scheduler scan when nothing is due (timers alone, and a whole scheduler round:
     timers, deadline notices, digests, e-mail), p50 and p95 over repeated scans,
-  - the round that catches up with the reminders the escalations opened (each to the unit's 51 rektors),
+  - the rounds that catch up with the notices of the tasks the escalations opened (opened with their
+    deadline near, each goes on to its escalation date without a reminder),
   - a round that queues the daily digest for 50 users,
   - the longest background transaction of all of the above: on SQLite, how long the write lock was
     held (every write transaction takes it at BEGIN), which every user's step waits behind.
@@ -67,8 +68,8 @@ class TimedDatabase(Database):
         finally:
             self.held.setdefault(self.phase, []).append(time.perf_counter() - t0)
 
-    def transaction(self):  # type: ignore[override]
-        return self._timed(super().transaction())
+    def transaction(self, **options):  # type: ignore[override]
+        return self._timed(super().transaction(**options))
 
     def write(self):  # type: ignore[override]
         return self._timed(super().write())
