@@ -88,10 +88,15 @@ def _postgres_engine(url: str) -> Engine:
 
 
 def _quiet(dbapi_connection: Any) -> bool:
-    """Whether an idle psycopg connection's socket has nothing to read (no word from the server)."""
+    """Whether an idle psycopg connection's socket has nothing to read (no word from the server). Any
+    doubt — no socket, a broken connection — is not quiet: the ping then decides."""
     try:
-        return not dbapi_connection.closed and not select.select([dbapi_connection.fileno()], [], [], 0)[0]
-    except (OSError, ValueError):  # no socket any more
+        if dbapi_connection.closed:
+            return False
+        poller = select.poll()  # not select.select: it refuses descriptors above 1023
+        poller.register(dbapi_connection.fileno(), select.POLLIN)
+        return not poller.poll(0)
+    except Exception:  # noqa: BLE001 - psycopg's "connection lost" as well as OSError
         return False
 
 
