@@ -60,6 +60,7 @@ from ..settings import Config
 from ..storage import audit, state
 from ..storage.dbapi import Sql, Tx
 from ..storage.models import parse_id
+from ..storage.workflow import Workflow
 from ..work import assignment, webhooks
 from ..work.notify import notify
 from . import failures, health, interrupting, outbox, sending
@@ -471,7 +472,7 @@ def new_case(engine: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_i
     held = (access.require_role_at_unit(tx, by, unit_id, "start a case", roles=access.CASE_ROLES)
             if by is not None else set())
     try:
-        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine.script_engine)
+        workflow = Workflow(parsed.spec, parsed.subprocess_specs, script_engine=engine.script_engine)
     except RecursionError as exc:  # refused at deploy since; a version deployed before may still have it
         raise bounds.too_deep(process_key) from exc
     parent_id = parent.id if parent else None

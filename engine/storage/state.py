@@ -21,6 +21,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task, TaskState
 
 from .jsondata import ensure_json
+from .workflow import Workflow
 
 SERIALIZER_VERSION = VERSION
 
@@ -153,7 +154,7 @@ class _StateConverter(BpmnWorkflowConverter):
 
 _REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
 _TASKS = _StrictTaskConverter(Task, _REGISTRY)
-_CONVERTER = _StateConverter(BpmnWorkflow, _REGISTRY)
+_CONVERTER = _StateConverter(Workflow, _REGISTRY)
 
 
 def dump(workflow: BpmnWorkflow, *, compress: bool = False) -> bytes:
