@@ -200,6 +200,9 @@ class Run:
     #: and its COMMIT in one round trip as long as they only write (Tx.execute, executemany, expect_rows)
     #: and read nothing back.
     also: list[Callable[[Tx], None]] = field(default_factory=list)
+    #: Tasks this step closes that are known to have no drafts or follow-up dates (read under their lock),
+    #: so `finish` need not delete any.
+    without_aids: set[UUID] = field(default_factory=set)
 
     def event(self, kind: str, **data: Any) -> None:
         self.events.append(audit.Event(kind, self.actor_id, self.case.id, self.case.pupil_id,
@@ -265,8 +268,8 @@ class Run:
             self.tx.execute(CANCEL_TASK, {"id": self.tx.uuid(task_id), "now": self.tx.time(self.now)})
             self.event("task_cancelled", task_id=str(task_id), bpmn_id=task.task_spec.bpmn_id)
             closed.append(task_id)
-        if closed:
-            rows = [{"task_id": self.tx.uuid(task_id)} for task_id in closed]
+        rows = [{"task_id": self.tx.uuid(task_id)} for task_id in closed if task_id not in self.without_aids]
+        if rows:
             for statement in DROP_WORKING_AIDS[self.tx.dialect]:
                 self.tx.executemany(statement, rows)
         for task_id, task in open_after.items():

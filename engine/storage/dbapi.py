@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
+import orjson
 from sqlalchemy.engine import Engine
 
 from ..errors import ConflictError
@@ -84,6 +85,7 @@ class Tx:
         self._refusals: list[Callable[[], Exception]] = []  # of `expect_rows` checked by the database
         self._nested = 0  # savepoints open
         self._ahead: dict[Sql, tuple[dict[str, Any] | None, Any]] = {}  # reads sent before they are wanted
+        self._last_time: tuple[datetime | None, Any] = (None, None)  # the last time bound, and its value
 
     def send_together(self) -> None:
         """From here to the commit, send the statements whose results nobody reads at once: PostgreSQL's
@@ -219,11 +221,13 @@ class Tx:
     def time(self, value: datetime | None) -> Any:
         if value is None:
             return None
+        if value is self._last_time[0]:  # a step binds its `now` several times: formatted once
+            return self._last_time[1]
         if value.tzinfo is None:
             raise ValueError("naive datetime given; the engine stores aware UTC times only")
-        if self.sqlite:
-            return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
-        return value
+        bound = value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else value
+        self._last_time = (value, bound)
+        return bound
 
     def read_time(self, value: Any) -> datetime | None:
         if value is None or isinstance(value, datetime):
@@ -231,7 +235,9 @@ class Tx:
         return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
 
     def json(self, value: Any) -> str | None:
-        return None if value is None else json.dumps(value)
+        """A JSON column's value, as text: compact UTF-8 JSON by orjson, read back as json.dumps's would be,
+        in a fraction of its time (what users write is plain JSON, checked by jsondata.ensure_json)."""
+        return None if value is None else orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
     def read_json(self, value: Any) -> Any:
         """A JSON column as read: text on SQLite, already decoded by psycopg."""

@@ -129,10 +129,10 @@ class _StateConverter(BpmnWorkflowConverter):
 
     def _workflow_dict(self, workflow: Any, encode: Callable[[Task], Any]) -> dict[str, Any]:
         """What WorkflowConverter.to_dict writes, without a registry round trip per task."""
-        ensure_json(workflow.data, "case data")
+        ensure_json(workflow.data, "case data")  # so it is plain JSON, which the registry leaves as it is
         names = _id_strings(workflow.top_workflow)
         return {
-            "data": workflow.data if _plain(workflow.data) else self.registry.convert(workflow.data),
+            "data": workflow.data,
             "correlations": workflow.correlations,
             "last_task": _id(names, workflow.last_task.id) if workflow.last_task is not None else None,
             "success": workflow.success,
