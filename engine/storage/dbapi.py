@@ -225,11 +225,10 @@ class Tx:
             return self._last_time[1]
         if value.tzinfo is None:
             raise ValueError("naive datetime given; the engine stores aware UTC times only")
+        bound: Any = value
         if self.sqlite:  # SQLAlchemy's SQLite DATETIME text: "YYYY-MM-DD HH:MM:SS.ffffff", in UTC
             utc = value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
             bound = utc.isoformat(" ", "microseconds")[:26]
-        else:
-            bound = value
         self._last_time = (value, bound)
         return bound
 
