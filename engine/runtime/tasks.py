@@ -1,13 +1,13 @@
 """Human tasks: complete one, and query the task rows (inboxes never load a case)."""
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import orjson
 from sqlalchemy import select
 
 from .. import codes
@@ -215,7 +215,9 @@ def _complete(engine: Engine, step: runner.Step, task_id: UUID, data: dict[str, 
         raise SigningRequiredError(
             f"{row.name!r} is a decision: it is completed only by signing it, which makes its decision "
             "document (the web app's Signera, `elevflow sign`, or engine.documents.signing.sign_decision)")
-    task.data.update(copy.deepcopy(data))  # a script may change what it reads; never the submitted record
+    # a copy (a script may change what it reads; never the submitted record): plain JSON, so orjson's round
+    # trip makes it in a fraction of deepcopy's time
+    task.data.update(orjson.loads(orjson.dumps(data)))
     with step.routine():
         try:
             task.run()
