@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -64,15 +65,15 @@ class LockProbe:
     A COMMIT call can return long after the lock was released: when the WAL holds 1,000 pages or more
     (wal_autocheckpoint), the committing connection checkpoints it after releasing the lock, inside the
     same call, and a checkpoint does not block writers — that time is not the lock's. So when a COMMIT
-    may run a checkpoint (the WAL is within MARGIN pages of the threshold, read from the WAL-index
-    header in the -shm file, https://sqlite.org/walformat.html), a second connection in a thread of its
-    own tries BEGIN IMMEDIATE (no busy wait) from the moment the COMMIT is sent until it gets the lock,
-    and lets it go: the moment it got it is the moment the lock was released. Other COMMITs cannot run
-    a checkpoint; their return is the release (not probed, since waking a thread would add to every
-    step). A checkpoint that ran in a COMMIT which was not probed is counted in `unprobed` (its time
-    is then counted as the lock's: an upper bound)."""
+    may run a checkpoint (the WAL, read from the WAL-index header in the -shm file,
+    https://sqlite.org/walformat.html, is within reach of the threshold: twice the most pages one of
+    the last 100 COMMITs wrote), a second connection in a thread of its own tries BEGIN IMMEDIATE (no
+    busy wait) from the moment the COMMIT is sent until it gets the lock, and lets it go: the moment
+    it got it is the moment the lock was released. Other COMMITs cannot run a checkpoint; their return
+    is the release (not probed: waking a thread adds 0.1-0.2 ms, which would show in the idle rounds'
+    timings). A checkpoint run by a COMMIT that was not probed is counted in `unprobed` (its time is
+    then counted as the lock's: an upper bound)."""
 
-    MARGIN = 150  # pages; a timer step writes about 30
     #: Between two tries. A probe that never let go of the GIL would hold the COMMIT back for up to
     #: Python's switch interval (5 ms) each time the committing thread wanted the GIL between its
     #: calls into SQLite.
@@ -89,6 +90,7 @@ class LockProbe:
         self._thread = threading.Thread(target=self._run, name="lock-probe", daemon=True)
         self._thread.start()
         self.probed = self.checkpoints = self.unprobed = 0
+        self._written: deque[int] = deque([0], maxlen=100)  # pages of the last COMMITs
         self.checkpoint_tail: list[float] = []  # of COMMIT calls that ran one: seconds after the release
 
     def _run(self) -> None:
@@ -119,7 +121,7 @@ class LockProbe:
         """Run `commit` (it releases the write lock this process holds) and return when the lock was
         free (if probed, after the probe has let it go again)."""
         frames, backfilled = self._wal()
-        probe = frames + self.MARGIN >= self.threshold
+        probe = frames + 2 * max(self._written) + 8 >= self.threshold
         if probe:
             self.probed += 1
             self._done.clear()
@@ -128,7 +130,9 @@ class LockProbe:
         returned = time.perf_counter()
         if probe:
             self._done.wait()
-        _, now_backfilled = self._wal()
+        now_frames, now_backfilled = self._wal()
+        if now_frames >= frames:  # (else the WAL started over: how much was written is not known)
+            self._written.append(now_frames - frames)
         # by the time COMMIT returns the lock is free, whenever the probe (which needs the GIL, and the
         # collection held off during the transaction may run now) got to see it
         free_at = min(self._free_at, returned) if probe else returned
