@@ -11,8 +11,10 @@ databases).
 """
 from __future__ import annotations
 
+import gc
 import json
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +32,47 @@ from ..errors import ConflictError
 #: serialization failure). The lock order (runner.py) should make them impossible; if one still comes,
 #: the caller gets the conflict it would have got had it lost the race the ordinary way.
 RETRYABLE = frozenset({"40P01", "40001"})
+
+
+class _Collections:
+    """Python's cyclic garbage collection, held off while this process holds SQLite's write lock.
+
+    The collector runs at whichever allocation crosses its threshold. A full (generation-2) collection
+    walks every tracked object of the process and frees the workflows the live cache has let go (each a
+    graph of cycles): 100-160 ms on the 2-core development machine, during which the thread holding the
+    lock cannot run, so every other writer of the database waits behind it. That was the longest
+    transaction of benchmarks/timers.py (106 ms, one timer step among 10,000). So while any thread of this
+    process is inside a SQLite write transaction — from just before the BEGIN IMMEDIATE that takes the
+    lock (its own allocations could otherwise start a collection with the lock just taken) to the
+    COMMIT or ROLLBACK that releases it — automatic collection is off; the collection that fell due
+    meanwhile runs at the first allocation after the last such transaction ended, with no lock held.
+    One thread at a time holds SQLite's write lock and a write transaction is short, so collection is
+    never off for long (a wait for the lock, at most busy_timeout, counts too). PostgreSQL (row locks,
+    several writers at once) is left alone. gc.collect() still works."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._enable_after = False
+
+    @contextmanager
+    def held_off(self) -> Iterator[None]:
+        with self._lock:
+            if self._holders == 0:
+                self._enable_after = gc.isenabled()  # an application that turned it off keeps it off
+                gc.disable()
+            self._holders += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holders -= 1
+                if self._holders == 0 and self._enable_after:
+                    gc.enable()
+
+
+#: One per process: gc's switch is process-wide.
+collections_held_off = _Collections().held_off
 
 
 class Sql:
@@ -268,9 +311,12 @@ def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: A
     elif not own:
         raw.driver_connection.autocommit = False
     tx = None
+    held_off = None
     try:
         tx = Tx(raw, dialect, stats, owns_commit=True)
-        if tx.sqlite:
+        if tx.sqlite:  # no collection from the BEGIN that takes the write lock to its release (_Collections)
+            held_off = collections_held_off()
+            held_off.__enter__()
             tx.cursor.execute("BEGIN IMMEDIATE")
         elif pipelined:
             tx.send_together()
@@ -289,6 +335,8 @@ def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: A
             raise ConflictError("conflict.same_moment") from exc
         raise
     finally:
+        if held_off is not None:
+            held_off.__exit__(None, None, None)
         if own:
             if pipelined:
                 try:
