@@ -10,7 +10,9 @@ other 90,000 open cases (bulk rows, see bulk.py) wait on timers hours away; 1,00
     deadline near, each goes on to its escalation date without a reminder),
   - a round that queues the daily digest for 50 users,
   - the longest background transaction of all of the above: on SQLite, how long the write lock was
-    held (every write transaction takes it at BEGIN), which every user's step waits behind.
+    held, which every user's step waits behind — from the BEGIN IMMEDIATE that takes it to the moment
+    a second connection can take it (LockProbe: SQLite's WAL auto-checkpoint runs in the COMMIT call
+    after the release and is shown apart); on PostgreSQL, from BEGIN to COMMIT.
 On SQLite, and on PostgreSQL when ELEVFLOW_BENCH_POSTGRES_URL (or the local default) answers.
 Prints a table, and as its last line one JSON object with the same figures.
 Usage: python benchmarks/timers.py [--due N] [--open N] [--closed N]
@@ -20,12 +22,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import mmap
 import re
+import sqlite3
 import statistics
+import struct
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -36,6 +43,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from bulk import POSTGRES_URL, fill_closed_tasks, fill_open_cases, fresh_postgres  # noqa: E402
 from sqlalchemy import func, select, update  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from elevflow.engine import Database, Engine, deploy_path, start_case, upgrade  # noqa: E402  # noqa: E402
 from elevflow.engine.org import records as org  # noqa: E402  # noqa: E402
@@ -51,28 +59,156 @@ HISTORY_SCAN = {"sqlite": re.compile(r"\bSCAN (tasks|timers|outgoing_emails|t)\b
                 "postgresql": re.compile(r"Seq Scan on (tasks|timers|outgoing_emails)\b")}
 
 
+class LockProbe:
+    """When SQLite's write lock is released, as another connection sees it.
+
+    A COMMIT call can return long after the lock was released: when the WAL holds 1,000 pages or more
+    (wal_autocheckpoint), the committing connection checkpoints it after releasing the lock, inside the
+    same call, and a checkpoint does not block writers — that time is not the lock's. So when a COMMIT
+    may run a checkpoint (the WAL, read from the WAL-index header in the -shm file,
+    https://sqlite.org/walformat.html, is within reach of the threshold: twice the most pages one of
+    the last 100 COMMITs wrote), a second connection in a thread of its own tries BEGIN IMMEDIATE (no
+    busy wait) from the moment the COMMIT is sent until it gets the lock, and lets it go: the moment
+    it got it is the moment the lock was released. Other COMMITs cannot run a checkpoint; their return
+    is the release (not probed: waking a thread adds 0.1-0.2 ms, which would show in the idle rounds'
+    timings). A checkpoint run by a COMMIT that was not probed is counted in `unprobed` (its time is
+    then counted as the lock's: an upper bound)."""
+
+    #: Between two tries. A probe that never let go of the GIL would hold the COMMIT back for up to
+    #: Python's switch interval (5 ms) each time the committing thread wanted the GIL between its
+    #: calls into SQLite.
+    PAUSE = 0.0001
+
+    def __init__(self, path: str):
+        self._path = path
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
+        self.threshold = self._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        self._shm: mmap.mmap | None = None
+        self._go, self._done = threading.Event(), threading.Event()
+        self._free_at = 0.0
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="lock-probe", daemon=True)
+        self._thread.start()
+        self.probed = self.checkpoints = self.unprobed = 0
+        self._written: deque[int] = deque([0], maxlen=100)  # pages of the last COMMITs
+        self.checkpoint_tail: list[float] = []  # of COMMIT calls that ran one: seconds after the release
+
+    def _run(self) -> None:
+        while True:
+            self._go.wait()
+            self._go.clear()
+            if self._closing:
+                return
+            while True:
+                try:
+                    self._conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError:  # "database is locked": still held
+                    time.sleep(self.PAUSE)  # lets the committing thread have the GIL back at once
+                    continue
+                self._free_at = time.perf_counter()
+                self._conn.execute("ROLLBACK")
+                break
+            self._done.set()
+
+    def _wal(self) -> tuple[int, int]:
+        """(mxFrame, nBackfill): the WAL's valid frames and how many of them are checkpointed."""
+        if self._shm is None:
+            with open(self._path + "-shm", "rb") as f:
+                self._shm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        return struct.unpack_from("=I", self._shm, 16)[0], struct.unpack_from("=I", self._shm, 96)[0]
+
+    def released(self, commit) -> float:
+        """Run `commit` (it releases the write lock this process holds) and return when the lock was
+        free (if probed, after the probe has let it go again)."""
+        frames, backfilled = self._wal()
+        probe = frames + 2 * max(self._written) + 8 >= self.threshold
+        if probe:
+            self.probed += 1
+            self._done.clear()
+            self._go.set()
+        commit()
+        returned = time.perf_counter()
+        if probe:
+            self._done.wait()
+        now_frames, now_backfilled = self._wal()
+        if now_frames >= frames:  # (else the WAL started over: how much was written is not known)
+            self._written.append(now_frames - frames)
+        # by the time COMMIT returns the lock is free, whenever the probe (which needs the GIL, and the
+        # collection held off during the transaction may run now) got to see it
+        free_at = min(self._free_at, returned) if probe else returned
+        if now_backfilled not in (backfilled, 0):  # this COMMIT checkpointed (0: it restarted the WAL)
+            self.checkpoints += 1
+            self.unprobed += not probe
+            self.checkpoint_tail.append(returned - free_at)
+        return free_at
+
+    def close(self) -> None:
+        self._closing = True
+        self._go.set()
+        self._thread.join()
+        self._conn.close()
+        if self._shm is not None:
+            self._shm.close()
+
+
 class TimedDatabase(Database):
-    """A Database that notes how long each write transaction lasted (on SQLite: held the write lock)."""
+    """A Database that notes how long each write transaction held its locks: from its BEGIN (on SQLite
+    BEGIN IMMEDIATE, which takes the write lock) to the moment its COMMIT released them — on SQLite as
+    a second connection sees it (LockProbe), on PostgreSQL when COMMIT returns. Not counted: the wait
+    for a pooled connection, the WAL checkpoint SQLite runs in the COMMIT call after the lock is
+    released (see LockProbe), and what runs after the commit (the live cache, Python's
+    garbage collection held off during the transaction). A transaction that rolls back, and one of an
+    ORM session (`write`), counts until it has ended: an upper bound."""
 
     def __init__(self, url: str):
         super().__init__(url)
         self.held: dict[str, list[float]] = {}
         self.phase = "setup"
+        self.probe = LockProbe(make_url(url).database) if self.dialect == "sqlite" else None
+
+    def _note(self, seconds: float) -> None:
+        self.held.setdefault(self.phase, []).append(seconds)
 
     @contextmanager
     def _timed(self, inner) -> Iterator:
-        t0 = time.perf_counter()
+        begun: float | None = None
+        ended: float | None = None
         try:
-            with inner as handle:
-                yield handle
+            with inner as tx:
+                begun = time.perf_counter()
+                commit = tx.commit
+
+                def timed_commit() -> None:
+                    nonlocal ended
+                    if self.probe is None:
+                        commit()
+                        ended = time.perf_counter()
+                        return
+                    ended = self.probe.released(commit)
+
+                tx.commit = timed_commit
+                yield tx
         finally:
-            self.held.setdefault(self.phase, []).append(time.perf_counter() - t0)
+            if begun is not None:  # without a COMMIT (an error), until the rollback: an upper bound
+                self._note((ended if ended is not None else time.perf_counter()) - begun)
 
     def transaction(self, **options):  # type: ignore[override]
         return self._timed(super().transaction(**options))
 
+    @contextmanager
     def write(self):  # type: ignore[override]
-        return self._timed(super().write())
+        t0 = time.perf_counter()
+        try:
+            with super().write() as session:
+                yield session
+        finally:
+            self._note(time.perf_counter() - t0)
+
+    def dispose(self) -> None:
+        if self.probe is not None:
+            self.probe.close()
+            self.probe = None
+        super().dispose()
 
 
 def timed_engine(url: str) -> Engine:
@@ -181,14 +317,21 @@ def measure(engine: Engine, due: int, open_cases: int, closed: int) -> dict:
     query_plans = plans(engine)
     longest = {phase: max(held) * 1000 for phase, held in engine.db.held.items() if phase != "setup"}
     background = [t for phase, held in engine.db.held.items() if phase != "setup" for t in held]
+    worst = max(longest, key=longest.__getitem__)
+    probe = engine.db.probe
     return {"fired": fired, "fire_seconds": seconds, "fired_per_s": fired / seconds, "timers_left": left,
             "idle_timer_scan_p50_ms": idle_p50, "idle_timer_scan_p95_ms": idle_p95,
             "idle_round_p50_ms": round_p50, "idle_round_p95_ms": round_p95, "digest_round_ms": digest_ms,
-            "background_tx_max_ms": max(longest.values()),
+            "background_tx_max_ms": longest[worst], "background_tx_max_phase": worst,
             "background_tx_p95_ms": statistics.quantiles(background, n=20)[-1] * 1000,
-            "background_transactions": len(background), "plans": query_plans,
             "background_tx_p99_ms": statistics.quantiles(background, n=100)[-1] * 1000,
-            **{f"longest_tx_{phase}_ms": ms for phase, ms in longest.items()}}
+            "background_transactions": len(background),
+            "background_tx_over_50ms": sum(t > 0.05 for t in background), "plans": query_plans,
+            **{f"longest_tx_{phase}_ms": ms for phase, ms in longest.items()},
+            **({} if probe is None else {  # SQLite's WAL checkpoints, run in COMMIT calls after the release
+                "wal_checkpoints": probe.checkpoints, "wal_checkpoints_unprobed": probe.unprobed,
+                "commits_probed": probe.probed,
+                "wal_checkpoint_max_ms": max(probe.checkpoint_tail, default=0) * 1000})}
 
 
 def main() -> None:
@@ -222,6 +365,19 @@ def main() -> None:
                   f"{r['digest_round_ms']:>12.0f}ms{r['background_tx_max_ms']:>10.1f}ms"
                   f"{r['longest_tx_firing_ms']:>9.1f}{r['longest_tx_catch-up_ms']:>9.1f}"
                   f"{r['longest_tx_idle_ms']:>7.1f}{r['longest_tx_digest_ms']:>9.1f}")
+    print("\nLongest background transaction (SQLite: the write lock held, from BEGIN IMMEDIATE to its "
+          "release as a second connection sees it; PostgreSQL: BEGIN to COMMIT):")
+    for key in ("sqlite", "postgresql"):
+        if key in results:
+            r = results[key]
+            print(f"  {key:12}{r['background_tx_max_ms']:8.1f} ms ({r['background_tx_max_phase']}); "
+                  f"p95 {r['background_tx_p95_ms']:.1f} ms, p99 {r['background_tx_p99_ms']:.1f} ms, "
+                  f"{r['background_tx_over_50ms']} of {r['background_transactions']:,} over 50 ms")
+    if "sqlite" in results:
+        r = results["sqlite"]
+        print(f"  SQLite's WAL auto-checkpoints: {r['wal_checkpoints']}, run in the COMMIT call after the "
+              f"lock's release (not counted above), the longest {r['wal_checkpoint_max_ms']:.1f} ms; "
+              f"{r['wal_checkpoints_unprobed']} not probed")
     for key in ("sqlite", "postgresql"):
         if key in results:
             print(f"\n{key}: how each query of a scheduler round runs ('index': it reads no history)")

@@ -1,7 +1,9 @@
 """The scheduler: due work done exactly once, however many schedulers run, and caught up after downtime."""
 from __future__ import annotations
 
+import gc
 import multiprocessing
+import sqlite3
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -10,6 +12,7 @@ import time_machine
 from click.testing import CliRunner
 from conftest import REPORT
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from elevflow.cli import main
 from elevflow.engine import Engine, complete_task, list_tasks, start_case, verify_audit
@@ -117,6 +120,46 @@ def test_a_timer_whose_case_has_nothing_to_fire_saves_no_empty_step(engine, peop
         assert fire_one(engine) is True
     assert row_versions(engine, [case]) == {case: version + 1}
     assert [t.bpmn_id for t in list_tasks(engine, case_id=case, state="ready")] == ["Task_paminnelse"]
+
+
+def test_no_garbage_collection_starts_while_a_timer_step_holds_sqlites_write_lock(engine, db_url, people,
+                                                                                  chain):
+    """A full collection pauses the process for 100 ms or more (benchmarks/timers.py): with the write
+    lock held, every other writer waits behind it. So none starts inside a SQLite write transaction — a
+    second connection, asked at each collection's start, can always take the lock — and the collections
+    that fell due meanwhile run once the lock is released."""
+    if engine.db.dialect != "sqlite":
+        pytest.skip("SQLite's one write lock; PostgreSQL's writers do not wait for one another's steps")
+    cases = waiting_cases(engine, people, 3, datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc))
+    engine.live.clear()  # each step loads its case: the allocations of a real one
+    other = sqlite3.connect(make_url(db_url).database, isolation_level=None, timeout=0)
+    starts = {"lock free": 0, "lock held": 0}
+
+    def observe(phase: str, _info: dict) -> None:
+        if phase != "start":
+            return
+        try:
+            other.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:  # database is locked
+            starts["lock held"] += 1
+        else:
+            other.execute("ROLLBACK")
+            starts["lock free"] += 1
+
+    thresholds = gc.get_threshold()
+    gc.set_threshold(1)  # a collection is due at almost every allocation
+    gc.callbacks.append(observe)
+    try:
+        with time_machine.travel(datetime(2027, 2, 1, 9, 0, tzinfo=timezone.utc), tick=False):
+            done = run_once(engine)
+    finally:
+        gc.callbacks.remove(observe)
+        gc.set_threshold(*thresholds)
+        other.close()
+    assert done.timers == 3 and gc.isenabled()
+    assert starts["lock held"] == 0 and starts["lock free"] > 0, starts
+    for case in cases:
+        assert list_tasks(engine, case_id=case, state="ready")[0].bpmn_id == "Task_paminnelse"
 
 
 def test_a_round_with_nothing_due_loads_no_case(engine, people, chain, monkeypatch):

@@ -19,6 +19,7 @@ the settings' defaults apply.
 from __future__ import annotations
 
 import ast
+import functools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,17 +59,25 @@ class Bounds:
 DEFAULT = Bounds()
 
 
-def _parse_duration(text: str) -> dict[str, Any] | None:
+def parse_duration(text: str) -> dict[str, Any] | None:
+    """An ISO-8601 duration as SpiffWorkflow parses it (a new dict each time: SpiffWorkflow's own date
+    arithmetic consumes it), or None if it does not parse."""
+    found = _parsed_duration(text)
+    return dict(found) if found is not None else None
+
+
+@functools.lru_cache(maxsize=256)  # the few durations of the deployed routines, parsed for every task
+def _parsed_duration(text: str) -> tuple[tuple[str, Any], ...] | None:
     from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
     try:
-        return TimerEventDefinition.parse_iso_duration(text)
+        return tuple(TimerEventDefinition.parse_iso_duration(text).items())
     except Exception:  # noqa: BLE001 - SpiffWorkflow raises a bare Exception; the full parse reports it
         return None
 
 
 def duration_problem(text: str, what: str = "what.a_timer", years: int = DEFAULT.timer_years) -> Coded | None:
     """Why the ISO-8601 duration `text` is longer than `years`, or None (also None if it does not parse)."""
-    parsed = _parse_duration(text.strip())
+    parsed = parse_duration(text.strip())
     if parsed is None:
         return None
     days = sum(float(value) * _DAYS_PER.get(unit, 0) for unit, value in parsed.items())

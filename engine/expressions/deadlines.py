@@ -55,7 +55,9 @@ def _delta(rule: str, start: datetime, years: int = bounds.DEFAULT.timer_years) 
     problem = bounds.duration_problem(rule, "what.a_due_rule", years)
     if problem:
         raise bounds.LimitError(problem)
-    parsed = TimerEventDefinition.parse_iso_duration(rule.strip())
+    parsed = bounds.parse_duration(rule.strip())
+    if parsed is None:  # checked at deploy; SpiffWorkflow's own error if it still does not parse
+        parsed = TimerEventDefinition.parse_iso_duration(rule.strip())
     return TimerEventDefinition.get_timedelta_from_start(parsed, start)
 
 

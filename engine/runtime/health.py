@@ -44,9 +44,15 @@ STEP_SECONDS = Histogram("elevflow_step_seconds", "How long a step took, its tra
                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 
 
+_BY_KIND: dict[str, tuple[Any, Any]] = {}  # each kind's labelled counter and histogram, looked up once
+
+
 def observe_step(kind: str, seconds: float) -> None:
-    STEPS.labels(kind).inc()
-    STEP_SECONDS.labels(kind).observe(seconds)
+    found = _BY_KIND.get(kind)
+    if found is None:
+        found = _BY_KIND[kind] = (STEPS.labels(kind), STEP_SECONDS.labels(kind))
+    found[0].inc()
+    found[1].observe(seconds)
 
 
 def mark(engine: Engine, name: str, ok: bool = True, detail: str = "", now: datetime | None = None) -> None:

@@ -60,6 +60,7 @@ from ..settings import Config
 from ..storage import audit, state
 from ..storage.dbapi import Sql, Tx
 from ..storage.models import parse_id
+from ..storage.workflow import Workflow
 from ..work import assignment, webhooks
 from ..work.notify import notify
 from . import failures, health, interrupting, outbox, sending
@@ -195,6 +196,9 @@ class Run:
     #: and its COMMIT in one round trip as long as they only write (Tx.execute, executemany, expect_rows)
     #: and read nothing back.
     also: list[Callable[[Tx], None]] = field(default_factory=list)
+    #: Tasks this step closes that are known to have no drafts or follow-up dates (read under their lock),
+    #: so `finish` need not delete any.
+    without_aids: set[UUID] = field(default_factory=set)
 
     def event(self, kind: str, **data: Any) -> None:
         self.events.append(audit.Event(kind, self.actor_id, self.case.id, self.case.pupil_id,
@@ -260,8 +264,8 @@ class Run:
             self.tx.execute(CANCEL_TASK, {"id": self.tx.uuid(task_id), "now": self.tx.time(self.now)})
             self.event("task_cancelled", task_id=str(task_id), bpmn_id=task.task_spec.bpmn_id)
             closed.append(task_id)
-        if closed:
-            rows = [{"task_id": self.tx.uuid(task_id)} for task_id in closed]
+        rows = [{"task_id": self.tx.uuid(task_id)} for task_id in closed if task_id not in self.without_aids]
+        if rows:
             for statement in DROP_WORKING_AIDS[self.tx.dialect]:
                 self.tx.executemany(statement, rows)
         for task_id, task in open_after.items():
@@ -469,7 +473,7 @@ def new_case(engine: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_i
     held = (access.require_role_at_unit(tx, by, unit_id, "start a case", roles=access.CASE_ROLES,
                                         ahead=starter) if by is not None else set())
     try:
-        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine.script_engine)
+        workflow = Workflow(parsed.spec, parsed.subprocess_specs, script_engine=engine.script_engine)
     except RecursionError as exc:  # refused at deploy since; a version deployed before may still have it
         raise bounds.too_deep(process_key) from exc
     parent_id = parent.id if parent else None

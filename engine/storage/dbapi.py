@@ -11,8 +11,10 @@ databases).
 """
 from __future__ import annotations
 
+import gc
 import json
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +23,7 @@ from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
+import orjson
 from sqlalchemy.engine import Engine
 
 from ..errors import ConflictError
@@ -29,6 +32,47 @@ from ..errors import ConflictError
 #: serialization failure). The lock order (runner.py) should make them impossible; if one still comes,
 #: the caller gets the conflict it would have got had it lost the race the ordinary way.
 RETRYABLE = frozenset({"40P01", "40001"})
+
+
+class _Collections:
+    """Python's cyclic garbage collection, held off while this process holds SQLite's write lock.
+
+    The collector runs at whichever allocation crosses its threshold. A full (generation-2) collection
+    walks every tracked object of the process and frees the workflows the live cache has let go (each a
+    graph of cycles): 100-160 ms on the 2-core development machine, during which the thread holding the
+    lock cannot run, so every other writer of the database waits behind it. That was the longest
+    transaction of benchmarks/timers.py (106 ms, one timer step among 10,000). So while any thread of this
+    process is inside a SQLite write transaction — from just before the BEGIN IMMEDIATE that takes the
+    lock (its own allocations could otherwise start a collection with the lock just taken) to the
+    COMMIT or ROLLBACK that releases it — automatic collection is off; the collection that fell due
+    meanwhile runs at the first allocation after the last such transaction ended, with no lock held.
+    One thread at a time holds SQLite's write lock and a write transaction is short, so collection is
+    never off for long (a wait for the lock, at most busy_timeout, counts too). PostgreSQL (row locks,
+    several writers at once) is left alone. gc.collect() still works."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._enable_after = False
+
+    @contextmanager
+    def held_off(self) -> Iterator[None]:
+        with self._lock:
+            if self._holders == 0:
+                self._enable_after = gc.isenabled()  # an application that turned it off keeps it off
+                gc.disable()
+            self._holders += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holders -= 1
+                if self._holders == 0 and self._enable_after:
+                    gc.enable()
+
+
+#: One per process: gc's switch is process-wide.
+collections_held_off = _Collections().held_off
 
 
 class Sql:
@@ -84,6 +128,7 @@ class Tx:
         self._refusals: list[Callable[[], Exception]] = []  # of `expect_rows` checked by the database
         self._nested = 0  # savepoints open
         self._ahead: dict[Sql, tuple[dict[str, Any] | None, Any]] = {}  # reads sent before they are wanted
+        self._last_time: tuple[datetime | None, Any] = (None, None)  # the last time bound, and its value
 
     @property
     def cursor(self) -> Any:
@@ -232,11 +277,16 @@ class Tx:
     def time(self, value: datetime | None) -> Any:
         if value is None:
             return None
+        if value is self._last_time[0]:  # a step binds its `now` several times: formatted once
+            return self._last_time[1]
         if value.tzinfo is None:
             raise ValueError("naive datetime given; the engine stores aware UTC times only")
-        if self.sqlite:
-            return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
-        return value
+        bound: Any = value
+        if self.sqlite:  # SQLAlchemy's SQLite DATETIME text: "YYYY-MM-DD HH:MM:SS.ffffff", in UTC
+            utc = value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
+            bound = utc.isoformat(" ", "microseconds")[:26]
+        self._last_time = (value, bound)
+        return bound
 
     def read_time(self, value: Any) -> datetime | None:
         if value is None or isinstance(value, datetime):
@@ -244,7 +294,9 @@ class Tx:
         return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
 
     def json(self, value: Any) -> str | None:
-        return None if value is None else json.dumps(value)
+        """A JSON column's value, as text: compact UTF-8 JSON by orjson, read back as json.dumps's would be,
+        in a fraction of its time (what users write is plain JSON, checked by jsondata.ensure_json)."""
+        return None if value is None else orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
     def read_json(self, value: Any) -> Any:
         """A JSON column as read: text on SQLite, already decoded by psycopg."""
@@ -272,9 +324,12 @@ def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: A
     elif not own:
         raw.driver_connection.autocommit = False
     tx = None
+    held_off = None
     try:
         tx = Tx(raw, dialect, stats, owns_commit=True)
-        if tx.sqlite:
+        if tx.sqlite:  # no collection from the BEGIN that takes the write lock to its release (_Collections)
+            held_off = collections_held_off()
+            held_off.__enter__()
             tx.cursor.execute("BEGIN IMMEDIATE")
         elif pipelined:
             tx.send_together()
@@ -293,6 +348,8 @@ def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: A
             raise ConflictError("conflict.same_moment") from exc
         raise
     finally:
+        if held_off is not None:
+            held_off.__exit__(None, None, None)
         if own:
             if pipelined:
                 try:

@@ -21,6 +21,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task, TaskState
 
 from .jsondata import ensure_json
+from .workflow import Workflow
 
 SERIALIZER_VERSION = VERSION
 
@@ -128,10 +129,10 @@ class _StateConverter(BpmnWorkflowConverter):
 
     def _workflow_dict(self, workflow: Any, encode: Callable[[Task], Any]) -> dict[str, Any]:
         """What WorkflowConverter.to_dict writes, without a registry round trip per task."""
-        ensure_json(workflow.data, "case data")
+        ensure_json(workflow.data, "case data")  # so it is plain JSON, which the registry leaves as it is
         names = _id_strings(workflow.top_workflow)
         return {
-            "data": workflow.data if _plain(workflow.data) else self.registry.convert(workflow.data),
+            "data": workflow.data,
             "correlations": workflow.correlations,
             "last_task": _id(names, workflow.last_task.id) if workflow.last_task is not None else None,
             "success": workflow.success,
@@ -153,7 +154,7 @@ class _StateConverter(BpmnWorkflowConverter):
 
 _REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
 _TASKS = _StrictTaskConverter(Task, _REGISTRY)
-_CONVERTER = _StateConverter(BpmnWorkflow, _REGISTRY)
+_CONVERTER = _StateConverter(Workflow, _REGISTRY)
 
 
 def dump(workflow: BpmnWorkflow, *, compress: bool = False) -> bytes:

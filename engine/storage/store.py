@@ -142,8 +142,13 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One all-or-nothing transaction that may write: commits at the end, rolls back on any error."""
-        with self._write_sessions() as session, session.begin():
+        """One all-or-nothing transaction that may write: commits at the end, rolls back on any error.
+        On SQLite no garbage collection runs meanwhile (dbapi._Collections), the commit's flush included."""
+        if self.dialect != "sqlite":
+            with self._write_sessions() as session, session.begin():
+                yield session
+            return
+        with dbapi.collections_held_off(), self._write_sessions() as session, session.begin():
             yield session
 
     @contextmanager
