@@ -29,7 +29,7 @@ WRAPPED = [
     (state, "dump", "serialising the state"),
     (dbapi.Tx, "execute", "SQL statements"), (dbapi.Tx, "executemany", "SQL statements"),
     (dbapi.Tx, "first", "SQL statements"), (dbapi.Tx, "all", "SQL statements"),  # their fetch waits
-    (dbapi.Tx, "rowcount", "SQL statements"),
+    (dbapi.Tx, "rowcount", "SQL statements"), (dbapi.Tx, "write", "SQL statements"),
     (_ConnectionFairy, "commit", "commit"), (dbapi.Tx, "commit", "commit"),
     (_ConnectionFairy, "_checkout", "connection checkout"),
     (runner, "ready_human_tasks", "tree scans"), (runner, "waiting_timers", "tree scans"),

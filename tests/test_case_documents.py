@@ -18,6 +18,7 @@ from test_signing import DECISION, REPORT
 from elevflow.engine import DefinitionError, complete_task, deploy, open_case, sign_decision, start_case
 from elevflow.engine.documents import case_documents, signing
 from elevflow.engine.errors import NotFoundError
+from elevflow.engine.org import diary
 from elevflow.engine.org import records as org
 from elevflow.engine.oversight.visibility import NotVisibleError
 from elevflow.engine.storage.models import AccessLogEntry, AuditEvent, Case, DiaryCounter, Pupil
@@ -58,6 +59,31 @@ def test_cases_started_at_once_get_different_numbers(db_url, engine, people, cha
         numbers = s.scalars(select(Case.diary_number)).all()
         [counter] = s.scalars(select(DiaryCounter)).all()
     assert sorted(numbers) == [f"{_year()}/{n:04d}" for n in range(1, 5)] and counter.last == 4
+
+
+def test_a_number_past_9999_is_written_whole(engine, people, chain):
+    """The number has at least four digits (2026/0042) and never loses one (2026/10000), whichever
+    database counts it (PostgreSQL writes it in the statement that inserts the case)."""
+    start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    with engine.db.write() as s:
+        s.execute(update(DiaryCounter).values(last=9998))
+    ninth = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    tenth = start_case(engine, "stodkedja", pupil_id=people.pupil, by=people.teacher)
+    year = _year()
+    assert open_case(engine, people.teacher, ninth.id).diary_number == f"{year}/9999"
+    assert open_case(engine, people.teacher, tenth.id).diary_number == f"{year}/10000"
+
+
+def test_a_unit_without_an_organiser_has_the_series_of_no_organiser(engine, people, chain):
+    with engine.db.write() as s:
+        unit = org.add_unit(s, "30000001", "Fristående skolan")
+        org.assign_role(s, people.teacher, unit.id, "larare")
+        pupil = org.add_pupil(s, unit.id, "Dan", "Dal", "8D").id
+        counters = s.scalars(select(DiaryCounter.organiser)).all()
+    case = start_case(engine, "stodkedja", pupil_id=pupil, by=people.teacher)
+    assert open_case(engine, people.teacher, case.id).diary_number == f"{_year()}/0001"
+    with engine.db.read() as s:
+        assert set(s.scalars(select(DiaryCounter.organiser)).all()) - set(counters) == {diary.NO_ORGANISER}
 
 
 def _signed_text(engine, people) -> str:

@@ -1,6 +1,8 @@
 """Who may do what: the role checks every engine action makes before it changes anything."""
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import PermissionDeniedError
 from ..storage.dbapi import Sql, Tx
 from .roles import ROLES
@@ -53,10 +55,26 @@ def roles_at_unit(tx: Tx, user_id: int, unit_id: int) -> set[str]:
     return {role for (role,) in tx.all(ROLES_AT_UNIT, {"user_id": user_id, "unit_id": unit_id})}
 
 
+# A user's roles at the unit a case starts at: the one given, else the pupil's. runner.new_case sends it
+# ahead with its first reads (`Tx.ahead`), so on PostgreSQL it costs no round trip of its own.
+ROLES_AT_START = Sql("""SELECT role FROM role_assignments WHERE user_id = :user_id
+    AND unit_id = COALESCE(:unit_id, (SELECT unit_id FROM pupils WHERE id = :pupil_id))""")
+
+
+def roles_at_start(tx: Tx, user_id: int, unit_id: int | None, pupil_id: int | None) -> dict[str, Any]:
+    """Send ROLES_AT_START ahead; return its parameters, for `require_role_at_unit(..., ahead=)`."""
+    params = {"user_id": user_id, "unit_id": unit_id, "pupil_id": pupil_id}
+    tx.ahead(ROLES_AT_START, params)
+    return params
+
+
 def require_role_at_unit(tx: Tx, user_id: int, unit_id: int, action: str,
-                         roles: set[str] | frozenset[str] | None = None) -> set[str]:
-    """The user's roles at the unit; refuse if they hold none (or none of `roles`)."""
-    held = roles_at_unit(tx, user_id, unit_id)
+                         roles: set[str] | frozenset[str] | None = None,
+                         ahead: dict[str, Any] | None = None) -> set[str]:
+    """The user's roles at the unit; refuse if they hold none (or none of `roles`). `ahead`: the unit's
+    roles were sent ahead by `roles_at_start` with these parameters (naming this unit)."""
+    held = ({role for (role,) in tx.all(ROLES_AT_START, ahead)} if ahead is not None
+            else roles_at_unit(tx, user_id, unit_id))
     if not held or (roles is not None and not held & set(roles)):
         wanted = f" as {' or '.join(sorted(roles))}" if roles else ""
         raise PermissionDeniedError(f"user {user_id} may not {action} at school unit {unit_id}{wanted}")

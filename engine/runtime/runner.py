@@ -94,10 +94,6 @@ UNIT_EXISTS = Sql("SELECT 1 FROM school_units "
                   "WHERE id = COALESCE(:id, (SELECT unit_id FROM pupils WHERE id = :pupil_id))")
 LATEST_VERSION = Sql("SELECT id, version FROM process_versions WHERE key = :key "
                      "ORDER BY version DESC LIMIT 1")
-INSERT_CASE = Sql("""INSERT INTO cases (process_version_id, process_key, pupil_id, unit_id, parent_case_id,
-    status, started_by, started_at, row_version, serializer_version, state) VALUES (:version_id, :key,
-    :pupil_id, :unit_id, :parent_id, 'running', :by, :now, 0, :serializer, :state) RETURNING id""")
-
 #: Every kind of state change of a case; each goes through `step`. True where a routine's failure in it
 #: is recorded on its case (failures.py): a case that could not start does not exist, cancelling runs no
 #: routine code, and a case that failed to move stays on its version as it was (the move's report says why).
@@ -447,7 +443,9 @@ def new_case(engine: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_i
               by: int | None, data: dict[str, Any], now: datetime, parent: CaseRef | None) -> Run:
     """Insert a new case of the routine's newest version for a pupil (or a school unit) and return its
     first step, begun, not yet run: what a start does before the workflow runs."""
-    # the three reads go in one round trip on PostgreSQL (the unit is the one given, else the pupil's)
+    # the reads, the starter's roles too, go in one round trip on PostgreSQL (the unit is the one given,
+    # else the pupil's)
+    starter = access.roles_at_start(tx, by, unit_id, pupil_id) if by is not None else None
     version, pupil_row, unit_row = tx.firsts(
         (LATEST_VERSION, {"key": process_key}), (PUPIL_UNIT, {"id": pupil_id}),
         (UNIT_EXISTS, {"id": unit_id, "pupil_id": pupil_id}))
@@ -472,18 +470,17 @@ def new_case(engine: Any, tx: Tx, process_key: str, pupil_id: int | None, unit_i
         unit_id = unit_id or pupil_row[0]
     if unit_row is None:
         raise NotFoundError(f"school unit {unit_id} does not exist")
-    held = (access.require_role_at_unit(tx, by, unit_id, "start a case", roles=access.CASE_ROLES)
-            if by is not None else set())
+    held = (access.require_role_at_unit(tx, by, unit_id, "start a case", roles=access.CASE_ROLES,
+                                        ahead=starter) if by is not None else set())
     try:
         workflow = Workflow(parsed.spec, parsed.subprocess_specs, script_engine=engine.script_engine)
     except RecursionError as exc:  # refused at deploy since; a version deployed before may still have it
         raise bounds.too_deep(process_key) from exc
     parent_id = parent.id if parent else None
-    case_id = tx.scalar(INSERT_CASE, {
+    case_id, diary_number = diary.register(tx, {
         "version_id": version_id, "key": process_key, "pupil_id": pupil_id, "unit_id": unit_id,
         "parent_id": parent_id, "by": by, "now": tx.time(now), "serializer": state.SERIALIZER_VERSION,
-        "state": b"{}"})
-    diary_number = diary.assign(tx, case_id, unit_id, now)
+        "state": b"{}"}, now)
     known = {"arende_id": case_id, "skolenhet_id": unit_id, "startad_av": by,
              "startad_av_roller": sorted(held), "startad_fran": parent.process_key if parent else None}
     if pupil_id is not None:  # a unit-level case's data has no pupil key at all

@@ -102,7 +102,7 @@ def append(tx: Tx, events: list[Event], at: datetime) -> None:
         if event.kind not in KINDS:
             raise ValueError(f"unknown audit event kind {event.kind!r}")
     if not tx.sqlite:
-        tx.execute(APPEND, {
+        tx.write(APPEND, {
             "at": tx.time(at), "kinds": [e.kind for e in events], "actors": [e.actor_id for e in events],
             "cases": [e.case_id for e in events], "pupils": [e.pupil_id for e in events],
             "units": [e.unit_id for e in events], "datas": [tx.json(e.data) for e in events],
@@ -120,7 +120,7 @@ def append(tx: Tx, events: list[Event], at: datetime) -> None:
                      "data": tx.json(event.data), "prev_hash": prev, "hash": digest})
         prev = digest
     tx.executemany(INSERT_EVENT, rows)
-    tx.execute(MOVE_HEAD, {"seq": seq, "hash": prev})
+    tx.write(MOVE_HEAD, {"seq": seq, "hash": prev})
 
 
 @dataclass

@@ -118,7 +118,7 @@ class Tx:
     def __init__(self, raw: Any, dialect: str, stats: Stats | None = None, *, owns_commit: bool = False):
         self.raw = raw
         self.dialect = dialect
-        self.cursor = raw.cursor()
+        self._cursor: Any = None  # made when first wanted: a pipelined step gives each statement its own
         self.sqlite = dialect == "sqlite"
         self.stats = stats or Stats()
         self.committed: list[Callable[[], None]] = []
@@ -129,6 +129,13 @@ class Tx:
         self._nested = 0  # savepoints open
         self._ahead: dict[Sql, tuple[dict[str, Any] | None, Any]] = {}  # reads sent before they are wanted
         self._last_time: tuple[datetime | None, Any] = (None, None)  # the last time bound, and its value
+
+    @property
+    def cursor(self) -> Any:
+        """The transaction's cursor for statements sent one by one (and for what nobody reads back)."""
+        if self._cursor is None:
+            self._cursor = self.raw.cursor()
+        return self._cursor
 
     def send_together(self) -> None:
         """From here to the commit, send the statements whose results nobody reads at once: PostgreSQL's
@@ -151,7 +158,7 @@ class Tx:
             if self.execute(sql, params).rowcount != count:
                 raise refused()
             return
-        self.execute(sql.guarded(count, len(self._refusals)), params)
+        self.write(sql.guarded(count, len(self._refusals)), params)
         self._refusals.append(refused)
 
     def refusal(self, exc: BaseException) -> Exception | None:
@@ -167,7 +174,7 @@ class Tx:
         if self._pipeline is None:
             self.raw.commit()
             return
-        self.raw.cursor().execute("COMMIT")
+        self.cursor.execute("COMMIT")  # nobody reads its result (the BEGIN's neither): one cursor does
         self.end_together()
 
     def end_together(self, exc: BaseException | None = None) -> None:
@@ -189,6 +196,12 @@ class Tx:
         cursor = self.cursor if self._pipeline is None else self.raw.cursor()
         cursor.execute(sql.rendered[self.dialect], params or {})
         return cursor
+
+    def write(self, sql: Sql, params: dict[str, Any] | None = None) -> None:
+        """Run a statement whose result nobody reads (a write, whose errors still fail the transaction):
+        while statements are sent together it takes no cursor of its own, as `execute` must give one."""
+        self.stats.statements += 1
+        self.cursor.execute(sql.rendered[self.dialect], params or {})
 
     def executemany(self, sql: Sql, rows: Sequence[dict[str, Any]]) -> None:
         self.stats.statements += 1
@@ -320,7 +333,7 @@ def transaction(engine: Engine, dialect: str, stats: Stats | None = None, raw: A
             tx.cursor.execute("BEGIN IMMEDIATE")
         elif pipelined:
             tx.send_together()
-            tx.raw.cursor().execute("BEGIN")
+            tx.cursor.execute("BEGIN")
         yield tx
         tx.commit()
         tx.stats.commits += 1

@@ -6,6 +6,8 @@ transaction on PostgreSQL where row locks and optimistic version checks decide r
 """
 from __future__ import annotations
 
+import select
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -14,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import dbapi
@@ -38,6 +41,63 @@ def _sqlite_engine(url: str, *, immediate: bool, synchronous: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+#: A pooled PostgreSQL connection used less than this many seconds ago is handed out without a liveness
+#: ping, unless its socket shows the server said something (`_postgres_engine`).
+PING_AFTER_IDLE = 1.0
+_ALIVE = "elevflow_alive"  # in a pool record's info: when its connection last worked (time.monotonic)
+
+
+def _postgres_engine(url: str) -> Engine:
+    """PostgreSQL's engine, whose pool pings a connection before handing it out only when the ping can
+    tell something. SQLAlchemy's `pool_pre_ping` costs a round trip at every checkout (a step's fifth of
+    them, on a completion). A server that closes a connection — restarted, a terminated backend, an idle
+    timeout — sends its reason and end of stream, so the socket of a connection that sat in the pool
+    shows something to read: such a connection is pinged, and replaced if the ping fails (the pool then
+    connects anew, as with `pool_pre_ping`). What no socket shows is a peer gone silent (a host lost,
+    a failover whose new host answers only when spoken to); a ping catches it, and is sent to every
+    connection idle for PING_AFTER_IDLE or more. One used within that second is no likelier to have
+    been lost than during the step that follows a ping, so it is not pinged. A connection that fails in
+    use is never handed out again either way: psycopg marks it broken, and the pool's reset on its
+    return (a ROLLBACK, which on a healthy idle connection psycopg skips without a round trip) fails
+    on it, and the pool discards it."""
+    engine = create_engine(url)
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_ALIVE] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None:  # None: invalidated on its way back
+            record.info[_ALIVE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        alive = record.info.get(_ALIVE)
+        if alive is not None and time.monotonic() - alive < PING_AFTER_IDLE and _quiet(dbapi_connection):
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(f"the pooled connection failed its ping: {exc}") from exc
+
+    return engine
+
+
+def _quiet(dbapi_connection: Any) -> bool:
+    """Whether an idle psycopg connection's socket has nothing to read (no word from the server). Any
+    doubt — no socket, a broken connection — is not quiet: the ping then decides."""
+    try:
+        if dbapi_connection.closed:
+            return False
+        poller = select.poll()  # not select.select: it refuses descriptors above 1023
+        poller.register(dbapi_connection.fileno(), select.POLLIN)
+        return not poller.poll(0)
+    except Exception:  # noqa: BLE001 - psycopg's "connection lost" as well as OSError
+        return False
 
 
 class _Scope:
@@ -73,7 +133,7 @@ class Database:
             self.engine = _sqlite_engine(self.url, immediate=False, synchronous=synchronous)
             self.write_engine = _sqlite_engine(self.url, immediate=True, synchronous=synchronous)
         else:
-            self.engine = create_engine(self.url, pool_pre_ping=True)
+            self.engine = _postgres_engine(self.url)
             self.write_engine = self.engine
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
