@@ -7,7 +7,7 @@ asks for the WAITING ones. `Workflow` answers the two questions the step path as
 (optionally manual or not), and "update the WAITING tasks" - with a plain stack walk that visits the same
 tasks in the same order (depth first, a subprocess's own tree before the children of the task that runs
 it), so the workflow runs exactly as SpiffWorkflow's own would. Every other query goes to SpiffWorkflow.
-tests/test_workflow_scan.py compares the two walks over the conformance and shipped models at every step.
+tests/conformance/test_workflow_scan.py compares the two walks at every scan of every conformance scenario.
 
 Differences: none in results. SpiffWorkflow stops descending 1,000 levels deep (its depth count, which
 it keeps by walking parents, also drifts inside subprocesses); this walk counts each task's depth along
